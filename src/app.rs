@@ -1,0 +1,119 @@
+//! The shared state every request handler gets: the database, the long-poll
+//! hub, the venue's settings, the server secret and the rate limiter.
+
+use crate::crypto;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::live::Live;
+use crate::ratelimit::RateLimiter;
+use crate::store::settings;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// What the owner sets for the whole venue.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Venue {
+    pub name: String,
+    pub terms: String,
+    pub currency: String,
+    /// The venue's zone as minutes east of UTC, for times shown on pages.
+    pub utc_offset_minutes: i64,
+}
+
+impl Default for Venue {
+    fn default() -> Self {
+        Venue {
+            name: "OrderSpot".into(),
+            terms: "Be kind to the staff. Pay when you pick up your order.".into(),
+            currency: "€".into(),
+            utc_offset_minutes: 0,
+        }
+    }
+}
+
+impl Venue {
+    pub fn load(conn: &Connection) -> Result<Venue> {
+        Ok(match settings::get(conn, "venue")? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| Error::Internal(format!("venue settings: {e}")))?,
+            None => Venue::default(),
+        })
+    }
+
+    pub fn validate(self) -> Result<Venue> {
+        Ok(Venue {
+            name: crate::auth::required("name", &self.name, 80)?,
+            terms: {
+                crate::orders::check_length("terms", &self.terms, 5_000)?;
+                self.terms.trim().to_string()
+            },
+            currency: {
+                crate::orders::check_length("currency", &self.currency, 8)?;
+                self.currency.trim().to_string()
+            },
+            utc_offset_minutes: self.utc_offset_minutes.clamp(-14 * 60, 14 * 60),
+        })
+    }
+
+    pub fn save(&self, conn: &Connection) -> Result<()> {
+        let json = serde_json::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(settings::set(conn, "venue", &json)?)
+    }
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub live: Live,
+    pub limits: RateLimiter,
+    venue: Arc<RwLock<Venue>>,
+    secret: Arc<[u8; 32]>,
+}
+
+impl App {
+    pub async fn open(data_dir: &Path) -> Result<App> {
+        let db = Db::open(data_dir)?;
+        let (venue, secret) = db
+            .write(|tx| Ok((Venue::load(tx)?, load_or_create_secret(tx)?)))
+            .await?;
+        Ok(App {
+            db,
+            live: Live::default(),
+            limits: RateLimiter::default(),
+            venue: Arc::new(RwLock::new(venue)),
+            secret: Arc::new(secret),
+        })
+    }
+
+    pub fn venue(&self) -> Venue {
+        self.venue.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub async fn set_venue(&self, venue: Venue) -> Result<Venue> {
+        let venue = venue.validate()?;
+        let saved = venue.clone();
+        self.db.write(move |tx| saved.save(tx)).await?;
+        *self.venue.write().unwrap_or_else(|p| p.into_inner()) = venue.clone();
+        Ok(venue)
+    }
+
+    /// A MAC of `data` under the server's secret (CSRF tokens, derived tokens).
+    pub fn sign(&self, data: &str) -> String {
+        crypto::hex(&crypto::hmac_sha256(self.secret.as_ref(), data.as_bytes()))
+    }
+}
+
+/// The server secret lives in the database so it survives restarts and
+/// travels with backups.
+fn load_or_create_secret(conn: &Connection) -> Result<[u8; 32]> {
+    if let Some(stored) = settings::get(conn, "secret")?.and_then(|hex| crypto::unhex(&hex)) {
+        if let Ok(secret) = stored.try_into() {
+            return Ok(secret);
+        }
+    }
+    let secret = crypto::random_bytes::<32>();
+    settings::set(conn, "secret", &crypto::hex(&secret))?;
+    Ok(secret)
+}

@@ -1,0 +1,330 @@
+//! Accounts, passwords and login sessions of shopkeepers and the venue owner,
+//! and the permission rules that follow from a user's role.
+
+use crate::app::App;
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::store::shops::{self, ShopRow};
+use crate::store::{sessions, users};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Shopkeeper,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Shopkeeper => "shopkeeper",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Role> {
+        match text {
+            "owner" => Ok(Role::Owner),
+            "shopkeeper" => Ok(Role::Shopkeeper),
+            other => Err(Error::Internal(format!("unknown role {other}"))),
+        }
+    }
+}
+
+/// A logged-in shopkeeper or owner.
+#[derive(Clone, Debug)]
+pub struct Staff {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub shop: Option<ShopRow>,
+}
+
+impl Staff {
+    /// The shop this user runs; owners and shopless users are refused.
+    pub fn own_shop(&self) -> Result<&ShopRow> {
+        self.shop
+            .as_ref()
+            .filter(|_| self.role == Role::Shopkeeper)
+            .ok_or_else(|| Error::Forbidden("only a shopkeeper can do this".into()))
+    }
+
+    pub fn require_owner(&self) -> Result<()> {
+        if self.role != Role::Owner {
+            return Err(Error::Forbidden("only the venue owner can do this".into()));
+        }
+        Ok(())
+    }
+}
+
+// Stretching cost: about 0.2 s on a 650 MHz MIPS router; stored with the
+// hash so it can be raised later without breaking old passwords.
+const PBKDF2_ITERATIONS: u32 = 60_000;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_CHARS: usize = 200;
+const SESSION_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+
+pub fn check_password_policy(password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(Error::bad(format!(
+            "the password needs at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(Error::bad("the password is too long"));
+    }
+    Ok(())
+}
+
+/// "pbkdf2-sha256$ITERATIONS$SALT$HASH", salt and hash in hex.
+pub fn hash_password(password: &str) -> String {
+    let salt = crypto::random_bytes::<16>();
+    let hash = crypto::pbkdf2_sha256(password.as_bytes(), &salt, PBKDF2_ITERATIONS);
+    format!(
+        "pbkdf2-sha256${PBKDF2_ITERATIONS}${}${}",
+        crypto::hex(&salt),
+        crypto::hex(&hash)
+    )
+}
+
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    let mut parts = stored.split('$');
+    let (Some("pbkdf2-sha256"), Some(iterations), Some(salt), Some(hash), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let (Ok(iterations), Some(salt), Some(hash)) = (
+        iterations.parse::<u32>(),
+        crypto::unhex(salt),
+        crypto::unhex(hash),
+    ) else {
+        return false;
+    };
+    let computed = crypto::pbkdf2_sha256(password.as_bytes(), &salt, iterations.max(1));
+    crypto::constant_time_eq(&computed, &hash)
+}
+
+pub fn normalize_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && !host.is_empty())
+        && !email.contains(char::is_whitespace);
+    if !valid {
+        return Err(Error::bad("please give a valid email address"));
+    }
+    Ok(email)
+}
+
+/// Creates a user; refuses a taken email.
+pub fn create_user(
+    conn: &Connection,
+    email: &str,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+) -> Result<i64> {
+    if users::by_email(conn, email)?.is_some() {
+        return Err(Error::conflict("an account with this email already exists"));
+    }
+    Ok(users::insert(
+        conn,
+        email,
+        name,
+        role.as_str(),
+        password_hash,
+        now,
+    )?)
+}
+
+/// The staff member behind a session token, if the session is live.
+pub fn staff_for_token(conn: &Connection, token: &str, now: i64) -> Result<Option<Staff>> {
+    let Some(user_id) = sessions::user_id(conn, &crypto::token_hash(token), now)? else {
+        return Ok(None);
+    };
+    let Some(user) = users::by_id(conn, user_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(Staff {
+        role: Role::parse(&user.role)?,
+        shop: shops::by_owner(conn, user.id)?,
+        user_id: user.id,
+        name: user.name,
+        email: user.email,
+    }))
+}
+
+/// Starts a session; returns its token (only its hash is stored).
+pub fn start_session(conn: &Connection, user_id: i64, now: i64) -> Result<String> {
+    let token = crypto::random_token();
+    sessions::insert(
+        conn,
+        &crypto::token_hash(&token),
+        user_id,
+        now,
+        now + SESSION_MS,
+    )?;
+    sessions::delete_expired(conn, now)?;
+    Ok(token)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// Checks credentials and starts a session: `(token, role)`.
+pub async fn login(app: &App, credentials: Credentials) -> Result<(String, Role)> {
+    let email = credentials.email.trim().to_lowercase();
+    let user = app
+        .db
+        .read(move |c| Ok(users::by_email(c, &email)?))
+        .await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // Hash even for unknown users so timing does not reveal who exists.
+    let valid = tokio::task::spawn_blocking(move || {
+        let fallback = "pbkdf2-sha256$60000$00$00";
+        verify_password(&credentials.password, stored.as_deref().unwrap_or(fallback))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let Some(user) = user.filter(|_| valid) else {
+        return Err(Error::Unauthorized("wrong email or password".into()));
+    };
+    let role = Role::parse(&user.role)?;
+    let now = crate::time::now_ms();
+    let token = app
+        .db
+        .write(move |tx| start_session(tx, user.id, now))
+        .await?;
+    Ok((token, role))
+}
+
+pub async fn logout(app: &App, token: String) -> Result<()> {
+    app.db
+        .write(move |tx| Ok(sessions::delete(tx, &crypto::token_hash(&token))?))
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub shop_name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A shopkeeper signs up with their shop, which waits for the owner's
+/// approval. Returns a session token so they can start on the menu at once.
+pub async fn register(app: &App, form: Registration) -> Result<String> {
+    let email = normalize_email(&form.email)?;
+    check_password_policy(&form.password)?;
+    let name = required("name", &form.name, 60)?;
+    let shop_name = required("shop_name", &form.shop_name, 60)?;
+    crate::orders::check_length("description", &form.description, 500)?;
+    let password = form.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let now = crate::time::now_ms();
+    let description = form.description.trim().to_string();
+    app.db
+        .write(move |tx| {
+            let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;
+            shops::insert(tx, user_id, &shop_name, &description, "pending", now)?;
+            log::info!("shop '{shop_name}' registered by {email}, waiting for approval");
+            start_session(tx, user_id, now)
+        })
+        .await
+}
+
+/// A trimmed, non-empty field of at most `max_chars` characters.
+pub fn required(field: &str, value: &str, max_chars: usize) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::bad(format!("{field} is required")));
+    }
+    crate::orders::check_length(field, value, max_chars)?;
+    Ok(value.to_string())
+}
+
+/// Sets a user's password and ends their sessions (command line).
+pub fn reset_password(conn: &Connection, email: &str, password: &str) -> Result<()> {
+    check_password_policy(password)?;
+    let user =
+        users::by_email(conn, &normalize_email(email)?)?.ok_or_else(|| Error::not_found("user"))?;
+    users::set_password(conn, user.id, &hash_password(password))?;
+    sessions::delete_for_user(conn, user.id)?;
+    Ok(())
+}
+
+/// Creates a venue owner account (command line and demo).
+pub fn create_owner(conn: &Connection, email: &str, name: &str, password: &str) -> Result<i64> {
+    check_password_policy(password)?;
+    create_user(
+        conn,
+        &normalize_email(email)?,
+        name,
+        Role::Owner,
+        &hash_password(password),
+        crate::time::now_ms(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_salts_differ() {
+        let a = hash_password("correct horse");
+        let b = hash_password("correct horse");
+        assert_ne!(a, b);
+        assert!(verify_password("correct horse", &a));
+        assert!(!verify_password("correct horsE", &a));
+        assert!(!verify_password("x", "garbage"));
+    }
+
+    #[test]
+    fn sessions_identify_the_user_and_expire() {
+        let conn = crate::db::test_connection();
+        let id = create_owner(&conn, "Boss@Example.org", "Boss", "long enough").unwrap();
+        let token = start_session(&conn, id, 1_000).unwrap();
+        let staff = staff_for_token(&conn, &token, 2_000).unwrap().unwrap();
+        assert_eq!(staff.email, "boss@example.org");
+        assert_eq!(staff.role, Role::Owner);
+        assert!(staff.own_shop().is_err());
+        assert!(staff_for_token(&conn, &token, 1_000 + SESSION_MS)
+            .unwrap()
+            .is_none());
+        assert!(staff_for_token(&conn, "nope", 2_000).unwrap().is_none());
+    }
+
+    #[test]
+    fn duplicate_emails_and_weak_passwords_are_refused() {
+        let conn = crate::db::test_connection();
+        create_owner(&conn, "a@b.c", "A", "long enough").unwrap();
+        assert!(matches!(
+            create_owner(&conn, "A@B.C", "A", "long enough"),
+            Err(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            create_owner(&conn, "x@b.c", "A", "short"),
+            Err(Error::BadRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,87 @@
+//! The venue owner's routes: approving shops and the venue's settings.
+
+use super::identity::{check_csrf, require_staff};
+use super::render;
+use super::request::Request;
+use super::response::{json, redirect, Response};
+use crate::app::{App, Venue};
+use crate::auth::Staff;
+use crate::error::{Error, Result};
+use crate::shops;
+use crate::store::shops as shop_rows;
+use crate::templates::value;
+use hyper::StatusCode;
+use minijinja::context;
+
+async fn owner(app: &App, req: &Request) -> Result<Staff> {
+    let staff = require_staff(app, req).await?;
+    staff.require_owner()?;
+    Ok(staff)
+}
+
+/// "approve" or "suspend" as the shop status it sets.
+fn status_for(action: &str) -> Result<&'static str> {
+    match action {
+        "approve" => Ok("approved"),
+        "suspend" => Ok("suspended"),
+        _ => Err(Error::not_found("page")),
+    }
+}
+
+pub async fn page(app: &App, req: &Request) -> Result<Response> {
+    let staff = owner(app, req).await?;
+    let shops = app.db.read(|c| Ok(shop_rows::all(c)?)).await?;
+    render(
+        app,
+        req,
+        "admin.html",
+        Some(&staff),
+        context! { shops => value(&shops) },
+    )
+}
+
+pub async fn shop_form(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
+    owner(app, req).await?;
+    check_csrf(app, req, &req.form())?;
+    let status = status_for(action)?;
+    app.db
+        .write(move |tx| shops::set_status(tx, shop_id, status))
+        .await?;
+    Ok(redirect("/admin"))
+}
+
+pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
+    owner(app, req).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let utc_offset_minutes = form
+        .get("utc_offset_minutes")
+        .map(|v| v.trim().parse::<i64>())
+        .transpose()
+        .map_err(|_| Error::bad("the UTC offset is a number of minutes, like 60 or -300"))?
+        .unwrap_or(0);
+    app.set_venue(Venue {
+        name: form.text("name"),
+        terms: form.text("terms"),
+        currency: form.text("currency"),
+        utc_offset_minutes,
+    })
+    .await?;
+    Ok(redirect("/admin"))
+}
+
+pub async fn api_shops(app: &App, req: &Request) -> Result<Response> {
+    owner(app, req).await?;
+    let shops = app.db.read(|c| Ok(shop_rows::all(c)?)).await?;
+    Ok(json(StatusCode::OK, &shops))
+}
+
+pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
+    owner(app, req).await?;
+    let status = status_for(action)?;
+    let shop = app
+        .db
+        .write(move |tx| shops::set_status(tx, shop_id, status))
+        .await?;
+    Ok(json(StatusCode::OK, &shop))
+}

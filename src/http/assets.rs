@@ -1,0 +1,27 @@
+//! The stylesheet and script, compiled into the binary.
+
+use super::response::{with_body, Response};
+use crate::error::{Error, Result};
+use hyper::header::{HeaderValue, CACHE_CONTROL};
+use hyper::StatusCode;
+
+pub fn file(name: &str) -> Result<Response> {
+    let (content_type, body) = match name {
+        "app.css" => (
+            "text/css; charset=utf-8",
+            include_str!("../../static/app.css"),
+        ),
+        "app.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../../static/app.js"),
+        ),
+        _ => return Err(Error::not_found("file")),
+    };
+    let mut response = with_body(StatusCode::OK, content_type, body);
+    // Phones on a slow hotspot should fetch these once per hour at most.
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,218 @@
+//! Shopkeeper routes: the live order board and the menu editor, as pages
+//! and as JSON. A shopkeeper only ever reaches their own shop's orders.
+
+use super::identity::{check_csrf, require_staff};
+use super::render;
+use super::request::{Form, Request};
+use super::response::{json, no_content, redirect, Response};
+use crate::app::App;
+use crate::auth::Staff;
+use crate::error::{Error, Result};
+use crate::money;
+use crate::orders::{self, Actor, Status};
+use crate::shops::{self, ItemPatch, ProfilePatch};
+use crate::store::items;
+use crate::templates::value;
+use hyper::StatusCode;
+use minijinja::context;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The logged-in shopkeeper and their shop id.
+async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
+    let staff = require_staff(app, req).await?;
+    let shop_id = staff.own_shop()?.id;
+    Ok((staff, shop_id))
+}
+
+fn actor(staff: &Staff, shop_id: i64) -> Actor {
+    Actor::Shop {
+        shop_id,
+        user_id: staff.user_id,
+    }
+}
+
+pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
+    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let now = crate::time::now_ms();
+    let board = app
+        .db
+        .read(move |c| orders::shop_orders(c, shop_id, now))
+        .await?;
+    let template = if req.param("fragment").is_some() {
+        "shop_orders.html"
+    } else {
+        "shop_board.html"
+    };
+    let newest_placed = board
+        .orders
+        .iter()
+        .filter(|o| o.status() == Status::Placed)
+        .map(|o| o.order.id)
+        .max();
+    render(
+        app,
+        req,
+        template,
+        Some(&staff),
+        context! {
+            version => board.version,
+            orders => value(&board.orders),
+            newest_placed => newest_placed,
+        },
+    )
+}
+
+pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let to = parse_status(form.get("status").unwrap_or(""))?;
+    let actor = actor(&staff, shop_id);
+    orders::move_order(app, order_id, to, actor, form.text("reason")).await?;
+    Ok(redirect("/shop"))
+}
+
+fn parse_status(text: &str) -> Result<Status> {
+    Status::parse(text).ok_or_else(|| Error::bad(format!("unknown status '{text}'")))
+}
+
+pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
+    let (staff, _) = shopkeeper(app, req).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let patch = ProfilePatch {
+        name: form.get("name").map(str::to_string),
+        description: form.get("description").map(str::to_string),
+        open: form.get("open").map(|v| v == "1"),
+    };
+    let shop = staff.own_shop()?.clone();
+    app.db
+        .write(move |tx| shops::update_profile(tx, &shop, patch))
+        .await?;
+    Ok(redirect(form.get("back").unwrap_or("/shop")))
+}
+
+pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
+    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let items = app
+        .db
+        .read(move |c| Ok(items::for_shop(c, shop_id)?))
+        .await?;
+    render(
+        app,
+        req,
+        "shop_menu.html",
+        Some(&staff),
+        context! { items => value(&items) },
+    )
+}
+
+/// The menu editor's form fields as a patch; prices are typed like "4.50".
+fn item_patch(form: &Form) -> Result<ItemPatch> {
+    Ok(ItemPatch {
+        name: form.get("name").map(str::to_string),
+        description: form.get("description").map(str::to_string),
+        category: form.get("category").map(str::to_string),
+        price_cents: form.get("price").map(money::parse_price).transpose()?,
+        available: form.get("available").map(|v| v == "1"),
+        position: None,
+    })
+}
+
+pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let patch = item_patch(&form)?;
+    let now = crate::time::now_ms();
+    app.db
+        .write(move |tx| shops::create_item(tx, shop_id, patch, now))
+        .await?;
+    Ok(redirect("/shop/menu"))
+}
+
+pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let patch = item_patch(&form)?;
+    let now = crate::time::now_ms();
+    app.db
+        .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
+        .await?;
+    Ok(redirect(&format!("/shop/menu#item-{item_id}")))
+}
+
+pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    check_csrf(app, req, &req.form())?;
+    let now = crate::time::now_ms();
+    app.db
+        .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
+        .await?;
+    Ok(redirect("/shop/menu"))
+}
+
+pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let since = req.int_param("since", -1)?;
+    let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
+    let board = orders::wait_for_shop(app, shop_id, since, wait).await?;
+    Ok(json(StatusCode::OK, &board))
+}
+
+#[derive(Deserialize)]
+struct StatusChange {
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let change: StatusChange = req.json()?;
+    let to = parse_status(&change.status)?;
+    let view = orders::move_order(app, order_id, to, actor(&staff, shop_id), change.reason).await?;
+    Ok(json(StatusCode::OK, &view))
+}
+
+pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let items = app
+        .db
+        .read(move |c| Ok(items::for_shop(c, shop_id)?))
+        .await?;
+    Ok(json(StatusCode::OK, &items))
+}
+
+pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let patch: ItemPatch = req.json()?;
+    let now = crate::time::now_ms();
+    let item = app
+        .db
+        .write(move |tx| shops::create_item(tx, shop_id, patch, now))
+        .await?;
+    Ok(json(StatusCode::CREATED, &item))
+}
+
+pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let patch: ItemPatch = req.json()?;
+    let now = crate::time::now_ms();
+    let item = app
+        .db
+        .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
+        .await?;
+    Ok(json(StatusCode::OK, &item))
+}
+
+pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let now = crate::time::now_ms();
+    app.db
+        .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
+        .await?;
+    Ok(no_content())
+}

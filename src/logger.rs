@@ -1,0 +1,39 @@
+//! A minimal `log` backend: one line per record on stderr, which procd hands
+//! to the router's logd (it adds the timestamps).
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::io::Write;
+
+struct StderrLogger;
+
+impl Log for StderrLogger {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let level = match record.level() {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+            Level::Trace => "trace",
+        };
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "orderspot {level}: {}",
+            record.args()
+        );
+    }
+
+    fn flush(&self) {}
+}
+
+pub fn init(level: LevelFilter) {
+    if log::set_logger(&StderrLogger).is_ok() {
+        log::set_max_level(level);
+    }
+}

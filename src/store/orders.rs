@@ -1,0 +1,261 @@
+//! Orders, their lines and their event log.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderRow {
+    pub id: i64,
+    pub shop_id: i64,
+    pub shop_name: String,
+    #[serde(skip)]
+    pub customer_token_hash: String,
+    pub customer_name: String,
+    pub note: String,
+    pub status: String,
+    pub version: i64,
+    #[serde(skip)]
+    pub change_seq: i64,
+    pub pickup_code: String,
+    pub total_cents: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineRow {
+    pub item_id: i64,
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub qty: i64,
+    pub line_total_cents: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+/// A new order's row before it has an id.
+pub struct NewOrder<'a> {
+    pub shop_id: i64,
+    pub client_ref: &'a str,
+    pub customer_token_hash: &'a str,
+    pub customer_name: &'a str,
+    pub note: &'a str,
+    pub status: &'a str,
+    pub pickup_code: &'a str,
+    pub total_cents: i64,
+    pub now: i64,
+}
+
+const SELECT: &str = "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
+                             o.note, o.status, o.version, o.change_seq, o.pickup_code,
+                             o.total_cents, o.created_at, o.updated_at
+                      FROM orders o JOIN shops s ON s.id = o.shop_id";
+
+fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
+    Ok(OrderRow {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        shop_name: r.get(2)?,
+        customer_token_hash: r.get(3)?,
+        customer_name: r.get(4)?,
+        note: r.get(5)?,
+        status: r.get(6)?,
+        version: r.get(7)?,
+        change_seq: r.get(8)?,
+        pickup_code: r.get(9)?,
+        total_cents: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+    })
+}
+
+pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO orders (shop_id, client_ref, customer_token_hash, customer_name, note,
+                             status, version, pickup_code, total_cents, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?9)",
+        params![
+            o.shop_id,
+            o.client_ref,
+            o.customer_token_hash,
+            o.customer_name,
+            o.note,
+            o.status,
+            o.pickup_code,
+            o.total_cents,
+            o.now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn insert_line(conn: &Connection, order_id: i64, line: &LineRow) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO order_items (order_id, item_id, name, unit_price_cents, qty, line_total_cents)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            order_id,
+            line.item_id,
+            line.name,
+            line.unit_price_cents,
+            line.qty,
+            line.line_total_cents
+        ],
+    )?;
+    Ok(())
+}
+
+/// One recorded change of an order's status.
+pub struct NewEvent<'a> {
+    pub order_id: i64,
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    pub actor_role: &'a str,
+    pub actor_user_id: Option<i64>,
+    pub reason: &'a str,
+    pub now: i64,
+}
+
+/// Appends an event and stamps the order with it; returns the event id,
+/// which is the shop's new change sequence number.
+pub fn record_event(conn: &Connection, e: &NewEvent) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO order_events (order_id, from_status, to_status, actor_role, actor_user_id,
+                                   reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.order_id,
+            e.from,
+            e.to,
+            e.actor_role,
+            e.actor_user_id,
+            e.reason,
+            e.now
+        ],
+    )?;
+    let seq = conn.last_insert_rowid();
+    conn.execute(
+        "UPDATE orders SET change_seq = ?2 WHERE id = ?1",
+        params![e.order_id, seq],
+    )?;
+    Ok(seq)
+}
+
+/// Moves an order to `status` if it is still at `expected_version`;
+/// returns false when someone else changed it first.
+pub fn set_status(
+    conn: &Connection,
+    id: i64,
+    status: &str,
+    expected_version: i64,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE orders SET status = ?2, version = version + 1, updated_at = ?4
+         WHERE id = ?1 AND version = ?3",
+        params![id, status, expected_version, now],
+    )? == 1)
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<OrderRow>> {
+    conn.query_row(&format!("{SELECT} WHERE o.id = ?1"), [id], from_row)
+        .optional()
+}
+
+pub fn by_client_ref(conn: &Connection, client_ref: &str) -> rusqlite::Result<Option<OrderRow>> {
+    conn.query_row(
+        &format!("{SELECT} WHERE o.client_ref = ?1"),
+        [client_ref],
+        from_row,
+    )
+    .optional()
+}
+
+pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT item_id, name, unit_price_cents, qty, line_total_cents
+         FROM order_items WHERE order_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([order_id], |r| {
+        Ok(LineRow {
+            item_id: r.get(0)?,
+            name: r.get(1)?,
+            unit_price_cents: r.get(2)?,
+            qty: r.get(3)?,
+            line_total_cents: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT e.from_status, e.to_status,
+                CASE WHEN u.name IS NULL THEN e.actor_role ELSE e.actor_role || ' ' || u.name END,
+                e.reason, e.created_at
+         FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
+         WHERE e.order_id = ?1 ORDER BY e.id",
+    )?;
+    let rows = stmt.query_map([order_id], |r| {
+        Ok(EventRow {
+            from: r.get(0)?,
+            to: r.get(1)?,
+            actor: r.get(2)?,
+            reason: r.get(3)?,
+            at: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The highest change sequence number among a shop's orders (0 if none).
+pub fn shop_version(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COALESCE(MAX(change_seq), 0) FROM orders WHERE shop_id = ?1",
+        [shop_id],
+        |r| r.get(0),
+    )
+}
+
+/// A shop's open orders, oldest first, then those finished since `finished_after`.
+pub fn for_shop(
+    conn: &Connection,
+    shop_id: i64,
+    finished_after: i64,
+) -> rusqlite::Result<Vec<OrderRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE o.shop_id = ?1 AND o.status NOT IN ('completed', 'cancelled')
+         UNION ALL
+         SELECT * FROM ({SELECT} WHERE o.shop_id = ?1 AND o.status IN ('completed', 'cancelled')
+                         AND o.updated_at > ?2 ORDER BY o.updated_at DESC LIMIT 30)
+         ORDER BY 12"
+    ))?;
+    let rows = stmt.query_map(params![shop_id, finished_after], from_row)?;
+    rows.collect()
+}
+
+/// Pickup codes in use by a shop's open orders.
+pub fn open_pickup_codes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT pickup_code FROM orders
+         WHERE shop_id = ?1 AND status NOT IN ('completed', 'cancelled')",
+    )?;
+    let rows = stmt.query_map([shop_id], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// A customer's orders, newest first: the device's order history.
+pub fn for_customer(conn: &Connection, token_hash: &str) -> rusqlite::Result<Vec<OrderRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE o.customer_token_hash = ?1 ORDER BY o.id DESC LIMIT 50"
+    ))?;
+    let rows = stmt.query_map([token_hash], from_row)?;
+    rows.collect()
+}

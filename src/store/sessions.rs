@@ -1,0 +1,42 @@
+//! Login sessions of shopkeepers and the owner, stored by token hash.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub fn insert(
+    conn: &Connection,
+    token_hash: &str,
+    user_id: i64,
+    now: i64,
+    expires_at: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![token_hash, user_id, now, expires_at],
+    )?;
+    Ok(())
+}
+
+/// The user of a live session.
+pub fn user_id(conn: &Connection, token_hash: &str, now: i64) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+        params![token_hash, now],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+pub fn delete(conn: &Connection, token_hash: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    Ok(())
+}
+
+pub fn delete_for_user(conn: &Connection, user_id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    Ok(())
+}
+
+pub fn delete_expired(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+}

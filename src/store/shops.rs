@@ -1,0 +1,101 @@
+//! Shops (stalls) of the venue.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopRow {
+    pub id: i64,
+    pub owner_user_id: i64,
+    pub owner_email: String,
+    pub name: String,
+    pub description: String,
+    pub status: String,
+    pub open: bool,
+    pub created_at: i64,
+}
+
+const SELECT: &str = "SELECT s.id, s.owner_user_id, u.email, s.name, s.description, s.status,
+                             s.open, s.created_at
+                      FROM shops s JOIN users u ON u.id = s.owner_user_id";
+
+fn from_row(r: &Row) -> rusqlite::Result<ShopRow> {
+    Ok(ShopRow {
+        id: r.get(0)?,
+        owner_user_id: r.get(1)?,
+        owner_email: r.get(2)?,
+        name: r.get(3)?,
+        description: r.get(4)?,
+        status: r.get(5)?,
+        open: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+pub fn insert(
+    conn: &Connection,
+    owner_user_id: i64,
+    name: &str,
+    description: &str,
+    status: &str,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO shops (owner_user_id, name, description, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![owner_user_id, name, description, status, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ShopRow>> {
+    conn.query_row(&format!("{SELECT} WHERE s.id = ?1"), [id], from_row)
+        .optional()
+}
+
+pub fn by_owner(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<ShopRow>> {
+    conn.query_row(
+        &format!("{SELECT} WHERE s.owner_user_id = ?1"),
+        [user_id],
+        from_row,
+    )
+    .optional()
+}
+
+/// Every shop, pending ones first: the owner's approval list.
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} ORDER BY s.status = 'pending' DESC, s.name COLLATE NOCASE"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE s.status = 'approved' ORDER BY s.name COLLATE NOCASE"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+pub fn set_status(conn: &Connection, id: i64, status: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE shops SET status = ?2 WHERE id = ?1",
+        params![id, status],
+    )? == 1)
+}
+
+pub fn update_profile(
+    conn: &Connection,
+    id: i64,
+    name: &str,
+    description: &str,
+    open: bool,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE shops SET name = ?2, description = ?3, open = ?4 WHERE id = ?1",
+        params![id, name, description, open],
+    )?;
+    Ok(())
+}

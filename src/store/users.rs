@@ -1,0 +1,72 @@
+//! Accounts of shopkeepers and the venue owner.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+}
+
+const COLUMNS: &str = "id, email, name, role, password_hash";
+
+fn from_row(r: &Row) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        role: r.get(3)?,
+        password_hash: r.get(4)?,
+    })
+}
+
+pub fn insert(
+    conn: &Connection,
+    email: &str,
+    name: &str,
+    role: &str,
+    password_hash: &str,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO users (email, name, role, password_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![email, name, role, password_hash, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRow>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
+        [email],
+        from_row,
+    )
+    .optional()
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<UserRow>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()
+}
+
+pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![id, password_hash],
+    )?;
+    Ok(())
+}
+
+pub fn count_by_role(conn: &Connection, role: &str) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM users WHERE role = ?1", [role], |r| {
+        r.get(0)
+    })
+}

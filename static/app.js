@@ -1,0 +1,106 @@
+// Small progressive enhancements; every page works without this file.
+"use strict";
+(function () {
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+  // Sound: browsers allow audio only after a tap, so offer a button.
+  let audio = null;
+  try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { }
+  const soundButtons = $$("[data-sound]");
+  const unlock = () => { if (audio) audio.resume(); soundButtons.forEach(b => b.hidden = true); };
+  if (audio && audio.state !== "running") soundButtons.forEach(b => { b.hidden = false; b.onclick = unlock; });
+  document.addEventListener("click", unlock, { once: true });
+
+  function chime() {
+    if (navigator.vibrate) navigator.vibrate([300, 100, 300, 100, 300]);
+    if (!audio) return;
+    [0, 0.25, 0.5].forEach((at, i) => {
+      const osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = [660, 880, 1320][i];
+      gain.gain.setValueAtTime(0.3, audio.currentTime + at);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + at + 0.22);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(audio.currentTime + at);
+      osc.stop(audio.currentTime + at + 0.25);
+    });
+  }
+
+  // Menu: a running total on the button, and +/- buttons around quantities.
+  $$("form[data-cart]").forEach(form => {
+    const button = form.querySelector("[data-total]");
+    const inputs = $$("input[data-price]", form);
+    const update = () => {
+      let count = 0, cents = 0;
+      inputs.forEach(i => { const q = Math.max(0, parseInt(i.value, 10) || 0); count += q; cents += q * +i.dataset.price; });
+      if (button) {
+        button.textContent = count ? `Review order · ${count} item${count > 1 ? "s" : ""} · ${button.dataset.currency}${(cents / 100).toFixed(2)}` : "Review order";
+        button.disabled = !count;
+      }
+    };
+    inputs.forEach(input => {
+      const step = d => () => { input.value = Math.min(50, Math.max(0, (parseInt(input.value, 10) || 0) + d)); update(); };
+      const minus = document.createElement("button"), plus = document.createElement("button");
+      minus.type = plus.type = "button";
+      minus.textContent = "−"; plus.textContent = "+";
+      minus.setAttribute("aria-label", "less"); plus.setAttribute("aria-label", "more");
+      minus.onclick = step(-1); plus.onclick = step(1);
+      input.before(minus); input.after(plus);
+      input.addEventListener("input", update);
+    });
+    update();
+  });
+
+  // A second tap on "Place order" must not send a second request.
+  $$("button[data-once]").forEach(b => b.form.addEventListener("submit", () => setTimeout(() => b.disabled = true)));
+
+  // Live region: long-poll the JSON API, re-render the server's fragment on change.
+  const live = document.getElementById("live");
+  if (!live) return;
+  let version = +live.dataset.version;
+  const alertOf = () => { const el = live.querySelector("[data-alert]"); return el ? el.dataset.alert : ""; };
+  let alertKey = alertOf();
+
+  async function refresh() {
+    const r = await fetch(live.dataset.fragment, { credentials: "same-origin" });
+    if (!r.ok) return;
+    live.innerHTML = await r.text();
+    const next = alertOf();
+    // Numbers (newest order id) alert when they grow; words alert when they appear.
+    if (next && next !== alertKey && (isNaN(+next) || +next > +alertKey)) {
+      chime();
+      document.title = "🔔 " + document.title.replace(/^🔔 /, "");
+    }
+    alertKey = next;
+  }
+
+  live.addEventListener("submit", async event => {
+    event.preventDefault();
+    const form = event.target;
+    $$("button", form).forEach(b => b.disabled = true);
+    const r = await fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" });
+    if (!r.ok) {
+      const page = new DOMParser().parseFromString(await r.text(), "text/html");
+      const message = page.querySelector(".problem p");
+      alert(message ? message.textContent : "That did not work, please try again.");
+    }
+    await refresh();
+  });
+
+  (async function poll() {
+    const sep = live.dataset.poll.includes("?") ? "&" : "?";
+    for (;;) {
+      try {
+        const r = await fetch(`${live.dataset.poll}${sep}since=${version}&wait=25`, { credentials: "same-origin" });
+        if (!r.ok) { await sleep(3000); continue; }
+        const body = await r.json();
+        if (body.version !== version || "tick" in live.dataset) {
+          version = body.version;
+          await refresh();
+        }
+      } catch (e) {
+        await sleep(3000);
+      }
+    }
+  })();
+})();
