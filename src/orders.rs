@@ -492,3 +492,178 @@ pub async fn wait_for_shop(
         subscription.changed(remaining).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(client_ref: &str, items: &[(i64, i64)]) -> OrderRequest {
+        OrderRequest {
+            shop_id: 1,
+            items: items
+                .iter()
+                .map(|&(item_id, qty)| LineRequest { item_id, qty })
+                .collect(),
+            customer_name: "Ann".into(),
+            note: String::new(),
+            client_ref: client_ref.into(),
+        }
+    }
+
+    fn demo() -> Connection {
+        let conn = crate::db::test_connection();
+        crate::demo::seed(&conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn shops_move_one_stage_at_a_time_and_customers_only_cancel_placed() {
+        use Status::*;
+        for from in Status::ALL {
+            for to in Status::ALL {
+                let shop_ok = from.next() == Some(to)
+                    || (to == Cancelled && matches!(from, Placed | Accepted | Preparing));
+                assert_eq!(
+                    check_move(from, to, Mover::Shop, "out of stock").is_ok(),
+                    shop_ok,
+                    "shop {from:?} -> {to:?}"
+                );
+                let customer_ok = from == Placed && to == Cancelled;
+                assert_eq!(
+                    check_move(from, to, Mover::Customer, "").is_ok(),
+                    customer_ok,
+                    "customer {from:?} -> {to:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_current_status_and_shop_cancel_needs_a_reason() {
+        let err = check_move(Status::Ready, Status::Accepted, Mover::Shop, "").unwrap_err();
+        assert!(
+            matches!(&err, Error::Conflict(m) if m.contains("order is ready")),
+            "{err:?}"
+        );
+        assert!(matches!(
+            check_move(Status::Placed, Status::Cancelled, Mover::Shop, "  "),
+            Err(Error::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn requests_are_validated_and_repeated_items_merged() {
+        assert_eq!(
+            validate_request(&request("ref-0001", &[(2, 1), (1, 2), (2, 3)])).unwrap(),
+            vec![(1, 2), (2, 4)]
+        );
+        for bad in [
+            &[][..],
+            &[(1, 0)],
+            &[(1, -1)],
+            &[(1, 51)],
+            &[(1, 30), (1, 30)],
+        ] {
+            assert!(
+                validate_request(&request("ref-0001", bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(validate_request(&request("short", &[(1, 1)])).is_err());
+        assert!(validate_request(&request("has space!", &[(1, 1)])).is_err());
+        let mut nameless = request("ref-0001", &[(1, 1)]);
+        nameless.customer_name = "  ".into();
+        assert!(validate_request(&nameless).is_err());
+    }
+
+    #[test]
+    fn placement_prices_from_the_menu_and_is_idempotent() {
+        let conn = demo();
+        let (order, created) =
+            place(&conn, &request("ref-0001", &[(1, 2), (7, 1)]), "tok", 5).unwrap();
+        assert!(created);
+        assert_eq!(order.order.total_cents, 2 * 950 + 250);
+        assert_eq!(order.items[0].name, "Beef noodle soup");
+        assert_eq!(order.order.version, 1);
+        let (again, created) =
+            place(&conn, &request("ref-0001", &[(1, 2), (7, 1)]), "tok", 6).unwrap();
+        assert!(!created);
+        assert_eq!(again.order.id, order.order.id);
+        assert!(matches!(
+            place(&conn, &request("ref-0001", &[(1, 1)]), "other", 7),
+            Err(Error::Conflict(_))
+        ));
+        // Item 9 belongs to another shop.
+        assert!(matches!(
+            place(&conn, &request("ref-0002", &[(9, 1)]), "tok", 8),
+            Err(Error::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn sold_out_items_and_closed_shops_are_refused() {
+        let conn = demo();
+        conn.execute("UPDATE menu_items SET available = 0 WHERE id = 1", [])
+            .unwrap();
+        assert!(matches!(
+            place(&conn, &request("ref-0003", &[(1, 1)]), "tok", 1),
+            Err(Error::Conflict(m)) if m.contains("sold out")
+        ));
+        conn.execute("UPDATE shops SET open = 0 WHERE id = 1", [])
+            .unwrap();
+        assert!(matches!(
+            place(&conn, &request("ref-0004", &[(2, 1)]), "tok", 1),
+            Err(Error::Conflict(m)) if m.contains("closed")
+        ));
+    }
+
+    #[test]
+    fn status_changes_bump_the_version_and_record_who_and_why() {
+        let conn = demo();
+        let (order, _) = place(&conn, &request("ref-0005", &[(1, 1)]), "tok", 1).unwrap();
+        let shop = Actor::Shop {
+            shop_id: 1,
+            user_id: 2,
+        };
+        let other_shop = Actor::Shop {
+            shop_id: 2,
+            user_id: 3,
+        };
+        let stranger = Actor::Customer {
+            token_hash: "nope".into(),
+        };
+        let id = order.order.id;
+        assert!(matches!(
+            change_status(&conn, id, Status::Accepted, &other_shop, "", 2),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            change_status(&conn, id, Status::Cancelled, &stranger, "", 2),
+            Err(Error::NotFound(_))
+        ));
+        let (accepted, seq) = change_status(&conn, id, Status::Accepted, &shop, "", 2).unwrap();
+        assert_eq!(accepted.order.version, 2);
+        assert_eq!(rows::shop_version(&conn, 1).unwrap(), seq);
+        let (cancelled, _) =
+            change_status(&conn, id, Status::Cancelled, &shop, "out of noodles", 3).unwrap();
+        let last = cancelled.events.last().unwrap();
+        assert_eq!(
+            (last.from.as_deref(), last.to.as_str()),
+            (Some("accepted"), "cancelled")
+        );
+        assert_eq!(last.reason, "out of noodles");
+        assert!(last.actor.starts_with("shop"));
+        assert_eq!(cancelled.order.version, 3);
+    }
+
+    #[test]
+    fn pickup_codes_avoid_taken_ones_and_ambiguous_characters() {
+        let taken: Vec<String> = vec!["AAA".into()];
+        for _ in 0..200 {
+            let code = new_pickup_code(&taken);
+            assert_eq!(code.len(), 3);
+            assert_ne!(code, "AAA");
+            assert!(code.bytes().all(|b| PICKUP_ALPHABET.contains(&b)));
+        }
+    }
+}
