@@ -1,9 +1,11 @@
 //! Wake-ups for long-poll requests. A waiter subscribes to a topic (one
 //! order, or all orders of a shop) and sleeps on a `watch` channel; a commit
-//! publishes the topic's new version. No thread per request and no polling:
-//! an idle waiter is one small future, and a topic nobody waits on costs
+//! publishes the topic's new version, and for an order the JSON every waiter
+//! answers with, serialised once. No thread per request and no polling: an
+//! idle waiter is one small future, and a topic nobody waits on costs
 //! nothing.
 
+use hyper::body::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,17 +17,25 @@ pub enum Topic {
     Shop(i64),
 }
 
+/// What a commit published: the topic's version and, where every waiter
+/// sees the same thing, the answer itself.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub version: i64,
+    pub body: Option<Bytes>,
+}
+
 /// The longest a client may ask us to hold a request.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Default)]
 pub struct Live {
-    topics: Arc<Mutex<HashMap<Topic, watch::Sender<i64>>>>,
+    topics: Arc<Mutex<HashMap<Topic, watch::Sender<Snapshot>>>>,
 }
 
 pub struct Subscription {
     topic: Topic,
-    receiver: watch::Receiver<i64>,
+    receiver: watch::Receiver<Snapshot>,
     live: Live,
 }
 
@@ -36,7 +46,7 @@ impl Live {
         let mut topics = self.lock();
         let receiver = topics
             .entry(topic)
-            .or_insert_with(|| watch::channel(0).0)
+            .or_insert_with(|| watch::channel(Snapshot::default()).0)
             .subscribe();
         Subscription {
             topic,
@@ -46,9 +56,9 @@ impl Live {
     }
 
     /// Wakes everyone waiting on `topic`.
-    pub fn publish(&self, topic: Topic, version: i64) {
+    pub fn publish(&self, topic: Topic, version: i64, body: Option<Bytes>) {
         if let Some(sender) = self.lock().get(&topic) {
-            sender.send_replace(version);
+            sender.send_replace(Snapshot { version, body });
         }
     }
 
@@ -57,7 +67,7 @@ impl Live {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Topic, watch::Sender<i64>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Topic, watch::Sender<Snapshot>>> {
         self.topics.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -70,6 +80,11 @@ impl Subscription {
             tokio::time::timeout(timeout, self.receiver.changed()).await,
             Ok(Ok(()))
         )
+    }
+
+    /// The last published snapshot.
+    pub fn latest(&self) -> Snapshot {
+        self.receiver.borrow().clone()
     }
 }
 
@@ -97,9 +112,11 @@ mod tests {
         let publisher = live.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            publisher.publish(Topic::Order(7), 2);
+            publisher.publish(Topic::Order(7), 2, Some(Bytes::from_static(b"{}")));
         });
         assert!(sub.changed(Duration::from_secs(5)).await);
+        assert_eq!(sub.latest().version, 2);
+        assert_eq!(sub.latest().body.as_deref(), Some(&b"{}"[..]));
         assert_eq!(live.waiting_topics(), 1);
         drop(sub);
         assert_eq!(live.waiting_topics(), 0);
@@ -109,8 +126,8 @@ mod tests {
     async fn other_topics_do_not_wake_and_wait_times_out() {
         let live = Live::default();
         let mut sub = live.subscribe(Topic::Shop(1));
-        live.publish(Topic::Shop(2), 5);
-        live.publish(Topic::Order(1), 5);
+        live.publish(Topic::Shop(2), 5, None);
+        live.publish(Topic::Order(1), 5, None);
         assert!(!sub.changed(Duration::from_millis(50)).await);
     }
 
@@ -118,7 +135,7 @@ mod tests {
     async fn a_publish_between_subscribe_and_wait_is_not_missed() {
         let live = Live::default();
         let mut sub = live.subscribe(Topic::Shop(3));
-        live.publish(Topic::Shop(3), 9);
+        live.publish(Topic::Shop(3), 9, None);
         assert!(sub.changed(Duration::from_millis(50)).await);
     }
 }

@@ -9,9 +9,12 @@ use crate::live::Topic;
 use crate::store::items::{self, ItemRow};
 use crate::store::orders::{self as rows, EventRow, LineRow, NewEvent, NewOrder, OrderRow};
 use crate::store::shops;
+use hyper::body::Bytes;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -417,13 +420,14 @@ pub async fn place_order(
         .write(move |tx| place(tx, &req, &token_hash, now))
         .await?;
     if created {
+        let order = &view.order;
         app.live
-            .publish(Topic::Shop(view.order.shop_id), view.order.change_seq);
+            .publish(Topic::Shop(order.shop_id), order.change_seq, None);
         log::info!(
             "order {} placed at shop {} ({} cents)",
-            view.order.id,
-            view.order.shop_id,
-            view.order.total_cents
+            order.id,
+            order.shop_id,
+            order.total_cents
         );
     }
     Ok((view, created))
@@ -441,33 +445,53 @@ pub async fn move_order(
         .db
         .write(move |tx| change_status(tx, order_id, to, &actor, &reason, now))
         .await?;
-    app.live.publish(Topic::Order(order_id), view.order.version);
-    app.live.publish(Topic::Shop(view.order.shop_id), seq);
+    // Serialised once here, answered as is to every customer waiting on it.
+    let body = to_json(&view)?;
+    app.live
+        .publish(Topic::Order(order_id), view.order.version, Some(body));
+    app.live.publish(Topic::Shop(view.order.shop_id), seq, None);
     Ok(view)
 }
 
-/// The order once its version is above `since`, waiting up to `wait`.
+pub fn to_json<T: Serialize>(value: &T) -> Result<Bytes> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| Error::Internal(format!("serialising: {e}")))
+}
+
+/// The order's JSON once its version is above `since`, waiting up to `wait`.
 pub async fn wait_for_order(
     app: &App,
     order_id: i64,
     actor: Actor,
     since: i64,
-    wait: std::time::Duration,
-) -> Result<OrderView> {
-    let deadline = tokio::time::Instant::now() + wait.min(crate::live::MAX_WAIT);
+    wait: Duration,
+) -> Result<Bytes> {
+    let deadline = Instant::now() + wait.min(crate::live::MAX_WAIT);
     let mut subscription = app.live.subscribe(Topic::Order(order_id));
-    loop {
+    let read = || {
         let actor = actor.clone();
-        let view = app
-            .db
+        app.db
             .read(move |c| load_view(c, visible_order(c, order_id, &actor)?))
-            .await?;
-        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if view.order.version > since || remaining.is_zero() {
-            return Ok(view);
-        }
-        subscription.changed(remaining).await;
+    };
+    let view = read().await?;
+    if view.order.version > since {
+        return to_json(&view);
     }
+    // Access was checked above; from here on the published snapshot is ours.
+    while subscription
+        .changed(deadline.saturating_duration_since(Instant::now()))
+        .await
+    {
+        let snapshot = subscription.latest();
+        if snapshot.version > since {
+            if let Some(body) = snapshot.body {
+                return Ok(body);
+            }
+            break;
+        }
+    }
+    to_json(&read().await?)
 }
 
 /// The shop's board once its version is above `since`, waiting up to `wait`.
@@ -475,16 +499,16 @@ pub async fn wait_for_shop(
     app: &App,
     shop_id: i64,
     since: i64,
-    wait: std::time::Duration,
+    wait: Duration,
 ) -> Result<ShopOrders> {
-    let deadline = tokio::time::Instant::now() + wait.min(crate::live::MAX_WAIT);
+    let deadline = Instant::now() + wait.min(crate::live::MAX_WAIT);
     let mut subscription = app.live.subscribe(Topic::Shop(shop_id));
     loop {
         let current = app
             .db
             .read(move |c| Ok(rows::shop_version(c, shop_id)?))
             .await?;
-        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let remaining = deadline.saturating_duration_since(Instant::now());
         if current > since || remaining.is_zero() {
             let now = crate::time::now_ms();
             return app.db.read(move |c| shop_orders(c, shop_id, now)).await;

@@ -4,7 +4,7 @@
 use super::identity::{self, customer_token, placement_token};
 use super::page;
 use super::request::{percent_encode, Request};
-use super::response::{json, redirect, Response};
+use super::response::{json, redirect, with_body, Response};
 use crate::app::App;
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -223,8 +223,8 @@ pub async fn api_order(app: &App, req: &Request, order_id: i64) -> Result<Respon
     let actor = customer(req, None)?;
     let since = req.int_param("since", -1)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
-    let view = orders::wait_for_order(app, order_id, actor, since, wait).await?;
-    Ok(json(StatusCode::OK, &view))
+    let body = orders::wait_for_order(app, order_id, actor, since, wait).await?;
+    Ok(with_body(StatusCode::OK, "application/json", body))
 }
 
 #[derive(Deserialize, Default)]
