@@ -68,6 +68,8 @@ pub struct App {
     pub db: Db,
     pub live: Live,
     pub limits: RateLimiter,
+    pub portal: Arc<crate::portal::PortalConfig>,
+    pub clients: crate::clients::Clients,
     venue: Arc<RwLock<Venue>>,
     secret: Arc<[u8; 32]>,
 }
@@ -78,10 +80,13 @@ impl App {
         let (venue, secret) = db
             .write(|tx| Ok((Venue::load(tx)?, load_or_create_secret(tx)?)))
             .await?;
+        let clients = crate::clients::Clients::new(db.clone(), Default::default());
         Ok(App {
             db,
             live: Live::default(),
             limits: RateLimiter::default(),
+            portal: Arc::default(),
+            clients,
             venue: Arc::new(RwLock::new(venue)),
             secret: Arc::new(secret),
         })

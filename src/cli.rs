@@ -2,11 +2,13 @@
 //! same database without a running server.
 
 use crate::app::App;
+use crate::clients::{self, ClientSettings, Clients, Target};
 use crate::error::{Error, Result};
-use crate::{auth, db, demo, http};
+use crate::portal::{Mode, PortalConfig};
+use crate::{auth, db, demo, dns, firewall, http};
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,6 +45,9 @@ pub enum Command {
     /// Manage owner and shopkeeper accounts
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Wi-Fi clients of the captive portal (works while `serve` runs)
+    #[command(subcommand)]
+    Clients(ClientsCommand),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -55,6 +60,73 @@ pub struct ServeArgs {
     /// and print its accounts
     #[arg(long)]
     pub demo: bool,
+
+    /// Answer DNS for the captive portal on this address (UDP and TCP),
+    /// e.g. 0.0.0.0:53; off unless given
+    #[arg(long, value_name = "ADDR")]
+    pub dns: Option<SocketAddr>,
+
+    /// The portal's IPv4 address: the DNS answer for every name
+    /// (default: the --listen address if it is a specific one)
+    #[arg(long, value_name = "IP")]
+    pub portal_ip: Option<Ipv4Addr>,
+
+    /// The portal's IPv6 address for AAAA answers (none: empty answers)
+    #[arg(long, value_name = "IP")]
+    pub portal_ip6: Option<Ipv6Addr>,
+
+    /// The portal's own name; redirects point at http://NAME/
+    #[arg(long, default_value = "order.lan", value_name = "NAME")]
+    pub portal_host: String,
+
+    /// local: no uplink, the portal answers phones' probes after
+    /// acceptance; internet: accepted clients go out to the internet
+    #[arg(long, default_value = "local", value_name = "local|internet")]
+    pub mode: Mode,
+
+    /// How long an acceptance lasts before the client sees the portal again
+    #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES, value_name = "MINUTES",
+          value_parser = clap::value_parser!(i64).range(1..=525_600))]
+    pub session_minutes: i64,
+
+    /// A resolver for accepted clients in internet mode (IP or IP:PORT;
+    /// repeat for several, they are asked at once)
+    #[arg(long = "upstream", value_name = "ADDR", value_parser = parse_upstream)]
+    pub upstreams: Vec<SocketAddr>,
+
+    /// Firewall backend: nft (the orderspot nftables table) or none
+    #[arg(long, default_value = "none", value_parser = ["nft", "none"])]
+    pub firewall: String,
+
+    /// The kernel's ARP table, read for clients' MAC addresses
+    #[arg(long, default_value = "/proc/net/arp", value_name = "PATH")]
+    pub arp_path: PathBuf,
+
+    /// Set the venue's name at start
+    #[arg(long, value_name = "NAME")]
+    pub venue_name: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientsCommand {
+    /// Every client: IP, MAC, first and last seen, acceptance
+    List,
+    /// Let a client (IP or MAC) past the portal; a running server applies
+    /// it within seconds
+    Allow {
+        target: Target,
+        #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES,
+              value_parser = clap::value_parser!(i64).range(1..=525_600))]
+        minutes: i64,
+    },
+    /// Send a client (IP or MAC) back to the portal
+    Deny { target: Target },
+}
+
+fn parse_upstream(text: &str) -> std::result::Result<SocketAddr, String> {
+    text.parse::<SocketAddr>()
+        .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("{text:?} is not an IP address or IP:PORT"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,6 +168,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(cli.data_dir, args),
         Command::Admin(command) => admin(cli.data_dir, command),
+        Command::Clients(command) => clients_command(cli.data_dir, command),
     }
 }
 
@@ -105,7 +178,8 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::Internal(format!("cannot start runtime: {e}")))?;
     runtime.block_on(async {
-        let app = App::open(&data_dir).await?;
+        let mut app = App::open(&data_dir).await?;
+        start_portal(&mut app, &args).await?;
         if args.demo && app.db.write(|tx| demo::seed(tx)).await? {
             eprint!("{}", demo::accounts_text());
         }
@@ -122,6 +196,62 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         log::info!("stopped");
         Ok(())
     })
+}
+
+/// Configures the captive portal from the flags: clients and firewall
+/// restored from the database, DNS started if asked for.
+async fn start_portal(app: &mut App, args: &ServeArgs) -> Result<()> {
+    let portal_ip = args.portal_ip.or(match args.listen.ip() {
+        IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+        _ => None,
+    });
+    if args.dns.is_some() && portal_ip.is_none() {
+        return Err(Error::bad(
+            "--dns needs --portal-ip (the address clients reach the portal on)",
+        ));
+    }
+    if args.mode == Mode::Internet && args.upstreams.is_empty() {
+        log::warn!("internet mode without --upstream: accepted clients' DNS gets SERVFAIL");
+    }
+    app.portal = std::sync::Arc::new(PortalConfig {
+        host: crate::portal::host_name(&args.portal_host),
+        ip: portal_ip,
+        ip6: args.portal_ip6,
+        mode: args.mode,
+        upstreams: args.upstreams.clone(),
+    });
+    app.clients = Clients::new(
+        app.db.clone(),
+        ClientSettings {
+            session_minutes: args.session_minutes,
+            arp_path: args.arp_path.clone(),
+            open_firewall: args.mode == Mode::Internet,
+            firewall: match args.firewall.as_str() {
+                "nft" => Box::new(firewall::Nft),
+                _ => Box::new(firewall::NoFirewall),
+            },
+        },
+    );
+    if let Some(name) = &args.venue_name {
+        app.set_venue(crate::app::Venue {
+            name: name.clone(),
+            ..app.venue()
+        })
+        .await?;
+    }
+    app.clients.restore().await?;
+    tokio::spawn(app.clients.clone().keep_in_sync());
+    if let Some(addr) = args.dns {
+        let (udp, tcp) = dns::bind(addr).await?;
+        tokio::spawn(dns::serve(udp, tcp, app.clone()));
+        log::info!("DNS on {addr}, {:?} mode", args.mode);
+    }
+    log::info!(
+        "captive portal http://{}/ (DHCP option 114: {})",
+        app.portal.host,
+        app.portal.api_url()
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -159,4 +289,24 @@ fn read_password() -> Result<String> {
         .read_to_string(&mut input)
         .map_err(|e| Error::bad(format!("cannot read the password from stdin: {e}")))?;
     Ok(input.lines().next().unwrap_or("").to_string())
+}
+
+fn clients_command(data_dir: PathBuf, command: ClientsCommand) -> Result<()> {
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| Error::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
+    let mut conn = db::connect(&data_dir.join("orderspot.db"))?;
+    db::migrate(&mut conn)?;
+    let now = crate::time::now_ms();
+    match command {
+        ClientsCommand::List => print!("{}", clients::list_text(&conn, now)?),
+        ClientsCommand::Allow { target, minutes } => {
+            clients::allow(&conn, &target, now, minutes)?;
+            println!("{target} allowed for {minutes} minutes");
+        }
+        ClientsCommand::Deny { target } => {
+            clients::deny(&conn, &target)?;
+            println!("{target} sent back to the portal");
+        }
+    }
+    Ok(())
 }

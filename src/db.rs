@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 
 /// Each entry moves the schema one `user_version` forward. Never edit a
 /// released entry: append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("schema/001_core.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema/001_core.sql"),
+    include_str!("schema/002_clients.sql"),
+];
 
 const READERS: usize = 3;
 

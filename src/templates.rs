@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/shop_menu.html"),
     ),
     ("admin.html", include_str!("../templates/admin.html")),
+    ("portal.html", include_str!("../templates/portal.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {

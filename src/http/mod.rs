@@ -7,6 +7,7 @@ mod admin;
 mod assets;
 mod customer;
 pub mod identity;
+mod portal;
 pub mod request;
 pub mod response;
 mod shop;
@@ -49,8 +50,9 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
             },
         };
         let app = app.clone();
+        let local = stream.local_addr().ok();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(app.clone(), peer, req));
+            let service = service_fn(move |req| handle(app.clone(), peer, local, req));
             let result = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(READ_TIMEOUT)
@@ -67,8 +69,13 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
 async fn handle(
     app: App,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     req: hyper::Request<Incoming>,
 ) -> std::result::Result<Response, Infallible> {
+    // Captive portal: requests for other sites never reach the routes.
+    if let Some(response) = portal::intercept(&app, peer, local, &req) {
+        return Ok(response);
+    }
     let api = req.uri().path().starts_with("/api/");
     let response = match read_request(peer, req).await {
         Ok(req) => match route(&app, &req).await {
@@ -117,6 +124,15 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
     }
     let segments = req.segments();
     match (&req.method, segments.as_slice()) {
+        // Captive portal: a redirected browser lands on the welcome page
+        (&Method::GET, [])
+            if req.param("url").is_some() && !app.clients.is_accepted(req.peer.ip()) =>
+        {
+            portal::landing_page(app, req).await
+        }
+        (&Method::GET, ["welcome"]) => portal::landing_page(app, req).await,
+        (&Method::POST, ["welcome", "accept"]) => portal::accept_form(app, req).await,
+        (&Method::GET, ["captive-portal", "api"]) => Ok(portal::captive_api(app, req)),
         // Customers: pages
         (&Method::GET, []) => customer::home_page(app, req).await,
         (&Method::GET, ["shops", shop]) => customer::menu_page(app, req, id(shop)?).await,

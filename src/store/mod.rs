@@ -2,6 +2,7 @@
 //! to `orders`). Functions take a connection or transaction and return rows;
 //! rules about what is allowed live in the domain modules that call them.
 
+pub mod clients;
 pub mod items;
 pub mod orders;
 pub mod sessions;

@@ -1,0 +1,470 @@
+//! The portal's DNS server on UDP and TCP (`--dns ADDR`). Clients that have
+//! not accepted the portal, and everyone in `local` mode, get the portal's
+//! address for every name; accepted clients in `internet` mode are
+//! forwarded to the upstream resolvers.
+
+pub mod wire;
+
+use crate::app::App;
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::portal::{Mode, PortalConfig};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use wire::{Message, Name, Question, Rcode, Record, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY};
+
+/// Short, so a phone asks again soon after it accepts the portal.
+pub const PORTAL_TTL: u32 = 10;
+/// A dead upstream gets the client a SERVFAIL after this, not a hang.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
+/// Forwarded queries in flight; more are answered SERVFAIL at once.
+const MAX_FORWARDS: usize = 128;
+const MAX_TCP_CONNECTIONS: usize = 32;
+const TCP_IDLE: Duration = Duration::from_secs(10);
+/// EDNS lets answers grow past 512 bytes; 4096 is the common ceiling.
+const MAX_UDP: usize = 4096;
+
+/// What to do with one packet from a client.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Plan {
+    Drop,
+    Reply(Vec<u8>),
+    Forward(Message),
+}
+
+/// The rules, without any I/O: `accepted` says whether the sender has
+/// accepted the portal.
+pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
+    let query = match Message::parse(packet) {
+        Ok(query) => query,
+        Err(_) => return wire::format_error(packet).map_or(Plan::Drop, Plan::Reply),
+    };
+    if query.is_response() {
+        return Plan::Drop;
+    }
+    if query.opcode() != 0 {
+        return Plan::Reply(query.reply(Rcode::NotImp, Vec::new()).encode());
+    }
+    let [question] = query.questions.as_slice() else {
+        return Plan::Reply(query.reply(Rcode::FormErr, Vec::new()).encode());
+    };
+    let own_name = question.name.to_text() == config.host;
+    if !own_name && accepted && config.mode == Mode::Internet {
+        return Plan::Forward(query);
+    }
+    if question.qclass != CLASS_IN {
+        return Plan::Reply(query.reply(Rcode::Refused, Vec::new()).encode());
+    }
+    let answers = portal_answers(question, config);
+    Plan::Reply(query.reply(Rcode::NoError, answers).encode())
+}
+
+/// A and AAAA records pointing `question`'s name at the portal; none (an
+/// empty NOERROR) for other types or an unconfigured address family.
+fn portal_answers(question: &Question, config: &PortalConfig) -> Vec<Record> {
+    let v4 = matches!(question.qtype, TYPE_A | TYPE_ANY)
+        .then_some(config.ip)
+        .flatten();
+    let v6 = matches!(question.qtype, TYPE_AAAA | TYPE_ANY)
+        .then_some(config.ip6)
+        .flatten();
+    let record = |rtype, data: Vec<u8>| Record {
+        name: question.name.clone(),
+        rtype,
+        class: CLASS_IN,
+        ttl: PORTAL_TTL,
+        data,
+    };
+    v4.map(|ip| record(TYPE_A, ip.octets().to_vec()))
+        .into_iter()
+        .chain(v6.map(|ip| record(TYPE_AAAA, ip.octets().to_vec())))
+        .collect()
+}
+
+/// Binds UDP and TCP on `addr`; failing here stops `serve` with a message.
+pub async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
+    let fail = |e| Error::Internal(format!("cannot listen for DNS on {addr}: {e}"));
+    Ok((
+        UdpSocket::bind(addr).await.map_err(fail)?,
+        TcpListener::bind(addr).await.map_err(fail)?,
+    ))
+}
+
+/// Serves DNS on both sockets until the task is dropped.
+pub async fn serve(udp: UdpSocket, tcp: TcpListener, app: App) {
+    tokio::join!(serve_udp(udp, app.clone()), serve_tcp(tcp, app));
+}
+
+async fn serve_udp(socket: UdpSocket, app: App) {
+    let socket = Arc::new(socket);
+    let forwards = Arc::new(Semaphore::new(MAX_FORWARDS));
+    let mut buf = vec![0u8; MAX_UDP];
+    loop {
+        let (len, peer) = match socket.recv_from(&mut buf).await {
+            Ok(received) => received,
+            Err(e) => {
+                log::debug!("DNS receive: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let packet = &buf[..len];
+        let reply = match plan(packet, &app.portal, app.clients.is_accepted(peer.ip())) {
+            Plan::Drop => continue,
+            Plan::Reply(reply) => reply,
+            Plan::Forward(query) => match forwards.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let (socket, app, packet) = (socket.clone(), app.clone(), packet.to_vec());
+                    tokio::spawn(async move {
+                        let reply = forward(&packet, &query, &app.portal.upstreams, false).await;
+                        let _ = socket.send_to(&reply, peer).await;
+                        drop(permit);
+                    });
+                    continue;
+                }
+                Err(_) => query.reply(Rcode::ServFail, Vec::new()).encode(),
+            },
+        };
+        if let Err(e) = socket.send_to(&reply, peer).await {
+            log::debug!("DNS reply to {peer}: {e}");
+        }
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, app: App) {
+    let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                log::warn!("DNS accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Over the limit the connection is simply closed; clients retry.
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_tcp_connection(stream, peer.ip(), &app).await {
+                log::debug!("DNS over TCP from {peer}: {e}");
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Length-prefixed messages (RFC 1035 4.2.2) until the client goes quiet.
+async fn serve_tcp_connection(
+    mut stream: TcpStream,
+    peer: IpAddr,
+    app: &App,
+) -> std::io::Result<()> {
+    loop {
+        let Ok(len) = tokio::time::timeout(TCP_IDLE, stream.read_u16()).await else {
+            return Ok(());
+        };
+        let mut packet = vec![0; usize::from(len?)];
+        tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut packet))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
+        let reply = match plan(&packet, &app.portal, app.clients.is_accepted(peer)) {
+            Plan::Drop => return Ok(()),
+            Plan::Reply(reply) => reply,
+            Plan::Forward(query) => forward(&packet, &query, &app.portal.upstreams, true).await,
+        };
+        write_framed(&mut stream, &reply).await?;
+    }
+}
+
+async fn write_framed(stream: &mut TcpStream, message: &[u8]) -> std::io::Result<()> {
+    let len = u16::try_from(message.len()).map_err(|_| std::io::ErrorKind::InvalidData)?;
+    let mut framed = Vec::with_capacity(message.len() + 2);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(message);
+    stream.write_all(&framed).await
+}
+
+/// Asks every upstream at once and relays the first valid answer; SERVFAIL
+/// when none answers within `UPSTREAM_TIMEOUT` (or all fail sooner).
+async fn forward(packet: &[u8], query: &Message, upstreams: &[SocketAddr], tcp: bool) -> Vec<u8> {
+    // A fresh random id (and socket, so a random port) per query makes
+    // spoofed answers hard to slip in.
+    let id = u16::from_be_bytes(crypto::random_bytes::<2>());
+    let mut outgoing = packet.to_vec();
+    outgoing[..2].copy_from_slice(&id.to_be_bytes());
+    let outgoing: Arc<[u8]> = outgoing.into();
+    let mut asks = JoinSet::new();
+    for &upstream in upstreams {
+        let (outgoing, question) = (outgoing.clone(), query.questions[0].clone());
+        asks.spawn(async move { ask(upstream, &outgoing, id, &question, tcp).await });
+    }
+    let deadline = tokio::time::sleep(UPSTREAM_TIMEOUT);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => break,
+            joined = asks.join_next() => match joined {
+                None => break,
+                Some(Ok(Ok(mut reply))) => {
+                    reply[..2].copy_from_slice(&query.id.to_be_bytes());
+                    return reply;
+                }
+                Some(Ok(Err(e))) => log::debug!("upstream DNS: {e}"),
+                Some(Err(e)) => log::debug!("upstream DNS task: {e}"),
+            },
+        }
+    }
+    query.reply(Rcode::ServFail, Vec::new()).encode()
+}
+
+/// One upstream's answer to `packet`, checked against our id and question.
+async fn ask(
+    upstream: SocketAddr,
+    packet: &[u8],
+    id: u16,
+    question: &Question,
+    tcp: bool,
+) -> std::io::Result<Vec<u8>> {
+    if tcp {
+        let mut stream = TcpStream::connect(upstream).await?;
+        write_framed(&mut stream, packet).await?;
+        let mut reply = vec![0; usize::from(stream.read_u16().await?)];
+        stream.read_exact(&mut reply).await?;
+        return answers(&reply, id, question)
+            .then_some(reply)
+            .ok_or_else(|| std::io::ErrorKind::InvalidData.into());
+    }
+    let local: SocketAddr = if upstream.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        ([0u16; 8], 0).into()
+    };
+    let socket = UdpSocket::bind(local).await?;
+    // Connected: only the upstream's packets arrive, and a closed port
+    // reports an error at once instead of waiting for the timeout.
+    socket.connect(upstream).await?;
+    socket.send(packet).await?;
+    let mut buf = vec![0; MAX_UDP];
+    loop {
+        let len = socket.recv(&mut buf).await?;
+        if answers(&buf[..len], id, question) {
+            return Ok(buf[..len].to_vec());
+        }
+    }
+}
+
+/// Whether `reply` is the answer to our query with `id` and `question`.
+fn answers(reply: &[u8], id: u16, question: &Question) -> bool {
+    Message::parse(reply).is_ok_and(|m| {
+        m.id == id
+            && m.is_response()
+            && matches!(m.questions.as_slice(), [q] if q.qtype == question.qtype
+                && q.qclass == question.qclass
+                && q.name.to_text() == question.name.to_text())
+    })
+}
+
+/// A query for `name`, for tests and tools that need to ask us.
+pub fn query_packet(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
+    Some(Message::query(id, Name::from_text(name)?, qtype).encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn config(mode: Mode, ip6: bool) -> PortalConfig {
+        PortalConfig {
+            ip: Some(Ipv4Addr::new(10, 213, 0, 1)),
+            ip6: ip6.then(|| "fd13::1".parse().unwrap()),
+            mode,
+            ..PortalConfig::default()
+        }
+    }
+
+    fn reply(plan: Plan) -> Message {
+        match plan {
+            Plan::Reply(bytes) => Message::parse(&bytes).unwrap(),
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    fn ask_plan(name: &str, qtype: u16, config: &PortalConfig, accepted: bool) -> Plan {
+        plan(&query_packet(42, name, qtype).unwrap(), config, accepted)
+    }
+
+    #[test]
+    fn any_name_is_the_portal_before_acceptance() {
+        for mode in [Mode::Local, Mode::Internet] {
+            let r = reply(ask_plan("Example.COM", TYPE_A, &config(mode, false), false));
+            assert_eq!(r.id, 42);
+            assert_eq!(r.rcode(), 0);
+            assert_eq!(r.answers.len(), 1);
+            assert_eq!(r.answers[0].data, vec![10, 213, 0, 1]);
+            assert_eq!(r.answers[0].ttl, PORTAL_TTL);
+            assert_eq!(r.answers[0].name.wire(), b"\x07Example\x03COM\x00");
+        }
+    }
+
+    #[test]
+    fn aaaa_is_the_portal_v6_or_empty() {
+        let with = reply(ask_plan(
+            "a.b",
+            TYPE_AAAA,
+            &config(Mode::Local, true),
+            false,
+        ));
+        let v6: Ipv6Addr = "fd13::1".parse().unwrap();
+        assert_eq!(with.answers[0].data, v6.octets().to_vec());
+        let without = reply(ask_plan(
+            "a.b",
+            TYPE_AAAA,
+            &config(Mode::Local, false),
+            false,
+        ));
+        assert_eq!((without.rcode(), without.answers.len()), (0, 0));
+    }
+
+    #[test]
+    fn other_types_get_an_empty_noerror() {
+        for qtype in [15, 16, 65, 12] {
+            let r = reply(ask_plan("a.b", qtype, &config(Mode::Local, true), false));
+            assert_eq!((r.rcode(), r.answers.len()), (0, 0), "type {qtype}");
+        }
+        let any = reply(ask_plan("a.b", TYPE_ANY, &config(Mode::Local, true), false));
+        assert_eq!(any.answers.len(), 2);
+    }
+
+    #[test]
+    fn accepted_clients_are_forwarded_only_in_internet_mode() {
+        let local = reply(ask_plan(
+            "example.com",
+            TYPE_A,
+            &config(Mode::Local, false),
+            true,
+        ));
+        assert_eq!(local.answers[0].data, vec![10, 213, 0, 1]);
+        assert!(matches!(
+            ask_plan("example.com", TYPE_A, &config(Mode::Internet, false), true),
+            Plan::Forward(_)
+        ));
+        // The portal's own name never leaves the router.
+        let own = reply(ask_plan(
+            "ORDER.lan.",
+            TYPE_A,
+            &config(Mode::Internet, false),
+            true,
+        ));
+        assert_eq!(own.answers[0].data, vec![10, 213, 0, 1]);
+    }
+
+    #[test]
+    fn malformed_and_odd_packets() {
+        let c = config(Mode::Local, false);
+        assert_eq!(plan(b"", &c, false), Plan::Drop);
+        assert_eq!(plan(b"\x00\x01\x81", &c, false), Plan::Drop);
+        // A broken question: FORMERR with the id.
+        let broken = reply(plan(
+            b"\x00\x09\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ab",
+            &c,
+            false,
+        ));
+        assert_eq!((broken.id, broken.rcode()), (9, 1));
+        // Responses are never answered.
+        let mut response = query_packet(1, "a.b", TYPE_A).unwrap();
+        response[2] |= 0x80;
+        assert_eq!(plan(&response, &c, false), Plan::Drop);
+        // No question, two questions: FORMERR. Other opcodes: NOTIMP.
+        let empty = Message {
+            questions: Vec::new(),
+            ..Message::parse(&query_packet(1, "a.b", TYPE_A).unwrap()).unwrap()
+        };
+        assert_eq!(reply(plan(&empty.encode(), &c, false)).rcode(), 1);
+        let mut two = Message::parse(&query_packet(1, "a.b", TYPE_A).unwrap()).unwrap();
+        two.questions.push(two.questions[0].clone());
+        assert_eq!(reply(plan(&two.encode(), &c, false)).rcode(), 1);
+        let mut notify = query_packet(1, "a.b", TYPE_A).unwrap();
+        notify[2] |= 4 << 3;
+        assert_eq!(reply(plan(&notify, &c, false)).rcode(), 4);
+        // Chaos class (version.bind): refused.
+        let mut chaos = Message::parse(&query_packet(1, "version.bind", 16).unwrap()).unwrap();
+        chaos.questions[0].qclass = 3;
+        assert_eq!(reply(plan(&chaos.encode(), &c, false)).rcode(), 5);
+    }
+
+    async fn fake_upstream(answer: [u8; 4]) -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((len, from)) = socket.recv_from(&mut buf).await {
+                let query = Message::parse(&buf[..len]).unwrap();
+                let record = Record {
+                    name: query.questions[0].name.clone(),
+                    rtype: TYPE_A,
+                    class: CLASS_IN,
+                    ttl: 300,
+                    data: answer.to_vec(),
+                };
+                let reply = query.reply(Rcode::NoError, vec![record]).encode();
+                socket.send_to(&reply, from).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn forwarding_relays_the_upstream_answer_with_the_client_id() {
+        let upstream = fake_upstream([93, 184, 216, 34]).await;
+        let packet = query_packet(0x1234, "example.com", TYPE_A).unwrap();
+        let query = Message::parse(&packet).unwrap();
+        let reply = Message::parse(&forward(&packet, &query, &[upstream], false).await).unwrap();
+        assert_eq!(reply.id, 0x1234);
+        assert_eq!(reply.answers[0].data, vec![93, 184, 216, 34]);
+    }
+
+    #[tokio::test]
+    async fn a_dead_upstream_gets_servfail_quickly() {
+        // A closed port answers with ICMP: SERVFAIL well before the timeout.
+        let closed = {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.local_addr().unwrap()
+        };
+        let packet = query_packet(7, "example.com", TYPE_A).unwrap();
+        let query = Message::parse(&packet).unwrap();
+        let started = std::time::Instant::now();
+        let reply = Message::parse(&forward(&packet, &query, &[closed], false).await).unwrap();
+        assert_eq!((reply.id, reply.rcode()), (7, 2));
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        // No upstreams configured at all: SERVFAIL at once.
+        let reply = Message::parse(&forward(&packet, &query, &[], false).await).unwrap();
+        assert_eq!(reply.rcode(), 2);
+        // A live upstream wins over a dead one.
+        let live = fake_upstream([1, 2, 3, 4]).await;
+        let reply =
+            Message::parse(&forward(&packet, &query, &[closed, live], false).await).unwrap();
+        assert_eq!(reply.answers[0].data, vec![1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_silent_upstream_gets_servfail_after_the_timeout() {
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let packet = query_packet(8, "example.com", TYPE_A).unwrap();
+        let query = Message::parse(&packet).unwrap();
+        let reply = forward(&packet, &query, &[silent.local_addr().unwrap()], false).await;
+        assert_eq!(Message::parse(&reply).unwrap().rcode(), 2);
+    }
+}

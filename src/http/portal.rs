@@ -1,0 +1,98 @@
+//! Captive-portal routes: requests for other sites (redirect or probe
+//! answer), the landing page with its one Continue button, and the
+//! RFC 8908 API. The rules are in `crate::portal`.
+
+use super::identity;
+use super::request::Request;
+use super::response::{redirect, with_body, Response};
+use crate::app::App;
+use crate::error::Result;
+use crate::portal::{host_name, redirect_body, Intercept};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, HOST, LOCATION};
+use hyper::StatusCode;
+use std::net::SocketAddr;
+
+/// The answer to a request whose Host is another site, or `None` when it
+/// is for the portal (or names no host) and goes through the route table.
+pub fn intercept(
+    app: &App,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    req: &hyper::Request<Incoming>,
+) -> Option<Response> {
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().host())?;
+    record_seen(app, peer);
+    let name = host_name(host);
+    if app
+        .portal
+        .is_portal_host(&name, local.map(|l| l.ip().to_canonical()))
+    {
+        return None;
+    }
+    let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let original = format!("http://{host}{path_and_query}");
+    let accepted = app.clients.is_accepted(peer.ip());
+    Some(
+        match app
+            .portal
+            .intercept(&name, req.uri().path(), &original, accepted)
+        {
+            Intercept::Online(probe) => {
+                let (status, content_type, body) = probe.online_answer();
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                with_body(status, content_type, body)
+            }
+            Intercept::Redirect(location) => {
+                let mut response = with_body(
+                    StatusCode::FOUND,
+                    "text/html; charset=utf-8",
+                    redirect_body(&location),
+                );
+                if let Ok(value) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(LOCATION, value);
+                }
+                response
+            }
+        },
+    )
+}
+
+/// Sessions record when a client was last seen; off the request's path.
+fn record_seen(app: &App, peer: SocketAddr) {
+    let clients = app.clients.clone();
+    tokio::spawn(async move {
+        if let Err(e) = clients.seen(peer.ip()).await {
+            log::warn!("recording Wi-Fi client {peer}: {e}");
+        }
+    });
+}
+
+pub async fn landing_page(app: &App, req: &Request) -> Result<Response> {
+    let accepted = app.clients.is_accepted(req.peer.ip());
+    super::page(
+        app,
+        req,
+        "portal.html",
+        minijinja::context! { accepted => accepted },
+    )
+    .await
+}
+
+/// "Continue": the client is authorised and lands on the shop list.
+pub async fn accept_form(app: &App, req: &Request) -> Result<Response> {
+    identity::check_csrf(app, req, &req.form())?;
+    app.clients.accept(req.peer.ip()).await?;
+    Ok(redirect("/"))
+}
+
+/// RFC 8908: whether this client is still held by the portal.
+pub fn captive_api(app: &App, req: &Request) -> Response {
+    let remaining = app.clients.remaining_ms(req.peer.ip()).map(|ms| ms / 1000);
+    let body = app.portal.captive_json(remaining).to_string();
+    with_body(StatusCode::OK, "application/captive+json", body)
+}

@@ -1,0 +1,402 @@
+//! Captive-portal rules: which Host is the portal, which requests are an
+//! operating system's connectivity probe, and what a client gets before and
+//! after it accepts the portal in each mode. Plain functions; the HTTP and
+//! DNS servers only carry their answers out.
+
+use crate::http::request::percent_encode;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// No uplink: everything stays inside the venue, the portal answers the
+    /// probes itself once a client accepts.
+    Local,
+    /// Accepted clients are let through the firewall and their DNS is
+    /// forwarded upstream.
+    Internet,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s {
+            "local" => Ok(Mode::Local),
+            "internet" => Ok(Mode::Internet),
+            other => Err(format!("unknown mode {other:?}: use local or internet")),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PortalConfig {
+    /// The portal's own name, lower case, e.g. `order.lan`.
+    pub host: String,
+    pub ip: Option<Ipv4Addr>,
+    pub ip6: Option<Ipv6Addr>,
+    pub mode: Mode,
+    pub upstreams: Vec<SocketAddr>,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        PortalConfig {
+            host: "order.lan".into(),
+            ip: None,
+            ip6: None,
+            mode: Mode::Local,
+            upstreams: Vec::new(),
+        }
+    }
+}
+
+/// An operating system's "am I online?" request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    Android,
+    Apple,
+    WindowsConnectTest,
+    WindowsNcsi,
+    FirefoxCanonical,
+    FirefoxSuccess,
+}
+
+/// (hosts, paths, probe): a request is that probe when both match.
+const PROBES: &[(&[&str], &[&str], Probe)] = &[
+    (
+        &[
+            "connectivitycheck.gstatic.com",
+            "connectivitycheck.android.com",
+            "clients1.google.com",
+            "clients3.google.com",
+            "www.google.com",
+            "play.googleapis.com",
+        ],
+        &["/generate_204", "/gen_204"],
+        Probe::Android,
+    ),
+    (
+        &[
+            "captive.apple.com",
+            "www.apple.com",
+            "www.appleiphonecell.com",
+            "www.itools.info",
+            "www.ibook.info",
+            "www.airport.us",
+            "www.thinkdifferent.us",
+        ],
+        &["/hotspot-detect.html", "/library/test/success.html"],
+        Probe::Apple,
+    ),
+    (
+        &["www.msftconnecttest.com", "ipv6.msftconnecttest.com"],
+        &["/connecttest.txt"],
+        Probe::WindowsConnectTest,
+    ),
+    (
+        &["www.msftncsi.com", "ipv6.msftncsi.com"],
+        &["/ncsi.txt"],
+        Probe::WindowsNcsi,
+    ),
+    (
+        &["detectportal.firefox.com"],
+        &["/canonical.html"],
+        Probe::FirefoxCanonical,
+    ),
+    (
+        &["detectportal.firefox.com"],
+        &["/success.txt"],
+        Probe::FirefoxSuccess,
+    ),
+];
+
+/// Firefox compares the whole body of canonical.html with this.
+const FIREFOX_CANONICAL: &str =
+    "<meta http-equiv=\"refresh\" content=\"0;url=https://support.mozilla.org/kb/captive-portal\"/>";
+
+impl Probe {
+    /// The probe a request is, by its Host (as `host_name` returns it) and path.
+    pub fn recognise(host: &str, path: &str) -> Option<Probe> {
+        PROBES
+            .iter()
+            .find(|(hosts, paths, _)| hosts.contains(&host) && paths.contains(&path))
+            .map(|&(_, _, probe)| probe)
+    }
+
+    /// Status, content type and body that this OS reads as "online".
+    pub fn online_answer(self) -> (u16, &'static str, &'static str) {
+        match self {
+            Probe::Android => (204, "text/plain", ""),
+            Probe::Apple => (
+                200,
+                "text/html",
+                "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>",
+            ),
+            Probe::WindowsConnectTest => (200, "text/plain", "Microsoft Connect Test"),
+            Probe::WindowsNcsi => (200, "text/plain", "Microsoft NCSI"),
+            Probe::FirefoxCanonical => (200, "text/html", FIREFOX_CANONICAL),
+            Probe::FirefoxSuccess => (200, "text/plain", "success\n"),
+        }
+    }
+}
+
+/// What a request for some other site gets.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Intercept {
+    /// Send the browser to the portal (this URL).
+    Redirect(String),
+    /// Answer the probe with what its OS expects when online.
+    Online(Probe),
+}
+
+/// A Host header reduced to the bare lower-case name or address: no port,
+/// no IPv6 brackets, no trailing dot.
+pub fn host_name(host: &str) -> String {
+    let host = host.trim();
+    let bare = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else if host.matches(':').count() == 1 {
+        host.split(':').next().unwrap_or(host)
+    } else {
+        host
+    };
+    bare.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl PortalConfig {
+    /// Whether a request for `host` (from `host_name`) is for the portal
+    /// itself rather than a site it intercepts: the portal's name and
+    /// addresses, the address the connection arrived on, and loopback.
+    pub fn is_portal_host(&self, host: &str, local: Option<IpAddr>) -> bool {
+        if host == self.host || host == "localhost" {
+            return true;
+        }
+        match host.parse::<IpAddr>() {
+            Ok(ip) => {
+                ip.is_loopback()
+                    || Some(ip) == local
+                    || Some(ip) == self.ip.map(IpAddr::V4)
+                    || Some(ip) == self.ip6.map(IpAddr::V6)
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The decision for a request to another site. Probes from an accepted
+    /// client get "online" in both modes: in `internet` mode they only reach
+    /// us while the phone still caches a pre-acceptance DNS answer.
+    pub fn intercept(
+        &self,
+        host: &str,
+        path: &str,
+        original_url: &str,
+        accepted: bool,
+    ) -> Intercept {
+        match Probe::recognise(host, path) {
+            Some(probe) if accepted => Intercept::Online(probe),
+            _ => Intercept::Redirect(self.redirect_location(original_url)),
+        }
+    }
+
+    /// The landing page with the URL the browser wanted kept as `url`.
+    pub fn redirect_location(&self, original_url: &str) -> String {
+        format!("http://{}/?url={}", self.host, percent_encode(original_url))
+    }
+
+    pub fn landing_url(&self) -> String {
+        format!("http://{}/welcome", self.host)
+    }
+
+    /// The RFC 8910 DHCP option 114 / RA value: the RFC 8908 API's URL.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/captive-portal/api", self.host)
+    }
+
+    /// The RFC 8908 API document for one client.
+    pub fn captive_json(&self, seconds_remaining: Option<i64>) -> serde_json::Value {
+        let mut doc = serde_json::json!({
+            "captive": seconds_remaining.is_none(),
+            "user-portal-url": self.landing_url(),
+            "venue-info-url": format!("http://{}/", self.host),
+        });
+        if let Some(seconds) = seconds_remaining {
+            doc["seconds-remaining"] = seconds.max(0).into();
+        }
+        doc
+    }
+}
+
+/// The short page some phones show with a redirect.
+pub fn redirect_body(location: &str) -> String {
+    let href = location.replace('&', "&amp;").replace('"', "&quot;");
+    format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>Wi-Fi sign-in</title>\
+         <p>This Wi-Fi starts at the venue page: <a href=\"{href}\">continue</a>.</p>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(mode: Mode) -> PortalConfig {
+        PortalConfig {
+            ip: Some(Ipv4Addr::new(10, 213, 0, 1)),
+            ip6: Some("fd00::1".parse().unwrap()),
+            mode,
+            ..PortalConfig::default()
+        }
+    }
+
+    /// Every probe we recognise, with one URL each OS really fetches.
+    const CASES: &[(&str, &str, Probe)] = &[
+        (
+            "connectivitycheck.gstatic.com",
+            "/generate_204",
+            Probe::Android,
+        ),
+        ("clients3.google.com", "/generate_204", Probe::Android),
+        ("www.google.com", "/gen_204", Probe::Android),
+        ("captive.apple.com", "/hotspot-detect.html", Probe::Apple),
+        ("www.apple.com", "/library/test/success.html", Probe::Apple),
+        (
+            "www.msftconnecttest.com",
+            "/connecttest.txt",
+            Probe::WindowsConnectTest,
+        ),
+        ("www.msftncsi.com", "/ncsi.txt", Probe::WindowsNcsi),
+        (
+            "detectportal.firefox.com",
+            "/canonical.html",
+            Probe::FirefoxCanonical,
+        ),
+        (
+            "detectportal.firefox.com",
+            "/success.txt",
+            Probe::FirefoxSuccess,
+        ),
+    ];
+
+    #[test]
+    fn probes_are_recognised_by_host_and_path() {
+        for &(host, path, probe) in CASES {
+            assert_eq!(Probe::recognise(host, path), Some(probe), "{host}{path}");
+        }
+        assert_eq!(Probe::recognise("example.com", "/generate_204"), None);
+        assert_eq!(Probe::recognise("captive.apple.com", "/"), None);
+        assert_eq!(
+            Probe::recognise("www.msftncsi.com", "/connecttest.txt"),
+            None
+        );
+    }
+
+    #[test]
+    fn online_answers_are_what_each_os_expects() {
+        let body = |p: Probe| p.online_answer();
+        assert_eq!(body(Probe::Android), (204, "text/plain", ""));
+        assert!(body(Probe::Apple).2.contains("<TITLE>Success</TITLE>"));
+        assert_eq!(body(Probe::WindowsConnectTest).2, "Microsoft Connect Test");
+        assert_eq!(body(Probe::WindowsNcsi).2, "Microsoft NCSI");
+        assert!(body(Probe::FirefoxCanonical)
+            .2
+            .contains("support.mozilla.org/kb/captive-portal"));
+        assert_eq!(body(Probe::FirefoxSuccess).2, "success\n");
+    }
+
+    #[test]
+    fn every_probe_is_redirected_before_acceptance_in_both_modes() {
+        for mode in [Mode::Local, Mode::Internet] {
+            for &(host, path, _) in CASES {
+                let url = format!("http://{host}{path}");
+                let expected = format!("http://order.lan/?url={}", percent_encode(&url));
+                assert_eq!(
+                    config(mode).intercept(host, path, &url, false),
+                    Intercept::Redirect(expected),
+                    "{mode:?} {url}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_probe_is_answered_online_after_acceptance_in_both_modes() {
+        for mode in [Mode::Local, Mode::Internet] {
+            for &(host, path, probe) in CASES {
+                assert_eq!(
+                    config(mode).intercept(host, path, "http://x/", true),
+                    Intercept::Online(probe),
+                    "{mode:?} {host}{path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn other_sites_are_always_sent_to_the_portal() {
+        for accepted in [false, true] {
+            assert_eq!(
+                config(Mode::Local).intercept(
+                    "example.com",
+                    "/a",
+                    "http://example.com/a?b=c&d",
+                    accepted
+                ),
+                Intercept::Redirect(
+                    "http://order.lan/?url=http%3A%2F%2Fexample.com%2Fa%3Fb%3Dc%26d".into()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_portal_is_known_by_name_address_and_arrival_address() {
+        let c = config(Mode::Local);
+        let local = Some("192.168.1.1".parse().unwrap());
+        for host in [
+            "order.lan",
+            "10.213.0.1",
+            "fd00::1",
+            "127.0.0.1",
+            "::1",
+            "localhost",
+            "192.168.1.1",
+        ] {
+            assert!(c.is_portal_host(host, local), "{host}");
+        }
+        for host in ["example.com", "8.8.8.8", "order.lan.evil", "192.168.1.2"] {
+            assert!(!c.is_portal_host(host, local), "{host}");
+        }
+    }
+
+    #[test]
+    fn host_headers_are_reduced_to_the_name() {
+        assert_eq!(host_name("Order.LAN:8080"), "order.lan");
+        assert_eq!(host_name("captive.apple.com."), "captive.apple.com");
+        assert_eq!(host_name("[fd00::1]:80"), "fd00::1");
+        assert_eq!(host_name("fd00::1"), "fd00::1");
+        assert_eq!(host_name("10.0.0.1:80"), "10.0.0.1");
+    }
+
+    #[test]
+    fn captive_api_says_captive_until_accepted() {
+        let c = config(Mode::Internet);
+        let before = c.captive_json(None);
+        assert_eq!(before["captive"], true);
+        assert_eq!(before["user-portal-url"], "http://order.lan/welcome");
+        assert_eq!(before["venue-info-url"], "http://order.lan/");
+        assert!(before.get("seconds-remaining").is_none());
+        let after = c.captive_json(Some(3600));
+        assert_eq!(after["captive"], false);
+        assert_eq!(after["seconds-remaining"], 3600);
+        assert_eq!(c.api_url(), "http://order.lan/captive-portal/api");
+    }
+
+    #[test]
+    fn redirect_bodies_link_the_portal() {
+        let body = redirect_body("http://order.lan/?url=a&b");
+        assert!(body.contains("href=\"http://order.lan/?url=a&amp;b\""));
+        assert_eq!("internet".parse::<Mode>(), Ok(Mode::Internet));
+        assert!("other".parse::<Mode>().is_err());
+    }
+}

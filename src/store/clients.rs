@@ -1,0 +1,124 @@
+//! Wi-Fi clients of the captive portal and their acceptance.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRow {
+    pub ip: Option<String>,
+    pub mac: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub accepted_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+fn row(r: &Row) -> rusqlite::Result<ClientRow> {
+    Ok(ClientRow {
+        ip: r.get(0)?,
+        mac: r.get(1)?,
+        first_seen: r.get(2)?,
+        last_seen: r.get(3)?,
+        accepted_at: r.get(4)?,
+        expires_at: r.get(5)?,
+    })
+}
+
+/// Records that `ip` was seen: updates its row, or moves the row of its MAC
+/// to this IP (a new DHCP lease), or starts a new one. Returns when the
+/// client's acceptance expires if it is accepted.
+pub fn touch(
+    conn: &Connection,
+    ip: &str,
+    mac: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let mut changed = conn.execute(
+        "UPDATE clients SET last_seen = ?2, mac = COALESCE(?3, mac) WHERE ip = ?1",
+        params![ip, now, mac],
+    )?;
+    if changed == 0 && mac.is_some() {
+        changed = conn.execute(
+            "UPDATE clients SET ip = ?1, last_seen = ?2 WHERE id =
+               (SELECT id FROM clients WHERE mac = ?3 ORDER BY last_seen DESC LIMIT 1)",
+            params![ip, now, mac],
+        )?;
+    }
+    if changed == 0 {
+        conn.execute(
+            "INSERT INTO clients (ip, mac, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)",
+            params![ip, mac, now],
+        )?;
+    }
+    conn.query_row(
+        "SELECT expires_at FROM clients WHERE ip = ?1 AND expires_at > ?2",
+        params![ip, now],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+pub fn accept_ip(
+    conn: &Connection,
+    ip: &str,
+    mac: Option<&str>,
+    now: i64,
+    expires_at: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO clients (ip, mac, first_seen, last_seen, accepted_at, expires_at)
+         VALUES (?1, ?2, ?3, ?3, ?3, ?4)
+         ON CONFLICT (ip) DO UPDATE SET accepted_at = excluded.accepted_at,
+           expires_at = excluded.expires_at, last_seen = excluded.last_seen,
+           mac = COALESCE(excluded.mac, clients.mac)",
+        params![ip, mac, now, expires_at],
+    )?;
+    Ok(())
+}
+
+/// Accepts every row of a MAC, or records the MAC alone so the device is
+/// accepted when it shows up.
+pub fn accept_mac(conn: &Connection, mac: &str, now: i64, expires_at: i64) -> rusqlite::Result<()> {
+    let changed = conn.execute(
+        "UPDATE clients SET accepted_at = ?2, expires_at = ?3 WHERE mac = ?1",
+        params![mac, now, expires_at],
+    )?;
+    if changed == 0 {
+        conn.execute(
+            "INSERT INTO clients (mac, first_seen, last_seen, accepted_at, expires_at)
+             VALUES (?1, ?2, ?2, ?2, ?3)",
+            params![mac, now, expires_at],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn deny_ip(conn: &Connection, ip: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE ip = ?1",
+        [ip],
+    )
+}
+
+pub fn deny_mac(conn: &Connection, mac: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE mac = ?1",
+        [mac],
+    )
+}
+
+/// IPs accepted at `now`, with when each acceptance ends.
+pub fn accepted(conn: &Connection, now: i64) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn
+        .prepare("SELECT ip, expires_at FROM clients WHERE ip IS NOT NULL AND expires_at > ?1")?;
+    let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT ip, mac, first_seen, last_seen, accepted_at, expires_at
+         FROM clients ORDER BY last_seen DESC",
+    )?;
+    let rows = stmt.query_map([], row)?;
+    rows.collect()
+}
