@@ -23,8 +23,10 @@ pub fn with_body(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    // Order tokens travel in URLs: never hand them to another site.
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // Order tokens travel in URLs: never hand them to another site. Not
+    // "no-referrer": with it browsers send `Origin: null` on our own form
+    // posts, which `check_origin` refuses as cross-site.
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     response
 }
 

@@ -1,0 +1,1050 @@
+//! The pages in a real browser: a customer on a phone-sized headless Chromium
+//! orders from the demo Noodle Bar, the shopkeeper in a second browser moves
+//! the order to "ready", and the customer's page shows READY with the same
+//! pickup code without a reload. Also checks that every page the two visit
+//! weighs under 30 KB with its CSS and script, and (over plain HTTP) that the
+//! whole flow works with forms alone, without JavaScript.
+//!
+//! Chromium is driven over the W3C WebDriver protocol by `chromedriver`, with
+//! a small hand-written HTTP/1.1 client. Without Chromium and chromedriver the
+//! browser test is skipped with a notice, or fails when
+//! `ORDERSPOT_REQUIRE_BROWSER=1` (CI sets it). `scripts/setup-test.sh`
+//! installs both on Debian; `ORDERSPOT_CHROMIUM` and `ORDERSPOT_CHROMEDRIVER`
+//! name them elsewhere.
+//!
+//! Screenshots of the customer's READY page and the shop board are written to
+//! the system temp directory (`orderspot-*.png`) for a human to look at.
+
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the customer's page may take to show READY after the tap.
+const LIVE_BOUND: Duration = Duration::from_secs(10);
+/// Largest page, counting its HTML, stylesheet and script.
+const PAGE_BUDGET: usize = 30 * 1024;
+
+const SHOP_ID: i64 = 1; // the demo's Noodle Bar, run by shop1@demo.local
+const SHOPKEEPER: &str = "shop1@demo.local";
+const PASSWORD: &str = "demo-password";
+
+/// The phone both people use: CSS pixels of an ordinary modern phone.
+const PHONE: (u32, u32) = (390, 844);
+
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--window-size=390,844",
+    // Containers often give /dev/shm 64 MB, too little for Chromium.
+    "--disable-dev-shm-usage",
+];
+
+// ---------------------------------------------------------------------------
+// The tests
+
+#[test]
+fn customer_sees_ready_live_while_shopkeeper_moves_the_order() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    let started = Instant::now();
+    let scratch = Scratch::new("browser");
+    let server = Server::start(&scratch);
+    let driver = Driver::start(&scratch, &chromedriver);
+    let mut weights = Vec::new();
+
+    // The shopkeeper logs in first, so the new order must appear on an open board.
+    let shop = driver.session(&chromium, &scratch.path.join("shop-profile"));
+    shop.go(&server.url("/login"));
+    weights.push(page_weight(&server, &shop, "login"));
+    shop.type_into("input[name=email]", SHOPKEEPER);
+    shop.type_into("input[name=password]", PASSWORD);
+    shop.click("form[action='/login'] button");
+    shop.wait_until("the shop board after login", LIVE_BOUND, |s| {
+        s.path().ends_with("/shop") && s.exists("#live")
+    });
+    weights.push(page_weight(&server, &shop, "shop board"));
+    shop.set_marker();
+
+    // The customer: shop list, tap the shop, two items with the + buttons.
+    let customer = driver.session(&chromium, &scratch.path.join("customer-profile"));
+    customer.go(&server.url("/"));
+    let viewport = customer.js("return [innerWidth, innerHeight];", json!([]));
+    assert_eq!(
+        viewport,
+        json!([PHONE.0, PHONE.1]),
+        "a phone-sized viewport"
+    );
+    weights.push(page_weight(&server, &customer, "shop list"));
+    customer.click(&format!("a.shop[href^='/shops/{SHOP_ID}']"));
+    customer.wait_until("the menu", LIVE_BOUND, |s| {
+        s.path() == format!("/shops/{SHOP_ID}") && s.exists("button[aria-label=more]")
+    });
+    weights.push(page_weight(&server, &customer, "menu"));
+    let items: Vec<(String, i64)> = serde_json::from_value(customer.js(
+        "return [...document.querySelectorAll('input[data-price]')].slice(0, 2)
+            .map(i => [i.name, +i.dataset.price]);",
+        json!([]),
+    ))
+    .unwrap();
+    assert_eq!(items.len(), 2, "the menu should offer at least two items");
+    let (first, second) = (&items[0], &items[1]);
+    // Two of the first item, one of the second, all by tapping "+".
+    customer.click(&format!("input[name={}] + button", first.0));
+    customer.click(&format!("input[name={}] + button", first.0));
+    customer.click(&format!("input[name={}] + button", second.0));
+    let total = 2 * first.1 + second.1;
+    let review = customer.text("form[data-cart] [data-total]");
+    assert!(
+        review.contains("3 items") && review.contains(&cents(total)),
+        "the review button should show 3 items and {}, shows {review:?}",
+        cents(total)
+    );
+    customer.screenshot("orderspot-menu.png");
+    customer.click("form[data-cart] [data-total]");
+
+    // Review the cart, enter a name and a note, place the order.
+    customer.wait_until("the cart", LIVE_BOUND, |s| {
+        s.path() == "/cart" && s.exists("input[name=customer_name]")
+    });
+    weights.push(page_weight(&server, &customer, "cart"));
+    let cart = customer.text("table.lines");
+    assert!(
+        cart.contains(&cents(total)),
+        "the cart should total {}: {cart:?}",
+        cents(total)
+    );
+    customer.type_into("input[name=customer_name]", "Ada");
+    customer.type_into("textarea[name=note]", "No chilli please");
+    customer.screenshot("orderspot-cart.png");
+    customer.click("form[action='/orders'] button[data-once]");
+    customer.wait_until("the order status page", LIVE_BOUND, |s| {
+        s.path().starts_with("/o/") && s.exists("#live .code")
+    });
+    let status_url = customer.url();
+    let order_id: i64 = customer.path()["/o/".len()..].parse().unwrap();
+    assert!(
+        status_url.contains("?t="),
+        "the status page carries its token in the URL (captive-portal sheets keep no cookies): {status_url}"
+    );
+    let code = customer.text("#live .code");
+    assert!(
+        (3..=8).contains(&code.len()),
+        "pickup code looks wrong: {code:?}"
+    );
+    weights.push(page_weight(&server, &customer, "order status"));
+    customer.set_marker();
+
+    // The new order appears on the shopkeeper's board without a reload.
+    let ticket = format!("article.ticket[data-order='{order_id}']");
+    let button = format!("{ticket} form button.primary");
+    shop.wait_until("the new ticket on the board", LIVE_BOUND, |s| {
+        s.exists(&button)
+    });
+    assert!(
+        shop.text(&ticket).contains(&code),
+        "the ticket should show pickup code {code}"
+    );
+    shop.assert_marker("the board after the new order arrived");
+
+    // Accept, Start preparing, Ready: one tap each; the customer follows along.
+    let mut ready_tapped = Instant::now();
+    for (label, stage) in [
+        ("Accept", "accepted"),
+        ("Start preparing", "preparing"),
+        ("Ready", "ready"),
+    ] {
+        shop.wait_until(&format!("the {label:?} button"), LIVE_BOUND, |s| {
+            s.try_text(&button).as_deref() == Some(label)
+        });
+        if stage == "ready" {
+            ready_tapped = Instant::now();
+        }
+        shop.click(&button);
+        if stage != "ready" {
+            customer.wait_until(
+                &format!("the customer's page to show {stage}"),
+                LIVE_BOUND,
+                |s| {
+                    s.try_text("#live .steps .now")
+                        .is_some_and(|now| now.eq_ignore_ascii_case(stage))
+                },
+            );
+        }
+    }
+    customer.wait_until("READY on the customer's page", LIVE_BOUND, |s| {
+        s.exists("#live .ready")
+    });
+    let latency = ready_tapped.elapsed();
+    let ready = customer.text("#live .ready");
+    assert!(ready.contains("READY"), "ready block says {ready:?}");
+    assert_eq!(
+        customer.text("#live .ready .code"),
+        code,
+        "READY must show the order's pickup code"
+    );
+    customer.assert_marker("the status page");
+    assert_eq!(customer.url(), status_url, "the status page navigated away");
+    let title = customer.js("return document.title;", json!([]));
+    assert!(
+        title.as_str().unwrap_or("").starts_with('🔔'),
+        "the title should flag the ready order, is {title}"
+    );
+    shop.wait_until("the ticket's Handed over button", LIVE_BOUND, |s| {
+        s.try_text(&button).as_deref() == Some("Handed over")
+    });
+    shop.assert_marker("the board after three taps");
+    customer.screenshot("orderspot-customer-ready.png");
+    shop.screenshot("orderspot-shop-board.png");
+
+    // "Order more" leads back to the shop list, which remembers the order.
+    customer.click(".foot a[href^='/?t=']");
+    customer.wait_until("the shop list with the order", LIVE_BOUND, |s| {
+        s.path() == "/" && s.exists(".badge.ready")
+    });
+    assert!(customer.text("section.card").contains(&code));
+    customer.screenshot("orderspot-home-orders.png");
+
+    for (name, bytes, parts) in &weights {
+        eprintln!("page weight: {name}: {bytes} bytes ({parts})");
+    }
+    for (name, bytes, parts) in &weights {
+        assert!(
+            *bytes < PAGE_BUDGET,
+            "the {name} page weighs {bytes} bytes with its assets ({parts}), over {PAGE_BUDGET}"
+        );
+    }
+    eprintln!(
+        "READY shown {} ms after the tap; the browser test took {:.1} s; screenshots in {}",
+        latency.as_millis(),
+        started.elapsed().as_secs_f64(),
+        std::env::temp_dir().display()
+    );
+}
+
+/// The same journey with forms and links alone, as a browser without
+/// JavaScript makes it: no script, no cookies on the customer's side (the
+/// token travels in `?t=`), 303 redirects after each post.
+#[test]
+fn pages_work_without_javascript() {
+    let scratch = Scratch::new("nojs");
+    let server = Server::start(&scratch);
+
+    let home = server.get("/", None);
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains(&format!("href=\"/shops/{SHOP_ID}\"")));
+
+    let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
+    assert_eq!(menu.status, 200);
+    assert!(menu.body.contains("<form method=\"get\" action=\"/cart\""));
+    let quantities = attr_values(&menu.body, "type=\"number\" name=\"");
+    assert!(quantities.len() >= 2, "menu has number inputs");
+    let cart_path = format!(
+        "/cart?shop={SHOP_ID}&{}=2&{}=1",
+        quantities[0], quantities[1]
+    );
+    let cart = server.get(&cart_path, None);
+    assert_eq!(cart.status, 200);
+    assert!(cart
+        .body
+        .contains("<form method=\"post\" action=\"/orders\""));
+    let mut fields = vec![
+        ("csrf".to_string(), hidden(&cart.body, "csrf")),
+        ("shop_id".to_string(), hidden(&cart.body, "shop_id")),
+        ("client_ref".to_string(), hidden(&cart.body, "client_ref")),
+    ];
+    for line in attr_values(&cart.body, "name=\"item\" value=\"") {
+        fields.push(("item".into(), line));
+    }
+    fields.push(("customer_name".into(), "Grace".into()));
+    fields.push(("note".into(), "".into()));
+    let placed = server.post_form("/orders", &fields, None);
+    assert_eq!(placed.status, 303, "placing by form: {}", placed.body);
+    let status_path = placed.header("location").expect("a Location").to_string();
+    assert!(
+        status_path.starts_with("/o/") && status_path.contains("?t="),
+        "lands on the status page with its token: {status_path}"
+    );
+    let order_id: i64 = status_path["/o/".len()..status_path.find('?').unwrap()]
+        .parse()
+        .unwrap();
+    // A second tap on "Place order" sends the same form: still one order.
+    let again = server.post_form("/orders", &fields, None);
+    assert_eq!(again.header("location"), Some(status_path.as_str()));
+
+    let status = server.get(&status_path, None);
+    assert_eq!(status.status, 200);
+    assert!(
+        status
+            .body
+            .contains("<noscript><meta http-equiv=\"refresh\""),
+        "without script the status page refreshes itself"
+    );
+    let code = between(&status.body, "<p class=\"code\">", "</p>")
+        .expect("a pickup code")
+        .to_string();
+
+    // The shopkeeper logs in and moves the order by form posts.
+    let login = server.get("/login", None);
+    let login_fields = [
+        ("csrf".to_string(), hidden(&login.body, "csrf")),
+        ("email".to_string(), SHOPKEEPER.to_string()),
+        ("password".to_string(), PASSWORD.to_string()),
+    ];
+    let logged_in = server.post_form("/login", &login_fields, None);
+    assert_eq!(logged_in.status, 303, "login by form: {}", logged_in.body);
+    assert_eq!(logged_in.header("location"), Some("/shop"));
+    let session = logged_in
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    for stage in ["accepted", "preparing", "ready"] {
+        let board = server.get("/shop", Some(&session));
+        assert_eq!(board.status, 200);
+        assert!(board.body.contains(&format!("data-order=\"{order_id}\"")));
+        let moved = server.post_form(
+            &format!("/shop/orders/{order_id}/status"),
+            &[
+                ("csrf".into(), hidden(&board.body, "csrf")),
+                ("status".into(), stage.into()),
+            ],
+            Some(&session),
+        );
+        assert_eq!(moved.status, 303, "moving to {stage}: {}", moved.body);
+        assert_eq!(moved.header("location"), Some("/shop"));
+    }
+
+    let ready = server.get(&status_path, None);
+    assert!(ready.body.contains("class=\"ready\""), "{}", ready.body);
+    assert!(ready
+        .body
+        .contains(&format!("<b class=\"code\">{code}</b>")));
+}
+
+// ---------------------------------------------------------------------------
+// Finding the browser
+
+/// Chromium and chromedriver, or `None` (with a notice) when they are missing
+/// and the environment does not insist on them.
+fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
+    let chromium = find_binary("ORDERSPOT_CHROMIUM", &["chromium", "chromium-browser"]);
+    let chromedriver = find_binary("ORDERSPOT_CHROMEDRIVER", &["chromedriver"]);
+    match (chromium, chromedriver) {
+        (Some(chromium), Some(chromedriver)) => Some((chromium, chromedriver)),
+        (chromium, chromedriver) => {
+            let missing: Vec<&str> = [
+                chromium.is_none().then_some("chromium"),
+                chromedriver
+                    .is_none()
+                    .then_some("chromedriver (chromium-driver)"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let message = format!(
+                "{} not found in /usr/bin or PATH (or ORDERSPOT_CHROMIUM / ORDERSPOT_CHROMEDRIVER); \
+                 run scripts/setup-test.sh to install them",
+                missing.join(" and ")
+            );
+            if std::env::var("ORDERSPOT_REQUIRE_BROWSER").as_deref() == Ok("1") {
+                panic!("ORDERSPOT_REQUIRE_BROWSER=1 but {message}");
+            }
+            eprintln!("SKIPPED the headless-Chromium test: {message}");
+            None
+        }
+    }
+}
+
+/// The program named by the environment variable `var`, or the first of
+/// `names` in /usr/bin or on the PATH.
+fn find_binary(var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var) {
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::iter::once(PathBuf::from("/usr/bin"))
+        .chain(std::env::split_paths(&path))
+        .collect();
+    names
+        .iter()
+        .flat_map(|name| dirs.iter().map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+// ---------------------------------------------------------------------------
+// Processes and scratch space
+
+/// A fresh directory, removed at the end.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path =
+            std::env::temp_dir().join(format!("orderspot-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch { path }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A child process that is killed when the test ends, and whose log is
+/// printed when the test fails.
+struct Process {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    fn spawn(name: &'static str, command: &mut Command, log: PathBuf) -> Process {
+        let file = std::fs::File::create(&log).unwrap();
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+        Process { name, child, log }
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{} exited early ({status}):\n{}",
+                self.name,
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of the {} log ---", self.name);
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until `ready` holds, checking that the process still runs.
+fn wait_for_start(process: &mut Process, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        process.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "{} did not start within 20 s",
+            process.name
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The real `orderspot serve --demo` on a free loopback port.
+struct Server {
+    addr: String,
+    _process: Process,
+}
+
+impl Server {
+    fn start(scratch: &Scratch) -> Server {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let data = scratch.path.join("data");
+        let mut process = Process::spawn(
+            "orderspot",
+            Command::new(env!("CARGO_BIN_EXE_orderspot"))
+                .args(["serve", "--demo", "--listen", &addr, "--data-dir"])
+                .arg(&data),
+            scratch.path.join("orderspot.log"),
+        );
+        wait_for_start(&mut process, || {
+            http(&addr, "GET", "/api/shops", &[], None).is_ok_and(|r| r.status == 200)
+        });
+        Server {
+            addr,
+            _process: process,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn get(&self, path: &str, cookie: Option<&str>) -> HttpResponse {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+        http(&self.addr, "GET", path, &headers, None).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Posts a form as a browser does from one of our pages.
+    fn post_form(
+        &self,
+        path: &str,
+        fields: &[(String, String)],
+        cookie: Option<&str>,
+    ) -> HttpResponse {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        // Browsers name the page's origin on a same-origin post.
+        let origin = self.url("");
+        let mut headers = vec![
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", origin.as_str()),
+        ];
+        if let Some(cookie) = cookie {
+            headers.push(("Cookie", cookie));
+        }
+        http(&self.addr, "POST", path, &headers, Some(body.as_bytes()))
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// WebDriver
+
+/// `chromedriver` on a free loopback port.
+struct Driver {
+    addr: String,
+    _process: Process,
+}
+
+impl Driver {
+    fn start(scratch: &Scratch, binary: &Path) -> Driver {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut process = Process::spawn(
+            "chromedriver",
+            Command::new(binary).arg(format!("--port={port}")),
+            scratch.path.join("chromedriver.log"),
+        );
+        wait_for_start(&mut process, || {
+            http(&addr, "GET", "/status", &[], None).is_ok_and(|r| {
+                serde_json::from_str::<Value>(&r.body)
+                    .is_ok_and(|v| v["value"]["ready"] == json!(true))
+            })
+        });
+        Driver {
+            addr,
+            _process: process,
+        }
+    }
+
+    /// A new browser with its own profile, so the two share no cookies.
+    fn session(&self, chromium: &Path, profile: &Path) -> Session {
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": args,
+                // Headless Chromium keeps windows at least 500 px wide; this
+                // makes the page's viewport a phone's, touch and all.
+                "mobileEmulation": { "deviceMetrics": {
+                    "width": PHONE.0, "height": PHONE.1, "pixelRatio": 1, "mobile": true, "touch": true,
+                }},
+            },
+        }}});
+        let value = webdriver(&self.addr, "POST", "/session", Some(&capabilities))
+            .unwrap_or_else(|e| panic!("could not start Chromium: {e}"));
+        let id = value["sessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_string();
+        Session {
+            driver: self.addr.clone(),
+            id,
+        }
+    }
+}
+
+/// One browser window. Closing it (on drop) ends its Chromium.
+struct Session {
+    driver: String,
+    id: String,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = webdriver(
+            &self.driver,
+            "DELETE",
+            &format!("/session/{}", self.id),
+            None,
+        );
+    }
+}
+
+impl Session {
+    fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+        webdriver(
+            &self.driver,
+            method,
+            &format!("/session/{}{path}", self.id),
+            body,
+        )
+    }
+
+    fn expect(&self, what: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
+        self.cmd(method, path, body)
+            .unwrap_or_else(|e| panic!("{what}: {e} (page: {})", self.url()))
+    }
+
+    fn go(&self, url: &str) {
+        self.expect("navigate", "POST", "/url", Some(&json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// The current URL's path, without the query.
+    fn path(&self) -> String {
+        let url = self.url();
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        let path = rest.find('/').map_or("/", |i| &rest[i..]);
+        path.split(['?', '#']).next().unwrap_or("/").to_string()
+    }
+
+    fn js(&self, script: &str, args: Value) -> Value {
+        self.expect(
+            "run a script",
+            "POST",
+            "/execute/sync",
+            Some(&json!({ "script": script, "args": args })),
+        )
+    }
+
+    fn try_find(&self, css: &str) -> Option<String> {
+        let body = json!({ "using": "css selector", "value": css });
+        let found = self.cmd("POST", "/element", Some(&body)).ok()?;
+        found[ELEMENT].as_str().map(str::to_string)
+    }
+
+    fn find(&self, css: &str) -> String {
+        let body = json!({ "using": "css selector", "value": css });
+        match self.cmd("POST", "/element", Some(&body)) {
+            Ok(found) => found[ELEMENT]
+                .as_str()
+                .unwrap_or_else(|| panic!("not an element: {found}"))
+                .to_string(),
+            Err(e) => panic!(
+                "{e}\npage {} shows:\n{}",
+                self.url(),
+                self.js("return document.documentElement.outerHTML;", json!([]))
+                    .as_str()
+                    .unwrap_or("")
+            ),
+        }
+    }
+
+    fn exists(&self, css: &str) -> bool {
+        self.try_find(css).is_some()
+    }
+
+    /// A real tap: WebDriver scrolls the element into view and clicks its
+    /// centre, failing if something else covers it.
+    fn click(&self, css: &str) {
+        // A live update may swap the element out between finding and
+        // tapping it: then find it again.
+        for _ in 0..5 {
+            let element = self.find(css);
+            let path = format!("/element/{element}/click");
+            match self.cmd("POST", &path, Some(&json!({}))) {
+                Err(e) if e.contains("stale element reference") => continue,
+                Err(e) => panic!("tap {css}: {e} (page: {})", self.url()),
+                Ok(_) => return,
+            }
+        }
+        panic!("tap {css}: the element kept being replaced");
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.expect(
+            &format!("type into {css}"),
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(&json!({ "text": text })),
+        );
+    }
+
+    /// The rendered text of an element, if it exists (and is not replaced
+    /// by a live update in the middle of asking).
+    fn try_text(&self, css: &str) -> Option<String> {
+        let element = self.try_find(css)?;
+        let text = self
+            .cmd("GET", &format!("/element/{element}/text"), None)
+            .ok()?;
+        text.as_str().map(|t| t.trim().to_string())
+    }
+
+    fn text(&self, css: &str) -> String {
+        self.try_text(css)
+            .unwrap_or_else(|| panic!("no text for {css} on {}", self.url()))
+    }
+
+    fn wait_until(&self, what: &str, bound: Duration, mut done: impl FnMut(&Session) -> bool) {
+        let deadline = Instant::now() + bound;
+        while !done(self) {
+            if Instant::now() > deadline {
+                let html = self.js("return document.body.innerHTML;", json!([]));
+                panic!(
+                    "waited {bound:?} for {what}; page {} shows:\n{}",
+                    self.url(),
+                    html.as_str().unwrap_or("")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A variable that only survives while the page is not reloaded.
+    fn set_marker(&self) {
+        self.js("window.__marker = 1;", json!([]));
+    }
+
+    fn assert_marker(&self, what: &str) {
+        let marker = self.js("return window.__marker;", json!([]));
+        assert_eq!(marker, json!(1), "{what} was reloaded or navigated");
+    }
+
+    fn cookie_header(&self) -> String {
+        let cookies = self.expect("read cookies", "GET", "/cookie", None);
+        cookies
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|c| {
+                        format!(
+                            "{}={}",
+                            c["name"].as_str().unwrap_or(""),
+                            c["value"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    }
+
+    fn screenshot(&self, name: &str) {
+        let png = self.expect("take a screenshot", "GET", "/screenshot", None);
+        let bytes = base64_decode(png.as_str().expect("base64 PNG"));
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        eprintln!("screenshot: {}", path.display());
+    }
+}
+
+/// One WebDriver command; its `value`, or the error it reports.
+fn webdriver(addr: &str, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    let body = body.map(|b| b.to_string());
+    let headers = [("Content-Type", "application/json; charset=utf-8")];
+    let response = http(
+        addr,
+        method,
+        path,
+        &headers,
+        body.as_deref().map(str::as_bytes),
+    )
+    .map_err(|e| format!("{method} {path}: {e}"))?;
+    let value: Value = serde_json::from_str(&response.body)
+        .map_err(|e| format!("{method} {path}: {e}: {}", response.body))?;
+    if response.status != 200 {
+        return Err(format!(
+            "{method} {path}: {} {}: {}",
+            response.status,
+            value["value"]["error"].as_str().unwrap_or("?"),
+            value["value"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+        ));
+    }
+    Ok(value["value"].clone())
+}
+
+/// What the page in the browser weighs: its HTML and every stylesheet,
+/// script and image it loaded, fetched again over HTTP with the browser's
+/// cookies. Every one must come from the venue's own server.
+fn page_weight(server: &Server, session: &Session, name: &str) -> (String, usize, String) {
+    let loaded = session.js(
+        "const urls = new Set();
+         for (const e of performance.getEntriesByType('resource'))
+           if (!['fetch', 'xmlhttprequest', 'beacon'].includes(e.initiatorType)) urls.add(e.name);
+         for (const el of document.querySelectorAll('link[rel=stylesheet][href], script[src], img[src]'))
+           urls.add(el.href || el.src);
+         return [location.href, ...urls];",
+        json!([]),
+    );
+    let origin = server.url("");
+    let cookie = session.cookie_header();
+    let mut total = 0;
+    let mut parts = Vec::new();
+    for url in loaded.as_array().unwrap() {
+        let url = url.as_str().unwrap();
+        if url.starts_with("data:") {
+            continue;
+        }
+        let path = url.strip_prefix(&origin).unwrap_or_else(|| {
+            panic!("the {name} page loads {url} from outside the venue's server")
+        });
+        let path = path.split('#').next().unwrap();
+        let response = server.get(path, Some(&cookie));
+        assert!(
+            response.status == 200,
+            "the {name} page loads {path}, which answers {}",
+            response.status
+        );
+        total += response.raw_len;
+        let short = path.split('?').next().unwrap();
+        parts.push(format!("{short} {}", response.raw_len));
+    }
+    (name.to_string(), total, parts.join(", "))
+}
+
+// ---------------------------------------------------------------------------
+// A tiny HTTP/1.1 client
+
+struct HttpResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    /// Body length in bytes as sent.
+    raw_len: usize,
+}
+
+impl HttpResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Result<HttpResponse, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    // Starting Chromium can take a while on a slow CI machine.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(90)))
+        .unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    if !body.is_empty() || method == "POST" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes).map_err(|e| e.to_string())?;
+    // Read the head, then exactly the body it announces: chromedriver keeps
+    // the connection open whatever `Connection: close` says.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let split = loop {
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed before the end of the headers".into());
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad status line")?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_ascii_lowercase())
+    };
+    let length: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
+    let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+    loop {
+        let complete = match length {
+            _ if method == "HEAD" || status == 204 || status == 304 => true,
+            Some(length) => body.len() >= length,
+            None if chunked => dechunk(&body).is_ok(),
+            None => false,
+        };
+        if complete {
+            break;
+        }
+        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            if length.is_some() || chunked {
+                return Err("connection closed in the middle of the body".into());
+            }
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    if let Some(length) = length {
+        body.truncate(length);
+    }
+    if chunked {
+        body = dechunk(&body)?;
+    }
+    Ok(HttpResponse {
+        status,
+        headers,
+        raw_len: body.len(),
+        body: String::from_utf8_lossy(&body).to_string(),
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("bad chunk")?;
+        let size_text = String::from_utf8_lossy(&data[..end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .map_err(|e| e.to_string())?;
+        data = &data[end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(data.get(..size).ok_or("short chunk")?);
+        data = data.get(size + 2..).ok_or("short chunk")?;
+    }
+}
+
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= u32::from(value(c)) << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Reading our own HTML
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(&text[from..to])
+}
+
+/// Every value that follows `prefix` up to the next quote.
+fn attr_values(html: &str, prefix: &str) -> Vec<String> {
+    html.match_indices(prefix)
+        .filter_map(|(at, _)| between(&html[at..], prefix, "\""))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The value of the hidden input named `name`.
+fn hidden(html: &str, name: &str) -> String {
+    attr_values(html, &format!("name=\"{name}\" value=\""))
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}"))
+}
+
+/// "12.50" for 1250, as the pages print prices.
+fn cents(amount: i64) -> String {
+    format!("{}.{:02}", amount / 100, amount % 100)
+}
