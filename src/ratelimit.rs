@@ -40,6 +40,16 @@ const MAX_TRACKED: usize = 50_000;
 impl RateLimiter {
     /// Takes one token for `action` by `ip`, or refuses with 429.
     pub fn take(&self, action: Action, ip: IpAddr) -> Result<()> {
+        self.spend(action, ip, 1.0)
+    }
+
+    /// Refuses with 429 when `ip` has no token left for `action`, without
+    /// taking one: lets a caller stop before the work that would fail.
+    pub fn check(&self, action: Action, ip: IpAddr) -> Result<()> {
+        self.spend(action, ip, 0.0)
+    }
+
+    fn spend(&self, action: Action, ip: IpAddr, cost: f64) -> Result<()> {
         let (burst, per_minute) = action.budget();
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
@@ -60,7 +70,7 @@ impl RateLimiter {
         if bucket.tokens < 1.0 {
             return Err(Error::TooManyRequests);
         }
-        bucket.tokens -= 1.0;
+        bucket.tokens -= cost;
         Ok(())
     }
 }
@@ -83,5 +93,21 @@ mod tests {
         );
         limiter.take(Action::Register, b).unwrap();
         limiter.take(Action::PlaceOrder, a).unwrap();
+    }
+
+    #[test]
+    fn check_refuses_an_empty_bucket_without_taking() {
+        let limiter = RateLimiter::default();
+        let a: IpAddr = "127.0.0.2".parse().unwrap();
+        for _ in 0..3 {
+            limiter.check(Action::Register, a).unwrap();
+        }
+        for _ in 0..5 {
+            limiter.take(Action::Register, a).unwrap();
+        }
+        assert_eq!(
+            limiter.check(Action::Register, a),
+            Err(Error::TooManyRequests)
+        );
     }
 }

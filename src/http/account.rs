@@ -19,8 +19,11 @@ fn home_of(role: Role) -> &'static str {
     }
 }
 
-/// Logs in, counting failures against the client's address.
+/// Logs in, counting failures against the client's address. Once they are
+/// used up, every attempt is refused, the right password too: otherwise
+/// guessing would go on at full speed.
 async fn login(app: &App, req: &Request, credentials: Credentials) -> Result<(String, Role)> {
+    app.limits.check(Action::LoginFailure, req.peer.ip())?;
     let result = auth::login(app, credentials).await;
     if matches!(result, Err(Error::Unauthorized(_))) {
         app.limits.take(Action::LoginFailure, req.peer.ip())?;
