@@ -239,7 +239,8 @@ async fn start_portal(app: &mut App, args: &ServeArgs) -> Result<()> {
         })
         .await?;
     }
-    app.clients.restore().await?;
+    let accepted = app.clients.restore().await?;
+    log::info!("{accepted} accepted Wi-Fi clients restored");
     tokio::spawn(app.clients.clone().keep_in_sync());
     if let Some(addr) = args.dns {
         let (udp, tcp) = dns::bind(addr).await?;

@@ -18,6 +18,8 @@ use std::time::Duration;
 
 /// How often the daemon re-reads acceptances from the database.
 pub const SYNC_EVERY: Duration = Duration::from_secs(5);
+/// Every this many syncs the firewall sets are rewritten whole (a minute).
+const RESTORE_EVERY: u64 = 12;
 /// `last_seen` is written at most this often per client: each write is a
 /// synced commit, too costly per request.
 const SEEN_EVERY_MS: i64 = 60_000;
@@ -150,8 +152,10 @@ impl Clients {
         Ok(())
     }
 
-    /// Loads acceptances and puts the firewall in the same state: at start.
-    pub async fn restore(&self) -> Result<()> {
+    /// Loads acceptances and puts the firewall in exactly the same state
+    /// (at start, and now and then in case the ruleset was reloaded, which
+    /// empties its sets). Returns how many clients are accepted.
+    pub async fn restore(&self) -> Result<usize> {
         let _update = self.inner.update.lock().await;
         let now = now_ms();
         let fresh = self.load(now).await?;
@@ -170,8 +174,7 @@ impl Clients {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = fresh;
         self.firewall(move |f| f.restore(&allowed)).await;
-        log::info!("{count} accepted Wi-Fi clients restored");
-        Ok(())
+        Ok(count)
     }
 
     /// Re-reads acceptances (command-line changes, expiries) and tells the
@@ -203,11 +206,17 @@ impl Clients {
         Ok(())
     }
 
-    /// Runs `sync` forever; spawned by `serve`.
+    /// Runs `sync` forever, with a full `restore` every `RESTORE_EVERY`
+    /// rounds; spawned by `serve`.
     pub async fn keep_in_sync(self) {
-        loop {
+        for round in 1u64.. {
             tokio::time::sleep(SYNC_EVERY).await;
-            if let Err(e) = self.sync().await {
+            let result = if round % RESTORE_EVERY == 0 {
+                self.restore().await.map(drop)
+            } else {
+                self.sync().await
+            };
+            if let Err(e) = result {
                 log::warn!("syncing Wi-Fi clients: {e}");
             }
         }

@@ -26,12 +26,14 @@ pub fn intercept(
         .get(HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| req.uri().host())?;
-    record_seen(app, peer);
+    let local = local.map(|l| l.ip().to_canonical());
+    let peer_ip = peer.ip().to_canonical();
+    // The router itself (health checks, the owner on SSH) is no Wi-Fi client.
+    if !peer_ip.is_loopback() && Some(peer_ip) != local {
+        record_seen(app, peer);
+    }
     let name = host_name(host);
-    if app
-        .portal
-        .is_portal_host(&name, local.map(|l| l.ip().to_canonical()))
-    {
+    if app.portal.is_portal_host(&name, local) {
         return None;
     }
     let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
