@@ -482,6 +482,44 @@ fn every_invalid_move_is_refused_with_409_naming_the_current_status() {
 }
 
 #[test]
+fn concurrent_moves_of_one_order_change_it_once() {
+    let server = Server::start_demo();
+    let shop1 = server.login(SHOP1, PASSWORD);
+    let (id, token) = order_in_status(&server, &shop1, 1, "placed");
+    // Staff on several devices tap "accept" at once.
+    let threads: Vec<_> = (0..10)
+        .map(|_| {
+            let (addr, shop1) = (server.addr, shop1.clone());
+            std::thread::spawn(move || {
+                let body = json!({ "status": "accepted" }).to_string();
+                let auth = format!("Bearer {shop1}");
+                common::request(
+                    addr,
+                    "POST",
+                    &format!("/api/shop/orders/{id}/status"),
+                    &[
+                        ("Content-Type", "application/json"),
+                        ("Authorization", &auth),
+                    ],
+                    body.as_bytes(),
+                )
+            })
+        })
+        .collect();
+    let responses: Vec<Response> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let ok = responses.iter().filter(|r| r.status == 200).count();
+    assert_eq!(ok, 1, "{responses:?}");
+    for refused in responses.iter().filter(|r| r.status != 200) {
+        let message = refused.expect_error(409);
+        assert!(message.contains("accepted"), "{message}");
+    }
+    let order = server.order(id, &token);
+    assert_eq!(order["status"], "accepted");
+    assert_eq!(order["version"], 2);
+    assert_eq!(events(&order).len(), 2);
+}
+
+#[test]
 fn a_shop_must_give_a_reason_to_cancel() {
     let server = Server::start_demo();
     let shop1 = server.login(SHOP1, PASSWORD);
@@ -566,6 +604,15 @@ fn shops_and_customers_reach_only_their_own_orders() {
         assert!([401, 404].contains(&response.status), "{response:?}");
         response.expect_error(response.status);
     }
+    // A long-poll with the wrong token is refused at once, not held.
+    let started = Instant::now();
+    server
+        .get(
+            &format!("/api/orders/{a_id}?since=1&wait=30"),
+            Some(&b_token),
+        )
+        .expect_error(404);
+    assert!(started.elapsed() < Duration::from_secs(15));
     // Order ids that do not exist look the same as other people's.
     server
         .get(&format!("/api/orders/{}", b_id + 1000), Some(&a_token))
@@ -1117,6 +1164,11 @@ fn order_contents_are_checked_against_the_menu() {
         ),
         ("no items", 400, json!([])),
         (
+            "too many lines",
+            400,
+            Value::Array(vec![json!({ "item_id": item, "qty": 1 }); 31]),
+        ),
+        (
             "repeated lines over the limit",
             400,
             json!([{ "item_id": item, "qty": 40 }, { "item_id": item, "qty": 40 }]),
@@ -1199,6 +1251,31 @@ fn prices_and_totals_from_the_client_are_ignored() {
     // The stored order agrees.
     let stored = server.order(int_of(&order, "id"), str_of(&order, "token"));
     assert_eq!(stored["total_cents"], order["total_cents"]);
+
+    // Lines are snapshots: renaming and repricing the item later changes
+    // new orders only.
+    let shop1 = server.login(SHOP1, PASSWORD);
+    let old_name = str_of(line_a, "name").to_string();
+    server
+        .patch(
+            &format!("/api/shop/items/{a}"),
+            Some(&shop1),
+            &json!({ "name": "Renamed soup", "price_cents": price_a + 100 }),
+        )
+        .expect(200);
+    let stored = server.order(int_of(&order, "id"), str_of(&order, "token"));
+    assert_eq!(stored["total_cents"], order["total_cents"]);
+    let line = stored["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| int_of(l, "item_id") == a)
+        .unwrap();
+    assert_eq!(line["name"], json!(old_name));
+    assert_eq!(int_of(line, "unit_price_cents"), price_a);
+    let newer = server.place(1, &[(a, 1)], &unique_ref()).expect(201);
+    assert_eq!(int_of(&newer, "total_cents"), price_a + 100);
+    assert_eq!(newer["items"][0]["name"], "Renamed soup");
 }
 
 #[test]

@@ -112,6 +112,29 @@ fn no_acknowledged_order_is_lost_when_killed_mid_stream() {
 }
 
 #[test]
+fn sigterm_stops_promptly_despite_long_polls_and_keeps_the_data() {
+    let mut server = Server::start_demo();
+    let (id, token, _) = server.place_ok(1, &[(item(&server, 1), 1)]);
+    // Customers holding 60-second long-polls must not delay a restart.
+    let mut waiters = Vec::new();
+    for _ in 0..20 {
+        let mut stream = common::connect(server.addr, Duration::from_secs(90)).unwrap();
+        let path = format!("/api/orders/{id}?since=1&wait=60&t={token}");
+        common::send_request(&mut stream, server.addr, "GET", &path, &[], b"").unwrap();
+        waiters.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let graceful = server.stop();
+    let took = started.elapsed();
+    println!("SIGTERM with 20 long-polls waiting: stopped after {took:?}");
+    assert!(graceful, "still running 15 s after SIGTERM");
+    assert!(server.log().contains("stopped"), "{}", server.log());
+    server.restart();
+    assert_eq!(server.order(id, &token)["status"], "placed");
+}
+
+#[test]
 fn admin_commands_create_the_owner_and_reset_passwords() {
     let dir = Arc::new(TempDir::new("admin"));
     let data_dir = dir.path.to_str().unwrap().to_string();

@@ -202,9 +202,10 @@ impl Server {
     }
 
     /// Graceful stop (SIGTERM), falling back to SIGKILL after 15 s.
-    pub fn stop(&mut self) {
+    /// Returns whether the server exited by itself.
+    pub fn stop(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {
-            return;
+            return true;
         };
         let _ = Command::new("kill")
             .arg("-TERM")
@@ -214,12 +215,13 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
         let _ = child.wait();
+        false
     }
 
     /// Starts the binary again on the same data directory (new port).
@@ -413,11 +415,19 @@ pub fn has_database(dir: &Path) -> bool {
 // The HTTP/1.1 client
 
 /// A response: status, headers (names lower-cased, in order) and body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.text();
+        let shown: String = text.chars().take(2_000).collect();
+        write!(f, "{} {shown}", self.status)
+    }
 }
 
 impl Response {
