@@ -1,0 +1,31 @@
+//! Any bytes through the DNS codec and the portal's DNS rules: nothing may
+//! panic, whatever parses must survive a write-and-read round trip, and
+//! every reply we would send must itself parse.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use orderspot::dns::wire::Message;
+use orderspot::dns::{plan, Plan};
+use orderspot::portal::{Mode, PortalConfig};
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(message) = Message::parse(data) {
+        let again = Message::parse(&message.encode()).expect("our encoding parses");
+        assert_eq!(again, message);
+        for question in &message.questions {
+            let _ = question.name.to_text();
+        }
+    }
+    let config = PortalConfig {
+        ip: Some([10, 213, 0, 1].into()),
+        ip6: Some("fd13::1".parse().unwrap()),
+        mode: Mode::Internet,
+        ..PortalConfig::default()
+    };
+    for accepted in [false, true] {
+        if let Plan::Reply(reply) = plan(data, &config, accepted) {
+            let parsed = Message::parse(&reply).expect("our replies parse");
+            assert!(parsed.is_response());
+        }
+    }
+});
