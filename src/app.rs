@@ -1,5 +1,6 @@
 //! The shared state every request handler gets: the database, the long-poll
-//! hub, the venue's settings, the server secret and the rate limiter.
+//! hub, the venue's settings, the server secret, the rate limiter, and the
+//! captive portal's settings and Wi-Fi clients.
 
 use crate::crypto;
 use crate::db::Db;

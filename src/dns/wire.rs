@@ -13,7 +13,6 @@ pub const CLASS_IN: u16 = 1;
 
 pub const FLAG_QR: u16 = 0x8000;
 pub const FLAG_AA: u16 = 0x0400;
-pub const FLAG_TC: u16 = 0x0200;
 pub const FLAG_RD: u16 = 0x0100;
 pub const FLAG_RA: u16 = 0x0080;
 const OPCODE_MASK: u16 = 0x7800;
