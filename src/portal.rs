@@ -141,6 +141,15 @@ impl Probe {
     }
 }
 
+/// Windows' connectivity check also resolves this name and wants these
+/// addresses back; an accepted client in `local` mode gets them so Windows
+/// reports the Wi-Fi as online.
+pub const WINDOWS_DNS_PROBE: (&str, Ipv4Addr, Ipv6Addr) = (
+    "dns.msftncsi.com",
+    Ipv4Addr::new(131, 107, 255, 255),
+    Ipv6Addr::new(0xfd3e, 0x4f5a, 0x5b81, 0, 0, 0, 0, 1),
+);
+
 /// What a request for some other site gets.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Intercept {

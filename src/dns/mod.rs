@@ -8,8 +8,8 @@ pub mod wire;
 use crate::app::App;
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::portal::{Mode, PortalConfig};
-use std::net::{IpAddr, SocketAddr};
+use crate::portal::{Mode, PortalConfig, WINDOWS_DNS_PROBE};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -60,19 +60,22 @@ pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
     if question.qclass != CLASS_IN {
         return Plan::Reply(query.reply(Rcode::Refused, Vec::new()).encode());
     }
-    let answers = portal_answers(question, config);
+    let (name, probe_v4, probe_v6) = WINDOWS_DNS_PROBE;
+    let (v4, v6) = if accepted && question.name.to_text() == name {
+        (Some(probe_v4), Some(probe_v6))
+    } else {
+        (config.ip, config.ip6)
+    };
+    let answers = address_answers(question, v4, v6);
     Plan::Reply(query.reply(Rcode::NoError, answers).encode())
 }
 
-/// A and AAAA records pointing `question`'s name at the portal; none (an
-/// empty NOERROR) for other types or an unconfigured address family.
-fn portal_answers(question: &Question, config: &PortalConfig) -> Vec<Record> {
-    let v4 = matches!(question.qtype, TYPE_A | TYPE_ANY)
-        .then_some(config.ip)
-        .flatten();
-    let v6 = matches!(question.qtype, TYPE_AAAA | TYPE_ANY)
-        .then_some(config.ip6)
-        .flatten();
+/// A and AAAA records for `question`'s name (normally the portal's
+/// addresses); none (an empty NOERROR) for other types or an address
+/// family without an address.
+fn address_answers(question: &Question, v4: Option<Ipv4Addr>, v6: Option<Ipv6Addr>) -> Vec<Record> {
+    let v4 = v4.filter(|_| matches!(question.qtype, TYPE_A | TYPE_ANY));
+    let v6 = v6.filter(|_| matches!(question.qtype, TYPE_AAAA | TYPE_ANY));
     let record = |rtype, data: Vec<u8>| Record {
         name: question.name.clone(),
         rtype,
@@ -280,7 +283,6 @@ pub fn query_packet(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn config(mode: Mode, ip6: bool) -> PortalConfig {
         PortalConfig {
@@ -365,6 +367,18 @@ mod tests {
             true,
         ));
         assert_eq!(own.answers[0].data, vec![10, 213, 0, 1]);
+    }
+
+    #[test]
+    fn windows_dns_probe_is_online_once_accepted_in_local_mode() {
+        let c = config(Mode::Local, true);
+        let before = reply(ask_plan("dns.msftncsi.com", TYPE_A, &c, false));
+        assert_eq!(before.answers[0].data, vec![10, 213, 0, 1]);
+        let after = reply(ask_plan("dns.msftncsi.com", TYPE_A, &c, true));
+        assert_eq!(after.answers[0].data, vec![131, 107, 255, 255]);
+        let after6 = reply(ask_plan("dns.msftncsi.com", TYPE_AAAA, &c, true));
+        let expected: Ipv6Addr = "fd3e:4f5a:5b81::1".parse().unwrap();
+        assert_eq!(after6.answers[0].data, expected.octets().to_vec());
     }
 
     #[test]
