@@ -47,6 +47,23 @@ sql_features_unused() {
     [ -z "$hits" ] || { echo "$hits" | head -n 5; return 1; }
 }
 check "src/ uses no SQL feature removed by openwrt/sqlite-options (JSON, FTS, R-tree, soundex, dbstat, stat4, extensions)" sql_features_unused
+# cross.toml must build what scripts/build.sh builds.
+cross_toml_consistent() {
+    local sq rf want
+    sq=$(sed -n 's/^ *"LIBSQLITE3_FLAGS=\(.*\)",$/\1/p' cross.toml)
+    [ "$sq" = "$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ' | sed 's/ $//')" ] ||
+        { echo "    LIBSQLITE3_FLAGS differ from openwrt/sqlite-options"; return 1; }
+    rf=$(sed -n 's/^ *"RUSTFLAGS=\(.*\)",$/\1/p' cross.toml)
+    want=$(sed -n 's/^RUSTFLAGS_CROSS="\(.*\)"$/\1/p' scripts/build.sh | sed 's/-C link-self-contained=no //')
+    [ "$rf" = "$want" ] || { echo "    RUSTFLAGS '$rf' differ from scripts/build.sh '$want'"; return 1; }
+    grep -q "CARGO_UNSTABLE_BUILD_STD_FEATURES=$(sed -n 's/.*ORDERSPOT_STD_FEATURES-\([a-z_]*\)}.*/\1/p' scripts/build.sh)\"" cross.toml ||
+        { echo "    std features differ"; return 1; }
+    local t
+    for t in $(scripts/build.sh --list | while read -r a; do awk -v a="$a" '$1 == a { print $2 }' <(sed -n '/^TARGETS="/,/^"/p' scripts/build.sh); done); do
+        grep -q "^\[target\.$t\]" cross.toml || { echo "    no [target.$t]"; return 1; }
+    done
+}
+check "cross.toml matches scripts/build.sh (SQLite options, RUSTFLAGS, std features, targets)" cross_toml_consistent
 for f in openwrt/files/orderspot.init openwrt/files/orderspot.uci-defaults openwrt/files/orderspot.firewall; do
     check "sh -n $f" sh -n "$f"
     if command -v busybox >/dev/null; then check "busybox ash -n $f" busybox ash -n "$f"; fi
