@@ -10,7 +10,11 @@
 # every file's path, mode and owner after unpacking into a scratch root, the
 # init script's and uci-defaults' syntax, that every flag the init script
 # passes exists in the packaged binary's `serve --help` (run under qemu), the
-# UCI options, and that packaging again gives the same bytes. Also the size
+# UCI options, and that packaging again gives the same bytes. With stand-ins
+# for uci, nft and procd: the init script turns a UCI config into a command
+# line the packaged binary starts with (checked over HTTP and DNS), loads the
+# nftables table once and unloads it at stop; uci-defaults is idempotent and
+# postrm undoes it. Also the size
 # budget for mips_24kc (stripped binary <= 3.0 MB, ipk <= 1.3 MB), and that
 # src/ uses no SQL feature the router's SQLite is built without.
 #
@@ -68,6 +72,249 @@ for f in openwrt/files/orderspot.init openwrt/files/orderspot.uci-defaults openw
     check "sh -n $f" sh -n "$f"
     if command -v busybox >/dev/null; then check "busybox ash -n $f" busybox ash -n "$f"; fi
 done
+
+# --- OpenWrt stand-ins for running the package's scripts here --------------------
+# A fake `uci` (state in $UCI_STATE, JSON), a fake `nft` (logs its arguments,
+# remembers whether the table is loaded), `logger`, and rc.common/procd
+# functions that record the service's command line instead of starting it.
+write_openwrt_fakes() {
+    local d=$1
+    mkdir -p "$d/bin" "$d/run"
+    cat >"$d/bin/uci" <<'PY'
+#!/usr/bin/env python3
+import json, os, sys
+path = os.environ["UCI_STATE"]
+state = json.load(open(path)) if os.path.exists(path) else {}
+args = [a for a in sys.argv[1:] if a != "-q"]
+
+def split(key):
+    parts = key.split(".", 2)
+    return parts + [None] * (3 - len(parts))
+
+def unquote(v):
+    return v[1:-1] if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"" else v
+
+def run(cmd, rest):
+    if cmd == "get":
+        c, s, o = split(rest[0])
+        sec = state.get(c, {}).get(s)
+        if sec is None: return 1
+        if o is None: print(sec[".type"]); return 0
+        if o not in sec: return 1
+        v = sec[o]; print(" ".join(v) if isinstance(v, list) else v); return 0
+    if cmd in ("set", "add_list", "del_list"):
+        key, _, value = rest[0].partition("=")
+        value = unquote(value)
+        c, s, o = split(key)
+        if o is None:
+            state.setdefault(c, {}).setdefault(s, {})[".type"] = value; return 0
+        sec = state.get(c, {}).get(s)
+        if sec is None: return 1
+        if cmd == "set": sec[o] = value
+        elif cmd == "add_list": sec.setdefault(o, []).append(value)
+        else: sec[o] = [x for x in sec.get(o, []) if x != value]
+        return 0
+    if cmd == "delete":
+        c, s, o = split(rest[0])
+        sec = state.get(c, {}).get(s)
+        if sec is None: return 1
+        if o is None: del state[c][s]
+        else: sec.pop(o, None)
+        return 0
+    if cmd == "commit": return 0
+    if cmd == "show":
+        for s, sec in state.get(rest[0], {}).items():
+            print(f"{rest[0]}.{s}={sec['.type']}")
+            for o, v in sec.items():
+                if o == ".type": continue
+                vs = v if isinstance(v, list) else [v]
+                print(f"{rest[0]}.{s}.{o}=" + " ".join(f"'{x}'" for x in vs))
+        return 0
+    if cmd == "batch":
+        rc = 0
+        for line in sys.stdin:
+            words = line.split(None, 1)
+            if words: rc |= run(words[0], [words[1].strip()])
+        return rc
+    print("fake uci: unsupported", cmd, file=sys.stderr); return 2
+
+rc = run(args[0], args[1:])
+json.dump(state, open(path, "w"), indent=1, sort_keys=True)
+sys.exit(rc)
+PY
+    cat >"$d/bin/nft" <<'SH'
+#!/bin/sh
+echo "nft $*" >>"$FAKE_ROOT/nft.log"
+case "$*" in
+    "list table inet orderspot") [ -e "$FAKE_ROOT/nft.table" ] ;;
+    "delete table inet orderspot") rm -f "$FAKE_ROOT/nft.table" ;;
+    *"-f -"*) cat >/dev/null ;;
+    *" -f "*) touch "$FAKE_ROOT/nft.table" ;;
+    *) exit 0 ;;
+esac
+SH
+    printf '#!/bin/sh\nexit 0\n' >"$d/bin/logger"
+    chmod 755 "$d/bin/uci" "$d/bin/nft" "$d/bin/logger"
+    cat >"$d/network.sh" <<'SH'
+network_get_ipaddr() { eval "$1=\${FAKE_LAN_IP-}"; }
+network_get_device() { eval "$1=br-$2"; }
+SH
+    # rc.common and procd, as far as the init script uses them
+    cat >"$d/rc.sh" <<'SH'
+extra_command() { :; }
+config_load() { eval "$(python3 "$FAKE_ROOT/uciconf.py" "$FAKE_ROOT/etc/config/$1")"; }
+config_get() {
+    if [ $# -le 3 ] && [ "${3+x}" = "" ]; then eval echo "\"\${CONFIG_${1}_${2}-}\""; return; fi
+    eval "$1=\${CONFIG_${2}_${3}:-\${4-}}"
+}
+config_get_bool() {
+    local _v
+    eval "_v=\${CONFIG_${2}_${3}:-\${4-}}"
+    case "$_v" in 1|on|true|yes|enabled) _v=1 ;; *) _v=0 ;; esac
+    eval "$1=$_v"
+}
+config_list_foreach() {
+    local _n _i=1
+    eval "_n=\${CONFIG_${1}_${2}_LENGTH:-0}"
+    while [ "$_i" -le "$_n" ]; do eval "$3 \"\${CONFIG_${1}_${2}_ITEM$_i}\""; _i=$((_i + 1)); done
+}
+procd_open_instance() { : >"$FAKE_ROOT/command"; : >"$FAKE_ROOT/params"; }
+procd_set_param() {
+    local what=$1; shift
+    if [ "$what" = command ]; then : >"$FAKE_ROOT/command"; printf '%s\n' "$@" >>"$FAKE_ROOT/command"
+    else echo "$what $*" >>"$FAKE_ROOT/params"; fi
+}
+procd_append_param() { local what=$1; shift; [ "$what" = command ] && printf '%s\n' "$@" >>"$FAKE_ROOT/command"; }
+procd_close_instance() { :; }
+procd_add_reload_trigger() { :; }
+procd_add_reload_interface_trigger() { :; }
+SH
+    cat >"$d/uciconf.py" <<'PY'
+import shlex, sys
+sec = None
+for line in open(sys.argv[1]):
+    w = shlex.split(line, comments=True)
+    if not w: continue
+    if w[0] == "config": sec = w[2] if len(w) > 2 else "cfg"; continue
+    name = f"CONFIG_{sec}_{w[1]}"
+    if w[0] == "option": print(f"{name}={shlex.quote(w[2])}")
+    if w[0] == "list":
+        n = globals().setdefault("n_" + name, [0]); n[0] += 1
+        print(f"{name}_ITEM{n[0]}={shlex.quote(w[2])}; {name}_LENGTH={n[0]}")
+PY
+}
+
+# init_script_runs <root> <qemu-or-"-"> <dir>: runs the packaged init script's
+# start_service against a UCI config here, checks the nft call, then starts the
+# command it built (the packaged binary, loopback ports) and asks it over HTTP
+# and DNS whether the options arrived.
+init_script_runs() {
+    local root=$1 qemu=$2 d=$3 port dns
+    write_openwrt_fakes "$d"
+    mkdir -p "$d/etc/config" "$d/data"
+    read -r port dns < <(python3 -c 'import socket
+def free(kind):
+    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+print(free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM))')
+    sed -e "s|option listen .*|option listen '127.0.0.1:$port'|" \
+        -e "s|option dns .*|option dns '127.0.0.1:$dns'|" \
+        -e "s|option data_dir .*|option data_dir '$d/data'|" \
+        -e "s|option venue_name .*|option venue_name 'Test Hall \& Market'|" \
+        -e "s|option mode .*|option mode 'internet'|" \
+        -e "s|#list upstream .*|list upstream '127.0.0.1:9'\n\tlist upstream '127.0.0.2'|" \
+        "$root/etc/config/orderspot" >"$d/etc/config/orderspot"
+    sed -e "s|/lib/functions/network.sh|$d/network.sh|" -e "s|/var/run/|$d/run/|g" \
+        "$root/etc/init.d/orderspot" >"$d/init"
+    local harness="set -e; . '$d/rc.sh'; . '$d/init'; start_service"
+    export FAKE_ROOT=$d UCI_STATE=$d/uci.json FAKE_LAN_IP=127.0.0.1
+    PATH=$d/bin:$PATH sh -c "$harness" || { echo "    start_service failed"; return 1; }
+    grep -qx "nft -D hotspot_if=\"br-lan\" -D portal_http=$port -D portal_dns=$dns -f /usr/share/orderspot/orderspot.nft" "$d/nft.log" ||
+        { echo "    nft was called as: $(cat "$d/nft.log")"; return 1; }
+    grep -q "^env ORDERSPOT_RULES=br-lan $port $dns$" "$d/params" || { echo "    procd env: $(cat "$d/params")"; return 1; }
+    for p in "respawn" "stdout 1" "stderr 1" "file /etc/config/orderspot"; do
+        grep -q "^$p" "$d/params" || { echo "    procd param $p missing"; return 1; }
+    done
+    # A second start with nothing changed leaves the table alone.
+    PATH=$d/bin:$PATH sh -c "$harness" || return 1
+    [ "$(grep -c -- ' -f ' "$d/nft.log")" = 1 ] || { echo "    the table was loaded again"; return 1; }
+
+    mapfile -t cmd <"$d/command"
+    [ "${cmd[0]}" = /usr/bin/orderspot ] || { echo "    command is ${cmd[0]}"; return 1; }
+    cmd[0]=$root/usr/bin/orderspot
+    [ "$qemu" = - ] || cmd=("$qemu" "${cmd[@]}")
+    PATH=$d/bin:$PATH "${cmd[@]}" >"$d/server.log" 2>&1 &
+    local pid=$! ok=0
+    python3 - "$port" "$dns" <<'PY' && ok=1
+import json, socket, struct, sys, time, urllib.request
+port, dns = int(sys.argv[1]), int(sys.argv[2])
+base = f"http://127.0.0.1:{port}"
+for _ in range(300):
+    try:
+        urllib.request.urlopen(base + "/api/shops", timeout=2); break
+    except Exception:
+        time.sleep(0.1)
+else:
+    sys.exit("    the server from the init script's command line did not answer")
+page = urllib.request.urlopen(base + "/welcome", timeout=5).read().decode()
+if "Test Hall &amp; Market" not in page:
+    sys.exit("    venue_name did not reach the welcome page")
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\x00" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+s.sendto(q, ("127.0.0.1", dns))
+r = s.recv(512)
+if r[:2] != b"\x12\x34" or r[-4:] != bytes([127, 0, 0, 1]):
+    sys.exit(f"    DNS on the dns option's port did not answer the portal address: {r!r}")
+PY
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true
+    [ $ok = 1 ] || { sed 's/^/    | /' "$d/server.log" | tail -n 15; return 1; }
+    # Stopping unloads the table.
+    PATH=$d/bin:$PATH sh -c ". '$d/rc.sh'; . '$d/init'; service_stopped"
+    [ ! -e "$d/nft.table" ] || { echo "    service_stopped left the table loaded"; return 1; }
+}
+
+# uci_defaults_idempotent <root> <control dir> <dir>: the first-boot script
+# against a default OpenWrt config: adds the firewall include, option 114 and
+# the host record once; a second run changes nothing; postrm takes it back.
+uci_defaults_idempotent() {
+    local root=$1 ctl=$2 d=$3
+    write_openwrt_fakes "$d"
+    export FAKE_ROOT=$d UCI_STATE=$d/uci.json
+    cat >"$UCI_STATE" <<'JSON'
+{"dhcp": {"lan": {".type": "dhcp", "interface": "lan", "start": "100"}},
+ "firewall": {"defaults": {".type": "defaults"}},
+ "network": {"lan": {".type": "interface", "ipaddr": "192.168.8.1/24"}},
+ "orderspot": {"main": {".type": "orderspot", "portal_host": "order.lan", "network": "lan"}}}
+JSON
+    PATH=$d/bin:$PATH sh "$root/etc/uci-defaults/99-orderspot" || { echo "    first run failed"; return 1; }
+    local once
+    once=$(cat "$UCI_STATE")
+    PATH=$d/bin:$PATH sh "$root/etc/uci-defaults/99-orderspot" || { echo "    second run failed"; return 1; }
+    [ "$once" = "$(cat "$UCI_STATE")" ] || { echo "    the second run changed the config"; return 1; }
+    python3 - "$UCI_STATE" <<'PY' || return 1
+import json, sys
+s = json.load(open(sys.argv[1]))
+want = {
+    "firewall include": s["firewall"].get("orderspot") == {".type": "include", "type": "script",
+        "path": "/usr/share/orderspot/firewall.include", "fw4_compatible": "1"},
+    "option 114": s["dhcp"]["lan"].get("dhcp_option") == ["114,http://order.lan/captive-portal/api"],
+    "host record": s["dhcp"].get("orderspot_portal") == {".type": "domain", "name": "order.lan", "ip": "192.168.8.1"},
+}
+bad = [k for k, ok in want.items() if not ok]
+if bad: sys.exit(f"    wrong after uci-defaults: {bad}: {json.dumps(s)}")
+PY
+    # postrm after removal: nothing of ours is left
+    sed "s|/etc/init.d/dnsmasq|true|" "$ctl/postrm" >"$d/postrm"
+    PATH=$d/bin:$PATH sh "$d/postrm" || { echo "    postrm failed"; return 1; }
+    python3 - "$UCI_STATE" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+left = [k for k, v in [("firewall include", "orderspot" in s["firewall"]),
+                       ("option 114", s["dhcp"]["lan"].get("dhcp_option")),
+                       ("host record", "orderspot_portal" in s["dhcp"])] if v]
+if left: sys.exit(f"    postrm left: {left}")
+PY
+}
 
 # --- the packages ---------------------------------------------------------------
 shopt -s nullglob
@@ -224,6 +471,13 @@ for ipk in "${ipks[@]}"; do
         done
     else
         bad "binary not run: $qemu is missing (scripts/setup-cross.sh)"
+    fi
+
+    check "uci-defaults: adds the firewall include, option 114 and host record once; postrm removes them" \
+        uci_defaults_idempotent "$w/root" "$w/control" "$w/uci"
+    if [ "$qemu" = - ] || command -v "$qemu" >/dev/null; then
+        check "init script: UCI options become a command line the binary runs with (HTTP, DNS, venue name), nft loaded once" \
+            init_script_runs "$w/root" "$qemu" "$w/init"
     fi
 
     # reproducible: packaging the same binary again gives the same bytes
