@@ -192,7 +192,7 @@ if [ "${1-}" = --no-build ]; then
 fi
 case ${1-} in
     "" | -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
-    all) set -- $(scripts/build.sh --list) ;;
+    all) mapfile -t all < <(scripts/build.sh --list); set -- "${all[@]}" ;;
 esac
 EPOCH=$(epoch)
 command -v zopfli >/dev/null || die "zopfli is missing (run scripts/setup-cross.sh)"
