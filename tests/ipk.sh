@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the OpenWrt packages in dist/ (made by scripts/build-ipk.sh):
 #
-#   tests/ipk.sh                 # every dist/orderspot_*.ipk
+#   tests/ipk.sh                 # every dist/orderspot_<version>_*.ipk
 #   tests/ipk.sh mipsel_24kc     # just these architectures
 #
 # For each package: the outer format opkg reads (a gzip'd tar of exactly
@@ -317,21 +317,22 @@ PY
 }
 
 # --- the packages ---------------------------------------------------------------
+VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)-$(sed -n 's/^PKG_RELEASE:=//p' openwrt/Makefile)
 shopt -s nullglob
 if [ $# -gt 0 ]; then
     ipks=()
-    for a in "$@"; do ipks+=("$DIST"/orderspot_*_"$a".ipk); done
+    for a in "$@"; do ipks+=("$DIST/orderspot_${VERSION}_$a.ipk"); done
+    for i in "${ipks[@]}"; do [ -f "$i" ] || { bad "missing $i"; ipks=(); break; }; done
 else
-    ipks=("$DIST"/orderspot_*.ipk)
+    ipks=("$DIST/orderspot_${VERSION}_"*.ipk)
 fi
 if [ ${#ipks[@]} = 0 ]; then
-    echo "SKIPPED: no package in $DIST (run scripts/build-ipk.sh <arch>|all)"
+    echo "SKIPPED: no orderspot_${VERSION}_*.ipk in $DIST (run scripts/build-ipk.sh <arch>|all)"
     [ "${ORDERSPOT_REQUIRE_IPK:-0}" = 1 ] && exit 1
     [ $FAILS = 0 ] || exit 1
     exit 0
 fi
 
-VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)-$(sed -n 's/^PKG_RELEASE:=//p' openwrt/Makefile)
 SCRATCH=$(mktemp -d /tmp/orderspot-ipk-test.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 
