@@ -48,7 +48,7 @@ order = call("POST", "/api/orders", {"shop_id": 1, "items": [{"item_id": 2, "qty
 
 async def wait(path):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
     await writer.drain()
     await reader.read()
     done = time.perf_counter()
