@@ -15,9 +15,11 @@
 //! Screenshots of the customer's READY page and the shop board are written to
 //! the system temp directory (`orderspot-*.png`) for a human to look at.
 
+mod common;
+
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -457,13 +459,7 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::free_port;
 
 /// Waits until `ready` holds, checking that the process still runs.
 fn wait_for_start(process: &mut Process, mut ready: impl FnMut() -> bool) {

@@ -3,8 +3,10 @@
 //! connectivity probes, and DNS queries go to `--dns` on a loopback port.
 //! The "upstream resolver" of internet mode is a socket in this test.
 
+mod common;
+
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,13 +51,7 @@ struct Portal {
     args: Vec<String>,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::free_port;
 
 impl Portal {
     fn start(mode: &str, extra: &[&str]) -> Portal {

@@ -455,9 +455,8 @@ impl Response {
         })
     }
 
-    /// Asserts the status and returns the JSON body.
     #[track_caller]
-    pub fn expect(&self, status: u16) -> Value {
+    fn assert_status(&self, status: u16) {
         assert_eq!(
             self.status,
             status,
@@ -465,6 +464,12 @@ impl Response {
             self.status,
             self.text()
         );
+    }
+
+    /// Asserts the status and returns the JSON body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        self.assert_status(status);
         if self.body.is_empty() {
             Value::Null
         } else {
@@ -476,13 +481,7 @@ impl Response {
     /// served as JSON; returns the message.
     #[track_caller]
     pub fn expect_error(&self, status: u16) -> String {
-        assert_eq!(
-            self.status,
-            status,
-            "expected {status}, got {}: {}",
-            self.status,
-            self.text()
-        );
+        self.assert_status(status);
         let content_type = self.header("content-type").unwrap_or("");
         assert!(
             content_type.starts_with("application/json"),
