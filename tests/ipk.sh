@@ -274,8 +274,9 @@ PY
 }
 
 # uci_defaults_idempotent <root> <control dir> <dir>: the first-boot script
-# against a default OpenWrt config: adds the firewall include, option 114 and
-# the host record once; a second run changes nothing; postrm takes it back.
+# against a default OpenWrt config, applied by postinst: adds the firewall
+# include, option 114 and the host record once; a second run changes nothing;
+# postrm takes it back.
 uci_defaults_idempotent() {
     local root=$1 ctl=$2 d=$3
     write_openwrt_fakes "$d"
@@ -286,7 +287,16 @@ uci_defaults_idempotent() {
  "network": {"lan": {".type": "interface", "ipaddr": "192.168.8.1/24"}},
  "orderspot": {"main": {".type": "orderspot", "portal_host": "order.lan", "network": "lan"}}}
 JSON
-    PATH=$d/bin:$PATH sh "$root/etc/uci-defaults/99-orderspot" || { echo "    first run failed"; return 1; }
+    # The install: postinst applies uci-defaults, removes the script (so
+    # default_postinst does not run it again) and reloads dnsmasq and the firewall.
+    mkdir -p "$d/etc/uci-defaults"
+    cp "$root/etc/uci-defaults/99-orderspot" "$d/etc/uci-defaults/"
+    sed -e "s|/etc/uci-defaults|$d/etc/uci-defaults|g" \
+        -e "s|^/etc/init.d/\([a-z]*\) reload.*|echo \1 >>$d/reloaded|" "$ctl/postinst-pkg" >"$d/postinst"
+    PATH=$d/bin:$PATH sh "$d/postinst" || { echo "    postinst failed"; return 1; }
+    [ ! -e "$d/etc/uci-defaults/99-orderspot" ] || { echo "    postinst left uci-defaults for default_postinst"; return 1; }
+    [ "$(sort "$d/reloaded" | paste -sd' ')" = "dnsmasq firewall" ] ||
+        { echo "    postinst reloaded: $(cat "$d/reloaded" 2>/dev/null)"; return 1; }
     local once
     once=$(cat "$UCI_STATE")
     PATH=$d/bin:$PATH sh "$root/etc/uci-defaults/99-orderspot" || { echo "    second run failed"; return 1; }
