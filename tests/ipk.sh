@@ -407,7 +407,7 @@ for ipk in "${ipks[@]}"; do
     check "Version: $VERSION" test "$(field Version "$ctl")" = "$VERSION"
     check "Architecture: $arch" test "$(field Architecture "$ctl")" = "$arch"
     deps=$(field Depends "$ctl")
-    for d in kmod-nft-core kmod-nft-nat nftables; do
+    for d in kmod-nft-core kmod-nft-fib kmod-nft-nat nftables; do
         check "Depends names $d" grep -qE "(^|, )$d(,|$)" <<<"$deps"
     done
     for f in Source SourceName Section License Maintainer Description; do

@@ -6,7 +6,9 @@
 #   client2 (10.213.0.3)        ───┤ br-hot  router  up0 ── outside (10.213.1.2, fd13:1::2)
 #                                     10.213.0.1        10.213.1.1
 #
-# The router runs `orderspot serve` with openwrt/files/orderspot.nft loaded;
+# The router runs `orderspot serve` as the OpenWrt package does: HTTP on
+# 8080 and DNS on 5300 (port 80 and 53 belong to LuCI and dnsmasq there),
+# with openwrt/files/orderspot.nft loaded to redirect the hotspot to them;
 # "outside" stands in for the internet with two other orderspot instances
 # (DNS answering 10.213.1.2 for everything, HTTP on 80 and 443). All traffic
 # stays on these namespaces' own addresses.
@@ -96,7 +98,7 @@ for ns in "$CLI" "$CLI2"; do
 done
 
 step "nftables ruleset from openwrt/files/orderspot.nft"
-in_ns "$RTR" nft -D 'hotspot_if="br-hot"' -D portal_http=80 -D portal_dns=53 \
+in_ns "$RTR" nft -D 'hotspot_if="br-hot"' -D portal_http=8080 -D portal_dns=5300 \
     -f openwrt/files/orderspot.nft
 
 # ------------------------------------------------------------------ daemons
@@ -120,13 +122,13 @@ ROUTER_PID=
 start_router() { # mode, extra flags...
     local mode=$1; shift
     # Not through a shell function: $! must be the daemon itself.
-    ip netns exec "$RTR" "$BIN" --data-dir "$WORK/router" serve --demo --listen 10.213.0.1:80 \
-        --dns 10.213.0.1:53 --portal-ip 10.213.0.1 --portal-ip6 fd13::1 \
+    ip netns exec "$RTR" "$BIN" --data-dir "$WORK/router" serve --demo --listen 0.0.0.0:8080 \
+        --dns 0.0.0.0:5300 --portal-ip 10.213.0.1 --portal-ip6 fd13::1 \
         --mode "$mode" --firewall nft --session-minutes 30 \
         --venue-name "Netns Market Hall" "$@" >>"$WORK/router.log" 2>&1 &
     ROUTER_PID=$!
     PIDS+=("$ROUTER_PID")
-    wait_http "$RTR" http://10.213.0.1/
+    wait_http "$RTR" http://10.213.0.1:8080/
 }
 stop_router() {
     kill "$ROUTER_PID"
@@ -143,8 +145,8 @@ http_code() { # ns url [curl args]: "code redirect_url"
     in_ns "$ns" curl -s -o "$WORK/body" -m 5 -w '%{http_code} %{redirect_url}' "$@" "$url" || true
 }
 probe() { http_code "$1" http://connectivitycheck.gstatic.com/generate_204; }
-dig_a() { # ns server name
-    in_ns "$1" dig +short +time=2 +tries=1 "@$2" "$3" A | tail -n 1
+dig_a() { # ns server name [dig args]
+    in_ns "$1" dig +short +time=2 +tries=1 "@$2" "$3" A "${@:4}" | tail -n 1
 }
 fails_fast() { # ns what url
     local started ended
@@ -176,6 +178,15 @@ expect_eq "$(dig_a "$CLI" 10.213.1.2 other.example)" 10.213.0.1 "dig @outside (i
 expect_eq "$(in_ns "$CLI" dig +short +tcp +time=2 +tries=1 @10.213.1.2 tcp.example A)" \
     10.213.0.1 "dig +tcp @outside (intercepted)"
 expect_eq "$(in_ns "$CLI" dig +short +time=2 +tries=1 @10.213.0.1 x.example AAAA)" fd13::1 "AAAA"
+# The portal's DNS is IPv4 only (as on the router): DNS over IPv6 is
+# refused at once, so the phone asks its IPv4 server instead of waiting.
+started=$(date +%s%N)
+if in_ns "$CLI" dig +time=3 +tries=1 @fd13:1::2 v6.example A >"$WORK/dig6" 2>&1; then
+    grep -q 'status: NOERROR' "$WORK/dig6" && fail "DNS over IPv6 answered: $(cat "$WORK/dig6")"
+fi
+ms=$((($(date +%s%N) - started) / 1000000))
+[ "$ms" -lt 2000 ] || fail "DNS over IPv6 took ${ms} ms to fail"
+echo "    DNS over IPv6 refused in ${ms} ms"
 
 step "HTTP: the probe by name is redirected to the portal"
 got=$(probe "$CLI")
@@ -231,9 +242,13 @@ stop_router
 start_router internet --upstream 10.213.1.2
 accepted4() { in_ns "$RTR" nft list set inet orderspot accepted4; }
 grep -q '10.213.0.2 timeout' <<<"$(accepted4)" || fail "10.213.0.2 not restored into @accepted4"
-expect_eq "$(dig_a "$CLI" 10.213.0.1 forwarded.example)" 10.213.1.2 "DNS forwarded upstream"
+# An accepted client's DNS is not redirected (on the router dnsmasq answers
+# it); asked directly, the portal's DNS forwards.
+expect_eq "$(dig_a "$CLI" 10.213.0.1 forwarded.example -p 5300)" 10.213.1.2 "DNS forwarded upstream"
 expect_eq "$(dig_a "$CLI" 10.213.1.2 direct.example)" 10.213.1.2 "own resolver allowed"
-expect_eq "$(dig_a "$CLI" 10.213.0.1 order.lan)" 10.213.0.1 "portal name stays local"
+expect_eq "$(dig_a "$CLI" 10.213.0.1 order.lan -p 5300)" 10.213.0.1 "portal name stays local"
+got=$(http_code "$CLI" http://order.lan/api/shops --resolve order.lan:80:10.213.0.1)
+expect_has "$got" "^200 " "HTTP to the router (port 80) still reaches OrderSpot"
 expect_has "$(http_code "$CLI" http://10.213.1.2:443/)" "^200 " "TCP 443 to outside passes"
 expect_has "$(probe "$CLI")" "302 http://outside.test/" "probe reaches the outside host"
 step "internet mode: an unaccepted client is still held"
@@ -255,7 +270,7 @@ in_ns "$RTR" "$BIN" --data-dir "$WORK/router" clients allow 10.213.0.3 >/dev/nul
 stop_router
 start_router internet --upstream 10.213.1.9
 started=$(date +%s%N)
-status=$(in_ns "$CLI2" dig +time=4 +tries=1 @10.213.0.1 dead.example A | grep -o 'status: [A-Z]*')
+status=$(in_ns "$CLI2" dig +time=4 +tries=1 -p 5300 @10.213.0.1 dead.example A | grep -o 'status: [A-Z]*')
 ms=$((($(date +%s%N) - started) / 1000000))
 expect_eq "$status" "status: SERVFAIL" "dead upstream"
 [ "$ms" -lt 3500 ] || fail "dead upstream took ${ms} ms"
