@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Chromium and its
-# WebDriver (chromedriver) for tests/browser.rs. Idempotent: does nothing when
-# both are already installed, and refreshes the package lists only when the
+# WebDriver (chromedriver) for tests/browser.rs, and bindfs for tests/flash.rs
+# (a FUSE mount without shared mmap, like a router's JFFS2). Idempotent: does
+# nothing when all are already installed, and refreshes the package lists only when the
 # packages cannot be found in them. Needs root (or sudo) to install.
 set -euo pipefail
 
-packages=(chromium chromium-driver)
+packages=(chromium chromium-driver bindfs)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,10 +20,10 @@ if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
 
-# Without a way to install, the browser test skips itself with a notice;
-# only CI (ORDERSPOT_REQUIRE_BROWSER=1) must have it.
+# Without a way to install, the browser and flash tests skip themselves
+# with a notice; only CI (ORDERSPOT_REQUIRE_BROWSER=1) must have them.
 cannot_install() {
-    echo "setup-test: $1; the headless-Chromium test will be skipped" >&2
+    echo "setup-test: $1; the headless-Chromium and flash tests will be skipped" >&2
     if [ "${ORDERSPOT_REQUIRE_BROWSER:-}" = "1" ]; then
         exit 1
     fi

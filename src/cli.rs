@@ -265,11 +265,7 @@ async fn shutdown_signal() {
 }
 
 fn admin(data_dir: PathBuf, command: AdminCommand) -> Result<()> {
-    let path = data_dir.join("orderspot.db");
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| Error::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
-    let mut conn = db::connect(&path)?;
-    db::migrate(&mut conn)?;
+    let conn = db::open_one(&data_dir)?;
     match command {
         AdminCommand::CreateOwner { email, name, .. } => {
             auth::create_owner(&conn, &email, &name, &read_password()?)?;
@@ -293,10 +289,7 @@ fn read_password() -> Result<String> {
 }
 
 fn clients_command(data_dir: PathBuf, command: ClientsCommand) -> Result<()> {
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| Error::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
-    let mut conn = db::connect(&data_dir.join("orderspot.db"))?;
-    db::migrate(&mut conn)?;
+    let conn = db::open_one(&data_dir)?;
     let now = crate::time::now_ms();
     match command {
         ClientsCommand::List => print!("{}", clients::list_text(&conn, now)?),
