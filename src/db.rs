@@ -24,7 +24,7 @@ const FILE_NAME: &str = "orderspot.db";
 /// of most NOR-flash routers) and some FUSE mounts refuse: there the
 /// database uses a rollback journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Journal {
+enum Journal {
     Wal,
     Rollback,
 }
@@ -33,7 +33,7 @@ impl Journal {
     /// Tries WAL on a scratch database in `dir`, so the server and every CLI
     /// process on the same filesystem come to the same answer whatever state
     /// the real database is in (two processes must never disagree on it).
-    pub fn for_dir(dir: &Path) -> Journal {
+    fn for_dir(dir: &Path) -> Journal {
         let probe = dir.join(format!(".wal-probe-{}.db", std::process::id()));
         let works = Connection::open(&probe).and_then(|conn| {
             conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
@@ -78,7 +78,7 @@ struct Pool {
 }
 
 /// Opens a connection with the pragmas every connection needs.
-pub fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
+fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.query_row(journal.pragma(), [], |_| Ok(()))?;
@@ -106,7 +106,7 @@ fn prepare_dir(data_dir: &Path) -> Result<Journal> {
 }
 
 /// Brings the schema up to date inside one transaction.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let current = usize::try_from(current).unwrap_or(0);
     if current > MIGRATIONS.len() {
