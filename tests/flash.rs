@@ -90,6 +90,7 @@ fn without_shared_mmap_the_server_uses_a_rollback_journal_and_loses_nothing() {
     assert!(!data_dir.path.join("orderspot.db-wal").exists());
 
     let shop = server.login(SHOP1, PASSWORD);
+    let dir = data_dir.path.to_str().unwrap();
     let item = server.menu(1)[0]["id"].as_i64().unwrap();
 
     // A customer waits on an order while phones place orders, others read
@@ -113,7 +114,6 @@ fn without_shared_mmap_the_server_uses_a_rollback_journal_and_loses_nothing() {
             });
         }
         s.spawn(|| {
-            let dir = data_dir.path.to_str().unwrap();
             let out = run_cli(
                 &["--data-dir", dir, "clients", "allow", "02:00:00:00:00:01"],
                 "",
@@ -136,8 +136,6 @@ fn without_shared_mmap_the_server_uses_a_rollback_journal_and_loses_nothing() {
     assert_eq!(count(&server), 41);
     server.restart();
     assert_eq!(count(&server), 41, "orders lost across a restart");
-    let dir = data_dir.path.to_str().unwrap();
     let list = run_cli(&["--data-dir", dir, "clients", "list"], "");
     assert!(String::from_utf8_lossy(&list.stdout).contains("02:00:00:00:00:01"));
-    drop(server);
 }
