@@ -70,9 +70,10 @@ pub fn status_of(error: &Error) -> StatusCode {
         Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Conflict(_) | Error::ShopTooBusy(_) => StatusCode::CONFLICT,
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Error::TooManyRequests | Error::TooManyOpenOrders(_) => StatusCode::TOO_MANY_REQUESTS,
+        Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -85,7 +86,10 @@ pub fn error(error: &Error, api: bool) -> Response {
     }
     let status = status_of(error);
     if api {
-        return json(status, &serde_json::json!({ "error": error.message() }));
+        return json(
+            status,
+            &serde_json::json!({ "error": error.message(), "code": error.code() }),
+        );
     }
     if matches!(error, Error::Unauthorized(_)) {
         return redirect("/login");
