@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::live::Live;
 use crate::ratelimit::RateLimiter;
 use crate::store::settings;
+use crate::text;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -45,15 +46,9 @@ impl Venue {
 
     pub fn validate(self) -> Result<Venue> {
         Ok(Venue {
-            name: crate::auth::required("name", &self.name, 80)?,
-            terms: {
-                crate::orders::check_length("terms", &self.terms, 5_000)?;
-                self.terms.trim().to_string()
-            },
-            currency: {
-                crate::orders::check_length("currency", &self.currency, 8)?;
-                self.currency.trim().to_string()
-            },
+            name: text::required("name", &self.name, 80)?,
+            terms: text::optional_text("terms", &self.terms, 5_000)?,
+            currency: text::optional_line("currency", &self.currency, 8)?,
             utc_offset_minutes: self.utc_offset_minutes.clamp(-14 * 60, 14 * 60),
         })
     }

@@ -6,6 +6,7 @@ use crate::crypto;
 use crate::error::{Error, Result};
 use crate::store::shops::{self, ShopRow};
 use crate::store::{sessions, users};
+use crate::text;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +120,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
         && email
             .split_once('@')
             .is_some_and(|(user, host)| !user.is_empty() && !host.is_empty())
-        && !email.contains(char::is_whitespace);
+        && !email.contains(|c: char| c.is_whitespace() || c.is_control());
     if !valid {
         return Err(Error::bad("please give a valid email address"));
     }
@@ -233,15 +234,14 @@ pub struct Registration {
 pub async fn register(app: &App, form: Registration) -> Result<String> {
     let email = normalize_email(&form.email)?;
     check_password_policy(&form.password)?;
-    let name = required("name", &form.name, 60)?;
-    let shop_name = required("shop_name", &form.shop_name, 60)?;
-    crate::orders::check_length("description", &form.description, 500)?;
+    let name = text::required("name", &form.name, 60)?;
+    let shop_name = text::required("shop_name", &form.shop_name, 60)?;
+    let description = text::optional_text("description", &form.description, 500)?;
     let password = form.password;
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     let now = crate::time::now_ms();
-    let description = form.description.trim().to_string();
     app.db
         .write(move |tx| {
             let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;
@@ -250,16 +250,6 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
             start_session(tx, user_id, now)
         })
         .await
-}
-
-/// A trimmed, non-empty field of at most `max_chars` characters.
-pub fn required(field: &str, value: &str, max_chars: usize) -> Result<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(Error::bad(format!("{field} is required")));
-    }
-    crate::orders::check_length(field, value, max_chars)?;
-    Ok(value.to_string())
 }
 
 /// Sets a user's password and ends their sessions (command line).
@@ -278,7 +268,7 @@ pub fn create_owner(conn: &Connection, email: &str, name: &str, password: &str) 
     create_user(
         conn,
         &normalize_email(email)?,
-        name,
+        &text::required("name", name, 60)?,
         Role::Owner,
         &hash_password(password),
         crate::time::now_ms(),

@@ -22,4 +22,5 @@ pub mod ratelimit;
 pub mod shops;
 pub mod store;
 pub mod templates;
+pub mod text;
 pub mod time;

@@ -1,5 +1,6 @@
 //! A minimal `log` backend: one line per record on stderr, which procd hands
-//! to the router's logd (it adds the timestamps).
+//! to the router's logd (it adds the timestamps). Control characters are
+//! escaped so that every record stays one line.
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use std::io::Write;
@@ -22,11 +23,10 @@ impl Log for StderrLogger {
             Level::Debug => "debug",
             Level::Trace => "trace",
         };
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "orderspot {level}: {}",
-            record.args()
-        );
+        // Messages carry names and emails people typed: escaped, none of
+        // them can start a forged log line.
+        let message = crate::text::for_log(&record.args().to_string());
+        let _ = writeln!(std::io::stderr().lock(), "orderspot {level}: {message}");
     }
 
     fn flush(&self) {}

@@ -9,6 +9,7 @@ use crate::live::Topic;
 use crate::store::items::{self, ItemRow};
 use crate::store::orders::{self as rows, EventRow, LineRow, NewEvent, NewOrder, OrderRow};
 use crate::store::shops;
+use crate::text;
 use hyper::body::Bytes;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -128,15 +129,22 @@ pub struct OrderRequest {
     pub client_ref: String,
 }
 
-/// Checks the request's shape and merges repeated items; returns
-/// `(item_id, qty)` pairs.
-pub fn validate_request(req: &OrderRequest) -> Result<Vec<(i64, i64)>> {
-    let name = req.customer_name.trim();
-    if name.is_empty() {
+/// A request that passed `validate_request`: text cleaned, items merged.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ValidOrder {
+    /// `(item_id, qty)` pairs, one per item.
+    pub items: Vec<(i64, i64)>,
+    pub customer_name: String,
+    pub note: String,
+}
+
+/// Checks the request's shape, cleans its text and merges repeated items.
+pub fn validate_request(req: &OrderRequest) -> Result<ValidOrder> {
+    let customer_name = text::optional_line("customer_name", &req.customer_name, MAX_NAME_CHARS)?;
+    if customer_name.is_empty() {
         return Err(Error::bad("please give a name so the shop can call you"));
     }
-    check_length("customer_name", name, MAX_NAME_CHARS)?;
-    check_length("note", &req.note, MAX_NOTE_CHARS)?;
+    let note = text::optional_text("note", &req.note, MAX_NOTE_CHARS)?;
     let client_ref_ok = (8..=64).contains(&req.client_ref.len())
         && req
             .client_ref
@@ -169,16 +177,11 @@ pub fn validate_request(req: &OrderRequest) -> Result<Vec<(i64, i64)>> {
             "quantity must be between 1 and {MAX_QTY}"
         )));
     }
-    Ok(merged.into_iter().collect())
-}
-
-pub fn check_length(field: &str, value: &str, max_chars: usize) -> Result<()> {
-    if value.chars().count() > max_chars {
-        return Err(Error::bad(format!(
-            "{field} is too long (at most {max_chars} characters)"
-        )));
-    }
-    Ok(())
+    Ok(ValidOrder {
+        items: merged.into_iter().collect(),
+        customer_name,
+        note,
+    })
 }
 
 /// Order lines priced from the menu; refuses items of other shops and sold-out ones.
@@ -257,7 +260,7 @@ pub fn place(
     token_hash: &str,
     now: i64,
 ) -> Result<(OrderView, bool)> {
-    let wanted = validate_request(req)?;
+    let valid = validate_request(req)?;
     if let Some(existing) = rows::by_client_ref(tx, &req.client_ref)? {
         if !crypto::constant_time_eq(
             existing.customer_token_hash.as_bytes(),
@@ -279,7 +282,7 @@ pub fn place(
         )));
     }
     let menu = items::for_shop(tx, shop.id)?;
-    let lines = price_lines(shop.id, &wanted, &menu)?;
+    let lines = price_lines(shop.id, &valid.items, &menu)?;
     let pickup_code = new_pickup_code(&rows::open_pickup_codes(tx, shop.id)?);
     let order_id = rows::insert(
         tx,
@@ -287,8 +290,8 @@ pub fn place(
             shop_id: shop.id,
             client_ref: &req.client_ref,
             customer_token_hash: token_hash,
-            customer_name: req.customer_name.trim(),
-            note: req.note.trim(),
+            customer_name: &valid.customer_name,
+            note: &valid.note,
             status: Status::Placed.as_str(),
             pickup_code: &pickup_code,
             total_cents: total_cents(&lines),
@@ -359,11 +362,11 @@ pub fn change_status(
     reason: &str,
     now: i64,
 ) -> Result<(OrderView, i64)> {
-    check_length("reason", reason, MAX_REASON_CHARS)?;
+    let reason = text::optional_text("reason", reason, MAX_REASON_CHARS)?;
     let order = visible_order(tx, order_id, actor)?;
     let from = Status::parse(&order.status)
         .ok_or_else(|| Error::Internal(format!("order {order_id} has status {}", order.status)))?;
-    check_move(from, to, actor.mover(), reason)?;
+    check_move(from, to, actor.mover(), &reason)?;
     // The writer transaction is exclusive, so the version cannot have moved.
     if !rows::set_status(tx, order_id, to.as_str(), order.version, now)? {
         return Err(Error::conflict("the order changed meanwhile, try again"));
@@ -380,7 +383,7 @@ pub fn change_status(
             to: to.as_str(),
             actor_role,
             actor_user_id,
-            reason: reason.trim(),
+            reason: &reason,
             now,
         },
     )?;
@@ -578,7 +581,9 @@ mod tests {
     #[test]
     fn requests_are_validated_and_repeated_items_merged() {
         assert_eq!(
-            validate_request(&request("ref-0001", &[(2, 1), (1, 2), (2, 3)])).unwrap(),
+            validate_request(&request("ref-0001", &[(2, 1), (1, 2), (2, 3)]))
+                .unwrap()
+                .items,
             vec![(1, 2), (2, 4)]
         );
         for bad in [

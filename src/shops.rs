@@ -1,12 +1,11 @@
 //! Shops and their menus: what customers may see, what shopkeepers may edit,
 //! and the owner's approval.
 
-use crate::auth::required;
 use crate::error::{Error, Result};
 use crate::money;
-use crate::orders::check_length;
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::shops::{self, ShopRow};
+use crate::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
@@ -61,12 +60,10 @@ impl ItemPatch {
             fields.name = required("name", &name, 80)?;
         }
         if let Some(description) = self.description {
-            check_length("description", &description, 500)?;
-            fields.description = description.trim().to_string();
+            fields.description = optional_text("description", &description, 500)?;
         }
         if let Some(category) = self.category {
-            check_length("category", &category, 40)?;
-            fields.category = category.trim().to_string();
+            fields.category = optional_line("category", &category, 40)?;
         }
         if let Some(price) = self.price_cents {
             money::check_price(price)?;
@@ -149,10 +146,7 @@ pub fn update_profile(conn: &Connection, shop: &ShopRow, patch: ProfilePatch) ->
         None => shop.name.clone(),
     };
     let description = match patch.description {
-        Some(d) => {
-            check_length("description", &d, 500)?;
-            d.trim().to_string()
-        }
+        Some(d) => optional_text("description", &d, 500)?,
         None => shop.description.clone(),
     };
     shops::update_profile(

@@ -1,0 +1,120 @@
+//! Checks and clean-up for the text people type: names, notes, descriptions.
+//! Stored text never carries control characters (NUL, ESC, stray line
+//! breaks in a name) or bidirectional overrides that make a name display
+//! in a different order than it is stored.
+
+use crate::error::{Error, Result};
+
+/// Bidirectional embeddings, overrides and isolates, and the invisible marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// One line of text: line breaks and tabs become spaces, other control
+/// characters are dropped.
+pub fn clean_line(value: &str) -> String {
+    value
+        .chars()
+        .filter(|&c| !is_bidi_control(c))
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Text of several lines (notes, descriptions): line breaks stay as `\n`,
+/// tabs become spaces, other control characters are dropped.
+pub fn clean_text(value: &str) -> String {
+    value
+        .replace("\r\n", "\n")
+        .chars()
+        .filter(|&c| !is_bidi_control(c))
+        .filter_map(|c| match c {
+            '\n' => Some('\n'),
+            '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+pub fn check_length(field: &str, value: &str, max_chars: usize) -> Result<()> {
+    if value.chars().count() > max_chars {
+        return Err(Error::bad(format!(
+            "{field} is too long (at most {max_chars} characters)"
+        )));
+    }
+    Ok(())
+}
+
+/// A cleaned, trimmed, non-empty line of at most `max_chars` characters.
+pub fn required(field: &str, value: &str, max_chars: usize) -> Result<String> {
+    let value = optional_line(field, value, max_chars)?;
+    if value.is_empty() {
+        return Err(Error::bad(format!("{field} is required")));
+    }
+    Ok(value)
+}
+
+/// A cleaned, trimmed line of at most `max_chars` characters (may be empty).
+pub fn optional_line(field: &str, value: &str, max_chars: usize) -> Result<String> {
+    let value = clean_line(value).trim().to_string();
+    check_length(field, &value, max_chars)?;
+    Ok(value)
+}
+
+/// Cleaned, trimmed text of several lines, at most `max_chars` characters.
+pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
+    let value = clean_text(value).trim().to_string();
+    check_length(field, &value, max_chars)?;
+    Ok(value)
+}
+
+/// Text for one log line: control and bidi characters are shown escaped,
+/// so a name with a line break cannot forge a second log line.
+pub fn for_log(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_control() || is_bidi_control(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_control_and_bidi_characters() {
+        assert_eq!(
+            clean_line("Ann\0\u{1b}[31m\nBob\u{202E}x\t"),
+            "Ann[31m Bobx "
+        );
+        assert_eq!(
+            required("name", "  \u{1b}  ", 10),
+            Err(Error::bad("name is required"))
+        );
+        assert_eq!(required("name", " Zoë ", 10).unwrap(), "Zoë");
+    }
+
+    #[test]
+    fn notes_keep_their_line_breaks() {
+        assert_eq!(
+            clean_text("no onions\r\nextra\u{7}\u{2066} chili\n"),
+            "no onions\nextra chili\n"
+        );
+        assert_eq!(optional_text("note", " a\nb ", 10).unwrap(), "a\nb");
+        assert!(optional_text("note", "abcdefghijk", 10).is_err());
+    }
+
+    #[test]
+    fn log_text_cannot_break_the_line() {
+        assert_eq!(for_log("'a'\nINFO fake\u{1b}"), "'a'\\nINFO fake\\u{1b}");
+    }
+}
