@@ -6,6 +6,7 @@ use crate::crypto;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::live::Live;
+use crate::orders::OpenOrderLimits;
 use crate::ratelimit::RateLimiter;
 use crate::store::settings;
 use crate::text;
@@ -14,14 +15,23 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-/// What the owner sets for the whole venue.
+pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
+pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
+
+/// What the owner sets for the whole venue. Settings saved by an older
+/// version lack the newer fields: those take their defaults.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Venue {
     pub name: String,
     pub terms: String,
     pub currency: String,
     /// The venue's zone as minutes east of UTC, for times shown on pages.
     pub utc_offset_minutes: i64,
+    /// Open orders one device (customer token or client address) may have.
+    pub max_open_orders_per_device: i64,
+    /// Open orders one shop may have; above it new orders are refused.
+    pub max_open_orders_per_shop: i64,
 }
 
 impl Default for Venue {
@@ -31,6 +41,8 @@ impl Default for Venue {
             terms: "Be kind to the staff. Pay when you pick up your order.".into(),
             currency: "€".into(),
             utc_offset_minutes: 0,
+            max_open_orders_per_device: 5,
+            max_open_orders_per_shop: 300,
         }
     }
 }
@@ -50,7 +62,22 @@ impl Venue {
             terms: text::optional_text("terms", &self.terms, 5_000)?,
             currency: text::optional_line("currency", &self.currency, 8)?,
             utc_offset_minutes: self.utc_offset_minutes.clamp(-14 * 60, 14 * 60),
+            max_open_orders_per_device: self
+                .max_open_orders_per_device
+                .clamp(1, MAX_OPEN_ORDERS_PER_DEVICE),
+            // Up to this many, pickup codes stay at most four characters
+            // with few collisions (orders::pickup_code_length).
+            max_open_orders_per_shop: self
+                .max_open_orders_per_shop
+                .clamp(1, MAX_OPEN_ORDERS_PER_SHOP),
         })
+    }
+
+    pub fn open_order_limits(&self) -> OpenOrderLimits {
+        OpenOrderLimits {
+            per_device: self.max_open_orders_per_device,
+            per_shop: self.max_open_orders_per_shop,
+        }
     }
 
     pub fn save(&self, conn: &Connection) -> Result<()> {

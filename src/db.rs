@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 const MIGRATIONS: &[&str] = &[
     include_str!("schema/001_core.sql"),
     include_str!("schema/002_clients.sql"),
+    include_str!("schema/003_order_limits.sql"),
 ];
 
 const READERS: usize = 3;

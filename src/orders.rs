@@ -158,30 +158,35 @@ pub fn validate_request(req: &OrderRequest) -> Result<ValidOrder> {
     if req.items.is_empty() {
         return Err(Error::bad("the order has no items"));
     }
-    if req.items.len() > MAX_LINES {
-        return Err(Error::bad(format!(
-            "an order can hold at most {MAX_LINES} lines"
-        )));
-    }
-    let mut merged: BTreeMap<i64, i64> = BTreeMap::new();
-    for line in &req.items {
-        if line.qty <= 0 || line.qty > MAX_QTY {
-            return Err(Error::bad(format!(
-                "quantity must be between 1 and {MAX_QTY}"
-            )));
-        }
-        *merged.entry(line.item_id).or_default() += line.qty;
-    }
-    if merged.values().any(|&qty| qty > MAX_QTY) {
-        return Err(Error::bad(format!(
-            "quantity must be between 1 and {MAX_QTY}"
-        )));
-    }
     Ok(ValidOrder {
-        items: merged.into_iter().collect(),
+        items: merge_lines(req.items.iter().map(|l| (l.item_id, l.qty)))?,
         customer_name,
         note,
     })
+}
+
+/// `(item_id, qty)` pairs with repeated items merged, each quantity within
+/// 1..=MAX_QTY and at most MAX_LINES of them: checked where quantities are
+/// read, so no total can overflow.
+pub fn merge_lines(lines: impl IntoIterator<Item = (i64, i64)>) -> Result<Vec<(i64, i64)>> {
+    let bad_qty = || Error::bad(format!("quantity must be between 1 and {MAX_QTY}"));
+    let mut merged: BTreeMap<i64, i64> = BTreeMap::new();
+    for (count, (item_id, qty)) in lines.into_iter().enumerate() {
+        if count >= MAX_LINES {
+            return Err(Error::bad(format!(
+                "an order can hold at most {MAX_LINES} lines"
+            )));
+        }
+        if !(1..=MAX_QTY).contains(&qty) {
+            return Err(bad_qty());
+        }
+        let total = merged.entry(item_id).or_default();
+        *total += qty;
+        if *total > MAX_QTY {
+            return Err(bad_qty());
+        }
+    }
+    Ok(merged.into_iter().collect())
 }
 
 /// Order lines priced from the menu; refuses items of other shops and sold-out ones.
@@ -214,19 +219,100 @@ pub fn total_cents(lines: &[LineRow]) -> i64 {
 /// Letters and digits that cannot be misread when called out or shown on a
 /// cracked phone screen (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
 const PICKUP_ALPHABET: &[u8] = b"34679ACDEFGHJKMNPQRTUVWXY";
+/// Codes stay three characters (15,625 of them) while a shop has fewer open
+/// orders than this, so a random pick collides at most one time in eight;
+/// busier shops get a fourth character (390,625 codes).
+const SHORT_CODE_MAX_OPEN: i64 = 15_625 / 8;
+/// Random picks tried before giving up: the loop runs while holding the
+/// one writer, so it must end even when every code is taken.
+const PICKUP_CODE_ATTEMPTS: usize = 32;
 
-/// A three-character code not used by another open order of the shop.
-pub fn new_pickup_code(taken: &[String]) -> String {
-    loop {
-        let code: String = crypto::random_bytes::<3>()
+/// How long a new pickup code is for a shop with `open_orders` open orders.
+pub fn pickup_code_length(open_orders: i64) -> usize {
+    if open_orders < SHORT_CODE_MAX_OPEN {
+        3
+    } else {
+        4
+    }
+}
+
+/// A random code of `length` characters for which `taken` says no; after
+/// `PICKUP_CODE_ATTEMPTS` collisions, "the shop is very busy".
+pub fn new_pickup_code(
+    length: usize,
+    mut taken: impl FnMut(&str) -> Result<bool>,
+) -> Result<String> {
+    for _ in 0..PICKUP_CODE_ATTEMPTS {
+        let code: String = crypto::random_bytes::<4>()
             .iter()
+            .take(length)
             .map(|b| PICKUP_ALPHABET[*b as usize % PICKUP_ALPHABET.len()] as char)
             .collect();
-        // 15,625 codes; a shop never has that many open orders.
-        if !taken.contains(&code) {
-            return code;
+        if !taken(&code)? {
+            return Ok(code);
         }
     }
+    Err(too_busy())
+}
+
+fn too_busy() -> Error {
+    Error::ShopTooBusy("the shop is very busy right now: please try again in a few minutes".into())
+}
+
+/// How many orders may be open at once; the owner sets both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenOrderLimits {
+    /// Per customer token and per client address.
+    pub per_device: i64,
+    pub per_shop: i64,
+}
+
+/// How a customer placing an order shows who they are. Tokens are minted by
+/// the server; one planted in a link (`?t=`) never gets here.
+#[derive(Clone, Debug)]
+pub enum Holder {
+    /// No token: a new one is minted.
+    Anonymous,
+    /// The token the device holds (cookie or `Authorization` header): kept
+    /// for the new order if we minted it (orders were placed under it), so
+    /// the device's orders stay together.
+    Device(String),
+    /// A token the server derived from the reference its own cart page made
+    /// (the captive sheet keeps no cookies): a double tap gets it again.
+    Reserved(String),
+}
+
+impl Holder {
+    fn token(&self) -> Option<&str> {
+        match self {
+            Holder::Anonymous => None,
+            Holder::Device(token) | Holder::Reserved(token) => Some(token),
+        }
+    }
+}
+
+/// Who places an order, from where, under which limits.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub holder: Holder,
+    /// The client's address, for the per-device limit.
+    pub placed_from: String,
+    pub limits: OpenOrderLimits,
+}
+
+/// A placed order with the token that opens it.
+#[derive(Debug)]
+pub struct Placed {
+    pub view: OrderView,
+    pub token: String,
+    /// False when the same `client_ref` had been placed before.
+    pub created: bool,
+}
+
+/// What a placement asked for, so a replayed `client_ref` can be compared.
+fn request_hash(shop_id: i64, valid: &ValidOrder) -> String {
+    let canonical = serde_json::json!([shop_id, valid.items, valid.customer_name, valid.note]);
+    crypto::hex(&crypto::sha256(canonical.to_string().as_bytes()))
 }
 
 /// An order as customers and shops see it.
@@ -252,25 +338,28 @@ pub fn load_view(conn: &Connection, order: OrderRow) -> Result<OrderView> {
     })
 }
 
-/// Places an order in one transaction. Returns the order and whether it was
-/// created now (false: the same `client_ref` was already placed).
-pub fn place(
-    tx: &Connection,
-    req: &OrderRequest,
-    token_hash: &str,
-    now: i64,
-) -> Result<(OrderView, bool)> {
+/// Places an order in one transaction. The same `client_ref` again answers
+/// the first order, but only to its holder and for the same request.
+pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> Result<Placed> {
     let valid = validate_request(req)?;
+    let request_hash = request_hash(req.shop_id, &valid);
     if let Some(existing) = rows::by_client_ref(tx, &req.client_ref)? {
-        if !crypto::constant_time_eq(
-            existing.customer_token_hash.as_bytes(),
-            token_hash.as_bytes(),
-        ) {
+        let token = who.holder.token().filter(|token| {
+            crypto::constant_time_eq(
+                existing.customer_token_hash.as_bytes(),
+                crypto::token_hash(token).as_bytes(),
+            ) && existing.request_hash == request_hash
+        });
+        let Some(token) = token else {
             return Err(Error::conflict(
                 "client_ref was already used for another order",
             ));
-        }
-        return Ok((load_view(tx, existing)?, false));
+        };
+        return Ok(Placed {
+            token: token.to_string(),
+            view: load_view(tx, existing)?,
+            created: false,
+        });
     }
     let shop = shops::by_id(tx, req.shop_id)?
         .filter(|s| s.status == "approved")
@@ -283,13 +372,35 @@ pub fn place(
     }
     let menu = items::for_shop(tx, shop.id)?;
     let lines = price_lines(shop.id, &valid.items, &menu)?;
-    let pickup_code = new_pickup_code(&rows::open_pickup_codes(tx, shop.id)?);
+    let token = match &who.holder {
+        Holder::Device(token) if rows::token_known(tx, &crypto::token_hash(token))? => {
+            token.clone()
+        }
+        Holder::Reserved(token) => token.clone(),
+        Holder::Anonymous | Holder::Device(_) => crypto::random_token(),
+    };
+    let token_hash = crypto::token_hash(&token);
+    let open_for_device = rows::open_count_for_device(tx, &token_hash, &who.placed_from)?;
+    if open_for_device >= who.limits.per_device {
+        return Err(Error::TooManyOpenOrders(format!(
+            "you already have {open_for_device} open orders: please wait until one is ready"
+        )));
+    }
+    let open_at_shop = rows::open_count_for_shop(tx, shop.id)?;
+    if open_at_shop >= who.limits.per_shop {
+        return Err(too_busy());
+    }
+    let pickup_code = new_pickup_code(pickup_code_length(open_at_shop), |code| {
+        Ok(rows::pickup_code_taken(tx, shop.id, code)?)
+    })?;
     let order_id = rows::insert(
         tx,
         &NewOrder {
             shop_id: shop.id,
             client_ref: &req.client_ref,
-            customer_token_hash: token_hash,
+            customer_token_hash: &token_hash,
+            request_hash: &request_hash,
+            placed_from: &who.placed_from,
             customer_name: &valid.customer_name,
             note: &valid.note,
             status: Status::Placed.as_str(),
@@ -314,7 +425,11 @@ pub fn place(
         },
     )?;
     let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found("order"))?;
-    Ok((load_view(tx, order)?, true))
+    Ok(Placed {
+        view: load_view(tx, order)?,
+        token,
+        created: true,
+    })
 }
 
 /// Who is moving an order, as far as access goes.
@@ -391,39 +506,58 @@ pub fn change_status(
     Ok((load_view(tx, order)?, seq))
 }
 
-/// A shop's board: open orders and recently finished ones (for recall).
+/// A page of a shop's board: open orders, oldest first, and recently
+/// finished ones (for recall). However many orders are open, a page stays
+/// small.
 #[derive(Debug, Serialize)]
 pub struct ShopOrders {
     pub version: i64,
+    /// All open orders of the shop, not only this page's.
+    pub open_count: i64,
     pub orders: Vec<OrderView>,
+    /// Ask with `after=` this id for the next page of open orders.
+    pub next_after: Option<i64>,
 }
 
-/// How long finished orders stay on the board.
+/// How long finished orders stay on the board, and how many of them.
 const FINISHED_VISIBLE_MS: i64 = 2 * 60 * 60 * 1000;
+const FINISHED_VISIBLE: i64 = 30;
+/// Open orders per page of the board.
+pub const BOARD_PAGE: i64 = 50;
 
-pub fn shop_orders(conn: &Connection, shop_id: i64, now: i64) -> Result<ShopOrders> {
+/// The board's page of open orders with ids above `after` (0: the first).
+pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Result<ShopOrders> {
     let version = rows::shop_version(conn, shop_id)?;
-    let orders = rows::for_shop(conn, shop_id, now - FINISHED_VISIBLE_MS)?
+    let open_count = rows::open_count_for_shop(conn, shop_id)?;
+    let mut open = rows::open_for_shop(conn, shop_id, after, BOARD_PAGE + 1)?;
+    let next_after = if open.len() as i64 > BOARD_PAGE {
+        open.truncate(BOARD_PAGE as usize);
+        open.last().map(|o| o.id)
+    } else {
+        None
+    };
+    let finished =
+        rows::finished_for_shop(conn, shop_id, now - FINISHED_VISIBLE_MS, FINISHED_VISIBLE)?;
+    let orders = open
         .into_iter()
+        .chain(finished)
         .map(|o| load_view(conn, o))
         .collect::<Result<_>>()?;
-    Ok(ShopOrders { version, orders })
+    Ok(ShopOrders {
+        version,
+        open_count,
+        orders,
+        next_after,
+    })
 }
 
 // ---- Use cases: database work off the async threads, then wake waiters ----
 
-pub async fn place_order(
-    app: &App,
-    req: OrderRequest,
-    token_hash: String,
-) -> Result<(OrderView, bool)> {
+pub async fn place_order(app: &App, req: OrderRequest, who: Placement) -> Result<Placed> {
     let now = crate::time::now_ms();
-    let (view, created) = app
-        .db
-        .write(move |tx| place(tx, &req, &token_hash, now))
-        .await?;
-    if created {
-        let order = &view.order;
+    let placed = app.db.write(move |tx| place(tx, &req, &who, now)).await?;
+    if placed.created {
+        let order = &placed.view.order;
         app.live
             .publish(Topic::Shop(order.shop_id), order.change_seq, None);
         log::info!(
@@ -433,7 +567,7 @@ pub async fn place_order(
             order.total_cents
         );
     }
-    Ok((view, created))
+    Ok(placed)
 }
 
 pub async fn move_order(
@@ -502,6 +636,7 @@ pub async fn wait_for_shop(
     app: &App,
     shop_id: i64,
     since: i64,
+    after: i64,
     wait: Duration,
 ) -> Result<ShopOrders> {
     let deadline = Instant::now() + wait.min(crate::live::MAX_WAIT);
@@ -514,7 +649,10 @@ pub async fn wait_for_shop(
         let remaining = deadline.saturating_duration_since(Instant::now());
         if current > since || remaining.is_zero() {
             let now = crate::time::now_ms();
-            return app.db.read(move |c| shop_orders(c, shop_id, now)).await;
+            return app
+                .db
+                .read(move |c| shop_orders(c, shop_id, after, now))
+                .await;
         }
         subscription.changed(remaining).await;
     }
@@ -535,6 +673,23 @@ mod tests {
             note: String::new(),
             client_ref: client_ref.into(),
         }
+    }
+
+    const LIMITS: OpenOrderLimits = OpenOrderLimits {
+        per_device: 50,
+        per_shop: 1_000,
+    };
+
+    fn from(holder: Holder, address: &str) -> Placement {
+        Placement {
+            holder,
+            placed_from: address.into(),
+            limits: LIMITS,
+        }
+    }
+
+    fn anonymous() -> Placement {
+        from(Holder::Anonymous, "127.0.0.9")
     }
 
     fn demo() -> Connection {
@@ -606,27 +761,134 @@ mod tests {
     }
 
     #[test]
-    fn placement_prices_from_the_menu_and_is_idempotent() {
+    fn placement_prices_from_the_menu_and_mints_a_token() {
         let conn = demo();
-        let (order, created) =
-            place(&conn, &request("ref-0001", &[(1, 2), (7, 1)]), "tok", 5).unwrap();
-        assert!(created);
-        assert_eq!(order.order.total_cents, 2 * 950 + 250);
-        assert_eq!(order.items[0].name, "Beef noodle soup");
-        assert_eq!(order.order.version, 1);
-        let (again, created) =
-            place(&conn, &request("ref-0001", &[(1, 2), (7, 1)]), "tok", 6).unwrap();
-        assert!(!created);
-        assert_eq!(again.order.id, order.order.id);
-        assert!(matches!(
-            place(&conn, &request("ref-0001", &[(1, 1)]), "other", 7),
-            Err(Error::Conflict(_))
-        ));
+        let placed = place(
+            &conn,
+            &request("ref-0001", &[(1, 2), (7, 1)]),
+            &anonymous(),
+            5,
+        )
+        .unwrap();
+        assert!(placed.created);
+        assert_eq!(placed.view.order.total_cents, 2 * 950 + 250);
+        assert_eq!(placed.view.items[0].name, "Beef noodle soup");
+        assert_eq!(placed.view.order.version, 1);
+        assert_eq!(placed.token.len(), 64);
         // Item 9 belongs to another shop.
         assert!(matches!(
-            place(&conn, &request("ref-0002", &[(9, 1)]), "tok", 8),
+            place(&conn, &request("ref-0002", &[(9, 1)]), &anonymous(), 8),
             Err(Error::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn a_replayed_client_ref_answers_only_its_holder_with_the_same_request() {
+        let conn = demo();
+        let first = place(&conn, &request("ref-0001", &[(1, 2)]), &anonymous(), 5).unwrap();
+        let holder = from(Holder::Device(first.token.clone()), "127.0.0.9");
+        let again = place(&conn, &request("ref-0001", &[(1, 2)]), &holder, 6).unwrap();
+        assert!(!again.created);
+        assert_eq!(
+            (again.view.order.id, again.token),
+            (first.view.order.id, first.token.clone())
+        );
+        let mut renamed = request("ref-0001", &[(1, 2)]);
+        renamed.customer_name = "Eve".into();
+        let stranger = from(Holder::Device("f".repeat(64)), "127.0.0.9");
+        for (req, who) in [
+            (request("ref-0001", &[(1, 2)]), anonymous()),
+            (request("ref-0001", &[(1, 2)]), stranger),
+            (request("ref-0001", &[(1, 3)]), holder.clone()),
+            (renamed, holder),
+        ] {
+            assert!(
+                matches!(place(&conn, &req, &who, 7), Err(Error::Conflict(_))),
+                "{req:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_tokens_we_minted_or_reserved_carry_over_to_new_orders() {
+        let conn = demo();
+        let planted = "a".repeat(64);
+        let placed = place(
+            &conn,
+            &request("ref-0001", &[(1, 1)]),
+            &from(Holder::Device(planted.clone()), "127.0.0.9"),
+            5,
+        )
+        .unwrap();
+        assert_ne!(placed.token, planted);
+        let same_device = from(Holder::Device(placed.token.clone()), "127.0.0.9");
+        let second = place(&conn, &request("ref-0002", &[(2, 1)]), &same_device, 6).unwrap();
+        assert_eq!(second.token, placed.token);
+        let reserved = "b".repeat(64);
+        let third = place(
+            &conn,
+            &request("ref-0003", &[(2, 1)]),
+            &from(Holder::Reserved(reserved.clone()), "127.0.0.9"),
+            7,
+        )
+        .unwrap();
+        assert_eq!(third.token, reserved);
+    }
+
+    #[test]
+    fn open_orders_are_limited_per_device_and_per_shop() {
+        let conn = demo();
+        let limits = OpenOrderLimits {
+            per_device: 2,
+            per_shop: 3,
+        };
+        let at = |address: &str| Placement {
+            limits,
+            ..from(Holder::Anonymous, address)
+        };
+        let first = place(&conn, &request("ref-0001", &[(1, 1)]), &at("127.0.0.2"), 1).unwrap();
+        let same_token = Placement {
+            limits,
+            ..from(Holder::Device(first.token.clone()), "127.0.0.2")
+        };
+        place(&conn, &request("ref-0002", &[(1, 1)]), &same_token, 1).unwrap();
+        assert!(matches!(
+            place(&conn, &request("ref-0003", &[(1, 1)]), &at("127.0.0.2"), 1),
+            Err(Error::TooManyOpenOrders(_))
+        ));
+        // The same token from another address counts too.
+        let token_elsewhere = Placement {
+            limits,
+            ..from(Holder::Device(first.token.clone()), "127.0.0.3")
+        };
+        assert!(matches!(
+            place(&conn, &request("ref-0004", &[(1, 1)]), &token_elsewhere, 1),
+            Err(Error::TooManyOpenOrders(_))
+        ));
+        place(&conn, &request("ref-0005", &[(1, 1)]), &at("127.0.0.4"), 1).unwrap();
+        assert!(matches!(
+            place(&conn, &request("ref-0006", &[(1, 1)]), &at("127.0.0.5"), 1),
+            Err(Error::ShopTooBusy(_))
+        ));
+        // Another shop still takes orders; a finished order frees a place.
+        let other_shop = OrderRequest {
+            shop_id: 2,
+            ..request("ref-0007", &[(9, 1)])
+        };
+        place(&conn, &other_shop, &at("127.0.0.5"), 1).unwrap();
+        let customer = Actor::Customer {
+            token_hash: crypto::token_hash(&first.token),
+        };
+        change_status(
+            &conn,
+            first.view.order.id,
+            Status::Cancelled,
+            &customer,
+            "",
+            2,
+        )
+        .unwrap();
+        place(&conn, &request("ref-0008", &[(1, 1)]), &at("127.0.0.2"), 3).unwrap();
     }
 
     #[test]
@@ -635,13 +897,13 @@ mod tests {
         conn.execute("UPDATE menu_items SET available = 0 WHERE id = 1", [])
             .unwrap();
         assert!(matches!(
-            place(&conn, &request("ref-0003", &[(1, 1)]), "tok", 1),
+            place(&conn, &request("ref-0003", &[(1, 1)]), &anonymous(), 1),
             Err(Error::Conflict(m)) if m.contains("sold out")
         ));
         conn.execute("UPDATE shops SET open = 0 WHERE id = 1", [])
             .unwrap();
         assert!(matches!(
-            place(&conn, &request("ref-0004", &[(2, 1)]), "tok", 1),
+            place(&conn, &request("ref-0004", &[(2, 1)]), &anonymous(), 1),
             Err(Error::Conflict(m)) if m.contains("closed")
         ));
     }
@@ -649,7 +911,9 @@ mod tests {
     #[test]
     fn status_changes_bump_the_version_and_record_who_and_why() {
         let conn = demo();
-        let (order, _) = place(&conn, &request("ref-0005", &[(1, 1)]), "tok", 1).unwrap();
+        let order = place(&conn, &request("ref-0005", &[(1, 1)]), &anonymous(), 1)
+            .unwrap()
+            .view;
         let shop = Actor::Shop {
             shop_id: 1,
             user_id: 2,
@@ -659,7 +923,7 @@ mod tests {
             user_id: 3,
         };
         let stranger = Actor::Customer {
-            token_hash: "nope".into(),
+            token_hash: crypto::token_hash("nope"),
         };
         let id = order.order.id;
         assert!(matches!(
@@ -687,12 +951,43 @@ mod tests {
 
     #[test]
     fn pickup_codes_avoid_taken_ones_and_ambiguous_characters() {
-        let taken: Vec<String> = vec!["AAA".into()];
         for _ in 0..200 {
-            let code = new_pickup_code(&taken);
+            let code = new_pickup_code(3, |code| Ok(code == "AAA")).unwrap();
             assert_eq!(code.len(), 3);
             assert_ne!(code, "AAA");
             assert!(code.bytes().all(|b| PICKUP_ALPHABET.contains(&b)));
+        }
+        assert_eq!(new_pickup_code(4, |_| Ok(false)).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn pickup_codes_widen_for_busy_shops_and_give_up_when_all_are_taken() {
+        assert_eq!(pickup_code_length(0), 3);
+        assert_eq!(pickup_code_length(SHORT_CODE_MAX_OPEN - 1), 3);
+        assert_eq!(pickup_code_length(SHORT_CODE_MAX_OPEN), 4);
+        let mut tries = 0;
+        let every_code_taken = new_pickup_code(3, |_| {
+            tries += 1;
+            Ok(true)
+        });
+        assert!(matches!(every_code_taken, Err(Error::ShopTooBusy(_))));
+        assert_eq!(tries, PICKUP_CODE_ATTEMPTS);
+    }
+
+    #[test]
+    fn quantities_are_bounded_where_they_are_read() {
+        assert_eq!(
+            merge_lines([(2, 1), (1, 2), (2, 3)]).unwrap(),
+            vec![(1, 2), (2, 4)]
+        );
+        for bad in [
+            vec![(1, 0)],
+            vec![(1, -1)],
+            vec![(1, i64::MAX)],
+            vec![(1, 30), (1, 30)],
+            (0..31).map(|i| (i, 1)).collect(),
+        ] {
+            assert!(merge_lines(bad.clone()).is_err(), "{bad:?}");
         }
     }
 }

@@ -37,11 +37,13 @@ fn an_acknowledged_order_survives_kill_9() {
     let accepted = server.order(moved, &moved_token);
     assert_eq!(accepted["status"], "accepted");
     assert_eq!(accepted["version"], 2);
-    // Sessions and the server secret survive too: the shop is still logged
-    // in, and replaying the placement finds the same order and token.
+    // Sessions survive too: the shop is still logged in, and replaying the
+    // placement with its token finds the same order.
     let board = server.get("/api/shop/orders", Some(&shop1)).expect(200);
     assert_eq!(board["orders"].as_array().unwrap().len(), 2);
-    let replay = server.place(1, &[(item, 3)], &client_ref).expect(200);
+    let replay = server
+        .place_as(Some(token), 1, &[(item, 3)], &client_ref)
+        .expect(200);
     assert_eq!(replay["id"], last["id"]);
     assert_eq!(replay["token"], last["token"]);
 }
@@ -49,6 +51,8 @@ fn an_acknowledged_order_survives_kill_9() {
 #[test]
 fn no_acknowledged_order_is_lost_when_killed_mid_stream() {
     let mut server = Server::start_demo();
+    // One loopback address stands for a stream of customers.
+    server.set_venue(&json!({ "max_open_orders_per_device": 100 }));
     let item = item(&server, 2);
     let addr = server.addr;
     let count = Arc::new(AtomicUsize::new(0));

@@ -90,6 +90,8 @@ fn without_shared_mmap_the_server_uses_a_rollback_journal_and_loses_nothing() {
     assert!(!data_dir.path.join("orderspot.db-wal").exists());
 
     let shop = server.login(SHOP1, PASSWORD);
+    // One loopback address stands for many phones.
+    server.set_venue(&serde_json::json!({ "max_open_orders_per_device": 100 }));
     let dir = data_dir.path.to_str().unwrap();
     let item = server.menu(1)[0]["id"].as_i64().unwrap();
 

@@ -36,7 +36,13 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
         req,
         "admin.html",
         Some(&staff),
-        context! { shops => value(&shops) },
+        context! {
+            shops => value(&shops),
+            limits => context! {
+                per_device => crate::app::MAX_OPEN_ORDERS_PER_DEVICE,
+                per_shop => crate::app::MAX_OPEN_ORDERS_PER_SHOP,
+            },
+        },
     )
 }
 
@@ -54,20 +60,60 @@ pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let utc_offset_minutes = form
-        .get("utc_offset_minutes")
-        .map(|v| v.trim().parse::<i64>())
-        .transpose()
-        .map_err(|_| Error::bad("the UTC offset is a number of minutes, like 60 or -300"))?
-        .unwrap_or(0);
+    let number = |field: &str, default: i64, problem: &str| {
+        form.get(field)
+            .map(|v| v.trim().parse::<i64>())
+            .transpose()
+            .map_err(|_| Error::bad(problem))
+            .map(|v| v.unwrap_or(default))
+    };
+    let current = app.venue();
     app.set_venue(Venue {
         name: form.text("name"),
         terms: form.text("terms"),
         currency: form.text("currency"),
-        utc_offset_minutes,
+        utc_offset_minutes: number(
+            "utc_offset_minutes",
+            0,
+            "the UTC offset is a number of minutes, like 60 or -300",
+        )?,
+        max_open_orders_per_device: number(
+            "max_open_orders_per_device",
+            current.max_open_orders_per_device,
+            "open orders per device is a whole number",
+        )?,
+        max_open_orders_per_shop: number(
+            "max_open_orders_per_shop",
+            current.max_open_orders_per_shop,
+            "open orders per shop is a whole number",
+        )?,
     })
     .await?;
     Ok(redirect("/admin"))
+}
+
+pub async fn api_venue(app: &App, req: &Request) -> Result<Response> {
+    owner(app, req).await?;
+    Ok(json(StatusCode::OK, &app.venue()))
+}
+
+/// Changes the fields the body names; the others keep their values.
+pub async fn api_update_venue(app: &App, req: &Request) -> Result<Response> {
+    owner(app, req).await?;
+    let mut venue =
+        serde_json::to_value(app.venue()).map_err(|e| Error::Internal(e.to_string()))?;
+    let serde_json::Value::Object(changes) = req.json()? else {
+        return Err(Error::bad(
+            "the body must be a JSON object of venue settings",
+        ));
+    };
+    for (key, value) in changes {
+        venue[key] = value;
+    }
+    let venue: Venue = serde_json::from_value(venue)
+        .map_err(|e| Error::bad(format!("invalid venue settings: {e}")))?;
+    let venue = app.set_venue(venue).await?;
+    Ok(json(StatusCode::OK, &venue))
 }
 
 pub async fn api_shops(app: &App, req: &Request) -> Result<Response> {

@@ -1,14 +1,14 @@
 //! Customer routes: shop list, menus, cart, placing orders and following
 //! their status, as pages and as JSON.
 
-use super::identity::{self, customer_token, placement_token};
+use super::identity::{self, customer_token, device_token};
 use super::page;
 use super::request::{percent_encode, Request};
 use super::response::{json, redirect, with_body, Response};
 use crate::app::App;
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::orders::{self, Actor, LineRequest, OrderRequest, Status};
+use crate::orders::{self, Actor, Holder, LineRequest, OrderRequest, Placement, Status};
 use crate::ratelimit::Action;
 use crate::shops;
 use crate::store::orders as order_rows;
@@ -84,15 +84,18 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
 /// the server and shown for review with the name and note fields.
 pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
     let shop_id: i64 = req.int_param("shop", 0)?;
-    let wanted: Vec<(i64, i64)> = req
+    // The menu form sends every item, most with quantity 0.
+    let quantities = req
         .query
         .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix('q')?.parse().ok()?, v.parse().ok()?)))
-        .filter(|&(_, qty): &(i64, i64)| qty > 0)
-        .collect();
+        .filter_map(|(k, v)| Some((k.strip_prefix('q')?.parse::<i64>().ok()?, v.trim())))
+        .filter(|(_, qty)| !qty.is_empty() && *qty != "0")
+        .map(|(item, qty)| (item, qty.parse::<i64>().unwrap_or(-1)));
+    let wanted = orders::merge_lines(quantities);
     let (shop, items) = app.db.read(move |c| shops::public_menu(c, shop_id)).await?;
     let token = customer_token(req, None);
-    let (lines, problem) = match orders::price_lines(shop.id, &wanted, &items) {
+    let priced = wanted.and_then(|wanted| orders::price_lines(shop.id, &wanted, &items));
+    let (lines, problem) = match priced {
         Ok(lines) if lines.is_empty() => (lines, Some("Your cart is empty.".to_string())),
         Ok(lines) => (lines, None),
         Err(e) => (Vec::new(), Some(e.message().to_string())),
@@ -108,7 +111,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
             problem => problem,
             // Fixed when the cart is shown: a double tap on "Place order"
             // sends the same reference and so makes one order.
-            client_ref => crypto::hex(&crypto::random_bytes::<16>()),
+            client_ref => identity::new_form_ref(app),
             tq => token_query(token.as_deref()),
             t => token,
         },
@@ -142,15 +145,28 @@ pub async fn place_form(app: &App, req: &Request) -> Result<Response> {
         note: form.text("note"),
         client_ref: form.text("client_ref"),
     };
-    let token = placement_token(app, req, Some(&form), &order.client_ref);
-    let (view, _) = orders::place_order(app, order, crypto::token_hash(&token)).await?;
+    let holder = match device_token(req) {
+        Some(token) => Holder::Device(token),
+        None => identity::reserved_token(app, &order.client_ref)
+            .map_or(Holder::Anonymous, Holder::Reserved),
+    };
+    let placed = orders::place_order(app, order, placement(app, req, holder)).await?;
     let mut response = redirect(&format!(
         "/o/{}?t={}",
-        view.order.id,
-        percent_encode(&token)
+        placed.view.order.id,
+        percent_encode(&placed.token)
     ));
-    identity::set_customer_cookie(&mut response, &token);
+    identity::set_customer_cookie(&mut response, &placed.token);
     Ok(response)
+}
+
+/// Who places an order from this request, under the venue's limits.
+fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
+    Placement {
+        holder,
+        placed_from: req.peer.ip().to_string(),
+        limits: app.venue().open_order_limits(),
+    }
 }
 
 fn customer(req: &Request, form: Option<&super::request::Form>) -> Result<Actor> {
@@ -205,11 +221,13 @@ pub async fn cancel_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
 pub async fn api_place(app: &App, req: &Request) -> Result<Response> {
     let order: OrderRequest = req.json()?;
     app.limits.take(Action::PlaceOrder, req.peer.ip())?;
-    let token = placement_token(app, req, None, &order.client_ref);
-    let (view, created) = orders::place_order(app, order, crypto::token_hash(&token)).await?;
-    let mut body = serde_json::to_value(&view).map_err(|e| Error::Internal(e.to_string()))?;
+    let holder = device_token(req).map_or(Holder::Anonymous, Holder::Device);
+    let placed = orders::place_order(app, order, placement(app, req, holder)).await?;
+    let token = placed.token;
+    let mut body =
+        serde_json::to_value(&placed.view).map_err(|e| Error::Internal(e.to_string()))?;
     body["token"] = token.clone().into();
-    let status = if created {
+    let status = if placed.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK

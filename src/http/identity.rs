@@ -31,11 +31,34 @@ fn is_token_shaped(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The token an order is placed under: the customer's own if they have one,
-/// otherwise one derived from the order's `client_ref`, so that retrying the
-/// same placement gets the same token back.
-pub fn placement_token(app: &App, req: &Request, form: Option<&Form>, client_ref: &str) -> String {
-    customer_token(req, form).unwrap_or_else(|| app.sign(&format!("order-token:{client_ref}")))
+/// The token the device itself holds, from where a link cannot plant one:
+/// the `Authorization` header or our cookie (never `?t=` or a form field).
+pub fn device_token(req: &Request) -> Option<String> {
+    req.bearer()
+        .or_else(|| req.cookie(CUSTOMER_COOKIE))
+        .filter(|t| is_token_shaped(t))
+        .map(str::to_string)
+}
+
+/// A fresh `client_ref` for a cart page's order form: a random nonce and
+/// its MAC, so placement can tell the reference was made by us.
+pub fn new_form_ref(app: &App) -> String {
+    let nonce = crypto::hex(&crypto::random_bytes::<16>());
+    let mac = app.sign(&format!("form-ref:{nonce}"));
+    format!("{nonce}-{}", &mac[..FORM_REF_MAC_CHARS])
+}
+
+const FORM_REF_MAC_CHARS: usize = 24;
+
+/// The token reserved for an order placed from our cart page with
+/// `client_ref`, if we made that reference: a double tap in a sheet without
+/// cookies gets the same token, and nobody else can know it.
+pub fn reserved_token(app: &App, client_ref: &str) -> Option<String> {
+    let (nonce, mac) = client_ref.split_once('-')?;
+    let expected = app.sign(&format!("form-ref:{nonce}"));
+    let genuine = nonce.len() == 32
+        && crypto::constant_time_eq(mac.as_bytes(), &expected.as_bytes()[..FORM_REF_MAC_CHARS]);
+    genuine.then(|| app.sign(&format!("order-token:{client_ref}")))
 }
 
 pub fn set_customer_cookie(response: &mut Response, token: &str) {

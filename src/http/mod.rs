@@ -192,6 +192,8 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
         }
         (&Method::POST, ["admin", "venue"]) => admin::venue_form(app, req).await,
         (&Method::GET, ["api", "admin", "shops"]) => admin::api_shops(app, req).await,
+        (&Method::GET, ["api", "admin", "venue"]) => admin::api_venue(app, req).await,
+        (&Method::PATCH, ["api", "admin", "venue"]) => admin::api_update_venue(app, req).await,
         (&Method::POST, ["api", "admin", "shops", shop, action]) => {
             admin::api_shop(app, req, id(shop)?, action).await
         }

@@ -35,9 +35,10 @@ fn actor(staff: &Staff, shop_id: i64) -> Actor {
 pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
     let now = crate::time::now_ms();
+    let after = req.int_param("after", 0)?;
     let board = app
         .db
-        .read(move |c| orders::shop_orders(c, shop_id, now))
+        .read(move |c| orders::shop_orders(c, shop_id, after, now))
         .await?;
     let template = if req.param("fragment").is_some() {
         "shop_orders.html"
@@ -58,6 +59,9 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
         context! {
             version => board.version,
             orders => value(&board.orders),
+            open_count => board.open_count,
+            after => after,
+            next_after => board.next_after,
             newest_placed => newest_placed,
         },
     )
@@ -157,8 +161,9 @@ pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<
 pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = shopkeeper(app, req).await?;
     let since = req.int_param("since", -1)?;
+    let after = req.int_param("after", 0)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
-    let board = orders::wait_for_shop(app, shop_id, since, wait).await?;
+    let board = orders::wait_for_shop(app, shop_id, since, after, wait).await?;
     Ok(json(StatusCode::OK, &board))
 }
 

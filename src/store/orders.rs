@@ -10,6 +10,9 @@ pub struct OrderRow {
     pub shop_name: String,
     #[serde(skip)]
     pub customer_token_hash: String,
+    /// What the placement asked for; a replayed `client_ref` must match it.
+    #[serde(skip)]
+    pub request_hash: String,
     pub customer_name: String,
     pub note: String,
     pub status: String,
@@ -45,6 +48,9 @@ pub struct NewOrder<'a> {
     pub shop_id: i64,
     pub client_ref: &'a str,
     pub customer_token_hash: &'a str,
+    pub request_hash: &'a str,
+    /// The client address it was placed from, for the per-device limit.
+    pub placed_from: &'a str,
     pub customer_name: &'a str,
     pub note: &'a str,
     pub status: &'a str,
@@ -55,8 +61,11 @@ pub struct NewOrder<'a> {
 
 const SELECT: &str = "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
                              o.note, o.status, o.version, o.change_seq, o.pickup_code,
-                             o.total_cents, o.created_at, o.updated_at
+                             o.total_cents, o.created_at, o.updated_at, o.request_hash
                       FROM orders o JOIN shops s ON s.id = o.shop_id";
+
+/// Open orders, worded exactly as in the partial indexes of schema 003.
+const OPEN: &str = "status IN ('placed', 'accepted', 'preparing', 'ready')";
 
 fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
     Ok(OrderRow {
@@ -73,18 +82,22 @@ fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
         total_cents: r.get(10)?,
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
+        request_hash: r.get(13)?,
     })
 }
 
 pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO orders (shop_id, client_ref, customer_token_hash, customer_name, note,
-                             status, version, pickup_code, total_cents, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?9)",
+        "INSERT INTO orders (shop_id, client_ref, customer_token_hash, request_hash, placed_from,
+                             customer_name, note, status, version, pickup_code, total_cents,
+                             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?11)",
         params![
             o.shop_id,
             o.client_ref,
             o.customer_token_hash,
+            o.request_hash,
+            o.placed_from,
             o.customer_name,
             o.note,
             o.status,
@@ -224,31 +237,79 @@ pub fn shop_version(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
     )
 }
 
-/// A shop's open orders, oldest first, then those finished since `finished_after`.
-pub fn for_shop(
+/// Up to `limit` of a shop's open orders with ids above `after`, oldest first.
+pub fn open_for_shop(
     conn: &Connection,
     shop_id: i64,
-    finished_after: i64,
+    after: i64,
+    limit: i64,
 ) -> rusqlite::Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE o.shop_id = ?1 AND o.status NOT IN ('completed', 'cancelled')
-         UNION ALL
-         SELECT * FROM ({SELECT} WHERE o.shop_id = ?1 AND o.status IN ('completed', 'cancelled')
-                         AND o.updated_at > ?2 ORDER BY o.updated_at DESC LIMIT 30)
-         ORDER BY 12"
+        "{SELECT} WHERE o.shop_id = ?1 AND o.{OPEN} AND o.id > ?2 ORDER BY o.id LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![shop_id, finished_after], from_row)?;
+    let rows = stmt.query_map(params![shop_id, after, limit], from_row)?;
     rows.collect()
 }
 
-/// Pickup codes in use by a shop's open orders.
-pub fn open_pickup_codes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT pickup_code FROM orders
-         WHERE shop_id = ?1 AND status NOT IN ('completed', 'cancelled')",
-    )?;
-    let rows = stmt.query_map([shop_id], |r| r.get(0))?;
+/// Up to `limit` of a shop's orders finished since `finished_after`, latest first.
+pub fn finished_for_shop(
+    conn: &Connection,
+    shop_id: i64,
+    finished_after: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<OrderRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE o.shop_id = ?1 AND o.status IN ('completed', 'cancelled')
+                    AND o.updated_at > ?2 ORDER BY o.updated_at DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![shop_id, finished_after, limit], from_row)?;
     rows.collect()
+}
+
+/// How many open orders a shop has.
+pub fn open_count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        &format!("SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND {OPEN}"),
+        [shop_id],
+        |r| r.get(0),
+    )
+}
+
+/// How many open orders were placed under a customer token or from an address.
+pub fn open_count_for_device(
+    conn: &Connection,
+    token_hash: &str,
+    placed_from: &str,
+) -> rusqlite::Result<i64> {
+    conn.query_row(
+        &format!(
+            "SELECT COUNT(*) FROM (
+                 SELECT id FROM orders WHERE customer_token_hash = ?1 AND {OPEN}
+                 UNION SELECT id FROM orders WHERE placed_from = ?2 AND {OPEN})"
+        ),
+        params![token_hash, placed_from],
+        |r| r.get(0),
+    )
+}
+
+/// Whether an open order of the shop uses `code`.
+pub fn pickup_code_taken(conn: &Connection, shop_id: i64, code: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM orders WHERE shop_id = ?1 AND pickup_code = ?2 AND {OPEN})"
+        ),
+        params![shop_id, code],
+        |r| r.get(0),
+    )
+}
+
+/// Whether any order was placed under this customer token.
+pub fn token_known(conn: &Connection, token_hash: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE customer_token_hash = ?1)",
+        [token_hash],
+        |r| r.get(0),
+    )
 }
 
 /// A customer's orders, newest first: the device's order history.

@@ -327,6 +327,13 @@ impl Server {
         )
     }
 
+    /// Changes venue settings as the demo owner (must succeed).
+    pub fn set_venue(&self, changes: &Value) -> Value {
+        let owner = self.login(OWNER, PASSWORD);
+        self.patch("/api/admin/venue", Some(&owner), changes)
+            .expect(200)
+    }
+
     /// Places an order that must succeed: `(order id, customer token, order)`.
     pub fn place_ok(&self, shop_id: i64, items: &[(i64, i64)]) -> (i64, String, Value) {
         let order = self.place(shop_id, items, &unique_ref()).expect(201);
@@ -456,7 +463,7 @@ impl Response {
     }
 
     #[track_caller]
-    fn assert_status(&self, status: u16) {
+    pub fn assert_status(&self, status: u16) {
         assert_eq!(
             self.status,
             status,
@@ -477,8 +484,8 @@ impl Response {
         }
     }
 
-    /// Asserts the status and that the body is exactly `{"error": "<message>"}`
-    /// served as JSON; returns the message.
+    /// Asserts the status and that the body is exactly
+    /// `{"error": "<message>", "code": "<code>"}` served as JSON; returns the message.
     #[track_caller]
     pub fn expect_error(&self, status: u16) -> String {
         self.assert_status(status);
@@ -492,7 +499,14 @@ impl Response {
         let object = body
             .as_object()
             .unwrap_or_else(|| panic!("error body is not an object: {body}"));
-        assert_eq!(object.len(), 1, "error body has extra fields: {body}");
+        assert_eq!(object.len(), 2, "error body has other fields: {body}");
+        assert!(
+            object
+                .get("code")
+                .and_then(Value::as_str)
+                .is_some_and(|c| !c.is_empty()),
+            "error body has no 'code' string: {body}"
+        );
         let message = object
             .get("error")
             .and_then(Value::as_str)
@@ -536,6 +550,51 @@ pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// A connection to `addr` from the loopback address `source` (127.0.0.2 …),
+/// so one test can be several clients.
+pub fn connect_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> std::io::Result<TcpStream> {
+    assert!(
+        source.is_loopback() && addr.ip().is_loopback(),
+        "tests talk to loopback only"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        tokio::time::timeout(Duration::from_secs(10), socket.connect(addr))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+    })?;
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    Ok(stream)
+}
+
+/// One request from the loopback address `source`; panics on connection errors.
+pub fn request_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let attempt = || {
+        let mut stream = connect_from(source, addr, READ_TIMEOUT)?;
+        send_request(&mut stream, addr, method, path, headers, body)?;
+        read_response(&mut stream)
+    };
+    attempt().unwrap_or_else(|e: std::io::Error| panic!("{method} {path} from {source}: {e}"))
 }
 
 /// Writes one request. A server may answer (413) and close before the
