@@ -1,11 +1,12 @@
 //! Any bytes through the DNS codec and the portal's DNS rules: nothing may
 //! panic, whatever parses must survive a write-and-read round trip, and
-//! every reply we would send must itself parse.
+//! every reply we would send must itself parse and, over UDP, fit 4096
+//! bytes with at most one question.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use orderspot::dns::wire::Message;
-use orderspot::dns::{plan, Plan};
+use orderspot::dns::{fit_udp, plan, Plan, MAX_UDP};
 use orderspot::portal::{Mode, PortalConfig};
 
 fuzz_target!(|data: &[u8]| {
@@ -26,6 +27,10 @@ fuzz_target!(|data: &[u8]| {
         if let Plan::Reply(reply) = plan(data, &config, accepted) {
             let parsed = Message::parse(&reply).expect("our replies parse");
             assert!(parsed.is_response());
+            assert!(parsed.questions.len() <= 1);
+            let sent = fit_udp(reply, data).expect("our replies fit UDP");
+            assert!(sent.len() <= MAX_UDP);
+            Message::parse(&sent).expect("cut replies parse");
         }
     }
 });

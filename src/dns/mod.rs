@@ -9,8 +9,9 @@ use crate::app::App;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::portal::{Mode, PortalConfig, WINDOWS_DNS_PROBE};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -24,10 +25,20 @@ pub const PORTAL_TTL: u32 = 10;
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
 /// Forwarded queries in flight; more are answered SERVFAIL at once.
 const MAX_FORWARDS: usize = 128;
-const MAX_TCP_CONNECTIONS: usize = 32;
-const TCP_IDLE: Duration = Duration::from_secs(10);
+/// TCP connections open at once, in all and per client (see `client_key`),
+/// so one phone cannot hold every slot; over either limit a new connection
+/// is closed at once.
+pub const MAX_TCP_CONNECTIONS: usize = 32;
+pub const MAX_TCP_PER_CLIENT: usize = 4;
+/// A TCP client must send its next whole query within this (RFC 7766 6.2.3
+/// lets servers close idle connections)...
+pub const TCP_IDLE: Duration = Duration::from_secs(3);
+/// ...and may keep one connection this long in all, however busy.
+pub const TCP_LIFETIME: Duration = Duration::from_secs(30);
+/// A UDP reply to a query without EDNS must fit this (RFC 1035 4.2.1).
+pub const MIN_UDP: usize = 512;
 /// EDNS lets answers grow past 512 bytes; 4096 is the common ceiling.
-const MAX_UDP: usize = 4096;
+pub const MAX_UDP: usize = 4096;
 
 /// What to do with one packet from a client.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,6 +51,12 @@ pub enum Plan {
 /// The rules, without any I/O: `accepted` says whether the sender has
 /// accepted the portal.
 pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
+    // A query asks exactly one question (RFC 9619). Anything else is refused
+    // from the header alone with a bare 12-byte FORMERR: a packet full of
+    // questions costs no parsing and cannot make its reply grow.
+    if wire::question_count(packet) != Some(1) {
+        return wire::format_error(packet).map_or(Plan::Drop, Plan::Reply);
+    }
     let query = match Message::parse(packet) {
         Ok(query) => query,
         Err(_) => return wire::format_error(packet).map_or(Plan::Drop, Plan::Reply),
@@ -48,17 +65,15 @@ pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
         return Plan::Drop;
     }
     if query.opcode() != 0 {
-        return Plan::Reply(query.reply(Rcode::NotImp, Vec::new()).encode());
+        return Plan::Reply(error_reply(&query, packet, Rcode::NotImp));
     }
-    let [question] = query.questions.as_slice() else {
-        return Plan::Reply(query.reply(Rcode::FormErr, Vec::new()).encode());
-    };
+    let question = &query.questions[0];
     let own_name = question.name.to_text() == config.host;
     if !own_name && accepted && config.mode == Mode::Internet {
         return Plan::Forward(query);
     }
     if question.qclass != CLASS_IN {
-        return Plan::Reply(query.reply(Rcode::Refused, Vec::new()).encode());
+        return Plan::Reply(error_reply(&query, packet, Rcode::Refused));
     }
     let (name, probe_v4, probe_v6) = WINDOWS_DNS_PROBE;
     let (v4, v6) = if accepted && question.name.to_text() == name {
@@ -68,6 +83,45 @@ pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
     };
     let answers = address_answers(question, v4, v6);
     Plan::Reply(query.reply(Rcode::NoError, answers).encode())
+}
+
+/// An error reply to `query` echoing its one question, or the header alone
+/// when the echo would be longer than `packet` (a compressed name grows when
+/// written out): an error is never bigger than the query that caused it.
+fn error_reply(query: &Message, packet: &[u8], rcode: Rcode) -> Vec<u8> {
+    let reply = query.reply(rcode, Vec::new());
+    let encoded = reply.encode();
+    if encoded.len() <= packet.len() {
+        return encoded;
+    }
+    Message {
+        questions: Vec::new(),
+        ..reply
+    }
+    .encode()
+}
+
+/// The largest UDP reply `query` may get: `MIN_UDP`, or the payload size
+/// its EDNS OPT record advertises, kept within `MIN_UDP..=MAX_UDP`.
+pub fn udp_reply_limit(query: &Message) -> usize {
+    query
+        .udp_payload_size()
+        .map_or(MIN_UDP, |size| usize::from(size).clamp(MIN_UDP, MAX_UDP))
+}
+
+/// `reply` (ours or an upstream's) as it may go back over UDP to the query
+/// `packet`: whole if it fits the query's limit, else cut to header and
+/// question with TC set so the client asks again over TCP. `None`: the
+/// reply is no message, send nothing.
+pub fn fit_udp(reply: Vec<u8>, packet: &[u8]) -> Option<Vec<u8>> {
+    // Nearly every reply fits 512 bytes; only a longer one costs a second
+    // look at the query.
+    if reply.len() <= MIN_UDP
+        || Message::parse(packet).is_ok_and(|query| reply.len() <= udp_reply_limit(&query))
+    {
+        return Some(reply);
+    }
+    wire::truncated(&reply)
 }
 
 /// A and AAAA records for `question`'s name (normally the portal's
@@ -125,13 +179,18 @@ async fn serve_udp(socket: UdpSocket, app: App) {
                     let (socket, app, packet) = (socket.clone(), app.clone(), packet.to_vec());
                     tokio::spawn(async move {
                         let reply = forward(&packet, &query, &app.portal.upstreams, false).await;
-                        let _ = socket.send_to(&reply, peer).await;
+                        if let Some(reply) = fit_udp(reply, &packet) {
+                            let _ = socket.send_to(&reply, peer).await;
+                        }
                         drop(permit);
                     });
                     continue;
                 }
-                Err(_) => query.reply(Rcode::ServFail, Vec::new()).encode(),
+                Err(_) => error_reply(&query, packet, Rcode::ServFail),
             },
+        };
+        let Some(reply) = fit_udp(reply, packet) else {
+            continue;
         };
         if let Err(e) = socket.send_to(&reply, peer).await {
             log::debug!("DNS reply to {peer}: {e}");
@@ -140,7 +199,7 @@ async fn serve_udp(socket: UdpSocket, app: App) {
 }
 
 async fn serve_tcp(listener: TcpListener, app: App) {
-    let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
+    let slots = TcpSlots::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -150,16 +209,18 @@ async fn serve_tcp(listener: TcpListener, app: App) {
                 continue;
             }
         };
-        // Over the limit the connection is simply closed; clients retry.
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
+        // Over a limit the connection is simply closed; clients retry.
+        let Some(slot) = slots.claim(peer.ip()) else {
             continue;
         };
         let app = app.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_tcp_connection(stream, peer.ip(), &app).await {
+            let served =
+                tokio::time::timeout(TCP_LIFETIME, serve_tcp_connection(stream, peer.ip(), &app));
+            if let Ok(Err(e)) = served.await {
                 log::debug!("DNS over TCP from {peer}: {e}");
             }
-            drop(permit);
+            drop(slot);
         });
     }
 }
@@ -171,19 +232,82 @@ async fn serve_tcp_connection(
     app: &App,
 ) -> std::io::Result<()> {
     loop {
-        let Ok(len) = tokio::time::timeout(TCP_IDLE, stream.read_u16()).await else {
+        // The whole message, not just its first byte, must come in time:
+        // trickling a byte now and then does not keep the slot.
+        let Ok(packet) = tokio::time::timeout(TCP_IDLE, read_framed(&mut stream)).await else {
             return Ok(());
         };
-        let mut packet = vec![0; usize::from(len?)];
-        tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut packet))
-            .await
-            .map_err(|_| std::io::ErrorKind::TimedOut)??;
+        let packet = packet?;
         let reply = match plan(&packet, &app.portal, app.clients.is_accepted(peer)) {
             Plan::Drop => return Ok(()),
             Plan::Reply(reply) => reply,
             Plan::Forward(query) => forward(&packet, &query, &app.portal.upstreams, true).await,
         };
         write_framed(&mut stream, &reply).await?;
+    }
+}
+
+async fn read_framed(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut message = vec![0; usize::from(stream.read_u16().await?)];
+    stream.read_exact(&mut message).await?;
+    Ok(message)
+}
+
+/// Who holds the TCP connections: at most `MAX_TCP_CONNECTIONS` in all and
+/// `MAX_TCP_PER_CLIENT` per client. A client's entry leaves with its last
+/// connection, so the map never outgrows the total.
+#[derive(Clone, Default)]
+struct TcpSlots(Arc<Mutex<SlotCounts>>);
+
+#[derive(Default)]
+struct SlotCounts {
+    total: usize,
+    by_client: HashMap<IpAddr, usize>,
+}
+
+/// One connection's slot, given back when dropped.
+struct TcpSlot {
+    slots: TcpSlots,
+    client: IpAddr,
+}
+
+impl TcpSlots {
+    fn claim(&self, peer: IpAddr) -> Option<TcpSlot> {
+        let client = client_key(peer);
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let held = counts.by_client.get(&client).copied().unwrap_or(0);
+        if counts.total >= MAX_TCP_CONNECTIONS || held >= MAX_TCP_PER_CLIENT {
+            return None;
+        }
+        counts.total += 1;
+        counts.by_client.insert(client, held + 1);
+        Some(TcpSlot {
+            slots: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for TcpSlot {
+    fn drop(&mut self) {
+        let mut counts = self.slots.0.lock().unwrap_or_else(|p| p.into_inner());
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(held) = counts.by_client.get_mut(&self.client) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                counts.by_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// The address a client is counted by: an IPv4 address as is (also when
+/// mapped into IPv6), an IPv6 address by its /64, because one device can
+/// give itself any number of addresses in its network.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !0u128 << 64)),
+        v4 => v4,
     }
 }
 
@@ -225,7 +349,7 @@ async fn forward(packet: &[u8], query: &Message, upstreams: &[SocketAddr], tcp: 
             },
         }
     }
-    query.reply(Rcode::ServFail, Vec::new()).encode()
+    error_reply(query, packet, Rcode::ServFail)
 }
 
 /// One upstream's answer to `packet`, checked against our id and question.
@@ -413,6 +537,161 @@ mod tests {
         let mut chaos = Message::parse(&query_packet(1, "version.bind", 16).unwrap()).unwrap();
         chaos.questions[0].qclass = 3;
         assert_eq!(reply(plan(&chaos.encode(), &c, false)).rcode(), 5);
+    }
+
+    /// The longest name there is: 255 bytes on the wire.
+    fn longest_name() -> String {
+        [&"a".repeat(63)[..]; 3].join(".") + "." + &"b".repeat(61)
+    }
+
+    /// The attack: one 255-byte name asked `count` times, every
+    /// repeat a 2-byte pointer back to the first (6 bytes a question).
+    fn many_questions(count: u16) -> Vec<u8> {
+        let mut packet = query_packet(0x0bad, &longest_name(), TYPE_A).unwrap();
+        packet[4..6].copy_from_slice(&count.to_be_bytes());
+        for _ in 1..count {
+            packet.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01");
+        }
+        packet
+    }
+
+    fn with_edns(packet: &[u8], udp_size: u16) -> Vec<u8> {
+        let mut query = Message::parse(packet).unwrap();
+        query.additional.push(Record {
+            name: Name::from_text("").unwrap(),
+            rtype: wire::TYPE_OPT,
+            class: udp_size,
+            ttl: 0,
+            data: Vec::new(),
+        });
+        query.encode()
+    }
+
+    #[test]
+    fn many_questions_get_a_bare_formerr() {
+        let c = config(Mode::Internet, true);
+        let attack = many_questions(250);
+        assert_eq!(attack.len(), 1765);
+        for accepted in [false, true] {
+            let Plan::Reply(bytes) = plan(&attack, &c, accepted) else {
+                panic!("expected FORMERR");
+            };
+            assert_eq!(bytes.len(), wire::HEADER_LEN);
+            let r = Message::parse(&bytes).unwrap();
+            assert_eq!((r.id, r.rcode(), r.questions.len()), (0x0bad, 1, 0));
+        }
+        // Broken after the header, or another opcode: still the header alone.
+        let mut broken = attack.clone();
+        broken.truncate(1000);
+        assert_eq!(reply(plan(&broken, &c, false)).questions.len(), 0);
+        let mut notify = attack;
+        notify[2] |= 4 << 3;
+        assert_eq!(reply(plan(&notify, &c, false)).questions.len(), 0);
+    }
+
+    #[test]
+    fn error_replies_are_never_longer_than_the_query() {
+        // A NOTIFY whose question name points into the header at the low
+        // byte of the question count: read as a 1-byte label holding zero,
+        // then the root; 2 bytes on the wire, 3 when written out.
+        let packet = b"\x00\x3f\x20\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x05\x00\x01\x00\x01";
+        let query = Message::parse(packet).unwrap();
+        assert_eq!(query.questions[0].name.wire(), b"\x01\x00\x00");
+        let c = config(Mode::Local, false);
+        let Plan::Reply(bytes) = plan(packet, &c, false) else {
+            panic!("expected NOTIMP");
+        };
+        assert!(
+            bytes.len() <= packet.len(),
+            "{} > {}",
+            bytes.len(),
+            packet.len()
+        );
+        assert_eq!(Message::parse(&bytes).unwrap().rcode(), 4);
+    }
+
+    #[test]
+    fn udp_replies_fit_512_bytes_or_the_edns_size() {
+        let c = config(Mode::Local, true);
+        // ANY for the longest name: question, A and AAAA each repeat it.
+        let long = query_packet(3, &longest_name(), TYPE_ANY).unwrap();
+        let Plan::Reply(full) = plan(&long, &c, false) else {
+            panic!("expected an answer");
+        };
+        assert!(full.len() > MIN_UDP, "{}", full.len());
+        let cut = fit_udp(full.clone(), &long).unwrap();
+        assert!(cut.len() <= MIN_UDP);
+        let cut = Message::parse(&cut).unwrap();
+        assert_eq!(cut.flags & wire::FLAG_TC, wire::FLAG_TC);
+        assert_eq!((cut.id, cut.questions.len(), cut.answers.len()), (3, 1, 0));
+        // EDNS: the advertised size, but never below 512 or above 4096.
+        assert_eq!(
+            fit_udp(full.clone(), &with_edns(&long, 1232)),
+            Some(full.clone())
+        );
+        let small = fit_udp(full.clone(), &with_edns(&long, 100)).unwrap();
+        assert!(small.len() <= MIN_UDP);
+        let edns = |size| udp_reply_limit(&Message::parse(&with_edns(&long, size)).unwrap());
+        assert_eq!((edns(100), edns(1232), edns(65000)), (512, 1232, MAX_UDP));
+        // An upstream's long answer to a plain query is cut too; short
+        // replies pass untouched.
+        let mut upstream = Message::parse(&long)
+            .unwrap()
+            .reply(Rcode::NoError, Vec::new());
+        upstream.answers = (0..40u8)
+            .map(|i| Record {
+                name: Name::from_text("x.example").unwrap(),
+                rtype: TYPE_A,
+                class: CLASS_IN,
+                ttl: 60,
+                data: vec![192, 0, 2, i],
+            })
+            .collect();
+        let big = upstream.encode();
+        assert!(big.len() > MIN_UDP);
+        assert!(fit_udp(big, &long).unwrap().len() <= MIN_UDP);
+        let short = query_packet(4, "a.b", TYPE_A).unwrap();
+        let Plan::Reply(answer) = plan(&short, &c, false) else {
+            panic!("expected an answer");
+        };
+        assert_eq!(fit_udp(answer.clone(), &short), Some(answer));
+    }
+
+    #[test]
+    fn tcp_slots_are_limited_per_client_and_in_all() {
+        let slots = TcpSlots::default();
+        let one: IpAddr = "10.213.0.7".parse().unwrap();
+        let held: Vec<_> = (0..MAX_TCP_PER_CLIENT)
+            .map(|_| slots.claim(one).unwrap())
+            .collect();
+        assert!(slots.claim(one).is_none());
+        // The same phone through IPv4-mapped IPv6 is the same client.
+        assert!(slots.claim("::ffff:10.213.0.7".parse().unwrap()).is_none());
+        drop(held);
+        assert!(slots.claim(one).is_some());
+        // Many addresses in one IPv6 /64 are one client.
+        let v6 = |i: u16| IpAddr::V6(Ipv6Addr::new(0xfd13, 0, 0, 0, 0, 0, 7, i));
+        let _v6: Vec<_> = (0..MAX_TCP_PER_CLIENT as u16)
+            .map(|i| slots.claim(v6(i)).unwrap())
+            .collect();
+        assert!(slots.claim(v6(999)).is_none());
+        // Others fill the rest, then nobody gets more.
+        let mut others = Vec::new();
+        for i in 0..=255 {
+            match slots.claim(IpAddr::V4(Ipv4Addr::new(10, 213, 1, i))) {
+                Some(slot) => others.push(slot),
+                None => break,
+            }
+        }
+        assert_eq!(others.len(), MAX_TCP_CONNECTIONS - MAX_TCP_PER_CLIENT);
+        others.pop();
+        assert!(slots.claim("10.213.2.1".parse().unwrap()).is_some());
+        drop(others);
+        assert_eq!(
+            slots.0.lock().unwrap().by_client.len(),
+            1,
+            "only the v6 client holds slots"
+        );
     }
 
     async fn fake_upstream(answer: [u8; 4]) -> SocketAddr {

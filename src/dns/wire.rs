@@ -9,10 +9,13 @@ pub const HEADER_LEN: usize = 12;
 pub const TYPE_A: u16 = 1;
 pub const TYPE_AAAA: u16 = 28;
 pub const TYPE_ANY: u16 = 255;
+/// EDNS's pseudo-record; its class field is the sender's UDP payload size.
+pub const TYPE_OPT: u16 = 41;
 pub const CLASS_IN: u16 = 1;
 
 pub const FLAG_QR: u16 = 0x8000;
 pub const FLAG_AA: u16 = 0x0400;
+pub const FLAG_TC: u16 = 0x0200;
 pub const FLAG_RD: u16 = 0x0100;
 pub const FLAG_RA: u16 = 0x0080;
 const OPCODE_MASK: u16 = 0x7800;
@@ -129,6 +132,15 @@ impl Message {
 
     pub fn rcode(&self) -> u16 {
         self.flags & 0x000f
+    }
+
+    /// The UDP payload size the sender's EDNS OPT record advertises
+    /// (RFC 6891 6.2.3), if it sent one.
+    pub fn udp_payload_size(&self) -> Option<u16> {
+        self.additional
+            .iter()
+            .find(|record| record.rtype == TYPE_OPT)
+            .map(|record| record.class)
     }
 
     /// A query for one name, as a stub resolver sends it.
@@ -249,6 +261,43 @@ pub fn format_error(packet: &[u8]) -> Option<Vec<u8>> {
     let flags = FLAG_QR | FLAG_RA | (flags & (OPCODE_MASK | FLAG_RD)) | Rcode::FormErr as u16;
     out[2..4].copy_from_slice(&flags.to_be_bytes());
     Some(out)
+}
+
+/// The header's question count, read without parsing any question; `None`
+/// for a packet shorter than a header.
+pub fn question_count(packet: &[u8]) -> Option<u16> {
+    let header = packet.get(..HEADER_LEN)?;
+    Some(u16::from_be_bytes([header[4], header[5]]))
+}
+
+/// `reply` cut to its header and first question with the TC bit set, so the
+/// client asks again over TCP (RFC 2181 9). One name is at most 255 bytes,
+/// so the result is at most 271 bytes and fits any UDP limit. `None` if
+/// `reply` is not a readable message.
+pub fn truncated(reply: &[u8]) -> Option<Vec<u8>> {
+    let mut r = Reader { buf: reply, pos: 0 };
+    let id = r.u16().ok()?;
+    let flags = r.u16().ok()?;
+    let question_count = r.u16().ok()?;
+    // The answer, authority and additional counts: all become zero.
+    r.bytes(6).ok()?;
+    let mut questions = Vec::new();
+    if question_count > 0 {
+        questions.push(Question {
+            name: r.name().ok()?,
+            qtype: r.u16().ok()?,
+            qclass: r.u16().ok()?,
+        });
+    }
+    let cut = Message {
+        id,
+        flags: flags | FLAG_TC,
+        questions,
+        answers: Vec::new(),
+        authority: Vec::new(),
+        additional: Vec::new(),
+    };
+    Some(cut.encode())
 }
 
 struct Reader<'a> {
@@ -471,6 +520,59 @@ mod tests {
             pos: question_at,
         };
         assert_eq!(reader.name(), Err(ParseError("name too long")));
+    }
+
+    #[test]
+    fn question_count_reads_the_header_only() {
+        assert_eq!(question_count(b"\x00\x01\x01\x00\x00"), None);
+        let mut packet = b"\x00\x01\x01\x00\x01\x2c\x00\x00\x00\x00\x00\x00".to_vec();
+        assert_eq!(question_count(&packet), Some(300));
+        packet.extend_from_slice(b"not a question");
+        assert_eq!(question_count(&packet), Some(300));
+    }
+
+    #[test]
+    fn edns_payload_size_comes_from_the_opt_record() {
+        let mut query = Message::query(1, Name::from_text("a.b").unwrap(), TYPE_A);
+        assert_eq!(query.udp_payload_size(), None);
+        query.additional.push(Record {
+            name: Name::from_text("").unwrap(),
+            rtype: TYPE_OPT,
+            class: 1232,
+            ttl: 0,
+            data: Vec::new(),
+        });
+        let parsed = Message::parse(&query.encode()).unwrap();
+        assert_eq!(parsed.udp_payload_size(), Some(1232));
+    }
+
+    #[test]
+    fn truncation_keeps_header_and_first_question_and_sets_tc() {
+        let long_name = [&"a".repeat(63)[..]; 3].join(".") + "." + &"b".repeat(61);
+        let query = Message::query(0x5151, Name::from_text(&long_name).unwrap(), TYPE_A);
+        let answers = (0..20u8).map(|i| a_record(&long_name, [10, 0, 0, i]));
+        let reply = query.reply(Rcode::NoError, answers.collect()).encode();
+        assert!(reply.len() > 4096);
+        let cut = truncated(&reply).unwrap();
+        assert_eq!(cut.len(), HEADER_LEN + 255 + 4);
+        let parsed = Message::parse(&cut).unwrap();
+        assert_eq!(
+            parsed.flags,
+            Message::parse(&reply).unwrap().flags | FLAG_TC
+        );
+        assert_eq!((parsed.id, parsed.rcode()), (0x5151, 0));
+        assert_eq!(parsed.questions, query.questions);
+        assert!(parsed.answers.is_empty() && parsed.additional.is_empty());
+        // Only the first of several questions stays.
+        let mut two = b"\x00\x02\x81\x80\x00\x02\x00\x00\x00\x00\x00\x00".to_vec();
+        two.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01\x01b\xc0\x0c\x00\x01\x00\x01");
+        let first = Message::parse(&truncated(&two).unwrap()).unwrap();
+        assert_eq!(first.questions.len(), 1);
+        assert_eq!(first.questions[0].name.to_text(), "a");
+        // No question: the header alone; not a message: nothing.
+        let header_only = b"\x00\x03\x81\x81\x00\x00\x00\x00\x00\x00\x00\x00";
+        assert_eq!(truncated(header_only).unwrap().len(), HEADER_LEN);
+        assert_eq!(truncated(b"\x00\x01\x81"), None);
     }
 
     #[test]

@@ -1,0 +1,267 @@
+//! The portal's DNS server against hostile clients, on the real binary over
+//! loopback: UDP replies never amplify a query (at most one question, never
+//! bigger than the query when refusing it, 512 bytes or the EDNS size
+//! otherwise, with TC set when cut), and TCP slots cannot be held by one
+//! address or by idle connections.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{free_port, TempDir, BIN};
+use orderspot::dns::wire::{Message, Name, Record, FLAG_TC, TYPE_A, TYPE_ANY, TYPE_OPT};
+use orderspot::dns::{query_packet, MAX_TCP_PER_CLIENT, MIN_UDP};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// `orderspot serve --dns` on loopback ports, killed when dropped.
+struct DnsServer {
+    child: Child,
+    dns: SocketAddr,
+    _dir: TempDir,
+}
+
+impl DnsServer {
+    fn start() -> DnsServer {
+        let dir = TempDir::new("dns");
+        let dns: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let arp: PathBuf = dir.path.join("arp");
+        let child = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&dir.path)
+            .args(["serve", "--listen", &http.to_string()])
+            .args(["--dns", &dns.to_string()])
+            .args(["--portal-ip", "10.213.0.1", "--portal-ip6", "fd13::1"])
+            .arg("--arp-path")
+            .arg(&arp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = DnsServer {
+            child,
+            dns,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let probe = query_packet(1, "order.lan", TYPE_A).unwrap();
+        while server.try_udp(&probe, Duration::from_millis(200)).is_none() {
+            assert!(Instant::now() < deadline, "DNS did not start");
+        }
+        server
+    }
+
+    fn try_udp(&self, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(wait)).unwrap();
+        socket.send_to(packet, self.dns).unwrap();
+        // Big enough for the largest datagram, so nothing is hidden by
+        // truncation on our side.
+        let mut buf = vec![0u8; 65536];
+        let len = socket.recv(&mut buf).ok()?;
+        Some(buf[..len].to_vec())
+    }
+
+    fn udp(&self, packet: &[u8]) -> Vec<u8> {
+        self.try_udp(packet, Duration::from_secs(10))
+            .expect("a UDP reply")
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The longest name there is: 255 bytes on the wire.
+fn longest_name() -> String {
+    [&"a".repeat(63)[..]; 3].join(".") + "." + &"b".repeat(61)
+}
+
+/// The 1,765-byte query: the longest name asked 250 times, every
+/// repeat a 2-byte pointer back to the first.
+fn many_questions() -> Vec<u8> {
+    let mut packet = query_packet(0x0bad, &longest_name(), TYPE_A).unwrap();
+    packet[4..6].copy_from_slice(&250u16.to_be_bytes());
+    for _ in 1..250 {
+        packet.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01");
+    }
+    assert_eq!(packet.len(), 1765);
+    packet
+}
+
+#[test]
+fn udp_replies_are_never_bigger_than_allowed() {
+    let server = DnsServer::start();
+    let attack = many_questions();
+    let mut broken = attack.clone();
+    broken.truncate(1000);
+    for query in [&attack, &broken] {
+        let reply = server.udp(query);
+        assert!(
+            reply.len() <= query.len(),
+            "{}-byte reply to a {}-byte query",
+            reply.len(),
+            query.len()
+        );
+        let reply = Message::parse(&reply).unwrap();
+        assert_eq!((reply.id, reply.rcode()), (0x0bad, 1));
+        assert!(reply.questions.len() <= 1);
+    }
+
+    // ANY for the longest name: question, A and AAAA each repeat the name,
+    // over 512 bytes. Plain UDP gets it cut with TC...
+    let long = query_packet(7, &longest_name(), TYPE_ANY).unwrap();
+    let cut = server.udp(&long);
+    assert!(
+        cut.len() <= MIN_UDP,
+        "{}-byte reply without EDNS",
+        cut.len()
+    );
+    let cut = Message::parse(&cut).unwrap();
+    assert_eq!(cut.flags & FLAG_TC, FLAG_TC);
+    assert_eq!((cut.id, cut.questions.len(), cut.answers.len()), (7, 1, 0));
+    // ...TCP and an EDNS client with room for it get the whole answer.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let whole = runtime.block_on(async {
+        let mut tcp = connect_from("127.0.0.1", server.dns).await.unwrap();
+        ask(&mut tcp, &long).await.unwrap()
+    });
+    assert!(whole.len() > MIN_UDP);
+    assert_eq!(Message::parse(&whole).unwrap().answers.len(), 2);
+    let mut edns = Message::parse(&long).unwrap();
+    edns.additional.push(Record {
+        name: Name::from_text("").unwrap(),
+        rtype: TYPE_OPT,
+        class: 1232,
+        ttl: 0,
+        data: Vec::new(),
+    });
+    let edns_reply = Message::parse(&server.udp(&edns.encode())).unwrap();
+    assert_eq!(edns_reply.flags & FLAG_TC, 0);
+    assert_eq!(edns_reply.answers.len(), 2);
+}
+
+async fn connect_from(local_ip: &str, server: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(format!("{local_ip}:0").parse().unwrap())?;
+    socket.connect(server).await
+}
+
+/// One framed query over TCP and its reply, within 10 s.
+async fn ask(stream: &mut TcpStream, query: &[u8]) -> std::io::Result<Vec<u8>> {
+    let exchange = async {
+        stream
+            .write_all(&(query.len() as u16).to_be_bytes())
+            .await?;
+        stream.write_all(query).await?;
+        let mut reply = vec![0; usize::from(stream.read_u16().await?)];
+        stream.read_exact(&mut reply).await?;
+        Ok(reply)
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .map_err(|_| std::io::ErrorKind::TimedOut)?
+}
+
+/// Waits up to `within` for the server to close `stream`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(within, stream.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[tokio::test]
+async fn one_address_cannot_hold_every_tcp_slot() {
+    let server = DnsServer::start();
+    let query = query_packet(3, "order.lan", TYPE_A).unwrap();
+    // 40 connections from one address, each asking every second: busy,
+    // never idle.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut holders = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (answered, query, dns) = (answered.clone(), query.clone(), server.dns);
+        holders.spawn(async move {
+            let Ok(mut stream) = connect_from("127.0.0.1", dns).await else {
+                return;
+            };
+            let mut first = true;
+            while ask(&mut stream, &query).await.is_ok() {
+                if std::mem::take(&mut first) {
+                    answered.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Another client is still answered, again after the holders' next round.
+    for _ in 0..2 {
+        let mut other = connect_from("127.0.0.2", server.dns).await.unwrap();
+        let reply = ask(&mut other, &query)
+            .await
+            .expect("127.0.0.2 answered over TCP");
+        assert_eq!(
+            Message::parse(&reply).unwrap().answers[0].data,
+            [10, 213, 0, 1]
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let holding = answered.load(Ordering::SeqCst);
+    assert!(
+        (1..=MAX_TCP_PER_CLIENT).contains(&holding),
+        "{holding} connections from one address were served"
+    );
+    holders.abort_all();
+}
+
+#[tokio::test]
+async fn idle_and_trickling_tcp_connections_are_closed() {
+    let server = DnsServer::start();
+    let query = query_packet(5, "order.lan", TYPE_A).unwrap();
+    // Queries a second apart are fine; then silence closes the connection
+    // well before the old 10 s.
+    let mut idle = connect_from("127.0.0.1", server.dns).await.unwrap();
+    ask(&mut idle, &query).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ask(&mut idle, &query).await.unwrap();
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(8)).await,
+        "an idle connection stayed open"
+    );
+
+    // A query sent a byte every 700 ms does not keep its slot either.
+    let trickler = connect_from("127.0.0.1", server.dns).await.unwrap();
+    let (mut read, mut write) = trickler.into_split();
+    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&query);
+    let trickle = tokio::spawn(async move {
+        for byte in framed {
+            if write.write_all(&[byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    });
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(8), read.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "a trickling connection stayed open: {closed:?}"
+    );
+    trickle.abort();
+}
