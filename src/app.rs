@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 /// What the owner sets for the whole venue.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Venue {
     pub name: String,
     pub terms: String,
@@ -94,6 +94,11 @@ impl App {
 
     pub async fn set_venue(&self, venue: Venue) -> Result<Venue> {
         let venue = venue.validate()?;
+        // `serve --venue-name` sets it at every start, which must not need
+        // room on the disk.
+        if venue == self.venue() {
+            return Ok(venue);
+        }
         let saved = venue.clone();
         self.db.write(move |tx| saved.save(tx)).await?;
         *self.venue.write().unwrap_or_else(|p| p.into_inner()) = venue.clone();
