@@ -20,7 +20,7 @@ pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
 
 /// What the owner sets for the whole venue. Settings saved by an older
 /// version lack the newer fields: those take their defaults.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Venue {
     pub name: String,
@@ -121,6 +121,11 @@ impl App {
 
     pub async fn set_venue(&self, venue: Venue) -> Result<Venue> {
         let venue = venue.validate()?;
+        // `serve --venue-name` sets it at every start, which must not need
+        // room on the disk.
+        if venue == self.venue() {
+            return Ok(venue);
+        }
         let saved = venue.clone();
         self.db.write(move |tx| saved.save(tx)).await?;
         *self.venue.write().unwrap_or_else(|p| p.into_inner()) = venue.clone();

@@ -242,14 +242,18 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     let now = crate::time::now_ms();
-    app.db
+    let logged = format!("shop '{shop_name}' registered by {email}, waiting for approval");
+    let token = app
+        .db
         .write(move |tx| {
             let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;
             shops::insert(tx, user_id, &shop_name, &description, "pending", now)?;
-            log::info!("shop '{shop_name}' registered by {email}, waiting for approval");
             start_session(tx, user_id, now)
         })
-        .await
+        .await?;
+    // Only once committed: a failed commit registered nothing.
+    log::info!("{logged}");
+    Ok(token)
 }
 
 /// Sets a user's password and ends their sessions (command line).

@@ -5,7 +5,8 @@
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Each entry moves the schema one `user_version` forward. Never edit a
@@ -20,6 +21,11 @@ const READERS: usize = 3;
 
 const FILE_NAME: &str = "orderspot.db";
 
+/// Below this many free bytes the filesystem counts as full: more than the
+/// largest single allocation SQLite makes for a small write (a 32 KiB
+/// chunk of the `-shm` file).
+const NO_SPACE_BYTES: u64 = 64 * 1024;
+
 /// How transactions are journaled. WAL lets readers run beside the writer,
 /// but it maps its `-shm` file shared and writable, which JFFS2 (the overlay
 /// of most NOR-flash routers) and some FUSE mounts refuse: there the
@@ -27,6 +33,10 @@ const FILE_NAME: &str = "orderspot.db";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Journal {
     Wal,
+    /// A WAL database whose `-shm` file cannot be created because the disk
+    /// is full: its index lives in this process's memory instead, which
+    /// needs an exclusive lock, so one connection serves everything.
+    WalAlone,
     Rollback,
 }
 
@@ -34,6 +44,8 @@ impl Journal {
     /// Tries WAL on a scratch database in `dir`, so the server and every CLI
     /// process on the same filesystem come to the same answer whatever state
     /// the real database is in (two processes must never disagree on it).
+    /// A probe that fails for lack of space says nothing about WAL: then the
+    /// database file's own journal mode decides.
     fn for_dir(dir: &Path) -> Journal {
         let probe = dir.join(format!(".wal-probe-{}.db", std::process::id()));
         let works = Connection::open(&probe).and_then(|conn| {
@@ -46,26 +58,107 @@ impl Journal {
             path.push(suffix);
             let _ = std::fs::remove_file(path);
         }
-        match works {
-            Ok(()) => Journal::Wal,
-            Err(e) => {
-                log::info!(
-                    "{} cannot hold a WAL database ({e}): using a rollback journal",
-                    dir.display()
-                );
-                Journal::Rollback
-            }
+        let Err(e) = works else {
+            return Journal::Wal;
+        };
+        if !is_out_of_space(&e, dir) {
+            log::info!(
+                "{} cannot hold a WAL database ({e}): using a rollback journal",
+                dir.display()
+            );
+            return Journal::Rollback;
         }
+        let journal = match journal_in_header(&dir.join(FILE_NAME)) {
+            Some(Journal::Wal) => Journal::WalAlone,
+            // No database yet, or a rollback one: a rollback journal needs
+            // no shared memory and reads need no space at all.
+            _ => Journal::Rollback,
+        };
+        log::warn!(
+            "{} has no room to try WAL ({e}): keeping the database's own journal{}",
+            dir.display(),
+            if journal == Journal::WalAlone {
+                ", WAL without shared memory (one connection until the next restart)"
+            } else {
+                ""
+            }
+        );
+        journal
     }
 
-    fn pragma(self) -> &'static str {
+    fn pragmas(self) -> &'static [&'static str] {
         match self {
-            Journal::Wal => "PRAGMA journal_mode = WAL",
+            Journal::Wal => &["PRAGMA journal_mode = WAL"],
+            // Exclusive before the first access keeps the WAL index in
+            // memory: no -shm file.
+            Journal::WalAlone => &[
+                "PRAGMA locking_mode = EXCLUSIVE",
+                "PRAGMA journal_mode = WAL",
+            ],
             // Truncating the journal to commit spares flash a directory
             // update per transaction.
-            Journal::Rollback => "PRAGMA journal_mode = TRUNCATE",
+            Journal::Rollback => &["PRAGMA journal_mode = TRUNCATE"],
         }
     }
+}
+
+/// The journal mode a database file was last written with: bytes 18 and 19
+/// of the SQLite header are 2 for WAL, 1 for a rollback journal.
+fn journal_in_header(path: &Path) -> Option<Journal> {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut header))
+        .ok()?;
+    if !header.starts_with(b"SQLite format 3\0") {
+        return None;
+    }
+    match (header[18], header[19]) {
+        (2, 2) => Some(Journal::Wal),
+        (1, 1) => Some(Journal::Rollback),
+        _ => None,
+    }
+}
+
+/// Whether `e` came from the disk holding `dir` being full. SQLite reports
+/// ENOSPC as SQLITE_FULL on ordinary writes but as a plain I/O error when
+/// growing the `-shm` file, syncing or creating a file, so those count when
+/// the filesystem has no room left.
+fn is_out_of_space(e: &rusqlite::Error, dir: &Path) -> bool {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => true,
+        Some(rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen) => {
+            free_space(dir).is_some_and(|space| space.free_bytes < NO_SPACE_BYTES)
+        }
+        _ => false,
+    }
+}
+
+/// Room on the filesystem holding the database.
+#[derive(Clone, Copy, Debug)]
+pub struct Space {
+    /// What this process may still write.
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+}
+
+fn free_space(dir: &Path) -> Option<Space> {
+    let stat = nix::sys::statvfs::statvfs(dir).ok()?;
+    // The field types differ between targets (32-bit routers).
+    let fragment = stat.fragment_size() as u64;
+    Some(Space {
+        free_bytes: (stat.blocks_available() as u64).saturating_mul(fragment),
+        total_bytes: (stat.blocks() as u64).saturating_mul(fragment),
+    })
+}
+
+/// What the owner is told about storage.
+#[derive(Clone, Copy, Debug)]
+pub struct Storage {
+    /// Saving failed for lack of space and no room has appeared since.
+    pub full: bool,
+    /// `None` when the filesystem cannot be asked.
+    pub space: Option<Space>,
 }
 
 #[derive(Clone)]
@@ -75,14 +168,59 @@ pub struct Db {
 
 struct Pool {
     writer: Mutex<Connection>,
+    /// Empty when the writer must serve reads too (`Journal::WalAlone`).
     readers: Vec<Mutex<Connection>>,
+    data_dir: PathBuf,
+    /// Set while saving fails for lack of space, so the owner is told once
+    /// when it starts and once when it stops.
+    out_of_space: AtomicBool,
+}
+
+impl Pool {
+    /// Turns a failure on a disk without room into `StorageFull`: SQLite
+    /// reports some ENOSPC cases as plain I/O errors (see `is_out_of_space`).
+    fn storage_error(&self, e: Error) -> Error {
+        match e {
+            Error::Internal(_)
+                if free_space(&self.data_dir).is_some_and(|s| s.free_bytes < NO_SPACE_BYTES) =>
+            {
+                log::warn!("{e}");
+                Error::StorageFull
+            }
+            e => e,
+        }
+    }
+
+    fn note_full(&self) {
+        if !self.out_of_space.swap(true, Ordering::SeqCst) {
+            log::error!(
+                "storage full: {} has no room, new orders and changes are refused until space is freed",
+                self.data_dir.display()
+            );
+        }
+    }
+
+    /// Clears the full state once the filesystem has room again.
+    fn note_room(&self, space: Option<Space>) {
+        if self.out_of_space.load(Ordering::SeqCst)
+            && space.is_some_and(|s| s.free_bytes >= NO_SPACE_BYTES)
+            && self.out_of_space.swap(false, Ordering::SeqCst)
+        {
+            log::info!(
+                "storage has room again in {}: saving works",
+                self.data_dir.display()
+            );
+        }
+    }
 }
 
 /// Opens a connection with the pragmas every connection needs.
 fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.query_row(journal.pragma(), [], |_| Ok(()))?;
+    for pragma in journal.pragmas() {
+        conn.query_row(pragma, [], |_| Ok(()))?;
+    }
     // FULL: an acknowledged order must survive a power cut, routers get many.
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
@@ -127,21 +265,52 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 }
 
 impl Db {
-    /// Opens (creating if needed) `orderspot.db` in `data_dir`.
+    /// Opens (creating if needed) `orderspot.db` in `data_dir`. On a full
+    /// disk it opens all the same, to serve what is saved.
     pub fn open(data_dir: &Path) -> Result<Db> {
         let journal = prepare_dir(data_dir)?;
         let path = data_dir.join(FILE_NAME);
-        let mut writer = connect(&path, journal)?;
-        migrate(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| connect(&path, journal).map(Mutex::new))
-            .collect::<rusqlite::Result<_>>()?;
+        let connections = || -> rusqlite::Result<_> {
+            let mut writer = connect(&path, journal)?;
+            migrate(&mut writer)?;
+            let readers = match journal {
+                Journal::WalAlone => Vec::new(),
+                Journal::Wal | Journal::Rollback => (0..READERS)
+                    .map(|_| connect(&path, journal).map(Mutex::new))
+                    .collect::<rusqlite::Result<_>>()?,
+            };
+            Ok((writer, readers))
+        };
+        let (writer, readers) = connections().map_err(|e| {
+            if is_out_of_space(&e, data_dir) {
+                log::error!("cannot open the database: {e}");
+                Error::StorageFull
+            } else {
+                e.into()
+            }
+        })?;
+        let pool = Pool {
+            writer: Mutex::new(writer),
+            readers,
+            data_dir: data_dir.to_path_buf(),
+            out_of_space: AtomicBool::new(false),
+        };
+        if free_space(data_dir).is_some_and(|s| s.free_bytes < NO_SPACE_BYTES) {
+            pool.note_full();
+        }
         Ok(Db {
-            inner: Arc::new(Pool {
-                writer: Mutex::new(writer),
-                readers,
-            }),
+            inner: Arc::new(pool),
         })
+    }
+
+    /// Whether saving fails for lack of space, and the room left.
+    pub fn storage(&self) -> Storage {
+        let space = free_space(&self.inner.data_dir);
+        self.inner.note_room(space);
+        Storage {
+            full: self.inner.out_of_space.load(Ordering::SeqCst),
+            space,
+        }
     }
 
     /// Runs `f` inside an immediate transaction on the writer, off the
@@ -154,10 +323,26 @@ impl Db {
         let pool = self.inner.clone();
         run_blocking(move || {
             let mut conn = pool.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
+            let written = (|| {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let value = f(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            })();
+            match written.map_err(|e| pool.storage_error(e)) {
+                Ok(value) => {
+                    if pool.out_of_space.load(Ordering::SeqCst) {
+                        pool.note_room(free_space(&pool.data_dir));
+                    }
+                    Ok(value)
+                }
+                Err(Error::StorageFull) => {
+                    pool.note_full();
+                    Err(Error::StorageFull)
+                }
+                Err(e) => Err(e),
+            }
         })
         .await
     }
@@ -174,8 +359,11 @@ impl Db {
                 .readers
                 .iter()
                 .find_map(|m| m.try_lock().ok())
-                .unwrap_or_else(|| pool.readers[0].lock().unwrap_or_else(|p| p.into_inner()));
-            f(&conn)
+                .unwrap_or_else(|| {
+                    let busy = pool.readers.first().unwrap_or(&pool.writer);
+                    busy.lock().unwrap_or_else(|p| p.into_inner())
+                });
+            f(&conn).map_err(|e| pool.storage_error(e))
         })
         .await
     }
@@ -209,5 +397,50 @@ mod tests {
         assert_eq!(Journal::for_dir(&dir), Journal::Wal);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         std::fs::remove_dir(&dir).unwrap();
+    }
+
+    fn scratch_dir(label: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("orderspot-db-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_header_tells_a_wal_database_from_a_rollback_one() {
+        let dir = scratch_dir("header");
+        let path = dir.join(FILE_NAME);
+        assert_eq!(journal_in_header(&path), None);
+        for journal in [Journal::Wal, Journal::Rollback] {
+            let conn = connect(&path, journal).unwrap();
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS t(x)")
+                .unwrap();
+            drop(conn);
+            assert_eq!(journal_in_header(&path), Some(journal));
+        }
+        std::fs::write(&path, b"not a database at all").unwrap();
+        assert_eq!(journal_in_header(&path), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_wal_database_opens_without_shared_memory_when_alone() {
+        let dir = scratch_dir("alone");
+        let path = dir.join(FILE_NAME);
+        let conn = connect(&path, Journal::Wal).unwrap();
+        conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1)")
+            .unwrap();
+        drop(conn);
+
+        let conn = connect(&path, Journal::WalAlone).unwrap();
+        conn.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2);
+        assert!(!dir.join(format!("{FILE_NAME}-shm")).exists());
+        drop(conn);
+        assert_eq!(journal_in_header(&path), Some(Journal::Wal));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

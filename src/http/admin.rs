@@ -31,6 +31,7 @@ fn status_for(action: &str) -> Result<&'static str> {
 pub async fn page(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
     let shops = app.db.read(|c| Ok(shop_rows::all(c)?)).await?;
+    let storage = app.db.storage();
     render(
         app,
         req,
@@ -42,8 +43,23 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
                 per_device => crate::app::MAX_OPEN_ORDERS_PER_DEVICE,
                 per_shop => crate::app::MAX_OPEN_ORDERS_PER_SHOP,
             },
+            storage => context! {
+                full => storage.full,
+                free => storage.space.map(|s| size_text(s.free_bytes)),
+                total => storage.space.map(|s| size_text(s.total_bytes)),
+            },
         },
     )
+}
+
+/// A size as the owner reads it: "0 KB", "1.4 MB".
+fn size_text(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes < MB {
+        format!("{} KB", bytes / 1024)
+    } else {
+        format!("{:.1} MB", bytes as f64 / MB as f64)
+    }
 }
 
 pub async fn shop_form(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
@@ -130,4 +146,17 @@ pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> R
         .write(move |tx| shops::set_status(tx, shop_id, status))
         .await?;
     Ok(json(StatusCode::OK, &shop))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_text;
+
+    #[test]
+    fn sizes_read_as_kilobytes_below_a_megabyte() {
+        assert_eq!(size_text(0), "0 KB");
+        assert_eq!(size_text(64 * 1024 + 10), "64 KB");
+        assert_eq!(size_text(2 * 1024 * 1024), "2.0 MB");
+        assert_eq!(size_text(1536 * 1024), "1.5 MB");
+    }
 }
