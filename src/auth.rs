@@ -4,11 +4,13 @@
 use crate::app::App;
 use crate::crypto;
 use crate::error::{Error, Result};
+use crate::ratelimit::Action;
 use crate::store::shops::{self, ShopRow};
 use crate::store::{sessions, users};
 use crate::text;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -186,16 +188,33 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Checks credentials and starts a session: `(token, role)`.
-pub async fn login(app: &App, credentials: Credentials) -> Result<(String, Role)> {
+/// Checks credentials and starts a session: `(token, role)`. Each attempt
+/// is charged to the client's address and to the account before its
+/// password is hashed, so attempts sent all at once, or from many
+/// addresses, cannot all be tried; a success gives its charges back.
+pub async fn login(app: &App, client: IpAddr, credentials: Credentials) -> Result<(String, Role)> {
     let email = credentials.email.trim().to_lowercase();
+    app.limits.take(Action::LoginAttempt, client)?;
+    app.limits.take_account_attempt(&email, client)?;
+    let slot = match app.limits.hashing_slot().await {
+        Ok(slot) => slot,
+        Err(e) => {
+            // Nothing was tried: a busy server costs the client nothing.
+            app.limits.refund(Action::LoginAttempt, client);
+            app.limits.refund_account_attempt(&email);
+            return Err(e);
+        }
+    };
+    let lookup = email.clone();
     let user = app
         .db
-        .read(move |c| Ok(users::by_email(c, &email)?))
+        .read(move |c| Ok(users::by_email(c, &lookup)?))
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     // Hash even for unknown users so timing does not reveal who exists.
     let valid = tokio::task::spawn_blocking(move || {
+        // Held until the hash is done, even if the client has gone.
+        let _slot = slot;
         let fallback = "pbkdf2-sha256$60000$00$00";
         verify_password(&credentials.password, stored.as_deref().unwrap_or(fallback))
     })
@@ -204,6 +223,8 @@ pub async fn login(app: &App, credentials: Credentials) -> Result<(String, Role)
     let Some(user) = user.filter(|_| valid) else {
         return Err(Error::Unauthorized("wrong email or password".into()));
     };
+    app.limits.refund(Action::LoginAttempt, client);
+    app.limits.refund_account_attempt(&email);
     let role = Role::parse(&user.role)?;
     let now = crate::time::now_ms();
     let token = app
