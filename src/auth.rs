@@ -47,12 +47,28 @@ pub struct Staff {
 }
 
 impl Staff {
-    /// The shop this user runs; owners and shopless users are refused.
+    /// The shop this user runs, to look at; owners and shopless users are
+    /// refused.
     pub fn own_shop(&self) -> Result<&ShopRow> {
         self.shop
             .as_ref()
             .filter(|_| self.role == Role::Shopkeeper)
             .ok_or_else(|| Error::Forbidden("only a shopkeeper can do this".into()))
+    }
+
+    /// The shop this user runs, to change it: refused at once while the
+    /// owner has it suspended (it stays readable). Pending shops may build
+    /// their menu before approval.
+    pub fn manage_shop(&self) -> Result<&ShopRow> {
+        let shop = self.own_shop()?;
+        if shop.status == "suspended" {
+            return Err(Error::Forbidden(
+                "the venue owner has suspended your shop: you can see its orders \
+                 but not change anything until the owner approves it again"
+                    .into(),
+            ));
+        }
+        Ok(shop)
     }
 
     pub fn require_owner(&self) -> Result<()> {
@@ -323,6 +339,23 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(staff_for_token(&conn, "nope", 2_000).unwrap().is_none());
+    }
+
+    #[test]
+    fn suspended_shops_can_be_seen_but_not_managed() {
+        let conn = crate::db::test_connection();
+        let keeper = create_user(&conn, "k@x.y", "K", Role::Shopkeeper, "x", 0).unwrap();
+        let shop = shops::insert(&conn, keeper, "Stall", "", "pending", 0).unwrap();
+        let token = start_session(&conn, keeper, 0).unwrap();
+        let staff = |status: &str| {
+            shops::set_status(&conn, shop, status).unwrap();
+            staff_for_token(&conn, &token, 1).unwrap().unwrap()
+        };
+        assert!(staff("pending").manage_shop().is_ok());
+        assert!(staff("approved").manage_shop().is_ok());
+        let suspended = staff("suspended");
+        assert!(suspended.own_shop().is_ok());
+        assert!(matches!(suspended.manage_shop(), Err(Error::Forbidden(_))));
     }
 
     #[test]
