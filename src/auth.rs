@@ -275,9 +275,13 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
     let shop_name = text::required("shop_name", &form.shop_name, 60)?;
     let description = text::optional_text("description", &form.description, 500)?;
     let password = form.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let slot = app.limits.hashing_slot().await?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        hash_password(&password)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| {

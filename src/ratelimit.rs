@@ -91,7 +91,7 @@ const ACCOUNT_FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// Password hashes running at once: each takes ~0.2 s of a router's CPU.
 const HASHES_AT_ONCE: usize = 2;
-/// Hashes running or waiting; beyond this, logins are refused with 429.
+/// Hashes running or waiting; beyond this, logins and sign-ups get 429.
 const HASHES_ADMITTED: usize = 16;
 
 const MAX_TRACKED_ADDRESSES: usize = 50_000;
