@@ -4,11 +4,13 @@
 use crate::app::App;
 use crate::crypto;
 use crate::error::{Error, Result};
+use crate::ratelimit::Action;
 use crate::store::shops::{self, ShopRow};
 use crate::store::{sessions, users};
 use crate::text;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,12 +47,28 @@ pub struct Staff {
 }
 
 impl Staff {
-    /// The shop this user runs; owners and shopless users are refused.
+    /// The shop this user runs, to look at; owners and shopless users are
+    /// refused.
     pub fn own_shop(&self) -> Result<&ShopRow> {
         self.shop
             .as_ref()
             .filter(|_| self.role == Role::Shopkeeper)
             .ok_or_else(|| Error::Forbidden("only a shopkeeper can do this".into()))
+    }
+
+    /// The shop this user runs, to change it: refused at once while the
+    /// owner has it suspended (it stays readable). Pending shops may build
+    /// their menu before approval.
+    pub fn manage_shop(&self) -> Result<&ShopRow> {
+        let shop = self.own_shop()?;
+        if shop.status == "suspended" {
+            return Err(Error::Forbidden(
+                "the venue owner has suspended your shop: you can see its orders \
+                 but not change anything until the owner approves it again"
+                    .into(),
+            ));
+        }
+        Ok(shop)
     }
 
     pub fn require_owner(&self) -> Result<()> {
@@ -186,16 +204,33 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Checks credentials and starts a session: `(token, role)`.
-pub async fn login(app: &App, credentials: Credentials) -> Result<(String, Role)> {
+/// Checks credentials and starts a session: `(token, role)`. Each attempt
+/// is charged to the client's address and to the account before its
+/// password is hashed, so attempts sent all at once, or from many
+/// addresses, cannot all be tried; a success gives its charges back.
+pub async fn login(app: &App, client: IpAddr, credentials: Credentials) -> Result<(String, Role)> {
     let email = credentials.email.trim().to_lowercase();
+    app.limits.take(Action::LoginAttempt, client)?;
+    app.limits.take_account_attempt(&email, client)?;
+    let slot = match app.limits.hashing_slot().await {
+        Ok(slot) => slot,
+        Err(e) => {
+            // Nothing was tried: a busy server costs the client nothing.
+            app.limits.refund(Action::LoginAttempt, client);
+            app.limits.refund_account_attempt(&email);
+            return Err(e);
+        }
+    };
+    let lookup = email.clone();
     let user = app
         .db
-        .read(move |c| Ok(users::by_email(c, &email)?))
+        .read(move |c| Ok(users::by_email(c, &lookup)?))
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     // Hash even for unknown users so timing does not reveal who exists.
     let valid = tokio::task::spawn_blocking(move || {
+        // Held until the hash is done, even if the client has gone.
+        let _slot = slot;
         let fallback = "pbkdf2-sha256$60000$00$00";
         verify_password(&credentials.password, stored.as_deref().unwrap_or(fallback))
     })
@@ -204,6 +239,8 @@ pub async fn login(app: &App, credentials: Credentials) -> Result<(String, Role)
     let Some(user) = user.filter(|_| valid) else {
         return Err(Error::Unauthorized("wrong email or password".into()));
     };
+    app.limits.refund(Action::LoginAttempt, client);
+    app.limits.refund_account_attempt(&email);
     let role = Role::parse(&user.role)?;
     let now = crate::time::now_ms();
     let token = app
@@ -238,9 +275,13 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
     let shop_name = text::required("shop_name", &form.shop_name, 60)?;
     let description = text::optional_text("description", &form.description, 500)?;
     let password = form.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let slot = app.limits.hashing_slot().await?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        hash_password(&password)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
     let now = crate::time::now_ms();
     let logged = format!("shop '{shop_name}' registered by {email}, waiting for approval");
     let token = app
@@ -306,6 +347,23 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(staff_for_token(&conn, "nope", 2_000).unwrap().is_none());
+    }
+
+    #[test]
+    fn suspended_shops_can_be_seen_but_not_managed() {
+        let conn = crate::db::test_connection();
+        let keeper = create_user(&conn, "k@x.y", "K", Role::Shopkeeper, "x", 0).unwrap();
+        let shop = shops::insert(&conn, keeper, "Stall", "", "pending", 0).unwrap();
+        let token = start_session(&conn, keeper, 0).unwrap();
+        let staff = |status: &str| {
+            shops::set_status(&conn, shop, status).unwrap();
+            staff_for_token(&conn, &token, 1).unwrap().unwrap()
+        };
+        assert!(staff("pending").manage_shop().is_ok());
+        assert!(staff("approved").manage_shop().is_ok());
+        let suspended = staff("suspended");
+        assert!(suspended.own_shop().is_ok());
+        assert!(matches!(suspended.manage_shop(), Err(Error::Forbidden(_))));
     }
 
     #[test]

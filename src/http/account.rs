@@ -19,18 +19,6 @@ fn home_of(role: Role) -> &'static str {
     }
 }
 
-/// Logs in, counting failures against the client's address. Once they are
-/// used up, every attempt is refused, the right password too: otherwise
-/// guessing would go on at full speed.
-async fn login(app: &App, req: &Request, credentials: Credentials) -> Result<(String, Role)> {
-    app.limits.check(Action::LoginFailure, req.peer.ip())?;
-    let result = auth::login(app, credentials).await;
-    if matches!(result, Err(Error::Unauthorized(_))) {
-        app.limits.take(Action::LoginFailure, req.peer.ip())?;
-    }
-    result
-}
-
 pub async fn login_page(app: &App, req: &Request) -> Result<Response> {
     page(app, req, "login.html", context! { error => None::<String> }).await
 }
@@ -42,7 +30,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
         email: form.text("email"),
         password: form.text("password"),
     };
-    match login(app, req, credentials).await {
+    match auth::login(app, req.peer.ip(), credentials).await {
         Ok((token, role)) => {
             let mut response = redirect(home_of(role));
             set_staff_cookie(&mut response, &token);
@@ -127,7 +115,7 @@ pub async fn api_register(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
-    let (token, role) = login(app, req, req.json()?).await?;
+    let (token, role) = auth::login(app, req.peer.ip(), req.json()?).await?;
     let mut response = json(
         StatusCode::OK,
         &serde_json::json!({ "token": token, "role": role }),

@@ -104,17 +104,55 @@ pub async fn require_staff(app: &App, req: &Request) -> Result<Staff> {
         .ok_or_else(|| Error::Unauthorized("please log in".into()))
 }
 
-/// A form's CSRF token, bound to the staff session when there is one.
-pub fn csrf_token(app: &App, req: &Request) -> String {
-    let binding = staff_token(req).map(crypto::token_hash).unwrap_or_default();
-    app.sign(&format!("csrf:{binding}"))
+/// CSRF tokens are "W.MAC": W the hour they were issued, MAC the server's
+/// signature over who they were issued to and W.
+const CSRF_WINDOW_MS: i64 = 60 * 60 * 1000;
+/// A form stays valid for 11 to 12 hours after its page was shown.
+const CSRF_VALID_WINDOWS: i64 = 12;
+
+/// Who a form's token is issued to: the staff session when there is one,
+/// else the client's address (hotspot clients keep theirs, and the captive
+/// portal sheet keeps no cookies to bind to).
+fn csrf_binding(req: &Request) -> String {
+    match staff_token(req) {
+        Some(token) => format!("session:{}", crypto::token_hash(token)),
+        None => format!("address:{}", req.peer.ip().to_canonical()),
+    }
 }
 
-/// Refuses a form post that did not come from one of our pages.
+fn csrf_token_for(sign: impl Fn(&str) -> String, binding: &str, window: i64) -> String {
+    format!("{window}.{}", sign(&format!("csrf:{binding}:{window}")))
+}
+
+/// Whether `sent` was issued to `binding` within the last
+/// `CSRF_VALID_WINDOWS` hours before `now_ms`.
+fn csrf_token_valid(sign: impl Fn(&str) -> String, binding: &str, sent: &str, now_ms: i64) -> bool {
+    let Some(window) = sent
+        .split_once('.')
+        .and_then(|(window, _)| window.parse::<i64>().ok())
+    else {
+        return false;
+    };
+    let current = now_ms.div_euclid(CSRF_WINDOW_MS);
+    if window > current || window <= current - CSRF_VALID_WINDOWS {
+        return false;
+    }
+    let expected = csrf_token_for(sign, binding, window);
+    crypto::constant_time_eq(expected.as_bytes(), sent.as_bytes())
+}
+
+/// A form's CSRF token: for this client only, and expiring.
+pub fn csrf_token(app: &App, req: &Request) -> String {
+    let window = crate::time::now_ms().div_euclid(CSRF_WINDOW_MS);
+    csrf_token_for(|data| app.sign(data), &csrf_binding(req), window)
+}
+
+/// Refuses a form post that did not come from one of our pages shown to
+/// this client in the last hours.
 pub fn check_csrf(app: &App, req: &Request, form: &Form) -> Result<()> {
-    let expected = csrf_token(app, req);
     let sent = form.get("csrf").unwrap_or("");
-    if !crypto::constant_time_eq(expected.as_bytes(), sent.as_bytes()) {
+    let now = crate::time::now_ms();
+    if !csrf_token_valid(|data| app.sign(data), &csrf_binding(req), sent, now) {
         return Err(Error::Forbidden(
             "this form has expired, please go back, reload and try again".into(),
         ));
@@ -137,4 +175,64 @@ pub fn check_origin(req: &Request) -> Result<()> {
     Err(Error::Forbidden(
         "cross-site requests are not accepted".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(data: &str) -> String {
+        crypto::hex(&crypto::hmac_sha256(b"test secret", data.as_bytes()))
+    }
+
+    #[test]
+    fn csrf_tokens_are_per_client_and_expire() {
+        let hour = CSRF_WINDOW_MS;
+        let issued_at = 1_000 * hour + 59 * 60 * 1000;
+        let window = issued_at / hour;
+        let token = csrf_token_for(sign, "address:10.0.0.2", window);
+        assert!(csrf_token_valid(
+            sign,
+            "address:10.0.0.2",
+            &token,
+            issued_at
+        ));
+        assert!(csrf_token_valid(
+            sign,
+            "address:10.0.0.2",
+            &token,
+            issued_at + 11 * hour
+        ));
+        // Expired, from the future, for another client, or forged: refused.
+        assert!(!csrf_token_valid(
+            sign,
+            "address:10.0.0.2",
+            &token,
+            issued_at + 12 * hour
+        ));
+        assert!(!csrf_token_valid(
+            sign,
+            "address:10.0.0.2",
+            &token,
+            issued_at - hour
+        ));
+        assert!(!csrf_token_valid(
+            sign,
+            "address:10.0.0.3",
+            &token,
+            issued_at
+        ));
+        let other_window = csrf_token_for(sign, "address:10.0.0.2", window - 1);
+        let (_, mac) = other_window.split_once('.').unwrap();
+        let relabelled = format!("{window}.{mac}");
+        assert!(!csrf_token_valid(
+            sign,
+            "address:10.0.0.2",
+            &relabelled,
+            issued_at
+        ));
+        for junk in ["", ".", "x.y", "99999999999999999999999.ab"] {
+            assert!(!csrf_token_valid(sign, "address:10.0.0.2", junk, issued_at));
+        }
+    }
 }

@@ -25,6 +25,15 @@ async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
     Ok((staff, shop_id))
 }
 
+/// Like `shopkeeper`, for changes: refused while the shop is suspended.
+/// The session is read afresh on every request, so a suspension takes
+/// effect on the next one.
+async fn acting_shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
+    let staff = require_staff(app, req).await?;
+    let shop_id = staff.manage_shop()?.id;
+    Ok((staff, shop_id))
+}
+
 fn actor(staff: &Staff, shop_id: i64) -> Actor {
     Actor::Shop {
         shop_id,
@@ -68,7 +77,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let to = parse_status(form.get("status").unwrap_or(""))?;
@@ -82,7 +91,7 @@ fn parse_status(text: &str) -> Result<Status> {
 }
 
 pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
-    let (staff, _) = shopkeeper(app, req).await?;
+    let (staff, _) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = ProfilePatch {
@@ -90,11 +99,27 @@ pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
         description: form.get("description").map(str::to_string),
         open: form.get("open").map(|v| v == "1"),
     };
-    let shop = staff.own_shop()?.clone();
+    let shop = staff.manage_shop()?.clone();
     app.db
         .write(move |tx| shops::update_profile(tx, &shop, patch))
         .await?;
-    Ok(redirect(form.get("back").unwrap_or("/shop")))
+    Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
+}
+
+/// `back` if it is a path on this site, else the board: a form field must
+/// not send the browser to another site. Browsers read `//host` and `/\host`
+/// as another host and drop tabs and newlines before deciding.
+fn same_site_path(back: &str) -> &str {
+    let mut bytes = back.bytes();
+    let same_site = bytes.next() == Some(b'/')
+        && !matches!(bytes.next(), Some(b'/' | b'\\'))
+        && back.len() <= 1_000
+        && !back.chars().any(char::is_control);
+    if same_site {
+        back
+    } else {
+        "/shop"
+    }
 }
 
 pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
@@ -125,7 +150,7 @@ fn item_patch(form: &Form) -> Result<ItemPatch> {
 }
 
 pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
@@ -137,7 +162,7 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
@@ -149,7 +174,7 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
     check_csrf(app, req, &req.form())?;
     let now = crate::time::now_ms();
     app.db
@@ -175,7 +200,7 @@ struct StatusChange {
 }
 
 pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
     let change: StatusChange = req.json()?;
     let to = parse_status(&change.status)?;
     let view = orders::move_order(app, order_id, to, actor(&staff, shop_id), change.reason).await?;
@@ -192,7 +217,7 @@ pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
     let now = crate::time::now_ms();
     let item = app
@@ -203,7 +228,7 @@ pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
     let now = crate::time::now_ms();
     let item = app
@@ -214,10 +239,34 @@ pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<R
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
         .await?;
     Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site_path;
+
+    #[test]
+    fn back_stays_on_this_site() {
+        for ok in ["/shop", "/shop/menu#item-3", "/", "/a:b?c=//d"] {
+            assert_eq!(same_site_path(ok), ok);
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "http://evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+        ] {
+            assert_eq!(same_site_path(bad), "/shop", "{bad:?}");
+        }
+    }
 }

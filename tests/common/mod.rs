@@ -16,7 +16,7 @@
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -540,6 +540,54 @@ pub fn try_request(
     let mut stream = connect(addr, timeout)?;
     send_request(&mut stream, addr, method, path, headers, body)?;
     read_response(&mut stream)
+}
+
+/// One request from the loopback address `local` on a fresh connection:
+/// 127.0.0.2 and up stand for other hotspot clients.
+pub fn request_from(
+    local: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    connect_from(local, addr, READ_TIMEOUT)
+        .and_then(|mut stream| {
+            send_request(&mut stream, addr, method, path, headers, body)?;
+            read_response(&mut stream)
+        })
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr} from {local}: {e}"))
+}
+
+/// Like [`connect`], from the loopback address `local` (std cannot bind a
+/// client socket before connecting; tokio's `TcpSocket` can).
+pub fn connect_from(
+    local: IpAddr,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> std::io::Result<TcpStream> {
+    assert!(
+        addr.ip().is_loopback() && local.is_loopback(),
+        "tests talk to loopback only"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let stream = runtime.block_on(async {
+        let socket = if local.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(local, 0))?;
+        socket.connect(addr).await?.into_std()
+    })?;
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// A connection to `addr` with read and write timeouts.
