@@ -600,51 +600,6 @@ pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream
     Ok(stream)
 }
 
-/// A connection to `addr` from the loopback address `source` (127.0.0.2 …),
-/// so one test can be several clients.
-pub fn connect_from(
-    source: std::net::IpAddr,
-    addr: SocketAddr,
-    timeout: Duration,
-) -> std::io::Result<TcpStream> {
-    assert!(
-        source.is_loopback() && addr.ip().is_loopback(),
-        "tests talk to loopback only"
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let stream = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.bind(SocketAddr::new(source, 0))?;
-        tokio::time::timeout(Duration::from_secs(10), socket.connect(addr))
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
-    })?;
-    let stream = stream.into_std()?;
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    Ok(stream)
-}
-
-/// One request from the loopback address `source`; panics on connection errors.
-pub fn request_from(
-    source: std::net::IpAddr,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
-    let attempt = || {
-        let mut stream = connect_from(source, addr, READ_TIMEOUT)?;
-        send_request(&mut stream, addr, method, path, headers, body)?;
-        read_response(&mut stream)
-    };
-    attempt().unwrap_or_else(|e: std::io::Error| panic!("{method} {path} from {source}: {e}"))
-}
-
 /// Writes one request. A server may answer (413) and close before the
 /// whole body is written: write errors are left for the read to report.
 pub fn send_request(
