@@ -216,15 +216,15 @@ pub fn total_cents(lines: &[LineRow]) -> i64 {
 const PICKUP_ALPHABET: &[u8] = b"34679ACDEFGHJKMNPQRTUVWXY";
 
 /// A three-character code not used by another open order of the shop.
-pub fn new_pickup_code(taken: &[String]) -> String {
+pub fn new_pickup_code(taken: &[String]) -> Result<String> {
     loop {
-        let code: String = crypto::random_bytes::<3>()
+        let code: String = crypto::random_bytes::<3>()?
             .iter()
             .map(|b| PICKUP_ALPHABET[*b as usize % PICKUP_ALPHABET.len()] as char)
             .collect();
         // 15,625 codes; a shop never has that many open orders.
         if !taken.contains(&code) {
-            return code;
+            return Ok(code);
         }
     }
 }
@@ -283,7 +283,7 @@ pub fn place(
     }
     let menu = items::for_shop(tx, shop.id)?;
     let lines = price_lines(shop.id, &valid.items, &menu)?;
-    let pickup_code = new_pickup_code(&rows::open_pickup_codes(tx, shop.id)?);
+    let pickup_code = new_pickup_code(&rows::open_pickup_codes(tx, shop.id)?)?;
     let order_id = rows::insert(
         tx,
         &NewOrder {
@@ -689,7 +689,7 @@ mod tests {
     fn pickup_codes_avoid_taken_ones_and_ambiguous_characters() {
         let taken: Vec<String> = vec!["AAA".into()];
         for _ in 0..200 {
-            let code = new_pickup_code(&taken);
+            let code = new_pickup_code(&taken).unwrap();
             assert_eq!(code.len(), 3);
             assert_ne!(code, "AAA");
             assert!(code.bytes().all(|b| PICKUP_ALPHABET.contains(&b)));

@@ -200,7 +200,13 @@ async fn write_framed(stream: &mut TcpStream, message: &[u8]) -> std::io::Result
 async fn forward(packet: &[u8], query: &Message, upstreams: &[SocketAddr], tcp: bool) -> Vec<u8> {
     // A fresh random id (and socket, so a random port) per query makes
     // spoofed answers hard to slip in.
-    let id = u16::from_be_bytes(crypto::random_bytes::<2>());
+    let id = match crypto::random_bytes::<2>() {
+        Ok(bytes) => u16::from_be_bytes(bytes),
+        Err(e) => {
+            log::warn!("DNS forward: {e}");
+            return query.reply(Rcode::ServFail, Vec::new()).encode();
+        }
+    };
     let mut outgoing = packet.to_vec();
     outgoing[..2].copy_from_slice(&id.to_be_bytes());
     let outgoing: Arc<[u8]> = outgoing.into();

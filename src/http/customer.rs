@@ -108,7 +108,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
             problem => problem,
             // Fixed when the cart is shown: a double tap on "Place order"
             // sends the same reference and so makes one order.
-            client_ref => crypto::hex(&crypto::random_bytes::<16>()),
+            client_ref => crypto::hex(&crypto::random_bytes::<16>()?),
             tq => token_query(token.as_deref()),
             t => token,
         },
