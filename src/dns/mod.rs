@@ -29,6 +29,14 @@ const TCP_IDLE: Duration = Duration::from_secs(10);
 /// EDNS lets answers grow past 512 bytes; 4096 is the common ceiling.
 const MAX_UDP: usize = 4096;
 
+/// The most file descriptors DNS can hold at once: its two sockets, a
+/// socket per upstream for each forwarded query, and each TCP connection
+/// with its own upstream connections.
+pub fn max_descriptors(upstreams: usize) -> u64 {
+    let most = 2 + MAX_FORWARDS * upstreams + MAX_TCP_CONNECTIONS * (1 + upstreams);
+    u64::try_from(most).unwrap_or(u64::MAX)
+}
+
 /// What to do with one packet from a client.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Plan {
