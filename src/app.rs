@@ -146,7 +146,7 @@ fn load_or_create_secret(conn: &Connection) -> Result<[u8; 32]> {
             return Ok(secret);
         }
     }
-    let secret = crypto::random_bytes::<32>();
+    let secret = crypto::random_bytes::<32>()?;
     settings::set(conn, "secret", &crypto::hex(&secret))?;
     Ok(secret)
 }

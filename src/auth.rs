@@ -100,14 +100,14 @@ pub fn check_password_policy(password: &str) -> Result<()> {
 }
 
 /// "pbkdf2-sha256$ITERATIONS$SALT$HASH", salt and hash in hex.
-pub fn hash_password(password: &str) -> String {
-    let salt = crypto::random_bytes::<16>();
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = crypto::random_bytes::<16>()?;
     let hash = crypto::pbkdf2_sha256(password.as_bytes(), &salt, PBKDF2_ITERATIONS);
-    format!(
+    Ok(format!(
         "pbkdf2-sha256${PBKDF2_ITERATIONS}${}${}",
         crypto::hex(&salt),
         crypto::hex(&hash)
-    )
+    ))
 }
 
 pub fn verify_password(password: &str, stored: &str) -> bool {
@@ -186,7 +186,7 @@ pub fn staff_for_token(conn: &Connection, token: &str, now: i64) -> Result<Optio
 
 /// Starts a session; returns its token (only its hash is stored).
 pub fn start_session(conn: &Connection, user_id: i64, now: i64) -> Result<String> {
-    let token = crypto::random_token();
+    let token = crypto::random_token()?;
     sessions::insert(
         conn,
         &crypto::token_hash(&token),
@@ -281,7 +281,7 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
         hash_password(&password)
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    .map_err(|e| Error::Internal(e.to_string()))??;
     let now = crate::time::now_ms();
     let logged = format!("shop '{shop_name}' registered by {email}, waiting for approval");
     let token = app
@@ -302,7 +302,7 @@ pub fn reset_password(conn: &Connection, email: &str, password: &str) -> Result<
     check_password_policy(password)?;
     let user =
         users::by_email(conn, &normalize_email(email)?)?.ok_or_else(|| Error::not_found("user"))?;
-    users::set_password(conn, user.id, &hash_password(password))?;
+    users::set_password(conn, user.id, &hash_password(password)?)?;
     sessions::delete_for_user(conn, user.id)?;
     Ok(())
 }
@@ -315,7 +315,7 @@ pub fn create_owner(conn: &Connection, email: &str, name: &str, password: &str) 
         &normalize_email(email)?,
         &text::required("name", name, 60)?,
         Role::Owner,
-        &hash_password(password),
+        &hash_password(password)?,
         crate::time::now_ms(),
     )
 }
@@ -326,8 +326,8 @@ mod tests {
 
     #[test]
     fn passwords_verify_and_salts_differ() {
-        let a = hash_password("correct horse");
-        let b = hash_password("correct horse");
+        let a = hash_password("correct horse").unwrap();
+        let b = hash_password("correct horse").unwrap();
         assert_ne!(a, b);
         assert!(verify_password("correct horse", &a));
         assert!(!verify_password("correct horsE", &a));

@@ -5,12 +5,19 @@ use crate::app::App;
 use crate::clients::{self, ClientSettings, Clients, Target};
 use crate::error::{Error, Result};
 use crate::portal::{Mode, PortalConfig};
-use crate::{auth, db, demo, dns, firewall, http};
+use crate::{auth, crypto, db, demo, dns, firewall, http};
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// Descriptors kept for everything but HTTP connections and DNS: standard
+/// streams, listeners, the runtime, SQLite's files (database, WAL and
+/// shared memory per connection, temporary files), /dev/urandom, `nft` and
+/// the connection being refused.
+const RESERVED_DESCRIPTORS: u64 = 64;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -105,6 +112,23 @@ pub struct ServeArgs {
     /// Set the venue's name at start
     #[arg(long, value_name = "NAME")]
     pub venue_name: Option<String>,
+
+    /// Most HTTP connections open at once; more are answered 503 at once.
+    /// Lowered at start if the open-file limit cannot hold them
+    #[arg(long, default_value_t = http::DEFAULT_MAX_CONNECTIONS, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Most HTTP connections open at once from one client address (an IPv6
+    /// client: its /64)
+    #[arg(long, default_value_t = http::DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections_per_client: u32,
+
+    /// Drop a connection whose client has taken none of its answer for this long
+    #[arg(long, default_value_t = http::DEFAULT_WRITE_TIMEOUT_SECS, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -177,6 +201,8 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start runtime: {e}")))?;
+    crypto::init()?;
+    let limits = connection_limits(&args)?;
     runtime.block_on(async {
         let mut app = App::open(&data_dir).await?;
         start_portal(&mut app, &args).await?;
@@ -192,10 +218,58 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
             listener.local_addr().unwrap_or(args.listen),
             data_dir.display()
         );
-        http::serve(listener, app, shutdown_signal()).await;
+        log::info!(
+            "at most {} connections, {} per client; writes time out after {} s",
+            limits.max_total,
+            limits.max_per_client,
+            limits.write_timeout.as_secs()
+        );
+        http::serve(listener, app, limits, shutdown_signal()).await;
         log::info!("stopped");
         Ok(())
     })
+}
+
+/// The connection caps from the flags, fitted to the open-file limit (raised
+/// as far as they need first) minus what the rest of the server may use.
+fn connection_limits(args: &ServeArgs) -> Result<http::ConnectionLimits> {
+    let reserved = RESERVED_DESCRIPTORS
+        + match args.dns {
+            Some(_) => dns::max_descriptors(args.upstreams.len()),
+            None => 0,
+        };
+    let wanted = u64::from(args.max_connections) + reserved;
+    http::ConnectionLimits::fit(
+        args.max_connections,
+        args.max_connections_per_client,
+        Duration::from_secs(args.write_timeout),
+        raise_file_limit(wanted)?,
+        reserved,
+    )
+}
+
+/// Raises the soft open-file limit towards `wanted` (never past the hard
+/// limit, never lowering it): each connection holds a descriptor. Returns
+/// the limit in force.
+fn raise_file_limit(wanted: u64) -> Result<u64> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| Error::Internal(format!("cannot read the open-file limit: {e}")))?;
+    let target = wanted.min(hard).max(soft);
+    if target == soft {
+        log::info!("open-file limit {soft} (hard limit {hard})");
+        return Ok(soft);
+    }
+    match setrlimit(Resource::RLIMIT_NOFILE, target, hard) {
+        Ok(()) => {
+            log::info!("open-file limit raised from {soft} to {target} (hard limit {hard})");
+            Ok(target)
+        }
+        Err(e) => {
+            log::warn!("cannot raise the open-file limit from {soft} to {target}: {e}");
+            Ok(soft)
+        }
+    }
 }
 
 /// Configures the captive portal from the flags: clients and firewall
@@ -255,12 +329,26 @@ async fn start_portal(app: &mut App, args: &ServeArgs) -> Result<()> {
     Ok(())
 }
 
+/// SIGTERM (procd's stop) or Ctrl-C.
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            log::warn!("cannot wait for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = ctrl_c => {}
+            }
+        }
+        Err(e) => {
+            log::warn!("cannot handle SIGTERM, only Ctrl-C stops the server: {e}");
+            ctrl_c.await;
+        }
     }
 }
 

@@ -2,21 +2,44 @@
 //! PBKDF2 and constant-time comparison. Hand-written because each is a few
 //! lines and the extra crates would cost flash on the router.
 
+use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
+use std::fs::File;
 use std::io::Read;
+use std::sync::OnceLock;
+
+/// `/dev/urandom`, opened once: a server whose descriptors a flood has used
+/// up must still be able to make tokens.
+static URANDOM: OnceLock<File> = OnceLock::new();
+
+/// Opens the randomness source now, so a later shortage of file
+/// descriptors cannot take it away. Call at start-up.
+pub fn init() -> Result<()> {
+    urandom().map(|_| ())
+}
+
+fn urandom() -> Result<&'static File> {
+    if let Some(file) = URANDOM.get() {
+        return Ok(file);
+    }
+    let file = File::open("/dev/urandom")
+        .map_err(|e| Error::Internal(format!("cannot open /dev/urandom: {e}")))?;
+    // A racing first caller may have set it meanwhile; either file will do.
+    Ok(URANDOM.get_or_init(|| file))
+}
 
 /// Fills a buffer from the kernel's CSPRNG.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .expect("/dev/urandom must be readable");
-    buf
+    urandom()?
+        .read_exact(&mut buf)
+        .map_err(|e| Error::Internal(format!("cannot read /dev/urandom: {e}")))?;
+    Ok(buf)
 }
 
 /// A random token of 32 bytes, hex encoded: used for sessions and order tokens.
-pub fn random_token() -> String {
-    hex(&random_bytes::<32>())
+pub fn random_token() -> Result<String> {
+    Ok(hex(&random_bytes::<32>()?))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -141,6 +164,12 @@ mod tests {
             hex(&pbkdf2_sha256(b"password", b"salt", 4096)),
             "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"
         );
+    }
+
+    #[test]
+    fn random_bytes_differ() {
+        init().unwrap();
+        assert_ne!(random_bytes::<16>().unwrap(), random_bytes::<16>().unwrap());
     }
 
     #[test]

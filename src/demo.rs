@@ -97,7 +97,7 @@ pub fn seed(conn: &Connection) -> Result<bool> {
     auth::create_owner(conn, OWNER_EMAIL, "Venue Owner", PASSWORD)?;
     for (n, (name, description, menu)) in SHOPS.iter().enumerate() {
         let email = format!("shop{}@demo.local", n + 1);
-        let hash = auth::hash_password(PASSWORD);
+        let hash = auth::hash_password(PASSWORD)?;
         let user = auth::create_user(
             conn,
             &email,

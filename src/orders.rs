@@ -243,7 +243,7 @@ pub fn new_pickup_code(
     mut taken: impl FnMut(&str) -> Result<bool>,
 ) -> Result<String> {
     for _ in 0..PICKUP_CODE_ATTEMPTS {
-        let code: String = crypto::random_bytes::<4>()
+        let code: String = crypto::random_bytes::<4>()?
             .iter()
             .take(length)
             .map(|b| PICKUP_ALPHABET[*b as usize % PICKUP_ALPHABET.len()] as char)
@@ -377,7 +377,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
             token.clone()
         }
         Holder::Reserved(token) => token.clone(),
-        Holder::Anonymous | Holder::Device(_) => crypto::random_token(),
+        Holder::Anonymous | Holder::Device(_) => crypto::random_token()?,
     };
     let token_hash = crypto::token_hash(&token);
     let open_for_device = rows::open_count_for_device(tx, &token_hash, &who.placed_from)?;

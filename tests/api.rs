@@ -933,7 +933,8 @@ fn waiters_hear_only_their_own_orders_and_shop() {
 fn hundreds_of_waiters_all_wake() {
     const CUSTOMERS: usize = 200;
     const SHOPS: usize = 50;
-    let server = Server::start_demo();
+    // All from one address: more than one client's connection cap.
+    let server = Server::start_demo_with(&["--max-connections-per-client", "300"], None);
     let shop1 = server.login(SHOP1, PASSWORD);
     let (id, token, _) = server.place_ok(1, &[(menu_prices(&server, 1)[0].0, 1)]);
     let shop_version = int_of(&board(&server, &shop1), "version");

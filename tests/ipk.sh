@@ -231,7 +231,7 @@ print(free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM))')
     grep -qx "nft -D hotspot_if=\"br-lan\" -D portal_http=$port -D portal_dns=$dns -f /usr/share/orderspot/orderspot.nft" "$d/nft.log" ||
         { echo "    nft was called as: $(cat "$d/nft.log")"; return 1; }
     grep -q "^env ORDERSPOT_RULES=br-lan $port $dns$" "$d/params" || { echo "    procd env: $(cat "$d/params")"; return 1; }
-    for p in "respawn" "stdout 1" "stderr 1" "file /etc/config/orderspot"; do
+    for p in "respawn" "stdout 1" "stderr 1" "file /etc/config/orderspot" "limits nofile=4096 4096"; do
         grep -q "^$p" "$d/params" || { echo "    procd param $p missing"; return 1; }
     done
     # A second start with nothing changed leaves the table alone.
@@ -449,12 +449,12 @@ for ipk in "${ipks[@]}"; do
     check "init script: sh -n" sh -n "$w/root/etc/init.d/orderspot"
     check "init script: procd service with respawn, logd output, reload trigger" \
         grep -q 'USE_PROCD=1' "$w/root/etc/init.d/orderspot"
-    for pat in 'procd_set_param respawn' 'procd_set_param stdout 1' 'procd_set_param stderr 1' 'procd_add_reload_trigger orderspot'; do
+    for pat in 'procd_set_param respawn' 'procd_set_param stdout 1' 'procd_set_param stderr 1' 'procd_add_reload_trigger orderspot' 'procd_set_param limits nofile='; do
         check "init script: $pat" grep -q "$pat" "$w/root/etc/init.d/orderspot"
     done
     check "uci-defaults: sh -n" sh -n "$w/root/etc/uci-defaults/99-orderspot"
     check "firewall include: sh -n" sh -n "$w/root/usr/share/orderspot/firewall.include"
-    for opt in enabled listen data_dir portal_ip portal_host mode session_minutes venue_name; do
+    for opt in enabled listen data_dir portal_ip portal_host mode session_minutes venue_name max_connections max_connections_per_client write_timeout; do
         check "UCI config has option $opt" grep -qE "^\s*option $opt " "$w/root/etc/config/orderspot"
     done
     check "UCI config documents the upstream DNS list" grep -qE "^\s*#?\s*list upstream " "$w/root/etc/config/orderspot"

@@ -40,6 +40,14 @@ pub const MIN_UDP: usize = 512;
 /// EDNS lets answers grow past 512 bytes; 4096 is the common ceiling.
 pub const MAX_UDP: usize = 4096;
 
+/// The most file descriptors DNS can hold at once: its two sockets, a
+/// socket per upstream for each forwarded query, and each TCP connection
+/// with its own upstream connections.
+pub fn max_descriptors(upstreams: usize) -> u64 {
+    let most = 2 + MAX_FORWARDS * upstreams + MAX_TCP_CONNECTIONS * (1 + upstreams);
+    u64::try_from(most).unwrap_or(u64::MAX)
+}
+
 /// What to do with one packet from a client.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Plan {
@@ -324,7 +332,13 @@ async fn write_framed(stream: &mut TcpStream, message: &[u8]) -> std::io::Result
 async fn forward(packet: &[u8], query: &Message, upstreams: &[SocketAddr], tcp: bool) -> Vec<u8> {
     // A fresh random id (and socket, so a random port) per query makes
     // spoofed answers hard to slip in.
-    let id = u16::from_be_bytes(crypto::random_bytes::<2>());
+    let id = match crypto::random_bytes::<2>() {
+        Ok(bytes) => u16::from_be_bytes(bytes),
+        Err(e) => {
+            log::warn!("DNS forward: {e}");
+            return query.reply(Rcode::ServFail, Vec::new()).encode();
+        }
+    };
     let mut outgoing = packet.to_vec();
     outgoing[..2].copy_from_slice(&id.to_be_bytes());
     let outgoing: Arc<[u8]> = outgoing.into();

@@ -111,7 +111,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
             problem => problem,
             // Fixed when the cart is shown: a double tap on "Place order"
             // sends the same reference and so makes one order.
-            client_ref => identity::new_form_ref(app),
+            client_ref => identity::new_form_ref(app)?,
             tq => token_query(token.as_deref()),
             t => token,
         },

@@ -42,10 +42,10 @@ pub fn device_token(req: &Request) -> Option<String> {
 
 /// A fresh `client_ref` for a cart page's order form: a random nonce and
 /// its MAC, so placement can tell the reference was made by us.
-pub fn new_form_ref(app: &App) -> String {
-    let nonce = crypto::hex(&crypto::random_bytes::<16>());
+pub fn new_form_ref(app: &App) -> Result<String> {
+    let nonce = crypto::hex(&crypto::random_bytes::<16>()?);
     let mac = app.sign(&format!("form-ref:{nonce}"));
-    format!("{nonce}-{}", &mac[..FORM_REF_MAC_CHARS])
+    Ok(format!("{nonce}-{}", &mac[..FORM_REF_MAC_CHARS]))
 }
 
 const FORM_REF_MAC_CHARS: usize = 24;

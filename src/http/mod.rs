@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod assets;
+mod connection;
 mod customer;
 pub mod identity;
 mod portal;
@@ -14,6 +15,11 @@ mod shop;
 
 use crate::app::App;
 use crate::error::{Error, Result};
+use connection::{Admission, RefusalLog, WriteTimeout};
+pub use connection::{
+    ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_WRITE_TIMEOUT_SECS,
+};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -30,12 +36,21 @@ use tokio::net::TcpListener;
 
 /// Largest request body we read; bigger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Slow clients must send their headers (and body) within this time.
+/// Slow clients must send their headers (and body) within this time. The
+/// header timer also runs while a kept-alive connection waits for its next
+/// request, so idle connections end after it too.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Accepts connections until `shutdown` completes.
-pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) {
+/// Accepts connections until `shutdown` completes, within `limits`.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
+    let admission = Admission::new(&limits);
+    let mut refusals = RefusalLog::new();
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
@@ -49,19 +64,30 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
                 }
             },
         };
+        let slot = match admission.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                connection::refuse(&stream, refusal);
+                refusals.note(peer.ip(), refusal);
+                continue;
+            }
+        };
         let app = app.clone();
         let local = stream.local_addr().ok();
+        let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(app.clone(), peer, local, req));
             let result = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(READ_TIMEOUT)
                 .max_buf_size(64 * 1024)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(io, service)
                 .await;
             if let Err(e) = result {
                 log::debug!("connection from {peer}: {e}");
             }
+            // Only now is the socket closed and its descriptor free.
+            drop(slot);
         });
     }
 }

@@ -81,6 +81,10 @@ pub struct Server {
     demo: bool,
     /// Everything the server wrote to stderr (all of its runs), for diagnosis.
     log: Arc<Mutex<String>>,
+    /// More `serve` flags.
+    extra_args: Vec<String>,
+    /// An open-file limit (soft and hard) to run under.
+    file_limit: Option<u32>,
 }
 
 impl Server {
@@ -108,9 +112,34 @@ impl Server {
             data_dir,
             demo,
             log,
+            extra_args: Vec::new(),
+            file_limit: None,
         };
         server.launch();
         server
+    }
+
+    /// A demo server with more `serve` flags and, if given, an open-file
+    /// limit (soft and hard, so the server cannot raise it).
+    pub fn start_demo_with(args: &[&str], file_limit: Option<u32>) -> Server {
+        let mut server = Server {
+            child: None,
+            addr: "127.0.0.1:0".parse().unwrap(),
+            data_dir: Arc::new(TempDir::new("server")),
+            demo: true,
+            log: Arc::new(Mutex::new(String::new())),
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
+            file_limit,
+        };
+        server.launch();
+        server
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// Starts the binary on a free port and waits until it answers HTTP.
@@ -120,7 +149,17 @@ impl Server {
         for _attempt in 0..5 {
             let port = free_port();
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let mut command = Command::new(BIN);
+            let mut command = match self.file_limit {
+                Some(limit) => {
+                    let mut shell = Command::new("sh");
+                    shell
+                        .arg("-c")
+                        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                        .arg(BIN);
+                    shell
+                }
+                None => Command::new(BIN),
+            };
             command
                 .arg("serve")
                 .arg("--listen")
@@ -135,6 +174,7 @@ impl Server {
             if self.demo {
                 command.arg("--demo");
             }
+            command.args(&self.extra_args);
             let mut child = command.spawn().expect("start the orderspot binary");
             // Drain stderr so the server never blocks on a full pipe.
             let stderr = child.stderr.take().unwrap();
@@ -552,7 +592,7 @@ pub fn request_from(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    connect_from(local, addr, READ_TIMEOUT)
+    connect_from(local, addr)
         .and_then(|mut stream| {
             send_request(&mut stream, addr, method, path, headers, body)?;
             read_response(&mut stream)
@@ -560,41 +600,43 @@ pub fn request_from(
         .unwrap_or_else(|e| panic!("{method} {path} on {addr} from {local}: {e}"))
 }
 
-/// Like [`connect`], from the loopback address `local` (std cannot bind a
-/// client socket before connecting; tokio's `TcpSocket` can).
-pub fn connect_from(
-    local: IpAddr,
-    addr: SocketAddr,
-    timeout: Duration,
-) -> std::io::Result<TcpStream> {
-    assert!(
-        addr.ip().is_loopback() && local.is_loopback(),
-        "tests talk to loopback only"
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
-    let stream = runtime.block_on(async {
-        let socket = if local.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()?
-        } else {
-            tokio::net::TcpSocket::new_v6()?
-        };
-        socket.bind(SocketAddr::new(local, 0))?;
-        socket.connect(addr).await?.into_std()
-    })?;
-    stream.set_nonblocking(false)?;
+/// A connection to `addr` with read and write timeouts.
+pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
+    assert!(addr.ip().is_loopback(), "tests talk to loopback only");
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
     stream.set_nodelay(true)?;
     Ok(stream)
 }
 
-/// A connection to `addr` with read and write timeouts.
-pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
-    assert!(addr.ip().is_loopback(), "tests talk to loopback only");
-    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
-    stream.set_read_timeout(Some(timeout))?;
+/// A connection to `addr` from the loopback address `from` (127.0.0.2 and
+/// so on), so one test can act as several clients.
+pub fn connect_from(from: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    assert!(
+        from.is_loopback() && addr.ip().is_loopback(),
+        "tests talk to loopback only"
+    );
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for connect_from")
+    });
+    let stream = runtime.block_on(async {
+        let socket = match from {
+            IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(from, 0))?;
+        tokio::time::timeout(Duration::from_secs(10), socket.connect(addr))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
+    })?;
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
     stream.set_nodelay(true)?;
     Ok(stream)

@@ -1,0 +1,393 @@
+//! Limits on connections themselves: how many may be open in total and per
+//! client, the quick refusal above them, and a write timeout so a client
+//! that stops reading cannot hold a connection (and its file descriptor)
+//! forever. Each connection costs one descriptor; these limits keep a flood
+//! from one phone away from the ones the rest of the server needs.
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv6Addr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
+
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+/// A phone's browser opens about six connections, more with long-polls and
+/// the captive-portal sheet beside the browser; a shop's tablet a few more.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
+pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 20;
+/// Below this many connections the server could not serve a venue at all,
+/// so start-up fails instead of running crippled.
+const MIN_CONNECTIONS: u64 = 16;
+/// How often refusals are summed up in the log (one line, not one per refusal).
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub max_total: usize,
+    pub max_per_client: usize,
+    /// How long a write may wait for the client to take data before the
+    /// connection is dropped.
+    pub write_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    /// The configured caps, lowered so that open connections can never use
+    /// up the descriptors the rest of the server needs (`reserved`).
+    pub fn fit(
+        max_total: u32,
+        max_per_client: u32,
+        write_timeout: Duration,
+        file_limit: u64,
+        reserved: u64,
+    ) -> Result<ConnectionLimits> {
+        let room = file_limit.saturating_sub(reserved);
+        if room < MIN_CONNECTIONS {
+            return Err(Error::Internal(format!(
+                "the open-file limit ({file_limit}) leaves room for only {room} connections \
+                 after the {reserved} descriptors the server keeps for itself; raise it \
+                 (ulimit -n, or procd's nofile limit)"
+            )));
+        }
+        let max_total = u64::from(max_total).min(room);
+        let max_per_client = u64::from(max_per_client).min(max_total);
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(ConnectionLimits {
+            max_total: size(max_total),
+            max_per_client: size(max_per_client),
+            write_timeout,
+        })
+    }
+}
+
+/// Why a connection was turned away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    ServerFull,
+    ClientFull,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Refusal::ServerFull => "all connections in use",
+            Refusal::ClientFull => "too many connections from this client",
+        })
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    /// Only clients with open connections: at most `max_total` entries.
+    per_client: HashMap<IpAddr, usize>,
+}
+
+/// Counts open connections and admits new ones while below the caps.
+#[derive(Clone)]
+pub struct Admission {
+    max_total: usize,
+    max_per_client: usize,
+    counts: Arc<Mutex<Counts>>,
+}
+
+impl Admission {
+    pub fn new(limits: &ConnectionLimits) -> Admission {
+        Admission {
+            max_total: limits.max_total,
+            max_per_client: limits.max_per_client,
+            counts: Arc::default(),
+        }
+    }
+
+    /// A slot for one connection from `peer`, held until it is dropped.
+    pub fn admit(&self, peer: IpAddr) -> std::result::Result<Slot, Refusal> {
+        let client = client_key(peer);
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.total >= self.max_total {
+            return Err(Refusal::ServerFull);
+        }
+        let open = counts.per_client.entry(client).or_insert(0);
+        if *open >= self.max_per_client {
+            return Err(Refusal::ClientFull);
+        }
+        *open += 1;
+        counts.total += 1;
+        Ok(Slot {
+            counts: self.counts.clone(),
+            client,
+        })
+    }
+
+    #[cfg(test)]
+    fn open(&self) -> (usize, usize) {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        (counts.total, counts.per_client.len())
+    }
+}
+
+/// One admitted connection; dropping it frees its place.
+pub struct Slot {
+    counts: Arc<Mutex<Counts>>,
+    client: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(open) = counts.per_client.get_mut(&self.client) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                counts.per_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// The address a client is counted under. An IPv6 client can take any
+/// address of its /64 at will, so the /64 is one client.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
+        },
+        v4 => v4,
+    }
+}
+
+/// Answers a refused connection with a short 503 and lets it close, without
+/// ever waiting on the client: its send buffer is empty, so the answer fits.
+pub fn refuse(stream: &TcpStream, refusal: Refusal) {
+    // Taking what the client already sent lets the close end with FIN, not
+    // a reset that could destroy the answer before the client reads it.
+    let mut scratch = [0u8; 4096];
+    let _ = stream.try_read(&mut scratch);
+    let body = match refusal {
+        Refusal::ServerFull => "The server is busy. Please try again in a few seconds.\n",
+        Refusal::ClientFull => {
+            "Too many connections from your device. Please try again in a few seconds.\n"
+        }
+    };
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.try_write(answer.as_bytes());
+}
+
+/// Logs refusals as one line a minute with their count, so a flood cannot
+/// flood the log too.
+pub struct RefusalLog {
+    refused: u64,
+    since: Instant,
+}
+
+impl RefusalLog {
+    pub fn new() -> RefusalLog {
+        RefusalLog {
+            refused: 0,
+            since: Instant::now(),
+        }
+    }
+
+    pub fn note(&mut self, peer: IpAddr, refusal: Refusal) {
+        log::debug!("refused a connection from {peer}: {refusal}");
+        self.refused += 1;
+        if self.since.elapsed() >= REFUSAL_LOG_INTERVAL {
+            log::warn!(
+                "refused {} connections in the last minute (latest from {peer}: {refusal})",
+                self.refused
+            );
+            self.refused = 0;
+            self.since = Instant::now();
+        }
+    }
+}
+
+/// A connection's I/O with a deadline on writes: when the client has taken
+/// nothing for `timeout`, the write fails with `TimedOut` and the
+/// connection is dropped. Any progress starts the wait afresh.
+pub struct WriteTimeout<T> {
+    inner: T,
+    timeout: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> WriteTimeout<T> {
+    pub fn new(inner: T, timeout: Duration) -> WriteTimeout<T> {
+        WriteTimeout {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    fn deadline<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        write: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if write.is_ready() {
+            self.stalled = None;
+            return write;
+        }
+        let timeout = self.timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteTimeout<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let write = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.deadline(cx, write)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let write = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.deadline(cx, write)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flush = Pin::new(&mut this.inner).poll_flush(cx);
+        this.deadline(cx, flush)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let shutdown = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.deadline(cx, shutdown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn limits(max_total: usize, max_per_client: usize) -> ConnectionLimits {
+        ConnectionLimits {
+            max_total,
+            max_per_client,
+            write_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn caps_per_client_and_in_total_and_frees_places_on_drop() {
+        let admission = Admission::new(&limits(3, 2));
+        let a: IpAddr = "10.0.0.2".parse().unwrap();
+        let b: IpAddr = "10.0.0.3".parse().unwrap();
+        let c: IpAddr = "10.0.0.4".parse().unwrap();
+        let a1 = admission.admit(a).unwrap();
+        let _a2 = admission.admit(a).unwrap();
+        assert_eq!(admission.admit(a).err(), Some(Refusal::ClientFull));
+        let _b1 = admission.admit(b).unwrap();
+        assert_eq!(admission.admit(c).err(), Some(Refusal::ServerFull));
+        drop(a1);
+        let c1 = admission.admit(c).unwrap();
+        drop(c1);
+        assert_eq!(
+            admission.open(),
+            (2, 2),
+            "c's entry is gone once it has no connection"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64_and_mapped_ipv4_is_ipv4() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:10.0.0.2"), key("10.0.0.2"));
+    }
+
+    #[test]
+    fn fit_keeps_the_reserve_free_and_refuses_a_hopeless_limit() {
+        let timeout = Duration::from_secs(20);
+        let fitted = ConnectionLimits::fit(1024, 64, timeout, 4096, 100).unwrap();
+        assert_eq!((fitted.max_total, fitted.max_per_client), (1024, 64));
+        let fitted = ConnectionLimits::fit(1024, 64, timeout, 256, 64).unwrap();
+        assert_eq!((fitted.max_total, fitted.max_per_client), (192, 64));
+        let fitted = ConnectionLimits::fit(1024, 500, timeout, 256, 64).unwrap();
+        assert_eq!(fitted.max_per_client, 192);
+        assert!(ConnectionLimits::fit(1024, 64, timeout, 70, 64).is_err());
+    }
+
+    #[test]
+    fn a_write_the_reader_never_takes_times_out_and_one_it_takes_does_not() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let timeout = Duration::from_millis(200);
+            let (near, _never_reads) = tokio::io::duplex(64);
+            let mut io = WriteTimeout::new(near, timeout);
+            let started = Instant::now();
+            let error = io.write_all(&[0u8; 4096]).await.unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+            assert!(started.elapsed() >= timeout);
+
+            let (near, mut far) = tokio::io::duplex(64);
+            let mut io = WriteTimeout::new(near, timeout);
+            let reader = tokio::spawn(async move {
+                let mut taken = Vec::new();
+                let mut buf = [0u8; 16];
+                while taken.len() < 4096 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    let n = far.read(&mut buf).await.unwrap();
+                    taken.extend_from_slice(&buf[..n]);
+                }
+                taken.len()
+            });
+            // Slow but steady: 4 KiB in 16-byte steps takes far longer than
+            // the timeout, yet never stalls for it.
+            io.write_all(&[1u8; 4096]).await.unwrap();
+            assert_eq!(reader.await.unwrap(), 4096);
+        });
+    }
+}
