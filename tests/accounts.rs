@@ -98,7 +98,8 @@ fn csrf_of(html: &str) -> String {
 
 #[test]
 fn simultaneous_wrong_logins_then_the_real_password_are_refused() {
-    let server = Server::start_demo();
+    // Room for all 200 connections at once: the login limit must stop them.
+    let server = Server::start_demo_with(&["--max-connections-per-client", "300"], None);
     // 200 guesses sent at once from one address, each at another account so
     // only the per-address limit can stop them; the real password goes last
     // while they are still being answered.
