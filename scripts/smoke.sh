@@ -5,7 +5,8 @@
 #
 # Starts `orderspot serve --demo` on a free loopback port with a scratch data
 # directory, then over HTTP: lists the shops, reads a menu, places an order
-# (and places it again with the same client_ref: the same order comes back),
+# (and places it again with the same client_ref and its token: the same order
+# comes back; without the token: 409),
 # starts a long-poll on the order's status, moves the order to "accepted" as
 # the shopkeeper, and checks that the waiting long-poll returns the new
 # version within two seconds. Ends with SIGTERM, which must stop the server
@@ -99,8 +100,10 @@ status, order = call("POST", "/api/orders", order_body)
 check(status == 201, f"POST /api/orders: {status} {order}")
 check(order["status"] == "placed", f"new order status: {order}")
 check(order["total_cents"] == 2 * item["price_cents"], f"total of {order}")
-again_status, again = call("POST", "/api/orders", order_body)
+again_status, again = call("POST", "/api/orders", order_body, token=order["token"])
 check(again_status == 200 and again["id"] == order["id"], f"same client_ref again: {again_status} {again}")
+stranger_status, _ = call("POST", "/api/orders", order_body)
+check(stranger_status == 409, f"same client_ref without the token: {stranger_status}")
 print(f"    order {order['id']} placed, pickup code {order['pickup_code']}, version {order['version']}", flush=True)
 
 result = {}
