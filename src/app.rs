@@ -2,14 +2,14 @@
 //! hub, the venue's settings, the server secret, the rate limiter, and the
 //! captive portal's settings and Wi-Fi clients.
 
-use crate::crypto;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::live::Live;
-use crate::orders::OpenOrderLimits;
-use crate::ratelimit::RateLimiter;
+use crate::ordering::orders::OpenOrderLimits;
 use crate::store::settings;
-use crate::text;
+use crate::support::crypto;
+use crate::support::ratelimit::RateLimiter;
+use crate::support::text;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -92,7 +92,7 @@ pub struct App {
     pub live: Live,
     pub limits: RateLimiter,
     pub portal: Arc<crate::portal::PortalConfig>,
-    pub clients: crate::clients::Clients,
+    pub clients: crate::portal::clients::Clients,
     venue: Arc<RwLock<Venue>>,
     secret: Arc<[u8; 32]>,
 }
@@ -103,7 +103,7 @@ impl App {
         let (venue, secret) = db
             .write(|tx| Ok((Venue::load(tx)?, load_or_create_secret(tx)?)))
             .await?;
-        let clients = crate::clients::Clients::new(db.clone(), Default::default());
+        let clients = crate::portal::clients::Clients::new(db.clone(), Default::default());
         Ok(App {
             db,
             live: Live::default(),

@@ -2,10 +2,10 @@
 //! same database without a running server.
 
 use crate::app::App;
-use crate::clients::{self, ClientSettings, Clients, Target};
 use crate::error::{Error, Result};
+use crate::portal::clients::{self, ClientSettings, Clients, Target};
 use crate::portal::{Mode, PortalConfig};
-use crate::{auth, crypto, db, demo, dns, firewall, http};
+use crate::{accounts, db, http, portal::dns, portal::firewall, support::crypto, venue::demo};
 use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -178,7 +178,7 @@ pub enum AdminCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::logger::init(cli.log_level);
+    crate::support::logger::init(cli.log_level);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -356,11 +356,11 @@ fn admin(data_dir: PathBuf, command: AdminCommand) -> Result<()> {
     let conn = db::open_one(&data_dir)?;
     match command {
         AdminCommand::CreateOwner { email, name, .. } => {
-            auth::create_owner(&conn, &email, &name, &read_password()?)?;
+            accounts::create_owner(&conn, &email, &name, &read_password()?)?;
             println!("owner account {email} created");
         }
         AdminCommand::ResetPassword { email, .. } => {
-            auth::reset_password(&conn, &email, &read_password()?)?;
+            accounts::reset_password(&conn, &email, &read_password()?)?;
             println!("password of {email} changed; its sessions were ended");
         }
     }
@@ -378,7 +378,7 @@ fn read_password() -> Result<String> {
 
 fn clients_command(data_dir: PathBuf, command: ClientsCommand) -> Result<()> {
     let conn = db::open_one(&data_dir)?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     match command {
         ClientsCommand::List => print!("{}", clients::list_text(&conn, now)?),
         ClientsCommand::Allow { target, minutes } => {

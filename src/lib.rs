@@ -1,26 +1,20 @@
 //! OrderSpot: a venue's ordering system (customers, shops, owner) served from
 //! one SQLite file, with live order status by HTTP long-poll.
+//!
+//! Rooms by domain, arrows one way: `http` → the domains (`accounts`,
+//! `venue`, `ordering`, `portal`, `live`) → `store` (all SQL) → `db`;
+//! `support` holds leaf helpers that import no domain.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod app;
-pub mod auth;
 pub mod cli;
-pub mod clients;
-pub mod crypto;
 pub mod db;
-pub mod demo;
-pub mod dns;
 pub mod error;
-pub mod firewall;
 pub mod http;
 pub mod live;
-pub mod logger;
-pub mod money;
-pub mod orders;
+pub mod ordering;
 pub mod portal;
-pub mod ratelimit;
-pub mod shops;
 pub mod store;
-pub mod templates;
-pub mod text;
-pub mod time;
+pub mod support;
+pub mod venue;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{free_port, TempDir, BIN};
-use orderspot::dns::wire::{Message, Name, Record, FLAG_TC, TYPE_A, TYPE_ANY, TYPE_OPT};
-use orderspot::dns::{query_packet, MAX_TCP_PER_CLIENT, MIN_UDP};
+use orderspot::portal::dns::wire::{Message, Name, Record, FLAG_TC, TYPE_A, TYPE_ANY, TYPE_OPT};
+use orderspot::portal::dns::{query_packet, MAX_TCP_PER_CLIENT, MIN_UDP};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

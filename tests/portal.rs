@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use orderspot::dns::query_packet;
-use orderspot::dns::wire::{Message, Rcode, Record, CLASS_IN, TYPE_A, TYPE_AAAA};
+use orderspot::portal::dns::query_packet;
+use orderspot::portal::dns::wire::{Message, Rcode, Record, CLASS_IN, TYPE_A, TYPE_AAAA};
 
 const BIN: &str = env!("CARGO_BIN_EXE_orderspot");
 

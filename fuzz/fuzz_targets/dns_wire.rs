@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use orderspot::dns::wire::Message;
-use orderspot::dns::{fit_udp, plan, Plan, MAX_UDP};
+use orderspot::portal::dns::wire::Message;
+use orderspot::portal::dns::{fit_udp, plan, Plan, MAX_UDP};
 use orderspot::portal::{Mode, PortalConfig};
 
 fuzz_target!(|data: &[u8]| {

@@ -3,10 +3,10 @@
 
 use super::request::{Form, Request};
 use super::response::{add_cookie, Response};
+use crate::accounts::{self, Staff};
 use crate::app::App;
-use crate::auth::{self, Staff};
-use crate::crypto;
 use crate::error::{Error, Result};
+use crate::support::crypto;
 
 pub const STAFF_COOKIE: &str = "os_s";
 pub const CUSTOMER_COOKIE: &str = "os_t";
@@ -91,9 +91,9 @@ pub async fn staff(app: &App, req: &Request) -> Result<Option<Staff>> {
     let Some(token) = staff_token(req).map(str::to_string) else {
         return Ok(None);
     };
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     app.db
-        .read(move |c| auth::staff_for_token(c, &token, now))
+        .read(move |c| accounts::staff_for_token(c, &token, now))
         .await
 }
 
@@ -143,7 +143,7 @@ fn csrf_token_valid(sign: impl Fn(&str) -> String, binding: &str, sent: &str, no
 
 /// A form's CSRF token: for this client only, and expiring.
 pub fn csrf_token(app: &App, req: &Request) -> String {
-    let window = crate::time::now_ms().div_euclid(CSRF_WINDOW_MS);
+    let window = crate::support::time::now_ms().div_euclid(CSRF_WINDOW_MS);
     csrf_token_for(|data| app.sign(data), &csrf_binding(req), window)
 }
 
@@ -151,7 +151,7 @@ pub fn csrf_token(app: &App, req: &Request) -> String {
 /// this client in the last hours.
 pub fn check_csrf(app: &App, req: &Request, form: &Form) -> Result<()> {
     let sent = form.get("csrf").unwrap_or("");
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     if !csrf_token_valid(|data| app.sign(data), &csrf_binding(req), sent, now) {
         return Err(Error::Forbidden(
             "this form has expired, please go back, reload and try again".into(),

@@ -2,16 +2,12 @@
 //! Handlers live in one file per area and stay thin: they parse, call the
 //! domain modules, and render.
 
-mod account;
-mod admin;
-mod assets;
 mod connection;
-mod customer;
 pub mod identity;
-mod portal;
 pub mod request;
 pub mod response;
-mod shop;
+mod routes;
+pub mod templates;
 
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -28,6 +24,7 @@ use hyper::Method;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use request::{id, Request};
 use response::Response;
+use routes::{account, admin, assets, customer, portal, shop};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -245,19 +242,20 @@ pub fn render(
     app: &App,
     req: &Request,
     template: &str,
-    staff: Option<&crate::auth::Staff>,
+    staff: Option<&crate::accounts::Staff>,
     context: minijinja::Value,
 ) -> Result<Response> {
     let common = minijinja::context! {
-        venue => crate::templates::value(app.venue()),
+        venue => crate::http::templates::value(app.venue()),
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
             role => s.role.as_str(),
-            shop => s.shop.as_ref().map(crate::templates::value),
+            shop => s.shop.as_ref().map(crate::http::templates::value),
         }),
         csrf => identity::csrf_token(app, req),
-        now => crate::time::now_ms(),
+        now => crate::support::time::now_ms(),
     };
-    let body = crate::templates::render(template, minijinja::context! { ..common, ..context })?;
+    let body =
+        crate::http::templates::render(template, minijinja::context! { ..common, ..context })?;
     Ok(response::html(hyper::StatusCode::OK, body))
 }

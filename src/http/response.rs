@@ -94,7 +94,7 @@ pub fn error(error: &Error, api: bool) -> Response {
     if matches!(error, Error::Unauthorized(_)) {
         return redirect("/login");
     }
-    match crate::templates::render(
+    match crate::http::templates::render(
         "error.html",
         minijinja::context! { message => error.message(), status => status.as_u16() },
     ) {

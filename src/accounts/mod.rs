@@ -2,12 +2,12 @@
 //! and the permission rules that follow from a user's role.
 
 use crate::app::App;
-use crate::crypto;
 use crate::error::{Error, Result};
-use crate::ratelimit::Action;
 use crate::store::shops::{self, ShopRow};
 use crate::store::{sessions, users};
-use crate::text;
+use crate::support::crypto;
+use crate::support::ratelimit::Action;
+use crate::support::text;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -242,7 +242,7 @@ pub async fn login(app: &App, client: IpAddr, credentials: Credentials) -> Resul
     app.limits.refund(Action::LoginAttempt, client);
     app.limits.refund_account_attempt(&email);
     let role = Role::parse(&user.role)?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     let token = app
         .db
         .write(move |tx| start_session(tx, user.id, now))
@@ -282,7 +282,7 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     let logged = format!("shop '{shop_name}' registered by {email}, waiting for approval");
     let token = app
         .db
@@ -316,7 +316,7 @@ pub fn create_owner(conn: &Connection, email: &str, name: &str, password: &str) 
         &text::required("name", name, 60)?,
         Role::Owner,
         &hash_password(password)?,
-        crate::time::now_ms(),
+        crate::support::time::now_ms(),
     )
 }
 

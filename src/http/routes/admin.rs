@@ -1,15 +1,15 @@
 //! The venue owner's routes: approving shops and the venue's settings.
 
-use super::identity::{check_csrf, require_staff};
-use super::render;
-use super::request::Request;
-use super::response::{json, redirect, Response};
+use crate::accounts::Staff;
 use crate::app::{App, Venue};
-use crate::auth::Staff;
 use crate::error::{Error, Result};
-use crate::shops;
+use crate::http::identity::{check_csrf, require_staff};
+use crate::http::render;
+use crate::http::request::Request;
+use crate::http::response::{json, redirect, Response};
+use crate::http::templates::value;
+use crate::ordering::catalog;
 use crate::store::shops as shop_rows;
-use crate::templates::value;
 use hyper::StatusCode;
 use minijinja::context;
 
@@ -35,7 +35,7 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
     render(
         app,
         req,
-        "admin.html",
+        "admin/venue.html",
         Some(&staff),
         context! {
             shops => value(&shops),
@@ -67,7 +67,7 @@ pub async fn shop_form(app: &App, req: &Request, shop_id: i64, action: &str) -> 
     check_csrf(app, req, &req.form())?;
     let status = status_for(action)?;
     app.db
-        .write(move |tx| shops::set_status(tx, shop_id, status))
+        .write(move |tx| catalog::set_status(tx, shop_id, status))
         .await?;
     Ok(redirect("/admin"))
 }
@@ -143,7 +143,7 @@ pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> R
     let status = status_for(action)?;
     let shop = app
         .db
-        .write(move |tx| shops::set_status(tx, shop_id, status))
+        .write(move |tx| catalog::set_status(tx, shop_id, status))
         .await?;
     Ok(json(StatusCode::OK, &shop))
 }

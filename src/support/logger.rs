@@ -25,7 +25,7 @@ impl Log for StderrLogger {
         };
         // Messages carry names and emails people typed: escaped, none of
         // them can start a forged log line.
-        let message = crate::text::for_log(&record.args().to_string());
+        let message = crate::support::text::for_log(&record.args().to_string());
         let _ = writeln!(std::io::stderr().lock(), "orderspot {level}: {message}");
     }
 

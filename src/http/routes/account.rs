@@ -1,13 +1,13 @@
 //! Login, logout and shop registration, as pages and as JSON.
 
-use super::identity::{self, check_csrf, set_staff_cookie, staff_token};
-use super::page;
-use super::request::Request;
-use super::response::{json, redirect, Response};
+use crate::accounts::{self, Credentials, Registration, Role};
 use crate::app::App;
-use crate::auth::{self, Credentials, Registration, Role};
 use crate::error::{Error, Result};
-use crate::ratelimit::Action;
+use crate::http::identity::{self, check_csrf, set_staff_cookie, staff_token};
+use crate::http::page;
+use crate::http::request::Request;
+use crate::http::response::{json, redirect, Response};
+use crate::support::ratelimit::Action;
 use hyper::StatusCode;
 use minijinja::context;
 use std::collections::BTreeMap;
@@ -20,7 +20,13 @@ fn home_of(role: Role) -> &'static str {
 }
 
 pub async fn login_page(app: &App, req: &Request) -> Result<Response> {
-    page(app, req, "login.html", context! { error => None::<String> }).await
+    page(
+        app,
+        req,
+        "account/login.html",
+        context! { error => None::<String> },
+    )
+    .await
 }
 
 pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
@@ -30,7 +36,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
         email: form.text("email"),
         password: form.text("password"),
     };
-    match auth::login(app, req.peer.ip(), credentials).await {
+    match accounts::login(app, req.peer.ip(), credentials).await {
         Ok((token, role)) => {
             let mut response = redirect(home_of(role));
             set_staff_cookie(&mut response, &token);
@@ -41,7 +47,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
             page(
                 app,
                 req,
-                "login.html",
+                "account/login.html",
                 context! { error => message, email => email },
             )
             .await
@@ -53,7 +59,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
 pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
     check_csrf(app, req, &req.form())?;
     if let Some(token) = staff_token(req) {
-        auth::logout(app, token.to_string()).await?;
+        accounts::logout(app, token.to_string()).await?;
     }
     let mut response = redirect("/login");
     identity::clear_staff_cookie(&mut response);
@@ -65,7 +71,7 @@ pub async fn register_page(app: &App, req: &Request) -> Result<Response> {
     page(
         app,
         req,
-        "register.html",
+        "account/register.html",
         context! { error => None::<String>, fields => fields },
     )
     .await
@@ -82,7 +88,7 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
         shop_name: form.text("shop_name"),
         description: form.text("description"),
     };
-    match auth::register(app, registration).await {
+    match accounts::register(app, registration).await {
         Ok(token) => {
             let mut response = redirect("/shop");
             set_staff_cookie(&mut response, &token);
@@ -93,7 +99,7 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
             page(
                 app,
                 req,
-                "register.html",
+                "account/register.html",
                 context! { error => message, fields => fields },
             )
             .await
@@ -105,7 +111,7 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_register(app: &App, req: &Request) -> Result<Response> {
     let registration: Registration = req.json()?;
     app.limits.take(Action::Register, req.peer.ip())?;
-    let token = auth::register(app, registration).await?;
+    let token = accounts::register(app, registration).await?;
     let mut response = json(
         StatusCode::CREATED,
         &serde_json::json!({ "token": token, "role": Role::Shopkeeper, "shop_status": "pending" }),
@@ -115,7 +121,7 @@ pub async fn api_register(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
-    let (token, role) = auth::login(app, req.peer.ip(), req.json()?).await?;
+    let (token, role) = accounts::login(app, req.peer.ip(), req.json()?).await?;
     let mut response = json(
         StatusCode::OK,
         &serde_json::json!({ "token": token, "role": role }),
@@ -126,7 +132,7 @@ pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
     let token = staff_token(req).ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
-    auth::logout(app, token.to_string()).await?;
+    accounts::logout(app, token.to_string()).await?;
     let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
     identity::clear_staff_cookie(&mut response);
     Ok(response)

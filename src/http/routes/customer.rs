@@ -1,30 +1,33 @@
 //! Customer routes: shop list, menus, cart, placing orders and following
 //! their status, as pages and as JSON.
 
-use super::identity::{self, customer_token, device_token};
-use super::page;
-use super::request::{percent_encode, Request};
-use super::response::{json, redirect, with_body, Response};
 use crate::app::App;
-use crate::crypto;
 use crate::error::{Error, Result};
-use crate::orders::{self, Actor, Holder, LineRequest, OrderRequest, Placement, Status};
-use crate::ratelimit::Action;
-use crate::shops;
+use crate::http::identity::{self, customer_token, device_token};
+use crate::http::page;
+use crate::http::request::{percent_encode, Request};
+use crate::http::response::{json, redirect, with_body, Response};
+use crate::http::templates::value;
+use crate::ordering::catalog;
+use crate::ordering::orders::{self, Actor, Holder, LineRequest, OrderRequest, Placement, Status};
 use crate::store::orders as order_rows;
-use crate::templates::value;
+use crate::support::crypto;
+use crate::support::ratelimit::Action;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use std::time::Duration;
 
 pub async fn api_shops(app: &App) -> Result<Response> {
-    let shops = app.db.read(shops::listed).await?;
+    let shops = app.db.read(catalog::listed).await?;
     Ok(json(StatusCode::OK, &shops))
 }
 
 pub async fn api_menu(app: &App, shop_id: i64) -> Result<Response> {
-    let (shop, items) = app.db.read(move |c| shops::public_menu(c, shop_id)).await?;
+    let (shop, items) = app
+        .db
+        .read(move |c| catalog::public_menu(c, shop_id))
+        .await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "shop": shop, "items": items }),
@@ -46,13 +49,13 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
                 Some(hash) => order_rows::for_customer(c, &hash)?,
                 None => Vec::new(),
             };
-            Ok((shops::listed(c)?, mine))
+            Ok((catalog::listed(c)?, mine))
         })
         .await?;
     page(
         app,
         req,
-        "home.html",
+        "customer/home.html",
         context! {
             shops => value(&shops),
             my_orders => value(&my_orders),
@@ -64,12 +67,15 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
-    let (shop, items) = app.db.read(move |c| shops::public_menu(c, shop_id)).await?;
+    let (shop, items) = app
+        .db
+        .read(move |c| catalog::public_menu(c, shop_id))
+        .await?;
     let token = customer_token(req, None);
     page(
         app,
         req,
-        "menu.html",
+        "customer/menu.html",
         context! {
             shop => value(&shop),
             items => value(&items),
@@ -92,7 +98,10 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
         .filter(|(_, qty)| !qty.is_empty() && *qty != "0")
         .map(|(item, qty)| (item, qty.parse::<i64>().unwrap_or(-1)));
     let wanted = orders::merge_lines(quantities);
-    let (shop, items) = app.db.read(move |c| shops::public_menu(c, shop_id)).await?;
+    let (shop, items) = app
+        .db
+        .read(move |c| catalog::public_menu(c, shop_id))
+        .await?;
     let token = customer_token(req, None);
     let priced = wanted.and_then(|wanted| orders::price_lines(shop.id, &wanted, &items));
     let (lines, problem) = match priced {
@@ -103,7 +112,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
     page(
         app,
         req,
-        "cart.html",
+        "customer/cart.html",
         context! {
             shop => value(&shop),
             total_cents => orders::total_cents(&lines),
@@ -169,7 +178,7 @@ fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
     }
 }
 
-fn customer(req: &Request, form: Option<&super::request::Form>) -> Result<Actor> {
+fn customer(req: &Request, form: Option<&crate::http::request::Form>) -> Result<Actor> {
     let token = customer_token(req, form).ok_or_else(|| Error::not_found("order"))?;
     Ok(Actor::Customer {
         token_hash: crypto::token_hash(&token),
@@ -186,9 +195,9 @@ pub async fn order_page(app: &App, req: &Request, order_id: i64) -> Result<Respo
         .read(move |c| orders::load_view(c, orders::visible_order(c, order_id, &actor)?))
         .await?;
     let template = if req.param("fragment").is_some() {
-        "order_status.html"
+        "customer/order_status.html"
     } else {
-        "order.html"
+        "customer/order.html"
     };
     page(
         app,

@@ -2,11 +2,11 @@
 //! answer), the landing page with its one Continue button, and the
 //! RFC 8908 API. The rules are in `crate::portal`.
 
-use super::identity;
-use super::request::Request;
-use super::response::{redirect, with_body, Response};
 use crate::app::App;
 use crate::error::Result;
+use crate::http::identity;
+use crate::http::request::Request;
+use crate::http::response::{redirect, with_body, Response};
 use crate::portal::{host_name, redirect_body, Intercept};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, HOST, LOCATION};
@@ -76,10 +76,10 @@ fn record_seen(app: &App, peer: SocketAddr) {
 
 pub async fn landing_page(app: &App, req: &Request) -> Result<Response> {
     let accepted = app.clients.is_accepted(req.peer.ip());
-    super::page(
+    crate::http::page(
         app,
         req,
-        "portal.html",
+        "portal/welcome.html",
         minijinja::context! { accepted => accepted },
     )
     .await

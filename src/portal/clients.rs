@@ -6,9 +6,9 @@
 
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::firewall::Firewall;
+use crate::portal::firewall::Firewall;
 use crate::store::clients as rows;
-use crate::time::now_ms;
+use crate::support::time::now_ms;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -40,7 +40,7 @@ impl Default for ClientSettings {
             session_minutes: DEFAULT_SESSION_MINUTES,
             arp_path: "/proc/net/arp".into(),
             open_firewall: false,
-            firewall: Box::new(crate::firewall::NoFirewall),
+            firewall: Box::new(crate::portal::firewall::NoFirewall),
         }
     }
 }

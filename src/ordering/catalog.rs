@@ -2,10 +2,10 @@
 //! and the owner's approval.
 
 use crate::error::{Error, Result};
-use crate::money;
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::shops::{self, ShopRow};
-use crate::text::{optional_line, optional_text, required};
+use crate::support::money;
+use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
@@ -173,9 +173,15 @@ mod tests {
     use super::*;
 
     fn shop(conn: &Connection, email: &str) -> i64 {
-        let user =
-            crate::auth::create_user(conn, email, "Keeper", crate::auth::Role::Shopkeeper, "x", 0)
-                .unwrap();
+        let user = crate::accounts::create_user(
+            conn,
+            email,
+            "Keeper",
+            crate::accounts::Role::Shopkeeper,
+            "x",
+            0,
+        )
+        .unwrap();
         shops::insert(conn, user, "Stall", "", "pending", 0).unwrap()
     }
 

@@ -1,18 +1,18 @@
 //! Shopkeeper routes: the live order board and the menu editor, as pages
 //! and as JSON. A shopkeeper only ever reaches their own shop's orders.
 
-use super::identity::{check_csrf, require_staff};
-use super::render;
-use super::request::{Form, Request};
-use super::response::{json, no_content, redirect, Response};
+use crate::accounts::Staff;
 use crate::app::App;
-use crate::auth::Staff;
 use crate::error::{Error, Result};
-use crate::money;
-use crate::orders::{self, Actor, Status};
-use crate::shops::{self, ItemPatch, ProfilePatch};
+use crate::http::identity::{check_csrf, require_staff};
+use crate::http::render;
+use crate::http::request::{Form, Request};
+use crate::http::response::{json, no_content, redirect, Response};
+use crate::http::templates::value;
+use crate::ordering::catalog::{self, ItemPatch, ProfilePatch};
+use crate::ordering::orders::{self, Actor, Status};
 use crate::store::items;
-use crate::templates::value;
+use crate::support::money;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -43,16 +43,16 @@ fn actor(staff: &Staff, shop_id: i64) -> Actor {
 
 pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     let after = req.int_param("after", 0)?;
     let board = app
         .db
         .read(move |c| orders::shop_orders(c, shop_id, after, now))
         .await?;
     let template = if req.param("fragment").is_some() {
-        "shop_orders.html"
+        "shop/orders.html"
     } else {
-        "shop_board.html"
+        "shop/board.html"
     };
     let newest_placed = board
         .orders
@@ -101,7 +101,7 @@ pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
     };
     let shop = staff.manage_shop()?.clone();
     app.db
-        .write(move |tx| shops::update_profile(tx, &shop, patch))
+        .write(move |tx| catalog::update_profile(tx, &shop, patch))
         .await?;
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
 }
@@ -131,7 +131,7 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     render(
         app,
         req,
-        "shop_menu.html",
+        "shop/menu.html",
         Some(&staff),
         context! { items => value(&items) },
     )
@@ -154,9 +154,9 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     app.db
-        .write(move |tx| shops::create_item(tx, shop_id, patch, now))
+        .write(move |tx| catalog::create_item(tx, shop_id, patch, now))
         .await?;
     Ok(redirect("/shop/menu"))
 }
@@ -166,9 +166,9 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     app.db
-        .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
+        .write(move |tx| catalog::update_item(tx, shop_id, item_id, patch, now))
         .await?;
     Ok(redirect(&format!("/shop/menu#item-{item_id}")))
 }
@@ -176,9 +176,9 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     check_csrf(app, req, &req.form())?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     app.db
-        .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
+        .write(move |tx| catalog::delete_item(tx, shop_id, item_id, now))
         .await?;
     Ok(redirect("/shop/menu"))
 }
@@ -219,10 +219,10 @@ pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     let item = app
         .db
-        .write(move |tx| shops::create_item(tx, shop_id, patch, now))
+        .write(move |tx| catalog::create_item(tx, shop_id, patch, now))
         .await?;
     Ok(json(StatusCode::CREATED, &item))
 }
@@ -230,19 +230,19 @@ pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     let item = app
         .db
-        .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
+        .write(move |tx| catalog::update_item(tx, shop_id, item_id, patch, now))
         .await?;
     Ok(json(StatusCode::OK, &item))
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     app.db
-        .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
+        .write(move |tx| catalog::delete_item(tx, shop_id, item_id, now))
         .await?;
     Ok(no_content())
 }

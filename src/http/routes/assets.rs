@@ -1,7 +1,7 @@
 //! The stylesheet and script, compiled into the binary.
 
-use super::response::{with_body, Response};
 use crate::error::{Error, Result};
+use crate::http::response::{with_body, Response};
 use hyper::header::{HeaderValue, CACHE_CONTROL};
 use hyper::StatusCode;
 
@@ -9,11 +9,11 @@ pub fn file(name: &str) -> Result<Response> {
     let (content_type, body) = match name {
         "app.css" => (
             "text/css; charset=utf-8",
-            include_str!("../../static/app.css"),
+            include_str!("../../../static/app.css"),
         ),
         "app.js" => (
             "text/javascript; charset=utf-8",
-            include_str!("../../static/app.js"),
+            include_str!("../../../static/app.js"),
         ),
         _ => return Err(Error::not_found("file")),
     };

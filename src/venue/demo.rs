@@ -1,9 +1,9 @@
 //! The demo venue: an owner and three approved shops with menus, created on
 //! an empty database by `serve --demo` so a new user can order at once.
 
-use crate::auth::{self, Role};
+use crate::accounts::{self, Role};
 use crate::error::Result;
-use crate::shops::{self, ItemPatch};
+use crate::ordering::catalog::{self, ItemPatch};
 use crate::store::{shops as shop_rows, users};
 use rusqlite::Connection;
 
@@ -93,12 +93,12 @@ pub fn seed(conn: &Connection) -> Result<bool> {
     if users::count_by_role(conn, Role::Owner.as_str())? > 0 {
         return Ok(false);
     }
-    let now = crate::time::now_ms();
-    auth::create_owner(conn, OWNER_EMAIL, "Venue Owner", PASSWORD)?;
+    let now = crate::support::time::now_ms();
+    accounts::create_owner(conn, OWNER_EMAIL, "Venue Owner", PASSWORD)?;
     for (n, (name, description, menu)) in SHOPS.iter().enumerate() {
         let email = format!("shop{}@demo.local", n + 1);
-        let hash = auth::hash_password(PASSWORD)?;
-        let user = auth::create_user(
+        let hash = accounts::hash_password(PASSWORD)?;
+        let user = accounts::create_user(
             conn,
             &email,
             &format!("{name} keeper"),
@@ -116,7 +116,7 @@ pub fn seed(conn: &Connection) -> Result<bool> {
                 available: Some(true),
                 position: Some(position as i64),
             };
-            shops::create_item(conn, shop, patch, now)?;
+            catalog::create_item(conn, shop, patch, now)?;
         }
     }
     Ok(true)
@@ -138,6 +138,6 @@ mod tests {
         let conn = crate::db::test_connection();
         assert!(super::seed(&conn).unwrap());
         assert!(!super::seed(&conn).unwrap());
-        assert_eq!(crate::shops::listed(&conn).unwrap().len(), 3);
+        assert_eq!(crate::ordering::catalog::listed(&conn).unwrap().len(), 3);
     }
 }

@@ -6,9 +6,9 @@
 pub mod wire;
 
 use crate::app::App;
-use crate::crypto;
 use crate::error::{Error, Result};
 use crate::portal::{Mode, PortalConfig, WINDOWS_DNS_PROBE};
+use crate::support::crypto;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

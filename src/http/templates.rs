@@ -1,37 +1,61 @@
 //! Page templates, compiled into the binary from `templates/`.
 
 use crate::error::{Error, Result};
-use crate::orders::Status;
+use crate::ordering::orders::Status;
 use minijinja::Environment;
 use std::sync::OnceLock;
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../templates/base.html")),
-    ("error.html", include_str!("../templates/error.html")),
-    ("home.html", include_str!("../templates/home.html")),
-    ("menu.html", include_str!("../templates/menu.html")),
-    ("cart.html", include_str!("../templates/cart.html")),
-    ("order.html", include_str!("../templates/order.html")),
     (
-        "order_status.html",
-        include_str!("../templates/order_status.html"),
-    ),
-    ("login.html", include_str!("../templates/login.html")),
-    ("register.html", include_str!("../templates/register.html")),
-    (
-        "shop_board.html",
-        include_str!("../templates/shop_board.html"),
+        "account/login.html",
+        include_str!("../../templates/account/login.html"),
     ),
     (
-        "shop_orders.html",
-        include_str!("../templates/shop_orders.html"),
+        "account/register.html",
+        include_str!("../../templates/account/register.html"),
     ),
     (
-        "shop_menu.html",
-        include_str!("../templates/shop_menu.html"),
+        "admin/venue.html",
+        include_str!("../../templates/admin/venue.html"),
     ),
-    ("admin.html", include_str!("../templates/admin.html")),
-    ("portal.html", include_str!("../templates/portal.html")),
+    ("base.html", include_str!("../../templates/base.html")),
+    (
+        "customer/cart.html",
+        include_str!("../../templates/customer/cart.html"),
+    ),
+    (
+        "customer/home.html",
+        include_str!("../../templates/customer/home.html"),
+    ),
+    (
+        "customer/menu.html",
+        include_str!("../../templates/customer/menu.html"),
+    ),
+    (
+        "customer/order.html",
+        include_str!("../../templates/customer/order.html"),
+    ),
+    (
+        "customer/order_status.html",
+        include_str!("../../templates/customer/order_status.html"),
+    ),
+    ("error.html", include_str!("../../templates/error.html")),
+    (
+        "portal/welcome.html",
+        include_str!("../../templates/portal/welcome.html"),
+    ),
+    (
+        "shop/board.html",
+        include_str!("../../templates/shop/board.html"),
+    ),
+    (
+        "shop/menu.html",
+        include_str!("../../templates/shop/menu.html"),
+    ),
+    (
+        "shop/orders.html",
+        include_str!("../../templates/shop/orders.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -42,8 +66,8 @@ fn environment() -> &'static Environment<'static> {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
-        env.add_filter("cents", crate::money::format_cents);
-        env.add_filter("clock", crate::time::clock);
+        env.add_filter("cents", crate::support::money::format_cents);
+        env.add_filter("clock", crate::support::time::clock);
         env.add_filter("next_status", |status: &str| {
             Status::parse(status)
                 .and_then(Status::next)

@@ -3,13 +3,13 @@
 //! the database; the client only says what and how many.
 
 use crate::app::App;
-use crate::crypto;
 use crate::error::{Error, Result};
 use crate::live::Topic;
 use crate::store::items::{self, ItemRow};
 use crate::store::orders::{self as rows, EventRow, LineRow, NewEvent, NewOrder, OrderRow};
 use crate::store::shops;
-use crate::text;
+use crate::support::crypto;
+use crate::support::text;
 use hyper::body::Bytes;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -554,7 +554,7 @@ pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Res
 // ---- Use cases: database work off the async threads, then wake waiters ----
 
 pub async fn place_order(app: &App, req: OrderRequest, who: Placement) -> Result<Placed> {
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     let placed = app.db.write(move |tx| place(tx, &req, &who, now)).await?;
     if placed.created {
         let order = &placed.view.order;
@@ -577,7 +577,7 @@ pub async fn move_order(
     actor: Actor,
     reason: String,
 ) -> Result<OrderView> {
-    let now = crate::time::now_ms();
+    let now = crate::support::time::now_ms();
     let (view, seq) = app
         .db
         .write(move |tx| change_status(tx, order_id, to, &actor, &reason, now))
@@ -648,7 +648,7 @@ pub async fn wait_for_shop(
             .await?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if current > since || remaining.is_zero() {
-            let now = crate::time::now_ms();
+            let now = crate::support::time::now_ms();
             return app
                 .db
                 .read(move |c| shop_orders(c, shop_id, after, now))
@@ -694,7 +694,7 @@ mod tests {
 
     fn demo() -> Connection {
         let conn = crate::db::test_connection();
-        crate::demo::seed(&conn).unwrap();
+        crate::venue::demo::seed(&conn).unwrap();
         conn
     }
 

@@ -3,6 +3,10 @@
 //! after it accepts the portal in each mode. Plain functions; the HTTP and
 //! DNS servers only carry their answers out.
 
+pub mod clients;
+pub mod dns;
+pub mod firewall;
+
 use crate::http::request::percent_encode;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;

@@ -2,8 +2,8 @@
 //! action, a growing back-off per account against password guessing from
 //! many addresses, and a bound on how many password hashes run at once.
 
-use crate::crypto;
 use crate::error::{Error, Result};
+use crate::support::crypto;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;

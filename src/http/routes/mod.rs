@@ -1,0 +1,9 @@
+//! Handlers, one file per area. They stay thin: parse, call a domain use
+//! case, answer with a page or JSON.
+
+pub mod account;
+pub mod admin;
+pub mod assets;
+pub mod customer;
+pub mod portal;
+pub mod shop;
