@@ -1,0 +1,379 @@
+//! What to answer one DNS packet, without any I/O: the portal's rules
+//! (every name is the portal until a client accepts it; accepted clients
+//! are forwarded in internet mode) and the size bounds that keep a reply
+//! from amplifying a spoofed query.
+
+use super::wire::{
+    self, Message, Name, Question, Rcode, Record, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY,
+};
+use crate::portal::{Mode, PortalConfig, WINDOWS_DNS_PROBE};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Short, so a phone asks again soon after it accepts the portal.
+pub const PORTAL_TTL: u32 = 10;
+/// A UDP reply to a query without EDNS must fit this (RFC 1035 4.2.1).
+pub const MIN_UDP: usize = 512;
+/// EDNS lets answers grow past 512 bytes; 4096 is the common ceiling.
+pub const MAX_UDP: usize = 4096;
+
+/// What to do with one packet from a client.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Plan {
+    Drop,
+    Reply(Vec<u8>),
+    Forward(Message),
+}
+
+/// The rules, without any I/O: `accepted` says whether the sender has
+/// accepted the portal.
+pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
+    // A query asks exactly one question (RFC 9619). Anything else is refused
+    // from the header alone with a bare 12-byte FORMERR: a packet full of
+    // questions costs no parsing and cannot make its reply grow.
+    if wire::question_count(packet) != Some(1) {
+        return wire::format_error(packet).map_or(Plan::Drop, Plan::Reply);
+    }
+    let query = match Message::parse(packet) {
+        Ok(query) => query,
+        Err(_) => return wire::format_error(packet).map_or(Plan::Drop, Plan::Reply),
+    };
+    if query.is_response() {
+        return Plan::Drop;
+    }
+    if query.opcode() != 0 {
+        return Plan::Reply(error_reply(&query, packet, Rcode::NotImp));
+    }
+    let question = &query.questions[0];
+    let own_name = question.name.to_text() == config.host;
+    if !own_name && accepted && config.mode == Mode::Internet {
+        return Plan::Forward(query);
+    }
+    if question.qclass != CLASS_IN {
+        return Plan::Reply(error_reply(&query, packet, Rcode::Refused));
+    }
+    let (name, probe_v4, probe_v6) = WINDOWS_DNS_PROBE;
+    let (v4, v6) = if accepted && question.name.to_text() == name {
+        (Some(probe_v4), Some(probe_v6))
+    } else {
+        (config.ip, config.ip6)
+    };
+    let answers = address_answers(question, v4, v6);
+    Plan::Reply(query.reply(Rcode::NoError, answers).encode())
+}
+
+/// An error reply to `query` echoing its one question, or the header alone
+/// when the echo would be longer than `packet` (a compressed name grows when
+/// written out): an error is never bigger than the query that caused it.
+pub(super) fn error_reply(query: &Message, packet: &[u8], rcode: Rcode) -> Vec<u8> {
+    let reply = query.reply(rcode, Vec::new());
+    let encoded = reply.encode();
+    if encoded.len() <= packet.len() {
+        return encoded;
+    }
+    Message {
+        questions: Vec::new(),
+        ..reply
+    }
+    .encode()
+}
+
+/// The largest UDP reply `query` may get: `MIN_UDP`, or the payload size
+/// its EDNS OPT record advertises, kept within `MIN_UDP..=MAX_UDP`.
+pub fn udp_reply_limit(query: &Message) -> usize {
+    query
+        .udp_payload_size()
+        .map_or(MIN_UDP, |size| usize::from(size).clamp(MIN_UDP, MAX_UDP))
+}
+
+/// `reply` (ours or an upstream's) as it may go back over UDP to the query
+/// `packet`: whole if it fits the query's limit, else cut to header and
+/// question with TC set so the client asks again over TCP. `None`: the
+/// reply is no message, send nothing.
+pub fn fit_udp(reply: Vec<u8>, packet: &[u8]) -> Option<Vec<u8>> {
+    // Nearly every reply fits 512 bytes; only a longer one costs a second
+    // look at the query.
+    if reply.len() <= MIN_UDP
+        || Message::parse(packet).is_ok_and(|query| reply.len() <= udp_reply_limit(&query))
+    {
+        return Some(reply);
+    }
+    wire::truncated(&reply)
+}
+
+/// A and AAAA records for `question`'s name (normally the portal's
+/// addresses); none (an empty NOERROR) for other types or an address
+/// family without an address.
+fn address_answers(question: &Question, v4: Option<Ipv4Addr>, v6: Option<Ipv6Addr>) -> Vec<Record> {
+    let v4 = v4.filter(|_| matches!(question.qtype, TYPE_A | TYPE_ANY));
+    let v6 = v6.filter(|_| matches!(question.qtype, TYPE_AAAA | TYPE_ANY));
+    let record = |rtype, data: Vec<u8>| Record {
+        name: question.name.clone(),
+        rtype,
+        class: CLASS_IN,
+        ttl: PORTAL_TTL,
+        data,
+    };
+    v4.map(|ip| record(TYPE_A, ip.octets().to_vec()))
+        .into_iter()
+        .chain(v6.map(|ip| record(TYPE_AAAA, ip.octets().to_vec())))
+        .collect()
+}
+
+/// A query for `name`, for tests and tools that need to ask us.
+pub fn query_packet(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
+    Some(Message::query(id, Name::from_text(name)?, qtype).encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(mode: Mode, ip6: bool) -> PortalConfig {
+        PortalConfig {
+            ip: Some(Ipv4Addr::new(10, 213, 0, 1)),
+            ip6: ip6.then(|| "fd13::1".parse().unwrap()),
+            mode,
+            ..PortalConfig::default()
+        }
+    }
+
+    fn reply(plan: Plan) -> Message {
+        match plan {
+            Plan::Reply(bytes) => Message::parse(&bytes).unwrap(),
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    fn ask_plan(name: &str, qtype: u16, config: &PortalConfig, accepted: bool) -> Plan {
+        plan(&query_packet(42, name, qtype).unwrap(), config, accepted)
+    }
+
+    #[test]
+    fn any_name_is_the_portal_before_acceptance() {
+        for mode in [Mode::Local, Mode::Internet] {
+            let r = reply(ask_plan("Example.COM", TYPE_A, &config(mode, false), false));
+            assert_eq!(r.id, 42);
+            assert_eq!(r.rcode(), 0);
+            assert_eq!(r.answers.len(), 1);
+            assert_eq!(r.answers[0].data, vec![10, 213, 0, 1]);
+            assert_eq!(r.answers[0].ttl, PORTAL_TTL);
+            assert_eq!(r.answers[0].name.wire(), b"\x07Example\x03COM\x00");
+        }
+    }
+
+    #[test]
+    fn aaaa_is_the_portal_v6_or_empty() {
+        let with = reply(ask_plan(
+            "a.b",
+            TYPE_AAAA,
+            &config(Mode::Local, true),
+            false,
+        ));
+        let v6: Ipv6Addr = "fd13::1".parse().unwrap();
+        assert_eq!(with.answers[0].data, v6.octets().to_vec());
+        let without = reply(ask_plan(
+            "a.b",
+            TYPE_AAAA,
+            &config(Mode::Local, false),
+            false,
+        ));
+        assert_eq!((without.rcode(), without.answers.len()), (0, 0));
+    }
+
+    #[test]
+    fn other_types_get_an_empty_noerror() {
+        for qtype in [15, 16, 65, 12] {
+            let r = reply(ask_plan("a.b", qtype, &config(Mode::Local, true), false));
+            assert_eq!((r.rcode(), r.answers.len()), (0, 0), "type {qtype}");
+        }
+        let any = reply(ask_plan("a.b", TYPE_ANY, &config(Mode::Local, true), false));
+        assert_eq!(any.answers.len(), 2);
+    }
+
+    #[test]
+    fn accepted_clients_are_forwarded_only_in_internet_mode() {
+        let local = reply(ask_plan(
+            "example.com",
+            TYPE_A,
+            &config(Mode::Local, false),
+            true,
+        ));
+        assert_eq!(local.answers[0].data, vec![10, 213, 0, 1]);
+        assert!(matches!(
+            ask_plan("example.com", TYPE_A, &config(Mode::Internet, false), true),
+            Plan::Forward(_)
+        ));
+        // The portal's own name never leaves the router.
+        let own = reply(ask_plan(
+            "ORDER.lan.",
+            TYPE_A,
+            &config(Mode::Internet, false),
+            true,
+        ));
+        assert_eq!(own.answers[0].data, vec![10, 213, 0, 1]);
+    }
+
+    #[test]
+    fn windows_dns_probe_is_online_once_accepted_in_local_mode() {
+        let c = config(Mode::Local, true);
+        let before = reply(ask_plan("dns.msftncsi.com", TYPE_A, &c, false));
+        assert_eq!(before.answers[0].data, vec![10, 213, 0, 1]);
+        let after = reply(ask_plan("dns.msftncsi.com", TYPE_A, &c, true));
+        assert_eq!(after.answers[0].data, vec![131, 107, 255, 255]);
+        let after6 = reply(ask_plan("dns.msftncsi.com", TYPE_AAAA, &c, true));
+        let expected: Ipv6Addr = "fd3e:4f5a:5b81::1".parse().unwrap();
+        assert_eq!(after6.answers[0].data, expected.octets().to_vec());
+    }
+
+    #[test]
+    fn malformed_and_odd_packets() {
+        let c = config(Mode::Local, false);
+        assert_eq!(plan(b"", &c, false), Plan::Drop);
+        assert_eq!(plan(b"\x00\x01\x81", &c, false), Plan::Drop);
+        // A broken question: FORMERR with the id.
+        let broken = reply(plan(
+            b"\x00\x09\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ab",
+            &c,
+            false,
+        ));
+        assert_eq!((broken.id, broken.rcode()), (9, 1));
+        // Responses are never answered.
+        let mut response = query_packet(1, "a.b", TYPE_A).unwrap();
+        response[2] |= 0x80;
+        assert_eq!(plan(&response, &c, false), Plan::Drop);
+        // No question, two questions: FORMERR. Other opcodes: NOTIMP.
+        let empty = Message {
+            questions: Vec::new(),
+            ..Message::parse(&query_packet(1, "a.b", TYPE_A).unwrap()).unwrap()
+        };
+        assert_eq!(reply(plan(&empty.encode(), &c, false)).rcode(), 1);
+        let mut two = Message::parse(&query_packet(1, "a.b", TYPE_A).unwrap()).unwrap();
+        two.questions.push(two.questions[0].clone());
+        assert_eq!(reply(plan(&two.encode(), &c, false)).rcode(), 1);
+        let mut notify = query_packet(1, "a.b", TYPE_A).unwrap();
+        notify[2] |= 4 << 3;
+        assert_eq!(reply(plan(&notify, &c, false)).rcode(), 4);
+        // Chaos class (version.bind): refused.
+        let mut chaos = Message::parse(&query_packet(1, "version.bind", 16).unwrap()).unwrap();
+        chaos.questions[0].qclass = 3;
+        assert_eq!(reply(plan(&chaos.encode(), &c, false)).rcode(), 5);
+    }
+
+    /// The longest name there is: 255 bytes on the wire.
+    fn longest_name() -> String {
+        [&"a".repeat(63)[..]; 3].join(".") + "." + &"b".repeat(61)
+    }
+
+    /// The attack: one 255-byte name asked `count` times, every
+    /// repeat a 2-byte pointer back to the first (6 bytes a question).
+    fn many_questions(count: u16) -> Vec<u8> {
+        let mut packet = query_packet(0x0bad, &longest_name(), TYPE_A).unwrap();
+        packet[4..6].copy_from_slice(&count.to_be_bytes());
+        for _ in 1..count {
+            packet.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01");
+        }
+        packet
+    }
+
+    fn with_edns(packet: &[u8], udp_size: u16) -> Vec<u8> {
+        let mut query = Message::parse(packet).unwrap();
+        query.additional.push(Record {
+            name: Name::from_text("").unwrap(),
+            rtype: wire::TYPE_OPT,
+            class: udp_size,
+            ttl: 0,
+            data: Vec::new(),
+        });
+        query.encode()
+    }
+
+    #[test]
+    fn many_questions_get_a_bare_formerr() {
+        let c = config(Mode::Internet, true);
+        let attack = many_questions(250);
+        assert_eq!(attack.len(), 1765);
+        for accepted in [false, true] {
+            let Plan::Reply(bytes) = plan(&attack, &c, accepted) else {
+                panic!("expected FORMERR");
+            };
+            assert_eq!(bytes.len(), wire::HEADER_LEN);
+            let r = Message::parse(&bytes).unwrap();
+            assert_eq!((r.id, r.rcode(), r.questions.len()), (0x0bad, 1, 0));
+        }
+        // Broken after the header, or another opcode: still the header alone.
+        let mut broken = attack.clone();
+        broken.truncate(1000);
+        assert_eq!(reply(plan(&broken, &c, false)).questions.len(), 0);
+        let mut notify = attack;
+        notify[2] |= 4 << 3;
+        assert_eq!(reply(plan(&notify, &c, false)).questions.len(), 0);
+    }
+
+    #[test]
+    fn error_replies_are_never_longer_than_the_query() {
+        // A NOTIFY whose question name points into the header at the low
+        // byte of the question count: read as a 1-byte label holding zero,
+        // then the root; 2 bytes on the wire, 3 when written out.
+        let packet = b"\x00\x3f\x20\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x05\x00\x01\x00\x01";
+        let query = Message::parse(packet).unwrap();
+        assert_eq!(query.questions[0].name.wire(), b"\x01\x00\x00");
+        let c = config(Mode::Local, false);
+        let Plan::Reply(bytes) = plan(packet, &c, false) else {
+            panic!("expected NOTIMP");
+        };
+        assert!(
+            bytes.len() <= packet.len(),
+            "{} > {}",
+            bytes.len(),
+            packet.len()
+        );
+        assert_eq!(Message::parse(&bytes).unwrap().rcode(), 4);
+    }
+
+    #[test]
+    fn udp_replies_fit_512_bytes_or_the_edns_size() {
+        let c = config(Mode::Local, true);
+        // ANY for the longest name: question, A and AAAA each repeat it.
+        let long = query_packet(3, &longest_name(), TYPE_ANY).unwrap();
+        let Plan::Reply(full) = plan(&long, &c, false) else {
+            panic!("expected an answer");
+        };
+        assert!(full.len() > MIN_UDP, "{}", full.len());
+        let cut = fit_udp(full.clone(), &long).unwrap();
+        assert!(cut.len() <= MIN_UDP);
+        let cut = Message::parse(&cut).unwrap();
+        assert_eq!(cut.flags & wire::FLAG_TC, wire::FLAG_TC);
+        assert_eq!((cut.id, cut.questions.len(), cut.answers.len()), (3, 1, 0));
+        // EDNS: the advertised size, but never below 512 or above 4096.
+        assert_eq!(
+            fit_udp(full.clone(), &with_edns(&long, 1232)),
+            Some(full.clone())
+        );
+        let small = fit_udp(full.clone(), &with_edns(&long, 100)).unwrap();
+        assert!(small.len() <= MIN_UDP);
+        let edns = |size| udp_reply_limit(&Message::parse(&with_edns(&long, size)).unwrap());
+        assert_eq!((edns(100), edns(1232), edns(65000)), (512, 1232, MAX_UDP));
+        // An upstream's long answer to a plain query is cut too; short
+        // replies pass untouched.
+        let mut upstream = Message::parse(&long)
+            .unwrap()
+            .reply(Rcode::NoError, Vec::new());
+        upstream.answers = (0..40u8)
+            .map(|i| Record {
+                name: Name::from_text("x.example").unwrap(),
+                rtype: TYPE_A,
+                class: CLASS_IN,
+                ttl: 60,
+                data: vec![192, 0, 2, i],
+            })
+            .collect();
+        let big = upstream.encode();
+        assert!(big.len() > MIN_UDP);
+        assert!(fit_udp(big, &long).unwrap().len() <= MIN_UDP);
+        let short = query_packet(4, "a.b", TYPE_A).unwrap();
+        let Plan::Reply(answer) = plan(&short, &c, false) else {
+            panic!("expected an answer");
+        };
+        assert_eq!(fit_udp(answer.clone(), &short), Some(answer));
+    }
+}
