@@ -170,7 +170,9 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
         }
         // Customers: API
         (&Method::GET, ["api", "shops"]) => customer::api_shops(app).await,
-        (&Method::GET, ["api", "shops", shop, "menu"]) => customer::api_menu(app, id(shop)?).await,
+        (&Method::GET, ["api", "shops", shop, "menu"]) => {
+            customer::api_menu(app, req, id(shop)?).await
+        }
         (&Method::POST, ["api", "orders"]) => customer::api_place(app, req).await,
         (&Method::GET, ["api", "orders", order]) => customer::api_order(app, req, id(order)?).await,
         (&Method::POST, ["api", "orders", order, "cancel"]) => {

@@ -4,7 +4,7 @@
 use super::identity::{check_csrf, require_staff};
 use super::render;
 use super::request::{Form, Request};
-use super::response::{json, no_content, redirect, Response};
+use super::response::{json, no_content, redirect, with_body, Response};
 use crate::app::App;
 use crate::auth::Staff;
 use crate::error::{Error, Result};
@@ -13,6 +13,7 @@ use crate::orders::{self, Actor, Status};
 use crate::shops::{self, ItemPatch, ProfilePatch};
 use crate::store::items;
 use crate::templates::value;
+use hyper::body::Bytes;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -100,9 +101,7 @@ pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
         open: form.get("open").map(|v| v == "1"),
     };
     let shop = staff.manage_shop()?.clone();
-    app.db
-        .write(move |tx| shops::update_profile(tx, &shop, patch))
-        .await?;
+    shops::edit_profile(app, shop, patch).await?;
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
 }
 
@@ -154,10 +153,7 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
-    let now = crate::time::now_ms();
-    app.db
-        .write(move |tx| shops::create_item(tx, shop_id, patch, now))
-        .await?;
+    shops::add_item(app, shop_id, patch).await?;
     Ok(redirect("/shop/menu"))
 }
 
@@ -166,20 +162,14 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
-    let now = crate::time::now_ms();
-    app.db
-        .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
-        .await?;
+    shops::edit_item(app, shop_id, item_id, patch).await?;
     Ok(redirect(&format!("/shop/menu#item-{item_id}")))
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     check_csrf(app, req, &req.form())?;
-    let now = crate::time::now_ms();
-    app.db
-        .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
-        .await?;
+    shops::remove_item(app, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
 }
 
@@ -189,7 +179,11 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
     let after = req.int_param("after", 0)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
     let board = orders::wait_for_shop(app, shop_id, since, after, wait).await?;
-    Ok(json(StatusCode::OK, &board))
+    Ok(with_body(
+        StatusCode::OK,
+        "application/json",
+        Bytes::from_owner(board),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -219,31 +213,20 @@ pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
-    let now = crate::time::now_ms();
-    let item = app
-        .db
-        .write(move |tx| shops::create_item(tx, shop_id, patch, now))
-        .await?;
+    let item = shops::add_item(app, shop_id, patch).await?;
     Ok(json(StatusCode::CREATED, &item))
 }
 
 pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
-    let now = crate::time::now_ms();
-    let item = app
-        .db
-        .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
-        .await?;
+    let item = shops::edit_item(app, shop_id, item_id, patch).await?;
     Ok(json(StatusCode::OK, &item))
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let now = crate::time::now_ms();
-    app.db
-        .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
-        .await?;
+    shops::remove_item(app, shop_id, item_id).await?;
     Ok(no_content())
 }
 
