@@ -4,7 +4,7 @@
 
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::live::Live;
+use crate::live::{Changes, Live};
 use crate::ordering::orders::OpenOrderLimits;
 use crate::store::settings;
 use crate::support::crypto;
@@ -113,6 +113,26 @@ impl App {
             venue: Arc::new(RwLock::new(venue)),
             secret: Arc::new(secret),
         })
+    }
+
+    /// Runs `f` in a write transaction; once it has committed, wakes whoever
+    /// waits on the topics `f` says it changed. Nothing is published when
+    /// the transaction fails.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction, &mut Changes) -> Result<T> + Send + 'static,
+    {
+        let (value, changes) = self
+            .db
+            .write(move |tx| {
+                let mut changes = Changes::default();
+                let value = f(tx, &mut changes)?;
+                Ok((value, changes))
+            })
+            .await?;
+        self.live.publish(&changes);
+        Ok(value)
     }
 
     pub fn venue(&self) -> Venue {

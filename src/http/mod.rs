@@ -30,6 +30,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 
 /// Largest request body we read; bigger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -38,7 +39,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// request, so idle connections end after it too.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Accepts connections until `shutdown` completes, within `limits`.
+/// How long connections get after a shutdown signal to finish what they
+/// are doing; the few still busy then are dropped.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Accepts connections until `shutdown` completes, within `limits`. Then
+/// stops accepting, answers long-polls at once with their current state,
+/// lets requests in flight finish (up to `DRAIN_TIMEOUT`) and returns.
 pub async fn serve(
     listener: TcpListener,
     app: App,
@@ -48,9 +55,13 @@ pub async fn serve(
     tokio::pin!(shutdown);
     let admission = Admission::new(&limits);
     let mut refusals = RefusalLog::new();
+    // Tells every connection to finish its request and close.
+    let (stop, stopping) = watch::channel(false);
+    // Each connection holds a sender: the channel closes when the last ends.
+    let (open, mut all_closed) = mpsc::channel::<()>(1);
     loop {
         let (stream, peer) = tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(connection) => connection,
                 Err(e) => {
@@ -72,20 +83,45 @@ pub async fn serve(
         let app = app.clone();
         let local = stream.local_addr().ok();
         let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
+        let mut stopping = stopping.clone();
+        let open = open.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(app.clone(), peer, local, req));
-            let result = http1::Builder::new()
+            let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(READ_TIMEOUT)
                 .max_buf_size(64 * 1024)
-                .serve_connection(io, service)
-                .await;
+                .serve_connection(io, service);
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                    // Ends an idle connection now, a busy one after its answer.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
             if let Err(e) = result {
                 log::debug!("connection from {peer}: {e}");
             }
             // Only now is the socket closed and its descriptor free.
             drop(slot);
+            drop(open);
         });
+    }
+    drop(listener);
+    log::info!("stopping: no new connections, long-polls answered, requests in flight finishing");
+    app.live.close();
+    stop.send_replace(true);
+    drop(open);
+    if tokio::time::timeout(DRAIN_TIMEOUT, all_closed.recv())
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "connections still busy {} s after the stop: closing them",
+            DRAIN_TIMEOUT.as_secs()
+        );
     }
 }
 
@@ -167,7 +203,9 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
         }
         // Customers: API
         (&Method::GET, ["api", "shops"]) => customer::api_shops(app).await,
-        (&Method::GET, ["api", "shops", shop, "menu"]) => customer::api_menu(app, id(shop)?).await,
+        (&Method::GET, ["api", "shops", shop, "menu"]) => {
+            customer::api_menu(app, req, id(shop)?).await
+        }
         (&Method::POST, ["api", "orders"]) => customer::api_place(app, req).await,
         (&Method::GET, ["api", "orders", order]) => customer::api_order(app, req, id(order)?).await,
         (&Method::POST, ["api", "orders", order, "cancel"]) => {

@@ -1,13 +1,16 @@
 //! Shops and their menus: what customers may see, what shopkeepers may edit,
 //! and the owner's approval.
 
+use crate::app::App;
 use crate::error::{Error, Result};
+use crate::live::{Answer, Audience, Built, Changes, Topic};
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::shops::{self, ShopRow};
 use crate::support::money;
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 pub const MAX_ITEMS_PER_SHOP: i64 = 2_000;
 
@@ -41,6 +44,62 @@ pub fn public_menu(conn: &Connection, shop_id: i64) -> Result<(PublicShop, Vec<I
         .filter(|s| s.status == "approved")
         .ok_or_else(|| Error::not_found("shop"))?;
     Ok((shop.into(), items::for_shop(conn, shop_id)?))
+}
+
+/// The version of an approved shop's menu; others are "not found".
+fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
+    shops::by_id(conn, shop_id)?
+        .filter(|s| s.status == "approved")
+        .ok_or_else(|| Error::not_found("shop"))?;
+    Ok(shops::menu_version(conn, shop_id)?.unwrap_or(0))
+}
+
+/// What a menu long-poll answers.
+#[derive(Serialize)]
+struct VersionedMenu {
+    version: i64,
+    shop: PublicShop,
+    items: Vec<ItemRow>,
+}
+
+fn menu_answer(conn: &Connection, shop_id: i64) -> Result<Built> {
+    // The version first: a change landing between the reads is then
+    // answered again rather than missed.
+    let version = public_menu_version(conn, shop_id)?;
+    let (shop, items) = public_menu(conn, shop_id)?;
+    Built::json(
+        version,
+        &VersionedMenu {
+            version,
+            shop,
+            items,
+        },
+    )
+}
+
+/// An approved shop's menu (`{version, shop, items}`) once its version is
+/// above `since`, waiting up to `wait`.
+pub async fn wait_for_menu(app: &App, shop_id: i64, since: i64, wait: Duration) -> Result<Answer> {
+    let version = app.db.read(move |c| public_menu_version(c, shop_id));
+    let build = || app.db.read(move |c| menu_answer(c, shop_id));
+    app.live
+        .answer(
+            Topic::ShopMenu(shop_id),
+            Audience::Customer,
+            since,
+            wait,
+            version,
+            build,
+        )
+        .await
+}
+
+/// Records that what customers see of the shop's menu changed: its
+/// version moves and menu waiters wake once the transaction commits.
+fn menu_changed(conn: &Connection, changes: &mut Changes, shop_id: i64) -> Result<()> {
+    shops::bump_menu_version(conn, shop_id)?;
+    changes.add(Topic::ShopMenu(shop_id));
+    Ok(())
 }
 
 /// Item fields as sent by the menu editor; missing ones keep their value.
@@ -79,7 +138,13 @@ impl ItemPatch {
     }
 }
 
-pub fn create_item(conn: &Connection, shop_id: i64, patch: ItemPatch, now: i64) -> Result<ItemRow> {
+pub fn create_item(
+    conn: &Connection,
+    changes: &mut Changes,
+    shop_id: i64,
+    patch: ItemPatch,
+    now: i64,
+) -> Result<ItemRow> {
     if patch.name.is_none() || patch.price_cents.is_none() {
         return Err(Error::bad("a new item needs a name and price_cents"));
     }
@@ -97,6 +162,7 @@ pub fn create_item(conn: &Connection, shop_id: i64, patch: ItemPatch, now: i64) 
         position: 0,
     })?;
     let id = items::insert(conn, shop_id, &fields, now)?;
+    menu_changed(conn, changes, shop_id)?;
     items::by_id(conn, id)?.ok_or_else(|| Error::not_found("item"))
 }
 
@@ -109,6 +175,7 @@ pub fn own_item(conn: &Connection, shop_id: i64, item_id: i64) -> Result<ItemRow
 
 pub fn update_item(
     conn: &Connection,
+    changes: &mut Changes,
     shop_id: i64,
     item_id: i64,
     patch: ItemPatch,
@@ -124,13 +191,20 @@ pub fn update_item(
         position: item.position,
     })?;
     items::update(conn, item_id, &fields, now)?;
+    menu_changed(conn, changes, shop_id)?;
     own_item(conn, shop_id, item_id)
 }
 
-pub fn delete_item(conn: &Connection, shop_id: i64, item_id: i64, now: i64) -> Result<()> {
+pub fn delete_item(
+    conn: &Connection,
+    changes: &mut Changes,
+    shop_id: i64,
+    item_id: i64,
+    now: i64,
+) -> Result<()> {
     own_item(conn, shop_id, item_id)?;
     items::mark_deleted(conn, item_id, now)?;
-    Ok(())
+    menu_changed(conn, changes, shop_id)
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,7 +214,12 @@ pub struct ProfilePatch {
     pub open: Option<bool>,
 }
 
-pub fn update_profile(conn: &Connection, shop: &ShopRow, patch: ProfilePatch) -> Result<ShopRow> {
+pub fn update_profile(
+    conn: &Connection,
+    changes: &mut Changes,
+    shop: &ShopRow,
+    patch: ProfilePatch,
+) -> Result<ShopRow> {
     let name = match patch.name {
         Some(name) => required("name", &name, 60)?,
         None => shop.name.clone(),
@@ -156,16 +235,55 @@ pub fn update_profile(conn: &Connection, shop: &ShopRow, patch: ProfilePatch) ->
         &description,
         patch.open.unwrap_or(shop.open),
     )?;
+    menu_changed(conn, changes, shop.id)?;
     shops::by_id(conn, shop.id)?.ok_or_else(|| Error::not_found("shop"))
 }
 
-/// The owner approves or suspends a shop.
-pub fn set_status(conn: &Connection, shop_id: i64, status: &str) -> Result<ShopRow> {
+/// The owner approves or suspends a shop: its menu appears or disappears.
+pub fn set_status(
+    conn: &Connection,
+    changes: &mut Changes,
+    shop_id: i64,
+    status: &str,
+) -> Result<ShopRow> {
     if !shops::set_status(conn, shop_id, status)? {
         return Err(Error::not_found("shop"));
     }
+    menu_changed(conn, changes, shop_id)?;
     log::info!("shop {shop_id} is now {status}");
     shops::by_id(conn, shop_id)?.ok_or_else(|| Error::not_found("shop"))
+}
+
+// ---- Use cases: each edit commits, then wakes the menu's waiters ----
+
+pub async fn add_item(app: &App, shop_id: i64, patch: ItemPatch) -> Result<ItemRow> {
+    let now = crate::support::time::now_ms();
+    app.write(move |tx, changes| create_item(tx, changes, shop_id, patch, now))
+        .await
+}
+
+/// Also the sold-out switch (`available`).
+pub async fn edit_item(app: &App, shop_id: i64, item_id: i64, patch: ItemPatch) -> Result<ItemRow> {
+    let now = crate::support::time::now_ms();
+    app.write(move |tx, changes| update_item(tx, changes, shop_id, item_id, patch, now))
+        .await
+}
+
+pub async fn remove_item(app: &App, shop_id: i64, item_id: i64) -> Result<()> {
+    let now = crate::support::time::now_ms();
+    app.write(move |tx, changes| delete_item(tx, changes, shop_id, item_id, now))
+        .await
+}
+
+/// Name, description and the open/closed switch.
+pub async fn edit_profile(app: &App, shop: ShopRow, patch: ProfilePatch) -> Result<ShopRow> {
+    app.write(move |tx, changes| update_profile(tx, changes, &shop, patch))
+        .await
+}
+
+pub async fn change_status(app: &App, shop_id: i64, status: &'static str) -> Result<ShopRow> {
+    app.write(move |tx, changes| set_status(tx, changes, shop_id, status))
+        .await
 }
 
 #[cfg(test)]
@@ -199,9 +317,10 @@ mod tests {
         let id = shop(&conn, "a@x.y");
         assert!(listed(&conn).unwrap().is_empty());
         assert!(public_menu(&conn, id).is_err());
-        set_status(&conn, id, "approved").unwrap();
+        let changes = &mut Changes::default();
+        set_status(&conn, changes, id, "approved").unwrap();
         assert_eq!(listed(&conn).unwrap().len(), 1);
-        set_status(&conn, id, "suspended").unwrap();
+        set_status(&conn, changes, id, "suspended").unwrap();
         assert!(public_menu(&conn, id).is_err());
     }
 
@@ -210,19 +329,82 @@ mod tests {
         let conn = crate::db::test_connection();
         let mine = shop(&conn, "a@x.y");
         let theirs = shop(&conn, "b@x.y");
-        let item = create_item(&conn, mine, patch("Tea", 250), 0).unwrap();
-        assert!(create_item(&conn, mine, patch("Gold", -1), 0).is_err());
-        assert!(create_item(&conn, mine, patch("  ", 100), 0).is_err());
+        let changes = &mut Changes::default();
+        let item = create_item(&conn, changes, mine, patch("Tea", 250), 0).unwrap();
+        assert!(create_item(&conn, changes, mine, patch("Gold", -1), 0).is_err());
+        assert!(create_item(&conn, changes, mine, patch("  ", 100), 0).is_err());
         let sold_out = ItemPatch {
             available: Some(false),
             ..Default::default()
         };
-        let updated = update_item(&conn, mine, item.id, sold_out, 1).unwrap();
+        let updated = update_item(&conn, changes, mine, item.id, sold_out, 1).unwrap();
         assert!(!updated.available);
         assert_eq!(updated.price_cents, 250);
-        assert!(update_item(&conn, theirs, item.id, ItemPatch::default(), 1).is_err());
-        assert!(delete_item(&conn, theirs, item.id, 1).is_err());
-        delete_item(&conn, mine, item.id, 1).unwrap();
+        assert!(update_item(&conn, changes, theirs, item.id, ItemPatch::default(), 1).is_err());
+        assert!(delete_item(&conn, changes, theirs, item.id, 1).is_err());
+        delete_item(&conn, changes, mine, item.id, 1).unwrap();
         assert!(own_item(&conn, mine, item.id).is_err());
+    }
+
+    #[test]
+    fn every_menu_change_moves_the_menu_version_and_names_the_menu() {
+        let conn = crate::db::test_connection();
+        let id = shop(&conn, "a@x.y");
+        let other = shop(&conn, "b@x.y");
+        let version = || shops::menu_version(&conn, id).unwrap().unwrap();
+        let changed = |changes: Changes| changes.topics() == [Topic::ShopMenu(id)];
+        let mut seen = version();
+
+        let mut changes = Changes::default();
+        set_status(&conn, &mut changes, id, "approved").unwrap();
+        assert!(changed(changes) && version() > seen);
+        seen = version();
+        assert_eq!(public_menu_version(&conn, id).unwrap(), seen);
+
+        let mut changes = Changes::default();
+        let item = create_item(&conn, &mut changes, id, patch("Tea", 250), 0).unwrap();
+        assert!(changed(changes) && version() > seen);
+        seen = version();
+
+        let sold_out = ItemPatch {
+            available: Some(false),
+            ..Default::default()
+        };
+        let mut changes = Changes::default();
+        update_item(&conn, &mut changes, id, item.id, sold_out, 1).unwrap();
+        assert!(changed(changes) && version() > seen);
+        seen = version();
+
+        let shop_row = shops::by_id(&conn, id).unwrap().unwrap();
+        let closed = ProfilePatch {
+            name: None,
+            description: None,
+            open: Some(false),
+        };
+        let mut changes = Changes::default();
+        update_profile(&conn, &mut changes, &shop_row, closed).unwrap();
+        assert!(changed(changes) && version() > seen);
+        seen = version();
+
+        // A refused change moves nothing; another shop's has its own version.
+        let mut changes = Changes::default();
+        assert!(delete_item(&conn, &mut changes, other, item.id, 2).is_err());
+        assert!(changes.topics().is_empty() && version() == seen);
+        create_item(&conn, &mut changes, other, patch("Soup", 500), 2).unwrap();
+        assert_eq!(changes.topics(), [Topic::ShopMenu(other)]);
+        assert_eq!(version(), seen);
+
+        let mut changes = Changes::default();
+        delete_item(&conn, &mut changes, id, item.id, 3).unwrap();
+        assert!(changed(changes) && version() > seen);
+
+        let answer = menu_answer(&conn, id).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(json["version"], version());
+        assert_eq!(answer.version, version());
+        assert_eq!(json["shop"]["open"], false);
+        assert_eq!(json["items"], serde_json::json!([]));
+        set_status(&conn, &mut Changes::default(), id, "suspended").unwrap();
+        assert!(menu_answer(&conn, id).is_err());
     }
 }

@@ -4,18 +4,16 @@
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::live::Topic;
+use crate::live::{Answer, Audience, Built, Topic};
 use crate::store::items::{self, ItemRow};
 use crate::store::orders::{self as rows, EventRow, LineRow, NewEvent, NewOrder, OrderRow};
 use crate::store::shops;
 use crate::support::crypto;
 use crate::support::text;
-use hyper::body::Bytes;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tokio::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -551,15 +549,23 @@ pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Res
     })
 }
 
-// ---- Use cases: database work off the async threads, then wake waiters ----
+// ---- Use cases: database work off the async threads; what a transaction
+// changed wakes its waiters once it has committed (`App::write`) ----
 
 pub async fn place_order(app: &App, req: OrderRequest, who: Placement) -> Result<Placed> {
     let now = crate::support::time::now_ms();
-    let placed = app.db.write(move |tx| place(tx, &req, &who, now)).await?;
+    let placed = app
+        .write(move |tx, changes| {
+            let placed = place(tx, &req, &who, now)?;
+            if placed.created {
+                changes.add(Topic::Order(placed.view.order.id));
+                changes.add(Topic::ShopOrders(placed.view.order.shop_id));
+            }
+            Ok(placed)
+        })
+        .await?;
     if placed.created {
         let order = &placed.view.order;
-        app.live
-            .publish(Topic::Shop(order.shop_id), order.change_seq, None);
         log::info!(
             "order {} placed at shop {} ({} cents)",
             order.id,
@@ -578,22 +584,20 @@ pub async fn move_order(
     reason: String,
 ) -> Result<OrderView> {
     let now = crate::support::time::now_ms();
-    let (view, seq) = app
-        .db
-        .write(move |tx| change_status(tx, order_id, to, &actor, &reason, now))
-        .await?;
-    // Serialised once here, answered as is to every customer waiting on it.
-    let body = to_json(&view)?;
-    app.live
-        .publish(Topic::Order(order_id), view.order.version, Some(body));
-    app.live.publish(Topic::Shop(view.order.shop_id), seq, None);
-    Ok(view)
+    app.write(move |tx, changes| {
+        let (view, _) = change_status(tx, order_id, to, &actor, &reason, now)?;
+        changes.add(Topic::Order(order_id));
+        changes.add(Topic::ShopOrders(view.order.shop_id));
+        Ok(view)
+    })
+    .await
 }
 
-pub fn to_json<T: Serialize>(value: &T) -> Result<Bytes> {
-    serde_json::to_vec(value)
-        .map(Bytes::from)
-        .map_err(|e| Error::Internal(format!("serialising: {e}")))
+/// The order as its customer sees it, for long-poll answers.
+fn customer_answer(conn: &Connection, order_id: i64) -> Result<Built> {
+    let order = rows::by_id(conn, order_id)?.ok_or_else(|| Error::not_found("order"))?;
+    let view = load_view(conn, order)?;
+    Built::json(view.order.version, &view)
 }
 
 /// The order's JSON once its version is above `since`, waiting up to `wait`.
@@ -603,59 +607,52 @@ pub async fn wait_for_order(
     actor: Actor,
     since: i64,
     wait: Duration,
-) -> Result<Bytes> {
-    let deadline = Instant::now() + wait.min(crate::live::MAX_WAIT);
-    let mut subscription = app.live.subscribe(Topic::Order(order_id));
-    let read = || {
-        let actor = actor.clone();
-        app.db
-            .read(move |c| load_view(c, visible_order(c, order_id, &actor)?))
-    };
-    let view = read().await?;
-    if view.order.version > since {
-        return to_json(&view);
-    }
-    // Access was checked above; from here on the published snapshot is ours.
-    while subscription
-        .changed(deadline.saturating_duration_since(Instant::now()))
+) -> Result<Answer> {
+    // Access is checked here, once: the answer is the same for everyone
+    // who may see the order.
+    let version = app
+        .db
+        .read(move |c| Ok(visible_order(c, order_id, &actor)?.version));
+    let build = || app.db.read(move |c| customer_answer(c, order_id));
+    app.live
+        .answer(
+            Topic::Order(order_id),
+            Audience::Customer,
+            since,
+            wait,
+            version,
+            build,
+        )
         .await
-    {
-        let snapshot = subscription.latest();
-        if snapshot.version > since {
-            if let Some(body) = snapshot.body {
-                return Ok(body);
-            }
-            break;
-        }
-    }
-    to_json(&read().await?)
 }
 
-/// The shop's board once its version is above `since`, waiting up to `wait`.
+/// A page of the shop's board once its version is above `since`, waiting
+/// up to `wait`.
 pub async fn wait_for_shop(
     app: &App,
     shop_id: i64,
     since: i64,
     after: i64,
     wait: Duration,
-) -> Result<ShopOrders> {
-    let deadline = Instant::now() + wait.min(crate::live::MAX_WAIT);
-    let mut subscription = app.live.subscribe(Topic::Shop(shop_id));
-    loop {
-        let current = app
-            .db
-            .read(move |c| Ok(rows::shop_version(c, shop_id)?))
-            .await?;
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if current > since || remaining.is_zero() {
-            let now = crate::support::time::now_ms();
-            return app
-                .db
-                .read(move |c| shop_orders(c, shop_id, after, now))
-                .await;
-        }
-        subscription.changed(remaining).await;
-    }
+) -> Result<Answer> {
+    let version = app.db.read(move |c| Ok(rows::shop_version(c, shop_id)?));
+    let build = || {
+        let now = crate::support::time::now_ms();
+        app.db.read(move |c| {
+            let board = shop_orders(c, shop_id, after, now)?;
+            Built::json(board.version, &board)
+        })
+    };
+    app.live
+        .answer(
+            Topic::ShopOrders(shop_id),
+            Audience::ShopBoard { after },
+            since,
+            wait,
+            version,
+            build,
+        )
+        .await
 }
 
 #[cfg(test)]

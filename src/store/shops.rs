@@ -99,3 +99,19 @@ pub fn update_profile(
     )?;
     Ok(())
 }
+
+/// Counts a change to what the shop's menu shows.
+pub fn bump_menu_version(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE shops SET menu_version = menu_version + 1 WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT menu_version FROM shops WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()
+}

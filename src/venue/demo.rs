@@ -3,6 +3,7 @@
 
 use crate::accounts::{self, Role};
 use crate::error::Result;
+use crate::live::Changes;
 use crate::ordering::catalog::{self, ItemPatch};
 use crate::store::{shops as shop_rows, users};
 use rusqlite::Connection;
@@ -116,7 +117,8 @@ pub fn seed(conn: &Connection) -> Result<bool> {
                 available: Some(true),
                 position: Some(position as i64),
             };
-            catalog::create_item(conn, shop, patch, now)?;
+            // Seeded before the server listens: nobody waits on it yet.
+            catalog::create_item(conn, &mut Changes::default(), shop, patch, now)?;
         }
     }
     Ok(true)

@@ -66,9 +66,7 @@ pub async fn shop_form(app: &App, req: &Request, shop_id: i64, action: &str) -> 
     owner(app, req).await?;
     check_csrf(app, req, &req.form())?;
     let status = status_for(action)?;
-    app.db
-        .write(move |tx| catalog::set_status(tx, shop_id, status))
-        .await?;
+    catalog::change_status(app, shop_id, status).await?;
     Ok(redirect("/admin"))
 }
 
@@ -141,10 +139,7 @@ pub async fn api_shops(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
     owner(app, req).await?;
     let status = status_for(action)?;
-    let shop = app
-        .db
-        .write(move |tx| catalog::set_status(tx, shop_id, status))
-        .await?;
+    let shop = catalog::change_status(app, shop_id, status).await?;
     Ok(json(StatusCode::OK, &shop))
 }
 

@@ -13,6 +13,7 @@ use crate::ordering::orders::{self, Actor, Holder, LineRequest, OrderRequest, Pl
 use crate::store::orders as order_rows;
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
+use hyper::body::Bytes;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -23,14 +24,16 @@ pub async fn api_shops(app: &App) -> Result<Response> {
     Ok(json(StatusCode::OK, &shops))
 }
 
-pub async fn api_menu(app: &App, shop_id: i64) -> Result<Response> {
-    let (shop, items) = app
-        .db
-        .read(move |c| catalog::public_menu(c, shop_id))
-        .await?;
-    Ok(json(
+/// `{version, shop, items}`; with `since` and `wait`, a long-poll like the
+/// order's: menu edits and sold-out switches answer it.
+pub async fn api_menu(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
+    let since = req.int_param("since", -1)?;
+    let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
+    let menu = catalog::wait_for_menu(app, shop_id, since, wait).await?;
+    Ok(with_body(
         StatusCode::OK,
-        &serde_json::json!({ "shop": shop, "items": items }),
+        "application/json",
+        Bytes::from_owner(menu),
     ))
 }
 
@@ -251,7 +254,11 @@ pub async fn api_order(app: &App, req: &Request, order_id: i64) -> Result<Respon
     let since = req.int_param("since", -1)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
     let body = orders::wait_for_order(app, order_id, actor, since, wait).await?;
-    Ok(with_body(StatusCode::OK, "application/json", body))
+    Ok(with_body(
+        StatusCode::OK,
+        "application/json",
+        Bytes::from_owner(body),
+    ))
 }
 
 #[derive(Deserialize, Default)]

@@ -7,12 +7,13 @@ use crate::error::{Error, Result};
 use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render;
 use crate::http::request::{Form, Request};
-use crate::http::response::{json, no_content, redirect, Response};
+use crate::http::response::{json, no_content, redirect, with_body, Response};
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ItemPatch, ProfilePatch};
 use crate::ordering::orders::{self, Actor, Status};
 use crate::store::items;
 use crate::support::money;
+use hyper::body::Bytes;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -100,9 +101,7 @@ pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
         open: form.get("open").map(|v| v == "1"),
     };
     let shop = staff.manage_shop()?.clone();
-    app.db
-        .write(move |tx| catalog::update_profile(tx, &shop, patch))
-        .await?;
+    catalog::edit_profile(app, shop, patch).await?;
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
 }
 
@@ -154,10 +153,7 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
-    let now = crate::support::time::now_ms();
-    app.db
-        .write(move |tx| catalog::create_item(tx, shop_id, patch, now))
-        .await?;
+    catalog::add_item(app, shop_id, patch).await?;
     Ok(redirect("/shop/menu"))
 }
 
@@ -166,20 +162,14 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
-    let now = crate::support::time::now_ms();
-    app.db
-        .write(move |tx| catalog::update_item(tx, shop_id, item_id, patch, now))
-        .await?;
+    catalog::edit_item(app, shop_id, item_id, patch).await?;
     Ok(redirect(&format!("/shop/menu#item-{item_id}")))
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     check_csrf(app, req, &req.form())?;
-    let now = crate::support::time::now_ms();
-    app.db
-        .write(move |tx| catalog::delete_item(tx, shop_id, item_id, now))
-        .await?;
+    catalog::remove_item(app, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
 }
 
@@ -189,7 +179,11 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
     let after = req.int_param("after", 0)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
     let board = orders::wait_for_shop(app, shop_id, since, after, wait).await?;
-    Ok(json(StatusCode::OK, &board))
+    Ok(with_body(
+        StatusCode::OK,
+        "application/json",
+        Bytes::from_owner(board),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -219,31 +213,20 @@ pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
-    let now = crate::support::time::now_ms();
-    let item = app
-        .db
-        .write(move |tx| catalog::create_item(tx, shop_id, patch, now))
-        .await?;
+    let item = catalog::add_item(app, shop_id, patch).await?;
     Ok(json(StatusCode::CREATED, &item))
 }
 
 pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
-    let now = crate::support::time::now_ms();
-    let item = app
-        .db
-        .write(move |tx| catalog::update_item(tx, shop_id, item_id, patch, now))
-        .await?;
+    let item = catalog::edit_item(app, shop_id, item_id, patch).await?;
     Ok(json(StatusCode::OK, &item))
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let now = crate::support::time::now_ms();
-    app.db
-        .write(move |tx| catalog::delete_item(tx, shop_id, item_id, now))
-        .await?;
+    catalog::remove_item(app, shop_id, item_id).await?;
     Ok(no_content())
 }
 
