@@ -9,6 +9,8 @@ use crate::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+pub use crate::store::shops::ShopStatus;
+
 pub const MAX_ITEMS_PER_SHOP: i64 = 2_000;
 
 /// A shop as customers see it.
@@ -31,16 +33,90 @@ impl From<ShopRow> for PublicShop {
     }
 }
 
+/// A shop as the venue owner and its keeper see it.
+#[derive(Debug, Serialize)]
+pub struct ShopView {
+    pub id: i64,
+    pub owner_user_id: i64,
+    pub owner_email: String,
+    pub name: String,
+    pub description: String,
+    pub status: ShopStatus,
+    pub open: bool,
+    pub created_at: i64,
+}
+
+impl From<ShopRow> for ShopView {
+    fn from(s: ShopRow) -> Self {
+        ShopView {
+            id: s.id,
+            owner_user_id: s.owner_user_id,
+            owner_email: s.owner_email,
+            name: s.name,
+            description: s.description,
+            status: s.status,
+            open: s.open,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// A menu item as customers and its shop see it.
+#[derive(Debug, Serialize)]
+pub struct MenuItemView {
+    pub id: i64,
+    pub shop_id: i64,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub available: bool,
+    pub position: i64,
+}
+
+impl From<ItemRow> for MenuItemView {
+    fn from(i: ItemRow) -> Self {
+        MenuItemView {
+            id: i.id,
+            shop_id: i.shop_id,
+            name: i.name,
+            description: i.description,
+            category: i.category,
+            price_cents: i.price_cents,
+            available: i.available,
+            position: i.position,
+        }
+    }
+}
+
 pub fn listed(conn: &Connection) -> Result<Vec<PublicShop>> {
     Ok(shops::approved(conn)?.into_iter().map(Into::into).collect())
 }
 
-/// An approved shop with its menu; others are "not found" to customers.
-pub fn public_menu(conn: &Connection, shop_id: i64) -> Result<(PublicShop, Vec<ItemRow>)> {
-    let shop = shops::by_id(conn, shop_id)?
-        .filter(|s| s.status == "approved")
-        .ok_or_else(|| Error::not_found("shop"))?;
-    Ok((shop.into(), items::for_shop(conn, shop_id)?))
+/// Every shop, pending ones first: the owner's approval list.
+pub fn all(conn: &Connection) -> Result<Vec<ShopView>> {
+    Ok(shops::all(conn)?.into_iter().map(Into::into).collect())
+}
+
+/// A shop customers may see and order from; others are "not found".
+pub fn approved_shop(conn: &Connection, shop_id: i64) -> Result<ShopRow> {
+    shops::by_id(conn, shop_id)?
+        .filter(|s| s.status == ShopStatus::Approved)
+        .ok_or_else(|| Error::not_found("shop"))
+}
+
+/// An approved shop with its menu.
+pub fn public_menu(conn: &Connection, shop_id: i64) -> Result<(PublicShop, Vec<MenuItemView>)> {
+    let shop = approved_shop(conn, shop_id)?;
+    Ok((shop.into(), menu(conn, shop_id)?))
+}
+
+/// A shop's menu in display order.
+pub fn menu(conn: &Connection, shop_id: i64) -> Result<Vec<MenuItemView>> {
+    Ok(items::for_shop(conn, shop_id)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 /// Item fields as sent by the menu editor; missing ones keep their value.
@@ -50,6 +126,8 @@ pub struct ItemPatch {
     pub description: Option<String>,
     pub category: Option<String>,
     pub price_cents: Option<i64>,
+    /// The price as a person types it ("4.50"), when `price_cents` is not given.
+    pub price: Option<String>,
     pub available: Option<bool>,
     pub position: Option<i64>,
 }
@@ -68,6 +146,8 @@ impl ItemPatch {
         if let Some(price) = self.price_cents {
             money::check_price(price)?;
             fields.price_cents = price;
+        } else if let Some(price) = self.price {
+            fields.price_cents = money::parse_price(&price)?;
         }
         if let Some(available) = self.available {
             fields.available = available;
@@ -79,8 +159,13 @@ impl ItemPatch {
     }
 }
 
-pub fn create_item(conn: &Connection, shop_id: i64, patch: ItemPatch, now: i64) -> Result<ItemRow> {
-    if patch.name.is_none() || patch.price_cents.is_none() {
+pub fn create_item(
+    conn: &Connection,
+    shop_id: i64,
+    patch: ItemPatch,
+    now: i64,
+) -> Result<MenuItemView> {
+    if patch.name.is_none() || (patch.price_cents.is_none() && patch.price.is_none()) {
         return Err(Error::bad("a new item needs a name and price_cents"));
     }
     if items::count_for_shop(conn, shop_id)? >= MAX_ITEMS_PER_SHOP {
@@ -97,7 +182,7 @@ pub fn create_item(conn: &Connection, shop_id: i64, patch: ItemPatch, now: i64) 
         position: 0,
     })?;
     let id = items::insert(conn, shop_id, &fields, now)?;
-    items::by_id(conn, id)?.ok_or_else(|| Error::not_found("item"))
+    Ok(own_item(conn, shop_id, id)?.into())
 }
 
 /// The item if it belongs to `shop_id` (others are "not found").
@@ -113,7 +198,7 @@ pub fn update_item(
     item_id: i64,
     patch: ItemPatch,
     now: i64,
-) -> Result<ItemRow> {
+) -> Result<MenuItemView> {
     let item = own_item(conn, shop_id, item_id)?;
     let fields = patch.apply(ItemFields {
         name: item.name,
@@ -124,7 +209,7 @@ pub fn update_item(
         position: item.position,
     })?;
     items::update(conn, item_id, &fields, now)?;
-    own_item(conn, shop_id, item_id)
+    Ok(own_item(conn, shop_id, item_id)?.into())
 }
 
 pub fn delete_item(conn: &Connection, shop_id: i64, item_id: i64, now: i64) -> Result<()> {
@@ -140,7 +225,7 @@ pub struct ProfilePatch {
     pub open: Option<bool>,
 }
 
-pub fn update_profile(conn: &Connection, shop: &ShopRow, patch: ProfilePatch) -> Result<ShopRow> {
+pub fn update_profile(conn: &Connection, shop: &ShopRow, patch: ProfilePatch) -> Result<ShopView> {
     let name = match patch.name {
         Some(name) => required("name", &name, 60)?,
         None => shop.name.clone(),
@@ -156,16 +241,22 @@ pub fn update_profile(conn: &Connection, shop: &ShopRow, patch: ProfilePatch) ->
         &description,
         patch.open.unwrap_or(shop.open),
     )?;
-    shops::by_id(conn, shop.id)?.ok_or_else(|| Error::not_found("shop"))
+    shop_view(conn, shop.id)
 }
 
 /// The owner approves or suspends a shop.
-pub fn set_status(conn: &Connection, shop_id: i64, status: &str) -> Result<ShopRow> {
+pub fn set_status(conn: &Connection, shop_id: i64, status: ShopStatus) -> Result<ShopView> {
     if !shops::set_status(conn, shop_id, status)? {
         return Err(Error::not_found("shop"));
     }
-    log::info!("shop {shop_id} is now {status}");
-    shops::by_id(conn, shop_id)?.ok_or_else(|| Error::not_found("shop"))
+    log::info!("shop {shop_id} is now {}", status.as_str());
+    shop_view(conn, shop_id)
+}
+
+fn shop_view(conn: &Connection, shop_id: i64) -> Result<ShopView> {
+    Ok(shops::by_id(conn, shop_id)?
+        .ok_or_else(|| Error::not_found("shop"))?
+        .into())
 }
 
 #[cfg(test)]
@@ -176,7 +267,7 @@ mod tests {
         let user =
             crate::auth::create_user(conn, email, "Keeper", crate::auth::Role::Shopkeeper, "x", 0)
                 .unwrap();
-        shops::insert(conn, user, "Stall", "", "pending", 0).unwrap()
+        shops::insert(conn, user, "Stall", "", ShopStatus::Pending, 0).unwrap()
     }
 
     fn patch(name: &str, price: i64) -> ItemPatch {
@@ -193,9 +284,9 @@ mod tests {
         let id = shop(&conn, "a@x.y");
         assert!(listed(&conn).unwrap().is_empty());
         assert!(public_menu(&conn, id).is_err());
-        set_status(&conn, id, "approved").unwrap();
+        set_status(&conn, id, ShopStatus::Approved).unwrap();
         assert_eq!(listed(&conn).unwrap().len(), 1);
-        set_status(&conn, id, "suspended").unwrap();
+        set_status(&conn, id, ShopStatus::Suspended).unwrap();
         assert!(public_menu(&conn, id).is_err());
     }
 
@@ -207,6 +298,17 @@ mod tests {
         let item = create_item(&conn, mine, patch("Tea", 250), 0).unwrap();
         assert!(create_item(&conn, mine, patch("Gold", -1), 0).is_err());
         assert!(create_item(&conn, mine, patch("  ", 100), 0).is_err());
+        let typed = ItemPatch {
+            name: Some("Cake".into()),
+            price: Some("3,5".into()),
+            ..Default::default()
+        };
+        assert_eq!(create_item(&conn, mine, typed, 0).unwrap().price_cents, 350);
+        let nameless_price = ItemPatch {
+            name: Some("Pie".into()),
+            ..Default::default()
+        };
+        assert!(create_item(&conn, mine, nameless_price, 0).is_err());
         let sold_out = ItemPatch {
             available: Some(false),
             ..Default::default()

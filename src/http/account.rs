@@ -5,9 +5,10 @@ use super::page;
 use super::request::Request;
 use super::response::{json, redirect, Response};
 use crate::app::App;
-use crate::auth::{self, Credentials, Registration, Role};
+use crate::auth::{self, Registration, Role};
 use crate::error::{Error, Result};
 use crate::ratelimit::Action;
+use crate::shops::ShopStatus;
 use hyper::StatusCode;
 use minijinja::context;
 use std::collections::BTreeMap;
@@ -26,11 +27,7 @@ pub async fn login_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let credentials = Credentials {
-        email: form.text("email"),
-        password: form.text("password"),
-    };
-    match auth::login(app, req.peer.ip(), credentials).await {
+    match auth::login(app, req.peer.ip(), form.parse()?).await {
         Ok((token, role)) => {
             let mut response = redirect(home_of(role));
             set_staff_cookie(&mut response, &token);
@@ -60,6 +57,14 @@ pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
     Ok(response)
 }
 
+pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
+    let token = staff_token(req).ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+    auth::logout(app, token.to_string()).await?;
+    let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
+    identity::clear_staff_cookie(&mut response);
+    Ok(response)
+}
+
 pub async fn register_page(app: &App, req: &Request) -> Result<Response> {
     let fields = BTreeMap::<String, String>::new();
     page(
@@ -74,15 +79,7 @@ pub async fn register_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
-    app.limits.take(Action::Register, req.peer.ip())?;
-    let registration = Registration {
-        email: form.text("email"),
-        password: form.text("password"),
-        name: form.text("name"),
-        shop_name: form.text("shop_name"),
-        description: form.text("description"),
-    };
-    match auth::register(app, registration).await {
+    match register(app, req, form.parse()?).await {
         Ok(token) => {
             let mut response = redirect("/shop");
             set_staff_cookie(&mut response, &token);
@@ -103,15 +100,23 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_register(app: &App, req: &Request) -> Result<Response> {
-    let registration: Registration = req.json()?;
-    app.limits.take(Action::Register, req.peer.ip())?;
-    let token = auth::register(app, registration).await?;
+    let token = register(app, req, req.json()?).await?;
     let mut response = json(
         StatusCode::CREATED,
-        &serde_json::json!({ "token": token, "role": Role::Shopkeeper, "shop_status": "pending" }),
+        &serde_json::json!({
+            "token": token,
+            "role": Role::Shopkeeper,
+            "shop_status": ShopStatus::Pending,
+        }),
     );
     set_staff_cookie(&mut response, &token);
     Ok(response)
+}
+
+/// A shop's registration, from the page's form or the API.
+async fn register(app: &App, req: &Request, registration: Registration) -> Result<String> {
+    app.limits.take(Action::Register, req.peer.ip())?;
+    auth::register(app, registration).await
 }
 
 pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
@@ -121,13 +126,5 @@ pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
         &serde_json::json!({ "token": token, "role": role }),
     );
     set_staff_cookie(&mut response, &token);
-    Ok(response)
-}
-
-pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
-    let token = staff_token(req).ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
-    auth::logout(app, token.to_string()).await?;
-    let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
-    identity::clear_staff_cookie(&mut response);
     Ok(response)
 }

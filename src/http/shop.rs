@@ -3,15 +3,13 @@
 
 use super::identity::{check_csrf, require_staff};
 use super::render;
-use super::request::{Form, Request};
+use super::request::Request;
 use super::response::{json, no_content, redirect, Response};
 use crate::app::App;
 use crate::auth::Staff;
-use crate::error::{Error, Result};
-use crate::money;
-use crate::orders::{self, Actor, Status};
-use crate::shops::{self, ItemPatch, ProfilePatch};
-use crate::store::items;
+use crate::error::Result;
+use crate::orders::{self, Actor, OrderView, Status};
+use crate::shops::{self, ItemPatch, MenuItemView, ProfilePatch};
 use crate::templates::value;
 use hyper::StatusCode;
 use minijinja::context;
@@ -57,7 +55,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let newest_placed = board
         .orders
         .iter()
-        .filter(|o| o.status() == Status::Placed)
+        .filter(|o| o.order.status == Status::Placed)
         .map(|o| o.order.id)
         .max();
     render(
@@ -76,29 +74,44 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     )
 }
 
+/// A move to another stage, from the board's buttons or the API.
+#[derive(Deserialize)]
+struct StatusChange {
+    status: Status,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn move_order(
+    app: &App,
+    staff: &Staff,
+    shop_id: i64,
+    order_id: i64,
+    change: StatusChange,
+) -> Result<OrderView> {
+    let actor = actor(staff, shop_id);
+    orders::move_order(app, order_id, change.status, actor, change.reason).await
+}
+
 pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let (staff, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let to = parse_status(form.get("status").unwrap_or(""))?;
-    let actor = actor(&staff, shop_id);
-    orders::move_order(app, order_id, to, actor, form.text("reason")).await?;
+    move_order(app, &staff, shop_id, order_id, form.parse()?).await?;
     Ok(redirect("/shop"))
 }
 
-fn parse_status(text: &str) -> Result<Status> {
-    Status::parse(text).ok_or_else(|| Error::bad(format!("unknown status '{text}'")))
+pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
+    let view = move_order(app, &staff, shop_id, order_id, req.json()?).await?;
+    Ok(json(StatusCode::OK, &view))
 }
 
 pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
     let (staff, _) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = ProfilePatch {
-        name: form.get("name").map(str::to_string),
-        description: form.get("description").map(str::to_string),
-        open: form.get("open").map(|v| v == "1"),
-    };
+    let patch: ProfilePatch = form.parse()?;
     let shop = staff.manage_shop()?.clone();
     app.db
         .write(move |tx| shops::update_profile(tx, &shop, patch))
@@ -124,10 +137,7 @@ fn same_site_path(back: &str) -> &str {
 
 pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
-    let items = app
-        .db
-        .read(move |c| Ok(items::for_shop(c, shop_id)?))
-        .await?;
+    let items = app.db.read(move |c| shops::menu(c, shop_id)).await?;
     render(
         app,
         req,
@@ -137,50 +147,71 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     )
 }
 
-/// The menu editor's form fields as a patch; prices are typed like "4.50".
-fn item_patch(form: &Form) -> Result<ItemPatch> {
-    Ok(ItemPatch {
-        name: form.get("name").map(str::to_string),
-        description: form.get("description").map(str::to_string),
-        category: form.get("category").map(str::to_string),
-        price_cents: form.get("price").map(money::parse_price).transpose()?,
-        available: form.get("available").map(|v| v == "1"),
-        position: None,
-    })
-}
-
 pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = item_patch(&form)?;
+    create_item(app, shop_id, form.parse()?).await?;
+    Ok(redirect("/shop/menu"))
+}
+
+pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let item = create_item(app, shop_id, req.json()?).await?;
+    Ok(json(StatusCode::CREATED, &item))
+}
+
+async fn create_item(app: &App, shop_id: i64, patch: ItemPatch) -> Result<MenuItemView> {
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::create_item(tx, shop_id, patch, now))
-        .await?;
-    Ok(redirect("/shop/menu"))
+        .await
 }
 
 pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = item_patch(&form)?;
+    update_item(app, shop_id, item_id, form.parse()?).await?;
+    Ok(redirect(&format!("/shop/menu#item-{item_id}")))
+}
+
+pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let item = update_item(app, shop_id, item_id, req.json()?).await?;
+    Ok(json(StatusCode::OK, &item))
+}
+
+async fn update_item(
+    app: &App,
+    shop_id: i64,
+    item_id: i64,
+    patch: ItemPatch,
+) -> Result<MenuItemView> {
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
-        .await?;
-    Ok(redirect(&format!("/shop/menu#item-{item_id}")))
+        .await
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     check_csrf(app, req, &req.form())?;
+    delete_item(app, shop_id, item_id).await?;
+    Ok(redirect("/shop/menu"))
+}
+
+pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    delete_item(app, shop_id, item_id).await?;
+    Ok(no_content())
+}
+
+async fn delete_item(app: &App, shop_id: i64, item_id: i64) -> Result<()> {
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
-        .await?;
-    Ok(redirect("/shop/menu"))
+        .await
 }
 
 pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
@@ -192,59 +223,10 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
     Ok(json(StatusCode::OK, &board))
 }
 
-#[derive(Deserialize)]
-struct StatusChange {
-    status: String,
-    #[serde(default)]
-    reason: String,
-}
-
-pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
-    let change: StatusChange = req.json()?;
-    let to = parse_status(&change.status)?;
-    let view = orders::move_order(app, order_id, to, actor(&staff, shop_id), change.reason).await?;
-    Ok(json(StatusCode::OK, &view))
-}
-
 pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = shopkeeper(app, req).await?;
-    let items = app
-        .db
-        .read(move |c| Ok(items::for_shop(c, shop_id)?))
-        .await?;
+    let items = app.db.read(move |c| shops::menu(c, shop_id)).await?;
     Ok(json(StatusCode::OK, &items))
-}
-
-pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let patch: ItemPatch = req.json()?;
-    let now = crate::time::now_ms();
-    let item = app
-        .db
-        .write(move |tx| shops::create_item(tx, shop_id, patch, now))
-        .await?;
-    Ok(json(StatusCode::CREATED, &item))
-}
-
-pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let patch: ItemPatch = req.json()?;
-    let now = crate::time::now_ms();
-    let item = app
-        .db
-        .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
-        .await?;
-    Ok(json(StatusCode::OK, &item))
-}
-
-pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let now = crate::time::now_ms();
-    app.db
-        .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
-        .await?;
-    Ok(no_content())
 }
 
 #[cfg(test)]
