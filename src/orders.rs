@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// The stage words are stored with the rows (`store::orders`); the rules
+/// about moving between stages live here.
 pub use crate::store::orders::Status;
 
 impl Status {

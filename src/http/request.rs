@@ -86,18 +86,6 @@ impl Form {
         self.get(key).unwrap_or("").to_string()
     }
 
-    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// A checkbox: present means ticked.
-    pub fn checked(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
     /// The fields as `T`, the same request struct the API reads from JSON.
     /// A field sent more than once fills a list; where `T` wants one value,
     /// the first counts (as in `get`). Fields `T` does not name are ignored.
