@@ -3,38 +3,16 @@
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::store::shops::{self, ShopRow};
+use crate::store::shops::{self, ShopRow, ShopStatus};
 use crate::store::{sessions, users};
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
 use crate::support::text;
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::net::IpAddr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Shopkeeper,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Shopkeeper => "shopkeeper",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Role> {
-        match text {
-            "owner" => Ok(Role::Owner),
-            "shopkeeper" => Ok(Role::Shopkeeper),
-            other => Err(Error::Internal(format!("unknown role {other}"))),
-        }
-    }
-}
+pub use crate::store::users::Role;
 
 /// A logged-in shopkeeper or owner.
 #[derive(Clone, Debug)]
@@ -61,7 +39,7 @@ impl Staff {
     /// their menu before approval.
     pub fn manage_shop(&self) -> Result<&ShopRow> {
         let shop = self.own_shop()?;
-        if shop.status == "suspended" {
+        if shop.status == ShopStatus::Suspended {
             return Err(Error::Forbidden(
                 "the venue owner has suspended your shop: you can see its orders \
                  but not change anything until the owner approves it again"
@@ -157,14 +135,7 @@ pub fn create_user(
     if users::by_email(conn, email)?.is_some() {
         return Err(Error::conflict("an account with this email already exists"));
     }
-    Ok(users::insert(
-        conn,
-        email,
-        name,
-        role.as_str(),
-        password_hash,
-        now,
-    )?)
+    Ok(users::insert(conn, email, name, role, password_hash, now)?)
 }
 
 /// The staff member behind a session token, if the session is live.
@@ -176,7 +147,7 @@ pub fn staff_for_token(conn: &Connection, token: &str, now: i64) -> Result<Optio
         return Ok(None);
     };
     Ok(Some(Staff {
-        role: Role::parse(&user.role)?,
+        role: user.role,
         shop: shops::by_owner(conn, user.id)?,
         user_id: user.id,
         name: user.name,
@@ -241,7 +212,7 @@ pub async fn login(app: &App, client: IpAddr, credentials: Credentials) -> Resul
     };
     app.limits.refund(Action::LoginAttempt, client);
     app.limits.refund_account_attempt(&email);
-    let role = Role::parse(&user.role)?;
+    let role = user.role;
     let now = crate::support::time::now_ms();
     let token = app
         .db
@@ -288,7 +259,14 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
         .db
         .write(move |tx| {
             let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;
-            shops::insert(tx, user_id, &shop_name, &description, "pending", now)?;
+            shops::insert(
+                tx,
+                user_id,
+                &shop_name,
+                &description,
+                ShopStatus::Pending,
+                now,
+            )?;
             start_session(tx, user_id, now)
         })
         .await?;
@@ -353,15 +331,15 @@ mod tests {
     fn suspended_shops_can_be_seen_but_not_managed() {
         let conn = crate::db::test_connection();
         let keeper = create_user(&conn, "k@x.y", "K", Role::Shopkeeper, "x", 0).unwrap();
-        let shop = shops::insert(&conn, keeper, "Stall", "", "pending", 0).unwrap();
+        let shop = shops::insert(&conn, keeper, "Stall", "", ShopStatus::Pending, 0).unwrap();
         let token = start_session(&conn, keeper, 0).unwrap();
-        let staff = |status: &str| {
+        let staff = |status: ShopStatus| {
             shops::set_status(&conn, shop, status).unwrap();
             staff_for_token(&conn, &token, 1).unwrap().unwrap()
         };
-        assert!(staff("pending").manage_shop().is_ok());
-        assert!(staff("approved").manage_shop().is_ok());
-        let suspended = staff("suspended");
+        assert!(staff(ShopStatus::Pending).manage_shop().is_ok());
+        assert!(staff(ShopStatus::Approved).manage_shop().is_ok());
+        let suspended = staff(ShopStatus::Suspended);
         assert!(suspended.own_shop().is_ok());
         assert!(matches!(suspended.manage_shop(), Err(Error::Forbidden(_))));
     }

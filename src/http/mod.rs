@@ -288,7 +288,7 @@ pub fn render(
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
             role => s.role.as_str(),
-            shop => s.shop.as_ref().map(crate::http::templates::value),
+            shop => s.shop.clone().map(|shop| crate::http::templates::value(crate::ordering::catalog::ShopView::from(shop))),
         }),
         csrf => identity::csrf_token(app, req),
         now => crate::support::time::now_ms(),

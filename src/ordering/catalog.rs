@@ -12,6 +12,8 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub use crate::store::shops::ShopStatus;
+
 pub const MAX_ITEMS_PER_SHOP: i64 = 2_000;
 
 /// A shop as customers see it.
@@ -34,22 +36,96 @@ impl From<ShopRow> for PublicShop {
     }
 }
 
+/// A shop as the venue owner and its keeper see it.
+#[derive(Debug, Serialize)]
+pub struct ShopView {
+    pub id: i64,
+    pub owner_user_id: i64,
+    pub owner_email: String,
+    pub name: String,
+    pub description: String,
+    pub status: ShopStatus,
+    pub open: bool,
+    pub created_at: i64,
+}
+
+impl From<ShopRow> for ShopView {
+    fn from(s: ShopRow) -> Self {
+        ShopView {
+            id: s.id,
+            owner_user_id: s.owner_user_id,
+            owner_email: s.owner_email,
+            name: s.name,
+            description: s.description,
+            status: s.status,
+            open: s.open,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// A menu item as customers and its shop see it.
+#[derive(Debug, Serialize)]
+pub struct MenuItemView {
+    pub id: i64,
+    pub shop_id: i64,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub available: bool,
+    pub position: i64,
+}
+
+impl From<ItemRow> for MenuItemView {
+    fn from(i: ItemRow) -> Self {
+        MenuItemView {
+            id: i.id,
+            shop_id: i.shop_id,
+            name: i.name,
+            description: i.description,
+            category: i.category,
+            price_cents: i.price_cents,
+            available: i.available,
+            position: i.position,
+        }
+    }
+}
+
 pub fn listed(conn: &Connection) -> Result<Vec<PublicShop>> {
     Ok(shops::approved(conn)?.into_iter().map(Into::into).collect())
 }
 
-/// An approved shop with its menu; others are "not found" to customers.
-pub fn public_menu(conn: &Connection, shop_id: i64) -> Result<(PublicShop, Vec<ItemRow>)> {
-    let shop = shops::by_id(conn, shop_id)?
-        .filter(|s| s.status == "approved")
-        .ok_or_else(|| Error::not_found("shop"))?;
-    Ok((shop.into(), items::for_shop(conn, shop_id)?))
+/// Every shop, pending ones first: the owner's approval list.
+pub fn all(conn: &Connection) -> Result<Vec<ShopView>> {
+    Ok(shops::all(conn)?.into_iter().map(Into::into).collect())
+}
+
+/// A shop customers may see and order from; others are "not found".
+pub fn approved_shop(conn: &Connection, shop_id: i64) -> Result<ShopRow> {
+    shops::by_id(conn, shop_id)?
+        .filter(|s| s.status == ShopStatus::Approved)
+        .ok_or_else(|| Error::not_found("shop"))
+}
+
+/// An approved shop with its menu.
+pub fn public_menu(conn: &Connection, shop_id: i64) -> Result<(PublicShop, Vec<MenuItemView>)> {
+    let shop = approved_shop(conn, shop_id)?;
+    Ok((shop.into(), menu(conn, shop_id)?))
+}
+
+/// A shop's menu in display order.
+pub fn menu(conn: &Connection, shop_id: i64) -> Result<Vec<MenuItemView>> {
+    Ok(items::for_shop(conn, shop_id)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
 }
 
 /// The version of an approved shop's menu; others are "not found".
 fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
     shops::by_id(conn, shop_id)?
-        .filter(|s| s.status == "approved")
+        .filter(|s| s.status == ShopStatus::Approved)
         .ok_or_else(|| Error::not_found("shop"))?;
     Ok(shops::menu_version(conn, shop_id)?.unwrap_or(0))
 }
@@ -59,7 +135,7 @@ fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
 struct VersionedMenu {
     version: i64,
     shop: PublicShop,
-    items: Vec<ItemRow>,
+    items: Vec<MenuItemView>,
 }
 
 fn menu_answer(conn: &Connection, shop_id: i64) -> Result<Built> {
@@ -109,6 +185,8 @@ pub struct ItemPatch {
     pub description: Option<String>,
     pub category: Option<String>,
     pub price_cents: Option<i64>,
+    /// The price as a person types it ("4.50"), when `price_cents` is not given.
+    pub price: Option<String>,
     pub available: Option<bool>,
     pub position: Option<i64>,
 }
@@ -127,6 +205,8 @@ impl ItemPatch {
         if let Some(price) = self.price_cents {
             money::check_price(price)?;
             fields.price_cents = price;
+        } else if let Some(price) = self.price {
+            fields.price_cents = money::parse_price(&price)?;
         }
         if let Some(available) = self.available {
             fields.available = available;
@@ -144,8 +224,8 @@ pub fn create_item(
     shop_id: i64,
     patch: ItemPatch,
     now: i64,
-) -> Result<ItemRow> {
-    if patch.name.is_none() || patch.price_cents.is_none() {
+) -> Result<MenuItemView> {
+    if patch.name.is_none() || (patch.price_cents.is_none() && patch.price.is_none()) {
         return Err(Error::bad("a new item needs a name and price_cents"));
     }
     if items::count_for_shop(conn, shop_id)? >= MAX_ITEMS_PER_SHOP {
@@ -163,7 +243,7 @@ pub fn create_item(
     })?;
     let id = items::insert(conn, shop_id, &fields, now)?;
     menu_changed(conn, changes, shop_id)?;
-    items::by_id(conn, id)?.ok_or_else(|| Error::not_found("item"))
+    Ok(own_item(conn, shop_id, id)?.into())
 }
 
 /// The item if it belongs to `shop_id` (others are "not found").
@@ -180,7 +260,7 @@ pub fn update_item(
     item_id: i64,
     patch: ItemPatch,
     now: i64,
-) -> Result<ItemRow> {
+) -> Result<MenuItemView> {
     let item = own_item(conn, shop_id, item_id)?;
     let fields = patch.apply(ItemFields {
         name: item.name,
@@ -192,7 +272,7 @@ pub fn update_item(
     })?;
     items::update(conn, item_id, &fields, now)?;
     menu_changed(conn, changes, shop_id)?;
-    own_item(conn, shop_id, item_id)
+    Ok(own_item(conn, shop_id, item_id)?.into())
 }
 
 pub fn delete_item(
@@ -219,7 +299,7 @@ pub fn update_profile(
     changes: &mut Changes,
     shop: &ShopRow,
     patch: ProfilePatch,
-) -> Result<ShopRow> {
+) -> Result<ShopView> {
     let name = match patch.name {
         Some(name) => required("name", &name, 60)?,
         None => shop.name.clone(),
@@ -236,7 +316,7 @@ pub fn update_profile(
         patch.open.unwrap_or(shop.open),
     )?;
     menu_changed(conn, changes, shop.id)?;
-    shops::by_id(conn, shop.id)?.ok_or_else(|| Error::not_found("shop"))
+    shop_view(conn, shop.id)
 }
 
 /// The owner approves or suspends a shop: its menu appears or disappears.
@@ -244,26 +324,37 @@ pub fn set_status(
     conn: &Connection,
     changes: &mut Changes,
     shop_id: i64,
-    status: &str,
-) -> Result<ShopRow> {
+    status: ShopStatus,
+) -> Result<ShopView> {
     if !shops::set_status(conn, shop_id, status)? {
         return Err(Error::not_found("shop"));
     }
     menu_changed(conn, changes, shop_id)?;
-    log::info!("shop {shop_id} is now {status}");
-    shops::by_id(conn, shop_id)?.ok_or_else(|| Error::not_found("shop"))
+    log::info!("shop {shop_id} is now {}", status.as_str());
+    shop_view(conn, shop_id)
+}
+
+fn shop_view(conn: &Connection, shop_id: i64) -> Result<ShopView> {
+    Ok(shops::by_id(conn, shop_id)?
+        .ok_or_else(|| Error::not_found("shop"))?
+        .into())
 }
 
 // ---- Use cases: each edit commits, then wakes the menu's waiters ----
 
-pub async fn add_item(app: &App, shop_id: i64, patch: ItemPatch) -> Result<ItemRow> {
+pub async fn add_item(app: &App, shop_id: i64, patch: ItemPatch) -> Result<MenuItemView> {
     let now = crate::support::time::now_ms();
     app.write(move |tx, changes| create_item(tx, changes, shop_id, patch, now))
         .await
 }
 
 /// Also the sold-out switch (`available`).
-pub async fn edit_item(app: &App, shop_id: i64, item_id: i64, patch: ItemPatch) -> Result<ItemRow> {
+pub async fn edit_item(
+    app: &App,
+    shop_id: i64,
+    item_id: i64,
+    patch: ItemPatch,
+) -> Result<MenuItemView> {
     let now = crate::support::time::now_ms();
     app.write(move |tx, changes| update_item(tx, changes, shop_id, item_id, patch, now))
         .await
@@ -276,12 +367,12 @@ pub async fn remove_item(app: &App, shop_id: i64, item_id: i64) -> Result<()> {
 }
 
 /// Name, description and the open/closed switch.
-pub async fn edit_profile(app: &App, shop: ShopRow, patch: ProfilePatch) -> Result<ShopRow> {
+pub async fn edit_profile(app: &App, shop: ShopRow, patch: ProfilePatch) -> Result<ShopView> {
     app.write(move |tx, changes| update_profile(tx, changes, &shop, patch))
         .await
 }
 
-pub async fn change_status(app: &App, shop_id: i64, status: &'static str) -> Result<ShopRow> {
+pub async fn change_status(app: &App, shop_id: i64, status: ShopStatus) -> Result<ShopView> {
     app.write(move |tx, changes| set_status(tx, changes, shop_id, status))
         .await
 }
@@ -300,7 +391,7 @@ mod tests {
             0,
         )
         .unwrap();
-        shops::insert(conn, user, "Stall", "", "pending", 0).unwrap()
+        shops::insert(conn, user, "Stall", "", ShopStatus::Pending, 0).unwrap()
     }
 
     fn patch(name: &str, price: i64) -> ItemPatch {
@@ -318,9 +409,9 @@ mod tests {
         assert!(listed(&conn).unwrap().is_empty());
         assert!(public_menu(&conn, id).is_err());
         let changes = &mut Changes::default();
-        set_status(&conn, changes, id, "approved").unwrap();
+        set_status(&conn, changes, id, ShopStatus::Approved).unwrap();
         assert_eq!(listed(&conn).unwrap().len(), 1);
-        set_status(&conn, changes, id, "suspended").unwrap();
+        set_status(&conn, changes, id, ShopStatus::Suspended).unwrap();
         assert!(public_menu(&conn, id).is_err());
     }
 
@@ -333,6 +424,22 @@ mod tests {
         let item = create_item(&conn, changes, mine, patch("Tea", 250), 0).unwrap();
         assert!(create_item(&conn, changes, mine, patch("Gold", -1), 0).is_err());
         assert!(create_item(&conn, changes, mine, patch("  ", 100), 0).is_err());
+        let typed = ItemPatch {
+            name: Some("Cake".into()),
+            price: Some("3,5".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            create_item(&conn, changes, mine, typed, 0)
+                .unwrap()
+                .price_cents,
+            350
+        );
+        let nameless_price = ItemPatch {
+            name: Some("Pie".into()),
+            ..Default::default()
+        };
+        assert!(create_item(&conn, changes, mine, nameless_price, 0).is_err());
         let sold_out = ItemPatch {
             available: Some(false),
             ..Default::default()
@@ -356,7 +463,7 @@ mod tests {
         let mut seen = version();
 
         let mut changes = Changes::default();
-        set_status(&conn, &mut changes, id, "approved").unwrap();
+        set_status(&conn, &mut changes, id, ShopStatus::Approved).unwrap();
         assert!(changed(changes) && version() > seen);
         seen = version();
         assert_eq!(public_menu_version(&conn, id).unwrap(), seen);
@@ -404,7 +511,7 @@ mod tests {
         assert_eq!(answer.version, version());
         assert_eq!(json["shop"]["open"], false);
         assert_eq!(json["items"], serde_json::json!([]));
-        set_status(&conn, &mut Changes::default(), id, "suspended").unwrap();
+        set_status(&conn, &mut Changes::default(), id, ShopStatus::Suspended).unwrap();
         assert!(menu_answer(&conn, id).is_err());
     }
 }

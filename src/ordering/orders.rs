@@ -5,52 +5,24 @@
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::live::{Answer, Audience, Built, Topic};
+use crate::ordering::catalog;
 use crate::store::items::{self, ItemRow};
-use crate::store::orders::{self as rows, EventRow, LineRow, NewEvent, NewOrder, OrderRow};
-use crate::store::shops;
+use crate::store::orders::{
+    self as rows, ActorRole, EventRow, LineRow, NewEvent, NewOrder, OrderRow,
+};
 use crate::support::crypto;
 use crate::support::text;
 use rusqlite::Connection;
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Placed,
-    Accepted,
-    Preparing,
-    Ready,
-    Completed,
-    Cancelled,
-}
+/// The stage words are stored with the rows (`store::orders`); the rules
+/// about moving between stages live here.
+pub use crate::store::orders::Status;
 
 impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Placed,
-        Status::Accepted,
-        Status::Preparing,
-        Status::Ready,
-        Status::Completed,
-        Status::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Placed => "placed",
-            Status::Accepted => "accepted",
-            Status::Preparing => "preparing",
-            Status::Ready => "ready",
-            Status::Completed => "completed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
     /// The stage a shop moves an order to with one tap.
     pub fn next(self) -> Option<Status> {
         match self {
@@ -109,16 +81,56 @@ pub const MAX_NAME_CHARS: usize = 60;
 pub const MAX_NOTE_CHARS: usize = 300;
 pub const MAX_REASON_CHARS: usize = 300;
 
-#[derive(Debug, Clone, Deserialize)]
+/// One line of an order: `{"item_id": 7, "qty": 2}` in JSON, `7:2` in the
+/// cart page's form.
+#[derive(Debug, Clone)]
 pub struct LineRequest {
     pub item_id: i64,
     pub qty: i64,
 }
 
-/// What a customer sends. Anything else in the body (prices, totals) is ignored.
+impl<'de> Deserialize<'de> for LineRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            item_id: i64,
+            qty: i64,
+        }
+        struct LineVisitor;
+        impl<'de> Visitor<'de> for LineVisitor {
+            type Value = LineRequest;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an order line {item_id, qty} or ITEM:QTY")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<LineRequest, E> {
+                let (item, qty) = text
+                    .split_once(':')
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(text), &self))?;
+                Ok(LineRequest {
+                    item_id: item.parse().map_err(|_| E::custom("bad item"))?,
+                    qty: qty.parse().map_err(|_| E::custom("bad quantity"))?,
+                })
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<LineRequest, A::Error> {
+                let Fields { item_id, qty } =
+                    Fields::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(LineRequest { item_id, qty })
+            }
+        }
+        deserializer.deserialize_any(LineVisitor)
+    }
+}
+
+/// What a customer sends, as JSON or as the cart page's form. Anything else
+/// in the body (prices, totals) is ignored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderRequest {
     pub shop_id: i64,
+    /// The form sends one `item` field per line.
+    #[serde(default, alias = "item")]
     pub items: Vec<LineRequest>,
     #[serde(default)]
     pub customer_name: String,
@@ -303,6 +315,8 @@ pub struct Placement {
 pub struct Placed {
     pub view: OrderView,
     pub token: String,
+    /// The shop's change sequence number after the placement.
+    pub change_seq: i64,
     /// False when the same `client_ref` had been placed before.
     pub created: bool,
 }
@@ -313,27 +327,134 @@ fn request_hash(shop_id: i64, valid: &ValidOrder) -> String {
     crypto::hex(&crypto::sha256(canonical.to_string().as_bytes()))
 }
 
+/// An order without its lines, as its customer and its shop see it: the
+/// head of `OrderView`, and a line of the device's order list.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub customer_name: String,
+    pub note: String,
+    pub status: Status,
+    pub version: i64,
+    pub pickup_code: String,
+    pub total_cents: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<OrderRow> for OrderSummary {
+    fn from(o: OrderRow) -> Self {
+        OrderSummary {
+            id: o.id,
+            shop_id: o.shop_id,
+            shop_name: o.shop_name,
+            customer_name: o.customer_name,
+            note: o.note,
+            status: o.status,
+            version: o.version,
+            pickup_code: o.pickup_code,
+            total_cents: o.total_cents,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// A line of an order, priced when it was placed (or shown in the cart).
+#[derive(Debug, Clone, Serialize)]
+pub struct LineView {
+    pub item_id: i64,
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub qty: i64,
+    pub line_total_cents: i64,
+}
+
+impl From<LineRow> for LineView {
+    fn from(l: LineRow) -> Self {
+        LineView {
+            item_id: l.item_id,
+            name: l.name,
+            unit_price_cents: l.unit_price_cents,
+            qty: l.qty,
+            line_total_cents: l.line_total_cents,
+        }
+    }
+}
+
+/// One change of an order's stage: who, why and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub from: Option<Status>,
+    pub to: Status,
+    pub actor: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+impl From<EventRow> for EventView {
+    fn from(e: EventRow) -> Self {
+        EventView {
+            from: e.from,
+            to: e.to,
+            actor: e.actor,
+            reason: e.reason,
+            at: e.at,
+        }
+    }
+}
+
 /// An order as customers and shops see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderView {
     #[serde(flatten)]
-    pub order: OrderRow,
-    pub items: Vec<LineRow>,
-    pub events: Vec<EventRow>,
-}
-
-impl OrderView {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.order.status).unwrap_or(Status::Placed)
-    }
+    pub order: OrderSummary,
+    pub items: Vec<LineView>,
+    pub events: Vec<EventView>,
 }
 
 pub fn load_view(conn: &Connection, order: OrderRow) -> Result<OrderView> {
     Ok(OrderView {
-        items: rows::lines(conn, order.id)?,
-        events: rows::events(conn, order.id)?,
-        order,
+        items: views(rows::lines(conn, order.id)?),
+        events: views(rows::events(conn, order.id)?),
+        order: order.into(),
     })
+}
+
+fn views<R, V: From<R>>(rows: Vec<R>) -> Vec<V> {
+    rows.into_iter().map(V::from).collect()
+}
+
+/// The orders placed under a customer token, newest first.
+pub fn customer_orders(conn: &Connection, token_hash: &str) -> Result<Vec<OrderSummary>> {
+    Ok(views(rows::for_customer(conn, token_hash)?))
+}
+
+/// A cart as the cart page shows it before placing.
+#[derive(Debug, Default, Serialize)]
+pub struct CartView {
+    pub lines: Vec<LineView>,
+    pub total_cents: i64,
+}
+
+/// An approved shop, and `wanted` priced from its menu (or why it cannot
+/// be ordered). Only a shop customers may not see is an error.
+pub fn quote(
+    conn: &Connection,
+    shop_id: i64,
+    wanted: Result<Vec<(i64, i64)>>,
+) -> Result<(catalog::PublicShop, Result<CartView>)> {
+    let shop = catalog::approved_shop(conn, shop_id)?;
+    let menu = items::for_shop(conn, shop.id)?;
+    let cart = wanted
+        .and_then(|wanted| price_lines(shop.id, &wanted, &menu))
+        .map(|lines| CartView {
+            total_cents: total_cents(&lines),
+            lines: views(lines),
+        });
+    Ok((shop.into(), cart))
 }
 
 /// Places an order in one transaction. The same `client_ref` again answers
@@ -355,13 +476,12 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
         };
         return Ok(Placed {
             token: token.to_string(),
+            change_seq: existing.change_seq,
             view: load_view(tx, existing)?,
             created: false,
         });
     }
-    let shop = shops::by_id(tx, req.shop_id)?
-        .filter(|s| s.status == "approved")
-        .ok_or_else(|| Error::not_found("shop"))?;
+    let shop = catalog::approved_shop(tx, req.shop_id)?;
     if !shop.open {
         return Err(Error::conflict(format!(
             "{} is closed right now",
@@ -401,7 +521,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
             placed_from: &who.placed_from,
             customer_name: &valid.customer_name,
             note: &valid.note,
-            status: Status::Placed.as_str(),
+            status: Status::Placed,
             pickup_code: &pickup_code,
             total_cents: total_cents(&lines),
             now,
@@ -410,13 +530,13 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     for line in &lines {
         rows::insert_line(tx, order_id, line)?;
     }
-    rows::record_event(
+    let change_seq = rows::record_event(
         tx,
         &NewEvent {
             order_id,
             from: None,
-            to: Status::Placed.as_str(),
-            actor_role: "customer",
+            to: Status::Placed,
+            actor_role: ActorRole::Customer,
             actor_user_id: None,
             reason: "",
             now,
@@ -426,6 +546,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     Ok(Placed {
         view: load_view(tx, order)?,
         token,
+        change_seq,
         created: true,
     })
 }
@@ -477,23 +598,22 @@ pub fn change_status(
 ) -> Result<(OrderView, i64)> {
     let reason = text::optional_text("reason", reason, MAX_REASON_CHARS)?;
     let order = visible_order(tx, order_id, actor)?;
-    let from = Status::parse(&order.status)
-        .ok_or_else(|| Error::Internal(format!("order {order_id} has status {}", order.status)))?;
+    let from = order.status;
     check_move(from, to, actor.mover(), &reason)?;
     // The writer transaction is exclusive, so the version cannot have moved.
-    if !rows::set_status(tx, order_id, to.as_str(), order.version, now)? {
+    if !rows::set_status(tx, order_id, to, order.version, now)? {
         return Err(Error::conflict("the order changed meanwhile, try again"));
     }
     let (actor_role, actor_user_id) = match actor {
-        Actor::Customer { .. } => ("customer", None),
-        Actor::Shop { user_id, .. } => ("shop", Some(*user_id)),
+        Actor::Customer { .. } => (ActorRole::Customer, None),
+        Actor::Shop { user_id, .. } => (ActorRole::Shop, Some(*user_id)),
     };
     let seq = rows::record_event(
         tx,
         &NewEvent {
             order_id,
-            from: Some(from.as_str()),
-            to: to.as_str(),
+            from: Some(from),
+            to,
             actor_role,
             actor_user_id,
             reason: &reason,
@@ -938,12 +1058,44 @@ mod tests {
             change_status(&conn, id, Status::Cancelled, &shop, "out of noodles", 3).unwrap();
         let last = cancelled.events.last().unwrap();
         assert_eq!(
-            (last.from.as_deref(), last.to.as_str()),
-            (Some("accepted"), "cancelled")
+            (last.from, last.to),
+            (Some(Status::Accepted), Status::Cancelled)
         );
         assert_eq!(last.reason, "out of noodles");
         assert!(last.actor.starts_with("shop"));
         assert_eq!(cancelled.order.version, 3);
+    }
+
+    #[test]
+    fn an_unknown_stored_status_is_an_error_not_a_guess() {
+        let conn = demo();
+        let placed = place(&conn, &request("ref-0009", &[(1, 1)]), &anonymous(), 1).unwrap();
+        let id = placed.view.order.id;
+        let shop = Actor::Shop {
+            shop_id: 1,
+            user_id: 2,
+        };
+        conn.execute_batch("PRAGMA ignore_check_constraints = ON")
+            .unwrap();
+        conn.execute("UPDATE orders SET status = 'lost' WHERE id = ?1", [id])
+            .unwrap();
+        assert!(matches!(
+            visible_order(&conn, id, &shop),
+            Err(Error::Internal(_))
+        ));
+        assert!(matches!(
+            change_status(&conn, id, Status::Accepted, &shop, "", 2),
+            Err(Error::Internal(_))
+        ));
+        conn.execute("UPDATE orders SET status = 'placed' WHERE id = ?1", [id])
+            .unwrap();
+        conn.execute(
+            "UPDATE order_events SET to_status = 'gone' WHERE order_id = ?1",
+            [id],
+        )
+        .unwrap();
+        let order = visible_order(&conn, id, &shop).unwrap();
+        assert!(matches!(load_view(&conn, order), Err(Error::Internal(_))));
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! Menu items of a shop.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ItemRow {
     pub id: i64,
     pub shop_id: i64,

@@ -1,6 +1,8 @@
 //! All SQL lives here, one file per table (order lines and events belong
 //! to `orders`). Functions take a connection or transaction and return rows;
 //! rules about what is allowed live in the domain modules that call them.
+//! Rows never leave the server as they are: the domain modules build the
+//! views clients see from them.
 
 pub mod clients;
 pub mod items;
@@ -9,3 +11,103 @@ pub mod sessions;
 pub mod settings;
 pub mod shops;
 pub mod users;
+
+/// An enum stored as a word in a text column, and shown to clients as the
+/// same word. Reading a word it does not know is an error, never a guess.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.into_iter().find(|v| v.as_str() == text)
+            }
+        }
+
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                let text = value.as_str()?;
+                $name::parse(text).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(
+                        format!(concat!("unknown ", stringify!($name), " {:?}"), text).into(),
+                    )
+                })
+            }
+        }
+    };
+}
+pub(crate) use stored_enum;
+
+#[cfg(test)]
+mod tests {
+    use super::orders::Status;
+    use super::shops::ShopStatus;
+    use super::users::Role;
+    use rusqlite::Connection;
+
+    /// Every variant written and read back through SQLite, and a word no
+    /// variant has read as an error.
+    fn round_trips<T>(all: &[T])
+    where
+        T: rusqlite::types::ToSql + rusqlite::types::FromSql + PartialEq + std::fmt::Debug,
+    {
+        let conn = Connection::open_in_memory().unwrap();
+        for value in all {
+            let back: T = conn.query_row("SELECT ?1", [value], |r| r.get(0)).unwrap();
+            assert_eq!(&back, value);
+        }
+        for unknown in ["", "Placed", "approved ", "deleted"] {
+            let read = conn.query_row("SELECT ?1", [unknown], |r| r.get::<_, T>(0));
+            assert!(
+                matches!(read, Err(rusqlite::Error::FromSqlConversionFailure(..))),
+                "{unknown:?} read as {read:?}"
+            );
+        }
+        let number = conn.query_row("SELECT 1", [], |r| r.get::<_, T>(0));
+        assert!(number.is_err(), "{number:?}");
+    }
+
+    #[test]
+    fn stored_enums_round_trip_and_refuse_unknown_words() {
+        round_trips(&Status::ALL);
+        round_trips(&ShopStatus::ALL);
+        round_trips(&Role::ALL);
+    }
+
+    #[test]
+    fn stored_words_are_the_json_words() {
+        for status in Status::ALL {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), status);
+        }
+        assert_eq!(
+            serde_json::to_string(&ShopStatus::Approved).unwrap(),
+            "\"approved\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Role::Shopkeeper).unwrap(),
+            "\"shopkeeper\""
+        );
+    }
+}

@@ -1,23 +1,40 @@
 //! Orders, their lines and their event log.
 
+use super::stored_enum;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+stored_enum! {
+    /// An order's stage.
+    Status {
+        Placed = "placed",
+        Accepted = "accepted",
+        Preparing = "preparing",
+        Ready = "ready",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
+}
+
+stored_enum! {
+    /// Who recorded an order event.
+    ActorRole {
+        Customer = "customer",
+        Shop = "shop",
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct OrderRow {
     pub id: i64,
     pub shop_id: i64,
     pub shop_name: String,
-    #[serde(skip)]
     pub customer_token_hash: String,
     /// What the placement asked for; a replayed `client_ref` must match it.
-    #[serde(skip)]
     pub request_hash: String,
     pub customer_name: String,
     pub note: String,
-    pub status: String,
+    pub status: Status,
     pub version: i64,
-    #[serde(skip)]
     pub change_seq: i64,
     pub pickup_code: String,
     pub total_cents: i64,
@@ -25,7 +42,7 @@ pub struct OrderRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct LineRow {
     pub item_id: i64,
     pub name: String,
@@ -34,10 +51,10 @@ pub struct LineRow {
     pub line_total_cents: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct EventRow {
-    pub from: Option<String>,
-    pub to: String,
+    pub from: Option<Status>,
+    pub to: Status,
     pub actor: String,
     pub reason: String,
     pub at: i64,
@@ -53,7 +70,7 @@ pub struct NewOrder<'a> {
     pub placed_from: &'a str,
     pub customer_name: &'a str,
     pub note: &'a str,
-    pub status: &'a str,
+    pub status: Status,
     pub pickup_code: &'a str,
     pub total_cents: i64,
     pub now: i64,
@@ -128,9 +145,9 @@ pub fn insert_line(conn: &Connection, order_id: i64, line: &LineRow) -> rusqlite
 /// One recorded change of an order's status.
 pub struct NewEvent<'a> {
     pub order_id: i64,
-    pub from: Option<&'a str>,
-    pub to: &'a str,
-    pub actor_role: &'a str,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub actor_role: ActorRole,
     pub actor_user_id: Option<i64>,
     pub reason: &'a str,
     pub now: i64,
@@ -166,7 +183,7 @@ pub fn record_event(conn: &Connection, e: &NewEvent) -> rusqlite::Result<i64> {
 pub fn set_status(
     conn: &Connection,
     id: i64,
-    status: &str,
+    status: Status,
     expected_version: i64,
     now: i64,
 ) -> rusqlite::Result<bool> {

@@ -1,16 +1,27 @@
 //! Shops (stalls) of the venue.
 
+use super::stored_enum;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+stored_enum! {
+    /// Where a shop stands with the venue owner.
+    ShopStatus {
+        /// Registered, waiting for the owner; customers cannot see it.
+        Pending = "pending",
+        Approved = "approved",
+        /// Hidden from customers; its keeper can look but not change anything.
+        Suspended = "suspended",
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct ShopRow {
     pub id: i64,
     pub owner_user_id: i64,
     pub owner_email: String,
     pub name: String,
     pub description: String,
-    pub status: String,
+    pub status: ShopStatus,
     pub open: bool,
     pub created_at: i64,
 }
@@ -37,7 +48,7 @@ pub fn insert(
     owner_user_id: i64,
     name: &str,
     description: &str,
-    status: &str,
+    status: ShopStatus,
     now: i64,
 ) -> rusqlite::Result<i64> {
     conn.execute(
@@ -79,7 +90,7 @@ pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
     rows.collect()
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: &str) -> rusqlite::Result<bool> {
+pub fn set_status(conn: &Connection, id: i64, status: ShopStatus) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "UPDATE shops SET status = ?2 WHERE id = ?1",
         params![id, status],

@@ -1,13 +1,22 @@
 //! Accounts of shopkeepers and the venue owner.
 
+use super::stored_enum;
 use rusqlite::{params, Connection, OptionalExtension, Row};
+
+stored_enum! {
+    /// What a user may do: run the venue, or run a shop.
+    Role {
+        Owner = "owner",
+        Shopkeeper = "shopkeeper",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
 }
 
@@ -27,7 +36,7 @@ pub fn insert(
     conn: &Connection,
     email: &str,
     name: &str,
-    role: &str,
+    role: Role,
     password_hash: &str,
     now: i64,
 ) -> rusqlite::Result<i64> {
@@ -65,7 +74,7 @@ pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite
     Ok(())
 }
 
-pub fn count_by_role(conn: &Connection, role: &str) -> rusqlite::Result<i64> {
+pub fn count_by_role(conn: &Connection, role: Role) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COUNT(*) FROM users WHERE role = ?1", [role], |r| {
         r.get(0)
     })

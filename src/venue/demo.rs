@@ -5,7 +5,8 @@ use crate::accounts::{self, Role};
 use crate::error::Result;
 use crate::live::Changes;
 use crate::ordering::catalog::{self, ItemPatch};
-use crate::store::{shops as shop_rows, users};
+use crate::store::shops::{self as shop_rows, ShopStatus};
+use crate::store::users;
 use rusqlite::Connection;
 
 pub const PASSWORD: &str = "demo-password";
@@ -91,7 +92,7 @@ const SHOPS: &[(&str, &str, Menu)] = &[
 /// Creates the demo venue unless the database already has an owner.
 /// Returns whether it did.
 pub fn seed(conn: &Connection) -> Result<bool> {
-    if users::count_by_role(conn, Role::Owner.as_str())? > 0 {
+    if users::count_by_role(conn, Role::Owner)? > 0 {
         return Ok(false);
     }
     let now = crate::support::time::now_ms();
@@ -107,7 +108,7 @@ pub fn seed(conn: &Connection) -> Result<bool> {
             &hash,
             now,
         )?;
-        let shop = shop_rows::insert(conn, user, name, description, "approved", now)?;
+        let shop = shop_rows::insert(conn, user, name, description, ShopStatus::Approved, now)?;
         for (position, (category, item, text, price)) in menu.iter().enumerate() {
             let patch = ItemPatch {
                 name: Some(item.to_string()),
@@ -116,6 +117,7 @@ pub fn seed(conn: &Connection) -> Result<bool> {
                 price_cents: Some(*price),
                 available: Some(true),
                 position: Some(position as i64),
+                ..ItemPatch::default()
             };
             // Seeded before the server listens: nobody waits on it yet.
             catalog::create_item(conn, &mut Changes::default(), shop, patch, now)?;

@@ -1,12 +1,13 @@
 //! Login, logout and shop registration, as pages and as JSON.
 
-use crate::accounts::{self, Credentials, Registration, Role};
+use crate::accounts::{self, Registration, Role};
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::http::identity::{self, check_csrf, set_staff_cookie, staff_token};
 use crate::http::page;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
+use crate::ordering::catalog::ShopStatus;
 use crate::support::ratelimit::Action;
 use hyper::StatusCode;
 use minijinja::context;
@@ -32,11 +33,7 @@ pub async fn login_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let credentials = Credentials {
-        email: form.text("email"),
-        password: form.text("password"),
-    };
-    match accounts::login(app, req.peer.ip(), credentials).await {
+    match accounts::login(app, req.peer.ip(), form.parse()?).await {
         Ok((token, role)) => {
             let mut response = redirect(home_of(role));
             set_staff_cookie(&mut response, &token);
@@ -66,6 +63,14 @@ pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
     Ok(response)
 }
 
+pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
+    let token = staff_token(req).ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+    accounts::logout(app, token.to_string()).await?;
+    let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
+    identity::clear_staff_cookie(&mut response);
+    Ok(response)
+}
+
 pub async fn register_page(app: &App, req: &Request) -> Result<Response> {
     let fields = BTreeMap::<String, String>::new();
     page(
@@ -80,15 +85,7 @@ pub async fn register_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
-    app.limits.take(Action::Register, req.peer.ip())?;
-    let registration = Registration {
-        email: form.text("email"),
-        password: form.text("password"),
-        name: form.text("name"),
-        shop_name: form.text("shop_name"),
-        description: form.text("description"),
-    };
-    match accounts::register(app, registration).await {
+    match register(app, req, form.parse()?).await {
         Ok(token) => {
             let mut response = redirect("/shop");
             set_staff_cookie(&mut response, &token);
@@ -109,15 +106,23 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_register(app: &App, req: &Request) -> Result<Response> {
-    let registration: Registration = req.json()?;
-    app.limits.take(Action::Register, req.peer.ip())?;
-    let token = accounts::register(app, registration).await?;
+    let token = register(app, req, req.json()?).await?;
     let mut response = json(
         StatusCode::CREATED,
-        &serde_json::json!({ "token": token, "role": Role::Shopkeeper, "shop_status": "pending" }),
+        &serde_json::json!({
+            "token": token,
+            "role": Role::Shopkeeper,
+            "shop_status": ShopStatus::Pending,
+        }),
     );
     set_staff_cookie(&mut response, &token);
     Ok(response)
+}
+
+/// A shop's registration, from the page's form or the API.
+async fn register(app: &App, req: &Request, registration: Registration) -> Result<String> {
+    app.limits.take(Action::Register, req.peer.ip())?;
+    accounts::register(app, registration).await
 }
 
 pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
@@ -127,13 +132,5 @@ pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
         &serde_json::json!({ "token": token, "role": role }),
     );
     set_staff_cookie(&mut response, &token);
-    Ok(response)
-}
-
-pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
-    let token = staff_token(req).ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
-    accounts::logout(app, token.to_string()).await?;
-    let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
-    identity::clear_staff_cookie(&mut response);
     Ok(response)
 }

@@ -8,10 +8,10 @@ use crate::http::render;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
 use crate::http::templates::value;
-use crate::ordering::catalog;
-use crate::store::shops as shop_rows;
+use crate::ordering::catalog::{self, ShopStatus, ShopView};
 use hyper::StatusCode;
 use minijinja::context;
+use serde::Deserialize;
 
 async fn owner(app: &App, req: &Request) -> Result<Staff> {
     let staff = require_staff(app, req).await?;
@@ -20,17 +20,17 @@ async fn owner(app: &App, req: &Request) -> Result<Staff> {
 }
 
 /// "approve" or "suspend" as the shop status it sets.
-fn status_for(action: &str) -> Result<&'static str> {
+fn status_for(action: &str) -> Result<ShopStatus> {
     match action {
-        "approve" => Ok("approved"),
-        "suspend" => Ok("suspended"),
+        "approve" => Ok(ShopStatus::Approved),
+        "suspend" => Ok(ShopStatus::Suspended),
         _ => Err(Error::not_found("page")),
     }
 }
 
 pub async fn page(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let shops = app.db.read(|c| Ok(shop_rows::all(c)?)).await?;
+    let shops = app.db.read(catalog::all).await?;
     let storage = app.db.storage();
     render(
         app,
@@ -65,44 +65,60 @@ fn size_text(bytes: u64) -> String {
 pub async fn shop_form(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
     owner(app, req).await?;
     check_csrf(app, req, &req.form())?;
-    let status = status_for(action)?;
-    catalog::change_status(app, shop_id, status).await?;
+    set_shop_status(app, shop_id, action).await?;
     Ok(redirect("/admin"))
+}
+
+pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
+    owner(app, req).await?;
+    let shop = set_shop_status(app, shop_id, action).await?;
+    Ok(json(StatusCode::OK, &shop))
+}
+
+async fn set_shop_status(app: &App, shop_id: i64, action: &str) -> Result<ShopView> {
+    catalog::change_status(app, shop_id, status_for(action)?).await
+}
+
+/// Venue settings as the owner's form or the API sends them; the fields
+/// left out keep their values.
+#[derive(Debug, Default, Deserialize)]
+struct VenuePatch {
+    name: Option<String>,
+    terms: Option<String>,
+    currency: Option<String>,
+    utc_offset_minutes: Option<i64>,
+    max_open_orders_per_device: Option<i64>,
+    max_open_orders_per_shop: Option<i64>,
+}
+
+impl VenuePatch {
+    fn apply(self, current: Venue) -> Venue {
+        Venue {
+            name: self.name.unwrap_or(current.name),
+            terms: self.terms.unwrap_or(current.terms),
+            currency: self.currency.unwrap_or(current.currency),
+            utc_offset_minutes: self
+                .utc_offset_minutes
+                .unwrap_or(current.utc_offset_minutes),
+            max_open_orders_per_device: self
+                .max_open_orders_per_device
+                .unwrap_or(current.max_open_orders_per_device),
+            max_open_orders_per_shop: self
+                .max_open_orders_per_shop
+                .unwrap_or(current.max_open_orders_per_shop),
+        }
+    }
+}
+
+async fn update_venue(app: &App, patch: VenuePatch) -> Result<Venue> {
+    app.set_venue(patch.apply(app.venue())).await
 }
 
 pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let number = |field: &str, default: i64, problem: &str| {
-        form.get(field)
-            .map(|v| v.trim().parse::<i64>())
-            .transpose()
-            .map_err(|_| Error::bad(problem))
-            .map(|v| v.unwrap_or(default))
-    };
-    let current = app.venue();
-    app.set_venue(Venue {
-        name: form.text("name"),
-        terms: form.text("terms"),
-        currency: form.text("currency"),
-        utc_offset_minutes: number(
-            "utc_offset_minutes",
-            0,
-            "the UTC offset is a number of minutes, like 60 or -300",
-        )?,
-        max_open_orders_per_device: number(
-            "max_open_orders_per_device",
-            current.max_open_orders_per_device,
-            "open orders per device is a whole number",
-        )?,
-        max_open_orders_per_shop: number(
-            "max_open_orders_per_shop",
-            current.max_open_orders_per_shop,
-            "open orders per shop is a whole number",
-        )?,
-    })
-    .await?;
+    update_venue(app, form.parse()?).await?;
     Ok(redirect("/admin"))
 }
 
@@ -111,36 +127,16 @@ pub async fn api_venue(app: &App, req: &Request) -> Result<Response> {
     Ok(json(StatusCode::OK, &app.venue()))
 }
 
-/// Changes the fields the body names; the others keep their values.
 pub async fn api_update_venue(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
-    let mut venue =
-        serde_json::to_value(app.venue()).map_err(|e| Error::Internal(e.to_string()))?;
-    let serde_json::Value::Object(changes) = req.json()? else {
-        return Err(Error::bad(
-            "the body must be a JSON object of venue settings",
-        ));
-    };
-    for (key, value) in changes {
-        venue[key] = value;
-    }
-    let venue: Venue = serde_json::from_value(venue)
-        .map_err(|e| Error::bad(format!("invalid venue settings: {e}")))?;
-    let venue = app.set_venue(venue).await?;
+    let venue = update_venue(app, req.json()?).await?;
     Ok(json(StatusCode::OK, &venue))
 }
 
 pub async fn api_shops(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
-    let shops = app.db.read(|c| Ok(shop_rows::all(c)?)).await?;
+    let shops = app.db.read(catalog::all).await?;
     Ok(json(StatusCode::OK, &shops))
-}
-
-pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
-    owner(app, req).await?;
-    let status = status_for(action)?;
-    let shop = catalog::change_status(app, shop_id, status).await?;
-    Ok(json(StatusCode::OK, &shop))
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@ use crate::http::request::{percent_encode, Request};
 use crate::http::response::{json, redirect, with_body, Response};
 use crate::http::templates::value;
 use crate::ordering::catalog;
-use crate::ordering::orders::{self, Actor, Holder, LineRequest, OrderRequest, Placement, Status};
-use crate::store::orders as order_rows;
+use crate::ordering::orders::{self, Actor, Holder, OrderRequest, Placed, Placement, Status};
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
 use hyper::body::Bytes;
@@ -49,7 +48,7 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
         .db
         .read(move |c| {
             let mine = match hash {
-                Some(hash) => order_rows::for_customer(c, &hash)?,
+                Some(hash) => orders::customer_orders(c, &hash)?,
                 None => Vec::new(),
             };
             Ok((catalog::listed(c)?, mine))
@@ -101,16 +100,15 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
         .filter(|(_, qty)| !qty.is_empty() && *qty != "0")
         .map(|(item, qty)| (item, qty.parse::<i64>().unwrap_or(-1)));
     let wanted = orders::merge_lines(quantities);
-    let (shop, items) = app
+    let (shop, cart) = app
         .db
-        .read(move |c| catalog::public_menu(c, shop_id))
+        .read(move |c| orders::quote(c, shop_id, wanted))
         .await?;
     let token = customer_token(req, None);
-    let priced = wanted.and_then(|wanted| orders::price_lines(shop.id, &wanted, &items));
-    let (lines, problem) = match priced {
-        Ok(lines) if lines.is_empty() => (lines, Some("Your cart is empty.".to_string())),
-        Ok(lines) => (lines, None),
-        Err(e) => (Vec::new(), Some(e.message().to_string())),
+    let (cart, problem) = match cart {
+        Ok(cart) if cart.lines.is_empty() => (cart, Some("Your cart is empty.".to_string())),
+        Ok(cart) => (cart, None),
+        Err(e) => (orders::CartView::default(), Some(e.message().to_string())),
     };
     page(
         app,
@@ -118,8 +116,8 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
         "customer/cart.html",
         context! {
             shop => value(&shop),
-            total_cents => orders::total_cents(&lines),
-            lines => value(&lines),
+            total_cents => cart.total_cents,
+            lines => value(&cart.lines),
             problem => problem,
             // Fixed when the cart is shown: a double tap on "Place order"
             // sends the same reference and so makes one order.
@@ -134,35 +132,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn place_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     identity::check_csrf(app, req, &form)?;
-    app.limits.take(Action::PlaceOrder, req.peer.ip())?;
-    let items = form
-        .all("item")
-        .map(|line| {
-            let (item, qty) = line
-                .split_once(':')
-                .ok_or_else(|| Error::bad("bad item line"))?;
-            Ok(LineRequest {
-                item_id: item.parse().map_err(|_| Error::bad("bad item"))?,
-                qty: qty.parse().map_err(|_| Error::bad("bad quantity"))?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let order = OrderRequest {
-        shop_id: form
-            .get("shop_id")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0),
-        items,
-        customer_name: form.text("customer_name"),
-        note: form.text("note"),
-        client_ref: form.text("client_ref"),
-    };
-    let holder = match device_token(req) {
-        Some(token) => Holder::Device(token),
-        None => identity::reserved_token(app, &order.client_ref)
-            .map_or(Holder::Anonymous, Holder::Reserved),
-    };
-    let placed = orders::place_order(app, order, placement(app, req, holder)).await?;
+    let placed = place(app, req, form.parse()?).await?;
     let mut response = redirect(&format!(
         "/o/{}?t={}",
         placed.view.order.id,
@@ -170,6 +140,36 @@ pub async fn place_form(app: &App, req: &Request) -> Result<Response> {
     ));
     identity::set_customer_cookie(&mut response, &placed.token);
     Ok(response)
+}
+
+pub async fn api_place(app: &App, req: &Request) -> Result<Response> {
+    let placed = place(app, req, req.json()?).await?;
+    let token = placed.token;
+    let mut body =
+        serde_json::to_value(&placed.view).map_err(|e| Error::Internal(e.to_string()))?;
+    body["token"] = token.clone().into();
+    let status = if placed.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = json(status, &body);
+    identity::set_customer_cookie(&mut response, &token);
+    Ok(response)
+}
+
+/// Placement, whether the cart page's form or the API asked for it. The
+/// order goes under the token the device holds, else the one reserved for
+/// a reference our cart page made (a double tap in a sheet without
+/// cookies), else a new one.
+async fn place(app: &App, req: &Request, order: OrderRequest) -> Result<Placed> {
+    app.limits.take(Action::PlaceOrder, req.peer.ip())?;
+    let holder = match device_token(req) {
+        Some(token) => Holder::Device(token),
+        None => identity::reserved_token(app, &order.client_ref)
+            .map_or(Holder::Anonymous, Holder::Reserved),
+    };
+    orders::place_order(app, order, placement(app, req, holder)).await
 }
 
 /// Who places an order from this request, under the venue's limits.
@@ -189,7 +189,12 @@ fn customer(req: &Request, form: Option<&crate::http::request::Form>) -> Result<
 }
 
 /// The stages a customer sees on the status page.
-const STEPS: [&str; 4] = ["placed", "accepted", "preparing", "ready"];
+const STEPS: [Status; 4] = [
+    Status::Placed,
+    Status::Accepted,
+    Status::Preparing,
+    Status::Ready,
+];
 
 pub async fn order_page(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let actor = customer(req, None)?;
@@ -207,8 +212,8 @@ pub async fn order_page(app: &App, req: &Request, order_id: i64) -> Result<Respo
         req,
         template,
         context! {
-            status => view.order.status.clone(),
-            steps => STEPS,
+            status => view.order.status.as_str(),
+            steps => STEPS.map(Status::as_str),
             step_index => STEPS.iter().position(|s| *s == view.order.status),
             order => value(&view),
             t => customer_token(req, None),
@@ -217,12 +222,19 @@ pub async fn order_page(app: &App, req: &Request, order_id: i64) -> Result<Respo
     .await
 }
 
+/// What a customer may say when cancelling, in the form or in JSON.
+#[derive(Deserialize, Default)]
+struct CancelRequest {
+    #[serde(default)]
+    reason: String,
+}
+
 pub async fn cancel_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let form = req.form();
     identity::check_csrf(app, req, &form)?;
     let actor = customer(req, Some(&form))?;
-    let reason = form.text("reason");
-    orders::move_order(app, order_id, Status::Cancelled, actor, reason).await?;
+    let cancel: CancelRequest = form.parse()?;
+    orders::move_order(app, order_id, Status::Cancelled, actor, cancel.reason).await?;
     let token = customer_token(req, Some(&form)).unwrap_or_default();
     Ok(redirect(&format!(
         "/o/{order_id}?t={}",
@@ -230,23 +242,15 @@ pub async fn cancel_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
     )))
 }
 
-pub async fn api_place(app: &App, req: &Request) -> Result<Response> {
-    let order: OrderRequest = req.json()?;
-    app.limits.take(Action::PlaceOrder, req.peer.ip())?;
-    let holder = device_token(req).map_or(Holder::Anonymous, Holder::Device);
-    let placed = orders::place_order(app, order, placement(app, req, holder)).await?;
-    let token = placed.token;
-    let mut body =
-        serde_json::to_value(&placed.view).map_err(|e| Error::Internal(e.to_string()))?;
-    body["token"] = token.clone().into();
-    let status = if placed.created {
-        StatusCode::CREATED
+pub async fn api_cancel(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let actor = customer(req, None)?;
+    let cancel: CancelRequest = if req.body.is_empty() {
+        CancelRequest::default()
     } else {
-        StatusCode::OK
+        req.json()?
     };
-    let mut response = json(status, &body);
-    identity::set_customer_cookie(&mut response, &token);
-    Ok(response)
+    let view = orders::move_order(app, order_id, Status::Cancelled, actor, cancel.reason).await?;
+    Ok(json(StatusCode::OK, &view))
 }
 
 pub async fn api_order(app: &App, req: &Request, order_id: i64) -> Result<Response> {
@@ -259,21 +263,4 @@ pub async fn api_order(app: &App, req: &Request, order_id: i64) -> Result<Respon
         "application/json",
         Bytes::from_owner(body),
     ))
-}
-
-#[derive(Deserialize, Default)]
-struct CancelRequest {
-    #[serde(default)]
-    reason: String,
-}
-
-pub async fn api_cancel(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let actor = customer(req, None)?;
-    let body: CancelRequest = if req.body.is_empty() {
-        CancelRequest::default()
-    } else {
-        req.json()?
-    };
-    let view = orders::move_order(app, order_id, Status::Cancelled, actor, body.reason).await?;
-    Ok(json(StatusCode::OK, &view))
 }

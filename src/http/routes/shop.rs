@@ -3,16 +3,14 @@
 
 use crate::accounts::Staff;
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render;
-use crate::http::request::{Form, Request};
+use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, with_body, Response};
 use crate::http::templates::value;
-use crate::ordering::catalog::{self, ItemPatch, ProfilePatch};
-use crate::ordering::orders::{self, Actor, Status};
-use crate::store::items;
-use crate::support::money;
+use crate::ordering::catalog::{self, ProfilePatch};
+use crate::ordering::orders::{self, Actor, OrderView, Status};
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use minijinja::context;
@@ -58,7 +56,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let newest_placed = board
         .orders
         .iter()
-        .filter(|o| o.status() == Status::Placed)
+        .filter(|o| o.order.status == Status::Placed)
         .map(|o| o.order.id)
         .max();
     render(
@@ -77,29 +75,44 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     )
 }
 
+/// A move to another stage, from the board's buttons or the API.
+#[derive(Deserialize)]
+struct StatusChange {
+    status: Status,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn move_order(
+    app: &App,
+    staff: &Staff,
+    shop_id: i64,
+    order_id: i64,
+    change: StatusChange,
+) -> Result<OrderView> {
+    let actor = actor(staff, shop_id);
+    orders::move_order(app, order_id, change.status, actor, change.reason).await
+}
+
 pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let (staff, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let to = parse_status(form.get("status").unwrap_or(""))?;
-    let actor = actor(&staff, shop_id);
-    orders::move_order(app, order_id, to, actor, form.text("reason")).await?;
+    move_order(app, &staff, shop_id, order_id, form.parse()?).await?;
     Ok(redirect("/shop"))
 }
 
-fn parse_status(text: &str) -> Result<Status> {
-    Status::parse(text).ok_or_else(|| Error::bad(format!("unknown status '{text}'")))
+pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
+    let view = move_order(app, &staff, shop_id, order_id, req.json()?).await?;
+    Ok(json(StatusCode::OK, &view))
 }
 
 pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
     let (staff, _) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = ProfilePatch {
-        name: form.get("name").map(str::to_string),
-        description: form.get("description").map(str::to_string),
-        open: form.get("open").map(|v| v == "1"),
-    };
+    let patch: ProfilePatch = form.parse()?;
     let shop = staff.manage_shop()?.clone();
     catalog::edit_profile(app, shop, patch).await?;
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
@@ -123,10 +136,7 @@ fn same_site_path(back: &str) -> &str {
 
 pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
-    let items = app
-        .db
-        .read(move |c| Ok(items::for_shop(c, shop_id)?))
-        .await?;
+    let items = app.db.read(move |c| catalog::menu(c, shop_id)).await?;
     render(
         app,
         req,
@@ -136,34 +146,32 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     )
 }
 
-/// The menu editor's form fields as a patch; prices are typed like "4.50".
-fn item_patch(form: &Form) -> Result<ItemPatch> {
-    Ok(ItemPatch {
-        name: form.get("name").map(str::to_string),
-        description: form.get("description").map(str::to_string),
-        category: form.get("category").map(str::to_string),
-        price_cents: form.get("price").map(money::parse_price).transpose()?,
-        available: form.get("available").map(|v| v == "1"),
-        position: None,
-    })
-}
-
 pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = item_patch(&form)?;
-    catalog::add_item(app, shop_id, patch).await?;
+    catalog::add_item(app, shop_id, form.parse()?).await?;
     Ok(redirect("/shop/menu"))
+}
+
+pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let item = catalog::add_item(app, shop_id, req.json()?).await?;
+    Ok(json(StatusCode::CREATED, &item))
 }
 
 pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = item_patch(&form)?;
-    catalog::edit_item(app, shop_id, item_id, patch).await?;
+    catalog::edit_item(app, shop_id, item_id, form.parse()?).await?;
     Ok(redirect(&format!("/shop/menu#item-{item_id}")))
+}
+
+pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let item = catalog::edit_item(app, shop_id, item_id, req.json()?).await?;
+    Ok(json(StatusCode::OK, &item))
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
@@ -171,6 +179,12 @@ pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<
     check_csrf(app, req, &req.form())?;
     catalog::remove_item(app, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
+}
+
+pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    catalog::remove_item(app, shop_id, item_id).await?;
+    Ok(no_content())
 }
 
 pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
@@ -186,48 +200,10 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
     ))
 }
 
-#[derive(Deserialize)]
-struct StatusChange {
-    status: String,
-    #[serde(default)]
-    reason: String,
-}
-
-pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
-    let change: StatusChange = req.json()?;
-    let to = parse_status(&change.status)?;
-    let view = orders::move_order(app, order_id, to, actor(&staff, shop_id), change.reason).await?;
-    Ok(json(StatusCode::OK, &view))
-}
-
 pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = shopkeeper(app, req).await?;
-    let items = app
-        .db
-        .read(move |c| Ok(items::for_shop(c, shop_id)?))
-        .await?;
+    let items = app.db.read(move |c| catalog::menu(c, shop_id)).await?;
     Ok(json(StatusCode::OK, &items))
-}
-
-pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let patch: ItemPatch = req.json()?;
-    let item = catalog::add_item(app, shop_id, patch).await?;
-    Ok(json(StatusCode::CREATED, &item))
-}
-
-pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let patch: ItemPatch = req.json()?;
-    let item = catalog::edit_item(app, shop_id, item_id, patch).await?;
-    Ok(json(StatusCode::OK, &item))
-}
-
-pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    catalog::remove_item(app, shop_id, item_id).await?;
-    Ok(no_content())
 }
 
 #[cfg(test)]
