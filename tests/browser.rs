@@ -459,7 +459,19 @@ impl Drop for Process {
     }
 }
 
-use common::free_port;
+/// Waits until `process`'s log has a line `find` takes something from.
+fn wait_for_log_line<T>(process: &mut Process, mut find: impl FnMut(&str) -> Option<T>) -> T {
+    let mut found = None;
+    let log = process.log.clone();
+    wait_for_start(process, || {
+        found = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .find_map(&mut find);
+        found.is_some()
+    });
+    found.expect("found in the log")
+}
 
 /// Waits until `ready` holds, checking that the process still runs.
 fn wait_for_start(process: &mut Process, mut ready: impl FnMut() -> bool) {
@@ -475,26 +487,25 @@ fn wait_for_start(process: &mut Process, mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// The real `orderspot serve --demo` on a free loopback port.
+/// The real `orderspot serve --demo` on a loopback port the kernel chose.
 struct Server {
     addr: String,
     _process: Process,
 }
 
 impl Server {
+    /// On port 0: the address comes from the server's log.
     fn start(scratch: &Scratch) -> Server {
-        let addr = format!("127.0.0.1:{}", free_port());
         let data = scratch.path.join("data");
         let mut process = Process::spawn(
             "orderspot",
             Command::new(env!("CARGO_BIN_EXE_orderspot"))
-                .args(["serve", "--demo", "--listen", &addr, "--data-dir"])
+                .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+                .args(["--log-level", "info", "--data-dir"])
                 .arg(&data),
             scratch.path.join("orderspot.log"),
         );
-        wait_for_start(&mut process, || {
-            http(&addr, "GET", "/api/shops", &[], None).is_ok_and(|r| r.status == 200)
-        });
+        let addr = wait_for_log_line(&mut process, common::serving_address).to_string();
         Server {
             addr,
             _process: process,
@@ -539,21 +550,27 @@ impl Server {
 // ---------------------------------------------------------------------------
 // WebDriver
 
-/// `chromedriver` on a free loopback port.
+/// `chromedriver` on a loopback port the kernel chose.
 struct Driver {
     addr: String,
     _process: Process,
 }
 
 impl Driver {
+    /// On port 0: the port comes from chromedriver's own report.
     fn start(scratch: &Scratch, binary: &Path) -> Driver {
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
         let mut process = Process::spawn(
             "chromedriver",
-            Command::new(binary).arg(format!("--port={port}")),
+            Command::new(binary).arg("--port=0"),
             scratch.path.join("chromedriver.log"),
         );
+        let port: u16 = wait_for_log_line(&mut process, |line| {
+            line.strip_prefix("ChromeDriver was started successfully on port ")?
+                .trim_end_matches('.')
+                .parse()
+                .ok()
+        });
+        let addr = format!("127.0.0.1:{port}");
         wait_for_start(&mut process, || {
             http(&addr, "GET", "/status", &[], None).is_ok_and(|r| {
                 serde_json::from_str::<Value>(&r.body)
