@@ -18,8 +18,7 @@
 mod common;
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -885,6 +884,8 @@ impl HttpResponse {
     }
 }
 
+/// One request through the tests' HTTP client, to the server or to
+/// chromedriver.
 fn http(
     addr: &str,
     method: &str,
@@ -892,107 +893,23 @@ fn http(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> Result<HttpResponse, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
     // Starting Chromium can take a while on a slow CI machine.
-    stream
-        .set_read_timeout(Some(Duration::from_secs(90)))
-        .unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    let body = body.unwrap_or_default();
-    if !body.is_empty() || method == "POST" {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body);
-    stream.write_all(&bytes).map_err(|e| e.to_string())?;
-    // Read the head, then exactly the body it announces: chromedriver keeps
-    // the connection open whatever `Connection: close` says.
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    let split = loop {
-        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("connection closed before the end of the headers".into());
-        }
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or("bad status line")?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.to_ascii_lowercase())
-    };
-    let length: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
-    let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
-    loop {
-        let complete = match length {
-            _ if method == "HEAD" || status == 204 || status == 304 => true,
-            Some(length) => body.len() >= length,
-            None if chunked => dechunk(&body).is_ok(),
-            None => false,
-        };
-        if complete {
-            break;
-        }
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            if length.is_some() || chunked {
-                return Err("connection closed in the middle of the body".into());
-            }
-            break;
-        }
-        body.extend_from_slice(&buf[..n]);
-    }
-    if let Some(length) = length {
-        body.truncate(length);
-    }
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Ok(HttpResponse {
-        status,
+    let response = common::try_request(
+        addr,
+        method,
+        path,
         headers,
-        raw_len: body.len(),
-        body: String::from_utf8_lossy(&body).to_string(),
+        body.unwrap_or_default(),
+        Duration::from_secs(90),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(HttpResponse {
+        status: response.status,
+        raw_len: response.body.len(),
+        body: response.text(),
+        headers: response.headers,
     })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("bad chunk")?;
-        let size_text = String::from_utf8_lossy(&data[..end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .map_err(|e| e.to_string())?;
-        data = &data[end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(data.get(..size).ok_or("short chunk")?);
-        data = data.get(size + 2..).ok_or("short chunk")?;
-    }
 }
 
 fn form_encode(text: &str) -> String {

@@ -308,7 +308,8 @@ fn slow_clients_are_cut_off_without_hurting_others() {
         .unwrap();
     let started = Instant::now();
 
-    // Meanwhile everyone else is served normally.
+    // Meanwhile everyone else is served normally, over a second or so (the
+    // pause paces the orders; it waits for nothing).
     for _ in 0..5 {
         let (id, token, _) = server.place_ok(1, &[(menu_prices(&server, 1)[0].0, 1)]);
         server.order(id, &token);
