@@ -318,8 +318,16 @@ async fn start_portal(app: &mut App, args: &ServeArgs) -> Result<()> {
     tokio::spawn(app.clients.clone().keep_in_sync());
     if let Some(addr) = args.dns {
         let (udp, tcp) = dns::bind(addr).await?;
+        // The bound addresses, not the asked-for one: with port 0 (tests)
+        // this line is how anyone learns where DNS listens.
+        let bound = |local: std::io::Result<SocketAddr>| local.unwrap_or(addr);
+        log::info!(
+            "DNS on {} (UDP), {} (TCP), {:?} mode",
+            bound(udp.local_addr()),
+            bound(tcp.local_addr()),
+            args.mode
+        );
         tokio::spawn(dns::serve(udp, tcp, app.clone()));
-        log::info!("DNS on {addr}, {:?} mode", args.mode);
     }
     log::info!(
         "captive portal http://{}/ (DHCP option 114: {})",

@@ -18,8 +18,7 @@
 mod common;
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -459,7 +458,19 @@ impl Drop for Process {
     }
 }
 
-use common::free_port;
+/// Waits until `process`'s log has a line `find` takes something from.
+fn wait_for_log_line<T>(process: &mut Process, mut find: impl FnMut(&str) -> Option<T>) -> T {
+    let mut found = None;
+    let log = process.log.clone();
+    wait_for_start(process, || {
+        found = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .find_map(&mut find);
+        found.is_some()
+    });
+    found.expect("found in the log")
+}
 
 /// Waits until `ready` holds, checking that the process still runs.
 fn wait_for_start(process: &mut Process, mut ready: impl FnMut() -> bool) {
@@ -475,26 +486,25 @@ fn wait_for_start(process: &mut Process, mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// The real `orderspot serve --demo` on a free loopback port.
+/// The real `orderspot serve --demo` on a loopback port the kernel chose.
 struct Server {
     addr: String,
     _process: Process,
 }
 
 impl Server {
+    /// On port 0: the address comes from the server's log.
     fn start(scratch: &Scratch) -> Server {
-        let addr = format!("127.0.0.1:{}", free_port());
         let data = scratch.path.join("data");
         let mut process = Process::spawn(
             "orderspot",
             Command::new(env!("CARGO_BIN_EXE_orderspot"))
-                .args(["serve", "--demo", "--listen", &addr, "--data-dir"])
+                .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+                .args(["--log-level", "info", "--data-dir"])
                 .arg(&data),
             scratch.path.join("orderspot.log"),
         );
-        wait_for_start(&mut process, || {
-            http(&addr, "GET", "/api/shops", &[], None).is_ok_and(|r| r.status == 200)
-        });
+        let addr = wait_for_log_line(&mut process, common::serving_address).to_string();
         Server {
             addr,
             _process: process,
@@ -539,21 +549,27 @@ impl Server {
 // ---------------------------------------------------------------------------
 // WebDriver
 
-/// `chromedriver` on a free loopback port.
+/// `chromedriver` on a loopback port the kernel chose.
 struct Driver {
     addr: String,
     _process: Process,
 }
 
 impl Driver {
+    /// On port 0: the port comes from chromedriver's own report.
     fn start(scratch: &Scratch, binary: &Path) -> Driver {
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
         let mut process = Process::spawn(
             "chromedriver",
-            Command::new(binary).arg(format!("--port={port}")),
+            Command::new(binary).arg("--port=0"),
             scratch.path.join("chromedriver.log"),
         );
+        let port: u16 = wait_for_log_line(&mut process, |line| {
+            line.strip_prefix("ChromeDriver was started successfully on port ")?
+                .trim_end_matches('.')
+                .parse()
+                .ok()
+        });
+        let addr = format!("127.0.0.1:{port}");
         wait_for_start(&mut process, || {
             http(&addr, "GET", "/status", &[], None).is_ok_and(|r| {
                 serde_json::from_str::<Value>(&r.body)
@@ -868,6 +884,8 @@ impl HttpResponse {
     }
 }
 
+/// One request through the tests' HTTP client, to the server or to
+/// chromedriver.
 fn http(
     addr: &str,
     method: &str,
@@ -875,107 +893,23 @@ fn http(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> Result<HttpResponse, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
     // Starting Chromium can take a while on a slow CI machine.
-    stream
-        .set_read_timeout(Some(Duration::from_secs(90)))
-        .unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    let body = body.unwrap_or_default();
-    if !body.is_empty() || method == "POST" {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body);
-    stream.write_all(&bytes).map_err(|e| e.to_string())?;
-    // Read the head, then exactly the body it announces: chromedriver keeps
-    // the connection open whatever `Connection: close` says.
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    let split = loop {
-        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("connection closed before the end of the headers".into());
-        }
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or("bad status line")?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.to_ascii_lowercase())
-    };
-    let length: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
-    let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
-    loop {
-        let complete = match length {
-            _ if method == "HEAD" || status == 204 || status == 304 => true,
-            Some(length) => body.len() >= length,
-            None if chunked => dechunk(&body).is_ok(),
-            None => false,
-        };
-        if complete {
-            break;
-        }
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            if length.is_some() || chunked {
-                return Err("connection closed in the middle of the body".into());
-            }
-            break;
-        }
-        body.extend_from_slice(&buf[..n]);
-    }
-    if let Some(length) = length {
-        body.truncate(length);
-    }
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Ok(HttpResponse {
-        status,
+    let response = common::try_request(
+        addr,
+        method,
+        path,
         headers,
-        raw_len: body.len(),
-        body: String::from_utf8_lossy(&body).to_string(),
+        body.unwrap_or_default(),
+        Duration::from_secs(90),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(HttpResponse {
+        status: response.status,
+        raw_len: response.body.len(),
+        body: response.text(),
+        headers: response.headers,
     })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("bad chunk")?;
-        let size_text = String::from_utf8_lossy(&data[..end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .map_err(|e| e.to_string())?;
-        data = &data[end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(data.get(..size).ok_or("short chunk")?);
-        data = data.get(size + 2..).ok_or("short chunk")?;
-    }
 }
 
 fn form_encode(text: &str) -> String {

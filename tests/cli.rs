@@ -120,6 +120,7 @@ fn sigterm_stops_promptly_despite_long_polls_and_keeps_the_data() {
     let mut server = Server::start_demo();
     let (id, token, _) = server.place_ok(1, &[(item(&server, 1), 1)]);
     // Customers holding 60-second long-polls must not delay a restart.
+    // Raw sockets: all twenty sent before any answer is read.
     let mut waiters = Vec::new();
     for _ in 0..20 {
         let mut stream = common::connect(server.addr, Duration::from_secs(90)).unwrap();
@@ -127,7 +128,12 @@ fn sigterm_stops_promptly_despite_long_polls_and_keeps_the_data() {
         common::send_request(&mut stream, server.addr, "GET", &path, &[], b"").unwrap();
         waiters.push(stream);
     }
-    std::thread::sleep(Duration::from_millis(500));
+    let locals: Vec<_> = waiters.iter().map(|s| s.local_addr().unwrap()).collect();
+    common::wait_until(
+        "the server to take every long-poll",
+        common::CONDITION_TIMEOUT,
+        || common::requests_taken(server.addr, &locals),
+    );
     let started = std::time::Instant::now();
     let graceful = server.stop();
     let took = started.elapsed();

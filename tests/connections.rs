@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{connect_from, read_response, send_request, Response, Server};
+use common::{connect, connect_from, menu_prices, read_response, send_request, Response, Server};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 fn loopback(last: u8) -> IpAddr {
@@ -71,12 +71,9 @@ fn tally(streams: &mut [TcpStream]) -> Tally {
 fn two_thousand_connections_under_a_low_file_limit_leave_the_server_taking_orders() {
     raise_own_file_limit();
     let mut server = Server::start_demo_with(&[], Some(256));
-    assert!(
-        server
-            .log()
-            .contains("at most 192 connections, 64 per client"),
-        "256 open files minus the reserve of 64 should allow 192 connections:\n{}",
-        server.log()
+    server.wait_for_log(
+        "256 open files minus the reserve of 64 to allow 192 connections",
+        |log| log.contains("at most 192 connections, 64 per client"),
     );
     let item = server.menu(1)[0]["id"].as_i64().unwrap();
     let (id, token, order) = server.place_ok(1, &[(item, 1)]);
@@ -245,11 +242,26 @@ fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
         }
     });
 
+    // The server's writes stall: its side holds unsent data, ours unread.
+    let local = stalled.local_addr().unwrap();
+    let socket = |from: SocketAddr, to: SocketAddr| common::tcp_sockets().get(&(from, to)).copied();
+    common::wait_until(
+        "the server's writes to stall",
+        common::CONDITION_TIMEOUT,
+        || {
+            socket(server.addr, local).is_some_and(|s| s.send_queue > 0)
+                && socket(local, server.addr).is_some_and(|s| s.receive_queue > 0)
+        },
+    );
     // Others are served while it stalls.
-    std::thread::sleep(Duration::from_secs(1));
     let other = request_from(&server, loopback(6), "/api/shops").unwrap();
     assert_eq!(other.status, 200, "{other:?}");
-    std::thread::sleep(Duration::from_secs(7));
+    // The write timeout passes and the server lets the connection go.
+    common::wait_until(
+        "the server to drop the connection",
+        common::CONDITION_TIMEOUT,
+        || socket(server.addr, local).is_none_or(|s| s.state != common::TCP_ESTABLISHED),
+    );
 
     // Long past the timeout: what is left in the buffers, then the end.
     stalled
@@ -272,4 +284,81 @@ fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
         taken < all,
         "all {ASKED} answers arrived: the server waited for the reader"
     );
+}
+
+#[test]
+fn slow_clients_are_cut_off_without_hurting_others() {
+    let server = Server::start_demo();
+    // Connected, then silence.
+    let mut idle = connect(server.addr, Duration::from_secs(60)).unwrap();
+    // Half a request line, then silence.
+    let mut slow_head = connect(server.addr, Duration::from_secs(60)).unwrap();
+    slow_head.write_all(b"GET /api/sho").unwrap();
+    // Complete headers, then a body that never arrives.
+    let mut slow_body = connect(server.addr, Duration::from_secs(60)).unwrap();
+    slow_body
+        .write_all(
+            format!(
+                "POST /api/orders HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+                 Content-Length: 200\r\n\r\n{{\"shop_id\": 1",
+                server.addr
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let started = Instant::now();
+
+    // Meanwhile everyone else is served normally, over a second or so (the
+    // pause paces the orders; it waits for nothing).
+    for _ in 0..5 {
+        let (id, token, _) = server.place_ok(1, &[(menu_prices(&server, 1)[0].0, 1)]);
+        server.order(id, &token);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The half request line: the connection is closed (maybe with a 408).
+    let mut rest = Vec::new();
+    let result = slow_head.read_to_end(&mut rest);
+    let cut = started.elapsed();
+    println!(
+        "half a request line: disconnected after {cut:?} ({result:?}, {:?})",
+        String::from_utf8_lossy(&rest)
+    );
+    match result {
+        Ok(_) => {}
+        Err(e) => assert!(
+            e.kind() == std::io::ErrorKind::ConnectionReset,
+            "not disconnected: {e}"
+        ),
+    }
+    assert!(
+        rest.is_empty() || rest.starts_with(b"HTTP/1.1 408") || rest.starts_with(b"HTTP/1.1 400"),
+        "{:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(cut < Duration::from_secs(25), "{cut:?}");
+
+    // The idle connection is closed the same way.
+    let mut rest = Vec::new();
+    let result = idle.read_to_end(&mut rest);
+    let cut = started.elapsed();
+    println!("idle connection: disconnected after {cut:?} ({result:?})");
+    assert!(
+        result.is_ok()
+            || matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "not disconnected: {result:?}"
+    );
+    assert!(cut < Duration::from_secs(25), "{cut:?}");
+
+    // The stalled body: an error answer or a closed connection.
+    let answer = read_response(&mut slow_body);
+    let cut = started.elapsed();
+    println!("stalled body: cut off after {cut:?}");
+    if let Ok(response) = answer {
+        assert!([400, 408].contains(&response.status), "{response:?}");
+        response.expect_error(response.status);
+    }
+    assert!(cut < Duration::from_secs(25), "{cut:?}");
+    // Still serving.
+    server.get("/api/shops", None).expect(200);
 }

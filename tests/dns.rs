@@ -13,49 +13,45 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{free_port, TempDir, BIN};
+use common::{Log, TempDir, BIN};
 use orderspot::portal::dns::wire::{Message, Name, Record, FLAG_TC, TYPE_A, TYPE_ANY, TYPE_OPT};
 use orderspot::portal::dns::{query_packet, MAX_TCP_PER_CLIENT, MIN_UDP};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// `orderspot serve --dns` on loopback ports, killed when dropped.
+/// `orderspot serve --dns` on loopback ports the kernel chose, killed when
+/// dropped.
 struct DnsServer {
     child: Child,
+    /// Where DNS answers over UDP, and over TCP: with port 0 the two differ.
     dns: SocketAddr,
+    dns_tcp: SocketAddr,
     _dir: TempDir,
 }
 
 impl DnsServer {
     fn start() -> DnsServer {
         let dir = TempDir::new("dns");
-        let dns: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let arp: PathBuf = dir.path.join("arp");
-        let child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&dir.path)
-            .args(["serve", "--listen", &http.to_string()])
-            .args(["--dns", &dns.to_string()])
-            .args(["--portal-ip", "10.213.0.1", "--portal-ip6", "fd13::1"])
-            .arg("--arp-path")
-            .arg(&arp)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = DnsServer {
+        let log = Log::default();
+        let mut child = log.spawn(
+            Command::new(BIN)
+                .arg("--data-dir")
+                .arg(&dir.path)
+                .args(["serve", "--listen", "127.0.0.1:0", "--dns", "127.0.0.1:0"])
+                .args(["--portal-ip", "10.213.0.1", "--portal-ip6", "fd13::1"])
+                .arg("--arp-path")
+                .arg(&arp)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null()),
+        );
+        let (dns, dns_tcp) = log.wait_for_dns(&mut child, 0);
+        DnsServer {
             child,
             dns,
+            dns_tcp,
             _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let probe = query_packet(1, "order.lan", TYPE_A).unwrap();
-        while server.try_udp(&probe, Duration::from_millis(200)).is_none() {
-            assert!(Instant::now() < deadline, "DNS did not start");
         }
-        server
     }
 
     fn try_udp(&self, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
@@ -136,7 +132,7 @@ fn udp_replies_are_never_bigger_than_allowed() {
         .build()
         .unwrap();
     let whole = runtime.block_on(async {
-        let mut tcp = connect_from("127.0.0.1", server.dns).await.unwrap();
+        let mut tcp = connect_from("127.0.0.1", server.dns_tcp).await.unwrap();
         ask(&mut tcp, &long).await.unwrap()
     });
     assert!(whole.len() > MIN_UDP);
@@ -185,6 +181,15 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     )
 }
 
+/// Polls `done` until it holds; panics naming `what` after 30 s.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited 30 s for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn one_address_cannot_hold_every_tcp_slot() {
     let server = DnsServer::start();
@@ -192,26 +197,40 @@ async fn one_address_cannot_hold_every_tcp_slot() {
     // 40 connections from one address, each asking every second: busy,
     // never idle.
     let answered = Arc::new(AtomicUsize::new(0));
+    // Holders whose first query got an answer or a closed connection.
+    let settled = Arc::new(AtomicUsize::new(0));
+    // Queries answered on the holders' connections, all rounds together.
+    let rounds = Arc::new(AtomicUsize::new(0));
     let mut holders = tokio::task::JoinSet::new();
     for _ in 0..40 {
-        let (answered, query, dns) = (answered.clone(), query.clone(), server.dns);
+        let (answered, settled, rounds) = (answered.clone(), settled.clone(), rounds.clone());
+        let (query, dns) = (query.clone(), server.dns_tcp);
         holders.spawn(async move {
             let Ok(mut stream) = connect_from("127.0.0.1", dns).await else {
+                settled.fetch_add(1, Ordering::SeqCst);
                 return;
             };
             let mut first = true;
             while ask(&mut stream, &query).await.is_ok() {
+                rounds.fetch_add(1, Ordering::SeqCst);
                 if std::mem::take(&mut first) {
                     answered.fetch_add(1, Ordering::SeqCst);
+                    settled.fetch_add(1, Ordering::SeqCst);
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
+            if first {
+                settled.fetch_add(1, Ordering::SeqCst);
+            }
         });
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    until("every holder to be served or refused", || {
+        settled.load(Ordering::SeqCst) == 40
+    })
+    .await;
     // Another client is still answered, again after the holders' next round.
     for _ in 0..2 {
-        let mut other = connect_from("127.0.0.2", server.dns).await.unwrap();
+        let mut other = connect_from("127.0.0.2", server.dns_tcp).await.unwrap();
         let reply = ask(&mut other, &query)
             .await
             .expect("127.0.0.2 answered over TCP");
@@ -219,7 +238,14 @@ async fn one_address_cannot_hold_every_tcp_slot() {
             Message::parse(&reply).unwrap().answers[0].data,
             [10, 213, 0, 1]
         );
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (before, holding) = (
+            rounds.load(Ordering::SeqCst),
+            answered.load(Ordering::SeqCst),
+        );
+        until("the holders' next round", || {
+            rounds.load(Ordering::SeqCst) >= before + holding
+        })
+        .await;
     }
     let holding = answered.load(Ordering::SeqCst);
     assert!(
@@ -235,7 +261,7 @@ async fn idle_and_trickling_tcp_connections_are_closed() {
     let query = query_packet(5, "order.lan", TYPE_A).unwrap();
     // Queries a second apart are fine; then silence closes the connection
     // well before the old 10 s.
-    let mut idle = connect_from("127.0.0.1", server.dns).await.unwrap();
+    let mut idle = connect_from("127.0.0.1", server.dns_tcp).await.unwrap();
     ask(&mut idle, &query).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     ask(&mut idle, &query).await.unwrap();
@@ -245,7 +271,7 @@ async fn idle_and_trickling_tcp_connections_are_closed() {
     );
 
     // A query sent a byte every 700 ms does not keep its slot either.
-    let trickler = connect_from("127.0.0.1", server.dns).await.unwrap();
+    let trickler = connect_from("127.0.0.1", server.dns_tcp).await.unwrap();
     let (mut read, mut write) = trickler.into_split();
     let mut framed = (query.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(&query);

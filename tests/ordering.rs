@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{request, request_from, unique_ref, Server, PASSWORD, SHOP1};
+use common::{
+    int_of, menu_prices, request, request_from, str_of, unique_ref, Server, PASSWORD, SHOP1,
+};
 use serde_json::json;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -269,4 +271,30 @@ fn absurd_cart_quantities_are_refused_not_wrapped() {
             "{qty}: a total in {page}"
         );
     }
+}
+
+#[test]
+fn order_placement_is_rate_limited_per_client() {
+    let server = Server::start_demo();
+    let item = menu_prices(&server, 1)[0].0;
+    let mut placed = 0;
+    let limited = loop {
+        let response = server.place(1, &[(item, 1)], &unique_ref());
+        if response.status == 429 {
+            break response;
+        }
+        let order = response.expect(201);
+        // Cancelled at once, so the limit of open orders per device stays out of the way.
+        server
+            .post(
+                &format!("/api/orders/{}/cancel", int_of(&order, "id")),
+                Some(str_of(&order, "token")),
+                &json!({}),
+            )
+            .expect(200);
+        placed += 1;
+        assert!(placed <= 80, "no 429 after {placed} orders");
+    };
+    limited.expect_error(429);
+    assert!(placed >= 60, "429 after only {placed} orders");
 }

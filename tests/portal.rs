@@ -7,14 +7,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Log, TempDir, BIN};
+
 use orderspot::portal::dns::query_packet;
 use orderspot::portal::dns::wire::{Message, Rcode, Record, CLASS_IN, TYPE_A, TYPE_AAAA};
-
-const BIN: &str = env!("CARGO_BIN_EXE_orderspot");
 
 /// (Host, path, status, body) of every probe once the client is online.
 const PROBES: &[(&str, &str, u16, &str)] = &[
@@ -46,20 +45,17 @@ const PROBES: &[(&str, &str, u16, &str)] = &[
 struct Portal {
     child: Child,
     http: SocketAddr,
+    /// Where DNS answers over UDP, and over TCP: with port 0 the two differ.
     dns: SocketAddr,
-    dir: PathBuf,
+    dns_tcp: SocketAddr,
+    log: Log,
     args: Vec<String>,
+    dir: TempDir,
 }
-
-use common::free_port;
 
 impl Portal {
     fn start(mode: &str, extra: &[&str]) -> Portal {
-        let dir = std::env::temp_dir().join(format!(
-            "orderspot-portal-test-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
+        let dir = TempDir::new("portal");
         let mut args: Vec<String> = [
             "--mode",
             mode,
@@ -73,67 +69,70 @@ impl Portal {
         .chain(extra)
         .map(|s| s.to_string())
         .collect();
-        args.extend(["--arp-path".into(), dir.join("arp").display().to_string()]);
-        let mut portal = Portal {
-            child: Command::new("true").spawn().unwrap(),
-            http: "127.0.0.1:1".parse().unwrap(),
-            dns: "127.0.0.1:1".parse().unwrap(),
-            dir,
+        args.extend([
+            "--arp-path".into(),
+            dir.path.join("arp").display().to_string(),
+        ]);
+        let log = Log::default();
+        let (child, http, (dns, dns_tcp)) = Portal::spawn(&dir, &args, &log);
+        Portal {
+            child,
+            http,
+            dns,
+            dns_tcp,
+            log,
             args,
-        };
-        portal.launch();
-        portal
+            dir,
+        }
     }
 
-    fn launch(&mut self) {
-        let port = free_port();
-        self.http = format!("127.0.0.1:{port}").parse().unwrap();
-        self.dns = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        self.child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .args(["serve", "--listen", &self.http.to_string()])
-            .args(["--dns", &self.dns.to_string()])
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(self.http).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(25));
-        }
+    /// Starts the binary on port 0 for HTTP and DNS and reads the addresses
+    /// it bound from its log.
+    fn spawn(
+        dir: &TempDir,
+        args: &[String],
+        log: &Log,
+    ) -> (Child, SocketAddr, (SocketAddr, SocketAddr)) {
+        let from = log.len();
+        let mut child = log.spawn(
+            Command::new(BIN)
+                .arg("--data-dir")
+                .arg(&dir.path)
+                .args(["serve", "--listen", "127.0.0.1:0", "--dns", "127.0.0.1:0"])
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null()),
+        );
+        let dns = log.wait_for_dns(&mut child, from);
+        let http = log.wait_for_http(&mut child, from);
+        (child, http, dns)
     }
 
     fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.launch();
+        let (child, http, (dns, dns_tcp)) = Portal::spawn(&self.dir, &self.args, &self.log);
+        (self.child, self.http, self.dns, self.dns_tcp) = (child, http, dns, dns_tcp);
     }
 
     /// One request with this Host header; (status, headers, body).
     fn send(&self, method: &str, host: &str, path: &str, body: &str, ctype: &str) -> Reply {
-        let mut stream = TcpStream::connect(self.http).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
-             Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
+        let response = common::request(
+            self.http,
+            method,
+            path,
+            &[("Host", host), ("Content-Type", ctype)],
+            body.as_bytes(),
         );
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).unwrap();
-        let raw = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        let status = head[9..12].parse().unwrap();
+        let head: Vec<String> = response
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}").to_ascii_lowercase())
+            .collect();
         Reply {
-            status,
-            head: head.to_ascii_lowercase(),
-            body: body.to_string(),
+            status: response.status,
+            head: head.join("\r\n"),
+            body: response.text(),
         }
     }
 
@@ -180,7 +179,7 @@ impl Portal {
     fn cli(&self, args: &[&str]) -> String {
         let output = Command::new(BIN)
             .arg("--data-dir")
-            .arg(&self.dir)
+            .arg(&self.dir.path)
             .args(args)
             .output()
             .unwrap();
@@ -213,9 +212,11 @@ impl Portal {
 
 impl Drop for Portal {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- orderspot log ----\n{}", self.log.text());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -443,7 +444,7 @@ fn a_dead_upstream_gets_servfail_and_junk_does_not_hurt() {
     let formerr = Message::parse(&buf[..len]).unwrap();
     assert_eq!((formerr.id, formerr.rcode()), (7, 1));
     // Still serving, over TCP as well.
-    let mut tcp = TcpStream::connect(portal.dns).unwrap();
+    let mut tcp = TcpStream::connect(portal.dns_tcp).unwrap();
     let query = query_packet(9, "order.lan", TYPE_A).unwrap();
     tcp.write_all(&(query.len() as u16).to_be_bytes()).unwrap();
     tcp.write_all(&query).unwrap();

@@ -1,26 +1,34 @@
-//! Shared by the integration tests: start the real `orderspot` binary on a
-//! free loopback port with its own temporary data directory, and talk to it
-//! with a tiny HTTP/1.1 client over `std::net::TcpStream`.
+//! Shared by the integration tests: start the real `orderspot` binary on
+//! port 0 with its own temporary data directory, read the address it bound
+//! from its log, and talk to it with hyper's HTTP/1.1 client.
 //!
 //! ```ignore
 //! mod common;
 //! let server = common::Server::start_demo();
 //! let token = server.login(common::SHOP1, common::PASSWORD);
-//! let board = server.get("/api/shop/orders", Some(&token)).ok_json();
+//! let board = server.get("/api/shop/orders", Some(&token)).expect(200);
 //! ```
 //!
 //! Every server listens on 127.0.0.1 only and is killed (and its data
-//! directory removed) when the `Server` is dropped.
+//! directory removed) when the `Server` is dropped. Raw-socket helpers
+//! ([`connect`], [`send_request`], [`read_response`], [`raw_request`]) are
+//! for tests that must misbehave on the wire; everything else goes through
+//! hyper.
 
 #![allow(dead_code)]
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_orderspot");
@@ -31,10 +39,13 @@ pub const SHOP2: &str = "shop2@demo.local";
 pub const SHOP3: &str = "shop3@demo.local";
 pub const PASSWORD: &str = "demo-password";
 
-/// How long a started server may take to answer (slow CI machines, cold disks).
+/// How long a started server may take to report its address (slow CI
+/// machines, cold disks).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Socket read timeout: above the longest long-poll the API allows (60 s).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a test waits for a condition it expects to hold soon.
+pub const CONDITION_TIMEOUT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------
 // Temporary directories
@@ -70,17 +81,128 @@ impl Drop for TempDir {
 }
 
 // ---------------------------------------------------------------------------
+// Waiting on conditions
+
+/// Polls `done` until it holds; panics naming `what` after `within`.
+#[track_caller]
+pub fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {within:?} for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A child's log
+
+/// Everything a child process wrote to stderr, line by line, with a way to
+/// wait for a line to appear.
+#[derive(Clone, Default)]
+pub struct Log(Arc<(Mutex<String>, Condvar)>);
+
+impl Log {
+    pub fn text(&self) -> String {
+        self.lock().clone()
+    }
+
+    /// How much has been logged so far: where a new run's lines begin.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Spawns `command` with its stderr drained into this log, so the child
+    /// never blocks on a full pipe.
+    pub fn spawn(&self, command: &mut Command) -> Child {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the orderspot binary");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = self.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let (text, changed) = &*log.0;
+                let mut text = text.lock().unwrap_or_else(|p| p.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+                changed.notify_all();
+            }
+        });
+        child
+    }
+
+    /// Waits until a line logged after byte `from` yields `Some` from
+    /// `find`; panics if `child` exits first or after [`START_TIMEOUT`].
+    pub fn wait_for<T>(
+        &self,
+        child: &mut Child,
+        from: usize,
+        mut find: impl FnMut(&str) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let (text, changed) = &*self.0;
+        let mut text = text.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(found) = text.get(from..).unwrap_or("").lines().find_map(&mut find) {
+                return found;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("orderspot exited with {status} before it was ready:\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "orderspot was not ready within {START_TIMEOUT:?}:\n{text}"
+            );
+            // Woken by each new line; the timeout notices an exit.
+            text = changed
+                .wait_timeout(text, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// The HTTP address from the `serving … on http://ADDR …` line.
+    pub fn wait_for_http(&self, child: &mut Child, from: usize) -> SocketAddr {
+        self.wait_for(child, from, serving_address)
+    }
+
+    /// The DNS addresses `(udp, tcp)` from the `DNS on … (UDP), … (TCP)` line.
+    pub fn wait_for_dns(&self, child: &mut Child, from: usize) -> (SocketAddr, SocketAddr) {
+        self.wait_for(child, from, |line| {
+            let rest = line.strip_prefix("orderspot info: DNS on ")?;
+            let (udp, rest) = rest.split_once(" (UDP), ")?;
+            let (tcp, _) = rest.split_once(" (TCP)")?;
+            Some((udp.parse().ok()?, tcp.parse().ok()?))
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, String> {
+        self.0 .0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The HTTP address in a `serving <venue> on http://ADDR (data in …)` log line.
+pub fn serving_address(line: &str) -> Option<SocketAddr> {
+    let rest = line.strip_prefix("orderspot info: serving ")?;
+    let (_, rest) = rest.rsplit_once(" on http://")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+// ---------------------------------------------------------------------------
 // The server process
 
 /// A running `orderspot serve` on 127.0.0.1 with its own data directory.
 pub struct Server {
     child: Option<Child>,
+    /// Where it listens: the port the kernel chose, read from its log.
     pub addr: SocketAddr,
     /// Where `orderspot.db` lives; shared across restarts.
     pub data_dir: Arc<TempDir>,
     demo: bool,
     /// Everything the server wrote to stderr (all of its runs), for diagnosis.
-    log: Arc<Mutex<String>>,
+    log: Log,
     /// More `serve` flags.
     extra_args: Vec<String>,
     /// An open-file limit (soft and hard) to run under.
@@ -105,30 +227,33 @@ impl Server {
 
     /// A server on `data_dir` (which may already hold a database).
     pub fn start_in(data_dir: Arc<TempDir>, demo: bool) -> Server {
-        let log = Arc::new(Mutex::new(String::new()));
-        let mut server = Server {
-            child: None,
-            addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir,
-            demo,
-            log,
-            extra_args: Vec::new(),
-            file_limit: None,
-        };
-        server.launch();
-        server
+        Server::launched(data_dir, demo, Vec::new(), None)
     }
 
     /// A demo server with more `serve` flags and, if given, an open-file
     /// limit (soft and hard, so the server cannot raise it).
     pub fn start_demo_with(args: &[&str], file_limit: Option<u32>) -> Server {
+        Server::launched(
+            Arc::new(TempDir::new("server")),
+            true,
+            args.iter().map(|a| a.to_string()).collect(),
+            file_limit,
+        )
+    }
+
+    fn launched(
+        data_dir: Arc<TempDir>,
+        demo: bool,
+        extra_args: Vec<String>,
+        file_limit: Option<u32>,
+    ) -> Server {
         let mut server = Server {
             child: None,
             addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir: Arc::new(TempDir::new("server")),
-            demo: true,
-            log: Arc::new(Mutex::new(String::new())),
-            extra_args: args.iter().map(|a| a.to_string()).collect(),
+            data_dir,
+            demo,
+            log: Log::default(),
+            extra_args,
             file_limit,
         };
         server.launch();
@@ -142,78 +267,36 @@ impl Server {
             .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
-    /// Starts the binary on a free port and waits until it answers HTTP.
-    /// Retries on another port if the one we picked was taken meanwhile.
+    /// Starts the binary on port 0, reads the address it bound from its log
+    /// and waits for its first answer.
     fn launch(&mut self) {
-        let mut last_error = String::new();
-        for _attempt in 0..5 {
-            let port = free_port();
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let mut command = match self.file_limit {
-                Some(limit) => {
-                    let mut shell = Command::new("sh");
-                    shell
-                        .arg("-c")
-                        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-                        .arg(BIN);
-                    shell
-                }
-                None => Command::new(BIN),
-            };
-            command
-                .arg("serve")
-                .arg("--listen")
-                .arg(addr.to_string())
-                .arg("--data-dir")
-                .arg(&self.data_dir.path)
-                .arg("--log-level")
-                .arg("info")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            if self.demo {
-                command.arg("--demo");
+        let mut command = match self.file_limit {
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(BIN);
+                shell
             }
-            command.args(&self.extra_args);
-            let mut child = command.spawn().expect("start the orderspot binary");
-            // Drain stderr so the server never blocks on a full pipe.
-            let stderr = child.stderr.take().unwrap();
-            let log = self.log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-            let deadline = Instant::now() + START_TIMEOUT;
-            loop {
-                if let Ok(Some(status)) = child.try_wait() {
-                    last_error = format!("server exited early with {status}");
-                    break;
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "server did not answer within {START_TIMEOUT:?}\n{}",
-                        self.log()
-                    );
-                }
-                if let Ok(response) =
-                    try_request(addr, "GET", "/api/shops", &[], b"", Duration::from_secs(10))
-                {
-                    if response.status == 200 {
-                        self.addr = addr;
-                        self.child = Some(child);
-                        return;
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
+            None => Command::new(BIN),
+        };
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.data_dir.path)
+            .args(["--log-level", "info"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        if self.demo {
+            command.arg("--demo");
         }
-        panic!("could not start the server: {last_error}\n{}", self.log());
+        command.args(&self.extra_args);
+        let from = self.log.len();
+        let mut child = self.log.spawn(&mut command);
+        self.addr = self.log.wait_for_http(&mut child, from);
+        self.child = Some(child);
+        // Answering is the end of start-up: everything it logs is logged.
+        self.get("/api/shops", None).assert_status(200);
     }
 
     pub fn base_url(&self) -> String {
@@ -226,7 +309,13 @@ impl Server {
 
     /// The server's stderr so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.log.text()
+    }
+
+    /// Waits until the server's log satisfies `done`.
+    #[track_caller]
+    pub fn wait_for_log(&self, what: &str, mut done: impl FnMut(&str) -> bool) {
+        wait_until(what, CONDITION_TIMEOUT, || done(&self.log()));
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -319,6 +408,14 @@ impl Server {
 
     pub fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
         self.call("PATCH", path, token, Some(body))
+    }
+
+    /// A GET sent from its own thread, answered whenever the server likes:
+    /// for long-polls. `token` goes as a bearer token.
+    pub fn get_in_background(&self, path: &str, token: Option<&str>) -> Pending {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", &a[..])).collect();
+        send_in_background(self.addr, "GET", path, &headers)
     }
 
     // ---- Domain helpers ------------------------------------------------------
@@ -416,14 +513,6 @@ impl Drop for Server {
     }
 }
 
-/// A port on 127.0.0.1 that nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("find a free loopback port")
-}
-
 /// A fresh, valid `client_ref`.
 pub fn unique_ref() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -459,7 +548,108 @@ pub fn has_database(dir: &Path) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// The HTTP/1.1 client
+// Orders and boards as the API shows them
+
+/// Every status an order can have.
+pub const STATUSES: [&str; 6] = [
+    "placed",
+    "accepted",
+    "preparing",
+    "ready",
+    "completed",
+    "cancelled",
+];
+/// The forward path a shop taps through.
+pub const STAGES: [&str; 5] = ["placed", "accepted", "preparing", "ready", "completed"];
+
+/// The long-poll bound we assert (the product asks for < 100 ms; this only
+/// has to hold on a slow, busy CI machine).
+pub const LIVE_BOUND: Duration = Duration::from_secs(2);
+
+/// `(item id, price)` of a shop's menu, in menu order.
+pub fn menu_prices(server: &Server, shop_id: i64) -> Vec<(i64, i64)> {
+    server
+        .menu(shop_id)
+        .iter()
+        .map(|i| (int_of(i, "id"), int_of(i, "price_cents")))
+        .collect()
+}
+
+/// A customer-made token (what a phone would keep in local storage).
+pub fn customer_token() -> String {
+    format!("customer_{}", unique_ref()).replace('-', "_") + "_0123456789abcdef"
+}
+
+pub fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("'{key}' is not a string in {value}"))
+}
+
+pub fn int_of(value: &Value, key: &str) -> i64 {
+    value[key]
+        .as_i64()
+        .unwrap_or_else(|| panic!("'{key}' is not an integer in {value}"))
+}
+
+pub fn events(order: &Value) -> &Vec<Value> {
+    order["events"].as_array().expect("events array")
+}
+
+/// The shop's board as its keeper sees it (must succeed).
+pub fn board(server: &Server, shop_token: &str) -> Value {
+    server.get("/api/shop/orders", Some(shop_token)).expect(200)
+}
+
+pub fn board_ids(board: &Value) -> Vec<i64> {
+    board["orders"]
+        .as_array()
+        .expect("orders array")
+        .iter()
+        .map(|o| int_of(o, "id"))
+        .collect()
+}
+
+/// Places an order at `shop_id` (first menu item) and moves it by the shop
+/// to `status`; returns `(id, customer token)`.
+pub fn order_in_status(
+    server: &Server,
+    shop_token: &str,
+    shop_id: i64,
+    status: &str,
+) -> (i64, String) {
+    let item = menu_prices(server, shop_id)[0].0;
+    let (id, token, _) = server.place_ok(shop_id, &[(item, 1)]);
+    if status == "cancelled" {
+        server
+            .move_order(shop_token, id, "cancelled", "set-up for the test")
+            .expect(200);
+    } else {
+        let target = STAGES.iter().position(|s| *s == status).expect("a stage");
+        for next in &STAGES[1..=target] {
+            server.move_order(shop_token, id, next, "").expect(200);
+        }
+    }
+    assert_eq!(server.order(id, &token)["status"], status);
+    (id, token)
+}
+
+/// Whether the stage rules let a shop move an order from `from` to `to`.
+pub fn shop_may(from: &str, to: &str) -> bool {
+    let next = STAGES
+        .iter()
+        .position(|s| *s == from)
+        .and_then(|i| STAGES.get(i + 1));
+    next == Some(&to) || (to == "cancelled" && ["placed", "accepted", "preparing"].contains(&from))
+}
+
+pub fn median(values: &mut [Duration]) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+// ---------------------------------------------------------------------------
+// Responses
 
 /// A response: status, headers (names lower-cased, in order) and body.
 #[derive(Clone)]
@@ -556,8 +746,14 @@ impl Response {
     }
 }
 
-/// One request on a fresh connection (`Connection: close`), waiting up to
-/// [`READ_TIMEOUT`] for the answer. Panics on connection errors.
+// ---------------------------------------------------------------------------
+// Ordinary requests, through hyper's client
+
+/// One request on a fresh connection (`Connection: close` unless given),
+/// waiting up to [`READ_TIMEOUT`] for the answer. Panics on connection
+/// errors. A request hyper will not send (a `Content-Length` or
+/// `Transfer-Encoding` of the caller's, a path that is no URI) goes out
+/// raw instead.
 pub fn request(
     addr: SocketAddr,
     method: &str,
@@ -569,6 +765,7 @@ pub fn request(
         .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
 }
 
+/// [`request`] that reports connection errors and gives up after `timeout`.
 pub fn try_request(
     addr: SocketAddr,
     method: &str,
@@ -577,9 +774,7 @@ pub fn try_request(
     body: &[u8],
     timeout: Duration,
 ) -> std::io::Result<Response> {
-    let mut stream = connect(addr, timeout)?;
-    send_request(&mut stream, addr, method, path, headers, body)?;
-    read_response(&mut stream)
+    exchange(None, addr, method, path, headers, body, timeout)
 }
 
 /// One request from the loopback address `local` on a fresh connection:
@@ -592,15 +787,406 @@ pub fn request_from(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    connect_from(local, addr)
-        .and_then(|mut stream| {
-            send_request(&mut stream, addr, method, path, headers, body)?;
-            read_response(&mut stream)
-        })
+    exchange(Some(local), addr, method, path, headers, body, READ_TIMEOUT)
         .unwrap_or_else(|e| panic!("{method} {path} on {addr} from {local}: {e}"))
 }
 
-/// A connection to `addr` with read and write timeouts.
+/// A request hyper can send, or why not.
+fn build(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<hyper::Request<Full<Bytes>>, String> {
+    // Framing the caller chose would fight hyper's own.
+    if let Some((name, _)) = headers.iter().find(|(k, _)| {
+        k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding")
+    }) {
+        return Err(format!("'{name}' is framing hyper does itself"));
+    }
+    let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let mut builder = hyper::Request::builder().method(method).uri(path);
+    if !has("host") {
+        builder = builder.header("host", addr.to_string());
+    }
+    if !has("connection") {
+        builder = builder.header("connection", "close");
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .map_err(|e| e.to_string())
+}
+
+fn exchange(
+    from: Option<IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> std::io::Result<Response> {
+    assert!(addr.ip().is_loopback(), "tests talk to loopback only");
+    let Ok(request) = build(addr, method, path, headers, body) else {
+        // What no ordinary client sends (framing headers, a path that is
+        // no URI) goes out byte for byte, as before.
+        let mut stream = match from {
+            Some(from) => connect_from(from, addr)?,
+            None => connect(addr, timeout)?,
+        };
+        stream.set_read_timeout(Some(timeout))?;
+        send_request(&mut stream, addr, method, path, headers, body)?;
+        return read_response(&mut stream);
+    };
+    block_on(async {
+        tokio::time::timeout(timeout, async {
+            let stream = connect_async(from, addr).await?;
+            send(stream, request, Arc::default()).await
+        })
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))?
+    })
+}
+
+/// Runs `future` on this thread's own runtime: threads of one test each
+/// drive their own requests.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    thread_local! {
+        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for test requests");
+    }
+    RUNTIME.with(|runtime| runtime.block_on(future))
+}
+
+async fn connect_async(
+    from: Option<IpAddr>,
+    addr: SocketAddr,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    if let Some(from) = from {
+        assert!(from.is_loopback(), "tests talk from loopback only");
+        socket.bind(SocketAddr::new(from, 0))?;
+    }
+    let stream = tokio::time::timeout(Duration::from_secs(10), socket.connect(addr))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Sends `request` over `stream` with hyper and reads the whole answer;
+/// `written` counts the bytes that went out.
+async fn send(
+    stream: tokio::net::TcpStream,
+    request: hyper::Request<Full<Bytes>>,
+    written: Arc<AtomicUsize>,
+) -> std::io::Result<Response> {
+    let io = hyper_util::rt::TokioIo::new(Counted { stream, written });
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(hyper_error)?;
+    let connection = tokio::spawn(connection);
+    let answer = async {
+        let response = sender.send_request(request).await.map_err(hyper_error)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(hyper_error)?
+            .to_bytes()
+            .to_vec();
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+    .await;
+    connection.abort();
+    answer
+}
+
+/// The I/O error under a hyper error, so callers can tell a reset from a
+/// timeout; an answer cut short reads as an unexpected end.
+fn hyper_error(error: hyper::Error) -> std::io::Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return std::io::Error::new(io.kind(), error.to_string());
+        }
+        source = cause.source();
+    }
+    let kind = if error.is_incomplete_message() {
+        std::io::ErrorKind::UnexpectedEof
+    } else {
+        std::io::ErrorKind::Other
+    };
+    std::io::Error::new(kind, error.to_string())
+}
+
+/// A stream that counts what is written to it, so a test knows its
+/// request has left.
+struct Counted {
+    stream: tokio::net::TcpStream,
+    written: Arc<AtomicUsize>,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.written.fetch_add(n, Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.written.fetch_add(n, Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Requests held by the server (long-polls)
+
+/// A request sent from its own thread; the server answers when it likes.
+pub struct Pending {
+    server: SocketAddr,
+    local: SocketAddr,
+    written: Arc<AtomicUsize>,
+    thread: std::thread::JoinHandle<(Instant, Response)>,
+}
+
+/// Sends a request from a new thread on a fresh connection.
+pub fn send_in_background(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Pending {
+    let request =
+        build(addr, method, path, headers, b"").unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let stream = connect(addr, READ_TIMEOUT).expect("connect");
+    let local = stream.local_addr().expect("the connection's own address");
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    let what = format!("{method} {path}");
+    let thread = std::thread::spawn(move || {
+        let response = block_on(async move {
+            stream.set_nonblocking(true)?;
+            send(tokio::net::TcpStream::from_std(stream)?, request, counter).await
+        })
+        .unwrap_or_else(|e| panic!("{what} on {addr}: {e}"));
+        (Instant::now(), response)
+    });
+    Pending {
+        server: addr,
+        local,
+        written,
+        thread,
+    }
+}
+
+impl Pending {
+    /// Whether the answer has come.
+    pub fn is_answered(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Waits until the request has been sent and the server has taken every
+    /// byte of it off its socket (the kernel's queues say so): from then on
+    /// the server holds the request, it is not on its way.
+    #[track_caller]
+    pub fn wait_until_taken(&self) {
+        wait_until("the server to take the request", CONDITION_TIMEOUT, || {
+            // Once answered the connection may be gone from the kernel's
+            // tables: taken all the same.
+            self.is_answered()
+                || (self.written.load(Ordering::SeqCst) > 0
+                    && requests_taken(self.server, &[self.local]))
+        });
+    }
+
+    /// The answer and when it arrived.
+    pub fn join(self) -> (Instant, Response) {
+        self.thread.join().expect("the request's thread")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What the kernel knows about loopback connections
+
+/// One TCP socket from `/proc/net/tcp{,6}`.
+#[derive(Clone, Copy, Debug)]
+pub struct SocketState {
+    /// The kernel's state number: 1 is ESTABLISHED.
+    pub state: u8,
+    /// Bytes sent but not yet acknowledged by the peer.
+    pub send_queue: u64,
+    /// Bytes received but not yet read by the process owning the socket.
+    pub receive_queue: u64,
+}
+
+pub const TCP_ESTABLISHED: u8 = 1;
+
+/// Every TCP socket on this machine, by `(local, remote)` address.
+pub fn tcp_sockets() -> HashMap<(SocketAddr, SocketAddr), SocketState> {
+    let mut sockets = HashMap::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(remote), Some(state), Some(queues)) = (
+                fields.get(1).and_then(|a| proc_address(a)),
+                fields.get(2).and_then(|a| proc_address(a)),
+                fields.get(3).and_then(|s| u8::from_str_radix(s, 16).ok()),
+                fields.get(4).and_then(|q| q.split_once(':')),
+            ) else {
+                continue;
+            };
+            let (Ok(send_queue), Ok(receive_queue)) = (
+                u64::from_str_radix(queues.0, 16),
+                u64::from_str_radix(queues.1, 16),
+            ) else {
+                continue;
+            };
+            sockets.insert(
+                (local, remote),
+                SocketState {
+                    state,
+                    send_queue,
+                    receive_queue,
+                },
+            );
+        }
+    }
+    sockets
+}
+
+/// `0100007F:1F90` (the address as words in host byte order, the port in
+/// hex) as an address.
+fn proc_address(text: &str) -> Option<SocketAddr> {
+    let (ip, port) = text.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let words: Vec<u32> = (0..ip.len() / 8)
+        .map(|i| u32::from_str_radix(&ip[i * 8..i * 8 + 8], 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let ip: IpAddr = match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok()?.into(),
+        16 => <[u8; 16]>::try_from(bytes).ok()?.into(),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Whether the server at `server` has read everything each client at
+/// `clients` sent it: nothing left unacknowledged on the client's side and
+/// nothing unread on the server's.
+pub fn requests_taken(server: SocketAddr, clients: &[SocketAddr]) -> bool {
+    let sockets = tcp_sockets();
+    clients.iter().all(|&client| {
+        let sent = sockets
+            .get(&(client, server))
+            .is_some_and(|s| s.send_queue == 0);
+        let read = sockets
+            .get(&(server, client))
+            .is_some_and(|s| s.receive_queue == 0);
+        sent && read
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Raw sockets: only for tests that must misbehave on the wire (slow or
+// silent clients, clients that never read, oversized or hand-framed bodies,
+// many requests sent before any answer is read, connection floods).
+
+/// A raw request on a fresh connection, for what hyper would refuse to send
+/// or frame differently (a chunked body framed by hand, a body cut off by
+/// an early answer).
+pub fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    raw_try_request(addr, method, path, headers, body, READ_TIMEOUT)
+        .unwrap_or_else(|e| panic!("raw {method} {path} on {addr}: {e}"))
+}
+
+/// [`raw_request`] that reports connection errors: for floods, where the
+/// server may refuse before it reads a byte.
+pub fn raw_try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> std::io::Result<Response> {
+    let mut stream = connect(addr, timeout)?;
+    send_request(&mut stream, addr, method, path, headers, body)?;
+    read_response(&mut stream)
+}
+
+/// A raw connection to `addr` with read and write timeouts.
 pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
     assert!(addr.ip().is_loopback(), "tests talk to loopback only");
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
@@ -610,39 +1196,18 @@ pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream
     Ok(stream)
 }
 
-/// A connection to `addr` from the loopback address `from` (127.0.0.2 and
-/// so on), so one test can act as several clients.
+/// A raw connection to `addr` from the loopback address `from` (127.0.0.2
+/// and so on), so one test can act as several clients.
 pub fn connect_from(from: IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
-    assert!(
-        from.is_loopback() && addr.ip().is_loopback(),
-        "tests talk to loopback only"
-    );
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime for connect_from")
-    });
-    let stream = runtime.block_on(async {
-        let socket = match from {
-            IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
-            IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
-        };
-        socket.bind(SocketAddr::new(from, 0))?;
-        tokio::time::timeout(Duration::from_secs(10), socket.connect(addr))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
-    })?;
-    let stream = stream.into_std()?;
+    assert!(addr.ip().is_loopback(), "tests talk to loopback only");
+    let stream = block_on(connect_async(Some(from), addr))?.into_std()?;
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    stream.set_nodelay(true)?;
     Ok(stream)
 }
 
-/// Writes one request. A server may answer (413) and close before the
+/// Writes one raw request. A server may answer (413) and close before the
 /// whole body is written: write errors are left for the read to report.
 pub fn send_request(
     stream: &mut TcpStream,
@@ -678,8 +1243,8 @@ pub fn send_request(
     stream.flush()
 }
 
-/// Reads one response until the server closes the connection (or the body
-/// is complete), decoding a chunked body.
+/// Reads one raw response until the server closes the connection (or the
+/// body is complete), decoding a chunked body.
 pub fn read_response(stream: &mut TcpStream) -> std::io::Result<Response> {
     let mut raw = Vec::new();
     let mut buf = [0u8; 16 * 1024];
