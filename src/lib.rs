@@ -13,6 +13,7 @@ pub mod dns;
 pub mod error;
 pub mod firewall;
 pub mod http;
+pub mod i18n;
 pub mod live;
 pub mod logger;
 pub mod money;

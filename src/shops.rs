@@ -1,7 +1,7 @@
 //! Shops and their menus: what customers may see, what shopkeepers may edit,
 //! and the owner's approval.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::money;
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::shops::{self, ShopRow};
@@ -39,7 +39,7 @@ pub fn listed(conn: &Connection) -> Result<Vec<PublicShop>> {
 pub fn public_menu(conn: &Connection, shop_id: i64) -> Result<(PublicShop, Vec<ItemRow>)> {
     let shop = shops::by_id(conn, shop_id)?
         .filter(|s| s.status == "approved")
-        .ok_or_else(|| Error::not_found("shop"))?;
+        .ok_or_else(|| Error::not_found(Code::ShopNotFound))?;
     Ok((shop.into(), items::for_shop(conn, shop_id)?))
 }
 
@@ -81,12 +81,10 @@ impl ItemPatch {
 
 pub fn create_item(conn: &Connection, shop_id: i64, patch: ItemPatch, now: i64) -> Result<ItemRow> {
     if patch.name.is_none() || patch.price_cents.is_none() {
-        return Err(Error::bad("a new item needs a name and price_cents"));
+        return Err(Error::bad(Code::ItemNeedsNameAndPrice));
     }
     if items::count_for_shop(conn, shop_id)? >= MAX_ITEMS_PER_SHOP {
-        return Err(Error::conflict(format!(
-            "a shop can have at most {MAX_ITEMS_PER_SHOP} items"
-        )));
+        return Err(Error::conflict(Code::ShopTooManyItems).with("max", MAX_ITEMS_PER_SHOP));
     }
     let fields = patch.apply(ItemFields {
         name: String::new(),
@@ -97,14 +95,14 @@ pub fn create_item(conn: &Connection, shop_id: i64, patch: ItemPatch, now: i64) 
         position: 0,
     })?;
     let id = items::insert(conn, shop_id, &fields, now)?;
-    items::by_id(conn, id)?.ok_or_else(|| Error::not_found("item"))
+    items::by_id(conn, id)?.ok_or_else(|| Error::not_found(Code::ItemNotFound))
 }
 
 /// The item if it belongs to `shop_id` (others are "not found").
 pub fn own_item(conn: &Connection, shop_id: i64, item_id: i64) -> Result<ItemRow> {
     items::by_id(conn, item_id)?
         .filter(|i| i.shop_id == shop_id)
-        .ok_or_else(|| Error::not_found("item"))
+        .ok_or_else(|| Error::not_found(Code::ItemNotFound))
 }
 
 pub fn update_item(
@@ -156,16 +154,16 @@ pub fn update_profile(conn: &Connection, shop: &ShopRow, patch: ProfilePatch) ->
         &description,
         patch.open.unwrap_or(shop.open),
     )?;
-    shops::by_id(conn, shop.id)?.ok_or_else(|| Error::not_found("shop"))
+    shops::by_id(conn, shop.id)?.ok_or_else(|| Error::not_found(Code::ShopNotFound))
 }
 
 /// The owner approves or suspends a shop.
 pub fn set_status(conn: &Connection, shop_id: i64, status: &str) -> Result<ShopRow> {
     if !shops::set_status(conn, shop_id, status)? {
-        return Err(Error::not_found("shop"));
+        return Err(Error::not_found(Code::ShopNotFound));
     }
     log::info!("shop {shop_id} is now {status}");
-    shops::by_id(conn, shop_id)?.ok_or_else(|| Error::not_found("shop"))
+    shops::by_id(conn, shop_id)?.ok_or_else(|| Error::not_found(Code::ShopNotFound))
 }
 
 #[cfg(test)]

@@ -1,8 +1,17 @@
-//! Page templates, compiled into the binary from `templates/`.
+//! Page templates, compiled into the binary from `templates/`. Their words
+//! come from the catalogues (`tr`), their amounts from the venue's money
+//! format (`money`, `amount`).
+//!
+//! Every page's context names `lang` (the catalogue to speak) and may name
+//! `lang_param` (a language the visitor picked, carried on links by
+//! `with_lang`) and `money_format`.
 
 use crate::error::{Error, Result};
+use crate::i18n;
+use crate::money::MoneyFormat;
 use crate::orders::Status;
-use minijinja::Environment;
+use minijinja::value::{Kwargs, Object};
+use minijinja::{Environment, State, Value};
 use std::sync::OnceLock;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -42,7 +51,14 @@ fn environment() -> &'static Environment<'static> {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
-        env.add_filter("cents", crate::money::format_cents);
+        env.add_function("tr", translate);
+        env.add_filter("money", |state: &State, minor: i64| {
+            money_format(state).format(minor)
+        });
+        env.add_filter("amount", |state: &State, minor: i64| {
+            money_format(state).amount(minor)
+        });
+        env.add_filter("with_lang", with_lang);
         env.add_filter("clock", crate::time::clock);
         env.add_filter("next_status", |status: &str| {
             Status::parse(status)
@@ -54,6 +70,72 @@ fn environment() -> &'static Environment<'static> {
         });
         env
     })
+}
+
+/// `tr("key", name=value, …)`: the text of `key` in the page's language.
+fn translate(state: &State, key: &str, args: Kwargs) -> Value {
+    let catalogue = state
+        .lookup("lang")
+        .and_then(|lang| lang.as_str().and_then(i18n::find))
+        .unwrap_or_else(i18n::english);
+    let markup = key.ends_with("_html");
+    let text = catalogue.fill(key, |name| {
+        let value: Value = args.get(name).ok()?;
+        Some(if markup && !value.is_safe() {
+            minijinja::HtmlEscape(&value.to_string()).to_string()
+        } else {
+            value.to_string()
+        })
+    });
+    if markup {
+        Value::from_safe_string(text)
+    } else {
+        Value::from(text)
+    }
+}
+
+/// The venue's money format, carried in the page's context.
+impl Object for MoneyFormat {}
+
+/// The money format as a template value, for `money_format` in a context.
+pub fn money_value(format: MoneyFormat) -> Value {
+    Value::from_object(format)
+}
+
+fn money_format(state: &State) -> MoneyFormat {
+    state
+        .lookup("money_format")
+        .and_then(|v| v.downcast_object_ref::<MoneyFormat>().cloned())
+        .unwrap_or_default()
+}
+
+/// A link on this site with the visitor's chosen language added, so the
+/// choice lasts without cookies (as the order token does). Escaped here,
+/// keeping `/` as it is for people reading the page's source.
+fn with_lang(state: &State, href: &str) -> Value {
+    let href = match state.lookup("lang_param") {
+        Some(lang) if lang.is_true() => add_lang(href, &lang.to_string()),
+        _ => href.to_string(),
+    };
+    let mut escaped = String::with_capacity(href.len());
+    for c in href.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            c => escaped.push(c),
+        }
+    }
+    Value::from_safe_string(escaped)
+}
+
+/// `href` with `lang=…` in its query, before any `#fragment`.
+pub fn add_lang(href: &str, lang: &str) -> String {
+    let (path, fragment) = href.split_at(href.find('#').unwrap_or(href.len()));
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}lang={lang}{fragment}")
 }
 
 /// Any serialisable value as a template value.
@@ -70,10 +152,97 @@ pub fn render(name: &str, context: minijinja::Value) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use minijinja::context;
+
     #[test]
     fn every_template_compiles() {
-        for (name, _) in super::TEMPLATES {
-            assert!(super::environment().get_template(name).is_ok(), "{name}");
+        for (name, _) in TEMPLATES {
+            assert!(environment().get_template(name).is_ok(), "{name}");
         }
+    }
+
+    fn render_str(source: &str, ctx: Value) -> String {
+        environment()
+            .render_named_str("test.html", source, ctx)
+            .unwrap()
+    }
+
+    #[test]
+    fn texts_come_from_the_catalogue_with_their_values_escaped() {
+        let ctx = context! { lang => "en", shop => "<Tacos & Co>" };
+        assert_eq!(
+            render_str("{{ tr('menu.closed', shop=shop) }}", ctx.clone()),
+            "&lt;Tacos &amp; Co&gt; is closed right now."
+        );
+        // Markup texts keep their markup; the values in them are escaped.
+        assert_eq!(
+            render_str("{{ tr('order.ready_html', code='<b>', shop=shop) }}", ctx.clone()),
+            "<span>READY</span> show code <b class=\"code\">&lt;b&gt;</b> at &lt;Tacos &amp; Co&gt;"
+        );
+        assert_eq!(render_str("{{ tr('no.such_key') }}", ctx), "⟦no.such_key⟧");
+    }
+
+    #[test]
+    fn every_key_a_template_names_is_in_english() {
+        for (name, source) in TEMPLATES {
+            for piece in source.split("tr('").skip(1) {
+                let key = &piece[..piece.find('\'').unwrap_or(0)];
+                // Keys built from a state or column name end in '.'.
+                if !key.ends_with('.') {
+                    assert!(i18n::english().get(key).is_some(), "{name}: {key}");
+                }
+            }
+        }
+        let english = i18n::english();
+        for status in Status::ALL {
+            let status = status.as_str();
+            assert!(english.get(&format!("status.{status}")).is_some());
+            if let Some(next) = Status::parse(status).and_then(Status::next) {
+                assert!(english
+                    .get(&format!("board.move_to.{}", next.as_str()))
+                    .is_some());
+            }
+        }
+        for column in ["new", "in_progress", "ready", "done"] {
+            assert!(english.get(&format!("board.column.{column}")).is_some());
+        }
+        for status in ["pending", "approved", "suspended"] {
+            assert!(english.get(&format!("shop_status.{status}")).is_some());
+        }
+    }
+
+    #[test]
+    fn money_follows_the_venue_format() {
+        let format = MoneyFormat {
+            decimal_separator: ",".into(),
+            thousands_separator: ".".into(),
+            symbol_after: true,
+            ..MoneyFormat::default()
+        };
+        let ctx = context! { money_format => money_value(format) };
+        assert_eq!(
+            render_str("{{ 123456|money }} {{ 123456|amount }}", ctx),
+            "1.234,56 € 1234,56"
+        );
+        assert_eq!(render_str("{{ 450|money }}", context! {}), "€4.50");
+    }
+
+    #[test]
+    fn links_carry_the_chosen_language() {
+        let chosen = context! { lang_param => "en" };
+        assert_eq!(
+            render_str("{{ '/shop'|with_lang }}", chosen.clone()),
+            "/shop?lang=en"
+        );
+        assert_eq!(
+            render_str("{{ '/o/1?t=x#top'|with_lang }}", chosen),
+            "/o/1?t=x&amp;lang=en#top"
+        );
+        assert_eq!(render_str("{{ '/shop'|with_lang }}", context! {}), "/shop");
+        assert_eq!(
+            render_str("{{ ('/?t=' ~ t)|with_lang }}", context! { t => "\"><x>" }),
+            "/?t=&quot;&gt;&lt;x&gt;"
+        );
     }
 }

@@ -6,7 +6,7 @@ use super::request::Request;
 use super::response::{json, redirect, Response};
 use crate::app::App;
 use crate::auth::{self, Credentials, Registration, Role};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::ratelimit::Action;
 use hyper::StatusCode;
 use minijinja::context;
@@ -36,7 +36,8 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
             set_staff_cookie(&mut response, &token);
             Ok(response)
         }
-        Err(Error::Unauthorized(message)) => {
+        Err(e @ Error::Unauthorized(_)) => {
+            let message = super::speech(app, req).message(&e);
             let email = form.text("email");
             page(
                 app,
@@ -88,7 +89,8 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
             set_staff_cookie(&mut response, &token);
             Ok(response)
         }
-        Err(Error::BadRequest(message) | Error::Conflict(message)) => {
+        Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
+            let message = super::speech(app, req).message(&e);
             let fields: BTreeMap<String, String> = form.0.into_iter().collect();
             page(
                 app,
@@ -125,7 +127,7 @@ pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
-    let token = staff_token(req).ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+    let token = staff_token(req).ok_or_else(|| Error::unauthorized(Code::AuthRequired))?;
     auth::logout(app, token.to_string()).await?;
     let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
     identity::clear_staff_cookie(&mut response);

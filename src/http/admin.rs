@@ -6,7 +6,7 @@ use super::request::Request;
 use super::response::{json, redirect, Response};
 use crate::app::{App, Venue};
 use crate::auth::Staff;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::shops;
 use crate::store::shops as shop_rows;
 use crate::templates::value;
@@ -24,7 +24,7 @@ fn status_for(action: &str) -> Result<&'static str> {
     match action {
         "approve" => Ok("approved"),
         "suspend" => Ok("suspended"),
-        _ => Err(Error::not_found("page")),
+        _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }
 
@@ -76,32 +76,37 @@ pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let number = |field: &str, default: i64, problem: &str| {
+    let number = |field: &'static str, default: i64| {
         form.get(field)
             .map(|v| v.trim().parse::<i64>())
             .transpose()
-            .map_err(|_| Error::bad(problem))
+            .map_err(|_| {
+                Error::bad(Code::VenueNotWholeNumber).with_key("field", format!("field.{field}"))
+            })
             .map(|v| v.unwrap_or(default))
     };
     let current = app.venue();
+    let text_or_current =
+        |field: &str, current: &str| form.get(field).unwrap_or(current).to_string();
     app.set_venue(Venue {
         name: form.text("name"),
         terms: form.text("terms"),
         currency: form.text("currency"),
-        utc_offset_minutes: number(
-            "utc_offset_minutes",
-            0,
-            "the UTC offset is a number of minutes, like 60 or -300",
-        )?,
+        decimals: number("decimals", current.decimals.into())?.clamp(0, 3) as u32,
+        decimal_separator: text_or_current("decimal_separator", &current.decimal_separator),
+        thousands_separator: text_or_current("thousands_separator", &current.thousands_separator),
+        symbol_after: form
+            .get("symbol_after")
+            .map_or(current.symbol_after, |v| v == "1"),
+        language: text_or_current("language", &current.language),
+        utc_offset_minutes: number("utc_offset_minutes", 0)?,
         max_open_orders_per_device: number(
             "max_open_orders_per_device",
             current.max_open_orders_per_device,
-            "open orders per device is a whole number",
         )?,
         max_open_orders_per_shop: number(
             "max_open_orders_per_shop",
             current.max_open_orders_per_shop,
-            "open orders per shop is a whole number",
         )?,
     })
     .await?;
@@ -119,15 +124,13 @@ pub async fn api_update_venue(app: &App, req: &Request) -> Result<Response> {
     let mut venue =
         serde_json::to_value(app.venue()).map_err(|e| Error::Internal(e.to_string()))?;
     let serde_json::Value::Object(changes) = req.json()? else {
-        return Err(Error::bad(
-            "the body must be a JSON object of venue settings",
-        ));
+        return Err(Error::bad(Code::VenueNotObject));
     };
     for (key, value) in changes {
         venue[key] = value;
     }
     let venue: Venue = serde_json::from_value(venue)
-        .map_err(|e| Error::bad(format!("invalid venue settings: {e}")))?;
+        .map_err(|e| Error::bad(Code::VenueInvalid).with("detail", e))?;
     let venue = app.set_venue(venue).await?;
     Ok(json(StatusCode::OK, &venue))
 }

@@ -7,7 +7,7 @@ use super::request::{percent_encode, Request};
 use super::response::{json, redirect, with_body, Response};
 use crate::app::App;
 use crate::crypto;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::orders::{self, Actor, Holder, LineRequest, OrderRequest, Placement, Status};
 use crate::ratelimit::Action;
 use crate::shops;
@@ -95,10 +95,11 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
     let (shop, items) = app.db.read(move |c| shops::public_menu(c, shop_id)).await?;
     let token = customer_token(req, None);
     let priced = wanted.and_then(|wanted| orders::price_lines(shop.id, &wanted, &items));
+    let speech = super::speech(app, req);
     let (lines, problem) = match priced {
-        Ok(lines) if lines.is_empty() => (lines, Some("Your cart is empty.".to_string())),
+        Ok(lines) if lines.is_empty() => (lines, Some(speech.language.text("cart.empty"))),
         Ok(lines) => (lines, None),
-        Err(e) => (Vec::new(), Some(e.message().to_string())),
+        Err(e) => (Vec::new(), Some(speech.message(&e))),
     };
     page(
         app,
@@ -128,10 +129,10 @@ pub async fn place_form(app: &App, req: &Request) -> Result<Response> {
         .map(|line| {
             let (item, qty) = line
                 .split_once(':')
-                .ok_or_else(|| Error::bad("bad item line"))?;
+                .ok_or_else(|| Error::bad(Code::OrderBadLine))?;
             Ok(LineRequest {
-                item_id: item.parse().map_err(|_| Error::bad("bad item"))?,
-                qty: qty.parse().map_err(|_| Error::bad("bad quantity"))?,
+                item_id: item.parse().map_err(|_| Error::bad(Code::OrderBadLine))?,
+                qty: qty.parse().map_err(|_| Error::bad(Code::OrderBadLine))?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -170,7 +171,7 @@ fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
 }
 
 fn customer(req: &Request, form: Option<&super::request::Form>) -> Result<Actor> {
-    let token = customer_token(req, form).ok_or_else(|| Error::not_found("order"))?;
+    let token = customer_token(req, form).ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
     Ok(Actor::Customer {
         token_hash: crypto::token_hash(&token),
     })

@@ -13,8 +13,9 @@ pub mod request;
 pub mod response;
 mod shop;
 
-use crate::app::App;
-use crate::error::{Error, Result};
+use crate::app::{App, Venue};
+use crate::error::{Code, Error, Result};
+use crate::i18n;
 use connection::{Admission, RefusalLog, WriteTimeout};
 pub use connection::{
     ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
@@ -27,7 +28,7 @@ use hyper::service::service_fn;
 use hyper::Method;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use request::{id, Request};
-use response::Response;
+use response::{Response, Speech};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -104,13 +105,78 @@ async fn handle(
     }
     let api = req.uri().path().starts_with("/api/");
     let response = match read_request(peer, req).await {
-        Ok(req) => match route(&app, &req).await {
-            Ok(response) => response,
-            Err(e) => response::error(&e, req.is_api()),
-        },
-        Err(e) => response::error(&e, api),
+        Ok(req) => {
+            let mut response = match route(&app, &req).await {
+                Ok(response) => response,
+                Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
+            };
+            if let Some(lang) = chosen_language(&req) {
+                response::carry_language(&mut response, lang);
+            }
+            response
+        }
+        Err(e) => {
+            let venue = app.venue();
+            let language = i18n::find(&venue.language).unwrap_or_else(i18n::english);
+            response::error(&e, api, &Speech::new(language, venue.money()))
+        }
     };
     Ok(response)
+}
+
+/// The language a visitor picked with `?lang=`, if we have it.
+fn chosen_language(req: &Request) -> Option<&'static str> {
+    req.param("lang").and_then(i18n::find).map(|c| c.lang)
+}
+
+/// How to speak to this request: its language and the venue's money format.
+pub fn speech(app: &App, req: &Request) -> Speech {
+    speech_for(&app.venue(), req)
+}
+
+fn speech_for(venue: &Venue, req: &Request) -> Speech {
+    let language = i18n::choose(
+        i18n::catalogues(),
+        req.param("lang"),
+        req.header("accept-language"),
+        &venue.language,
+    );
+    Speech {
+        picked: chosen_language(req).is_some(),
+        ..Speech::new(language, venue.money())
+    }
+}
+
+/// The language switcher's links: this page in each language.
+fn language_links(req: &Request, current: &str) -> Vec<minijinja::Value> {
+    i18n::catalogues()
+        .iter()
+        .map(|catalogue| {
+            let mut href = req.path.clone();
+            let query = req
+                .query
+                .iter()
+                .filter(|(key, _)| key != "lang")
+                .map(|(key, value)| {
+                    format!(
+                        "{}={}",
+                        request::percent_encode(key),
+                        request::percent_encode(value)
+                    )
+                })
+                .chain([format!("lang={}", catalogue.lang)]);
+            for (i, pair) in query.enumerate() {
+                href.push(if i == 0 { '?' } else { '&' });
+                href.push_str(&pair);
+            }
+            minijinja::context! {
+                code => catalogue.lang,
+                name => catalogue.name(),
+                href => href,
+                current => catalogue.lang == current,
+            }
+        })
+        .collect()
 }
 
 async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<Request> {
@@ -125,12 +191,12 @@ async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result
     }
     let body = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
         .await
-        .map_err(|_| Error::bad("the request body came too slowly"))?
+        .map_err(|_| Error::bad(Code::RequestBodySlow))?
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
                 Error::TooLarge
             } else {
-                Error::bad("could not read the request body")
+                Error::bad(Code::RequestBodyUnreadable)
             }
         })?
         .to_bytes();
@@ -224,7 +290,7 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
             admin::api_shop(app, req, id(shop)?, action).await
         }
         (&Method::GET, ["static", file]) => assets::file(file),
-        _ => Err(Error::not_found("page")),
+        _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }
 
@@ -248,8 +314,14 @@ pub fn render(
     staff: Option<&crate::auth::Staff>,
     context: minijinja::Value,
 ) -> Result<Response> {
+    let venue = app.venue();
+    let speech = speech_for(&venue, req);
     let common = minijinja::context! {
-        venue => crate::templates::value(app.venue()),
+        lang => speech.language.lang,
+        lang_param => chosen_language(req),
+        languages => language_links(req, speech.language.lang),
+        money_format => crate::templates::money_value(venue.money()),
+        venue => crate::templates::value(venue),
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
             role => s.role.as_str(),

@@ -7,8 +7,8 @@ use super::request::{Form, Request};
 use super::response::{json, no_content, redirect, Response};
 use crate::app::App;
 use crate::auth::Staff;
-use crate::error::{Error, Result};
-use crate::money;
+use crate::error::{Code, Error, Result};
+use crate::money::MoneyFormat;
 use crate::orders::{self, Actor, Status};
 use crate::shops::{self, ItemPatch, ProfilePatch};
 use crate::store::items;
@@ -87,7 +87,7 @@ pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
 }
 
 fn parse_status(text: &str) -> Result<Status> {
-    Status::parse(text).ok_or_else(|| Error::bad(format!("unknown status '{text}'")))
+    Status::parse(text).ok_or_else(|| Error::bad(Code::OrderUnknownStatus).with("status", text))
 }
 
 pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
@@ -138,12 +138,15 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 /// The menu editor's form fields as a patch; prices are typed like "4.50".
-fn item_patch(form: &Form) -> Result<ItemPatch> {
+fn item_patch(form: &Form, money: &MoneyFormat) -> Result<ItemPatch> {
     Ok(ItemPatch {
         name: form.get("name").map(str::to_string),
         description: form.get("description").map(str::to_string),
         category: form.get("category").map(str::to_string),
-        price_cents: form.get("price").map(money::parse_price).transpose()?,
+        price_cents: form
+            .get("price")
+            .map(|price| money.parse_price(price))
+            .transpose()?,
         available: form.get("available").map(|v| v == "1"),
         position: None,
     })
@@ -153,7 +156,7 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = item_patch(&form)?;
+    let patch = item_patch(&form, &app.venue().money())?;
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::create_item(tx, shop_id, patch, now))
@@ -165,7 +168,7 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
     let (_, shop_id) = acting_shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    let patch = item_patch(&form)?;
+    let patch = item_patch(&form, &app.venue().money())?;
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
