@@ -162,6 +162,12 @@ impl App {
         self.venue.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The venue's language, for visitors who ask for none we have.
+    pub fn default_language(&self) -> &'static i18n::Catalogue {
+        let venue = self.venue.read().unwrap_or_else(|p| p.into_inner());
+        i18n::find(&venue.language).unwrap_or_else(i18n::english)
+    }
+
     pub async fn set_venue(&self, venue: Venue) -> Result<Venue> {
         let venue = venue.validate()?;
         // `serve --venue-name` sets it at every start, which must not need

@@ -95,6 +95,16 @@ impl Catalogue {
         out
     }
 
+    /// The text of `key` as HTML: plain texts escaped whole, markup texts
+    /// (`_html`) kept with the values in them escaped.
+    pub fn html(&self, key: &str, value: impl Fn(&str) -> Option<String>) -> String {
+        if key.ends_with("_html") {
+            self.fill(key, |name| value(name).map(|v| escape_html(&v)))
+        } else {
+            escape_html(&self.fill(key, value))
+        }
+    }
+
     /// The message of an error, as plain text.
     pub fn message(&self, error: &Error, money: &MoneyFormat) -> String {
         let args = error.args();
@@ -178,6 +188,23 @@ fn quality(text: &str) -> u32 {
         "0" => fraction,
         _ => 0,
     }
+}
+
+/// Text made safe inside HTML elements and quoted attributes. `/` stays
+/// as it is, so links read plainly in the page's source.
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// English, for the log and the command line.

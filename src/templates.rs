@@ -78,20 +78,19 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Value {
         .lookup("lang")
         .and_then(|lang| lang.as_str().and_then(i18n::find))
         .unwrap_or_else(i18n::english);
-    let markup = key.ends_with("_html");
-    let text = catalogue.fill(key, |name| {
-        let value: Value = args.get(name).ok()?;
-        Some(if markup && !value.is_safe() {
-            minijinja::HtmlEscape(&value.to_string()).to_string()
-        } else {
-            value.to_string()
-        })
-    });
-    if markup {
-        Value::from_safe_string(text)
-    } else {
-        Value::from(text)
+    if !key.ends_with("_html") {
+        return Value::from(catalogue.fill(key, |name| {
+            args.get::<Value>(name).ok().map(|v| v.to_string())
+        }));
     }
+    Value::from_safe_string(catalogue.fill(key, |name| {
+        let value: Value = args.get(name).ok()?;
+        Some(if value.is_safe() {
+            value.to_string()
+        } else {
+            i18n::escape_html(&value.to_string())
+        })
+    }))
 }
 
 /// The venue's money format, carried in the page's context.
@@ -111,24 +110,13 @@ fn money_format(state: &State) -> MoneyFormat {
 
 /// A link on this site with the visitor's chosen language added, so the
 /// choice lasts without cookies (as the order token does). Escaped here,
-/// keeping `/` as it is for people reading the page's source.
+/// keeping `/` as it is.
 fn with_lang(state: &State, href: &str) -> Value {
     let href = match state.lookup("lang_param") {
         Some(lang) if lang.is_true() => add_lang(href, &lang.to_string()),
         _ => href.to_string(),
     };
-    let mut escaped = String::with_capacity(href.len());
-    for c in href.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#x27;"),
-            c => escaped.push(c),
-        }
-    }
-    Value::from_safe_string(escaped)
+    Value::from_safe_string(i18n::escape_html(&href))
 }
 
 /// `href` with `lang=…` in its query, before any `#fragment`.

@@ -68,7 +68,7 @@ pub async fn serve(
         let slot = match admission.admit(peer.ip()) {
             Ok(slot) => slot,
             Err(refusal) => {
-                connection::refuse(&stream, refusal);
+                connection::refuse(&stream, refusal, app.default_language());
                 refusals.note(peer.ip(), refusal);
                 continue;
             }
