@@ -333,3 +333,51 @@ pub fn render(
     let body = crate::templates::render(template, minijinja::context! { ..common, ..context })?;
     Ok(response::html(hyper::StatusCode::OK, body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(target: &str, query: &[(&str, &str)]) -> Request {
+        Request {
+            method: Method::GET,
+            path: target.to_string(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: Default::default(),
+            body: Default::default(),
+            peer: SocketAddr::from(([127, 0, 0, 1], 9)),
+        }
+    }
+
+    #[test]
+    fn the_switcher_links_this_page_in_each_language() {
+        let req = get("/o/5", &[("t", "a b&c"), ("lang", "xx"), ("fragment", "1")]);
+        let links = language_links(&req, "en");
+        assert_eq!(links.len(), i18n::catalogues().len());
+        let english = &links[0];
+        assert_eq!(
+            english.get_attr("href").unwrap().to_string(),
+            "/o/5?t=a%20b%26c&fragment=1&lang=en"
+        );
+        assert!(english.get_attr("current").unwrap().is_true());
+        assert_eq!(chosen_language(&req), None);
+        assert_eq!(chosen_language(&get("/", &[("lang", "en")])), Some("en"));
+    }
+
+    #[test]
+    fn redirects_keep_a_picked_language() {
+        let mut to_order = response::redirect("/o/5?t=abc");
+        response::carry_language(&mut to_order, "en");
+        assert_eq!(to_order.headers()["location"], "/o/5?t=abc&lang=en");
+        let mut to_item = response::redirect("/shop/menu#item-3");
+        response::carry_language(&mut to_item, "en");
+        assert_eq!(to_item.headers()["location"], "/shop/menu?lang=en#item-3");
+        // Never onto another site.
+        let mut away = response::redirect("//elsewhere.example/");
+        response::carry_language(&mut away, "en");
+        assert_eq!(away.headers()["location"], "//elsewhere.example/");
+    }
+}
