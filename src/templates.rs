@@ -4,13 +4,13 @@
 //!
 //! Every page's context names `lang` (the catalogue to speak) and may name
 //! `lang_param` (a language the visitor picked, carried on links by
-//! `with_lang`) and `money_format`.
+//! `with_lang`) and `venue` (whose settings say how amounts look).
 
 use crate::error::{Error, Result};
 use crate::i18n;
 use crate::money::MoneyFormat;
 use crate::orders::Status;
-use minijinja::value::{Kwargs, Object};
+use minijinja::value::Kwargs;
 use minijinja::{Environment, State, Value};
 use std::sync::OnceLock;
 
@@ -93,19 +93,26 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Value {
     }))
 }
 
-/// The venue's money format, carried in the page's context.
-impl Object for MoneyFormat {}
-
-/// The money format as a template value, for `money_format` in a context.
-pub fn money_value(format: MoneyFormat) -> Value {
-    Value::from_object(format)
-}
-
+/// The money format of the page's `venue` (its settings' fields).
 fn money_format(state: &State) -> MoneyFormat {
-    state
-        .lookup("money_format")
-        .and_then(|v| v.downcast_object_ref::<MoneyFormat>().cloned())
-        .unwrap_or_default()
+    let mut format = MoneyFormat::default();
+    let Some(venue) = state.lookup("venue") else {
+        return format;
+    };
+    let field = |name: &str| venue.get_attr(name).ok().filter(|v| !v.is_undefined());
+    let text = |name: &str, value: &mut String| {
+        if let Some(v) = field(name) {
+            *value = v.to_string();
+        }
+    };
+    text("currency", &mut format.symbol);
+    text("decimal_separator", &mut format.decimal_separator);
+    text("thousands_separator", &mut format.thousands_separator);
+    if let Some(decimals) = field("decimals").and_then(|v| u32::try_from(v).ok()) {
+        format.decimals = decimals;
+    }
+    format.symbol_after = field("symbol_after").is_some_and(|v| v.is_true());
+    format
 }
 
 /// A link on this site with the visitor's chosen language added, so the
@@ -208,7 +215,13 @@ mod tests {
             symbol_after: true,
             ..MoneyFormat::default()
         };
-        let ctx = context! { money_format => money_value(format) };
+        let ctx = context! { venue => value(crate::app::Venue {
+            currency: format.symbol,
+            decimal_separator: format.decimal_separator,
+            thousands_separator: format.thousands_separator,
+            symbol_after: format.symbol_after,
+            ..Default::default()
+        }) };
         assert_eq!(
             render_str("{{ 123456|money }} {{ 123456|amount }}", ctx),
             "1.234,56 € 1234,56"

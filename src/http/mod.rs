@@ -320,7 +320,6 @@ pub fn render(
         lang => speech.language.lang,
         lang_param => chosen_language(req),
         languages => language_links(req, speech.language.lang),
-        money_format => crate::templates::money_value(venue.money()),
         venue => crate::templates::value(venue),
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
