@@ -3,11 +3,13 @@
 //! captive portal's settings and Wi-Fi clients.
 
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::live::{Changes, Live};
 use crate::ordering::orders::OpenOrderLimits;
 use crate::store::settings;
 use crate::support::crypto;
+use crate::support::i18n;
+use crate::support::money::{MoneyFormat, MAX_DECIMALS};
 use crate::support::ratelimit::RateLimiter;
 use crate::support::text;
 use rusqlite::Connection;
@@ -25,7 +27,14 @@ pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
 pub struct Venue {
     pub name: String,
     pub terms: String,
+    /// The currency symbol; with the four fields below, how amounts look.
     pub currency: String,
+    pub decimals: u32,
+    pub decimal_separator: String,
+    pub thousands_separator: String,
+    pub symbol_after: bool,
+    /// The pages' language for visitors whose browser asks for none we have.
+    pub language: String,
     /// The venue's zone as minutes east of UTC, for times shown on pages.
     pub utc_offset_minutes: i64,
     /// Open orders one device (customer token or client address) may have.
@@ -40,6 +49,11 @@ impl Default for Venue {
             name: "OrderSpot".into(),
             terms: "Be kind to the staff. Pay when you pick up your order.".into(),
             currency: "€".into(),
+            decimals: 2,
+            decimal_separator: ".".into(),
+            thousands_separator: String::new(),
+            symbol_after: false,
+            language: i18n::english().lang.into(),
             utc_offset_minutes: 0,
             max_open_orders_per_device: 5,
             max_open_orders_per_shop: 300,
@@ -57,10 +71,28 @@ impl Venue {
     }
 
     pub fn validate(self) -> Result<Venue> {
+        if i18n::find(&self.language).is_none() {
+            return Err(Error::bad(Code::VenueUnknownLanguage).with("lang", &self.language));
+        }
+        let decimal_separator =
+            text::optional_line("decimal_separator", &self.decimal_separator, 4)?;
+        // Untrimmed: a space is the usual separator in some countries.
+        let thousands_separator = text::clean_line(&self.thousands_separator);
+        text::check_length("thousands_separator", &thousands_separator, 4)?;
         Ok(Venue {
             name: text::required("name", &self.name, 80)?,
             terms: text::optional_text("terms", &self.terms, 5_000)?,
             currency: text::optional_line("currency", &self.currency, 8)?,
+            decimals: self.decimals.min(MAX_DECIMALS),
+            // Without a separator, "1250" could be 12.50 or 1250.
+            decimal_separator: if decimal_separator.is_empty() {
+                ".".into()
+            } else {
+                decimal_separator
+            },
+            thousands_separator,
+            symbol_after: self.symbol_after,
+            language: self.language,
             utc_offset_minutes: self.utc_offset_minutes.clamp(-14 * 60, 14 * 60),
             max_open_orders_per_device: self
                 .max_open_orders_per_device
@@ -71,6 +103,17 @@ impl Venue {
                 .max_open_orders_per_shop
                 .clamp(1, MAX_OPEN_ORDERS_PER_SHOP),
         })
+    }
+
+    /// How the venue's amounts look, on pages, in messages and in the script.
+    pub fn money(&self) -> MoneyFormat {
+        MoneyFormat {
+            symbol: self.currency.clone(),
+            decimals: self.decimals,
+            decimal_separator: self.decimal_separator.clone(),
+            thousands_separator: self.thousands_separator.clone(),
+            symbol_after: self.symbol_after,
+        }
     }
 
     pub fn open_order_limits(&self) -> OpenOrderLimits {
@@ -137,6 +180,12 @@ impl App {
 
     pub fn venue(&self) -> Venue {
         self.venue.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The venue's language, for visitors who ask for none we have.
+    pub fn default_language(&self) -> &'static i18n::Catalogue {
+        let venue = self.venue.read().unwrap_or_else(|p| p.into_inner());
+        i18n::find(&venue.language).unwrap_or_else(i18n::english)
     }
 
     pub async fn set_venue(&self, venue: Venue) -> Result<Venue> {

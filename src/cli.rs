@@ -2,7 +2,7 @@
 //! same database without a running server.
 
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, ClientSettings, Clients, Target};
 use crate::portal::{Mode, PortalConfig};
 use crate::{accounts, db, http, portal::dns, portal::firewall, support::crypto, venue::demo};
@@ -280,7 +280,8 @@ async fn start_portal(app: &mut App, args: &ServeArgs) -> Result<()> {
         _ => None,
     });
     if args.dns.is_some() && portal_ip.is_none() {
-        return Err(Error::bad(
+        return Err(Error::bad(Code::Usage).with(
+            "detail",
             "--dns needs --portal-ip (the address clients reach the portal on)",
         ));
     }
@@ -378,9 +379,12 @@ fn admin(data_dir: PathBuf, command: AdminCommand) -> Result<()> {
 /// The first line of stdin, so `echo pw | orderspot admin …` works.
 fn read_password() -> Result<String> {
     let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|e| Error::bad(format!("cannot read the password from stdin: {e}")))?;
+    std::io::stdin().read_to_string(&mut input).map_err(|e| {
+        Error::bad(Code::Usage).with(
+            "detail",
+            format!("cannot read the password from stdin: {e}"),
+        )
+    })?;
     Ok(input.lines().next().unwrap_or("").to_string())
 }
 

@@ -1,89 +1,228 @@
 //! The one error type of the service layer. Every variant says what the
 //! client did wrong (or that we failed); `http` maps it to a status once.
+//! Errors carry no sentences: a stable code and its parameters, turned into
+//! words in the client's language where they leave (`i18n`).
 
-use std::fmt;
-
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    BadRequest(String),
-    Unauthorized(String),
-    Forbidden(String),
-    NotFound(String),
-    Conflict(String),
+    BadRequest(Problem),
+    Unauthorized(Problem),
+    Forbidden(Problem),
+    NotFound(Problem),
+    Conflict(Problem),
     TooLarge,
     TooManyRequests,
     /// The shop cannot take another order now (too many open orders).
-    ShopTooBusy(String),
+    ShopTooBusy(Problem),
     /// This device already has as many open orders as the venue allows.
-    TooManyOpenOrders(String),
+    TooManyOpenOrders(Problem),
     /// The disk holding the database is full: nothing can be saved.
     StorageFull,
+    /// Details for the log, never for the client.
     Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl Error {
-    pub fn bad(message: impl Into<String>) -> Self {
-        Error::BadRequest(message.into())
-    }
+/// What went wrong, as a code and the values its text names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: Code,
+    pub args: Vec<(&'static str, Arg)>,
+}
 
-    pub fn not_found(what: &str) -> Self {
-        Error::NotFound(format!("{what} not found"))
-    }
+/// A value a message names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Shown as it is (a shop's name, a number).
+    Text(String),
+    /// Another catalogue entry, shown in the same language (a status, a field).
+    Key(String),
+    /// An amount in minor units, shown in the venue's money format.
+    Money(i64),
+}
 
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Error::Conflict(message.into())
-    }
+macro_rules! codes {
+    ($($variant:ident = $code:literal,)*) => {
+        /// Stable, machine-readable names of failures. Each is also the key
+        /// of its message in the catalogues (`catalogue/*.txt`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code { $($variant,)* }
 
-    pub fn message(&self) -> &str {
-        match self {
-            Error::BadRequest(m)
-            | Error::Unauthorized(m)
-            | Error::Forbidden(m)
-            | Error::NotFound(m)
-            | Error::Conflict(m)
-            | Error::ShopTooBusy(m)
-            | Error::TooManyOpenOrders(m) => m,
-            Error::TooLarge => "request body too large",
-            Error::TooManyRequests => "too many requests, slow down",
-            Error::StorageFull => {
-                "the router's storage is full, so nothing new can be saved: please tell the venue owner"
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
             }
-            // Internal details go to the log, never to the client.
-            Error::Internal(_) => "internal error",
+        }
+    };
+}
+
+codes! {
+    Internal = "internal",
+    RateLimited = "rate_limited",
+    StorageFull = "storage.full",
+    Usage = "usage",
+    AuthRequired = "auth.required",
+    AuthWrongPassword = "auth.wrong_password",
+    AuthShopkeepersOnly = "auth.shopkeepers_only",
+    AuthOwnerOnly = "auth.owner_only",
+    AuthPasswordTooShort = "auth.password_too_short",
+    AuthPasswordTooLong = "auth.password_too_long",
+    AuthBadEmail = "auth.bad_email",
+    AuthEmailTaken = "auth.email_taken",
+    FieldRequired = "field.required",
+    FieldTooLong = "field.too_long",
+    FormExpired = "form.expired",
+    RequestTooLarge = "request.too_large",
+    RequestCrossSite = "request.cross_site",
+    RequestBadJson = "request.bad_json",
+    RequestBadForm = "request.bad_form",
+    RequestNotWholeNumber = "request.not_whole_number",
+    RequestBodySlow = "request.body_slow",
+    RequestBodyUnreadable = "request.body_unreadable",
+    PageNotFound = "page.not_found",
+    ShopNotFound = "shop.not_found",
+    ShopClosed = "shop.closed",
+    ShopSuspended = "shop.suspended",
+    ShopTooBusy = "shop.too_busy",
+    ShopTooManyItems = "shop.too_many_items",
+    ItemNotFound = "item.not_found",
+    ItemSoldOut = "item.sold_out",
+    ItemNeedsNameAndPrice = "item.needs_name_and_price",
+    PriceInvalid = "price.invalid",
+    PriceOutOfRange = "price.out_of_range",
+    OrderNotFound = "order.not_found",
+    OrderInvalidMove = "order.invalid_move",
+    OrderCustomerCancelTooLate = "order.customer_cancel_too_late",
+    OrderReasonRequired = "order.reason_required",
+    OrderNameRequired = "order.name_required",
+    OrderBadClientRef = "order.bad_client_ref",
+    OrderClientRefUsed = "order.client_ref_used",
+    OrderNoItems = "order.no_items",
+    OrderBadLine = "order.bad_line",
+    OrderBadQuantity = "order.bad_quantity",
+    OrderTooManyLines = "order.too_many_lines",
+    OrderUnknownItem = "order.unknown_item",
+    OrderUnknownStatus = "order.unknown_status",
+    OrderChanged = "order.changed",
+    OrderTooManyOpen = "order.too_many_open",
+    UserNotFound = "user.not_found",
+    ClientNotFound = "client.not_found",
+    ClientBadMinutes = "client.bad_minutes",
+    VenueNotObject = "venue.not_object",
+    VenueInvalid = "venue.invalid",
+    VenueNotWholeNumber = "venue.not_whole_number",
+    VenueUnknownLanguage = "venue.unknown_language",
+}
+
+impl Problem {
+    pub fn new(code: Code) -> Problem {
+        Problem {
+            code,
+            args: Vec::new(),
         }
     }
 }
 
 impl Error {
+    pub fn too_busy() -> Self {
+        Error::ShopTooBusy(Problem::new(Code::ShopTooBusy))
+    }
+
+    pub fn bad(code: Code) -> Self {
+        Error::BadRequest(Problem::new(code))
+    }
+
+    pub fn not_found(code: Code) -> Self {
+        Error::NotFound(Problem::new(code))
+    }
+
+    pub fn conflict(code: Code) -> Self {
+        Error::Conflict(Problem::new(code))
+    }
+
+    pub fn forbidden(code: Code) -> Self {
+        Error::Forbidden(Problem::new(code))
+    }
+
+    pub fn unauthorized(code: Code) -> Self {
+        Error::Unauthorized(Problem::new(code))
+    }
+
+    /// Names a value the message shows as it is.
+    pub fn with(self, name: &'static str, value: impl ToString) -> Self {
+        self.with_arg(name, Arg::Text(value.to_string()))
+    }
+
+    /// Names a catalogue entry the message shows in its own language.
+    pub fn with_key(self, name: &'static str, key: impl Into<String>) -> Self {
+        self.with_arg(name, Arg::Key(key.into()))
+    }
+
+    /// Names an amount of money (minor units).
+    pub fn with_money(self, name: &'static str, minor_units: i64) -> Self {
+        self.with_arg(name, Arg::Money(minor_units))
+    }
+
+    fn with_arg(mut self, name: &'static str, arg: Arg) -> Self {
+        if let Some(problem) = self.problem_mut() {
+            problem.args.push((name, arg));
+        }
+        self
+    }
+
+    fn problem_mut(&mut self) -> Option<&mut Problem> {
+        match self {
+            Error::BadRequest(p)
+            | Error::Unauthorized(p)
+            | Error::Forbidden(p)
+            | Error::NotFound(p)
+            | Error::Conflict(p)
+            | Error::ShopTooBusy(p)
+            | Error::TooManyOpenOrders(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn problem_ref(&self) -> Option<&Problem> {
+        match self {
+            Error::BadRequest(p)
+            | Error::Unauthorized(p)
+            | Error::Forbidden(p)
+            | Error::NotFound(p)
+            | Error::Conflict(p)
+            | Error::ShopTooBusy(p)
+            | Error::TooManyOpenOrders(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// What went wrong: the key of its message in the catalogues.
+    pub fn kind(&self) -> Code {
+        match self {
+            Error::TooLarge => Code::RequestTooLarge,
+            Error::TooManyRequests => Code::RateLimited,
+            Error::StorageFull => Code::StorageFull,
+            Error::Internal(_) => Code::Internal,
+            other => other.problem_ref().map_or(Code::Internal, |p| p.code),
+        }
+    }
+
+    /// The values the message names.
+    pub fn args(&self) -> &[(&'static str, Arg)] {
+        self.problem_ref().map_or(&[], |p| &p.args)
+    }
+
     /// A stable, machine-readable name for the kind of failure.
     pub fn code(&self) -> &'static str {
-        match self {
-            Error::BadRequest(_) => "request.invalid",
-            Error::Unauthorized(_) => "auth.required",
-            Error::Forbidden(_) => "auth.forbidden",
-            Error::NotFound(_) => "not_found",
-            Error::Conflict(_) => "conflict",
-            Error::TooLarge => "request.too_large",
-            Error::TooManyRequests => "rate_limited",
-            Error::ShopTooBusy(_) => "shop.too_busy",
-            Error::TooManyOpenOrders(_) => "order.too_many_open",
-            Error::StorageFull => "storage.full",
-            Error::Internal(_) => "internal",
-        }
+        self.kind().as_str()
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Internal(detail) => write!(f, "internal error: {detail}"),
-            other => f.write_str(other.message()),
-        }
-    }
-}
-
+// `Display` (English, for the log and the command line) is in `i18n`,
+// next to the catalogues it reads.
 impl std::error::Error for Error {}
 
 impl From<rusqlite::Error> for Error {

@@ -26,15 +26,30 @@
     });
   }
 
+  // Amounts as the server shows them: the venue's format is on <body>.
+  function money(minor) {
+    const f = document.body.dataset, decimals = +f.decimals || 0, scale = 10 ** decimals;
+    const abs = Math.abs(minor), whole = String(Math.floor(abs / scale));
+    const grouped = whole.replace(/\B(?=(\d{3})+$)/g, f.thousandsSeparator || "");
+    const number = (minor < 0 ? "-" : "") + grouped +
+      (decimals ? f.decimalSeparator + String(abs % scale).padStart(decimals, "0") : "");
+    return "symbolAfter" in f ? `${number} ${f.symbol}` : f.symbol + number;
+  }
+  // Texts come from the page (the server's catalogue), with {name}s to fill.
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (all, name) => name in values ? values[name] : all);
+
   // Menu: a running total on the button, and +/- buttons around quantities.
   $$("form[data-cart]").forEach(form => {
     const button = form.querySelector("[data-total]");
     const inputs = $$("input[data-price]", form);
+    const texts = form.dataset;
     const update = () => {
       let count = 0, cents = 0;
       inputs.forEach(i => { const q = Math.max(0, parseInt(i.value, 10) || 0); count += q; cents += q * +i.dataset.price; });
       if (button) {
-        button.textContent = count ? `Review order · ${count} item${count > 1 ? "s" : ""} · ${button.dataset.currency}${(cents / 100).toFixed(2)}` : "Review order";
+        button.textContent = count
+          ? fill(count === 1 ? texts.reviewOne : texts.reviewOther, { count, amount: money(cents) })
+          : texts.review;
         button.disabled = !count;
       }
     };
@@ -43,7 +58,7 @@
       const minus = document.createElement("button"), plus = document.createElement("button");
       minus.type = plus.type = "button";
       minus.textContent = "−"; plus.textContent = "+";
-      minus.setAttribute("aria-label", "less"); plus.setAttribute("aria-label", "more");
+      minus.setAttribute("aria-label", texts.less); plus.setAttribute("aria-label", texts.more);
       minus.onclick = step(-1); plus.onclick = step(1);
       input.before(minus); input.after(plus);
       input.addEventListener("input", update);
@@ -82,7 +97,7 @@
     if (!r.ok) {
       const page = new DOMParser().parseFromString(await r.text(), "text/html");
       const message = page.querySelector(".problem p");
-      alert(message ? message.textContent : "That did not work, please try again.");
+      alert(message ? message.textContent : document.body.dataset.failed);
     }
     await refresh();
   });

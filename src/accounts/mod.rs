@@ -2,7 +2,7 @@
 //! and the permission rules that follow from a user's role.
 
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::store::shops::{self, ShopRow, ShopStatus};
 use crate::store::{sessions, users};
 use crate::support::crypto;
@@ -31,7 +31,7 @@ impl Staff {
         self.shop
             .as_ref()
             .filter(|_| self.role == Role::Shopkeeper)
-            .ok_or_else(|| Error::Forbidden("only a shopkeeper can do this".into()))
+            .ok_or_else(|| Error::forbidden(Code::AuthShopkeepersOnly))
     }
 
     /// The shop this user runs, to change it: refused at once while the
@@ -40,18 +40,14 @@ impl Staff {
     pub fn manage_shop(&self) -> Result<&ShopRow> {
         let shop = self.own_shop()?;
         if shop.status == ShopStatus::Suspended {
-            return Err(Error::Forbidden(
-                "the venue owner has suspended your shop: you can see its orders \
-                 but not change anything until the owner approves it again"
-                    .into(),
-            ));
+            return Err(Error::forbidden(Code::ShopSuspended));
         }
         Ok(shop)
     }
 
     pub fn require_owner(&self) -> Result<()> {
         if self.role != Role::Owner {
-            return Err(Error::Forbidden("only the venue owner can do this".into()));
+            return Err(Error::forbidden(Code::AuthOwnerOnly));
         }
         Ok(())
     }
@@ -67,12 +63,10 @@ const SESSION_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 pub fn check_password_policy(password: &str) -> Result<()> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(Error::bad(format!(
-            "the password needs at least {MIN_PASSWORD_CHARS} characters"
-        )));
+        return Err(Error::bad(Code::AuthPasswordTooShort).with("min", MIN_PASSWORD_CHARS));
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(Error::bad("the password is too long"));
+        return Err(Error::bad(Code::AuthPasswordTooLong));
     }
     Ok(())
 }
@@ -118,7 +112,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
             .is_some_and(|(user, host)| !user.is_empty() && !host.is_empty())
         && !email.contains(|c: char| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(Error::bad("please give a valid email address"));
+        return Err(Error::bad(Code::AuthBadEmail));
     }
     Ok(email)
 }
@@ -133,7 +127,7 @@ pub fn create_user(
     now: i64,
 ) -> Result<i64> {
     if users::by_email(conn, email)?.is_some() {
-        return Err(Error::conflict("an account with this email already exists"));
+        return Err(Error::conflict(Code::AuthEmailTaken));
     }
     Ok(users::insert(conn, email, name, role, password_hash, now)?)
 }
@@ -208,7 +202,7 @@ pub async fn login(app: &App, client: IpAddr, credentials: Credentials) -> Resul
     .await
     .map_err(|e| Error::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| valid) else {
-        return Err(Error::Unauthorized("wrong email or password".into()));
+        return Err(Error::unauthorized(Code::AuthWrongPassword));
     };
     app.limits.refund(Action::LoginAttempt, client);
     app.limits.refund_account_attempt(&email);
@@ -278,8 +272,8 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
 /// Sets a user's password and ends their sessions (command line).
 pub fn reset_password(conn: &Connection, email: &str, password: &str) -> Result<()> {
     check_password_policy(password)?;
-    let user =
-        users::by_email(conn, &normalize_email(email)?)?.ok_or_else(|| Error::not_found("user"))?;
+    let user = users::by_email(conn, &normalize_email(email)?)?
+        .ok_or_else(|| Error::not_found(Code::UserNotFound))?;
     users::set_password(conn, user.id, &hash_password(password)?)?;
     sessions::delete_for_user(conn, user.id)?;
     Ok(())

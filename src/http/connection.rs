@@ -5,6 +5,7 @@
 //! from one phone away from the ones the rest of the server needs.
 
 use crate::error::{Error, Result};
+use crate::support::i18n::Catalogue;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -166,17 +167,16 @@ fn client_key(ip: IpAddr) -> IpAddr {
 
 /// Answers a refused connection with a short 503 and lets it close, without
 /// ever waiting on the client: its send buffer is empty, so the answer fits.
-pub fn refuse(stream: &TcpStream, refusal: Refusal) {
+pub fn refuse(stream: &TcpStream, refusal: Refusal, language: &Catalogue) {
     // Taking what the client already sent lets the close end with FIN, not
     // a reset that could destroy the answer before the client reads it.
     let mut scratch = [0u8; 4096];
     let _ = stream.try_read(&mut scratch);
+    // Nothing of the request is read, so the venue's language is spoken.
     let body = match refusal {
-        Refusal::ServerFull => "The server is busy. Please try again in a few seconds.\n",
-        Refusal::ClientFull => {
-            "Too many connections from your device. Please try again in a few seconds.\n"
-        }
-    };
+        Refusal::ServerFull => language.text("connection.server_full"),
+        Refusal::ClientFull => language.text("connection.client_full"),
+    } + "\n";
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",

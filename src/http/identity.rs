@@ -5,7 +5,7 @@ use super::request::{Form, Request};
 use super::response::{add_cookie, Response};
 use crate::accounts::{self, Staff};
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::support::crypto;
 
 pub const STAFF_COOKIE: &str = "os_s";
@@ -101,7 +101,7 @@ pub async fn staff(app: &App, req: &Request) -> Result<Option<Staff>> {
 pub async fn require_staff(app: &App, req: &Request) -> Result<Staff> {
     staff(app, req)
         .await?
-        .ok_or_else(|| Error::Unauthorized("please log in".into()))
+        .ok_or_else(|| Error::unauthorized(Code::AuthRequired))
 }
 
 /// CSRF tokens are "W.MAC": W the hour they were issued, MAC the server's
@@ -153,9 +153,7 @@ pub fn check_csrf(app: &App, req: &Request, form: &Form) -> Result<()> {
     let sent = form.get("csrf").unwrap_or("");
     let now = crate::support::time::now_ms();
     if !csrf_token_valid(|data| app.sign(data), &csrf_binding(req), sent, now) {
-        return Err(Error::Forbidden(
-            "this form has expired, please go back, reload and try again".into(),
-        ));
+        return Err(Error::forbidden(Code::FormExpired));
     }
     Ok(())
 }
@@ -172,9 +170,7 @@ pub fn check_origin(req: &Request) -> Result<()> {
     if origin_host.is_some() && origin_host == req.header("host") {
         return Ok(());
     }
-    Err(Error::Forbidden(
-        "cross-site requests are not accepted".into(),
-    ))
+    Err(Error::forbidden(Code::RequestCrossSite))
 }
 
 #[cfg(test)]

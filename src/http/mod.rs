@@ -9,8 +9,9 @@ pub mod response;
 mod routes;
 pub mod templates;
 
-use crate::app::App;
-use crate::error::{Error, Result};
+use crate::app::{App, Venue};
+use crate::error::{Code, Error, Result};
+use crate::support::i18n;
 use connection::{Admission, RefusalLog, WriteTimeout};
 pub use connection::{
     ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
@@ -23,7 +24,7 @@ use hyper::service::service_fn;
 use hyper::Method;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use request::{id, Request};
-use response::Response;
+use response::{Response, Speech};
 use routes::{account, admin, assets, customer, portal, shop};
 use std::convert::Infallible;
 use std::future::Future;
@@ -75,7 +76,7 @@ pub async fn serve(
         let slot = match admission.admit(peer.ip()) {
             Ok(slot) => slot,
             Err(refusal) => {
-                connection::refuse(&stream, refusal);
+                connection::refuse(&stream, refusal, app.default_language());
                 refusals.note(peer.ip(), refusal);
                 continue;
             }
@@ -137,13 +138,78 @@ async fn handle(
     }
     let api = req.uri().path().starts_with("/api/");
     let response = match read_request(peer, req).await {
-        Ok(req) => match route(&app, &req).await {
-            Ok(response) => response,
-            Err(e) => response::error(&e, req.is_api()),
-        },
-        Err(e) => response::error(&e, api),
+        Ok(req) => {
+            let mut response = match route(&app, &req).await {
+                Ok(response) => response,
+                Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
+            };
+            if let Some(lang) = chosen_language(&req) {
+                response::carry_language(&mut response, lang);
+            }
+            response
+        }
+        Err(e) => {
+            let venue = app.venue();
+            let language = i18n::find(&venue.language).unwrap_or_else(i18n::english);
+            response::error(&e, api, &Speech::new(language, venue.money()))
+        }
     };
     Ok(response)
+}
+
+/// The language a visitor picked with `?lang=`, if we have it.
+fn chosen_language(req: &Request) -> Option<&'static str> {
+    req.param("lang").and_then(i18n::find).map(|c| c.lang)
+}
+
+/// How to speak to this request: its language and the venue's money format.
+pub fn speech(app: &App, req: &Request) -> Speech {
+    speech_for(&app.venue(), req)
+}
+
+fn speech_for(venue: &Venue, req: &Request) -> Speech {
+    let language = i18n::choose(
+        i18n::catalogues(),
+        req.param("lang"),
+        req.header("accept-language"),
+        &venue.language,
+    );
+    Speech {
+        picked: chosen_language(req).is_some(),
+        ..Speech::new(language, venue.money())
+    }
+}
+
+/// The language switcher's links: this page in each language.
+fn language_links(req: &Request, current: &str) -> Vec<minijinja::Value> {
+    i18n::catalogues()
+        .iter()
+        .map(|catalogue| {
+            let mut href = req.path.clone();
+            let query = req
+                .query
+                .iter()
+                .filter(|(key, _)| key != "lang")
+                .map(|(key, value)| {
+                    format!(
+                        "{}={}",
+                        request::percent_encode(key),
+                        request::percent_encode(value)
+                    )
+                })
+                .chain([format!("lang={}", catalogue.lang)]);
+            for (i, pair) in query.enumerate() {
+                href.push(if i == 0 { '?' } else { '&' });
+                href.push_str(&pair);
+            }
+            minijinja::context! {
+                code => catalogue.lang,
+                name => catalogue.name(),
+                href => href,
+                current => catalogue.lang == current,
+            }
+        })
+        .collect()
 }
 
 async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<Request> {
@@ -158,12 +224,12 @@ async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result
     }
     let body = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
         .await
-        .map_err(|_| Error::bad("the request body came too slowly"))?
+        .map_err(|_| Error::bad(Code::RequestBodySlow))?
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
                 Error::TooLarge
             } else {
-                Error::bad("could not read the request body")
+                Error::bad(Code::RequestBodyUnreadable)
             }
         })?
         .to_bytes();
@@ -259,7 +325,7 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
             admin::api_shop(app, req, id(shop)?, action).await
         }
         (&Method::GET, ["static", file]) => assets::file(file),
-        _ => Err(Error::not_found("page")),
+        _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }
 
@@ -283,8 +349,13 @@ pub fn render(
     staff: Option<&crate::accounts::Staff>,
     context: minijinja::Value,
 ) -> Result<Response> {
+    let venue = app.venue();
+    let speech = speech_for(&venue, req);
     let common = minijinja::context! {
-        venue => crate::http::templates::value(app.venue()),
+        lang => speech.language.lang,
+        lang_param => chosen_language(req),
+        languages => language_links(req, speech.language.lang),
+        venue => crate::http::templates::value(venue),
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
             role => s.role.as_str(),
@@ -296,4 +367,52 @@ pub fn render(
     let body =
         crate::http::templates::render(template, minijinja::context! { ..common, ..context })?;
     Ok(response::html(hyper::StatusCode::OK, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(target: &str, query: &[(&str, &str)]) -> Request {
+        Request {
+            method: Method::GET,
+            path: target.to_string(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: Default::default(),
+            body: Default::default(),
+            peer: SocketAddr::from(([127, 0, 0, 1], 9)),
+        }
+    }
+
+    #[test]
+    fn the_switcher_links_this_page_in_each_language() {
+        let req = get("/o/5", &[("t", "a b&c"), ("lang", "xx"), ("fragment", "1")]);
+        let links = language_links(&req, "en");
+        assert_eq!(links.len(), i18n::catalogues().len());
+        let english = &links[0];
+        assert_eq!(
+            english.get_attr("href").unwrap().to_string(),
+            "/o/5?t=a%20b%26c&fragment=1&lang=en"
+        );
+        assert!(english.get_attr("current").unwrap().is_true());
+        assert_eq!(chosen_language(&req), None);
+        assert_eq!(chosen_language(&get("/", &[("lang", "en")])), Some("en"));
+    }
+
+    #[test]
+    fn redirects_keep_a_picked_language() {
+        let mut to_order = response::redirect("/o/5?t=abc");
+        response::carry_language(&mut to_order, "en");
+        assert_eq!(to_order.headers()["location"], "/o/5?t=abc&lang=en");
+        let mut to_item = response::redirect("/shop/menu#item-3");
+        response::carry_language(&mut to_item, "en");
+        assert_eq!(to_item.headers()["location"], "/shop/menu?lang=en#item-3");
+        // Never onto another site.
+        let mut away = response::redirect("//elsewhere.example/");
+        response::carry_language(&mut away, "en");
+        assert_eq!(away.headers()["location"], "//elsewhere.example/");
+    }
 }

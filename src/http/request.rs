@@ -1,7 +1,7 @@
 //! A request with its body already read, and the parsing every handler
 //! needs: path parameters, query strings, forms, JSON, cookies.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use hyper::body::Bytes;
 use hyper::{HeaderMap, Method};
 use serde::de::value::{Error as FieldError, SeqDeserializer};
@@ -37,7 +37,7 @@ impl Request {
     pub fn int_param(&self, key: &str, default: i64) -> Result<i64> {
         self.param(key).map_or(Ok(default), |v| {
             v.parse()
-                .map_err(|_| Error::bad(format!("{key} must be a whole number")))
+                .map_err(|_| Error::bad(Code::RequestNotWholeNumber).with("name", key))
         })
     }
 
@@ -64,7 +64,8 @@ impl Request {
 
     /// The body as JSON of type `T`; malformed or mistyped bodies are 400.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::bad(format!("invalid JSON: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::bad(Code::RequestBadJson).with("detail", e))
     }
 
     /// The body as an HTML form.
@@ -94,7 +95,8 @@ impl Form {
         for (key, value) in &self.0 {
             fields.entry(key).or_default().push(value);
         }
-        T::deserialize(FormFields(fields)).map_err(|e| Error::bad(format!("invalid form: {e}")))
+        T::deserialize(FormFields(fields))
+            .map_err(|e| Error::bad(Code::RequestBadForm).with("detail", e))
     }
 }
 
@@ -250,7 +252,7 @@ pub fn id(segment: &str) -> Result<i64> {
         .parse()
         .ok()
         .filter(|&id: &i64| id > 0)
-        .ok_or_else(|| Error::not_found("page"))
+        .ok_or_else(|| Error::not_found(Code::PageNotFound))
 }
 
 pub fn parse_urlencoded(text: &str) -> Vec<(String, String)> {

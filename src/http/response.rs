@@ -1,6 +1,9 @@
-//! Building responses, and the one place where service errors become HTTP.
+//! Building responses, and the one place where service errors become HTTP
+//! and their codes become words.
 
 use crate::error::Error;
+use crate::support::i18n::{self, Catalogue};
+use crate::support::money::MoneyFormat;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -33,7 +36,11 @@ pub fn with_body(
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => with_body(status, "application/json", body),
-        Err(e) => error(&Error::Internal(e.to_string()), true),
+        Err(e) => error(
+            &Error::Internal(e.to_string()),
+            true,
+            &Speech::new(i18n::english(), MoneyFormat::default()),
+        ),
     }
 }
 
@@ -64,6 +71,51 @@ pub fn add_cookie(response: &mut Response, cookie: &str) {
     }
 }
 
+/// Who a response speaks to: their language and the venue's money format.
+pub struct Speech {
+    pub language: &'static Catalogue,
+    pub money: MoneyFormat,
+    /// The visitor picked the language (`?lang=`): links must carry it.
+    pub picked: bool,
+}
+
+impl Speech {
+    pub fn new(language: &'static Catalogue, money: MoneyFormat) -> Speech {
+        Speech {
+            language,
+            money,
+            picked: false,
+        }
+    }
+
+    /// An error's message in this language.
+    pub fn message(&self, error: &Error) -> String {
+        self.language.message(error, &self.money)
+    }
+}
+
+/// A redirect to a page of this site keeps the language the visitor picked.
+pub fn carry_language(response: &mut Response, lang: &str) {
+    if !response.status().is_redirection() {
+        return;
+    }
+    let Some(location) = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let same_site = location.starts_with('/') && !location.starts_with("//");
+    if !same_site || location.contains("lang=") {
+        return;
+    }
+    let carried = crate::http::templates::add_lang(location, lang);
+    if let Ok(value) = HeaderValue::from_str(&carried) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+}
+
 pub fn status_of(error: &Error) -> StatusCode {
     match error {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -78,17 +130,18 @@ pub fn status_of(error: &Error) -> StatusCode {
     }
 }
 
-/// The response for a failed request: JSON `{error}` for the API, a page
-/// for people (a login form when they need to log in).
-pub fn error(error: &Error, api: bool) -> Response {
+/// The response for a failed request: JSON `{error, code}` for the API, a
+/// page for people (a login form when they need to log in), in their language.
+pub fn error(error: &Error, api: bool, speech: &Speech) -> Response {
     if let Error::Internal(detail) = error {
         log::error!("{detail}");
     }
     let status = status_of(error);
+    let message = speech.message(error);
     if api {
         return json(
             status,
-            &serde_json::json!({ "error": error.message(), "code": error.code() }),
+            &serde_json::json!({ "error": message, "code": error.code() }),
         );
     }
     if matches!(error, Error::Unauthorized(_)) {
@@ -96,13 +149,14 @@ pub fn error(error: &Error, api: bool) -> Response {
     }
     match crate::http::templates::render(
         "error.html",
-        minijinja::context! { message => error.message(), status => status.as_u16() },
+        minijinja::context! {
+            message => &message,
+            status => status.as_u16(),
+            lang => speech.language.lang,
+            lang_param => speech.picked.then_some(speech.language.lang),
+        },
     ) {
         Ok(page) => html(status, page),
-        Err(_) => with_body(
-            status,
-            "text/plain; charset=utf-8",
-            error.message().to_string(),
-        ),
+        Err(_) => with_body(status, "text/plain; charset=utf-8", message),
     }
 }

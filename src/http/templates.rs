@@ -1,8 +1,17 @@
-//! Page templates, compiled into the binary from `templates/`.
+//! Page templates, compiled into the binary from `templates/`. Their words
+//! come from the catalogues (`tr`), their amounts from the venue's money
+//! format (`money`, `amount`).
+//!
+//! Every page's context names `lang` (the catalogue to speak) and may name
+//! `lang_param` (a language the visitor picked, carried on links by
+//! `with_lang`) and `venue` (whose settings say how amounts look).
 
 use crate::error::{Error, Result};
 use crate::ordering::orders::Status;
-use minijinja::Environment;
+use crate::support::i18n;
+use crate::support::money::MoneyFormat;
+use minijinja::value::Kwargs;
+use minijinja::{Environment, State, Value};
 use std::sync::OnceLock;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -66,7 +75,14 @@ fn environment() -> &'static Environment<'static> {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
-        env.add_filter("cents", crate::support::money::format_cents);
+        env.add_function("tr", translate);
+        env.add_filter("money", |state: &State, minor: i64| {
+            money_format(state).format(minor)
+        });
+        env.add_filter("amount", |state: &State, minor: i64| {
+            money_format(state).amount(minor)
+        });
+        env.add_filter("with_lang", with_lang);
         env.add_filter("clock", crate::support::time::clock);
         env.add_filter("next_status", |status: &str| {
             Status::parse(status)
@@ -78,6 +94,67 @@ fn environment() -> &'static Environment<'static> {
         });
         env
     })
+}
+
+/// `tr("key", name=value, …)`: the text of `key` in the page's language.
+fn translate(state: &State, key: &str, args: Kwargs) -> Value {
+    let catalogue = state
+        .lookup("lang")
+        .and_then(|lang| lang.as_str().and_then(i18n::find))
+        .unwrap_or_else(i18n::english);
+    if !key.ends_with("_html") {
+        return Value::from(catalogue.fill(key, |name| {
+            args.get::<Value>(name).ok().map(|v| v.to_string())
+        }));
+    }
+    Value::from_safe_string(catalogue.fill(key, |name| {
+        let value: Value = args.get(name).ok()?;
+        Some(if value.is_safe() {
+            value.to_string()
+        } else {
+            i18n::escape_html(&value.to_string())
+        })
+    }))
+}
+
+/// The money format of the page's `venue` (its settings' fields).
+fn money_format(state: &State) -> MoneyFormat {
+    let mut format = MoneyFormat::default();
+    let Some(venue) = state.lookup("venue") else {
+        return format;
+    };
+    let field = |name: &str| venue.get_attr(name).ok().filter(|v| !v.is_undefined());
+    let text = |name: &str, value: &mut String| {
+        if let Some(v) = field(name) {
+            *value = v.to_string();
+        }
+    };
+    text("currency", &mut format.symbol);
+    text("decimal_separator", &mut format.decimal_separator);
+    text("thousands_separator", &mut format.thousands_separator);
+    if let Some(decimals) = field("decimals").and_then(|v| u32::try_from(v).ok()) {
+        format.decimals = decimals;
+    }
+    format.symbol_after = field("symbol_after").is_some_and(|v| v.is_true());
+    format
+}
+
+/// A link on this site with the visitor's chosen language added, so the
+/// choice lasts without cookies (as the order token does). Escaped here,
+/// keeping `/` as it is.
+fn with_lang(state: &State, href: &str) -> Value {
+    let href = match state.lookup("lang_param") {
+        Some(lang) if lang.is_true() => add_lang(href, &lang.to_string()),
+        _ => href.to_string(),
+    };
+    Value::from_safe_string(i18n::escape_html(&href))
+}
+
+/// `href` with `lang=…` in its query, before any `#fragment`.
+pub fn add_lang(href: &str, lang: &str) -> String {
+    let (path, fragment) = href.split_at(href.find('#').unwrap_or(href.len()));
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}lang={lang}{fragment}")
 }
 
 /// Any serialisable value as a template value.
@@ -94,10 +171,103 @@ pub fn render(name: &str, context: minijinja::Value) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use minijinja::context;
+
     #[test]
     fn every_template_compiles() {
-        for (name, _) in super::TEMPLATES {
-            assert!(super::environment().get_template(name).is_ok(), "{name}");
+        for (name, _) in TEMPLATES {
+            assert!(environment().get_template(name).is_ok(), "{name}");
         }
+    }
+
+    fn render_str(source: &str, ctx: Value) -> String {
+        environment()
+            .render_named_str("test.html", source, ctx)
+            .unwrap()
+    }
+
+    #[test]
+    fn texts_come_from_the_catalogue_with_their_values_escaped() {
+        let ctx = context! { lang => "en", shop => "<Tacos & Co>" };
+        assert_eq!(
+            render_str("{{ tr('menu.closed', shop=shop) }}", ctx.clone()),
+            "&lt;Tacos &amp; Co&gt; is closed right now."
+        );
+        // Markup texts keep their markup; the values in them are escaped.
+        assert_eq!(
+            render_str("{{ tr('order.ready_html', code='<b>', shop=shop) }}", ctx.clone()),
+            "<span>READY</span> show code <b class=\"code\">&lt;b&gt;</b> at &lt;Tacos &amp; Co&gt;"
+        );
+        assert_eq!(render_str("{{ tr('no.such_key') }}", ctx), "⟦no.such_key⟧");
+    }
+
+    #[test]
+    fn every_key_a_template_names_is_in_english() {
+        for (name, source) in TEMPLATES {
+            for piece in source.split("tr('").skip(1) {
+                let key = &piece[..piece.find('\'').unwrap_or(0)];
+                // Keys built from a state or column name end in '.'.
+                if !key.ends_with('.') {
+                    assert!(i18n::english().get(key).is_some(), "{name}: {key}");
+                }
+            }
+        }
+        let english = i18n::english();
+        for status in Status::ALL {
+            let status = status.as_str();
+            assert!(english.get(&format!("status.{status}")).is_some());
+            if let Some(next) = Status::parse(status).and_then(Status::next) {
+                assert!(english
+                    .get(&format!("board.move_to.{}", next.as_str()))
+                    .is_some());
+            }
+        }
+        for column in ["new", "in_progress", "ready", "done"] {
+            assert!(english.get(&format!("board.column.{column}")).is_some());
+        }
+        for status in ["pending", "approved", "suspended"] {
+            assert!(english.get(&format!("shop_status.{status}")).is_some());
+        }
+    }
+
+    #[test]
+    fn money_follows_the_venue_format() {
+        let format = MoneyFormat {
+            decimal_separator: ",".into(),
+            thousands_separator: ".".into(),
+            symbol_after: true,
+            ..MoneyFormat::default()
+        };
+        let ctx = context! { venue => value(crate::app::Venue {
+            currency: format.symbol,
+            decimal_separator: format.decimal_separator,
+            thousands_separator: format.thousands_separator,
+            symbol_after: format.symbol_after,
+            ..Default::default()
+        }) };
+        assert_eq!(
+            render_str("{{ 123456|money }} {{ 123456|amount }}", ctx),
+            "1.234,56 € 1234,56"
+        );
+        assert_eq!(render_str("{{ 450|money }}", context! {}), "€4.50");
+    }
+
+    #[test]
+    fn links_carry_the_chosen_language() {
+        let chosen = context! { lang_param => "en" };
+        assert_eq!(
+            render_str("{{ '/shop'|with_lang }}", chosen.clone()),
+            "/shop?lang=en"
+        );
+        assert_eq!(
+            render_str("{{ '/o/1?t=x#top'|with_lang }}", chosen),
+            "/o/1?t=x&amp;lang=en#top"
+        );
+        assert_eq!(render_str("{{ '/shop'|with_lang }}", context! {}), "/shop");
+        assert_eq!(
+            render_str("{{ ('/?t=' ~ t)|with_lang }}", context! { t => "\"><x>" }),
+            "/?t=&quot;&gt;&lt;x&gt;"
+        );
     }
 }

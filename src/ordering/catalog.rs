@@ -2,11 +2,11 @@
 //! and the owner's approval.
 
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::live::{Answer, Audience, Built, Changes, Topic};
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::shops::{self, ShopRow};
-use crate::support::money;
+use crate::support::money::{self, MoneyFormat};
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -105,7 +105,7 @@ pub fn all(conn: &Connection) -> Result<Vec<ShopView>> {
 pub fn approved_shop(conn: &Connection, shop_id: i64) -> Result<ShopRow> {
     shops::by_id(conn, shop_id)?
         .filter(|s| s.status == ShopStatus::Approved)
-        .ok_or_else(|| Error::not_found("shop"))
+        .ok_or_else(|| Error::not_found(Code::ShopNotFound))
 }
 
 /// An approved shop with its menu.
@@ -126,7 +126,7 @@ pub fn menu(conn: &Connection, shop_id: i64) -> Result<Vec<MenuItemView>> {
 fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
     shops::by_id(conn, shop_id)?
         .filter(|s| s.status == ShopStatus::Approved)
-        .ok_or_else(|| Error::not_found("shop"))?;
+        .ok_or_else(|| Error::not_found(Code::ShopNotFound))?;
     Ok(shops::menu_version(conn, shop_id)?.unwrap_or(0))
 }
 
@@ -192,6 +192,15 @@ pub struct ItemPatch {
 }
 
 impl ItemPatch {
+    /// Reads a typed `price` in the venue's format into `price_cents`
+    /// (which wins when both are sent).
+    fn with_typed_price(mut self, money: &MoneyFormat) -> Result<ItemPatch> {
+        if let (None, Some(price)) = (self.price_cents, self.price.take()) {
+            self.price_cents = Some(money.parse_price(&price)?);
+        }
+        Ok(self)
+    }
+
     fn apply(self, mut fields: ItemFields) -> Result<ItemFields> {
         if let Some(name) = self.name {
             fields.name = required("name", &name, 80)?;
@@ -205,8 +214,6 @@ impl ItemPatch {
         if let Some(price) = self.price_cents {
             money::check_price(price)?;
             fields.price_cents = price;
-        } else if let Some(price) = self.price {
-            fields.price_cents = money::parse_price(&price)?;
         }
         if let Some(available) = self.available {
             fields.available = available;
@@ -225,13 +232,11 @@ pub fn create_item(
     patch: ItemPatch,
     now: i64,
 ) -> Result<MenuItemView> {
-    if patch.name.is_none() || (patch.price_cents.is_none() && patch.price.is_none()) {
-        return Err(Error::bad("a new item needs a name and price_cents"));
+    if patch.name.is_none() || patch.price_cents.is_none() {
+        return Err(Error::bad(Code::ItemNeedsNameAndPrice));
     }
     if items::count_for_shop(conn, shop_id)? >= MAX_ITEMS_PER_SHOP {
-        return Err(Error::conflict(format!(
-            "a shop can have at most {MAX_ITEMS_PER_SHOP} items"
-        )));
+        return Err(Error::conflict(Code::ShopTooManyItems).with("max", MAX_ITEMS_PER_SHOP));
     }
     let fields = patch.apply(ItemFields {
         name: String::new(),
@@ -250,7 +255,7 @@ pub fn create_item(
 pub fn own_item(conn: &Connection, shop_id: i64, item_id: i64) -> Result<ItemRow> {
     items::by_id(conn, item_id)?
         .filter(|i| i.shop_id == shop_id)
-        .ok_or_else(|| Error::not_found("item"))
+        .ok_or_else(|| Error::not_found(Code::ItemNotFound))
 }
 
 pub fn update_item(
@@ -327,7 +332,7 @@ pub fn set_status(
     status: ShopStatus,
 ) -> Result<ShopView> {
     if !shops::set_status(conn, shop_id, status)? {
-        return Err(Error::not_found("shop"));
+        return Err(Error::not_found(Code::ShopNotFound));
     }
     menu_changed(conn, changes, shop_id)?;
     log::info!("shop {shop_id} is now {}", status.as_str());
@@ -336,13 +341,14 @@ pub fn set_status(
 
 fn shop_view(conn: &Connection, shop_id: i64) -> Result<ShopView> {
     Ok(shops::by_id(conn, shop_id)?
-        .ok_or_else(|| Error::not_found("shop"))?
+        .ok_or_else(|| Error::not_found(Code::ShopNotFound))?
         .into())
 }
 
 // ---- Use cases: each edit commits, then wakes the menu's waiters ----
 
 pub async fn add_item(app: &App, shop_id: i64, patch: ItemPatch) -> Result<MenuItemView> {
+    let patch = patch.with_typed_price(&app.venue().money())?;
     let now = crate::support::time::now_ms();
     app.write(move |tx, changes| create_item(tx, changes, shop_id, patch, now))
         .await
@@ -355,6 +361,7 @@ pub async fn edit_item(
     item_id: i64,
     patch: ItemPatch,
 ) -> Result<MenuItemView> {
+    let patch = patch.with_typed_price(&app.venue().money())?;
     let now = crate::support::time::now_ms();
     app.write(move |tx, changes| update_item(tx, changes, shop_id, item_id, patch, now))
         .await
@@ -426,9 +433,11 @@ mod tests {
         assert!(create_item(&conn, changes, mine, patch("  ", 100), 0).is_err());
         let typed = ItemPatch {
             name: Some("Cake".into()),
-            price: Some("3,5".into()),
+            price: Some("3.50".into()),
             ..Default::default()
-        };
+        }
+        .with_typed_price(&MoneyFormat::default())
+        .unwrap();
         assert_eq!(
             create_item(&conn, changes, mine, typed, 0)
                 .unwrap()

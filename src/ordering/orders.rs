@@ -3,7 +3,7 @@
 //! the database; the client only says what and how many.
 
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Problem, Result};
 use crate::live::{Answer, Audience, Built, Topic};
 use crate::ordering::catalog;
 use crate::store::items::{self, ItemRow};
@@ -57,20 +57,16 @@ pub fn check_move(from: Status, to: Status, mover: Mover, reason: &str) -> Resul
         (Mover::Customer, _) => false,
     };
     if !allowed {
-        let hint = match (mover, to) {
-            (Mover::Customer, Status::Cancelled) => {
-                " (a customer can cancel only before the shop accepts it)"
-            }
-            _ => "",
+        let code = match (mover, to) {
+            (Mover::Customer, Status::Cancelled) => Code::OrderCustomerCancelTooLate,
+            _ => Code::OrderInvalidMove,
         };
-        return Err(Error::conflict(format!(
-            "cannot move order to {}: order is {}{hint}",
-            to.as_str(),
-            from.as_str()
-        )));
+        return Err(Error::conflict(code)
+            .with_key("to", format!("status.{}", to.as_str()))
+            .with_key("from", format!("status.{}", from.as_str())));
     }
     if mover == Mover::Shop && to == Status::Cancelled && reason.trim().is_empty() {
-        return Err(Error::bad("a reason is required to cancel an order"));
+        return Err(Error::bad(Code::OrderReasonRequired));
     }
     Ok(())
 }
@@ -152,7 +148,7 @@ pub struct ValidOrder {
 pub fn validate_request(req: &OrderRequest) -> Result<ValidOrder> {
     let customer_name = text::optional_line("customer_name", &req.customer_name, MAX_NAME_CHARS)?;
     if customer_name.is_empty() {
-        return Err(Error::bad("please give a name so the shop can call you"));
+        return Err(Error::bad(Code::OrderNameRequired));
     }
     let note = text::optional_text("note", &req.note, MAX_NOTE_CHARS)?;
     let client_ref_ok = (8..=64).contains(&req.client_ref.len())
@@ -161,12 +157,10 @@ pub fn validate_request(req: &OrderRequest) -> Result<ValidOrder> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !client_ref_ok {
-        return Err(Error::bad(
-            "client_ref must be 8 to 64 letters, digits, '-' or '_'",
-        ));
+        return Err(Error::bad(Code::OrderBadClientRef));
     }
     if req.items.is_empty() {
-        return Err(Error::bad("the order has no items"));
+        return Err(Error::bad(Code::OrderNoItems));
     }
     Ok(ValidOrder {
         items: merge_lines(req.items.iter().map(|l| (l.item_id, l.qty)))?,
@@ -179,13 +173,11 @@ pub fn validate_request(req: &OrderRequest) -> Result<ValidOrder> {
 /// 1..=MAX_QTY and at most MAX_LINES of them: checked where quantities are
 /// read, so no total can overflow.
 pub fn merge_lines(lines: impl IntoIterator<Item = (i64, i64)>) -> Result<Vec<(i64, i64)>> {
-    let bad_qty = || Error::bad(format!("quantity must be between 1 and {MAX_QTY}"));
+    let bad_qty = || Error::bad(Code::OrderBadQuantity).with("max", MAX_QTY);
     let mut merged: BTreeMap<i64, i64> = BTreeMap::new();
     for (count, (item_id, qty)) in lines.into_iter().enumerate() {
         if count >= MAX_LINES {
-            return Err(Error::bad(format!(
-                "an order can hold at most {MAX_LINES} lines"
-            )));
+            return Err(Error::bad(Code::OrderTooManyLines).with("max", MAX_LINES));
         }
         if !(1..=MAX_QTY).contains(&qty) {
             return Err(bad_qty());
@@ -207,9 +199,9 @@ pub fn price_lines(shop_id: i64, wanted: &[(i64, i64)], menu: &[ItemRow]) -> Res
             let item = menu
                 .iter()
                 .find(|i| i.id == item_id && i.shop_id == shop_id)
-                .ok_or_else(|| Error::bad(format!("unknown item {item_id} for this shop")))?;
+                .ok_or_else(|| Error::bad(Code::OrderUnknownItem).with("item", item_id))?;
             if !item.available {
-                return Err(Error::conflict(format!("{} is sold out", item.name)));
+                return Err(Error::conflict(Code::ItemSoldOut).with("item", &item.name));
             }
             Ok(LineRow {
                 item_id,
@@ -266,7 +258,7 @@ pub fn new_pickup_code(
 }
 
 fn too_busy() -> Error {
-    Error::ShopTooBusy("the shop is very busy right now: please try again in a few minutes".into())
+    Error::too_busy()
 }
 
 /// How many orders may be open at once; the owner sets both.
@@ -470,9 +462,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
             ) && existing.request_hash == request_hash
         });
         let Some(token) = token else {
-            return Err(Error::conflict(
-                "client_ref was already used for another order",
-            ));
+            return Err(Error::conflict(Code::OrderClientRefUsed));
         };
         return Ok(Placed {
             token: token.to_string(),
@@ -483,10 +473,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     }
     let shop = catalog::approved_shop(tx, req.shop_id)?;
     if !shop.open {
-        return Err(Error::conflict(format!(
-            "{} is closed right now",
-            shop.name
-        )));
+        return Err(Error::conflict(Code::ShopClosed).with("shop", &shop.name));
     }
     let menu = items::for_shop(tx, shop.id)?;
     let lines = price_lines(shop.id, &valid.items, &menu)?;
@@ -500,9 +487,10 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     let token_hash = crypto::token_hash(&token);
     let open_for_device = rows::open_count_for_device(tx, &token_hash, &who.placed_from)?;
     if open_for_device >= who.limits.per_device {
-        return Err(Error::TooManyOpenOrders(format!(
-            "you already have {open_for_device} open orders: please wait until one is ready"
-        )));
+        return Err(
+            Error::TooManyOpenOrders(Problem::new(Code::OrderTooManyOpen))
+                .with("count", open_for_device),
+        );
     }
     let open_at_shop = rows::open_count_for_shop(tx, shop.id)?;
     if open_at_shop >= who.limits.per_shop {
@@ -542,7 +530,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
             now,
         },
     )?;
-    let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found("order"))?;
+    let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
     Ok(Placed {
         view: load_view(tx, order)?,
         token,
@@ -583,7 +571,7 @@ impl Actor {
 pub fn visible_order(conn: &Connection, id: i64, actor: &Actor) -> Result<OrderRow> {
     rows::by_id(conn, id)?
         .filter(|o| actor.can_see(o))
-        .ok_or_else(|| Error::not_found("order"))
+        .ok_or_else(|| Error::not_found(Code::OrderNotFound))
 }
 
 /// Moves an order to `to`, recording who and why; returns the new order and
@@ -602,7 +590,7 @@ pub fn change_status(
     check_move(from, to, actor.mover(), &reason)?;
     // The writer transaction is exclusive, so the version cannot have moved.
     if !rows::set_status(tx, order_id, to, order.version, now)? {
-        return Err(Error::conflict("the order changed meanwhile, try again"));
+        return Err(Error::conflict(Code::OrderChanged));
     }
     let (actor_role, actor_user_id) = match actor {
         Actor::Customer { .. } => (ActorRole::Customer, None),
@@ -620,7 +608,7 @@ pub fn change_status(
             now,
         },
     )?;
-    let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found("order"))?;
+    let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
     Ok((load_view(tx, order)?, seq))
 }
 
@@ -715,7 +703,8 @@ pub async fn move_order(
 
 /// The order as its customer sees it, for long-poll answers.
 fn customer_answer(conn: &Connection, order_id: i64) -> Result<Built> {
-    let order = rows::by_id(conn, order_id)?.ok_or_else(|| Error::not_found("order"))?;
+    let order =
+        rows::by_id(conn, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
     let view = load_view(conn, order)?;
     Built::json(view.order.version, &view)
 }
@@ -841,7 +830,7 @@ mod tests {
     fn refusals_name_the_current_status_and_shop_cancel_needs_a_reason() {
         let err = check_move(Status::Ready, Status::Accepted, Mover::Shop, "").unwrap_err();
         assert!(
-            matches!(&err, Error::Conflict(m) if m.contains("order is ready")),
+            matches!(&err, Error::Conflict(m) if m.code == Code::OrderInvalidMove),
             "{err:?}"
         );
         assert!(matches!(
@@ -1015,13 +1004,13 @@ mod tests {
             .unwrap();
         assert!(matches!(
             place(&conn, &request("ref-0003", &[(1, 1)]), &anonymous(), 1),
-            Err(Error::Conflict(m)) if m.contains("sold out")
+            Err(Error::Conflict(m)) if m.code == Code::ItemSoldOut
         ));
         conn.execute("UPDATE shops SET open = 0 WHERE id = 1", [])
             .unwrap();
         assert!(matches!(
             place(&conn, &request("ref-0004", &[(2, 1)]), &anonymous(), 1),
-            Err(Error::Conflict(m)) if m.contains("closed")
+            Err(Error::Conflict(m)) if m.code == Code::ShopClosed
         ));
     }
 

@@ -5,7 +5,7 @@
 //! every few seconds to pick up command-line changes and expiries.
 
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::portal::firewall::Firewall;
 use crate::store::clients as rows;
 use crate::support::time::now_ms;
@@ -316,7 +316,7 @@ impl std::str::FromStr for Target {
 /// picks the change up within `SYNC_EVERY`.
 pub fn allow(conn: &Connection, target: &Target, now: i64, minutes: i64) -> Result<()> {
     if minutes <= 0 {
-        return Err(Error::bad("minutes must be positive"));
+        return Err(Error::bad(Code::ClientBadMinutes));
     }
     let expires_at = now + minutes * 60_000;
     match target {
@@ -334,7 +334,7 @@ pub fn deny(conn: &Connection, target: &Target) -> Result<()> {
         Target::Mac(mac) => rows::deny_mac(conn, mac)?,
     };
     if changed == 0 {
-        return Err(Error::not_found("client"));
+        return Err(Error::not_found(Code::ClientNotFound));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod dns;
 pub mod firewall;
 
 use crate::http::request::percent_encode;
+use crate::support::i18n::Catalogue;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
@@ -241,12 +242,12 @@ impl PortalConfig {
 }
 
 /// The short page some phones show with a redirect.
-pub fn redirect_body(location: &str) -> String {
-    let href = location.replace('&', "&amp;").replace('"', "&quot;");
-    format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>Wi-Fi sign-in</title>\
-         <p>This Wi-Fi starts at the venue page: <a href=\"{href}\">continue</a>.</p>\n"
-    )
+pub fn redirect_body(location: &str, language: &Catalogue) -> String {
+    let title = language.html("portal.redirect_title", |_| None);
+    let text = language.html("portal.redirect_html", |name| {
+        (name == "href").then(|| location.to_string())
+    });
+    format!("<!doctype html><meta charset=\"utf-8\"><title>{title}</title><p>{text}</p>\n")
 }
 
 #[cfg(test)]
@@ -407,7 +408,7 @@ mod tests {
 
     #[test]
     fn redirect_bodies_link_the_portal() {
-        let body = redirect_body("http://order.lan/?url=a&b");
+        let body = redirect_body("http://order.lan/?url=a&b", crate::support::i18n::english());
         assert!(body.contains("href=\"http://order.lan/?url=a&amp;b\""));
         assert_eq!("internet".parse::<Mode>(), Ok(Mode::Internet));
         assert!("other".parse::<Mode>().is_err());

@@ -2,6 +2,7 @@
 //! imports a domain module.
 
 pub mod crypto;
+pub mod i18n;
 pub mod logger;
 pub mod money;
 pub mod ratelimit;

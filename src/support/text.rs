@@ -3,7 +3,7 @@
 //! breaks in a name) or bidirectional overrides that make a name display
 //! in a different order than it is stored.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Bidirectional embeddings, overrides and isolates, and the invisible marks.
 fn is_bidi_control(c: char) -> bool {
@@ -42,18 +42,23 @@ pub fn clean_text(value: &str) -> String {
 
 pub fn check_length(field: &str, value: &str, max_chars: usize) -> Result<()> {
     if value.chars().count() > max_chars {
-        return Err(Error::bad(format!(
-            "{field} is too long (at most {max_chars} characters)"
-        )));
+        return Err(Error::bad(Code::FieldTooLong)
+            .with_key("field", field_key(field))
+            .with("max", max_chars));
     }
     Ok(())
+}
+
+/// The catalogue entry naming a form field in messages.
+fn field_key(field: &str) -> String {
+    format!("field.{field}")
 }
 
 /// A cleaned, trimmed, non-empty line of at most `max_chars` characters.
 pub fn required(field: &str, value: &str, max_chars: usize) -> Result<String> {
     let value = optional_line(field, value, max_chars)?;
     if value.is_empty() {
-        return Err(Error::bad(format!("{field} is required")));
+        return Err(Error::bad(Code::FieldRequired).with_key("field", field_key(field)));
     }
     Ok(value)
 }
@@ -98,7 +103,7 @@ mod tests {
         );
         assert_eq!(
             required("name", "  \u{1b}  ", 10),
-            Err(Error::bad("name is required"))
+            Err(Error::bad(Code::FieldRequired).with_key("field", "field.name"))
         );
         assert_eq!(required("name", " Zoë ", 10).unwrap(), "Zoë");
     }

@@ -2,7 +2,7 @@
 
 use crate::accounts::{self, Registration, Role};
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::http::identity::{self, check_csrf, set_staff_cookie, staff_token};
 use crate::http::page;
 use crate::http::request::Request;
@@ -39,7 +39,8 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
             set_staff_cookie(&mut response, &token);
             Ok(response)
         }
-        Err(Error::Unauthorized(message)) => {
+        Err(e @ Error::Unauthorized(_)) => {
+            let message = crate::http::speech(app, req).message(&e);
             let email = form.text("email");
             page(
                 app,
@@ -64,7 +65,7 @@ pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
-    let token = staff_token(req).ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+    let token = staff_token(req).ok_or_else(|| Error::unauthorized(Code::AuthRequired))?;
     accounts::logout(app, token.to_string()).await?;
     let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
     identity::clear_staff_cookie(&mut response);
@@ -91,7 +92,8 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
             set_staff_cookie(&mut response, &token);
             Ok(response)
         }
-        Err(Error::BadRequest(message) | Error::Conflict(message)) => {
+        Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
+            let message = crate::http::speech(app, req).message(&e);
             let fields: BTreeMap<String, String> = form.0.into_iter().collect();
             page(
                 app,

@@ -2,7 +2,7 @@
 
 use crate::accounts::Staff;
 use crate::app::{App, Venue};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render;
 use crate::http::request::Request;
@@ -24,7 +24,7 @@ fn status_for(action: &str) -> Result<ShopStatus> {
     match action {
         "approve" => Ok(ShopStatus::Approved),
         "suspend" => Ok(ShopStatus::Suspended),
-        _ => Err(Error::not_found("page")),
+        _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }
 
@@ -86,6 +86,11 @@ struct VenuePatch {
     name: Option<String>,
     terms: Option<String>,
     currency: Option<String>,
+    decimals: Option<u32>,
+    decimal_separator: Option<String>,
+    thousands_separator: Option<String>,
+    symbol_after: Option<bool>,
+    language: Option<String>,
     utc_offset_minutes: Option<i64>,
     max_open_orders_per_device: Option<i64>,
     max_open_orders_per_shop: Option<i64>,
@@ -97,6 +102,13 @@ impl VenuePatch {
             name: self.name.unwrap_or(current.name),
             terms: self.terms.unwrap_or(current.terms),
             currency: self.currency.unwrap_or(current.currency),
+            decimals: self.decimals.unwrap_or(current.decimals),
+            decimal_separator: self.decimal_separator.unwrap_or(current.decimal_separator),
+            thousands_separator: self
+                .thousands_separator
+                .unwrap_or(current.thousands_separator),
+            symbol_after: self.symbol_after.unwrap_or(current.symbol_after),
+            language: self.language.unwrap_or(current.language),
             utc_offset_minutes: self
                 .utc_offset_minutes
                 .unwrap_or(current.utc_offset_minutes),

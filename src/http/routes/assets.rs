@@ -1,6 +1,6 @@
 //! The stylesheet and script, compiled into the binary.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::http::response::{with_body, Response};
 use hyper::header::{HeaderValue, CACHE_CONTROL};
 use hyper::StatusCode;
@@ -15,7 +15,7 @@ pub fn file(name: &str) -> Result<Response> {
             "text/javascript; charset=utf-8",
             include_str!("../../../static/app.js"),
         ),
-        _ => return Err(Error::not_found("file")),
+        _ => return Err(Error::not_found(Code::PageNotFound)),
     };
     let mut response = with_body(StatusCode::OK, content_type, body);
     // Phones on a slow hotspot should fetch these once per hour at most.

@@ -2,7 +2,7 @@
 //! their status, as pages and as JSON.
 
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::http::identity::{self, customer_token, device_token};
 use crate::http::page;
 use crate::http::request::{percent_encode, Request};
@@ -105,10 +105,11 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
         .read(move |c| orders::quote(c, shop_id, wanted))
         .await?;
     let token = customer_token(req, None);
+    let speech = crate::http::speech(app, req);
     let (cart, problem) = match cart {
-        Ok(cart) if cart.lines.is_empty() => (cart, Some("Your cart is empty.".to_string())),
+        Ok(cart) if cart.lines.is_empty() => (cart, Some(speech.language.text("cart.empty"))),
         Ok(cart) => (cart, None),
-        Err(e) => (orders::CartView::default(), Some(e.message().to_string())),
+        Err(e) => (orders::CartView::default(), Some(speech.message(&e))),
     };
     page(
         app,
@@ -182,7 +183,7 @@ fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
 }
 
 fn customer(req: &Request, form: Option<&crate::http::request::Form>) -> Result<Actor> {
-    let token = customer_token(req, form).ok_or_else(|| Error::not_found("order"))?;
+    let token = customer_token(req, form).ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
     Ok(Actor::Customer {
         token_hash: crypto::token_hash(&token),
     })

@@ -8,8 +8,9 @@ use crate::http::identity;
 use crate::http::request::Request;
 use crate::http::response::{redirect, with_body, Response};
 use crate::portal::{host_name, redirect_body, Intercept};
+use crate::support::i18n::{self, Catalogue};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, HOST, LOCATION};
+use hyper::header::{HeaderValue, ACCEPT_LANGUAGE, HOST, LOCATION};
 use hyper::StatusCode;
 use std::net::SocketAddr;
 
@@ -53,7 +54,7 @@ pub fn intercept(
                 let mut response = with_body(
                     StatusCode::FOUND,
                     "text/html; charset=utf-8",
-                    redirect_body(&location),
+                    redirect_body(&location, language(app, req)),
                 );
                 if let Ok(value) = HeaderValue::from_str(&location) {
                     response.headers_mut().insert(LOCATION, value);
@@ -61,6 +62,20 @@ pub fn intercept(
                 response
             }
         },
+    )
+}
+
+/// The language of a redirected request: its browser's, else the venue's.
+fn language(app: &App, req: &hyper::Request<Incoming>) -> &'static Catalogue {
+    let accept = req
+        .headers()
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    i18n::choose(
+        i18n::catalogues(),
+        None,
+        accept,
+        app.default_language().lang,
     )
 }
 
