@@ -84,15 +84,16 @@ pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
             .map(|v| v.unwrap_or(default))
     };
     let current = app.venue();
+    let zone = form.get("time_zone").unwrap_or(&current.time_zone);
+    let zone_rule = form
+        .get("time_zone_rule")
+        .unwrap_or(&current.time_zone_rule);
     app.set_venue(Venue {
         name: form.text("name"),
         terms: form.text("terms"),
         currency: form.text("currency"),
-        utc_offset_minutes: number(
-            "utc_offset_minutes",
-            0,
-            "the UTC offset is a number of minutes, like 60 or -300",
-        )?,
+        time_zone_rule: rule_for_new_zone(&current, zone, zone_rule),
+        time_zone: zone.to_string(),
         max_open_orders_per_device: number(
             "max_open_orders_per_device",
             current.max_open_orders_per_device,
@@ -108,6 +109,16 @@ pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
     Ok(redirect("/admin"))
 }
 
+/// The rule sent with a zone name, or none (to be looked up by the name)
+/// when the name changed but the rule is still the old zone's.
+fn rule_for_new_zone(current: &Venue, name: &str, rule: &str) -> String {
+    if name.trim() != current.time_zone && rule.trim() == current.time_zone_rule {
+        String::new()
+    } else {
+        rule.to_string()
+    }
+}
+
 pub async fn api_venue(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
     Ok(json(StatusCode::OK, &app.venue()))
@@ -116,13 +127,20 @@ pub async fn api_venue(app: &App, req: &Request) -> Result<Response> {
 /// Changes the fields the body names; the others keep their values.
 pub async fn api_update_venue(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
-    let mut venue =
-        serde_json::to_value(app.venue()).map_err(|e| Error::Internal(e.to_string()))?;
-    let serde_json::Value::Object(changes) = req.json()? else {
+    let current = app.venue();
+    let mut venue = serde_json::to_value(&current).map_err(|e| Error::Internal(e.to_string()))?;
+    let serde_json::Value::Object(mut changes) = req.json()? else {
         return Err(Error::bad(
             "the body must be a JSON object of venue settings",
         ));
     };
+    crate::app::upgrade_fixed_offset(&mut changes);
+    if !changes.contains_key("time_zone_rule") {
+        if let Some(serde_json::Value::String(name)) = changes.get("time_zone") {
+            let rule = rule_for_new_zone(&current, name, &current.time_zone_rule);
+            changes.insert("time_zone_rule".into(), rule.into());
+        }
+    }
     for (key, value) in changes {
         venue[key] = value;
     }
