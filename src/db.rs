@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/001_core.sql"),
     include_str!("schema/002_clients.sql"),
     include_str!("schema/003_order_limits.sql"),
+    include_str!("schema/004_members.sql"),
 ];
 
 const READERS: usize = 3;

@@ -4,7 +4,7 @@
 use crate::auth::{self, Role};
 use crate::error::Result;
 use crate::shops::{self, ItemPatch};
-use crate::store::{shops as shop_rows, users};
+use crate::store::users;
 use rusqlite::Connection;
 
 pub const PASSWORD: &str = "demo-password";
@@ -106,7 +106,7 @@ pub fn seed(conn: &Connection) -> Result<bool> {
             &hash,
             now,
         )?;
-        let shop = shop_rows::insert(conn, user, name, description, "approved", now)?;
+        let shop = auth::create_shop(conn, user, name, description, "approved", now)?;
         for (position, (category, item, text, price)) in menu.iter().enumerate() {
             let patch = ItemPatch {
                 name: Some(item.to_string()),

@@ -253,7 +253,7 @@ pub fn render(
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
             role => s.role.as_str(),
-            shop => s.shop.as_ref().map(crate::templates::value),
+            shop => s.shop().map(crate::templates::value),
         }),
         csrf => identity::csrf_token(app, req),
         now => crate::time::now_ms(),

@@ -6,7 +6,7 @@ use super::render;
 use super::request::{Form, Request};
 use super::response::{json, no_content, redirect, Response};
 use crate::app::App;
-use crate::auth::Staff;
+use crate::auth::{ShopAction, Staff};
 use crate::error::{Error, Result};
 use crate::money;
 use crate::orders::{self, Actor, Status};
@@ -25,13 +25,29 @@ async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
     Ok((staff, shop_id))
 }
 
-/// Like `shopkeeper`, for changes: refused while the shop is suspended.
-/// The session is read afresh on every request, so a suspension takes
-/// effect on the next one.
-async fn acting_shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
+/// Like `shopkeeper`, for changes their role at the shop allows: refused
+/// while the shop is suspended. The session is read afresh on every
+/// request, so a suspension takes effect on the next one.
+async fn acting_shopkeeper(app: &App, req: &Request, action: ShopAction) -> Result<(Staff, i64)> {
     let staff = require_staff(app, req).await?;
-    let shop_id = staff.manage_shop()?.id;
+    let shop_id = staff.shop_for(action)?.id;
     Ok((staff, shop_id))
+}
+
+/// A patch that only marks an item sold out or back in stock is the
+/// sold-out switch, which staff may use; any other is a menu edit.
+fn item_action(patch: &ItemPatch) -> ShopAction {
+    match patch {
+        ItemPatch {
+            available: Some(_),
+            name: None,
+            description: None,
+            category: None,
+            price_cents: None,
+            position: None,
+        } => ShopAction::SwitchSoldOut,
+        _ => ShopAction::EditMenu,
+    }
 }
 
 fn actor(staff: &Staff, shop_id: i64) -> Actor {
@@ -77,7 +93,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
+    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let to = parse_status(form.get("status").unwrap_or(""))?;
@@ -91,7 +107,7 @@ fn parse_status(text: &str) -> Result<Status> {
 }
 
 pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
-    let (staff, _) = acting_shopkeeper(app, req).await?;
+    let (staff, _) = acting_shopkeeper(app, req, ShopAction::EditProfile).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = ProfilePatch {
@@ -99,7 +115,7 @@ pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
         description: form.get("description").map(str::to_string),
         open: form.get("open").map(|v| v == "1"),
     };
-    let shop = staff.manage_shop()?.clone();
+    let shop = staff.shop_for(ShopAction::EditProfile)?.clone();
     app.db
         .write(move |tx| shops::update_profile(tx, &shop, patch))
         .await?;
@@ -150,7 +166,7 @@ fn item_patch(form: &Form) -> Result<ItemPatch> {
 }
 
 pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
@@ -162,10 +178,11 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (staff, _) = shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch = item_patch(&form)?;
+    let shop_id = staff.shop_for(item_action(&patch))?.id;
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::update_item(tx, shop_id, item_id, patch, now))
@@ -174,7 +191,7 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     check_csrf(app, req, &req.form())?;
     let now = crate::time::now_ms();
     app.db
@@ -200,7 +217,7 @@ struct StatusChange {
 }
 
 pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
+    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
     let change: StatusChange = req.json()?;
     let to = parse_status(&change.status)?;
     let view = orders::move_order(app, order_id, to, actor(&staff, shop_id), change.reason).await?;
@@ -217,7 +234,7 @@ pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let patch: ItemPatch = req.json()?;
     let now = crate::time::now_ms();
     let item = app
@@ -228,8 +245,9 @@ pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (staff, _) = shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
+    let shop_id = staff.shop_for(item_action(&patch))?.id;
     let now = crate::time::now_ms();
     let item = app
         .db
@@ -239,7 +257,7 @@ pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<R
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let now = crate::time::now_ms();
     app.db
         .write(move |tx| shops::delete_item(tx, shop_id, item_id, now))
