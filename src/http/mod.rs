@@ -136,7 +136,7 @@ async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result
         .to_bytes();
     Ok(Request {
         method: parts.method,
-        path: request::percent_decode(parts.uri.path()),
+        segments: request::path_segments(parts.uri.path()),
         query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
         headers: parts.headers,
         body,
@@ -148,7 +148,7 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
     if !matches!(req.method, Method::GET | Method::HEAD) {
         identity::check_origin(req)?;
     }
-    let segments = req.segments();
+    let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     match (&req.method, segments.as_slice()) {
         // Captive portal: a redirected browser lands on the welcome page
         (&Method::GET, [])
