@@ -63,7 +63,7 @@ impl Venue {
                 ..Venue::default()
             });
         };
-        let mut saved: serde_json::Value = serde_json::from_str(&json)
+        let mut saved: serde_json::Value = serde_json::from_slice(json.as_bytes())
             .map_err(|e| Error::Internal(format!("venue settings: {e}")))?;
         if let serde_json::Value::Object(fields) = &mut saved {
             upgrade_fixed_offset(fields);
@@ -105,8 +105,10 @@ impl Venue {
 
 /// Settings saved before zones had rules hold `utc_offset_minutes`: it
 /// becomes the fixed-offset zone it meant, unless a rule is given too.
+/// The old field stays (deserialising ignores it): removing it would cost
+/// the binary a map's removal code.
 pub fn upgrade_fixed_offset(fields: &mut serde_json::Map<String, serde_json::Value>) {
-    let Some(offset) = fields.remove("utc_offset_minutes") else {
+    let Some(offset) = fields.get("utc_offset_minutes") else {
         return;
     };
     if fields.contains_key("time_zone_rule") {
@@ -253,7 +255,6 @@ mod tests {
         fields.insert("utc_offset_minutes".into(), 60.into());
         fields.insert("time_zone_rule".into(), "EST5EDT,M3.2.0,M11.1.0".into());
         upgrade_fixed_offset(&mut fields);
-        assert!(!fields.contains_key("utc_offset_minutes"));
         assert_eq!(fields["time_zone_rule"], "EST5EDT,M3.2.0,M11.1.0");
         assert!(!fields.contains_key("time_zone"));
     }
