@@ -109,12 +109,19 @@ codes! {
     OrderChanged = "order.changed",
     OrderTooManyOpen = "order.too_many_open",
     UserNotFound = "user.not_found",
+    MemberNotFound = "member.not_found",
+    MemberNotShopkeeper = "member.not_shopkeeper",
+    ShopTooManyMembers = "shop.too_many_members",
+    ShopNeedsKeeper = "shop.needs_keeper",
+    AuthKeeperOnly = "auth.keeper_only",
     ClientNotFound = "client.not_found",
     ClientBadMinutes = "client.bad_minutes",
     VenueNotObject = "venue.not_object",
     VenueInvalid = "venue.invalid",
     VenueNotWholeNumber = "venue.not_whole_number",
     VenueUnknownLanguage = "venue.unknown_language",
+    VenueUnknownZone = "venue.unknown_zone",
+    VenueBadZoneRule = "venue.bad_zone_rule",
 }
 
 impl Problem {

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::store::shops::{self, ShopRow, ShopStatus};
-use crate::store::{sessions, users};
+use crate::store::{members, sessions, users};
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
 use crate::support::text;
@@ -14,6 +14,47 @@ use std::net::IpAddr;
 
 pub use crate::store::users::Role;
 
+pub use crate::store::members::ShopRole;
+
+/// What a member of a shop may ask to do there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShopAction {
+    /// See the order board and the menu.
+    SeeBoard,
+    MoveOrders,
+    SwitchSoldOut,
+    /// Add, change and delete menu items.
+    EditMenu,
+    /// The shop's name, description and open/closed switch.
+    EditProfile,
+    ManageMembers,
+}
+
+impl ShopAction {
+    /// Staff work the board; the keeper also runs the shop.
+    pub fn allowed_for(self, role: ShopRole) -> bool {
+        match role {
+            ShopRole::Keeper => true,
+            ShopRole::Staff => matches!(
+                self,
+                ShopAction::SeeBoard | ShopAction::MoveOrders | ShopAction::SwitchSoldOut
+            ),
+        }
+    }
+
+    /// Whether it changes the shop: refused while the owner has it suspended.
+    fn changes_shop(self) -> bool {
+        self != ShopAction::SeeBoard
+    }
+}
+
+/// The shop a user works at and their role there.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub shop: ShopRow,
+    pub role: ShopRole,
+}
+
 /// A logged-in shopkeeper or owner.
 #[derive(Clone, Debug)]
 pub struct Staff {
@@ -21,28 +62,35 @@ pub struct Staff {
     pub name: String,
     pub email: String,
     pub role: Role,
-    pub shop: Option<ShopRow>,
+    pub membership: Option<Membership>,
 }
 
 impl Staff {
-    /// The shop this user runs, to look at; owners and shopless users are
-    /// refused.
-    pub fn own_shop(&self) -> Result<&ShopRow> {
-        self.shop
-            .as_ref()
-            .filter(|_| self.role == Role::Shopkeeper)
-            .ok_or_else(|| Error::forbidden(Code::AuthShopkeepersOnly))
+    pub fn shop(&self) -> Option<&ShopRow> {
+        self.membership.as_ref().map(|m| &m.shop)
     }
 
-    /// The shop this user runs, to change it: refused at once while the
-    /// owner has it suspended (it stays readable). Pending shops may build
-    /// their menu before approval.
-    pub fn manage_shop(&self) -> Result<&ShopRow> {
-        let shop = self.own_shop()?;
-        if shop.status == ShopStatus::Suspended {
+    /// The shop this user works at, if their role there allows `action`.
+    /// Owners and shopless users are refused; a suspended shop stays
+    /// readable but nothing in it can change.
+    pub fn shop_for(&self, action: ShopAction) -> Result<&ShopRow> {
+        let membership = self
+            .membership
+            .as_ref()
+            .filter(|_| self.role == Role::Shopkeeper)
+            .ok_or_else(|| Error::forbidden(Code::AuthShopkeepersOnly))?;
+        if !action.allowed_for(membership.role) {
+            return Err(Error::forbidden(Code::AuthKeeperOnly));
+        }
+        if action.changes_shop() && membership.shop.status == ShopStatus::Suspended {
             return Err(Error::forbidden(Code::ShopSuspended));
         }
-        Ok(shop)
+        Ok(&membership.shop)
+    }
+
+    /// The shop this user works at, to look at.
+    pub fn own_shop(&self) -> Result<&ShopRow> {
+        self.shop_for(ShopAction::SeeBoard)
     }
 
     pub fn require_owner(&self) -> Result<()> {
@@ -51,6 +99,64 @@ impl Staff {
         }
         Ok(())
     }
+}
+
+/// Most members one shop may have: each is a row a keeper could add.
+pub const MAX_SHOP_MEMBERS: i64 = 50;
+
+/// Makes a shopkeeper account a member of the keeper's shop, or changes
+/// its role there. A shop always keeps at least one keeper.
+pub fn put_member(
+    conn: &Connection,
+    keeper: &Staff,
+    user_id: i64,
+    role: ShopRole,
+    now: i64,
+) -> Result<()> {
+    let shop_id = keeper.shop_for(ShopAction::ManageMembers)?.id;
+    let user = users::by_id(conn, user_id)?.ok_or_else(|| Error::not_found(Code::UserNotFound))?;
+    if user.role != Role::Shopkeeper {
+        return Err(Error::bad(Code::MemberNotShopkeeper));
+    }
+    let (members, keepers) = members::counts(conn, shop_id)?;
+    match members::role(conn, shop_id, user_id)? {
+        None if members >= MAX_SHOP_MEMBERS => {
+            return Err(Error::conflict(Code::ShopTooManyMembers).with("max", MAX_SHOP_MEMBERS));
+        }
+        Some(ShopRole::Keeper) if role != ShopRole::Keeper && keepers <= 1 => {
+            return Err(Error::conflict(Code::ShopNeedsKeeper));
+        }
+        _ => {}
+    }
+    Ok(members::put(conn, shop_id, user_id, role, now)?)
+}
+
+/// Takes a member off the keeper's shop; its last keeper stays.
+pub fn remove_member(conn: &Connection, keeper: &Staff, user_id: i64) -> Result<()> {
+    let shop_id = keeper.shop_for(ShopAction::ManageMembers)?.id;
+    let (_, keepers) = members::counts(conn, shop_id)?;
+    match members::role(conn, shop_id, user_id)? {
+        None => Err(Error::not_found(Code::MemberNotFound)),
+        Some(ShopRole::Keeper) if keepers <= 1 => Err(Error::conflict(Code::ShopNeedsKeeper)),
+        Some(_) => {
+            members::remove(conn, shop_id, user_id)?;
+            Ok(())
+        }
+    }
+}
+
+/// Creates a shop with `keeper_id` as its keeper.
+pub fn create_shop(
+    conn: &Connection,
+    keeper_id: i64,
+    name: &str,
+    description: &str,
+    status: ShopStatus,
+    now: i64,
+) -> Result<i64> {
+    let shop_id = shops::insert(conn, keeper_id, name, description, status, now)?;
+    members::put(conn, shop_id, keeper_id, ShopRole::Keeper, now)?;
+    Ok(shop_id)
 }
 
 // Stretching cost: about 0.2 s on a 650 MHz MIPS router; stored with the
@@ -140,9 +246,13 @@ pub fn staff_for_token(conn: &Connection, token: &str, now: i64) -> Result<Optio
     let Some(user) = users::by_id(conn, user_id)? else {
         return Ok(None);
     };
+    let membership = match members::shop_of(conn, user.id)? {
+        Some((shop_id, role)) => shops::by_id(conn, shop_id)?.map(|shop| Membership { shop, role }),
+        None => None,
+    };
     Ok(Some(Staff {
         role: user.role,
-        shop: shops::by_owner(conn, user.id)?,
+        membership,
         user_id: user.id,
         name: user.name,
         email: user.email,
@@ -253,7 +363,7 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
         .db
         .write(move |tx| {
             let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;
-            shops::insert(
+            create_shop(
                 tx,
                 user_id,
                 &shop_name,
@@ -321,21 +431,196 @@ mod tests {
         assert!(staff_for_token(&conn, "nope", 2_000).unwrap().is_none());
     }
 
+    /// A shopkeeper account and a live session: `(user id, token)`.
+    fn account(conn: &Connection, email: &str) -> (i64, String) {
+        let id = create_user(conn, email, "K", Role::Shopkeeper, "x", 0).unwrap();
+        (id, start_session(conn, id, 0).unwrap())
+    }
+
+    fn staff(conn: &Connection, token: &str) -> Staff {
+        staff_for_token(conn, token, 1).unwrap().unwrap()
+    }
+
     #[test]
     fn suspended_shops_can_be_seen_but_not_managed() {
         let conn = crate::db::test_connection();
-        let keeper = create_user(&conn, "k@x.y", "K", Role::Shopkeeper, "x", 0).unwrap();
-        let shop = shops::insert(&conn, keeper, "Stall", "", ShopStatus::Pending, 0).unwrap();
-        let token = start_session(&conn, keeper, 0).unwrap();
+        let (keeper, token) = account(&conn, "k@x.y");
+        let shop = create_shop(&conn, keeper, "Stall", "", ShopStatus::Pending, 0).unwrap();
         let staff = |status: ShopStatus| {
             shops::set_status(&conn, shop, status).unwrap();
-            staff_for_token(&conn, &token, 1).unwrap().unwrap()
+            staff(&conn, &token)
         };
-        assert!(staff(ShopStatus::Pending).manage_shop().is_ok());
-        assert!(staff(ShopStatus::Approved).manage_shop().is_ok());
+        assert!(staff(ShopStatus::Pending)
+            .shop_for(ShopAction::EditMenu)
+            .is_ok());
+        assert!(staff(ShopStatus::Approved)
+            .shop_for(ShopAction::EditMenu)
+            .is_ok());
         let suspended = staff(ShopStatus::Suspended);
-        assert!(suspended.own_shop().is_ok());
-        assert!(matches!(suspended.manage_shop(), Err(Error::Forbidden(_))));
+        assert_eq!(suspended.own_shop().unwrap().id, shop);
+        for action in [
+            ShopAction::MoveOrders,
+            ShopAction::SwitchSoldOut,
+            ShopAction::EditMenu,
+            ShopAction::EditProfile,
+            ShopAction::ManageMembers,
+        ] {
+            assert!(
+                matches!(suspended.shop_for(action), Err(Error::Forbidden(_))),
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keepers_run_the_shop_and_staff_work_its_board() {
+        use ShopAction::*;
+        let everything = [
+            SeeBoard,
+            MoveOrders,
+            SwitchSoldOut,
+            EditMenu,
+            EditProfile,
+            ManageMembers,
+        ];
+        for action in everything {
+            assert!(action.allowed_for(ShopRole::Keeper), "{action:?}");
+            assert_eq!(
+                action.allowed_for(ShopRole::Staff),
+                matches!(action, SeeBoard | MoveOrders | SwitchSoldOut),
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn staff_members_act_by_their_role() {
+        let conn = crate::db::test_connection();
+        let (keeper, keeper_token) = account(&conn, "k@x.y");
+        let (cook, cook_token) = account(&conn, "cook@x.y");
+        let shop = create_shop(&conn, keeper, "Stall", "", ShopStatus::Approved, 0).unwrap();
+        put_member(
+            &conn,
+            &staff(&conn, &keeper_token),
+            cook,
+            ShopRole::Staff,
+            1,
+        )
+        .unwrap();
+        let cook_staff = staff(&conn, &cook_token);
+        assert_eq!(
+            cook_staff.membership.as_ref().unwrap().role,
+            ShopRole::Staff
+        );
+        assert_eq!(
+            cook_staff.shop_for(ShopAction::MoveOrders).unwrap().id,
+            shop
+        );
+        assert!(cook_staff.shop_for(ShopAction::SwitchSoldOut).is_ok());
+        for refused in [
+            ShopAction::EditMenu,
+            ShopAction::EditProfile,
+            ShopAction::ManageMembers,
+        ] {
+            assert!(
+                matches!(cook_staff.shop_for(refused), Err(Error::Forbidden(_))),
+                "{refused:?}"
+            );
+        }
+        assert!(matches!(
+            put_member(&conn, &cook_staff, cook, ShopRole::Keeper, 2),
+            Err(Error::Forbidden(_))
+        ));
+        // Removed, the cook is a shopkeeper without a shop.
+        remove_member(&conn, &staff(&conn, &keeper_token), cook).unwrap();
+        assert!(staff(&conn, &cook_token).membership.is_none());
+        assert!(staff(&conn, &cook_token).own_shop().is_err());
+    }
+
+    #[test]
+    fn someone_who_keeps_one_shop_and_works_at_another_gets_their_own() {
+        let conn = crate::db::test_connection();
+        let (a, a_token) = account(&conn, "a@x.y");
+        let (b, b_token) = account(&conn, "b@x.y");
+        create_shop(&conn, a, "First", "", ShopStatus::Approved, 0).unwrap();
+        let own = create_shop(&conn, b, "Second", "", ShopStatus::Approved, 0).unwrap();
+        put_member(&conn, &staff(&conn, &a_token), b, ShopRole::Staff, 1).unwrap();
+        let b_staff = staff(&conn, &b_token);
+        let membership = b_staff.membership.unwrap();
+        assert_eq!(
+            (membership.shop.id, membership.role),
+            (own, ShopRole::Keeper)
+        );
+    }
+
+    #[test]
+    fn a_shop_keeps_a_keeper_and_a_bounded_crew() {
+        let conn = crate::db::test_connection();
+        let (keeper, keeper_token) = account(&conn, "k@x.y");
+        let shop = create_shop(&conn, keeper, "Stall", "", ShopStatus::Approved, 0).unwrap();
+        let boss = || staff(&conn, &keeper_token);
+        let conflict = |r: Result<()>| matches!(r, Err(Error::Conflict(_)));
+        assert!(conflict(put_member(
+            &conn,
+            &boss(),
+            keeper,
+            ShopRole::Staff,
+            1
+        )));
+        assert!(conflict(remove_member(&conn, &boss(), keeper)));
+        let owner = create_owner(&conn, "o@x.y", "O", "long enough").unwrap();
+        assert!(matches!(
+            put_member(&conn, &boss(), owner, ShopRole::Staff, 1),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            put_member(&conn, &boss(), 999, ShopRole::Staff, 1),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            remove_member(&conn, &boss(), owner),
+            Err(Error::NotFound(_))
+        ));
+        // A second keeper lets the first step down.
+        let (second, _) = account(&conn, "second@x.y");
+        put_member(&conn, &boss(), second, ShopRole::Keeper, 1).unwrap();
+        put_member(&conn, &boss(), keeper, ShopRole::Staff, 1).unwrap();
+        assert_eq!(
+            members::role(&conn, shop, keeper).unwrap(),
+            Some(ShopRole::Staff)
+        );
+        // Up to the limit, and not one more.
+        let (mut count, _) = members::counts(&conn, shop).unwrap();
+        let lead = staff_for_token(&conn, &start_session(&conn, second, 0).unwrap(), 1)
+            .unwrap()
+            .unwrap();
+        while count < MAX_SHOP_MEMBERS {
+            let (id, _) = account(&conn, &format!("crew{count}@x.y"));
+            put_member(&conn, &lead, id, ShopRole::Staff, 1).unwrap();
+            count += 1;
+        }
+        let (extra, _) = account(&conn, "extra@x.y");
+        assert!(conflict(put_member(
+            &conn,
+            &lead,
+            extra,
+            ShopRole::Staff,
+            1
+        )));
+        // Changing a member's role is no new member.
+        put_member(&conn, &lead, keeper, ShopRole::Keeper, 2).unwrap();
+    }
+
+    #[test]
+    fn a_new_shop_has_its_creator_as_keeper() {
+        let conn = crate::db::test_connection();
+        let (keeper, token) = account(&conn, "k@x.y");
+        let shop = create_shop(&conn, keeper, "Stall", "", ShopStatus::Pending, 0).unwrap();
+        let membership = staff(&conn, &token).membership.unwrap();
+        assert_eq!(
+            (membership.shop.id, membership.role),
+            (shop, ShopRole::Keeper)
+        );
     }
 
     #[test]

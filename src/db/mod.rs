@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/002_clients.sql"),
     include_str!("schema/003_order_limits.sql"),
     include_str!("schema/004_menu_version.sql"),
+    include_str!("schema/005_members.sql"),
 ];
 
 const READERS: usize = 3;

@@ -185,7 +185,14 @@ fn language_links(req: &Request, current: &str) -> Vec<minijinja::Value> {
     i18n::catalogues()
         .iter()
         .map(|catalogue| {
-            let mut href = req.path.clone();
+            let mut href: String = req
+                .segments
+                .iter()
+                .map(|segment| format!("/{}", request::percent_encode(segment)))
+                .collect();
+            if href.is_empty() {
+                href.push('/');
+            }
             let query = req
                 .query
                 .iter()
@@ -235,7 +242,7 @@ async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result
         .to_bytes();
     Ok(Request {
         method: parts.method,
-        path: request::percent_decode(parts.uri.path()),
+        segments: request::path_segments(parts.uri.path()),
         query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
         headers: parts.headers,
         body,
@@ -247,7 +254,7 @@ async fn route(app: &App, req: &Request) -> Result<Response> {
     if !matches!(req.method, Method::GET | Method::HEAD) {
         identity::check_origin(req)?;
     }
-    let segments = req.segments();
+    let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     match (&req.method, segments.as_slice()) {
         // Captive portal: a redirected browser lands on the welcome page
         (&Method::GET, [])
@@ -359,7 +366,7 @@ pub fn render(
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
             role => s.role.as_str(),
-            shop => s.shop.clone().map(|shop| crate::http::templates::value(crate::ordering::catalog::ShopView::from(shop))),
+            shop => s.shop().cloned().map(|shop| crate::http::templates::value(crate::ordering::catalog::ShopView::from(shop))),
         }),
         csrf => identity::csrf_token(app, req),
         now => crate::support::time::now_ms(),
@@ -376,7 +383,7 @@ mod tests {
     fn get(target: &str, query: &[(&str, &str)]) -> Request {
         Request {
             method: Method::GET,
-            path: target.to_string(),
+            segments: request::path_segments(target),
             query: query
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

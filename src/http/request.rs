@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 
 pub struct Request {
     pub method: Method,
-    pub path: String,
+    /// The path's non-empty segments, each percent-decoded on its own
+    /// (`path_segments`): what routes match.
+    pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -19,13 +21,8 @@ pub struct Request {
 }
 
 impl Request {
-    /// The path split into its non-empty segments.
-    pub fn segments(&self) -> Vec<&str> {
-        self.path.split('/').filter(|s| !s.is_empty()).collect()
-    }
-
     pub fn is_api(&self) -> bool {
-        self.path.starts_with("/api/")
+        self.segments.first().is_some_and(|s| s == "api")
     }
 
     /// A query-string parameter.
@@ -246,13 +243,24 @@ fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Parses a path segment as an id; anything else is "not found".
+/// Parses a path segment of digits as an id; anything else is "not found".
 pub fn id(segment: &str) -> Result<i64> {
-    segment
-        .parse()
-        .ok()
+    Some(segment)
+        .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse().ok())
         .filter(|&id: &i64| id > 0)
         .ok_or_else(|| Error::not_found(Code::PageNotFound))
+}
+
+/// The non-empty segments of a path as sent, each percent-decoded after
+/// splitting, so an encoded `/` (`%2F`) stays inside its segment. In paths
+/// `+` is a plus sign; only forms and query strings write spaces as `+`.
+pub fn path_segments(raw_path: &str) -> Vec<String> {
+    raw_path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| decode(s, false))
+        .collect()
 }
 
 pub fn parse_urlencoded(text: &str) -> Vec<(String, String)> {
@@ -265,13 +273,20 @@ pub fn parse_urlencoded(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Decodes a form or query-string field: `%XX` escapes, and `+` as a space.
 pub fn percent_decode(text: &str) -> String {
+    decode(text, true)
+}
+
+/// Decodes `%XX` escapes; a `%` without two hex digits after it stays as it
+/// is, and bytes that are not UTF-8 become U+FFFD.
+fn decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
                 match std::str::from_utf8(&bytes[i + 1..i + 3])
                     .ok()
@@ -425,8 +440,36 @@ mod tests {
     #[test]
     fn ids_must_be_positive_numbers() {
         assert_eq!(id("42"), Ok(42));
-        assert!(id("0").is_err());
-        assert!(id("-1").is_err());
-        assert!(id("x").is_err());
+        for bad in ["0", "-1", "x", "+1", " 1", "", "99999999999999999999"] {
+            assert!(id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn paths_are_split_before_their_segments_are_decoded() {
+        assert_eq!(path_segments("/shops/1%2F2"), ["shops", "1/2"]);
+        assert_eq!(path_segments("/shops/1/2"), ["shops", "1", "2"]);
+        assert_eq!(path_segments("/a+b/c%20d/e%2Bf"), ["a+b", "c d", "e+f"]);
+        assert_eq!(path_segments("//api///shops/"), ["api", "shops"]);
+        assert_eq!(path_segments("/%61pi/%73hops"), ["api", "shops"]);
+        assert!(path_segments("/").is_empty());
+    }
+
+    #[test]
+    fn percent_junk_in_paths_decodes_without_panicking() {
+        assert_eq!(
+            path_segments("/%/%%/%4/%zz/%G1/a%"),
+            ["%", "%%", "%4", "%zz", "%G1", "a%"]
+        );
+        // Escapes that are not UTF-8, and an escape cut by a multi-byte char.
+        assert_eq!(
+            path_segments("/%FF%FE/%C3"),
+            ["\u{FFFD}\u{FFFD}", "\u{FFFD}"]
+        );
+        assert_eq!(
+            path_segments("/%\u{e9}x/%4\u{e9}"),
+            ["%\u{e9}x", "%4\u{e9}"]
+        );
+        assert_eq!(path_segments("/%00"), ["\0"]);
     }
 }

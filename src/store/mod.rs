@@ -6,6 +6,7 @@
 
 pub mod clients;
 pub mod items;
+pub mod members;
 pub mod orders;
 pub mod sessions;
 pub mod settings;

@@ -64,15 +64,6 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ShopRow>> {
         .optional()
 }
 
-pub fn by_owner(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<ShopRow>> {
-    conn.query_row(
-        &format!("{SELECT} WHERE s.owner_user_id = ?1"),
-        [user_id],
-        from_row,
-    )
-    .optional()
-}
-
 /// Every shop, pending ones first: the owner's approval list.
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
     let mut stmt = conn.prepare(&format!(

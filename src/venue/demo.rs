@@ -5,7 +5,7 @@ use crate::accounts::{self, Role};
 use crate::error::Result;
 use crate::live::Changes;
 use crate::ordering::catalog::{self, ItemPatch};
-use crate::store::shops::{self as shop_rows, ShopStatus};
+use crate::store::shops::ShopStatus;
 use crate::store::users;
 use rusqlite::Connection;
 
@@ -108,7 +108,7 @@ pub fn seed(conn: &Connection) -> Result<bool> {
             &hash,
             now,
         )?;
-        let shop = shop_rows::insert(conn, user, name, description, ShopStatus::Approved, now)?;
+        let shop = accounts::create_shop(conn, user, name, description, ShopStatus::Approved, now)?;
         for (position, (category, item, text, price)) in menu.iter().enumerate() {
             let patch = ItemPatch {
                 name: Some(item.to_string()),

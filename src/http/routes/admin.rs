@@ -9,6 +9,7 @@ use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ShopStatus, ShopView};
+use crate::support::time;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -91,6 +92,9 @@ struct VenuePatch {
     thousands_separator: Option<String>,
     symbol_after: Option<bool>,
     language: Option<String>,
+    time_zone: Option<String>,
+    time_zone_rule: Option<String>,
+    /// What older clients send: it becomes a fixed-offset zone.
     utc_offset_minutes: Option<i64>,
     max_open_orders_per_device: Option<i64>,
     max_open_orders_per_shop: Option<i64>,
@@ -98,6 +102,21 @@ struct VenuePatch {
 
 impl VenuePatch {
     fn apply(self, current: Venue) -> Venue {
+        let (time_zone, time_zone_rule) =
+            match (self.time_zone, self.time_zone_rule, self.utc_offset_minutes) {
+                (None, None, Some(minutes)) => time::fixed_offset_zone(minutes),
+                (name, rule, _) => {
+                    let name = name.unwrap_or_else(|| current.time_zone.clone());
+                    let rule = rule.unwrap_or_else(|| current.time_zone_rule.clone());
+                    // A new zone name with the old zone's rule: the rule is
+                    // looked up by the new name.
+                    if name.trim() != current.time_zone && rule.trim() == current.time_zone_rule {
+                        (name, String::new())
+                    } else {
+                        (name, rule)
+                    }
+                }
+            };
         Venue {
             name: self.name.unwrap_or(current.name),
             terms: self.terms.unwrap_or(current.terms),
@@ -109,9 +128,8 @@ impl VenuePatch {
                 .unwrap_or(current.thousands_separator),
             symbol_after: self.symbol_after.unwrap_or(current.symbol_after),
             language: self.language.unwrap_or(current.language),
-            utc_offset_minutes: self
-                .utc_offset_minutes
-                .unwrap_or(current.utc_offset_minutes),
+            time_zone,
+            time_zone_rule,
             max_open_orders_per_device: self
                 .max_open_orders_per_device
                 .unwrap_or(current.max_open_orders_per_device),

@@ -1,6 +1,7 @@
 //! Shopkeeper routes: the live order board and the menu editor, as pages
 //! and as JSON. A shopkeeper only ever reaches their own shop's orders.
 
+use crate::accounts::ShopAction;
 use crate::accounts::Staff;
 use crate::app::App;
 use crate::error::Result;
@@ -9,7 +10,7 @@ use crate::http::render;
 use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, with_body, Response};
 use crate::http::templates::value;
-use crate::ordering::catalog::{self, ProfilePatch};
+use crate::ordering::catalog::{self, ItemPatch, ProfilePatch};
 use crate::ordering::orders::{self, Actor, OrderView, Status};
 use hyper::body::Bytes;
 use hyper::StatusCode;
@@ -24,13 +25,30 @@ async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
     Ok((staff, shop_id))
 }
 
-/// Like `shopkeeper`, for changes: refused while the shop is suspended.
-/// The session is read afresh on every request, so a suspension takes
-/// effect on the next one.
-async fn acting_shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
+/// Like `shopkeeper`, for changes their role at the shop allows: refused
+/// while the shop is suspended. The session is read afresh on every
+/// request, so a suspension takes effect on the next one.
+async fn acting_shopkeeper(app: &App, req: &Request, action: ShopAction) -> Result<(Staff, i64)> {
     let staff = require_staff(app, req).await?;
-    let shop_id = staff.manage_shop()?.id;
+    let shop_id = staff.shop_for(action)?.id;
     Ok((staff, shop_id))
+}
+
+/// A patch that only marks an item sold out or back in stock is the
+/// sold-out switch, which staff may use; any other is a menu edit.
+fn item_action(patch: &ItemPatch) -> ShopAction {
+    match patch {
+        ItemPatch {
+            available: Some(_),
+            name: None,
+            description: None,
+            category: None,
+            price_cents: None,
+            price: None,
+            position: None,
+        } => ShopAction::SwitchSoldOut,
+        _ => ShopAction::EditMenu,
+    }
 }
 
 fn actor(staff: &Staff, shop_id: i64) -> Actor {
@@ -95,7 +113,7 @@ async fn move_order(
 }
 
 pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
+    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     move_order(app, &staff, shop_id, order_id, form.parse()?).await?;
@@ -103,17 +121,17 @@ pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
 }
 
 pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = acting_shopkeeper(app, req).await?;
+    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
     let view = move_order(app, &staff, shop_id, order_id, req.json()?).await?;
     Ok(json(StatusCode::OK, &view))
 }
 
 pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
-    let (staff, _) = acting_shopkeeper(app, req).await?;
+    let (staff, _) = acting_shopkeeper(app, req, ShopAction::EditProfile).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     let patch: ProfilePatch = form.parse()?;
-    let shop = staff.manage_shop()?.clone();
+    let shop = staff.shop_for(ShopAction::EditProfile)?.clone();
     catalog::edit_profile(app, shop, patch).await?;
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
 }
@@ -147,7 +165,7 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
     catalog::add_item(app, shop_id, form.parse()?).await?;
@@ -155,34 +173,38 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let item = catalog::add_item(app, shop_id, req.json()?).await?;
     Ok(json(StatusCode::CREATED, &item))
 }
 
 pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (staff, _) = shopkeeper(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    catalog::edit_item(app, shop_id, item_id, form.parse()?).await?;
+    let patch: ItemPatch = form.parse()?;
+    let shop_id = staff.shop_for(item_action(&patch))?.id;
+    catalog::edit_item(app, shop_id, item_id, patch).await?;
     Ok(redirect(&format!("/shop/menu#item-{item_id}")))
 }
 
 pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
-    let item = catalog::edit_item(app, shop_id, item_id, req.json()?).await?;
+    let (staff, _) = shopkeeper(app, req).await?;
+    let patch: ItemPatch = req.json()?;
+    let shop_id = staff.shop_for(item_action(&patch))?.id;
+    let item = catalog::edit_item(app, shop_id, item_id, patch).await?;
     Ok(json(StatusCode::OK, &item))
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     check_csrf(app, req, &req.form())?;
     catalog::remove_item(app, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let (_, shop_id) = acting_shopkeeper(app, req).await?;
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     catalog::remove_item(app, shop_id, item_id).await?;
     Ok(no_content())
 }
