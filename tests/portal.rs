@@ -241,7 +241,7 @@ fn assert_redirected(portal: &Portal, host: &str, path: &str) {
     let original = format!("http://{host}{path}");
     let expected = format!(
         "http://order.lan/?url={}",
-        orderspot::http::request::percent_encode(&original)
+        orderspot::support::text::percent_encode(&original)
     )
     .to_ascii_lowercase();
     assert_eq!(reply.location(), expected, "{host}{path}");

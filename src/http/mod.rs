@@ -11,7 +11,7 @@ pub mod templates;
 
 use crate::app::{App, Venue};
 use crate::error::{Code, Error, Result};
-use crate::support::i18n;
+use crate::support::{i18n, text};
 use connection::{Admission, RefusalLog, WriteTimeout};
 pub use connection::{
     ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
@@ -188,7 +188,7 @@ fn language_links(req: &Request, current: &str) -> Vec<minijinja::Value> {
             let mut href: String = req
                 .segments
                 .iter()
-                .map(|segment| format!("/{}", request::percent_encode(segment)))
+                .map(|segment| format!("/{}", text::percent_encode(segment)))
                 .collect();
             if href.is_empty() {
                 href.push('/');
@@ -200,8 +200,8 @@ fn language_links(req: &Request, current: &str) -> Vec<minijinja::Value> {
                 .map(|(key, value)| {
                     format!(
                         "{}={}",
-                        request::percent_encode(key),
-                        request::percent_encode(value)
+                        text::percent_encode(key),
+                        text::percent_encode(value)
                     )
                 })
                 .chain([format!("lang={}", catalogue.lang)]);

@@ -7,8 +7,8 @@ pub mod clients;
 pub mod dns;
 pub mod firewall;
 
-use crate::http::request::percent_encode;
 use crate::support::i18n::Catalogue;
+use crate::support::text::percent_encode;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
