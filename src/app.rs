@@ -1,237 +1,55 @@
-//! The shared state every request handler gets: the database, the long-poll
-//! hub, the venue's settings, the server secret, the rate limiter, and the
-//! captive portal's settings and Wi-Fi clients.
+//! The shared state every request handler gets: the database with the
+//! long-poll hub, the venue's settings, the server secret, the rate
+//! limiter, and the captive portal's settings and Wi-Fi clients. Built once
+//! from a finished `Config`; only the venue's settings change after, when
+//! the owner saves them.
 
+use crate::config::Config;
 use crate::db::Db;
-use crate::error::{Code, Error, Result};
-use crate::live::{Changes, Live};
-use crate::ordering::orders::OpenOrderLimits;
+use crate::error::Result;
+use crate::live::Data;
+use crate::portal::clients::Clients;
+use crate::portal::PortalConfig;
 use crate::store::settings;
 use crate::support::crypto;
 use crate::support::i18n;
-use crate::support::money::{MoneyFormat, MAX_DECIMALS};
 use crate::support::ratelimit::RateLimiter;
-use crate::support::text;
-use crate::support::time;
+use crate::venue::settings::Venue;
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
-use std::path::Path;
 use std::sync::{Arc, RwLock};
-
-pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
-pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
-
-/// What the owner sets for the whole venue. Settings saved by an older
-/// version lack the newer fields: those take their defaults.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Venue {
-    pub name: String,
-    pub terms: String,
-    /// The currency symbol; with the four fields below, how amounts look.
-    pub currency: String,
-    pub decimals: u32,
-    pub decimal_separator: String,
-    pub thousands_separator: String,
-    pub symbol_after: bool,
-    /// The pages' language for visitors whose browser asks for none we have.
-    pub language: String,
-    /// The venue's time zone for times shown on pages: its IANA name
-    /// (what the owner reads) and its POSIX TZ rule (what clocks follow).
-    pub time_zone: String,
-    pub time_zone_rule: String,
-    /// Open orders one device (customer token or client address) may have.
-    pub max_open_orders_per_device: i64,
-    /// Open orders one shop may have; above it new orders are refused.
-    pub max_open_orders_per_shop: i64,
-}
-
-impl Default for Venue {
-    fn default() -> Self {
-        Venue {
-            name: "OrderSpot".into(),
-            terms: "Be kind to the staff. Pay when you pick up your order.".into(),
-            currency: "€".into(),
-            decimals: 2,
-            decimal_separator: ".".into(),
-            thousands_separator: String::new(),
-            symbol_after: false,
-            language: i18n::english().lang.into(),
-            time_zone: "UTC".into(),
-            time_zone_rule: crate::support::time::UTC_RULE.into(),
-            max_open_orders_per_device: 5,
-            max_open_orders_per_shop: 300,
-        }
-    }
-}
-
-impl Venue {
-    /// The saved settings; before the owner saves any, the venue is in
-    /// the router's time zone.
-    pub fn load(conn: &Connection) -> Result<Venue> {
-        let Some(json) = settings::get(conn, "venue")? else {
-            let (time_zone, time_zone_rule) = crate::support::time::router_zone();
-            return Ok(Venue {
-                time_zone,
-                time_zone_rule,
-                ..Venue::default()
-            });
-        };
-        let mut saved: serde_json::Value = serde_json::from_slice(json.as_bytes())
-            .map_err(|e| Error::Internal(format!("venue settings: {e}")))?;
-        if let serde_json::Value::Object(fields) = &mut saved {
-            upgrade_fixed_offset(fields);
-        }
-        serde_json::from_value(saved).map_err(|e| Error::Internal(format!("venue settings: {e}")))
-    }
-
-    pub fn validate(self) -> Result<Venue> {
-        if i18n::find(&self.language).is_none() {
-            return Err(Error::bad(Code::VenueUnknownLanguage).with("lang", &self.language));
-        }
-        let decimal_separator =
-            text::optional_line("decimal_separator", &self.decimal_separator, 4)?;
-        // Untrimmed: a space is the usual separator in some countries.
-        let thousands_separator = text::clean_line(&self.thousands_separator);
-        text::check_length("thousands_separator", &thousands_separator, 4)?;
-        let (time_zone, time_zone_rule) = valid_zone(&self.time_zone, &self.time_zone_rule)?;
-        Ok(Venue {
-            name: text::required("name", &self.name, 80)?,
-            terms: text::optional_text("terms", &self.terms, 5_000)?,
-            currency: text::optional_line("currency", &self.currency, 8)?,
-            decimals: self.decimals.min(MAX_DECIMALS),
-            // Without a separator, "1250" could be 12.50 or 1250.
-            decimal_separator: if decimal_separator.is_empty() {
-                ".".into()
-            } else {
-                decimal_separator
-            },
-            thousands_separator,
-            symbol_after: self.symbol_after,
-            language: self.language,
-            time_zone,
-            time_zone_rule,
-            max_open_orders_per_device: self
-                .max_open_orders_per_device
-                .clamp(1, MAX_OPEN_ORDERS_PER_DEVICE),
-            // Up to this many, pickup codes stay at most four characters
-            // with few collisions (orders::pickup_code_length).
-            max_open_orders_per_shop: self
-                .max_open_orders_per_shop
-                .clamp(1, MAX_OPEN_ORDERS_PER_SHOP),
-        })
-    }
-
-    /// How the venue's amounts look, on pages, in messages and in the script.
-    pub fn money(&self) -> MoneyFormat {
-        MoneyFormat {
-            symbol: self.currency.clone(),
-            decimals: self.decimals,
-            decimal_separator: self.decimal_separator.clone(),
-            thousands_separator: self.thousands_separator.clone(),
-            symbol_after: self.symbol_after,
-        }
-    }
-
-    pub fn open_order_limits(&self) -> OpenOrderLimits {
-        OpenOrderLimits {
-            per_device: self.max_open_orders_per_device,
-            per_shop: self.max_open_orders_per_shop,
-        }
-    }
-
-    pub fn save(&self, conn: &Connection) -> Result<()> {
-        let json = serde_json::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(settings::set(conn, "venue", &json)?)
-    }
-}
-
-/// Settings saved before zones had rules hold `utc_offset_minutes`: it
-/// becomes the fixed-offset zone it meant, unless a rule is given too.
-/// The old field stays (deserialising ignores it): removing it would cost
-/// the binary a map's removal code.
-pub fn upgrade_fixed_offset(fields: &mut serde_json::Map<String, serde_json::Value>) {
-    let Some(offset) = fields.get("utc_offset_minutes") else {
-        return;
-    };
-    if fields.contains_key("time_zone_rule") {
-        return;
-    }
-    let (name, rule) = time::fixed_offset_zone(offset.as_i64().unwrap_or(0));
-    fields.insert("time_zone".into(), name.into());
-    fields.insert("time_zone_rule".into(), rule.into());
-}
-
-/// A zone as `(name, rule)`: the rule as given or, when none is, looked up
-/// by the zone's name (UTC, or the host's zoneinfo files where it has
-/// them); a zone without a name is named by its rule.
-fn valid_zone(name: &str, rule: &str) -> Result<(String, String)> {
-    let name = text::optional_line("time_zone", name, time::MAX_NAME_CHARS)?;
-    let rule = valid_zone_rule(&name, rule.trim())?;
-    Ok((if name.is_empty() { rule.clone() } else { name }, rule))
-}
-
-fn valid_zone_rule(name: &str, rule: &str) -> Result<String> {
-    if rule.is_empty() {
-        return match name {
-            "" | "UTC" | "Etc/UTC" => Ok(time::UTC_RULE.into()),
-            _ => time::rule_from_zoneinfo(name)
-                .ok_or_else(|| Error::bad(Code::VenueUnknownZone).with("zone", name)),
-        };
-    }
-    if time::parse_rule(rule).is_none() {
-        return Err(Error::bad(Code::VenueBadZoneRule));
-    }
-    Ok(rule.into())
-}
 
 #[derive(Clone)]
 pub struct App {
-    pub db: Db,
-    pub live: Live,
+    pub data: Data,
     pub limits: RateLimiter,
-    pub portal: Arc<crate::portal::PortalConfig>,
-    pub clients: crate::portal::clients::Clients,
+    pub portal: Arc<PortalConfig>,
+    pub clients: Clients,
     venue: Arc<RwLock<Venue>>,
     secret: Arc<[u8; 32]>,
 }
 
 impl App {
-    pub async fn open(data_dir: &Path) -> Result<App> {
-        let db = Db::open(data_dir)?;
+    pub async fn open(config: &Config) -> Result<App> {
+        let db = Db::open(&config.data_dir)?;
+        let venue_name = config.venue_name.clone();
         let (venue, secret) = db
-            .write(|tx| Ok((Venue::load(tx)?, load_or_create_secret(tx)?)))
+            .write(move |tx| {
+                let venue = Venue::load(tx)?;
+                let venue = match venue_name {
+                    Some(name) => renamed(tx, venue, name)?,
+                    None => venue,
+                };
+                Ok((venue, load_or_create_secret(tx)?))
+            })
             .await?;
-        let clients = crate::portal::clients::Clients::new(db.clone(), Default::default());
         Ok(App {
-            db,
-            live: Live::default(),
+            data: Data::new(db.clone()),
             limits: RateLimiter::default(),
-            portal: Arc::default(),
-            clients,
+            portal: Arc::new(config.portal.clone()),
+            clients: Clients::new(db, config.clients.clone()),
             venue: Arc::new(RwLock::new(venue)),
             secret: Arc::new(secret),
         })
-    }
-
-    /// Runs `f` in a write transaction; once it has committed, wakes whoever
-    /// waits on the topics `f` says it changed. Nothing is published when
-    /// the transaction fails.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction, &mut Changes) -> Result<T> + Send + 'static,
-    {
-        let (value, changes) = self
-            .db
-            .write(move |tx| {
-                let mut changes = Changes::default();
-                let value = f(tx, &mut changes)?;
-                Ok((value, changes))
-            })
-            .await?;
-        self.live.publish(&changes);
-        Ok(value)
     }
 
     pub fn venue(&self) -> Venue {
@@ -246,13 +64,11 @@ impl App {
 
     pub async fn set_venue(&self, venue: Venue) -> Result<Venue> {
         let venue = venue.validate()?;
-        // `serve --venue-name` sets it at every start, which must not need
-        // room on the disk.
         if venue == self.venue() {
             return Ok(venue);
         }
         let saved = venue.clone();
-        self.db.write(move |tx| saved.save(tx)).await?;
+        self.data.db.write(move |tx| saved.save(tx)).await?;
         *self.venue.write().unwrap_or_else(|p| p.into_inner()) = venue.clone();
         Ok(venue)
     }
@@ -261,6 +77,20 @@ impl App {
     pub fn sign(&self, data: &str) -> String {
         crypto::hex(&crypto::hmac_sha256(self.secret.as_ref(), data.as_bytes()))
     }
+}
+
+/// The venue under `name` (`serve --venue-name`, at every start): saved
+/// only when that changes it, so starting needs no room on the disk.
+fn renamed(conn: &Connection, venue: Venue, name: String) -> Result<Venue> {
+    let named = Venue {
+        name,
+        ..venue.clone()
+    }
+    .validate()?;
+    if named != venue {
+        named.save(conn)?;
+    }
+    Ok(named)
 }
 
 /// The server secret lives in the database so it survives restarts and
@@ -274,81 +104,4 @@ fn load_or_create_secret(conn: &Connection) -> Result<[u8; 32]> {
     let secret = crypto::random_bytes::<32>()?;
     settings::set(conn, "secret", &crypto::hex(&secret))?;
     Ok(secret)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn zone(name: &str, rule: &str) -> Result<(String, String)> {
-        let venue = Venue {
-            time_zone: name.into(),
-            time_zone_rule: rule.into(),
-            ..Venue::default()
-        }
-        .validate()?;
-        Ok((venue.time_zone, venue.time_zone_rule))
-    }
-
-    #[test]
-    fn settings_saved_with_a_utc_offset_load_as_a_fixed_zone() {
-        let conn = crate::db::test_connection();
-        settings::set(
-            &conn,
-            "venue",
-            r#"{"name":"Old","utc_offset_minutes":-300}"#,
-        )
-        .unwrap();
-        let venue = Venue::load(&conn).unwrap();
-        assert_eq!(venue.name, "Old");
-        assert_eq!(venue.time_zone, "UTC-05:00");
-        // 2024-07-01T12:00Z
-        assert_eq!(
-            time::clock(1_719_835_200_000, &venue.time_zone_rule),
-            "07:00"
-        );
-        venue.save(&conn).unwrap();
-        assert_eq!(Venue::load(&conn).unwrap(), venue);
-    }
-
-    #[test]
-    fn a_rule_given_with_an_old_offset_wins() {
-        let mut fields = serde_json::Map::new();
-        fields.insert("utc_offset_minutes".into(), 60.into());
-        fields.insert("time_zone_rule".into(), "EST5EDT,M3.2.0,M11.1.0".into());
-        upgrade_fixed_offset(&mut fields);
-        assert_eq!(fields["time_zone_rule"], "EST5EDT,M3.2.0,M11.1.0");
-        assert!(!fields.contains_key("time_zone"));
-    }
-
-    #[test]
-    fn zones_need_a_rule_that_parses() {
-        let berlin = "CET-1CEST,M3.5.0,M10.5.0/3";
-        assert_eq!(
-            zone(" Europe/Berlin ", berlin).unwrap(),
-            ("Europe/Berlin".into(), berlin.into())
-        );
-        assert_eq!(zone("", berlin).unwrap(), (berlin.into(), berlin.into()));
-        assert_eq!(zone("UTC", "").unwrap(), ("UTC".into(), "UTC0".into()));
-        assert!(matches!(
-            zone("Europe/Berlin", "CET"),
-            Err(Error::BadRequest(_))
-        ));
-        assert!(matches!(
-            zone("Nowhere/Atlantis", ""),
-            Err(Error::BadRequest(_))
-        ));
-        assert!(zone(&"x".repeat(65), berlin).is_err());
-    }
-
-    #[test]
-    fn a_zone_name_alone_takes_its_rule_from_the_hosts_zoneinfo() {
-        if !Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
-            return;
-        }
-        assert_eq!(
-            zone("Europe/Berlin", "").unwrap().1,
-            "CET-1CEST,M3.5.0,M10.5.0/3"
-        );
-    }
 }

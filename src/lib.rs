@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;

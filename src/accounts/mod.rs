@@ -1,12 +1,12 @@
 //! Accounts, passwords and login sessions of shopkeepers and the venue owner,
 //! and the permission rules that follow from a user's role.
 
-use crate::app::App;
 use crate::error::{Code, Error, Result};
+use crate::live::Data;
 use crate::store::shops::{self, ShopRow, ShopStatus};
 use crate::store::{members, sessions, users};
 use crate::support::crypto;
-use crate::support::ratelimit::Action;
+use crate::support::ratelimit::{Action, RateLimiter};
 use crate::support::text;
 use rusqlite::Connection;
 use serde::Deserialize;
@@ -283,24 +283,26 @@ pub struct Credentials {
 /// is charged to the client's address and to the account before its
 /// password is hashed, so attempts sent all at once, or from many
 /// addresses, cannot all be tried; a success gives its charges back.
-pub async fn login(app: &App, client: IpAddr, credentials: Credentials) -> Result<(String, Role)> {
+pub async fn login(
+    data: &Data,
+    limits: &RateLimiter,
+    client: IpAddr,
+    credentials: Credentials,
+) -> Result<(String, Role)> {
     let email = credentials.email.trim().to_lowercase();
-    app.limits.take(Action::LoginAttempt, client)?;
-    app.limits.take_account_attempt(&email, client)?;
-    let slot = match app.limits.hashing_slot().await {
+    limits.take(Action::LoginAttempt, client)?;
+    limits.take_account_attempt(&email, client)?;
+    let slot = match limits.hashing_slot().await {
         Ok(slot) => slot,
         Err(e) => {
             // Nothing was tried: a busy server costs the client nothing.
-            app.limits.refund(Action::LoginAttempt, client);
-            app.limits.refund_account_attempt(&email);
+            limits.refund(Action::LoginAttempt, client);
+            limits.refund_account_attempt(&email);
             return Err(e);
         }
     };
     let lookup = email.clone();
-    let user = app
-        .db
-        .read(move |c| Ok(users::by_email(c, &lookup)?))
-        .await?;
+    let user = data.read(move |c| Ok(users::by_email(c, &lookup)?)).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     // Hash even for unknown users so timing does not reveal who exists.
     let valid = tokio::task::spawn_blocking(move || {
@@ -314,19 +316,19 @@ pub async fn login(app: &App, client: IpAddr, credentials: Credentials) -> Resul
     let Some(user) = user.filter(|_| valid) else {
         return Err(Error::unauthorized(Code::AuthWrongPassword));
     };
-    app.limits.refund(Action::LoginAttempt, client);
-    app.limits.refund_account_attempt(&email);
+    limits.refund(Action::LoginAttempt, client);
+    limits.refund_account_attempt(&email);
     let role = user.role;
     let now = crate::support::time::now_ms();
-    let token = app
+    let token = data
         .db
         .write(move |tx| start_session(tx, user.id, now))
         .await?;
     Ok((token, role))
 }
 
-pub async fn logout(app: &App, token: String) -> Result<()> {
-    app.db
+pub async fn logout(data: &Data, token: String) -> Result<()> {
+    data.db
         .write(move |tx| Ok(sessions::delete(tx, &crypto::token_hash(&token))?))
         .await
 }
@@ -343,14 +345,14 @@ pub struct Registration {
 
 /// A shopkeeper signs up with their shop, which waits for the owner's
 /// approval. Returns a session token so they can start on the menu at once.
-pub async fn register(app: &App, form: Registration) -> Result<String> {
+pub async fn register(data: &Data, limits: &RateLimiter, form: Registration) -> Result<String> {
     let email = normalize_email(&form.email)?;
     check_password_policy(&form.password)?;
     let name = text::required("name", &form.name, 60)?;
     let shop_name = text::required("shop_name", &form.shop_name, 60)?;
     let description = text::optional_text("description", &form.description, 500)?;
     let password = form.password;
-    let slot = app.limits.hashing_slot().await?;
+    let slot = limits.hashing_slot().await?;
     let hash = tokio::task::spawn_blocking(move || {
         let _slot = slot;
         hash_password(&password)
@@ -359,7 +361,7 @@ pub async fn register(app: &App, form: Registration) -> Result<String> {
     .map_err(|e| Error::Internal(e.to_string()))??;
     let now = crate::support::time::now_ms();
     let logged = format!("shop '{shop_name}' registered by {email}, waiting for approval");
-    let token = app
+    let token = data
         .db
         .write(move |tx| {
             let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;

@@ -4,7 +4,7 @@
 //! forever. Each connection costs one descriptor; these limits keep a flood
 //! from one phone away from the ones the rest of the server needs.
 
-use crate::error::{Error, Result};
+pub use crate::config::ConnectionLimits;
 use crate::support::i18n::Catalogue;
 use std::collections::HashMap;
 use std::fmt;
@@ -19,54 +19,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
-/// A phone's browser opens about six connections, more with long-polls and
-/// the captive-portal sheet beside the browser; a shop's tablet a few more.
-pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
-pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 20;
-/// Below this many connections the server could not serve a venue at all,
-/// so start-up fails instead of running crippled.
-const MIN_CONNECTIONS: u64 = 16;
 /// How often refusals are summed up in the log (one line, not one per refusal).
 const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectionLimits {
-    pub max_total: usize,
-    pub max_per_client: usize,
-    /// How long a write may wait for the client to take data before the
-    /// connection is dropped.
-    pub write_timeout: Duration,
-}
-
-impl ConnectionLimits {
-    /// The configured caps, lowered so that open connections can never use
-    /// up the descriptors the rest of the server needs (`reserved`).
-    pub fn fit(
-        max_total: u32,
-        max_per_client: u32,
-        write_timeout: Duration,
-        file_limit: u64,
-        reserved: u64,
-    ) -> Result<ConnectionLimits> {
-        let room = file_limit.saturating_sub(reserved);
-        if room < MIN_CONNECTIONS {
-            return Err(Error::Internal(format!(
-                "the open-file limit ({file_limit}) leaves room for only {room} connections \
-                 after the {reserved} descriptors the server keeps for itself; raise it \
-                 (ulimit -n, or procd's nofile limit)"
-            )));
-        }
-        let max_total = u64::from(max_total).min(room);
-        let max_per_client = u64::from(max_per_client).min(max_total);
-        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        Ok(ConnectionLimits {
-            max_total: size(max_total),
-            max_per_client: size(max_per_client),
-            write_timeout,
-        })
-    }
-}
 
 /// Why a connection was turned away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,18 +297,6 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("::ffff:10.0.0.2"), key("10.0.0.2"));
-    }
-
-    #[test]
-    fn fit_keeps_the_reserve_free_and_refuses_a_hopeless_limit() {
-        let timeout = Duration::from_secs(20);
-        let fitted = ConnectionLimits::fit(1024, 64, timeout, 4096, 100).unwrap();
-        assert_eq!((fitted.max_total, fitted.max_per_client), (1024, 64));
-        let fitted = ConnectionLimits::fit(1024, 64, timeout, 256, 64).unwrap();
-        assert_eq!((fitted.max_total, fitted.max_per_client), (192, 64));
-        let fitted = ConnectionLimits::fit(1024, 500, timeout, 256, 64).unwrap();
-        assert_eq!(fitted.max_per_client, 192);
-        assert!(ConnectionLimits::fit(1024, 64, timeout, 70, 64).is_err());
     }
 
     #[test]

@@ -92,7 +92,8 @@ pub async fn staff(app: &App, req: &Request) -> Result<Option<Staff>> {
         return Ok(None);
     };
     let now = crate::support::time::now_ms();
-    app.db
+    app.data
+        .db
         .read(move |c| accounts::staff_for_token(c, &token, now))
         .await
 }

@@ -9,14 +9,12 @@ pub mod response;
 mod routes;
 pub mod templates;
 
-use crate::app::{App, Venue};
+use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::support::{i18n, text};
+use crate::venue::settings::Venue;
+pub use connection::ConnectionLimits;
 use connection::{Admission, RefusalLog, WriteTimeout};
-pub use connection::{
-    ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-    DEFAULT_WRITE_TIMEOUT_SECS,
-};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -112,7 +110,7 @@ pub async fn serve(
     }
     drop(listener);
     log::info!("stopping: no new connections, long-polls answered, requests in flight finishing");
-    app.live.close();
+    app.data.live.close();
     stop.send_replace(true);
     drop(open);
     if tokio::time::timeout(DRAIN_TIMEOUT, all_closed.recv())

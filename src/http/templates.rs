@@ -239,7 +239,7 @@ mod tests {
             symbol_after: true,
             ..MoneyFormat::default()
         };
-        let ctx = context! { venue => value(crate::app::Venue {
+        let ctx = context! { venue => value(crate::venue::settings::Venue {
             currency: format.symbol,
             decimal_separator: format.decimal_separator,
             thousands_separator: format.thousands_separator,

@@ -7,6 +7,10 @@
 //! No thread per request and no polling: an idle waiter is one small future,
 //! and a topic nobody waits on costs nothing.
 
+mod data;
+
+pub use data::Data;
+
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::collections::HashMap;

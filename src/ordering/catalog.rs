@@ -1,9 +1,8 @@
 //! Shops and their menus: what customers may see, what shopkeepers may edit,
 //! and the owner's approval.
 
-use crate::app::App;
 use crate::error::{Code, Error, Result};
-use crate::live::{Answer, Audience, Built, Changes, Topic};
+use crate::live::{Answer, Audience, Built, Changes, Data, Topic};
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::shops::{self, ShopRow};
 use crate::support::money::{self, MoneyFormat};
@@ -155,10 +154,15 @@ fn menu_answer(conn: &Connection, shop_id: i64) -> Result<Built> {
 
 /// An approved shop's menu (`{version, shop, items}`) once its version is
 /// above `since`, waiting up to `wait`.
-pub async fn wait_for_menu(app: &App, shop_id: i64, since: i64, wait: Duration) -> Result<Answer> {
-    let version = app.db.read(move |c| public_menu_version(c, shop_id));
-    let build = || app.db.read(move |c| menu_answer(c, shop_id));
-    app.live
+pub async fn wait_for_menu(
+    data: &Data,
+    shop_id: i64,
+    since: i64,
+    wait: Duration,
+) -> Result<Answer> {
+    let version = data.read(move |c| public_menu_version(c, shop_id));
+    let build = || data.read(move |c| menu_answer(c, shop_id));
+    data.live
         .answer(
             Topic::ShopMenu(shop_id),
             Audience::Customer,
@@ -347,40 +351,46 @@ fn shop_view(conn: &Connection, shop_id: i64) -> Result<ShopView> {
 
 // ---- Use cases: each edit commits, then wakes the menu's waiters ----
 
-pub async fn add_item(app: &App, shop_id: i64, patch: ItemPatch) -> Result<MenuItemView> {
-    let patch = patch.with_typed_price(&app.venue().money())?;
+pub async fn add_item(
+    data: &Data,
+    money: &MoneyFormat,
+    shop_id: i64,
+    patch: ItemPatch,
+) -> Result<MenuItemView> {
+    let patch = patch.with_typed_price(money)?;
     let now = crate::support::time::now_ms();
-    app.write(move |tx, changes| create_item(tx, changes, shop_id, patch, now))
+    data.write(move |tx, changes| create_item(tx, changes, shop_id, patch, now))
         .await
 }
 
 /// Also the sold-out switch (`available`).
 pub async fn edit_item(
-    app: &App,
+    data: &Data,
+    money: &MoneyFormat,
     shop_id: i64,
     item_id: i64,
     patch: ItemPatch,
 ) -> Result<MenuItemView> {
-    let patch = patch.with_typed_price(&app.venue().money())?;
+    let patch = patch.with_typed_price(money)?;
     let now = crate::support::time::now_ms();
-    app.write(move |tx, changes| update_item(tx, changes, shop_id, item_id, patch, now))
+    data.write(move |tx, changes| update_item(tx, changes, shop_id, item_id, patch, now))
         .await
 }
 
-pub async fn remove_item(app: &App, shop_id: i64, item_id: i64) -> Result<()> {
+pub async fn remove_item(data: &Data, shop_id: i64, item_id: i64) -> Result<()> {
     let now = crate::support::time::now_ms();
-    app.write(move |tx, changes| delete_item(tx, changes, shop_id, item_id, now))
+    data.write(move |tx, changes| delete_item(tx, changes, shop_id, item_id, now))
         .await
 }
 
 /// Name, description and the open/closed switch.
-pub async fn edit_profile(app: &App, shop: ShopRow, patch: ProfilePatch) -> Result<ShopView> {
-    app.write(move |tx, changes| update_profile(tx, changes, &shop, patch))
+pub async fn edit_profile(data: &Data, shop: ShopRow, patch: ProfilePatch) -> Result<ShopView> {
+    data.write(move |tx, changes| update_profile(tx, changes, &shop, patch))
         .await
 }
 
-pub async fn change_status(app: &App, shop_id: i64, status: ShopStatus) -> Result<ShopView> {
-    app.write(move |tx, changes| set_status(tx, changes, shop_id, status))
+pub async fn change_status(data: &Data, shop_id: i64, status: ShopStatus) -> Result<ShopView> {
+    data.write(move |tx, changes| set_status(tx, changes, shop_id, status))
         .await
 }
 

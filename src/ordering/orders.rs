@@ -2,9 +2,8 @@
 //! place an order and move it through its stages. Prices always come from
 //! the database; the client only says what and how many.
 
-use crate::app::App;
 use crate::error::{Code, Error, Problem, Result};
-use crate::live::{Answer, Audience, Built, Topic};
+use crate::live::{Answer, Audience, Built, Data, Topic};
 use crate::ordering::catalog;
 use crate::store::items::{self, ItemRow};
 use crate::store::orders::{
@@ -658,11 +657,11 @@ pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Res
 }
 
 // ---- Use cases: database work off the async threads; what a transaction
-// changed wakes its waiters once it has committed (`App::write`) ----
+// changed wakes its waiters once it has committed (`Data::write`) ----
 
-pub async fn place_order(app: &App, req: OrderRequest, who: Placement) -> Result<Placed> {
+pub async fn place_order(data: &Data, req: OrderRequest, who: Placement) -> Result<Placed> {
     let now = crate::support::time::now_ms();
-    let placed = app
+    let placed = data
         .write(move |tx, changes| {
             let placed = place(tx, &req, &who, now)?;
             if placed.created {
@@ -685,14 +684,14 @@ pub async fn place_order(app: &App, req: OrderRequest, who: Placement) -> Result
 }
 
 pub async fn move_order(
-    app: &App,
+    data: &Data,
     order_id: i64,
     to: Status,
     actor: Actor,
     reason: String,
 ) -> Result<OrderView> {
     let now = crate::support::time::now_ms();
-    app.write(move |tx, changes| {
+    data.write(move |tx, changes| {
         let (view, _) = change_status(tx, order_id, to, &actor, &reason, now)?;
         changes.add(Topic::Order(order_id));
         changes.add(Topic::ShopOrders(view.order.shop_id));
@@ -711,7 +710,7 @@ fn customer_answer(conn: &Connection, order_id: i64) -> Result<Built> {
 
 /// The order's JSON once its version is above `since`, waiting up to `wait`.
 pub async fn wait_for_order(
-    app: &App,
+    data: &Data,
     order_id: i64,
     actor: Actor,
     since: i64,
@@ -719,11 +718,9 @@ pub async fn wait_for_order(
 ) -> Result<Answer> {
     // Access is checked here, once: the answer is the same for everyone
     // who may see the order.
-    let version = app
-        .db
-        .read(move |c| Ok(visible_order(c, order_id, &actor)?.version));
-    let build = || app.db.read(move |c| customer_answer(c, order_id));
-    app.live
+    let version = data.read(move |c| Ok(visible_order(c, order_id, &actor)?.version));
+    let build = || data.read(move |c| customer_answer(c, order_id));
+    data.live
         .answer(
             Topic::Order(order_id),
             Audience::Customer,
@@ -738,21 +735,21 @@ pub async fn wait_for_order(
 /// A page of the shop's board once its version is above `since`, waiting
 /// up to `wait`.
 pub async fn wait_for_shop(
-    app: &App,
+    data: &Data,
     shop_id: i64,
     since: i64,
     after: i64,
     wait: Duration,
 ) -> Result<Answer> {
-    let version = app.db.read(move |c| Ok(rows::shop_version(c, shop_id)?));
+    let version = data.read(move |c| Ok(rows::shop_version(c, shop_id)?));
     let build = || {
         let now = crate::support::time::now_ms();
-        app.db.read(move |c| {
+        data.read(move |c| {
             let board = shop_orders(c, shop_id, after, now)?;
             Built::json(board.version, &board)
         })
     };
-    app.live
+    data.live
         .answer(
             Topic::ShopOrders(shop_id),
             Audience::ShopBoard { after },

@@ -25,13 +25,14 @@ const RESTORE_EVERY: u64 = 12;
 const SEEN_EVERY_MS: i64 = 60_000;
 pub const DEFAULT_SESSION_MINUTES: i64 = 24 * 60;
 
+#[derive(Clone)]
 pub struct ClientSettings {
     pub session_minutes: i64,
     /// The kernel's ARP table, `/proc/net/arp` on Linux.
     pub arp_path: PathBuf,
     /// Whether accepted clients are let through the firewall (`internet` mode).
     pub open_firewall: bool,
-    pub firewall: Box<dyn Firewall>,
+    pub firewall: Arc<dyn Firewall>,
 }
 
 impl Default for ClientSettings {
@@ -40,7 +41,7 @@ impl Default for ClientSettings {
             session_minutes: DEFAULT_SESSION_MINUTES,
             arp_path: "/proc/net/arp".into(),
             open_firewall: false,
-            firewall: Box::new(crate::portal::firewall::NoFirewall),
+            firewall: Arc::new(crate::portal::firewall::NoFirewall),
         }
     }
 }

@@ -33,7 +33,7 @@ pub async fn login_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
-    match accounts::login(app, req.peer.ip(), form.parse()?).await {
+    match accounts::login(&app.data, &app.limits, req.peer.ip(), form.parse()?).await {
         Ok((token, role)) => {
             let mut response = redirect(home_of(role));
             set_staff_cookie(&mut response, &token);
@@ -57,7 +57,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
 pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
     check_csrf(app, req, &req.form())?;
     if let Some(token) = staff_token(req) {
-        accounts::logout(app, token.to_string()).await?;
+        accounts::logout(&app.data, token.to_string()).await?;
     }
     let mut response = redirect("/login");
     identity::clear_staff_cookie(&mut response);
@@ -66,7 +66,7 @@ pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
     let token = staff_token(req).ok_or_else(|| Error::unauthorized(Code::AuthRequired))?;
-    accounts::logout(app, token.to_string()).await?;
+    accounts::logout(&app.data, token.to_string()).await?;
     let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
     identity::clear_staff_cookie(&mut response);
     Ok(response)
@@ -124,11 +124,11 @@ pub async fn api_register(app: &App, req: &Request) -> Result<Response> {
 /// A shop's registration, from the page's form or the API.
 async fn register(app: &App, req: &Request, registration: Registration) -> Result<String> {
     app.limits.take(Action::Register, req.peer.ip())?;
-    accounts::register(app, registration).await
+    accounts::register(&app.data, &app.limits, registration).await
 }
 
 pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
-    let (token, role) = accounts::login(app, req.peer.ip(), req.json()?).await?;
+    let (token, role) = accounts::login(&app.data, &app.limits, req.peer.ip(), req.json()?).await?;
     let mut response = json(
         StatusCode::OK,
         &serde_json::json!({ "token": token, "role": role }),

@@ -1,7 +1,7 @@
 //! The venue owner's routes: approving shops and the venue's settings.
 
 use crate::accounts::Staff;
-use crate::app::{App, Venue};
+use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render;
@@ -10,6 +10,7 @@ use crate::http::response::{json, redirect, Response};
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ShopStatus, ShopView};
 use crate::support::time;
+use crate::venue::settings::Venue;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -31,8 +32,8 @@ fn status_for(action: &str) -> Result<ShopStatus> {
 
 pub async fn page(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let shops = app.db.read(catalog::all).await?;
-    let storage = app.db.storage();
+    let shops = app.data.db.read(catalog::all).await?;
+    let storage = app.data.db.storage();
     render(
         app,
         req,
@@ -41,8 +42,8 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
         context! {
             shops => value(&shops),
             limits => context! {
-                per_device => crate::app::MAX_OPEN_ORDERS_PER_DEVICE,
-                per_shop => crate::app::MAX_OPEN_ORDERS_PER_SHOP,
+                per_device => crate::venue::settings::MAX_OPEN_ORDERS_PER_DEVICE,
+                per_shop => crate::venue::settings::MAX_OPEN_ORDERS_PER_SHOP,
             },
             storage => context! {
                 full => storage.full,
@@ -77,7 +78,7 @@ pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> R
 }
 
 async fn set_shop_status(app: &App, shop_id: i64, action: &str) -> Result<ShopView> {
-    catalog::change_status(app, shop_id, status_for(action)?).await
+    catalog::change_status(&app.data, shop_id, status_for(action)?).await
 }
 
 /// Venue settings as the owner's form or the API sends them; the fields
@@ -165,7 +166,7 @@ pub async fn api_update_venue(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn api_shops(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
-    let shops = app.db.read(catalog::all).await?;
+    let shops = app.data.db.read(catalog::all).await?;
     Ok(json(StatusCode::OK, &shops))
 }
 

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub async fn api_shops(app: &App) -> Result<Response> {
-    let shops = app.db.read(catalog::listed).await?;
+    let shops = app.data.db.read(catalog::listed).await?;
     Ok(json(StatusCode::OK, &shops))
 }
 
@@ -29,7 +29,7 @@ pub async fn api_shops(app: &App) -> Result<Response> {
 pub async fn api_menu(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
     let since = req.int_param("since", -1)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
-    let menu = catalog::wait_for_menu(app, shop_id, since, wait).await?;
+    let menu = catalog::wait_for_menu(&app.data, shop_id, since, wait).await?;
     Ok(with_body(
         StatusCode::OK,
         "application/json",
@@ -46,6 +46,7 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
     let token = customer_token(req, None);
     let hash = token.as_deref().map(crypto::token_hash);
     let (shops, my_orders) = app
+        .data
         .db
         .read(move |c| {
             let mine = match hash {
@@ -71,6 +72,7 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
     let (shop, items) = app
+        .data
         .db
         .read(move |c| catalog::public_menu(c, shop_id))
         .await?;
@@ -102,6 +104,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
         .map(|(item, qty)| (item, qty.parse::<i64>().unwrap_or(-1)));
     let wanted = orders::merge_lines(quantities);
     let (shop, cart) = app
+        .data
         .db
         .read(move |c| orders::quote(c, shop_id, wanted))
         .await?;
@@ -171,7 +174,7 @@ async fn place(app: &App, req: &Request, order: OrderRequest) -> Result<Placed> 
         None => identity::reserved_token(app, &order.client_ref)
             .map_or(Holder::Anonymous, Holder::Reserved),
     };
-    orders::place_order(app, order, placement(app, req, holder)).await
+    orders::place_order(&app.data, order, placement(app, req, holder)).await
 }
 
 /// Who places an order from this request, under the venue's limits.
@@ -201,6 +204,7 @@ const STEPS: [Status; 4] = [
 pub async fn order_page(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let actor = customer(req, None)?;
     let view = app
+        .data
         .db
         .read(move |c| orders::load_view(c, orders::visible_order(c, order_id, &actor)?))
         .await?;
@@ -236,7 +240,7 @@ pub async fn cancel_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
     identity::check_csrf(app, req, &form)?;
     let actor = customer(req, Some(&form))?;
     let cancel: CancelRequest = form.parse()?;
-    orders::move_order(app, order_id, Status::Cancelled, actor, cancel.reason).await?;
+    orders::move_order(&app.data, order_id, Status::Cancelled, actor, cancel.reason).await?;
     let token = customer_token(req, Some(&form)).unwrap_or_default();
     Ok(redirect(&format!(
         "/o/{order_id}?t={}",
@@ -251,7 +255,8 @@ pub async fn api_cancel(app: &App, req: &Request, order_id: i64) -> Result<Respo
     } else {
         req.json()?
     };
-    let view = orders::move_order(app, order_id, Status::Cancelled, actor, cancel.reason).await?;
+    let view =
+        orders::move_order(&app.data, order_id, Status::Cancelled, actor, cancel.reason).await?;
     Ok(json(StatusCode::OK, &view))
 }
 
@@ -259,7 +264,7 @@ pub async fn api_order(app: &App, req: &Request, order_id: i64) -> Result<Respon
     let actor = customer(req, None)?;
     let since = req.int_param("since", -1)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
-    let body = orders::wait_for_order(app, order_id, actor, since, wait).await?;
+    let body = orders::wait_for_order(&app.data, order_id, actor, since, wait).await?;
     Ok(with_body(
         StatusCode::OK,
         "application/json",

@@ -63,6 +63,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let now = crate::support::time::now_ms();
     let after = req.int_param("after", 0)?;
     let board = app
+        .data
         .db
         .read(move |c| orders::shop_orders(c, shop_id, after, now))
         .await?;
@@ -109,7 +110,7 @@ async fn move_order(
     change: StatusChange,
 ) -> Result<OrderView> {
     let actor = actor(staff, shop_id);
-    orders::move_order(app, order_id, change.status, actor, change.reason).await
+    orders::move_order(&app.data, order_id, change.status, actor, change.reason).await
 }
 
 pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
@@ -132,7 +133,7 @@ pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
     check_csrf(app, req, &form)?;
     let patch: ProfilePatch = form.parse()?;
     let shop = staff.shop_for(ShopAction::EditProfile)?.clone();
-    catalog::edit_profile(app, shop, patch).await?;
+    catalog::edit_profile(&app.data, shop, patch).await?;
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
 }
 
@@ -154,7 +155,7 @@ fn same_site_path(back: &str) -> &str {
 
 pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
-    let items = app.db.read(move |c| catalog::menu(c, shop_id)).await?;
+    let items = app.data.db.read(move |c| catalog::menu(c, shop_id)).await?;
     render(
         app,
         req,
@@ -168,13 +169,13 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    catalog::add_item(app, shop_id, form.parse()?).await?;
+    catalog::add_item(&app.data, &app.venue().money(), shop_id, form.parse()?).await?;
     Ok(redirect("/shop/menu"))
 }
 
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    let item = catalog::add_item(app, shop_id, req.json()?).await?;
+    let item = catalog::add_item(&app.data, &app.venue().money(), shop_id, req.json()?).await?;
     Ok(json(StatusCode::CREATED, &item))
 }
 
@@ -184,7 +185,7 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
     check_csrf(app, req, &form)?;
     let patch: ItemPatch = form.parse()?;
     let shop_id = staff.shop_for(item_action(&patch))?.id;
-    catalog::edit_item(app, shop_id, item_id, patch).await?;
+    catalog::edit_item(&app.data, &app.venue().money(), shop_id, item_id, patch).await?;
     Ok(redirect(&format!("/shop/menu#item-{item_id}")))
 }
 
@@ -192,20 +193,20 @@ pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<R
     let (staff, _) = shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
     let shop_id = staff.shop_for(item_action(&patch))?.id;
-    let item = catalog::edit_item(app, shop_id, item_id, patch).await?;
+    let item = catalog::edit_item(&app.data, &app.venue().money(), shop_id, item_id, patch).await?;
     Ok(json(StatusCode::OK, &item))
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     check_csrf(app, req, &req.form())?;
-    catalog::remove_item(app, shop_id, item_id).await?;
+    catalog::remove_item(&app.data, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    catalog::remove_item(app, shop_id, item_id).await?;
+    catalog::remove_item(&app.data, shop_id, item_id).await?;
     Ok(no_content())
 }
 
@@ -214,7 +215,7 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
     let since = req.int_param("since", -1)?;
     let after = req.int_param("after", 0)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
-    let board = orders::wait_for_shop(app, shop_id, since, after, wait).await?;
+    let board = orders::wait_for_shop(&app.data, shop_id, since, after, wait).await?;
     Ok(with_body(
         StatusCode::OK,
         "application/json",
@@ -224,7 +225,7 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = shopkeeper(app, req).await?;
-    let items = app.db.read(move |c| catalog::menu(c, shop_id)).await?;
+    let items = app.data.db.read(move |c| catalog::menu(c, shop_id)).await?;
     Ok(json(StatusCode::OK, &items))
 }
 

@@ -4,8 +4,9 @@
 use super::forward::forward;
 use super::plan::{error_reply, fit_udp, plan, Plan, MAX_UDP};
 use super::wire::Rcode;
-use crate::app::App;
 use crate::error::{Error, Result};
+use crate::portal::clients::Clients;
+use crate::portal::PortalConfig;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -44,12 +45,21 @@ pub async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
     ))
 }
 
-/// Serves DNS on both sockets until the task is dropped.
-pub async fn serve(udp: UdpSocket, tcp: TcpListener, app: App) {
-    tokio::join!(serve_udp(udp, app.clone()), serve_tcp(tcp, app));
+/// What answering a query needs: the portal's settings and which clients
+/// it has accepted.
+#[derive(Clone)]
+struct Answering {
+    portal: Arc<PortalConfig>,
+    clients: Clients,
 }
 
-async fn serve_udp(socket: UdpSocket, app: App) {
+/// Serves DNS on both sockets until the task is dropped.
+pub async fn serve(udp: UdpSocket, tcp: TcpListener, portal: Arc<PortalConfig>, clients: Clients) {
+    let answering = Answering { portal, clients };
+    tokio::join!(serve_udp(udp, answering.clone()), serve_tcp(tcp, answering));
+}
+
+async fn serve_udp(socket: UdpSocket, answering: Answering) {
     let socket = Arc::new(socket);
     let forwards = Arc::new(Semaphore::new(MAX_FORWARDS));
     let mut buf = vec![0u8; MAX_UDP];
@@ -63,14 +73,20 @@ async fn serve_udp(socket: UdpSocket, app: App) {
             }
         };
         let packet = &buf[..len];
-        let reply = match plan(packet, &app.portal, app.clients.is_accepted(peer.ip())) {
+        let reply = match plan(
+            packet,
+            &answering.portal,
+            answering.clients.is_accepted(peer.ip()),
+        ) {
             Plan::Drop => continue,
             Plan::Reply(reply) => reply,
             Plan::Forward(query) => match forwards.clone().try_acquire_owned() {
                 Ok(permit) => {
-                    let (socket, app, packet) = (socket.clone(), app.clone(), packet.to_vec());
+                    let (socket, answering, packet) =
+                        (socket.clone(), answering.clone(), packet.to_vec());
                     tokio::spawn(async move {
-                        let reply = forward(&packet, &query, &app.portal.upstreams, false).await;
+                        let reply =
+                            forward(&packet, &query, &answering.portal.upstreams, false).await;
                         if let Some(reply) = fit_udp(reply, &packet) {
                             let _ = socket.send_to(&reply, peer).await;
                         }
@@ -90,7 +106,7 @@ async fn serve_udp(socket: UdpSocket, app: App) {
     }
 }
 
-async fn serve_tcp(listener: TcpListener, app: App) {
+async fn serve_tcp(listener: TcpListener, answering: Answering) {
     let slots = TcpSlots::default();
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -105,10 +121,12 @@ async fn serve_tcp(listener: TcpListener, app: App) {
         let Some(slot) = slots.claim(peer.ip()) else {
             continue;
         };
-        let app = app.clone();
+        let answering = answering.clone();
         tokio::spawn(async move {
-            let served =
-                tokio::time::timeout(TCP_LIFETIME, serve_tcp_connection(stream, peer.ip(), &app));
+            let served = tokio::time::timeout(
+                TCP_LIFETIME,
+                serve_tcp_connection(stream, peer.ip(), &answering),
+            );
             if let Ok(Err(e)) = served.await {
                 log::debug!("DNS over TCP from {peer}: {e}");
             }
@@ -121,7 +139,7 @@ async fn serve_tcp(listener: TcpListener, app: App) {
 async fn serve_tcp_connection(
     mut stream: TcpStream,
     peer: IpAddr,
-    app: &App,
+    answering: &Answering,
 ) -> std::io::Result<()> {
     loop {
         // The whole message, not just its first byte, must come in time:
@@ -130,10 +148,16 @@ async fn serve_tcp_connection(
             return Ok(());
         };
         let packet = packet?;
-        let reply = match plan(&packet, &app.portal, app.clients.is_accepted(peer)) {
+        let reply = match plan(
+            &packet,
+            &answering.portal,
+            answering.clients.is_accepted(peer),
+        ) {
             Plan::Drop => return Ok(()),
             Plan::Reply(reply) => reply,
-            Plan::Forward(query) => forward(&packet, &query, &app.portal.upstreams, true).await,
+            Plan::Forward(query) => {
+                forward(&packet, &query, &answering.portal.upstreams, true).await
+            }
         };
         write_framed(&mut stream, &reply).await?;
     }

@@ -1,0 +1,267 @@
+//! The server's settings, finished before anything is built: the `serve`
+//! flags merged with what follows from them (the portal's address from the
+//! listen address, the firewall from its name, connection caps fitted to
+//! the open-file limit). `App::open` builds everything from one `Config`,
+//! and nothing is changed after.
+
+use crate::error::{Code, Error, Result};
+use crate::portal::clients::{self, ClientSettings};
+use crate::portal::{dns, firewall, Mode, PortalConfig};
+use clap::Args;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Descriptors kept for everything but HTTP connections and DNS: standard
+/// streams, listeners, the runtime, SQLite's files (database, WAL and
+/// shared memory per connection, temporary files), /dev/urandom, `nft` and
+/// the connection being refused.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address and port to listen on for HTTP
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// On an empty database, create a demo venue (owner, three shops, menus)
+    /// and print its accounts
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Answer DNS for the captive portal on this address (UDP and TCP),
+    /// e.g. 0.0.0.0:53; off unless given
+    #[arg(long, value_name = "ADDR")]
+    pub dns: Option<SocketAddr>,
+
+    /// The portal's IPv4 address: the DNS answer for every name
+    /// (default: the --listen address if it is a specific one)
+    #[arg(long, value_name = "IP")]
+    pub portal_ip: Option<Ipv4Addr>,
+
+    /// The portal's IPv6 address for AAAA answers (none: empty answers)
+    #[arg(long, value_name = "IP")]
+    pub portal_ip6: Option<Ipv6Addr>,
+
+    /// The portal's own name; redirects point at http://NAME/
+    #[arg(long, default_value = "order.lan", value_name = "NAME")]
+    pub portal_host: String,
+
+    /// local: no uplink, the portal answers phones' probes after
+    /// acceptance; internet: accepted clients go out to the internet
+    #[arg(long, default_value = "local", value_name = "local|internet")]
+    pub mode: Mode,
+
+    /// How long an acceptance lasts before the client sees the portal again
+    #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES, value_name = "MINUTES",
+          value_parser = clap::value_parser!(i64).range(1..=525_600))]
+    pub session_minutes: i64,
+
+    /// A resolver for accepted clients in internet mode (IP or IP:PORT;
+    /// repeat for several, they are asked at once)
+    #[arg(long = "upstream", value_name = "ADDR", value_parser = parse_upstream)]
+    pub upstreams: Vec<SocketAddr>,
+
+    /// Firewall backend: nft (the orderspot nftables table) or none
+    #[arg(long, default_value = "none", value_parser = ["nft", "none"])]
+    pub firewall: String,
+
+    /// The kernel's ARP table, read for clients' MAC addresses
+    #[arg(long, default_value = "/proc/net/arp", value_name = "PATH")]
+    pub arp_path: PathBuf,
+
+    /// Set the venue's name at start
+    #[arg(long, value_name = "NAME")]
+    pub venue_name: Option<String>,
+
+    /// Most HTTP connections open at once; more are answered 503 at once.
+    /// Lowered at start if the open-file limit cannot hold them
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Most HTTP connections open at once from one client address (an IPv6
+    /// client: its /64)
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections_per_client: u32,
+
+    /// Drop a connection whose client has taken none of its answer for this long
+    #[arg(long, default_value_t = DEFAULT_WRITE_TIMEOUT_SECS, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout: u64,
+}
+
+fn parse_upstream(text: &str) -> std::result::Result<SocketAddr, String> {
+    text.parse::<SocketAddr>()
+        .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("{text:?} is not an IP address or IP:PORT"))
+}
+
+/// Everything `serve` runs with.
+pub struct Config {
+    /// Directory holding orderspot.db.
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Seed a demo venue on an empty database.
+    pub demo: bool,
+    /// The venue's name, set at start.
+    pub venue_name: Option<String>,
+    pub portal: PortalConfig,
+    pub clients: ClientSettings,
+    /// Where DNS for the captive portal listens, if it does.
+    pub dns: Option<SocketAddr>,
+    pub connections: ConnectionLimits,
+}
+
+impl Config {
+    /// The flags checked and merged. Raises the open-file limit as far as
+    /// the connection caps need.
+    pub fn from_args(data_dir: PathBuf, args: ServeArgs) -> Result<Config> {
+        let portal_ip = args.portal_ip.or(match args.listen.ip() {
+            IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+            _ => None,
+        });
+        if args.dns.is_some() && portal_ip.is_none() {
+            return Err(Error::bad(Code::Usage).with(
+                "detail",
+                "--dns needs --portal-ip (the address clients reach the portal on)",
+            ));
+        }
+        if args.mode == Mode::Internet && args.upstreams.is_empty() {
+            log::warn!("internet mode without --upstream: accepted clients' DNS gets SERVFAIL");
+        }
+        let connections = connection_limits(&args)?;
+        Ok(Config {
+            data_dir,
+            listen: args.listen,
+            demo: args.demo,
+            portal: PortalConfig {
+                host: crate::portal::host_name(&args.portal_host),
+                ip: portal_ip,
+                ip6: args.portal_ip6,
+                mode: args.mode,
+                upstreams: args.upstreams,
+            },
+            clients: ClientSettings {
+                session_minutes: args.session_minutes,
+                arp_path: args.arp_path,
+                open_firewall: args.mode == Mode::Internet,
+                firewall: match args.firewall.as_str() {
+                    "nft" => Arc::new(firewall::Nft),
+                    _ => Arc::new(firewall::NoFirewall),
+                },
+            },
+            dns: args.dns,
+            venue_name: args.venue_name,
+            connections,
+        })
+    }
+}
+
+/// The connection caps from the flags, fitted to the open-file limit (raised
+/// as far as they need first) minus what the rest of the server may use.
+fn connection_limits(args: &ServeArgs) -> Result<ConnectionLimits> {
+    let reserved = RESERVED_DESCRIPTORS
+        + match args.dns {
+            Some(_) => dns::max_descriptors(args.upstreams.len()),
+            None => 0,
+        };
+    let wanted = u64::from(args.max_connections) + reserved;
+    ConnectionLimits::fit(
+        args.max_connections,
+        args.max_connections_per_client,
+        Duration::from_secs(args.write_timeout),
+        raise_file_limit(wanted)?,
+        reserved,
+    )
+}
+
+/// Raises the soft open-file limit towards `wanted` (never past the hard
+/// limit, never lowering it): each connection holds a descriptor. Returns
+/// the limit in force.
+fn raise_file_limit(wanted: u64) -> Result<u64> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| Error::Internal(format!("cannot read the open-file limit: {e}")))?;
+    let target = wanted.min(hard).max(soft);
+    if target == soft {
+        log::info!("open-file limit {soft} (hard limit {hard})");
+        return Ok(soft);
+    }
+    match setrlimit(Resource::RLIMIT_NOFILE, target, hard) {
+        Ok(()) => {
+            log::info!("open-file limit raised from {soft} to {target} (hard limit {hard})");
+            Ok(target)
+        }
+        Err(e) => {
+            log::warn!("cannot raise the open-file limit from {soft} to {target}: {e}");
+            Ok(soft)
+        }
+    }
+}
+
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+/// A phone's browser opens about six connections, more with long-polls and
+/// the captive-portal sheet beside the browser; a shop's tablet a few more.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
+pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 20;
+/// Below this many connections the server could not serve a venue at all,
+/// so start-up fails instead of running crippled.
+const MIN_CONNECTIONS: u64 = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub max_total: usize,
+    pub max_per_client: usize,
+    /// How long a write may wait for the client to take data before the
+    /// connection is dropped.
+    pub write_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    /// The configured caps, lowered so that open connections can never use
+    /// up the descriptors the rest of the server needs (`reserved`).
+    pub fn fit(
+        max_total: u32,
+        max_per_client: u32,
+        write_timeout: Duration,
+        file_limit: u64,
+        reserved: u64,
+    ) -> Result<ConnectionLimits> {
+        let room = file_limit.saturating_sub(reserved);
+        if room < MIN_CONNECTIONS {
+            return Err(Error::Internal(format!(
+                "the open-file limit ({file_limit}) leaves room for only {room} connections \
+                 after the {reserved} descriptors the server keeps for itself; raise it \
+                 (ulimit -n, or procd's nofile limit)"
+            )));
+        }
+        let max_total = u64::from(max_total).min(room);
+        let max_per_client = u64::from(max_per_client).min(max_total);
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(ConnectionLimits {
+            max_total: size(max_total),
+            max_per_client: size(max_per_client),
+            write_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_keeps_the_reserve_free_and_refuses_a_hopeless_limit() {
+        let timeout = Duration::from_secs(20);
+        let fitted = ConnectionLimits::fit(1024, 64, timeout, 4096, 100).unwrap();
+        assert_eq!((fitted.max_total, fitted.max_per_client), (1024, 64));
+        let fitted = ConnectionLimits::fit(1024, 64, timeout, 256, 64).unwrap();
+        assert_eq!((fitted.max_total, fitted.max_per_client), (192, 64));
+        let fitted = ConnectionLimits::fit(1024, 500, timeout, 256, 64).unwrap();
+        assert_eq!(fitted.max_per_client, 192);
+        assert!(ConnectionLimits::fit(1024, 64, timeout, 70, 64).is_err());
+    }
+}

@@ -1,0 +1,258 @@
+//! The venue's settings as the owner sets them: name, terms, how money
+//! looks, language, time zone and open-order limits; loaded, checked and
+//! saved in the settings table.
+
+use crate::error::{Code, Error, Result};
+use crate::ordering::orders::OpenOrderLimits;
+use crate::store::settings;
+use crate::support::i18n;
+use crate::support::money::{MoneyFormat, MAX_DECIMALS};
+use crate::support::text;
+use crate::support::time;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
+pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
+
+/// What the owner sets for the whole venue. Settings saved by an older
+/// version lack the newer fields: those take their defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Venue {
+    pub name: String,
+    pub terms: String,
+    /// The currency symbol; with the four fields below, how amounts look.
+    pub currency: String,
+    pub decimals: u32,
+    pub decimal_separator: String,
+    pub thousands_separator: String,
+    pub symbol_after: bool,
+    /// The pages' language for visitors whose browser asks for none we have.
+    pub language: String,
+    /// The venue's time zone for times shown on pages: its IANA name
+    /// (what the owner reads) and its POSIX TZ rule (what clocks follow).
+    pub time_zone: String,
+    pub time_zone_rule: String,
+    /// Open orders one device (customer token or client address) may have.
+    pub max_open_orders_per_device: i64,
+    /// Open orders one shop may have; above it new orders are refused.
+    pub max_open_orders_per_shop: i64,
+}
+
+impl Default for Venue {
+    fn default() -> Self {
+        Venue {
+            name: "OrderSpot".into(),
+            terms: "Be kind to the staff. Pay when you pick up your order.".into(),
+            currency: "€".into(),
+            decimals: 2,
+            decimal_separator: ".".into(),
+            thousands_separator: String::new(),
+            symbol_after: false,
+            language: i18n::english().lang.into(),
+            time_zone: "UTC".into(),
+            time_zone_rule: time::UTC_RULE.into(),
+            max_open_orders_per_device: 5,
+            max_open_orders_per_shop: 300,
+        }
+    }
+}
+
+impl Venue {
+    /// The saved settings; before the owner saves any, the venue is in
+    /// the router's time zone.
+    pub fn load(conn: &Connection) -> Result<Venue> {
+        let Some(json) = settings::get(conn, "venue")? else {
+            let (time_zone, time_zone_rule) = time::router_zone();
+            return Ok(Venue {
+                time_zone,
+                time_zone_rule,
+                ..Venue::default()
+            });
+        };
+        let mut saved: serde_json::Value = serde_json::from_slice(json.as_bytes())
+            .map_err(|e| Error::Internal(format!("venue settings: {e}")))?;
+        if let serde_json::Value::Object(fields) = &mut saved {
+            upgrade_fixed_offset(fields);
+        }
+        serde_json::from_value(saved).map_err(|e| Error::Internal(format!("venue settings: {e}")))
+    }
+
+    pub fn validate(self) -> Result<Venue> {
+        if i18n::find(&self.language).is_none() {
+            return Err(Error::bad(Code::VenueUnknownLanguage).with("lang", &self.language));
+        }
+        let decimal_separator =
+            text::optional_line("decimal_separator", &self.decimal_separator, 4)?;
+        // Untrimmed: a space is the usual separator in some countries.
+        let thousands_separator = text::clean_line(&self.thousands_separator);
+        text::check_length("thousands_separator", &thousands_separator, 4)?;
+        let (time_zone, time_zone_rule) = valid_zone(&self.time_zone, &self.time_zone_rule)?;
+        Ok(Venue {
+            name: text::required("name", &self.name, 80)?,
+            terms: text::optional_text("terms", &self.terms, 5_000)?,
+            currency: text::optional_line("currency", &self.currency, 8)?,
+            decimals: self.decimals.min(MAX_DECIMALS),
+            // Without a separator, "1250" could be 12.50 or 1250.
+            decimal_separator: if decimal_separator.is_empty() {
+                ".".into()
+            } else {
+                decimal_separator
+            },
+            thousands_separator,
+            symbol_after: self.symbol_after,
+            language: self.language,
+            time_zone,
+            time_zone_rule,
+            max_open_orders_per_device: self
+                .max_open_orders_per_device
+                .clamp(1, MAX_OPEN_ORDERS_PER_DEVICE),
+            // Up to this many, pickup codes stay at most four characters
+            // with few collisions (orders::pickup_code_length).
+            max_open_orders_per_shop: self
+                .max_open_orders_per_shop
+                .clamp(1, MAX_OPEN_ORDERS_PER_SHOP),
+        })
+    }
+
+    /// How the venue's amounts look, on pages, in messages and in the script.
+    pub fn money(&self) -> MoneyFormat {
+        MoneyFormat {
+            symbol: self.currency.clone(),
+            decimals: self.decimals,
+            decimal_separator: self.decimal_separator.clone(),
+            thousands_separator: self.thousands_separator.clone(),
+            symbol_after: self.symbol_after,
+        }
+    }
+
+    pub fn open_order_limits(&self) -> OpenOrderLimits {
+        OpenOrderLimits {
+            per_device: self.max_open_orders_per_device,
+            per_shop: self.max_open_orders_per_shop,
+        }
+    }
+
+    pub fn save(&self, conn: &Connection) -> Result<()> {
+        let json = serde_json::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(settings::set(conn, "venue", &json)?)
+    }
+}
+
+/// Settings saved before zones had rules hold `utc_offset_minutes`: it
+/// becomes the fixed-offset zone it meant, unless a rule is given too.
+/// The old field stays (deserialising ignores it): removing it would cost
+/// the binary a map's removal code.
+pub fn upgrade_fixed_offset(fields: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(offset) = fields.get("utc_offset_minutes") else {
+        return;
+    };
+    if fields.contains_key("time_zone_rule") {
+        return;
+    }
+    let (name, rule) = time::fixed_offset_zone(offset.as_i64().unwrap_or(0));
+    fields.insert("time_zone".into(), name.into());
+    fields.insert("time_zone_rule".into(), rule.into());
+}
+
+/// A zone as `(name, rule)`: the rule as given or, when none is, looked up
+/// by the zone's name (UTC, or the host's zoneinfo files where it has
+/// them); a zone without a name is named by its rule.
+fn valid_zone(name: &str, rule: &str) -> Result<(String, String)> {
+    let name = text::optional_line("time_zone", name, time::MAX_NAME_CHARS)?;
+    let rule = valid_zone_rule(&name, rule.trim())?;
+    Ok((if name.is_empty() { rule.clone() } else { name }, rule))
+}
+
+fn valid_zone_rule(name: &str, rule: &str) -> Result<String> {
+    if rule.is_empty() {
+        return match name {
+            "" | "UTC" | "Etc/UTC" => Ok(time::UTC_RULE.into()),
+            _ => time::rule_from_zoneinfo(name)
+                .ok_or_else(|| Error::bad(Code::VenueUnknownZone).with("zone", name)),
+        };
+    }
+    if time::parse_rule(rule).is_none() {
+        return Err(Error::bad(Code::VenueBadZoneRule));
+    }
+    Ok(rule.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn zone(name: &str, rule: &str) -> Result<(String, String)> {
+        let venue = Venue {
+            time_zone: name.into(),
+            time_zone_rule: rule.into(),
+            ..Venue::default()
+        }
+        .validate()?;
+        Ok((venue.time_zone, venue.time_zone_rule))
+    }
+
+    #[test]
+    fn settings_saved_with_a_utc_offset_load_as_a_fixed_zone() {
+        let conn = crate::db::test_connection();
+        settings::set(
+            &conn,
+            "venue",
+            r#"{"name":"Old","utc_offset_minutes":-300}"#,
+        )
+        .unwrap();
+        let venue = Venue::load(&conn).unwrap();
+        assert_eq!(venue.name, "Old");
+        assert_eq!(venue.time_zone, "UTC-05:00");
+        // 2024-07-01T12:00Z
+        assert_eq!(
+            time::clock(1_719_835_200_000, &venue.time_zone_rule),
+            "07:00"
+        );
+        venue.save(&conn).unwrap();
+        assert_eq!(Venue::load(&conn).unwrap(), venue);
+    }
+
+    #[test]
+    fn a_rule_given_with_an_old_offset_wins() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("utc_offset_minutes".into(), 60.into());
+        fields.insert("time_zone_rule".into(), "EST5EDT,M3.2.0,M11.1.0".into());
+        upgrade_fixed_offset(&mut fields);
+        assert_eq!(fields["time_zone_rule"], "EST5EDT,M3.2.0,M11.1.0");
+        assert!(!fields.contains_key("time_zone"));
+    }
+
+    #[test]
+    fn zones_need_a_rule_that_parses() {
+        let berlin = "CET-1CEST,M3.5.0,M10.5.0/3";
+        assert_eq!(
+            zone(" Europe/Berlin ", berlin).unwrap(),
+            ("Europe/Berlin".into(), berlin.into())
+        );
+        assert_eq!(zone("", berlin).unwrap(), (berlin.into(), berlin.into()));
+        assert_eq!(zone("UTC", "").unwrap(), ("UTC".into(), "UTC0".into()));
+        assert!(matches!(
+            zone("Europe/Berlin", "CET"),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            zone("Nowhere/Atlantis", ""),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(zone(&"x".repeat(65), berlin).is_err());
+    }
+
+    #[test]
+    fn a_zone_name_alone_takes_its_rule_from_the_hosts_zoneinfo() {
+        if !Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
+            return;
+        }
+        assert_eq!(
+            zone("Europe/Berlin", "").unwrap().1,
+            "CET-1CEST,M3.5.0,M10.5.0/3"
+        );
+    }
+}
