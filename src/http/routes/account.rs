@@ -4,7 +4,7 @@ use crate::accounts::{self, Registration, Role};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{self, check_csrf, set_staff_cookie, staff_token};
-use crate::http::page;
+use crate::http::render::page;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
 use crate::ordering::catalog::ShopStatus;
@@ -40,7 +40,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
             Ok(response)
         }
         Err(e @ Error::Unauthorized(_)) => {
-            let message = crate::http::speech(app, req).message(&e);
+            let message = crate::http::render::speech(app, req).message(&e);
             let email = form.text("email");
             page(
                 app,
@@ -93,7 +93,7 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
             Ok(response)
         }
         Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
-            let message = crate::http::speech(app, req).message(&e);
+            let message = crate::http::render::speech(app, req).message(&e);
             let fields: BTreeMap<String, String> = form.0.into_iter().collect();
             page(
                 app,

@@ -4,7 +4,7 @@ use crate::accounts::Staff;
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{check_csrf, require_staff};
-use crate::http::render;
+use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
 use crate::http::templates::value;

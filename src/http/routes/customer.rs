@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{self, customer_token, device_token};
-use crate::http::page;
+use crate::http::render::page;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, with_body, Response};
 use crate::http::templates::value;
@@ -109,7 +109,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
         .read(move |c| orders::quote(c, shop_id, wanted))
         .await?;
     let token = customer_token(req, None);
-    let speech = crate::http::speech(app, req);
+    let speech = crate::http::render::speech(app, req);
     let (cart, problem) = match cart {
         Ok(cart) if cart.lines.is_empty() => (cart, Some(speech.language.text("cart.empty"))),
         Ok(cart) => (cart, None),

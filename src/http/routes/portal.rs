@@ -91,7 +91,7 @@ fn record_seen(app: &App, peer: SocketAddr) {
 
 pub async fn landing_page(app: &App, req: &Request) -> Result<Response> {
     let accepted = app.clients.is_accepted(req.peer.ip());
-    crate::http::page(
+    crate::http::render::page(
         app,
         req,
         "portal/welcome.html",

@@ -6,7 +6,7 @@ use crate::accounts::Staff;
 use crate::app::App;
 use crate::error::Result;
 use crate::http::identity::{check_csrf, require_staff};
-use crate::http::render;
+use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, with_body, Response};
 use crate::http::templates::value;

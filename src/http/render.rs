@@ -1,0 +1,163 @@
+//! Pages and how to speak to a request: its language (with the switcher's
+//! links) and the venue's money format, and what every page is rendered with.
+
+use super::identity;
+use super::request::Request;
+use super::response::{self, Response, Speech};
+use crate::app::App;
+use crate::error::Result;
+use crate::support::{i18n, text};
+use crate::venue::settings::Venue;
+
+/// The language a visitor picked with `?lang=`, if we have it.
+pub(super) fn chosen_language(req: &Request) -> Option<&'static str> {
+    req.param("lang").and_then(i18n::find).map(|c| c.lang)
+}
+
+/// How to speak to this request: its language and the venue's money format.
+pub fn speech(app: &App, req: &Request) -> Speech {
+    speech_for(&app.venue(), req)
+}
+
+fn speech_for(venue: &Venue, req: &Request) -> Speech {
+    let language = i18n::choose(
+        i18n::catalogues(),
+        req.param("lang"),
+        req.header("accept-language"),
+        &venue.language,
+    );
+    Speech {
+        picked: chosen_language(req).is_some(),
+        ..Speech::new(language, venue.money())
+    }
+}
+
+/// The language switcher's links: this page in each language.
+fn language_links(req: &Request, current: &str) -> Vec<minijinja::Value> {
+    i18n::catalogues()
+        .iter()
+        .map(|catalogue| {
+            let mut href: String = req
+                .segments
+                .iter()
+                .map(|segment| format!("/{}", text::percent_encode(segment)))
+                .collect();
+            if href.is_empty() {
+                href.push('/');
+            }
+            let query = req
+                .query
+                .iter()
+                .filter(|(key, _)| key != "lang")
+                .map(|(key, value)| {
+                    format!(
+                        "{}={}",
+                        text::percent_encode(key),
+                        text::percent_encode(value)
+                    )
+                })
+                .chain([format!("lang={}", catalogue.lang)]);
+            for (i, pair) in query.enumerate() {
+                href.push(if i == 0 { '?' } else { '&' });
+                href.push_str(&pair);
+            }
+            minijinja::context! {
+                code => catalogue.lang,
+                name => catalogue.name(),
+                href => href,
+                current => catalogue.lang == current,
+            }
+        })
+        .collect()
+}
+
+/// Renders a page with what every page needs: the venue, the logged-in
+/// staff member (if any) and a CSRF token for its forms.
+pub async fn page(
+    app: &App,
+    req: &Request,
+    template: &str,
+    context: minijinja::Value,
+) -> Result<Response> {
+    let staff = identity::staff(app, req).await?;
+    render(app, req, template, staff.as_ref(), context)
+}
+
+/// Like `page` when the handler already knows the staff member.
+pub fn render(
+    app: &App,
+    req: &Request,
+    template: &str,
+    staff: Option<&crate::accounts::Staff>,
+    context: minijinja::Value,
+) -> Result<Response> {
+    let venue = app.venue();
+    let speech = speech_for(&venue, req);
+    let common = minijinja::context! {
+        lang => speech.language.lang,
+        lang_param => chosen_language(req),
+        languages => language_links(req, speech.language.lang),
+        venue => crate::http::templates::value(venue),
+        staff => staff.map(|s| minijinja::context! {
+            name => s.name.clone(),
+            role => s.role.as_str(),
+            shop => s.shop().cloned().map(|shop| crate::http::templates::value(crate::ordering::catalog::ShopView::from(shop))),
+        }),
+        csrf => identity::csrf_token(app, req),
+        now => crate::support::time::now_ms(),
+    };
+    let body =
+        crate::http::templates::render(template, minijinja::context! { ..common, ..context })?;
+    Ok(response::html(hyper::StatusCode::OK, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::request;
+    use hyper::Method;
+    use std::net::SocketAddr;
+
+    fn get(target: &str, query: &[(&str, &str)]) -> Request {
+        Request {
+            method: Method::GET,
+            segments: request::path_segments(target),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: Default::default(),
+            body: Default::default(),
+            peer: SocketAddr::from(([127, 0, 0, 1], 9)),
+        }
+    }
+
+    #[test]
+    fn the_switcher_links_this_page_in_each_language() {
+        let req = get("/o/5", &[("t", "a b&c"), ("lang", "xx"), ("fragment", "1")]);
+        let links = language_links(&req, "en");
+        assert_eq!(links.len(), i18n::catalogues().len());
+        let english = &links[0];
+        assert_eq!(
+            english.get_attr("href").unwrap().to_string(),
+            "/o/5?t=a%20b%26c&fragment=1&lang=en"
+        );
+        assert!(english.get_attr("current").unwrap().is_true());
+        assert_eq!(chosen_language(&req), None);
+        assert_eq!(chosen_language(&get("/", &[("lang", "en")])), Some("en"));
+    }
+
+    #[test]
+    fn redirects_keep_a_picked_language() {
+        let mut to_order = response::redirect("/o/5?t=abc");
+        response::carry_language(&mut to_order, "en");
+        assert_eq!(to_order.headers()["location"], "/o/5?t=abc&lang=en");
+        let mut to_item = response::redirect("/shop/menu#item-3");
+        response::carry_language(&mut to_item, "en");
+        assert_eq!(to_item.headers()["location"], "/shop/menu?lang=en#item-3");
+        // Never onto another site.
+        let mut away = response::redirect("//elsewhere.example/");
+        response::carry_language(&mut away, "en");
+        assert_eq!(away.headers()["location"], "//elsewhere.example/");
+    }
+}

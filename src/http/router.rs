@@ -1,0 +1,95 @@
+//! The route table: method and path segments to the handler of each area.
+
+use super::identity;
+use super::request::{id, Request};
+use super::response::Response;
+use super::routes::{account, admin, assets, customer, portal, shop};
+use crate::app::App;
+use crate::error::{Code, Error, Result};
+use hyper::Method;
+
+pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
+    if !matches!(req.method, Method::GET | Method::HEAD) {
+        identity::check_origin(req)?;
+    }
+    let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    match (&req.method, segments.as_slice()) {
+        // Captive portal: a redirected browser lands on the welcome page
+        (&Method::GET, [])
+            if req.param("url").is_some() && !app.clients.is_accepted(req.peer.ip()) =>
+        {
+            portal::landing_page(app, req).await
+        }
+        (&Method::GET, ["welcome"]) => portal::landing_page(app, req).await,
+        (&Method::POST, ["welcome", "accept"]) => portal::accept_form(app, req).await,
+        (&Method::GET, ["captive-portal", "api"]) => Ok(portal::captive_api(app, req)),
+        // Customers: pages
+        (&Method::GET, []) => customer::home_page(app, req).await,
+        (&Method::GET, ["shops", shop]) => customer::menu_page(app, req, id(shop)?).await,
+        (&Method::GET, ["cart"]) => customer::cart_page(app, req).await,
+        (&Method::POST, ["orders"]) => customer::place_form(app, req).await,
+        (&Method::GET, ["o", order]) => customer::order_page(app, req, id(order)?).await,
+        (&Method::POST, ["o", order, "cancel"]) => {
+            customer::cancel_form(app, req, id(order)?).await
+        }
+        // Customers: API
+        (&Method::GET, ["api", "shops"]) => customer::api_shops(app).await,
+        (&Method::GET, ["api", "shops", shop, "menu"]) => {
+            customer::api_menu(app, req, id(shop)?).await
+        }
+        (&Method::POST, ["api", "orders"]) => customer::api_place(app, req).await,
+        (&Method::GET, ["api", "orders", order]) => customer::api_order(app, req, id(order)?).await,
+        (&Method::POST, ["api", "orders", order, "cancel"]) => {
+            customer::api_cancel(app, req, id(order)?).await
+        }
+        // Accounts
+        (&Method::GET, ["login"]) => account::login_page(app, req).await,
+        (&Method::POST, ["login"]) => account::login_form(app, req).await,
+        (&Method::POST, ["logout"]) => account::logout_form(app, req).await,
+        (&Method::GET, ["register"]) => account::register_page(app, req).await,
+        (&Method::POST, ["register"]) => account::register_form(app, req).await,
+        (&Method::POST, ["api", "auth", "register"]) => account::api_register(app, req).await,
+        (&Method::POST, ["api", "auth", "login"]) => account::api_login(app, req).await,
+        (&Method::POST, ["api", "auth", "logout"]) => account::api_logout(app, req).await,
+        // Shopkeepers
+        (&Method::GET, ["shop"]) => shop::board_page(app, req).await,
+        (&Method::POST, ["shop", "orders", order, "status"]) => {
+            shop::status_form(app, req, id(order)?).await
+        }
+        (&Method::POST, ["shop", "profile"]) => shop::profile_form(app, req).await,
+        (&Method::GET, ["shop", "menu"]) => shop::menu_page(app, req).await,
+        (&Method::POST, ["shop", "items"]) => shop::create_item_form(app, req).await,
+        (&Method::POST, ["shop", "items", item]) => {
+            shop::update_item_form(app, req, id(item)?).await
+        }
+        (&Method::POST, ["shop", "items", item, "delete"]) => {
+            shop::delete_item_form(app, req, id(item)?).await
+        }
+        (&Method::GET, ["api", "shop", "orders"]) => shop::api_orders(app, req).await,
+        (&Method::POST, ["api", "shop", "orders", order, "status"]) => {
+            shop::api_status(app, req, id(order)?).await
+        }
+        (&Method::GET, ["api", "shop", "items"]) => shop::api_items(app, req).await,
+        (&Method::POST, ["api", "shop", "items"]) => shop::api_create_item(app, req).await,
+        (&Method::PATCH, ["api", "shop", "items", item]) => {
+            shop::api_update_item(app, req, id(item)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "items", item]) => {
+            shop::api_delete_item(app, req, id(item)?).await
+        }
+        // Venue owner
+        (&Method::GET, ["admin"]) => admin::page(app, req).await,
+        (&Method::POST, ["admin", "shops", shop, action]) => {
+            admin::shop_form(app, req, id(shop)?, action).await
+        }
+        (&Method::POST, ["admin", "venue"]) => admin::venue_form(app, req).await,
+        (&Method::GET, ["api", "admin", "shops"]) => admin::api_shops(app, req).await,
+        (&Method::GET, ["api", "admin", "venue"]) => admin::api_venue(app, req).await,
+        (&Method::PATCH, ["api", "admin", "venue"]) => admin::api_update_venue(app, req).await,
+        (&Method::POST, ["api", "admin", "shops", shop, action]) => {
+            admin::api_shop(app, req, id(shop)?, action).await
+        }
+        (&Method::GET, ["static", file]) => assets::file(file),
+        _ => Err(Error::not_found(Code::PageNotFound)),
+    }
+}

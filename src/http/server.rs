@@ -1,0 +1,179 @@
+//! The server loop: accepting connections within their limits, reading
+//! each request whole (bounded in size and time), handing it to the router,
+//! and the graceful stop.
+
+use super::connection::{self, Admission, ConnectionLimits, RefusalLog, WriteTimeout};
+use super::render::{chosen_language, speech};
+use super::request::{self, Request};
+use super::response::{self, Response, Speech};
+use super::router::route;
+use super::routes::portal;
+use crate::app::App;
+use crate::error::{Code, Error, Result};
+use crate::support::i18n;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+/// Largest request body we read; bigger ones get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Slow clients must send their headers (and body) within this time. The
+/// header timer also runs while a kept-alive connection waits for its next
+/// request, so idle connections end after it too.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long connections get after a shutdown signal to finish what they
+/// are doing; the few still busy then are dropped.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Accepts connections until `shutdown` completes, within `limits`. Then
+/// stops accepting, answers long-polls at once with their current state,
+/// lets requests in flight finish (up to `DRAIN_TIMEOUT`) and returns.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let admission = Admission::new(&limits);
+    let mut refusals = RefusalLog::new();
+    // Tells every connection to finish its request and close.
+    let (stop, stopping) = watch::channel(false);
+    // Each connection holds a sender: the channel closes when the last ends.
+    let (open, mut all_closed) = mpsc::channel::<()>(1);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    log::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let slot = match admission.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                connection::refuse(&stream, refusal, app.default_language());
+                refusals.note(peer.ip(), refusal);
+                continue;
+            }
+        };
+        let app = app.clone();
+        let local = stream.local_addr().ok();
+        let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
+        let mut stopping = stopping.clone();
+        let open = open.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(app.clone(), peer, local, req));
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(READ_TIMEOUT)
+                .max_buf_size(64 * 1024)
+                .serve_connection(io, service);
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                    // Ends an idle connection now, a busy one after its answer.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = result {
+                log::debug!("connection from {peer}: {e}");
+            }
+            // Only now is the socket closed and its descriptor free.
+            drop(slot);
+            drop(open);
+        });
+    }
+    drop(listener);
+    log::info!("stopping: no new connections, long-polls answered, requests in flight finishing");
+    app.data.live.close();
+    stop.send_replace(true);
+    drop(open);
+    if tokio::time::timeout(DRAIN_TIMEOUT, all_closed.recv())
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "connections still busy {} s after the stop: closing them",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+}
+
+async fn handle(
+    app: App,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    req: hyper::Request<Incoming>,
+) -> std::result::Result<Response, Infallible> {
+    // Captive portal: requests for other sites never reach the routes.
+    if let Some(response) = portal::intercept(&app, peer, local, &req) {
+        return Ok(response);
+    }
+    let api = req.uri().path().starts_with("/api/");
+    let response = match read_request(peer, req).await {
+        Ok(req) => {
+            let mut response = match route(&app, &req).await {
+                Ok(response) => response,
+                Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
+            };
+            if let Some(lang) = chosen_language(&req) {
+                response::carry_language(&mut response, lang);
+            }
+            response
+        }
+        Err(e) => {
+            let venue = app.venue();
+            let language = i18n::find(&venue.language).unwrap_or_else(i18n::english);
+            response::error(&e, api, &Speech::new(language, venue.money()))
+        }
+    };
+    Ok(response)
+}
+
+async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<Request> {
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(Error::TooLarge);
+    }
+    let body = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
+        .await
+        .map_err(|_| Error::bad(Code::RequestBodySlow))?
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Error::TooLarge
+            } else {
+                Error::bad(Code::RequestBodyUnreadable)
+            }
+        })?
+        .to_bytes();
+    Ok(Request {
+        method: parts.method,
+        segments: request::path_segments(parts.uri.path()),
+        query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
+        headers: parts.headers,
+        body,
+        peer,
+    })
+}
