@@ -20,7 +20,7 @@ use std::process::ExitCode;
     long_about = "OrderSpot serves the ordering web app for customers, shopkeepers and the \
                   venue owner from one SQLite file, with live order status by HTTP long-poll."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Directory holding orderspot.db
     #[arg(
         long,
@@ -28,18 +28,18 @@ pub struct Cli {
         default_value = "./orderspot-data",
         value_name = "DIR"
     )]
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
 
     /// Least severe log messages to print: error, warn, info, debug, trace
     #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
-    pub log_level: log::LevelFilter,
+    pub(crate) log_level: log::LevelFilter,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the ordering server
     Serve(ServeArgs),
     /// Manage owner and shopkeeper accounts
@@ -51,7 +51,7 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum ClientsCommand {
+pub(crate) enum ClientsCommand {
     /// Every client: IP, MAC, first and last seen, acceptance
     List,
     /// Let a client (IP or MAC) past the portal; a running server applies
@@ -67,7 +67,7 @@ pub enum ClientsCommand {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum AdminCommand {
+pub(crate) enum AdminCommand {
     /// Create the venue owner's account (password read from stdin)
     CreateOwner {
         #[arg(long)]

@@ -4,18 +4,22 @@
 //! Rooms by domain, arrows one way: `http` → the domains (`accounts`,
 //! `venue`, `ordering`, `portal`, `live`) → `store` (all SQL) → `db`;
 //! `support` holds leaf helpers that import no domain.
+//!
+//! Public only what the binary, the integration tests and the fuzz target
+//! use: `cli::main`, the DNS codec and rules under `portal`, password
+//! hashing and percent-encoding; everything else is `pub(crate)`.
 #![forbid(unsafe_code)]
 
 pub mod accounts;
-pub mod app;
+pub(crate) mod app;
 pub mod cli;
-pub mod config;
-pub mod db;
-pub mod error;
-pub mod http;
-pub mod live;
-pub mod ordering;
+pub(crate) mod config;
+pub(crate) mod db;
+pub(crate) mod error;
+pub(crate) mod http;
+pub(crate) mod live;
+pub(crate) mod ordering;
 pub mod portal;
-pub mod store;
+pub(crate) mod store;
 pub mod support;
-pub mod venue;
+pub(crate) mod venue;

@@ -12,5 +12,4 @@ mod routes;
 mod server;
 pub mod templates;
 
-pub use connection::ConnectionLimits;
-pub use server::{serve, MAX_BODY_BYTES};
+pub(crate) use server::serve;

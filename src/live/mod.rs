@@ -145,7 +145,8 @@ impl Live {
         self.shared.closing.load(Ordering::SeqCst)
     }
 
-    /// Topics with at least one waiter; for tests and diagnostics.
+    /// Topics with at least one waiter.
+    #[cfg(test)]
     pub fn waiting_topics(&self) -> usize {
         self.lock().len()
     }

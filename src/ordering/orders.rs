@@ -32,10 +32,6 @@ impl Status {
             Status::Completed | Status::Cancelled => None,
         }
     }
-
-    pub fn is_open(self) -> bool {
-        !matches!(self, Status::Completed | Status::Cancelled)
-    }
 }
 
 /// Who asks for a change: decides which moves are allowed.
@@ -306,8 +302,6 @@ pub struct Placement {
 pub struct Placed {
     pub view: OrderView,
     pub token: String,
-    /// The shop's change sequence number after the placement.
-    pub change_seq: i64,
     /// False when the same `client_ref` had been placed before.
     pub created: bool,
 }
@@ -465,7 +459,6 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
         };
         return Ok(Placed {
             token: token.to_string(),
-            change_seq: existing.change_seq,
             view: load_view(tx, existing)?,
             created: false,
         });
@@ -517,7 +510,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     for line in &lines {
         rows::insert_line(tx, order_id, line)?;
     }
-    let change_seq = rows::record_event(
+    rows::record_event(
         tx,
         &NewEvent {
             order_id,
@@ -533,7 +526,6 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     Ok(Placed {
         view: load_view(tx, order)?,
         token,
-        change_seq,
         created: true,
     })
 }

@@ -3,9 +3,9 @@
 //! after it accepts the portal in each mode. Plain functions; the HTTP and
 //! DNS servers only carry their answers out.
 
-pub mod clients;
+pub(crate) mod clients;
 pub mod dns;
-pub mod firewall;
+pub(crate) mod firewall;
 
 use crate::support::i18n::Catalogue;
 use crate::support::text::percent_encode;
@@ -58,7 +58,7 @@ impl Default for PortalConfig {
 
 /// An operating system's "am I online?" request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Probe {
+pub(crate) enum Probe {
     Android,
     Apple,
     WindowsConnectTest,
@@ -122,7 +122,7 @@ const FIREFOX_CANONICAL: &str =
 
 impl Probe {
     /// The probe a request is, by its Host (as `host_name` returns it) and path.
-    pub fn recognise(host: &str, path: &str) -> Option<Probe> {
+    pub(crate) fn recognise(host: &str, path: &str) -> Option<Probe> {
         PROBES
             .iter()
             .find(|(hosts, paths, _)| hosts.contains(&host) && paths.contains(&path))
@@ -130,7 +130,7 @@ impl Probe {
     }
 
     /// Status, content type and body that this OS reads as "online".
-    pub fn online_answer(self) -> (u16, &'static str, &'static str) {
+    pub(crate) fn online_answer(self) -> (u16, &'static str, &'static str) {
         match self {
             Probe::Android => (204, "text/plain", ""),
             Probe::Apple => (
@@ -149,7 +149,7 @@ impl Probe {
 /// Windows' connectivity check also resolves this name and wants these
 /// addresses back; an accepted client in `local` mode gets them so Windows
 /// reports the Wi-Fi as online.
-pub const WINDOWS_DNS_PROBE: (&str, Ipv4Addr, Ipv6Addr) = (
+pub(crate) const WINDOWS_DNS_PROBE: (&str, Ipv4Addr, Ipv6Addr) = (
     "dns.msftncsi.com",
     Ipv4Addr::new(131, 107, 255, 255),
     Ipv6Addr::new(0xfd3e, 0x4f5a, 0x5b81, 0, 0, 0, 0, 1),
@@ -157,7 +157,7 @@ pub const WINDOWS_DNS_PROBE: (&str, Ipv4Addr, Ipv6Addr) = (
 
 /// What a request for some other site gets.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Intercept {
+pub(crate) enum Intercept {
     /// Send the browser to the portal (this URL).
     Redirect(String),
     /// Answer the probe with what its OS expects when online.
@@ -166,7 +166,7 @@ pub enum Intercept {
 
 /// A Host header reduced to the bare lower-case name or address: no port,
 /// no IPv6 brackets, no trailing dot.
-pub fn host_name(host: &str) -> String {
+pub(crate) fn host_name(host: &str) -> String {
     let host = host.trim();
     let bare = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or(rest)
@@ -182,7 +182,7 @@ impl PortalConfig {
     /// Whether a request for `host` (from `host_name`) is for the portal
     /// itself rather than a site it intercepts: the portal's name and
     /// addresses, the address the connection arrived on, and loopback.
-    pub fn is_portal_host(&self, host: &str, local: Option<IpAddr>) -> bool {
+    pub(crate) fn is_portal_host(&self, host: &str, local: Option<IpAddr>) -> bool {
         if host == self.host || host == "localhost" {
             return true;
         }
@@ -200,7 +200,7 @@ impl PortalConfig {
     /// The decision for a request to another site. Probes from an accepted
     /// client get "online" in both modes: in `internet` mode they only reach
     /// us while the phone still caches a pre-acceptance DNS answer.
-    pub fn intercept(
+    pub(crate) fn intercept(
         &self,
         host: &str,
         path: &str,
@@ -214,21 +214,21 @@ impl PortalConfig {
     }
 
     /// The landing page with the URL the browser wanted kept as `url`.
-    pub fn redirect_location(&self, original_url: &str) -> String {
+    pub(crate) fn redirect_location(&self, original_url: &str) -> String {
         format!("http://{}/?url={}", self.host, percent_encode(original_url))
     }
 
-    pub fn landing_url(&self) -> String {
+    pub(crate) fn landing_url(&self) -> String {
         format!("http://{}/welcome", self.host)
     }
 
     /// The RFC 8910 DHCP option 114 / RA value: the RFC 8908 API's URL.
-    pub fn api_url(&self) -> String {
+    pub(crate) fn api_url(&self) -> String {
         format!("http://{}/captive-portal/api", self.host)
     }
 
     /// The RFC 8908 API document for one client.
-    pub fn captive_json(&self, seconds_remaining: Option<i64>) -> serde_json::Value {
+    pub(crate) fn captive_json(&self, seconds_remaining: Option<i64>) -> serde_json::Value {
         let mut doc = serde_json::json!({
             "captive": seconds_remaining.is_none(),
             "user-portal-url": self.landing_url(),
@@ -242,7 +242,7 @@ impl PortalConfig {
 }
 
 /// The short page some phones show with a redirect.
-pub fn redirect_body(location: &str, language: &Catalogue) -> String {
+pub(crate) fn redirect_body(location: &str, language: &Catalogue) -> String {
     let title = language.html("portal.redirect_title", |_| None);
     let text = language.html("portal.redirect_html", |name| {
         (name == "href").then(|| location.to_string())

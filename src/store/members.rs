@@ -54,6 +54,7 @@ pub fn put(
 }
 
 /// Removes `user_id` from the shop; false if they were not a member.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "DELETE FROM shop_members WHERE shop_id = ?1 AND user_id = ?2",
@@ -62,6 +63,7 @@ pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result
 }
 
 /// The user's role at the shop, if they are a member.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn role(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<Option<ShopRole>> {
     conn.query_row(
         "SELECT role FROM shop_members WHERE shop_id = ?1 AND user_id = ?2",
@@ -84,6 +86,7 @@ pub fn shop_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<(i64,
 }
 
 /// How many members, and how many keepers, the shop has.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn counts(conn: &Connection, shop_id: i64) -> rusqlite::Result<(i64, i64)> {
     conn.query_row(
         "SELECT COUNT(*), COUNT(*) FILTER (WHERE role = 'keeper')

@@ -35,7 +35,6 @@ pub struct OrderRow {
     pub note: String,
     pub status: Status,
     pub version: i64,
-    pub change_seq: i64,
     pub pickup_code: String,
     pub total_cents: i64,
     pub created_at: i64,
@@ -77,7 +76,7 @@ pub struct NewOrder<'a> {
 }
 
 const SELECT: &str = "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
-                             o.note, o.status, o.version, o.change_seq, o.pickup_code,
+                             o.note, o.status, o.version, o.pickup_code,
                              o.total_cents, o.created_at, o.updated_at, o.request_hash
                       FROM orders o JOIN shops s ON s.id = o.shop_id";
 
@@ -94,12 +93,11 @@ fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
         note: r.get(5)?,
         status: r.get(6)?,
         version: r.get(7)?,
-        change_seq: r.get(8)?,
-        pickup_code: r.get(9)?,
-        total_cents: r.get(10)?,
-        created_at: r.get(11)?,
-        updated_at: r.get(12)?,
-        request_hash: r.get(13)?,
+        pickup_code: r.get(8)?,
+        total_cents: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        request_hash: r.get(12)?,
     })
 }
 

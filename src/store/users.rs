@@ -14,21 +14,19 @@ stored_enum! {
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: i64,
-    pub email: String,
     pub name: String,
     pub role: Role,
     pub password_hash: String,
 }
 
-const COLUMNS: &str = "id, email, name, role, password_hash";
+const COLUMNS: &str = "id, name, role, password_hash";
 
 fn from_row(r: &Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
         id: r.get(0)?,
-        email: r.get(1)?,
-        name: r.get(2)?,
-        role: r.get(3)?,
-        password_hash: r.get(4)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        password_hash: r.get(3)?,
     })
 }
 

@@ -54,6 +54,7 @@ impl Catalogue {
         self.get("language.name").unwrap_or(self.lang)
     }
 
+    #[cfg(test)]
     pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.texts.iter().map(|(key, _)| *key)
     }

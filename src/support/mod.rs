@@ -1,10 +1,10 @@
 //! Leaf helpers written by hand to keep the binary small; none of them
 //! imports a domain module.
 
-pub mod crypto;
-pub mod i18n;
-pub mod logger;
-pub mod money;
-pub mod ratelimit;
+pub(crate) mod crypto;
+pub(crate) mod i18n;
+pub(crate) mod logger;
+pub(crate) mod money;
+pub(crate) mod ratelimit;
 pub mod text;
-pub mod time;
+pub(crate) mod time;

@@ -12,7 +12,7 @@ fn is_bidi_control(c: char) -> bool {
 
 /// One line of text: line breaks and tabs become spaces, other control
 /// characters are dropped.
-pub fn clean_line(value: &str) -> String {
+pub(crate) fn clean_line(value: &str) -> String {
     value
         .chars()
         .filter(|&c| !is_bidi_control(c))
@@ -26,7 +26,7 @@ pub fn clean_line(value: &str) -> String {
 
 /// Text of several lines (notes, descriptions): line breaks stay as `\n`,
 /// tabs become spaces, other control characters are dropped.
-pub fn clean_text(value: &str) -> String {
+pub(crate) fn clean_text(value: &str) -> String {
     value
         .replace("\r\n", "\n")
         .chars()
@@ -40,7 +40,7 @@ pub fn clean_text(value: &str) -> String {
         .collect()
 }
 
-pub fn check_length(field: &str, value: &str, max_chars: usize) -> Result<()> {
+pub(crate) fn check_length(field: &str, value: &str, max_chars: usize) -> Result<()> {
     if value.chars().count() > max_chars {
         return Err(Error::bad(Code::FieldTooLong)
             .with_key("field", field_key(field))
@@ -55,7 +55,7 @@ fn field_key(field: &str) -> String {
 }
 
 /// A cleaned, trimmed, non-empty line of at most `max_chars` characters.
-pub fn required(field: &str, value: &str, max_chars: usize) -> Result<String> {
+pub(crate) fn required(field: &str, value: &str, max_chars: usize) -> Result<String> {
     let value = optional_line(field, value, max_chars)?;
     if value.is_empty() {
         return Err(Error::bad(Code::FieldRequired).with_key("field", field_key(field)));
@@ -64,14 +64,14 @@ pub fn required(field: &str, value: &str, max_chars: usize) -> Result<String> {
 }
 
 /// A cleaned, trimmed line of at most `max_chars` characters (may be empty).
-pub fn optional_line(field: &str, value: &str, max_chars: usize) -> Result<String> {
+pub(crate) fn optional_line(field: &str, value: &str, max_chars: usize) -> Result<String> {
     let value = clean_line(value).trim().to_string();
     check_length(field, &value, max_chars)?;
     Ok(value)
 }
 
 /// Cleaned, trimmed text of several lines, at most `max_chars` characters.
-pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
+pub(crate) fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<String> {
     let value = clean_text(value).trim().to_string();
     check_length(field, &value, max_chars)?;
     Ok(value)
@@ -79,7 +79,7 @@ pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<Strin
 
 /// Text for one log line: control and bidi characters are shown escaped,
 /// so a name with a line break cannot forge a second log line.
-pub fn for_log(value: &str) -> String {
+pub(crate) fn for_log(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         if c.is_control() || is_bidi_control(c) {

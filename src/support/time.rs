@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tz::datetime::{DateTime, UtcDateTime};
+use tz::datetime::UtcDateTime;
 use tz::timezone::{TimeZone, TimeZoneSettings};
 
 pub fn now_ms() -> i64 {
@@ -59,9 +59,11 @@ pub fn to_local(zone: &TimeZone, ms: i64) -> Option<LocalTime> {
 
 /// The UTC instant (ms) at which `zone`'s clocks show `local`. A time that
 /// occurs twice (clocks going back) is its first occurrence; one that never
-/// occurs (clocks jumping forward) is the instant of the jump.
+/// occurs (clocks jumping forward) is the instant of the jump. Only the
+/// tests need it so far, to name instants around a daylight-saving change.
+#[cfg(test)]
 pub fn to_utc_ms(zone: &TimeZone, local: LocalTime) -> Option<i64> {
-    let found = DateTime::find(
+    let found = tz::datetime::DateTime::find(
         local.year,
         local.month,
         local.day,

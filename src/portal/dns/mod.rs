@@ -5,9 +5,10 @@
 //! are forwarded.
 
 mod forward;
-pub mod plan;
-pub mod server;
+mod plan;
+mod server;
 pub mod wire;
 
 pub use plan::{fit_udp, plan, query_packet, Plan, MAX_UDP, MIN_UDP};
-pub use server::{bind, max_descriptors, serve, MAX_TCP_PER_CLIENT};
+pub use server::MAX_TCP_PER_CLIENT;
+pub(crate) use server::{bind, max_descriptors, serve};

@@ -10,7 +10,7 @@ use crate::portal::{Mode, PortalConfig, WINDOWS_DNS_PROBE};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Short, so a phone asks again soon after it accepts the portal.
-pub const PORTAL_TTL: u32 = 10;
+pub(crate) const PORTAL_TTL: u32 = 10;
 /// A UDP reply to a query without EDNS must fit this (RFC 1035 4.2.1).
 pub const MIN_UDP: usize = 512;
 /// EDNS lets answers grow past 512 bytes; 4096 is the common ceiling.
@@ -79,7 +79,7 @@ pub(super) fn error_reply(query: &Message, packet: &[u8], rcode: Rcode) -> Vec<u
 
 /// The largest UDP reply `query` may get: `MIN_UDP`, or the payload size
 /// its EDNS OPT record advertises, kept within `MIN_UDP..=MAX_UDP`.
-pub fn udp_reply_limit(query: &Message) -> usize {
+pub(crate) fn udp_reply_limit(query: &Message) -> usize {
     query
         .udp_payload_size()
         .map_or(MIN_UDP, |size| usize::from(size).clamp(MIN_UDP, MAX_UDP))
