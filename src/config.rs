@@ -19,6 +19,7 @@ use std::time::Duration;
 /// the connection being refused.
 const RESERVED_DESCRIPTORS: u64 = 64;
 
+/// The `serve` flags as clap reads them; `Config::from_args` finishes them.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Address and port to listen on for HTTP

@@ -1,9 +1,11 @@
 //! OrderSpot: a venue's ordering system (customers, shops, owner) served from
 //! one SQLite file, with live order status by HTTP long-poll.
 //!
-//! Rooms by domain, arrows one way: `http` → the domains (`accounts`,
-//! `venue`, `ordering`, `portal`, `live`) → `store` (all SQL) → `db`;
-//! `support` holds leaf helpers that import no domain.
+//! Rooms by domain, arrows one way: `cli` → `http` → `app` (built once from
+//! a finished `config`) → the domains (`accounts`, `venue`, `ordering`,
+//! `portal`) → `live` (the hub, and `Data` whose writes publish after
+//! commit) and `store` (all SQL) → `db`; `support` holds leaf helpers that
+//! import no domain.
 //!
 //! Public only what the binary, the integration tests and the fuzz target
 //! use: `cli::main`, the DNS codec and rules under `portal`, password
