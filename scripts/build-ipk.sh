@@ -10,8 +10,8 @@
 # scripts/ipkg-build writes: a gzip'd tar (not ar) of ./debian-binary,
 # ./data.tar.gz and ./control.tar.gz. Its contents come from openwrt/Makefile,
 # the SDK recipe, so both ways of building give the same package: the files
-# and modes of the install section, Depends, conffiles, description, and the
-# postinst/postrm parts; postinst and prerm call default_postinst and
+# and modes of the install section, Depends, Conflicts, conffiles, description,
+# and the postinst/postrm parts; postinst and prerm call default_postinst and
 # default_prerm from /lib/functions.sh as every OpenWrt package does
 # (uci-defaults, enable and start; stop and disable).
 #
@@ -121,14 +121,16 @@ build_one() {
     install_files "$arch" "$data"
 
     # control.tar.gz
-    local depends desc
+    local depends conflicts desc
     depends=$(block '' | sed -n 's/^[[:space:]]*DEPENDS:=//p' | tr ' ' '\n' |
         grep -v -e '^\$(' -e '^@' -e '^$' | sed 's/^+//' | paste -sd, - | sed 's/,/, /g')
+    conflicts=$(block '' | sed -n 's/^[[:space:]]*CONFLICTS:=//p' | xargs | sed 's/ /, /g')
     desc=$(block description | sed 's/^[[:space:]]*//')
     {
         echo "Package: $pkg"
         echo "Version: $version"
         [ -z "$depends" ] || echo "Depends: $depends"
+        [ -z "$conflicts" ] || echo "Conflicts: $conflicts"
         echo "Source: package/$pkg"
         echo "SourceName: $pkg"
         echo "License: $(mk_var PKG_LICENSE)"

@@ -112,7 +112,9 @@ def run(cmd, rest):
         if sec is None: return 1
         if cmd == "set": sec[o] = value
         elif cmd == "add_list": sec.setdefault(o, []).append(value)
-        else: sec[o] = [x for x in sec.get(o, []) if x != value]
+        else:
+            sec[o] = [x for x in sec.get(o, []) if x != value]
+            if not sec[o]: del sec[o]
         return 0
     if cmd == "delete":
         c, s, o = split(rest[0])
@@ -162,7 +164,7 @@ SH
     # rc.common and procd, as far as the init script uses them
     cat >"$d/rc.sh" <<'SH'
 extra_command() { :; }
-config_load() { eval "$(python3 "$FAKE_ROOT/uciconf.py" "$FAKE_ROOT/etc/config/$1")"; }
+config_load() { eval "$(python3 "$FAKE_ROOT/uciconf.py" emit "$1")"; }
 config_get() {
     if [ $# -le 3 ] && [ "${3+x}" = "" ]; then eval echo "\"\${CONFIG_${1}_${2}-}\""; return; fi
     eval "$1=\${CONFIG_${2}_${3}:-\${4-}}"
@@ -188,65 +190,40 @@ procd_append_param() { local what=$1; shift; [ "$what" = command ] && printf '%s
 procd_close_instance() { :; }
 procd_add_reload_trigger() { :; }
 procd_add_reload_interface_trigger() { :; }
+start() { start_service "$@"; }
 SH
+    # import FILE PACKAGE: a UCI file into the fake uci's state; emit PACKAGE:
+    # the shell variables rc.common's config_load sets from it
     cat >"$d/uciconf.py" <<'PY'
-import shlex, sys
-sec = None
-for line in open(sys.argv[1]):
-    w = shlex.split(line, comments=True)
-    if not w: continue
-    if w[0] == "config": sec = w[2] if len(w) > 2 else "cfg"; continue
-    name = f"CONFIG_{sec}_{w[1]}"
-    if w[0] == "option": print(f"{name}={shlex.quote(w[2])}")
-    if w[0] == "list":
-        n = globals().setdefault("n_" + name, [0]); n[0] += 1
-        print(f"{name}_ITEM{n[0]}={shlex.quote(w[2])}; {name}_LENGTH={n[0]}")
+import json, os, shlex, sys
+path = os.environ["UCI_STATE"]
+state = json.load(open(path)) if os.path.exists(path) else {}
+if sys.argv[1] == "import":
+    pkg, sec = state.setdefault(sys.argv[3], {}), None
+    for line in open(sys.argv[2]):
+        w = shlex.split(line, comments=True)
+        if not w: continue
+        if w[0] == "config": sec = pkg.setdefault(w[2], {".type": w[1]})
+        elif w[0] == "option": sec[w[1]] = w[2]
+        elif w[0] == "list": sec.setdefault(w[1], []).append(w[2])
+    json.dump(state, open(path, "w"), indent=1, sort_keys=True)
+else:
+    for name, sec in state.get(sys.argv[2], {}).items():
+        for o, v in sec.items():
+            if o == ".type": continue
+            var = f"CONFIG_{name}_{o}"
+            if isinstance(v, list):
+                for i, x in enumerate(v, 1): print(f"{var}_ITEM{i}={shlex.quote(x)}")
+                print(f"{var}_LENGTH={len(v)}")
+                v = " ".join(v)
+            print(f"{var}={shlex.quote(v)}")
 PY
-}
-
-# init_script_runs <root> <qemu-or-"-"> <dir>: runs the packaged init script's
-# start_service against a UCI config here, checks the nft call, then starts the
-# command it built (the packaged binary, loopback ports) and asks it over HTTP
-# and DNS whether the options arrived.
-init_script_runs() {
-    local root=$1 qemu=$2 d=$3 port dns
-    write_openwrt_fakes "$d"
-    mkdir -p "$d/etc/config" "$d/data"
-    read -r port dns < <(python3 -c 'import socket
-def free(kind):
-    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-print(free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM))')
-    sed -e "s|option listen .*|option listen '127.0.0.1:$port'|" \
-        -e "s|option dns .*|option dns '127.0.0.1:$dns'|" \
-        -e "s|option data_dir .*|option data_dir '$d/data'|" \
-        -e "s|option venue_name .*|option venue_name 'Test Hall \& Market'|" \
-        -e "s|option mode .*|option mode 'internet'|" \
-        -e "s|#list upstream .*|list upstream '127.0.0.1:9'\n\tlist upstream '127.0.0.2'|" \
-        "$root/etc/config/orderspot" >"$d/etc/config/orderspot"
-    sed -e "s|/lib/functions/network.sh|$d/network.sh|" -e "s|/var/run/|$d/run/|g" \
-        "$root/etc/init.d/orderspot" >"$d/init"
-    local harness="set -e; . '$d/rc.sh'; . '$d/init'; start_service"
-    export FAKE_ROOT=$d UCI_STATE=$d/uci.json FAKE_LAN_IP=127.0.0.1
-    PATH=$d/bin:$PATH sh -c "$harness" || { echo "    start_service failed"; return 1; }
-    grep -qx "nft -D hotspot_if=\"br-lan\" -D portal_http=$port -D portal_dns=$dns -f /usr/share/orderspot/orderspot.nft" "$d/nft.log" ||
-        { echo "    nft was called as: $(cat "$d/nft.log")"; return 1; }
-    grep -q "^env ORDERSPOT_RULES=br-lan $port $dns$" "$d/params" || { echo "    procd env: $(cat "$d/params")"; return 1; }
-    for p in "respawn" "stdout 1" "stderr 1" "file /etc/config/orderspot" "limits nofile=4096 4096"; do
-        grep -q "^$p" "$d/params" || { echo "    procd param $p missing"; return 1; }
-    done
-    # A second start with nothing changed leaves the table alone.
-    PATH=$d/bin:$PATH sh -c "$harness" || return 1
-    [ "$(grep -c -- ' -f ' "$d/nft.log")" = 1 ] || { echo "    the table was loaded again"; return 1; }
-
-    mapfile -t cmd <"$d/command"
-    [ "${cmd[0]}" = /usr/bin/orderspot ] || { echo "    command is ${cmd[0]}"; return 1; }
-    cmd[0]=$root/usr/bin/orderspot
-    [ "$qemu" = - ] || cmd=("$qemu" "${cmd[@]}")
-    PATH=$d/bin:$PATH "${cmd[@]}" >"$d/server.log" 2>&1 &
-    local pid=$! ok=0
-    python3 - "$port" "$dns" <<'PY' && ok=1
-import json, socket, struct, sys, time, urllib.request
-port, dns = int(sys.argv[1]), int(sys.argv[2])
+    # probe.py PORT DNS_PORT WANT_DNS VENUE: asks the started server over HTTP
+    # (and the venue's name on the welcome page, if given), and DNS on
+    # DNS_PORT, which must answer 127.0.0.1 (WANT_DNS=1) or not at all.
+    cat >"$d/probe.py" <<'PY'
+import socket, struct, sys, time, urllib.request
+port, dns, want_dns, venue = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 base = f"http://127.0.0.1:{port}"
 for _ in range(300):
     try:
@@ -256,74 +233,238 @@ for _ in range(300):
 else:
     sys.exit("    the server from the init script's command line did not answer")
 page = urllib.request.urlopen(base + "/welcome", timeout=5).read().decode()
-if "Test Hall &amp; Market" not in page:
+if venue and venue not in page:
     sys.exit("    venue_name did not reach the welcome page")
 q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\x00" + struct.pack(">HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
-s.sendto(q, ("127.0.0.1", dns))
-r = s.recv(512)
-if r[:2] != b"\x12\x34" or r[-4:] != bytes([127, 0, 0, 1]):
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5 if want_dns else 1)
+s.connect(("127.0.0.1", dns))
+s.send(q)
+try:
+    r = s.recv(512)
+except OSError:
+    r = None
+if want_dns and (r is None or r[:2] != b"\x12\x34" or r[-4:] != bytes([127, 0, 0, 1])):
     sys.exit(f"    DNS on the dns option's port did not answer the portal address: {r!r}")
+if not want_dns and r is not None:
+    sys.exit(f"    DNS answered on the dns option's port although nothing is intercepted: {r!r}")
 PY
+}
+
+# fake_router <root> <control dir> <dir>: the stand-ins, the packaged init
+# script and maintainer scripts pointed at them (dnsmasq and firewall reloads
+# are written to <dir>/reloaded), and a stock OpenWrt config with a guest
+# network, plus the packaged /etc/config/orderspot on free loopback ports
+# ($PORT, $DNS). The config before installing is kept in <dir>/before.json.
+fake_router() {
+    local root=$1 ctl=$2 d=$3
+    write_openwrt_fakes "$d"
+    mkdir -p "$d/data" "$d/etc/uci-defaults"
+    export FAKE_ROOT=$d UCI_STATE=$d/uci.json FAKE_LAN_IP=
+    read -r PORT DNS < <(python3 -c 'import socket
+def free(kind):
+    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+print(free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM))')
+    cat >"$UCI_STATE" <<'JSON'
+{"dhcp": {"cfg01411c": {".type": "dnsmasq", "domain": "lan", "local": "/lan/"},
+          "lan": {".type": "dhcp", "interface": "lan", "start": "100", "limit": "150"},
+          "guest": {".type": "dhcp", "interface": "guest", "start": "100", "limit": "150"},
+          "wan": {".type": "dhcp", "interface": "wan", "ignore": "1"}},
+ "firewall": {"defaults": {".type": "defaults", "input": "REJECT"},
+              "lan": {".type": "zone", "name": "lan", "network": ["lan"]},
+              "guest": {".type": "zone", "name": "guest", "network": ["guest"]}},
+ "network": {"lan": {".type": "interface", "device": "br-lan", "proto": "static", "ipaddr": "192.168.1.1/24"},
+             "guest": {".type": "interface", "device": "br-guest", "proto": "static", "ipaddr": "192.168.2.1/24"}}}
+JSON
+    cp "$UCI_STATE" "$d/before.json"
+    sed -e "s|option listen .*|option listen '127.0.0.1:$PORT'|" \
+        -e "s|option dns .*|option dns '127.0.0.1:$DNS'|" \
+        -e "s|option data_dir .*|option data_dir '$d/data'|" \
+        "$root/etc/config/orderspot" >"$d/orderspot.config"
+    python3 "$d/uciconf.py" import "$d/orderspot.config" orderspot
+    local reload="s|^\([[:space:]]*\)/etc/init.d/\([a-z]*\) reload.*|\1echo \2 >>$d/reloaded|"
+    sed -e "s|/lib/functions/network.sh|$d/network.sh|" -e "s|/var/run/|$d/run/|g" -e "$reload" \
+        "$root/etc/init.d/orderspot" >"$d/init"
+    cp "$root/etc/uci-defaults/99-orderspot" "$d/etc/uci-defaults/"
+    sed -e "s|/etc/uci-defaults|$d/etc/uci-defaults|g" -e "$reload" "$ctl/postinst-pkg" >"$d/postinst"
+    sed -e "$reload" "$ctl/postrm" >"$d/postrm"
+}
+
+fake_uci() { "$FAKE_ROOT/bin/uci" "$@"; }
+
+# service <dir> <function>: runs a function of the init script as rc.common would.
+service() {
+    PATH=$1/bin:$PATH sh -c "set -e; . '$1/rc.sh'; . '$1/init'; $2"
+}
+
+# serve_from_command <root> <qemu-or-"-"> <dir> <want DNS 1|0> [venue]: starts
+# the command line the init script gave procd (the packaged binary) and asks
+# it with probe.py.
+serve_from_command() {
+    local root=$1 qemu=$2 d=$3 want_dns=$4 venue=${5-} cmd pid ok=0
+    mapfile -t cmd <"$d/command"
+    [ "${cmd[0]}" = /usr/bin/orderspot ] || { echo "    command is ${cmd[0]}"; return 1; }
+    cmd[0]=$root/usr/bin/orderspot
+    [ "$qemu" = - ] || cmd=("$qemu" "${cmd[@]}")
+    PATH=$d/bin:$PATH "${cmd[@]}" >"$d/server.log" 2>&1 &
+    pid=$!
+    python3 "$d/probe.py" "$PORT" "$DNS" "$want_dns" "$venue" && ok=1
     kill -TERM "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null || true
     [ $ok = 1 ] || { sed 's/^/    | /' "$d/server.log" | tail -n 15; return 1; }
+}
+
+# uci_holds <dir> <python expression>: true when it holds over the config
+# before the install (before) and now (after, dhcp, fw; opt114: the DHCP
+# pools' option 114 values); prints option 114 and dhcp otherwise.
+uci_holds() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+d, expr = sys.argv[1], sys.argv[2]
+before = json.load(open(f"{d}/before.json"))
+after = json.load(open(f"{d}/uci.json"))
+dhcp, fw = after.get("dhcp", {}), after.get("firewall", {})
+opt114 = {s: [o for o in sec.get("dhcp_option", []) if o.startswith("114,")] for s, sec in dhcp.items()}
+opt114 = {s: o for s, o in opt114.items() if o}
+if not eval(expr):
+    sys.exit(f"    not true: {expr}\n    option 114: {opt114}\n    dhcp: {json.dumps(dhcp)}")
+PY
+}
+
+# has_arg <dir> <argument>: the service's command line holds this argument.
+has_arg() { grep -qx -- "$2" "$1/command"; }
+
+# init_script_runs <root> <control dir> <qemu-or-"-"> <dir>: an install that
+# chose network 'lan' with every option set: the command line the packaged
+# binary starts with (checked over HTTP and DNS), the nft table loaded once,
+# unloaded at stop.
+init_script_runs() {
+    local root=$1 ctl=$2 qemu=$3 d=$4
+    fake_router "$root" "$ctl" "$d"
+    export FAKE_LAN_IP=127.0.0.1
+    fake_uci set orderspot.main.network=lan
+    fake_uci set orderspot.main.venue_name='Test Hall & Market'
+    fake_uci set orderspot.main.mode=internet
+    fake_uci add_list orderspot.main.upstream=127.0.0.1:9
+    fake_uci add_list orderspot.main.upstream=127.0.0.2
+    service "$d" start_service || { echo "    start_service failed"; return 1; }
+    grep -qx "nft -D hotspot_if=\"br-lan\" -D portal_http=$PORT -D portal_dns=$DNS -f /usr/share/orderspot/orderspot.nft" "$d/nft.log" ||
+        { echo "    nft was called as: $(cat "$d/nft.log")"; return 1; }
+    grep -q "^env ORDERSPOT_RULES=br-lan $PORT $DNS$" "$d/params" || { echo "    procd env: $(cat "$d/params")"; return 1; }
+    for p in "respawn" "stdout 1" "stderr 1" "file /etc/config/orderspot" "limits nofile=4096 4096"; do
+        grep -q "^$p" "$d/params" || { echo "    procd param $p missing"; return 1; }
+    done
+    has_arg "$d" 127.0.0.2 && ! has_arg "$d" 127.0.0.1:53 || { echo "    upstreams: $(paste -sd' ' "$d/command")"; return 1; }
+    # A second start with nothing changed leaves the table alone.
+    service "$d" start_service || return 1
+    [ "$(grep -c -- ' -f ' "$d/nft.log")" = 1 ] || { echo "    the table was loaded again"; return 1; }
+    serve_from_command "$root" "$qemu" "$d" 1 "Test Hall &amp; Market" || return 1
     # Stopping unloads the table.
-    PATH=$d/bin:$PATH sh -c ". '$d/rc.sh'; . '$d/init'; service_stopped"
+    service "$d" service_stopped
     [ ! -e "$d/nft.table" ] || { echo "    service_stopped left the table loaded"; return 1; }
+}
+
+# install_captures_nothing <root> <control dir> <qemu-or-"-"> <dir>: the
+# install on a stock config: postinst (uci-defaults) and start. No table, no
+# DNS interception, no option 114, dnsmasq reloaded once for the portal's
+# name; the ordering app answers HTTP and the postinst says how to choose.
+install_captures_nothing() {
+    local root=$1 ctl=$2 qemu=$3 d=$4
+    fake_router "$root" "$ctl" "$d"
+    PATH=$d/bin:$PATH sh "$d/postinst" >"$d/postinst.out" || { echo "    postinst failed"; return 1; }
+    service "$d" start_service || { echo "    start_service failed"; return 1; }
+    ! grep -q -- ' -f ' "$d/nft.log" 2>/dev/null && [ ! -e "$d/nft.table" ] ||
+        { echo "    nft: $(cat "$d/nft.log")"; return 1; }
+    ! grep -q -- --dns "$d/command" && has_arg "$d" none ||
+        { echo "    command: $(paste -sd' ' "$d/command")"; return 1; }
+    [ "$(cat "$d/reloaded")" = dnsmasq ] || { echo "    reloaded: $(paste -sd' ' "$d/reloaded")"; return 1; }
+    uci_holds "$d" 'not opt114 and {k: v for k, v in dhcp.items() if k != "orderspot_portal"} == before["dhcp"]' || return 1
+    grep -q "uci set orderspot.main.network=" "$d/postinst.out" ||
+        { echo "    postinst did not say how to choose the hotspot network: $(cat "$d/postinst.out")"; return 1; }
+    serve_from_command "$root" "$qemu" "$d" 0
+}
+
+# choosing_a_network <dir>: after install_captures_nothing, the owner's
+# `uci set orderspot.main.network=guest` and reload intercept guest only; a
+# second reload changes nothing.
+choosing_a_network() {
+    local d=$1
+    fake_uci set orderspot.main.network=guest
+    : >"$d/reloaded"
+    service "$d" reload_service || { echo "    reload failed"; return 1; }
+    grep -qx "nft -D hotspot_if=\"br-guest\" -D portal_http=$PORT -D portal_dns=$DNS -f /usr/share/orderspot/orderspot.nft" "$d/nft.log" &&
+        [ -e "$d/nft.table" ] || { echo "    nft: $(cat "$d/nft.log")"; return 1; }
+    has_arg "$d" "127.0.0.1:$DNS" && has_arg "$d" 192.168.2.1 && has_arg "$d" nft ||
+        { echo "    command: $(paste -sd' ' "$d/command")"; return 1; }
+    uci_holds "$d" 'opt114 == {"guest": ["114,http://order.lan/captive-portal/api"]}' || return 1
+    [ "$(cat "$d/reloaded")" = dnsmasq ] || { echo "    reloaded: $(paste -sd' ' "$d/reloaded")"; return 1; }
+    cp "$UCI_STATE" "$d/chosen.json"
+    service "$d" reload_service || return 1
+    [ "$(grep -c -- ' -f ' "$d/nft.log")" = 1 ] && [ "$(cat "$d/reloaded")" = dnsmasq ] &&
+        cmp -s "$UCI_STATE" "$d/chosen.json" || { echo "    a reload with nothing changed changed something"; return 1; }
+}
+
+# unsetting_the_network <dir>: emptying it again releases guest.
+unsetting_the_network() {
+    local d=$1
+    fake_uci set orderspot.main.network=
+    service "$d" reload_service || { echo "    reload failed"; return 1; }
+    [ ! -e "$d/nft.table" ] || { echo "    the table is still loaded"; return 1; }
+    ! grep -q -- --dns "$d/command" && has_arg "$d" none ||
+        { echo "    command: $(paste -sd' ' "$d/command")"; return 1; }
+    uci_holds "$d" 'not opt114'
+}
+
+# removal_restores_the_config <dir>: with guest chosen again, stop (prerm)
+# and postrm leave dhcp, firewall and network as before the install.
+removal_restores_the_config() {
+    local d=$1
+    fake_uci set orderspot.main.network=guest
+    service "$d" reload_service && service "$d" service_stopped || return 1
+    PATH=$d/bin:$PATH sh "$d/postrm" || { echo "    postrm failed"; return 1; }
+    [ ! -e "$d/nft.table" ] || { echo "    postrm left the table loaded"; return 1; }
+    uci_holds "$d" 'all(after[k] == before[k] for k in ("dhcp", "firewall", "network"))'
+}
+
+# upgrade_keeps_the_choice <root> <control dir> <dir>: from a version whose
+# uci-defaults put option 114 on lan. A config that names lan keeps its portal
+# there (option 114 once); one whose network is empty (the new default
+# conffile) is released, and its option 114 removed.
+upgrade_keeps_the_choice() {
+    local root=$1 ctl=$2 d=$3
+    fake_router "$root" "$ctl" "$d"
+    fake_uci add_list dhcp.lan.dhcp_option=114,http://order.lan/captive-portal/api
+    fake_uci set orderspot.main.network=lan
+    PATH=$d/bin:$PATH sh "$d/postinst" >/dev/null && service "$d" start_service || return 1
+    grep -q 'hotspot_if="br-lan"' "$d/nft.log" && [ -e "$d/nft.table" ] && grep -q -- --dns "$d/command" ||
+        { echo "    lan is not intercepted any more: $(cat "$d/nft.log" 2>/dev/null)"; return 1; }
+    uci_holds "$d" 'opt114 == {"lan": ["114,http://order.lan/captive-portal/api"]}' || return 1
+    fake_uci set orderspot.main.network=
+    service "$d" start_service || return 1
+    [ ! -e "$d/nft.table" ] || { echo "    with no network chosen, the table is loaded: $(tail -n1 "$d/nft.log")"; return 1; }
+    uci_holds "$d" 'not opt114'
 }
 
 # uci_defaults_idempotent <root> <control dir> <dir>: the first-boot script
 # against a default OpenWrt config, applied by postinst: adds the firewall
-# include, option 114 and the host record once; a second run changes nothing;
-# postrm takes it back.
+# include and the host record once and no option 114; a second run changes
+# nothing; postrm takes it back.
 uci_defaults_idempotent() {
     local root=$1 ctl=$2 d=$3
-    write_openwrt_fakes "$d"
-    export FAKE_ROOT=$d UCI_STATE=$d/uci.json
-    cat >"$UCI_STATE" <<'JSON'
-{"dhcp": {"lan": {".type": "dhcp", "interface": "lan", "start": "100"}},
- "firewall": {"defaults": {".type": "defaults"}},
- "network": {"lan": {".type": "interface", "ipaddr": "192.168.8.1/24"}},
- "orderspot": {"main": {".type": "orderspot", "portal_host": "order.lan", "network": "lan"}}}
-JSON
+    fake_router "$root" "$ctl" "$d"
     # The install: postinst applies uci-defaults, removes the script (so
-    # default_postinst does not run it again) and reloads dnsmasq and the firewall.
-    mkdir -p "$d/etc/uci-defaults"
-    cp "$root/etc/uci-defaults/99-orderspot" "$d/etc/uci-defaults/"
-    sed -e "s|/etc/uci-defaults|$d/etc/uci-defaults|g" \
-        -e "s|^/etc/init.d/\([a-z]*\) reload.*|echo \1 >>$d/reloaded|" "$ctl/postinst-pkg" >"$d/postinst"
-    PATH=$d/bin:$PATH sh "$d/postinst" || { echo "    postinst failed"; return 1; }
+    # default_postinst does not run it again) and reloads dnsmasq.
+    PATH=$d/bin:$PATH sh "$d/postinst" >/dev/null || { echo "    postinst failed"; return 1; }
     [ ! -e "$d/etc/uci-defaults/99-orderspot" ] || { echo "    postinst left uci-defaults for default_postinst"; return 1; }
-    [ "$(sort "$d/reloaded" | paste -sd' ')" = "dnsmasq firewall" ] ||
+    [ "$(sort "$d/reloaded" | paste -sd' ')" = "dnsmasq" ] ||
         { echo "    postinst reloaded: $(cat "$d/reloaded" 2>/dev/null)"; return 1; }
     local once
     once=$(cat "$UCI_STATE")
     PATH=$d/bin:$PATH sh "$root/etc/uci-defaults/99-orderspot" || { echo "    second run failed"; return 1; }
     [ "$once" = "$(cat "$UCI_STATE")" ] || { echo "    the second run changed the config"; return 1; }
-    python3 - "$UCI_STATE" <<'PY' || return 1
-import json, sys
-s = json.load(open(sys.argv[1]))
-want = {
-    "firewall include": s["firewall"].get("orderspot") == {".type": "include", "type": "script",
-        "path": "/usr/share/orderspot/firewall.include", "fw4_compatible": "1"},
-    "option 114": s["dhcp"]["lan"].get("dhcp_option") == ["114,http://order.lan/captive-portal/api"],
-    "host record": s["dhcp"].get("orderspot_portal") == {".type": "domain", "name": "order.lan", "ip": "192.168.8.1"},
-}
-bad = [k for k, ok in want.items() if not ok]
-if bad: sys.exit(f"    wrong after uci-defaults: {bad}: {json.dumps(s)}")
-PY
+    uci_holds "$d" 'fw.get("orderspot") == {".type": "include", "type": "script", "path": "/usr/share/orderspot/firewall.include", "fw4_compatible": "1"} and dhcp.get("orderspot_portal") == {".type": "domain", "name": "order.lan", "ip": "192.168.1.1"} and not opt114' || return 1
     # postrm after removal: nothing of ours is left
-    sed "s|/etc/init.d/dnsmasq|true|" "$ctl/postrm" >"$d/postrm"
     PATH=$d/bin:$PATH sh "$d/postrm" || { echo "    postrm failed"; return 1; }
-    python3 - "$UCI_STATE" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-left = [k for k, v in [("firewall include", "orderspot" in s["firewall"]),
-                       ("option 114", s["dhcp"]["lan"].get("dhcp_option")),
-                       ("host record", "orderspot_portal" in s["dhcp"])] if v]
-if left: sys.exit(f"    postrm left: {left}")
-PY
+    uci_holds "$d" 'all(after[k] == before[k] for k in ("dhcp", "firewall", "network"))'
 }
 
 # --- the packages ---------------------------------------------------------------
@@ -410,6 +551,7 @@ for ipk in "${ipks[@]}"; do
     for d in kmod-nft-core kmod-nft-fib kmod-nft-nat nftables; do
         check "Depends names $d" grep -qE "(^|, )$d(,|$)" <<<"$deps"
     done
+    check "Conflicts: opennds, nodogsplash (captive portals)" test "$(field Conflicts "$ctl")" = "opennds, nodogsplash"
     for f in Source SourceName Section License Maintainer Description; do
         check "$f is set" test -n "$(field "$f" "$ctl")"
     done
@@ -484,11 +626,22 @@ for ipk in "${ipks[@]}"; do
         bad "binary not run: $qemu is missing (scripts/setup-cross.sh)"
     fi
 
-    check "uci-defaults: adds the firewall include, option 114 and host record once; postrm removes them" \
+    check "uci-defaults: adds the firewall include and host record once, no option 114; postrm removes them" \
         uci_defaults_idempotent "$w/root" "$w/control" "$w/uci"
+    check "upgrade: a config naming lan keeps it intercepted; an empty network releases lan and its option 114" \
+        upgrade_keeps_the_choice "$w/root" "$w/control" "$w/upgrade"
     if [ "$qemu" = - ] || command -v "$qemu" >/dev/null; then
         check "init script: UCI options become a command line the binary runs with (HTTP, DNS, venue name), nft loaded once" \
-            init_script_runs "$w/root" "$qemu" "$w/init"
+            init_script_runs "$w/root" "$w/control" "$qemu" "$w/init"
+        if check "install + start on a stock config captures nothing: no nft table, no --dns, no option 114; the app answers HTTP" \
+            install_captures_nothing "$w/root" "$w/control" "$qemu" "$w/hotspot"; then
+            check "network=guest + reload intercepts guest only: nft for br-guest, --dns, option 114 on guest; a second reload changes nothing" \
+                choosing_a_network "$w/hotspot"
+            check "network='' + reload releases guest: table unloaded, no --dns, no option 114" \
+                unsetting_the_network "$w/hotspot"
+            check "removal (stop, postrm) leaves dhcp, firewall and network as before the install" \
+                removal_restores_the_config "$w/hotspot"
+        fi
     fi
 
     # reproducible: packaging the same binary again gives the same bytes
