@@ -14,7 +14,9 @@
 # for uci, nft and procd: the init script turns a UCI config into a command
 # line the packaged binary starts with (checked over HTTP and DNS), loads the
 # nftables table once and unloads it at stop; uci-defaults is idempotent and
-# postrm undoes it. Also the size
+# postrm undoes it; installing on a stock config intercepts nothing until
+# orderspot.main.network is chosen, then exactly that network (nft table,
+# --dns, DHCP option 114), and unsetting it releases it. Also the size
 # budget for mips_24kc (stripped binary <= 3.0 MB, ipk <= 1.3 MB), and that
 # src/ uses no SQL feature the router's SQLite is built without.
 #
