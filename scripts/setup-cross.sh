@@ -7,14 +7,15 @@
 #     musl libc and linker for every target;
 #   - Debian: qemu-user-static (runs MIPS/ARM binaries), binutils-multiarch
 #     (objcopy for every architecture), file, zopfli (smaller gzip for the
-#     ipk), python3 (smoke test client).
+#     ipk), busybox (ash, the shell of OpenWrt's scripts, for tests/ipk.sh),
+#     python3 (smoke test client).
 set -euo pipefail
 
 ZIG_VERSION=${ZIG_VERSION:-0.17.1}
 
 # Debian packages
 need=()
-for p in qemu-user-static binutils-multiarch file zopfli; do
+for p in qemu-user-static binutils-multiarch file zopfli busybox; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 command -v python3 >/dev/null || need+=(python3 python3-pip)
