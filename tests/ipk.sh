@@ -43,14 +43,14 @@ echo "== sources"
 # openwrt/sqlite-options. SQL using a removed feature would pass the host
 # tests and fail on the router, so it must not appear.
 sql_features_unused() {
-    local hits common='\bjson_(extract|object|array|each|tree|set|insert|replace|remove|patch|group_array|group_object|valid|type|quote|array_length)\s*\(|->>|\bfts[345]\b|\brtree|\bsoundex\s*\(|\bdbstat\b|sqlite_stat4|load_extension'
+    local hits common='\bjson_(extract|object|array|each|tree|set|insert|replace|remove|patch|group_array|group_object|valid|type|quote|array_length)\s*\(|->>|\bfts[345]\b|\brtree|\bsoundex\s*\(|\bdbstat\b|sqlite_stat4|load_extension|\b(datetime|strftime|julianday|unixepoch|timediff)\s*\(|\bcurrent_(timestamp|date|time)\b|integrity_check|quick_check'
     hits=$({
         grep -rniE --include='*.rs' "$common" src
-        grep -rniE --include='*.sql' "$common|\bjson\s*\(" src
+        grep -rniE --include='*.sql' "$common|\b(json|date|time)\s*\(" src
     } | grep -v -e '^\S*:[0-9]*:\s*//' || true)
     [ -z "$hits" ] || { echo "$hits" | head -n 5; return 1; }
 }
-check "src/ uses no SQL feature removed by openwrt/sqlite-options (JSON, FTS, R-tree, soundex, dbstat, stat4, extensions)" sql_features_unused
+check "src/ uses no SQL feature removed by openwrt/sqlite-options (JSON, FTS, R-tree, soundex, dbstat, stat4, extensions, date functions, integrity checks)" sql_features_unused
 # cross.toml must build what scripts/build.sh builds.
 cross_toml_consistent() {
     local sq rf want
