@@ -182,8 +182,8 @@ EOF
     mv -f "$out.tmp" "$out"
     size=$(stat -c %s "$out")
     printf '    %s: %s bytes (binary %s bytes)\n' "$out" "$size" "$(stat -c %s "$DIST/$arch/orderspot")"
-    if [ "$arch" = mips_24kc ] && [ "$size" -gt 1300000 ]; then
-        echo "    WARNING: over the 1.3 MB size budget for the mips_24kc package" >&2
+    if [ "$arch" = mips_24kc ] && [ "$size" -gt 1290000 ]; then
+        echo "    WARNING: over the size budget for the mips_24kc package (tests/ipk.sh: 1,290,000 bytes)" >&2
     fi
 }
 

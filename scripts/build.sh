@@ -137,8 +137,8 @@ build_one() {
     size=$(stat -c %s "$out/orderspot")
     printf '    %s: %s bytes, %s gzipped (%s), built in %ss\n    %s\n' "$out/orderspot" \
         "$size" "$(gzip -9n <"$out/orderspot" | wc -c)" "$v" $((SECONDS - t0)) "$info"
-    if [ "$arch" = mips_24kc ] && [ "$size" -gt 3000000 ]; then
-        echo "    WARNING: over the 3.0 MB size budget for mips_24kc" >&2
+    if [ "$arch" = mips_24kc ] && [ "$size" -gt 2885000 ]; then
+        echo "    WARNING: over the size budget for mips_24kc (tests/ipk.sh: 2,885,000 bytes)" >&2
     fi
 }
 

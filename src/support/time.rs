@@ -6,8 +6,6 @@
 use std::io::Read;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tz::datetime::UtcDateTime;
-use tz::timezone::{TimeZone, TimeZoneSettings};
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -23,15 +21,259 @@ pub const MAX_RULE_CHARS: usize = 100;
 /// IANA names are far shorter ("America/Argentina/ComodRivadavia" is 32).
 pub const MAX_NAME_CHARS: usize = 64;
 
-/// Parses a POSIX TZ rule. Only the rule itself is read: never a zoneinfo
-/// file, whatever the text names, so what a page shows depends on the
-/// stored rule alone.
-pub fn parse_rule(rule: &str) -> Option<TimeZone> {
+const DAY_SECONDS: i64 = 86_400;
+
+/// A zone as a POSIX TZ rule describes it: offsets in seconds east of UTC.
+/// Written by hand (about 3 KB on mips) instead of a time-zone crate (23 KB):
+/// only rules are needed, never zoneinfo files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zone {
+    standard: i64,
+    summer: Option<Summer>,
+}
+
+/// Daylight saving: its offset and the local times it starts and ends,
+/// each read in the time in force just before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Summer {
+    offset: i64,
+    start: (Day, i64),
+    end: (Day, i64),
+}
+
+/// A rule's day of the year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Day {
+    /// `Jn`: 1 to 365, February 29 never counted.
+    NoLeap(i64),
+    /// `n`: 0 to 365, February 29 counted.
+    Leap(i64),
+    /// `Mm.w.d`: weekday `d` (0 Sunday) of week `w` (5: the last) of month `m`.
+    Month { month: i64, week: i64, weekday: i64 },
+}
+
+impl Zone {
+    pub const UTC: Zone = Zone {
+        standard: 0,
+        summer: None,
+    };
+
+    /// Seconds east of UTC at the UTC instant `t` (seconds).
+    fn offset_at(&self, t: i64) -> i64 {
+        let Some(summer) = self.summer else {
+            return self.standard;
+        };
+        let (start, end) = self.changes(year_of_day((t + self.standard).div_euclid(DAY_SECONDS)));
+        let in_summer = if start < end {
+            start <= t && t < end
+        } else {
+            !(end <= t && t < start)
+        };
+        if in_summer {
+            summer.offset
+        } else {
+            self.standard
+        }
+    }
+
+    /// The UTC instants (seconds) at which daylight saving starts and ends
+    /// in `year`; only called on zones that have it.
+    fn changes(&self, year: i64) -> (i64, i64) {
+        let Some(summer) = self.summer else {
+            return (0, 0);
+        };
+        let at = |(day, time): (Day, i64), offset: i64| {
+            (days_from_civil(year, 1, 1) + day.of_year(year)) * DAY_SECONDS + time - offset
+        };
+        (
+            at(summer.start, self.standard),
+            at(summer.end, summer.offset),
+        )
+    }
+}
+
+impl Day {
+    /// Days after January 1 of `year`.
+    fn of_year(self, year: i64) -> i64 {
+        match self {
+            Day::NoLeap(n) => n - 1 + i64::from(is_leap(year) && n >= 60),
+            Day::Leap(n) => n,
+            Day::Month {
+                month,
+                week,
+                weekday,
+            } => {
+                let first = days_from_civil(year, month, 1);
+                // 1970-01-01 was a Thursday (4).
+                let first_weekday = (first + 4).rem_euclid(7);
+                let mut day = (weekday - first_weekday).rem_euclid(7) + (week - 1) * 7;
+                if day >= month_days(year, month) {
+                    day -= 7;
+                }
+                first + day - days_from_civil(year, 1, 1)
+            }
+        }
+    }
+}
+
+/// Parses a POSIX TZ rule (`std offset [dst [offset] ,start[/time],end[/time]]`).
+/// Only the rule itself is read: never a zoneinfo file, whatever the text
+/// names, so what a page shows depends on the stored rule alone.
+pub fn parse_rule(rule: &str) -> Option<Zone> {
     if rule.len() > MAX_RULE_CHARS {
         return None;
     }
-    let no_files = TimeZoneSettings::new(&[], |_| Err("zone rules come from text only".into()));
-    no_files.parse_posix_tz(rule).ok()
+    let mut text = Scanner(rule.trim().as_bytes());
+    text.name()?;
+    let standard = -text.duration(24)?;
+    if text.0.is_empty() {
+        return Some(Zone {
+            standard,
+            summer: None,
+        });
+    }
+    text.name()?;
+    let offset = match text.0.first() {
+        Some(b',') => standard + 3600,
+        _ => -text.duration(24)?,
+    };
+    let start = text.change()?;
+    let end = text.change()?;
+    text.0.is_empty().then_some(Zone {
+        standard,
+        summer: Some(Summer { offset, start, end }),
+    })
+}
+
+/// The unread rest of a rule.
+struct Scanner<'a>(&'a [u8]);
+
+impl Scanner<'_> {
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.0.first() == Some(&byte);
+        if found {
+            self.0 = &self.0[1..];
+        }
+        found
+    }
+
+    /// Takes the longest run of bytes that `fits`.
+    fn take(&mut self, fits: impl Fn(u8) -> bool) -> &[u8] {
+        let n = self.0.iter().take_while(|&&b| fits(b)).count();
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        taken
+    }
+
+    /// A zone name: letters, or `<…>` around letters, digits and signs.
+    fn name(&mut self) -> Option<()> {
+        let quoted = self.eat(b'<');
+        let name = if quoted {
+            self.take(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-')
+        } else {
+            self.take(|b| b.is_ascii_alphabetic())
+        };
+        (!name.is_empty() && (!quoted || self.eat(b'>'))).then_some(())
+    }
+
+    fn number(&mut self, max: i64) -> Option<i64> {
+        let digits = self.take(|b| b.is_ascii_digit());
+        if digits.is_empty() || digits.len() > 3 {
+            return None;
+        }
+        let n = digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0'));
+        (n <= max).then_some(n)
+    }
+
+    /// `[+-]hh[:mm[:ss]]` in seconds, hours at most `max_hours`.
+    fn duration(&mut self, max_hours: i64) -> Option<i64> {
+        let sign = if self.eat(b'-') {
+            -1
+        } else {
+            self.eat(b'+');
+            1
+        };
+        let mut seconds = self.number(max_hours)? * 3600;
+        for unit in [60, 1] {
+            if !self.eat(b':') {
+                break;
+            }
+            seconds += self.number(59)? * unit;
+        }
+        Some(sign * seconds)
+    }
+
+    /// `,day[/time]`: when daylight saving starts or ends.
+    fn change(&mut self) -> Option<(Day, i64)> {
+        if !self.eat(b',') {
+            return None;
+        }
+        let day = if self.eat(b'J') {
+            Day::NoLeap(self.number(365).filter(|&n| n >= 1)?)
+        } else if self.eat(b'M') {
+            let month = self.number(12).filter(|&n| n >= 1)?;
+            let week = self.eat(b'.').then(|| self.number(5))??;
+            let weekday = self.eat(b'.').then(|| self.number(6))??;
+            if week == 0 {
+                return None;
+            }
+            Day::Month {
+                month,
+                week,
+                weekday,
+            }
+        } else {
+            Day::Leap(self.number(365)?)
+        };
+        // POSIX's default is 02:00; the usual extension allows -167 to 167 hours.
+        let time = if self.eat(b'/') {
+            self.duration(167)?
+        } else {
+            7200
+        };
+        Some((day, time))
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn month_days(year: i64, month: i64) -> i64 {
+    match month {
+        2 => 28 + i64::from(is_leap(year)),
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date of a day since 1970-01-01, as `(year, month, day)`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn year_of_day(days: i64) -> i64 {
+    civil_from_days(days).0
 }
 
 /// A wall-clock time in a zone, to the minute.
@@ -45,15 +287,17 @@ pub struct LocalTime {
 }
 
 /// The wall-clock time in `zone` at the UTC instant `ms`.
-pub fn to_local(zone: &TimeZone, ms: i64) -> Option<LocalTime> {
-    let utc = UtcDateTime::from_timespec(ms.div_euclid(1000), 0).ok()?;
-    let local = utc.project(zone.as_ref()).ok()?;
+pub fn to_local(zone: &Zone, ms: i64) -> Option<LocalTime> {
+    let t = ms.div_euclid(1000);
+    let local = t.checked_add(zone.offset_at(t))?;
+    let (year, month, day) = civil_from_days(local.div_euclid(DAY_SECONDS));
+    let second_of_day = local.rem_euclid(DAY_SECONDS);
     Some(LocalTime {
-        year: local.year(),
-        month: local.month(),
-        day: local.month_day(),
-        hour: local.hour(),
-        minute: local.minute(),
+        year: i32::try_from(year).ok()?,
+        month: month as u8,
+        day: day as u8,
+        hour: (second_of_day / 3600) as u8,
+        minute: (second_of_day / 60 % 60) as u8,
     })
 }
 
@@ -62,25 +306,39 @@ pub fn to_local(zone: &TimeZone, ms: i64) -> Option<LocalTime> {
 /// occurs (clocks jumping forward) is the instant of the jump. Only the
 /// tests need it so far, to name instants around a daylight-saving change.
 #[cfg(test)]
-pub fn to_utc_ms(zone: &TimeZone, local: LocalTime) -> Option<i64> {
-    let found = tz::datetime::DateTime::find(
-        local.year,
-        local.month,
-        local.day,
-        local.hour,
-        local.minute,
-        0,
-        0,
-        zone.as_ref(),
-    )
-    .ok()?;
-    found.earliest().map(|t| t.unix_time() * 1000)
+pub fn to_utc_ms(zone: &Zone, local: LocalTime) -> Option<i64> {
+    let wall = days_from_civil(
+        i64::from(local.year),
+        i64::from(local.month),
+        i64::from(local.day),
+    ) * DAY_SECONDS
+        + i64::from(local.hour) * 3600
+        + i64::from(local.minute) * 60;
+    let offsets = [
+        zone.standard,
+        zone.summer.map_or(zone.standard, |s| s.offset),
+    ];
+    let found = offsets
+        .iter()
+        .map(|offset| wall - offset)
+        .filter(|&t| t + zone.offset_at(t) == wall)
+        .min()
+        .or_else(|| {
+            // In the gap of a jump forward: the jump that skipped it.
+            let (start, end) = zone.changes(i64::from(local.year));
+            let (low, high) = (
+                wall - offsets[1].max(offsets[0]),
+                wall - offsets[1].min(offsets[0]),
+            );
+            [start, end].into_iter().find(|t| (low..=high).contains(t))
+        })?;
+    Some(found * 1000)
 }
 
 /// "HH:MM" of a UTC timestamp in the zone of `rule`; UTC if the rule does
 /// not parse.
 pub fn clock(ms: i64, rule: &str) -> String {
-    let zone = parse_rule(rule).unwrap_or_else(TimeZone::utc);
+    let zone = parse_rule(rule).unwrap_or(Zone::UTC);
     match to_local(&zone, ms) {
         Some(t) => format!("{:02}:{:02}", t.hour, t.minute),
         None => String::new(),
@@ -236,7 +494,7 @@ mod tests {
 
     /// UTC milliseconds of a UTC wall-clock time.
     fn utc(year: i32, month: u8, day: u8, hour: u8, minute: u8) -> i64 {
-        to_utc_ms(&TimeZone::utc(), at(year, month, day, hour, minute)).unwrap()
+        to_utc_ms(&Zone::UTC, at(year, month, day, hour, minute)).unwrap()
     }
 
     /// The UTC instants of a local window on one day.
@@ -405,6 +663,55 @@ config timeserver 'ntp'
     fn zone_names_cannot_leave_the_zoneinfo_folder() {
         for name in ["../../etc/passwd", "/etc/passwd", "Europe/../x", "", "a//b"] {
             assert_eq!(rule_from_zoneinfo(name), None, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn southern_zones_have_summer_across_new_year() {
+        // Sydney: summer from the first Sunday of October to that of April.
+        let sydney = "AEST-10AEDT,M10.1.0,M4.1.0/3";
+        assert_eq!(clock(utc(2024, 1, 15, 0, 0), sydney), "11:00");
+        assert_eq!(clock(utc(2024, 7, 15, 0, 0), sydney), "10:00");
+        assert_eq!(clock(utc(2024, 12, 31, 13, 30), sydney), "00:30");
+        // Ireland keeps "summer" time in winter: a negative saving.
+        let dublin = "IST-1GMT0,M10.5.0,M3.5.0/1";
+        assert_eq!(clock(utc(2024, 1, 15, 12, 0), dublin), "12:00");
+        assert_eq!(clock(utc(2024, 7, 15, 12, 0), dublin), "13:00");
+    }
+
+    #[test]
+    fn julian_days_and_extended_change_times_are_understood() {
+        // Jn never counts 29 February; n does, from 0.
+        let no_leap = parse_rule("AAA0BBB,J60/0,J300/0").unwrap();
+        let leap = parse_rule("AAA0BBB,59/0,300/0").unwrap();
+        // 2024 is a leap year: J60 is 1 March, day 59 is 29 February.
+        assert_eq!(
+            to_local(&no_leap, utc(2024, 2, 29, 12, 0)).unwrap().hour,
+            12
+        );
+        assert_eq!(to_local(&no_leap, utc(2024, 3, 1, 12, 0)).unwrap().hour, 13);
+        assert_eq!(to_local(&leap, utc(2024, 2, 29, 12, 0)).unwrap().hour, 13);
+        // Greenland changes on the last Sunday of March at -1:00, which is
+        // 23:00 of the Saturday before.
+        let nuuk = "<-02>2<-01>,M3.5.0/-1,M10.5.0/0";
+        assert!(parse_rule(nuuk).is_some());
+        assert_eq!(clock(utc(2024, 3, 31, 0, 59), nuuk), "22:59");
+        assert_eq!(clock(utc(2024, 3, 31, 1, 0), nuuk), "00:00");
+        // Surrounding blanks are ignored, as in /etc/TZ lines.
+        assert_eq!(parse_rule(" UTC0 \n"), parse_rule(UTC_RULE));
+        for bad in [
+            "AAA1BBB,M13.1.0,M3.1.0",
+            "AAA1BBB,M3.0.0,M4.1.0",
+            "AAA1BBB,J0,J5",
+            "AAA1BBB,366,3",
+            "AAA1:60",
+            "AAA25",
+            "AAA1BBB,1",
+            "AAA1BBB,1,2/168",
+            "<>1",
+            "AAA1 x",
+        ] {
+            assert!(parse_rule(bad).is_none(), "{bad:?}");
         }
     }
 }
