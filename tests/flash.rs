@@ -26,12 +26,7 @@ struct NoMmapMount {
 
 impl NoMmapMount {
     fn new() -> Result<NoMmapMount, String> {
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout == b"0\n")
-            .unwrap_or(false);
-        if !is_root {
+        if !common::is_root() {
             return Err("needs root to mount FUSE".into());
         }
         let backing = TempDir::new("flash-backing");

@@ -23,12 +23,7 @@ struct SmallDisk {
 
 impl SmallDisk {
     fn new() -> Result<SmallDisk, String> {
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout == b"0\n")
-            .unwrap_or(false);
-        if !is_root {
+        if !common::is_root() {
             return Err("needs root to mount a tmpfs".into());
         }
         let point_dir = TempDir::new("small-disk");

@@ -527,6 +527,15 @@ pub fn unique_ref() -> String {
     )
 }
 
+/// Whether the tests run as root (mounts for the flash and storage tests).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
 /// Runs `orderspot <args>` to completion with `stdin` as its input.
 pub fn run_cli(args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(BIN)
