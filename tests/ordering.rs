@@ -48,19 +48,17 @@ fn a_token_planted_in_a_link_never_becomes_the_victims_order_token() {
     let page = cart.text();
     let (csrf, client_ref) = (hidden(&page, "csrf"), hidden(&page, "client_ref"));
     let line = format!("{item}:2");
-    let placed = post_form(
-        &server,
-        "/orders",
-        &[
-            ("csrf", &csrf),
-            ("shop_id", "1"),
-            ("client_ref", &client_ref),
-            ("item", &line),
-            ("customer_name", "Victim"),
-            ("note", "my+secret+note"),
-            ("t", PLANTED),
-        ],
-    );
+    // The form as the victim's browser sends it, the planted token carried along.
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("shop_id", "1"),
+        ("client_ref", &client_ref),
+        ("item", &line),
+        ("customer_name", "Victim"),
+        ("note", "my+secret+note"),
+        ("t", PLANTED),
+    ];
+    let placed = post_form(&server, "/orders", &fields);
     placed.assert_status(303);
     let location = placed.header("location").unwrap().to_string();
     assert!(!location.contains(PLANTED), "{location}");
@@ -82,19 +80,8 @@ fn a_token_planted_in_a_link_never_becomes_the_victims_order_token() {
             &json!({}),
         )
         .expect_error(404);
-    // A double tap on the victim's form still lands on the same order.
-    let again = post_form(
-        &server,
-        "/orders",
-        &[
-            ("csrf", &csrf),
-            ("shop_id", "1"),
-            ("client_ref", &client_ref),
-            ("item", &line),
-            ("customer_name", "Victim"),
-            ("note", "my+secret+note"),
-        ],
-    );
+    // A double tap sends the same form again: it lands on the same order.
+    let again = post_form(&server, "/orders", &fields);
     assert_eq!(again.header("location"), Some(location.as_str()));
 }
 
