@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/003_order_limits.sql"),
     include_str!("schema/004_menu_version.sql"),
     include_str!("schema/005_members.sql"),
+    include_str!("schema/006_menus.sql"),
 ];
 
 const READERS: usize = 3;

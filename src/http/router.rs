@@ -37,6 +37,7 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::GET, ["api", "shops", shop, "menu"]) => {
             customer::api_menu(app, req, id(shop)?).await
         }
+        (&Method::GET, ["api", "search"]) => customer::api_search(app, req).await,
         (&Method::POST, ["api", "orders"]) => customer::api_place(app, req).await,
         (&Method::GET, ["api", "orders", order]) => customer::api_order(app, req, id(order)?).await,
         (&Method::POST, ["api", "orders", order, "cancel"]) => {
@@ -76,6 +77,39 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         }
         (&Method::DELETE, ["api", "shop", "items", item]) => {
             shop::api_delete_item(app, req, id(item)?).await
+        }
+        (&Method::POST, ["api", "shop", "items-available"]) => {
+            shop::api_bulk_available(app, req).await
+        }
+        (&Method::GET, ["api", "shop", "categories"]) => shop::api_categories(app, req).await,
+        (&Method::POST, ["api", "shop", "categories"]) => shop::api_create_category(app, req).await,
+        (&Method::PATCH, ["api", "shop", "categories", c]) => {
+            shop::api_update_category(app, req, id(c)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "categories", c]) => {
+            shop::api_delete_category(app, req, id(c)?).await
+        }
+        (&Method::GET, ["api", "shop", "option-groups"]) => shop::api_groups(app, req).await,
+        (&Method::POST, ["api", "shop", "option-groups"]) => shop::api_create_group(app, req).await,
+        (&Method::PATCH, ["api", "shop", "option-groups", g]) => {
+            shop::api_update_group(app, req, id(g)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "option-groups", g]) => {
+            shop::api_delete_group(app, req, id(g)?).await
+        }
+        (&Method::GET, ["api", "shop", "ingredients"]) => shop::api_ingredients(app, req).await,
+        (&Method::POST, ["api", "shop", "ingredients"]) => {
+            shop::api_create_ingredient(app, req).await
+        }
+        (&Method::PATCH, ["api", "shop", "ingredients", i]) => {
+            shop::api_update_ingredient(app, req, id(i)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "ingredients", i]) => {
+            shop::api_delete_ingredient(app, req, id(i)?).await
+        }
+        (&Method::GET, ["api", "shop", "waste"]) => shop::api_waste_list(app, req).await,
+        (&Method::POST, ["api", "shop", "ingredients", i, "waste"]) => {
+            shop::api_waste(app, req, id(i)?).await
         }
         // Venue owner
         (&Method::GET, ["admin"]) => admin::page(app, req).await,

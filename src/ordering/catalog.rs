@@ -1,19 +1,21 @@
 //! Shops and their menus: what customers may see, what shopkeepers may edit,
 //! and the owner's approval.
 
+use super::menu::{self, OfferedGroup};
 use crate::error::{Code, Error, Result};
 use crate::live::{Answer, Audience, Built, Changes, Data, Topic};
-use crate::store::items::{self, ItemFields, ItemRow};
+use crate::store::categories::{self, CategoryRow};
+use crate::store::items::{self, ItemRow, SearchQuery};
 use crate::store::shops::{self, ShopRow};
-use crate::support::money::{self, MoneyFormat};
+use crate::store::{ingredients, options};
+use crate::support::fields::{clearable_int, word_list};
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use crate::store::shops::ShopStatus;
-
-pub const MAX_ITEMS_PER_SHOP: i64 = 2_000;
 
 /// A shop as customers see it.
 #[derive(Debug, Serialize)]
@@ -64,30 +66,212 @@ impl From<ShopRow> for ShopView {
 }
 
 /// A menu item as customers and its shop see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MenuItemView {
     pub id: i64,
     pub shop_id: i64,
+    pub category_id: Option<i64>,
     pub name: String,
     pub description: String,
-    pub category: String,
     pub price_cents: i64,
+    /// Can be ordered now: not sold out and within its time window.
     pub available: bool,
+    /// Switched off by the shop, or its stock (or an ingredient's) is gone.
+    pub sold_out: bool,
+    /// Units left; `None`: not counted.
+    pub stock: Option<i64>,
+    /// At or below this many units left the shop is warned.
+    pub low_stock: i64,
+    pub running_low: bool,
+    pub prep_minutes: i64,
+    pub photo_url: Option<String>,
+    pub tags: Vec<&'static str>,
+    pub allergens: Vec<&'static str>,
+    pub window: Option<WindowView>,
+    /// Outside its window: when it can be ordered again ("07:00").
+    pub available_from: Option<String>,
+    pub option_groups: Vec<GroupView>,
     pub position: i64,
 }
 
-impl From<ItemRow> for MenuItemView {
-    fn from(i: ItemRow) -> Self {
-        MenuItemView {
-            id: i.id,
-            shop_id: i.shop_id,
-            name: i.name,
-            description: i.description,
-            category: i.category,
-            price_cents: i.price_cents,
-            available: i.available,
-            position: i.position,
+/// A daily time window as the venue's clock shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowView {
+    pub from: String,
+    pub until: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+    pub min: i64,
+    pub max: i64,
+    pub options: Vec<OptionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionView {
+    pub id: i64,
+    pub name: String,
+    pub price_delta_cents: i64,
+    pub available: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryView {
+    pub id: i64,
+    pub name: String,
+    pub position: i64,
+}
+
+impl From<CategoryRow> for CategoryView {
+    fn from(c: CategoryRow) -> Self {
+        CategoryView {
+            id: c.id,
+            name: c.name,
+            position: c.position,
         }
+    }
+}
+
+/// A shop's whole menu: categories in order, items in display order.
+#[derive(Debug, Serialize)]
+pub struct Menu {
+    pub categories: Vec<CategoryView>,
+    pub items: Vec<MenuItemView>,
+}
+
+/// The URL an item's photo is served at; its name changes with its content.
+pub fn photo_url(photo: &str) -> Option<String> {
+    (!photo.is_empty()).then(|| format!("/photos/{photo}"))
+}
+
+fn group_view(offer: &OfferedGroup) -> GroupView {
+    GroupView {
+        id: offer.group.id,
+        name: offer.group.name.clone(),
+        min: offer.group.min_choices,
+        max: offer.group.max_choices,
+        options: offer
+            .options
+            .iter()
+            .map(|o| OptionView {
+                id: o.id,
+                name: o.name.clone(),
+                price_delta_cents: o.price_delta_cents,
+                available: o.available,
+            })
+            .collect(),
+    }
+}
+
+/// Every live group of a shop with its options, by id.
+fn offered_groups(conn: &Connection, shop_id: i64) -> Result<BTreeMap<i64, OfferedGroup>> {
+    let mut groups: BTreeMap<i64, OfferedGroup> = options::groups_for_shop(conn, shop_id)?
+        .into_iter()
+        .map(|group| {
+            (
+                group.id,
+                OfferedGroup {
+                    group,
+                    options: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for option in options::options_for_shop(conn, shop_id)? {
+        if let Some(offer) = groups.get_mut(&option.group_id) {
+            offer.options.push(option);
+        }
+    }
+    Ok(groups)
+}
+
+/// Whether an item's own count or any ingredient it uses is too low for
+/// one more.
+fn out_of_stock(
+    item: &ItemRow,
+    uses: &[(i64, i64)],
+    ingredient_stock: &BTreeMap<i64, i64>,
+) -> bool {
+    item.fields.stock == Some(0)
+        || uses
+            .iter()
+            .any(|(ingredient, qty)| ingredient_stock.get(ingredient).is_some_and(|s| s < qty))
+}
+
+/// The menu of a shop (any status: the keeper's editor shows it too) at
+/// local time `minute` (minutes after the venue's midnight).
+pub fn menu(conn: &Connection, shop_id: i64, minute: i64) -> Result<Menu> {
+    let groups = offered_groups(conn, shop_id)?;
+    let mut offers: BTreeMap<i64, Vec<GroupView>> = BTreeMap::new();
+    for (item_id, group_id) in options::attachments_for_shop(conn, shop_id)? {
+        if let Some(offer) = groups.get(&group_id) {
+            offers.entry(item_id).or_default().push(group_view(offer));
+        }
+    }
+    let ingredient_stock: BTreeMap<i64, i64> = ingredients::for_shop(conn, shop_id)?
+        .into_iter()
+        .map(|i| (i.id, i.stock))
+        .collect();
+    let mut recipes: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for (item_id, ingredient_id, qty) in ingredients::recipes_for_shop(conn, shop_id)? {
+        recipes
+            .entry(item_id)
+            .or_default()
+            .push((ingredient_id, qty));
+    }
+    let items = items::for_shop(conn, shop_id)?
+        .into_iter()
+        .map(|item| {
+            let uses = recipes.get(&item.id).map_or(&[][..], Vec::as_slice);
+            let sold_out = !item.fields.available || out_of_stock(&item, uses, &ingredient_stock);
+            let option_groups = offers.remove(&item.id).unwrap_or_default();
+            item_view(item, sold_out, minute, option_groups)
+        })
+        .collect();
+    let categories = categories::for_shop(conn, shop_id)?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Menu { categories, items })
+}
+
+fn item_view(
+    item: ItemRow,
+    sold_out: bool,
+    minute: i64,
+    option_groups: Vec<GroupView>,
+) -> MenuItemView {
+    let f = item.fields;
+    let in_window = f.window.is_none_or(|w| menu::in_window(w, minute));
+    MenuItemView {
+        id: item.id,
+        shop_id: item.shop_id,
+        category_id: f.category_id,
+        available: !sold_out && in_window,
+        sold_out,
+        running_low: f.stock.is_some_and(|s| s <= f.low_stock),
+        stock: f.stock,
+        low_stock: f.low_stock,
+        prep_minutes: f.prep_minutes,
+        photo_url: photo_url(&item.photo),
+        tags: menu::words_of(f.tags, menu::TAGS),
+        allergens: menu::words_of(f.allergens, menu::ALLERGENS),
+        window: f.window.map(|(from, until)| WindowView {
+            from: menu::clock_text(from),
+            until: menu::clock_text(until),
+        }),
+        available_from: f
+            .window
+            .filter(|_| !in_window)
+            .map(|(from, _)| menu::clock_text(from)),
+        option_groups,
+        name: f.name,
+        description: f.description,
+        price_cents: f.price_cents,
+        position: f.position,
     }
 }
 
@@ -107,17 +291,71 @@ pub fn approved_shop(conn: &Connection, shop_id: i64) -> Result<ShopRow> {
         .ok_or_else(|| Error::not_found(Code::ShopNotFound))
 }
 
-/// An approved shop with its menu.
-pub fn public_menu(conn: &Connection, shop_id: i64) -> Result<(PublicShop, Vec<MenuItemView>)> {
+/// An approved shop with its menu at local time `minute`.
+pub fn public_menu(conn: &Connection, shop_id: i64, minute: i64) -> Result<(PublicShop, Menu)> {
     let shop = approved_shop(conn, shop_id)?;
-    Ok((shop.into(), menu(conn, shop_id)?))
+    Ok((shop.into(), menu(conn, shop_id, minute)?))
 }
 
-/// A shop's menu in display order.
-pub fn menu(conn: &Connection, shop_id: i64) -> Result<Vec<MenuItemView>> {
-    Ok(items::for_shop(conn, shop_id)?
+/// Most results one search answers.
+pub const MAX_SEARCH_RESULTS: i64 = 50;
+
+/// What a customer searches for: text in names and descriptions, a shop,
+/// a category, dietary tags every result has, allergens none has.
+#[derive(Debug, Default, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default, deserialize_with = "clearable_int")]
+    pub shop: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "clearable_int")]
+    pub category: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "word_list")]
+    pub tag: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "word_list")]
+    pub without: Option<Vec<String>>,
+}
+
+/// A search result: the item (its options are on its shop's menu) and
+/// where it is sold.
+#[derive(Debug, Serialize)]
+pub struct Found {
+    pub shop_name: String,
+    #[serde(flatten)]
+    pub item: MenuItemView,
+}
+
+/// Items of approved shops matching `search` at local time `minute`.
+pub fn search(conn: &Connection, search: &Search, minute: i64) -> Result<Vec<Found>> {
+    let query = SearchQuery {
+        text: optional_line("q", &search.q, 80)?.to_lowercase(),
+        shop_id: search.shop.flatten(),
+        category_id: search.category.flatten(),
+        tags: menu::bits_of(
+            search.tag.as_deref().unwrap_or_default(),
+            menu::TAGS,
+            Code::MenuUnknownTag,
+        )?,
+        without: menu::bits_of(
+            search.without.as_deref().unwrap_or_default(),
+            menu::ALLERGENS,
+            Code::MenuUnknownAllergen,
+        )?,
+        limit: MAX_SEARCH_RESULTS,
+    };
+    let shop_names: BTreeMap<i64, String> = shops::approved(conn)?
         .into_iter()
-        .map(Into::into)
+        .map(|s| (s.id, s.name))
+        .collect();
+    Ok(items::search(conn, &query)?
+        .into_iter()
+        .map(|item| {
+            let sold_out = !item.fields.available || item.fields.stock == Some(0);
+            Found {
+                shop_name: shop_names.get(&item.shop_id).cloned().unwrap_or_default(),
+                item: item_view(item, sold_out, minute, Vec::new()),
+            }
+        })
         .collect())
 }
 
@@ -134,34 +372,40 @@ fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
 struct VersionedMenu {
     version: i64,
     shop: PublicShop,
-    items: Vec<MenuItemView>,
+    #[serde(flatten)]
+    menu: Menu,
 }
 
-fn menu_answer(conn: &Connection, shop_id: i64) -> Result<Built> {
+fn menu_answer(conn: &Connection, shop_id: i64, minute: i64) -> Result<Built> {
     // The version first: a change landing between the reads is then
     // answered again rather than missed.
     let version = public_menu_version(conn, shop_id)?;
-    let (shop, items) = public_menu(conn, shop_id)?;
+    let (shop, menu) = public_menu(conn, shop_id, minute)?;
     Built::json(
         version,
         &VersionedMenu {
             version,
             shop,
-            items,
+            menu,
         },
     )
 }
 
-/// An approved shop's menu (`{version, shop, items}`) once its version is
-/// above `since`, waiting up to `wait`.
+/// An approved shop's menu (`{version, shop, categories, items}`) once its
+/// version is above `since`, waiting up to `wait`. `clock` gives the
+/// venue's local time (minutes after midnight) when the answer is built.
 pub async fn wait_for_menu(
     data: &Data,
     shop_id: i64,
     since: i64,
     wait: Duration,
+    clock: impl Fn() -> i64,
 ) -> Result<Answer> {
     let version = data.read(move |c| public_menu_version(c, shop_id));
-    let build = || data.read(move |c| menu_answer(c, shop_id));
+    let build = || {
+        let minute = clock();
+        data.read(move |c| menu_answer(c, shop_id, minute))
+    };
     data.live
         .answer(
             Topic::ShopMenu(shop_id),
@@ -176,124 +420,10 @@ pub async fn wait_for_menu(
 
 /// Records that what customers see of the shop's menu changed: its
 /// version moves and menu waiters wake once the transaction commits.
-fn menu_changed(conn: &Connection, changes: &mut Changes, shop_id: i64) -> Result<()> {
+pub(crate) fn menu_changed(conn: &Connection, changes: &mut Changes, shop_id: i64) -> Result<()> {
     shops::bump_menu_version(conn, shop_id)?;
     changes.add(Topic::ShopMenu(shop_id));
     Ok(())
-}
-
-/// Item fields as sent by the menu editor; missing ones keep their value.
-#[derive(Debug, Default, Deserialize)]
-pub struct ItemPatch {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub category: Option<String>,
-    pub price_cents: Option<i64>,
-    /// The price as a person types it ("4.50"), when `price_cents` is not given.
-    pub price: Option<String>,
-    pub available: Option<bool>,
-    pub position: Option<i64>,
-}
-
-impl ItemPatch {
-    /// Reads a typed `price` in the venue's format into `price_cents`
-    /// (which wins when both are sent).
-    fn with_typed_price(mut self, money: &MoneyFormat) -> Result<ItemPatch> {
-        if let (None, Some(price)) = (self.price_cents, self.price.take()) {
-            self.price_cents = Some(money.parse_price(&price)?);
-        }
-        Ok(self)
-    }
-
-    fn apply(self, mut fields: ItemFields) -> Result<ItemFields> {
-        if let Some(name) = self.name {
-            fields.name = required("name", &name, 80)?;
-        }
-        if let Some(description) = self.description {
-            fields.description = optional_text("description", &description, 500)?;
-        }
-        if let Some(category) = self.category {
-            fields.category = optional_line("category", &category, 40)?;
-        }
-        if let Some(price) = self.price_cents {
-            money::check_price(price)?;
-            fields.price_cents = price;
-        }
-        if let Some(available) = self.available {
-            fields.available = available;
-        }
-        if let Some(position) = self.position {
-            fields.position = position.clamp(0, 100_000);
-        }
-        Ok(fields)
-    }
-}
-
-pub fn create_item(
-    conn: &Connection,
-    changes: &mut Changes,
-    shop_id: i64,
-    patch: ItemPatch,
-    now: i64,
-) -> Result<MenuItemView> {
-    if patch.name.is_none() || patch.price_cents.is_none() {
-        return Err(Error::bad(Code::ItemNeedsNameAndPrice));
-    }
-    if items::count_for_shop(conn, shop_id)? >= MAX_ITEMS_PER_SHOP {
-        return Err(Error::conflict(Code::ShopTooManyItems).with("max", MAX_ITEMS_PER_SHOP));
-    }
-    let fields = patch.apply(ItemFields {
-        name: String::new(),
-        description: String::new(),
-        category: String::new(),
-        price_cents: 0,
-        available: true,
-        position: 0,
-    })?;
-    let id = items::insert(conn, shop_id, &fields, now)?;
-    menu_changed(conn, changes, shop_id)?;
-    Ok(own_item(conn, shop_id, id)?.into())
-}
-
-/// The item if it belongs to `shop_id` (others are "not found").
-pub fn own_item(conn: &Connection, shop_id: i64, item_id: i64) -> Result<ItemRow> {
-    items::by_id(conn, item_id)?
-        .filter(|i| i.shop_id == shop_id)
-        .ok_or_else(|| Error::not_found(Code::ItemNotFound))
-}
-
-pub fn update_item(
-    conn: &Connection,
-    changes: &mut Changes,
-    shop_id: i64,
-    item_id: i64,
-    patch: ItemPatch,
-    now: i64,
-) -> Result<MenuItemView> {
-    let item = own_item(conn, shop_id, item_id)?;
-    let fields = patch.apply(ItemFields {
-        name: item.name,
-        description: item.description,
-        category: item.category,
-        price_cents: item.price_cents,
-        available: item.available,
-        position: item.position,
-    })?;
-    items::update(conn, item_id, &fields, now)?;
-    menu_changed(conn, changes, shop_id)?;
-    Ok(own_item(conn, shop_id, item_id)?.into())
-}
-
-pub fn delete_item(
-    conn: &Connection,
-    changes: &mut Changes,
-    shop_id: i64,
-    item_id: i64,
-    now: i64,
-) -> Result<()> {
-    own_item(conn, shop_id, item_id)?;
-    items::mark_deleted(conn, item_id, now)?;
-    menu_changed(conn, changes, shop_id)
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,38 +481,6 @@ fn shop_view(conn: &Connection, shop_id: i64) -> Result<ShopView> {
 
 // ---- Use cases: each edit commits, then wakes the menu's waiters ----
 
-pub async fn add_item(
-    data: &Data,
-    money: &MoneyFormat,
-    shop_id: i64,
-    patch: ItemPatch,
-) -> Result<MenuItemView> {
-    let patch = patch.with_typed_price(money)?;
-    let now = crate::support::time::now_ms();
-    data.write(move |tx, changes| create_item(tx, changes, shop_id, patch, now))
-        .await
-}
-
-/// Also the sold-out switch (`available`).
-pub async fn edit_item(
-    data: &Data,
-    money: &MoneyFormat,
-    shop_id: i64,
-    item_id: i64,
-    patch: ItemPatch,
-) -> Result<MenuItemView> {
-    let patch = patch.with_typed_price(money)?;
-    let now = crate::support::time::now_ms();
-    data.write(move |tx, changes| update_item(tx, changes, shop_id, item_id, patch, now))
-        .await
-}
-
-pub async fn remove_item(data: &Data, shop_id: i64, item_id: i64) -> Result<()> {
-    let now = crate::support::time::now_ms();
-    data.write(move |tx, changes| delete_item(tx, changes, shop_id, item_id, now))
-        .await
-}
-
 /// Name, description and the open/closed switch.
 pub async fn edit_profile(data: &Data, shop: ShopRow, patch: ProfilePatch) -> Result<ShopView> {
     data.write(move |tx, changes| update_profile(tx, changes, &shop, patch))
@@ -397,6 +495,7 @@ pub async fn change_status(data: &Data, shop_id: i64, status: ShopStatus) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ordering::menu_edit::{create_item, delete_item, update_item, ItemPatch};
 
     fn shop(conn: &Connection, email: &str) -> i64 {
         let user = crate::accounts::create_user(
@@ -424,52 +523,12 @@ mod tests {
         let conn = crate::db::test_connection();
         let id = shop(&conn, "a@x.y");
         assert!(listed(&conn).unwrap().is_empty());
-        assert!(public_menu(&conn, id).is_err());
+        assert!(public_menu(&conn, id, 0).is_err());
         let changes = &mut Changes::default();
         set_status(&conn, changes, id, ShopStatus::Approved).unwrap();
         assert_eq!(listed(&conn).unwrap().len(), 1);
         set_status(&conn, changes, id, ShopStatus::Suspended).unwrap();
-        assert!(public_menu(&conn, id).is_err());
-    }
-
-    #[test]
-    fn items_are_validated_and_scoped_to_their_shop() {
-        let conn = crate::db::test_connection();
-        let mine = shop(&conn, "a@x.y");
-        let theirs = shop(&conn, "b@x.y");
-        let changes = &mut Changes::default();
-        let item = create_item(&conn, changes, mine, patch("Tea", 250), 0).unwrap();
-        assert!(create_item(&conn, changes, mine, patch("Gold", -1), 0).is_err());
-        assert!(create_item(&conn, changes, mine, patch("  ", 100), 0).is_err());
-        let typed = ItemPatch {
-            name: Some("Cake".into()),
-            price: Some("3.50".into()),
-            ..Default::default()
-        }
-        .with_typed_price(&MoneyFormat::default())
-        .unwrap();
-        assert_eq!(
-            create_item(&conn, changes, mine, typed, 0)
-                .unwrap()
-                .price_cents,
-            350
-        );
-        let nameless_price = ItemPatch {
-            name: Some("Pie".into()),
-            ..Default::default()
-        };
-        assert!(create_item(&conn, changes, mine, nameless_price, 0).is_err());
-        let sold_out = ItemPatch {
-            available: Some(false),
-            ..Default::default()
-        };
-        let updated = update_item(&conn, changes, mine, item.id, sold_out, 1).unwrap();
-        assert!(!updated.available);
-        assert_eq!(updated.price_cents, 250);
-        assert!(update_item(&conn, changes, theirs, item.id, ItemPatch::default(), 1).is_err());
-        assert!(delete_item(&conn, changes, theirs, item.id, 1).is_err());
-        delete_item(&conn, changes, mine, item.id, 1).unwrap();
-        assert!(own_item(&conn, mine, item.id).is_err());
+        assert!(public_menu(&conn, id, 0).is_err());
     }
 
     #[test]
@@ -497,7 +556,7 @@ mod tests {
             ..Default::default()
         };
         let mut changes = Changes::default();
-        update_item(&conn, &mut changes, id, item.id, sold_out, 1).unwrap();
+        update_item(&conn, &mut changes, id, item, sold_out, 1).unwrap();
         assert!(changed(changes) && version() > seen);
         seen = version();
 
@@ -514,23 +573,23 @@ mod tests {
 
         // A refused change moves nothing; another shop's has its own version.
         let mut changes = Changes::default();
-        assert!(delete_item(&conn, &mut changes, other, item.id, 2).is_err());
+        assert!(delete_item(&conn, &mut changes, other, item, 2).is_err());
         assert!(changes.topics().is_empty() && version() == seen);
         create_item(&conn, &mut changes, other, patch("Soup", 500), 2).unwrap();
         assert_eq!(changes.topics(), [Topic::ShopMenu(other)]);
         assert_eq!(version(), seen);
 
         let mut changes = Changes::default();
-        delete_item(&conn, &mut changes, id, item.id, 3).unwrap();
+        delete_item(&conn, &mut changes, id, item, 3).unwrap();
         assert!(changed(changes) && version() > seen);
 
-        let answer = menu_answer(&conn, id).unwrap();
+        let answer = menu_answer(&conn, id, 0).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(json["version"], version());
         assert_eq!(answer.version, version());
         assert_eq!(json["shop"]["open"], false);
         assert_eq!(json["items"], serde_json::json!([]));
         set_status(&conn, &mut Changes::default(), id, ShopStatus::Suspended).unwrap();
-        assert!(menu_answer(&conn, id).is_err());
+        assert!(menu_answer(&conn, id, 0).is_err());
     }
 }

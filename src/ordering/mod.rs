@@ -1,7 +1,10 @@
 //! What customers order from and what they order: the catalog (shops and
-//! their menus) and orders (stages, placement, pickup codes). Options,
-//! stock, carts, checkout, promotions, kitchen stations, payments and
+//! their menus), the menu's rules (tags, time windows, options) and its
+//! editor, and orders (stages, placement with options and stock, pickup
+//! codes). Carts, checkout, promotions, kitchen stations, payments and
 //! reports join them here.
 
 pub mod catalog;
+pub mod menu;
+pub mod menu_edit;
 pub mod orders;

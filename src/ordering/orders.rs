@@ -5,10 +5,11 @@
 use crate::error::{Code, Error, Problem, Result};
 use crate::live::{Answer, Audience, Built, Data, Topic};
 use crate::ordering::catalog;
-use crate::store::items::{self, ItemRow};
+use crate::ordering::menu::{self, OfferedGroup};
 use crate::store::orders::{
-    self as rows, ActorRole, EventRow, LineRow, NewEvent, NewOrder, OrderRow,
+    self as rows, ActorRole, EventRow, LineRow, NewEvent, NewOrder, OrderRow, Taken,
 };
+use crate::store::{ingredients, items, options};
 use crate::support::crypto;
 use crate::support::text;
 use rusqlite::Connection;
@@ -70,58 +71,108 @@ pub const MAX_LINES: usize = 30;
 pub const MAX_QTY: i64 = 50;
 pub const MAX_NAME_CHARS: usize = 60;
 pub const MAX_NOTE_CHARS: usize = 300;
+pub const MAX_LINE_NOTE_CHARS: usize = 100;
 pub const MAX_REASON_CHARS: usize = 300;
 
-/// One line of an order: `{"item_id": 7, "qty": 2}` in JSON, `7:2` in the
-/// cart page's form.
-#[derive(Debug, Clone)]
+/// One line of an order: `{"item_id": 7, "qty": 2, "options": [12, 15],
+/// "note": "no onions", "seen_price_cents": 450}` in JSON (all but the
+/// first two optional), `ITEM:QTY[:OPT.OPT…[:SEEN_PRICE]]` in the cart
+/// page's form. The seen price is the unit price the customer was shown:
+/// if the menu changed since, the order is refused rather than charged
+/// differently. Prices the client sends under any other name are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct LineRequest {
     pub item_id: i64,
     pub qty: i64,
+    #[serde(default)]
+    pub options: Vec<i64>,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub seen_price_cents: Option<i64>,
 }
 
-impl<'de> Deserialize<'de> for LineRequest {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Fields {
-            item_id: i64,
-            qty: i64,
+impl LineRequest {
+    /// Reads the form's `ITEM:QTY[:OPT.OPT…[:SEEN_PRICE]]`.
+    pub fn parse(text: &str) -> Result<LineRequest> {
+        let bad = || Error::bad(Code::OrderBadLine);
+        let mut parts = text.trim().split(':');
+        let number = |part: Option<&str>| -> Result<i64> {
+            part.ok_or_else(bad)?.trim().parse().map_err(|_| bad())
+        };
+        let item_id = number(parts.next())?;
+        let qty = number(parts.next())?;
+        let options = match parts.next() {
+            Some(list) => list
+                .split('.')
+                .filter(|o| !o.is_empty())
+                .take(menu::MAX_OPTIONS_PER_LINE + 1)
+                .map(|o| o.parse().map_err(|_| bad()))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        let seen_price_cents = parts
+            .next()
+            .map(|price| price.parse().map_err(|_| bad()))
+            .transpose()?;
+        if parts.next().is_some() {
+            return Err(bad());
         }
-        struct LineVisitor;
-        impl<'de> Visitor<'de> for LineVisitor {
-            type Value = LineRequest;
+        Ok(LineRequest {
+            item_id,
+            qty,
+            options,
+            note: String::new(),
+            seen_price_cents,
+        })
+    }
 
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an order line {item_id, qty} or ITEM:QTY")
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<LineRequest, E> {
-                let (item, qty) = text
-                    .split_once(':')
-                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(text), &self))?;
-                Ok(LineRequest {
-                    item_id: item.parse().map_err(|_| E::custom("bad item"))?,
-                    qty: qty.parse().map_err(|_| E::custom("bad quantity"))?,
-                })
-            }
-
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<LineRequest, A::Error> {
-                let Fields { item_id, qty } =
-                    Fields::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(LineRequest { item_id, qty })
-            }
+    /// The form's text for this line (its note travels apart).
+    pub fn to_text(&self) -> String {
+        let options: Vec<String> = self.options.iter().map(i64::to_string).collect();
+        let mut text = format!("{}:{}:{}", self.item_id, self.qty, options.join("."));
+        if let Some(price) = self.seen_price_cents {
+            text += &format!(":{price}");
         }
-        deserializer.deserialize_any(LineVisitor)
+        text
     }
 }
 
+/// The cart page's form sends each line as text; JSON sends objects.
+fn lines_field<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<LineRequest>, D::Error> {
+    struct Line(LineRequest);
+    impl<'de> Deserialize<'de> for Line {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Line, D::Error> {
+            struct LineVisitor;
+            impl<'de> Visitor<'de> for LineVisitor {
+                type Value = LineRequest;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an order line {item_id, qty, options, note} or ITEM:QTY")
+                }
+
+                fn visit_str<E: de::Error>(self, text: &str) -> Result<LineRequest, E> {
+                    LineRequest::parse(text).map_err(|_| E::custom("bad order line"))
+                }
+
+                fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<LineRequest, A::Error> {
+                    LineRequest::deserialize(de::value::MapAccessDeserializer::new(map))
+                }
+            }
+            d.deserialize_any(LineVisitor).map(Line)
+        }
+    }
+    let lines: Vec<Line> = Vec::deserialize(d)?;
+    Ok(lines.into_iter().map(|Line(l)| l).collect())
+}
+
 /// What a customer sends, as JSON or as the cart page's form. Anything else
-/// in the body (prices, totals) is ignored.
+/// in the body (totals, names of things) is ignored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderRequest {
     pub shop_id: i64,
     /// The form sends one `item` field per line.
-    #[serde(default, alias = "item")]
+    #[serde(default, alias = "item", deserialize_with = "lines_field")]
     pub items: Vec<LineRequest>,
     #[serde(default)]
     pub customer_name: String,
@@ -130,16 +181,26 @@ pub struct OrderRequest {
     pub client_ref: String,
 }
 
-/// A request that passed `validate_request`: text cleaned, items merged.
+/// A line that passed `merge_lines`: options sorted, note cleaned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WantedLine {
+    pub item_id: i64,
+    pub qty: i64,
+    pub options: Vec<i64>,
+    pub note: String,
+    #[serde(skip)]
+    pub seen_price_cents: Option<i64>,
+}
+
+/// A request that passed `validate_request`: text cleaned, lines merged.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ValidOrder {
-    /// `(item_id, qty)` pairs, one per item.
-    pub items: Vec<(i64, i64)>,
+    pub lines: Vec<WantedLine>,
     pub customer_name: String,
     pub note: String,
 }
 
-/// Checks the request's shape, cleans its text and merges repeated items.
+/// Checks the request's shape, cleans its text and merges repeated lines.
 pub fn validate_request(req: &OrderRequest) -> Result<ValidOrder> {
     let customer_name = text::optional_line("customer_name", &req.customer_name, MAX_NAME_CHARS)?;
     if customer_name.is_empty() {
@@ -158,52 +219,117 @@ pub fn validate_request(req: &OrderRequest) -> Result<ValidOrder> {
         return Err(Error::bad(Code::OrderNoItems));
     }
     Ok(ValidOrder {
-        items: merge_lines(req.items.iter().map(|l| (l.item_id, l.qty)))?,
+        lines: merge_lines(&req.items)?,
         customer_name,
         note,
     })
 }
 
-/// `(item_id, qty)` pairs with repeated items merged, each quantity within
-/// 1..=MAX_QTY and at most MAX_LINES of them: checked where quantities are
-/// read, so no total can overflow.
-pub fn merge_lines(lines: impl IntoIterator<Item = (i64, i64)>) -> Result<Vec<(i64, i64)>> {
+/// The lines with the same item, options and note merged (options in any
+/// order are the same choice), each quantity within 1..=MAX_QTY and at
+/// most MAX_LINES of them: checked where quantities are read, so no total
+/// can overflow.
+pub fn merge_lines(lines: &[LineRequest]) -> Result<Vec<WantedLine>> {
     let bad_qty = || Error::bad(Code::OrderBadQuantity).with("max", MAX_QTY);
-    let mut merged: BTreeMap<i64, i64> = BTreeMap::new();
-    for (count, (item_id, qty)) in lines.into_iter().enumerate() {
-        if count >= MAX_LINES {
-            return Err(Error::bad(Code::OrderTooManyLines).with("max", MAX_LINES));
-        }
-        if !(1..=MAX_QTY).contains(&qty) {
+    if lines.len() > MAX_LINES {
+        return Err(Error::bad(Code::OrderTooManyLines).with("max", MAX_LINES));
+    }
+    let mut merged: Vec<WantedLine> = Vec::with_capacity(lines.len());
+    for line in lines {
+        if !(1..=MAX_QTY).contains(&line.qty) {
             return Err(bad_qty());
         }
-        let total = merged.entry(item_id).or_default();
-        *total += qty;
-        if *total > MAX_QTY {
-            return Err(bad_qty());
+        if line.options.len() > menu::MAX_OPTIONS_PER_LINE {
+            return Err(
+                Error::bad(Code::OrderTooManyOptions).with("max", menu::MAX_OPTIONS_PER_LINE)
+            );
+        }
+        let mut options = line.options.clone();
+        options.sort_unstable();
+        let note = text::optional_line("note", &line.note, MAX_LINE_NOTE_CHARS)?;
+        let same = merged
+            .iter_mut()
+            .find(|m| m.item_id == line.item_id && m.options == options && m.note == note);
+        match same {
+            Some(m) => {
+                m.qty += line.qty;
+                if m.qty > MAX_QTY {
+                    return Err(bad_qty());
+                }
+            }
+            None => merged.push(WantedLine {
+                item_id: line.item_id,
+                qty: line.qty,
+                options,
+                note,
+                seen_price_cents: line.seen_price_cents,
+            }),
         }
     }
-    Ok(merged.into_iter().collect())
+    merged.sort_by(|a, b| (a.item_id, &a.options, &a.note).cmp(&(b.item_id, &b.options, &b.note)));
+    Ok(merged)
 }
 
-/// Order lines priced from the menu; refuses items of other shops and sold-out ones.
-pub fn price_lines(shop_id: i64, wanted: &[(i64, i64)], menu: &[ItemRow]) -> Result<Vec<LineRow>> {
+/// The groups an item offers with their live options.
+fn offered(conn: &Connection, item_id: i64) -> Result<Vec<OfferedGroup>> {
+    options::groups_of_item(conn, item_id)?
+        .into_iter()
+        .map(|group| {
+            Ok(OfferedGroup {
+                options: options::options_of_group(conn, group.id)?,
+                group,
+            })
+        })
+        .collect()
+}
+
+/// Order lines priced from the menu at local time `minute`: refuses items
+/// of other shops, sold-out ones, ones outside their time window, bad
+/// option choices and prices that changed since the customer saw them.
+pub fn price_lines(
+    conn: &Connection,
+    shop_id: i64,
+    wanted: &[WantedLine],
+    minute: i64,
+) -> Result<Vec<LineRow>> {
+    let mut ids: Vec<i64> = wanted.iter().map(|l| l.item_id).collect();
+    ids.dedup();
+    let found = items::of_shop_by_ids(conn, shop_id, &ids)?;
     wanted
         .iter()
-        .map(|&(item_id, qty)| {
-            let item = menu
+        .map(|line| {
+            let item = found
                 .iter()
-                .find(|i| i.id == item_id && i.shop_id == shop_id)
-                .ok_or_else(|| Error::bad(Code::OrderUnknownItem).with("item", item_id))?;
-            if !item.available {
-                return Err(Error::conflict(Code::ItemSoldOut).with("item", &item.name));
+                .find(|i| i.id == line.item_id)
+                .ok_or_else(|| Error::bad(Code::OrderUnknownItem).with("item", line.item_id))?;
+            let f = &item.fields;
+            if !f.available || f.stock == Some(0) {
+                return Err(Error::conflict(Code::ItemSoldOut).with("item", &f.name));
+            }
+            if let Some(window) = f.window.filter(|w| !menu::in_window(*w, minute)) {
+                return Err(Error::conflict(Code::ItemNotNow)
+                    .with("item", &f.name)
+                    .with("from", menu::clock_text(window.0)));
+            }
+            let (options, unit) = menu::choose(
+                &f.name,
+                f.price_cents,
+                &offered(conn, item.id)?,
+                &line.options,
+            )?;
+            if line.seen_price_cents.is_some_and(|seen| seen != unit) {
+                return Err(Error::conflict(Code::OrderPriceChanged)
+                    .with("item", &f.name)
+                    .with_money("price", unit));
             }
             Ok(LineRow {
-                item_id,
-                name: item.name.clone(),
-                unit_price_cents: item.price_cents,
-                qty,
-                line_total_cents: item.price_cents * qty,
+                item_id: item.id,
+                name: f.name.clone(),
+                unit_price_cents: unit,
+                qty: line.qty,
+                line_total_cents: unit * line.qty,
+                note: line.note.clone(),
+                options,
             })
         })
         .collect()
@@ -211,6 +337,104 @@ pub fn price_lines(shop_id: i64, wanted: &[(i64, i64)], menu: &[ItemRow]) -> Res
 
 pub fn total_cents(lines: &[LineRow]) -> i64 {
     lines.iter().map(|l| l.line_total_cents).sum()
+}
+
+/// What priced lines need from the shop's counts: units of counted items
+/// and of the ingredients their recipes use, summed over the lines.
+fn stock_needs(conn: &Connection, lines: &[LineRow]) -> Result<Vec<(Taken, String)>> {
+    let mut per_item: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
+    for line in lines {
+        let entry = per_item.entry(line.item_id).or_insert((0, &line.name));
+        entry.0 += line.qty;
+    }
+    let mut needs = Vec::new();
+    let mut per_ingredient: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
+    for (&item_id, &(qty, name)) in &per_item {
+        needs.push((Taken::Item { item_id, qty }, name.to_string()));
+        for (ingredient_id, per_unit) in ingredients::recipe(conn, item_id)? {
+            let entry = per_ingredient.entry(ingredient_id).or_insert((0, name));
+            entry.0 += per_unit * qty;
+        }
+    }
+    for (ingredient_id, (qty, name)) in per_ingredient {
+        needs.push((Taken::Ingredient { ingredient_id, qty }, name.to_string()));
+    }
+    Ok(needs)
+}
+
+/// Whether the counts can give what the lines need (the cart page's
+/// check; placement takes them for real).
+fn check_stock(conn: &Connection, lines: &[LineRow]) -> Result<()> {
+    for (need, name) in stock_needs(conn, lines)? {
+        let (left, qty) = match need {
+            Taken::Item { item_id, qty } => (
+                items::by_id(conn, item_id)?.and_then(|i| i.fields.stock),
+                qty,
+            ),
+            Taken::Ingredient { ingredient_id, qty } => (
+                ingredients::by_id(conn, ingredient_id)?.map(|i| i.stock),
+                qty,
+            ),
+        };
+        if left.is_some_and(|left| left < qty) {
+            return Err(out_of_stock(need, &name, left.unwrap_or(0)));
+        }
+    }
+    Ok(())
+}
+
+fn out_of_stock(need: Taken, name: &str, left: i64) -> Error {
+    match need {
+        Taken::Item { .. } if left > 0 => Error::conflict(Code::ItemOnlyLeft)
+            .with("item", name)
+            .with("left", left),
+        _ => Error::conflict(Code::ItemSoldOut).with("item", name),
+    }
+}
+
+/// Takes what the lines need from the counts, inside the order's own
+/// transaction: the one writer makes check and take one step, so
+/// concurrent orders can never oversell. Returns whether any count moved
+/// (the menu then shows the new counts).
+fn take_stock(conn: &Connection, order_id: i64, lines: &[LineRow]) -> Result<bool> {
+    let mut moved = false;
+    for (need, name) in stock_needs(conn, lines)? {
+        let taken = match need {
+            Taken::Item { item_id, qty } => {
+                let counted = items::by_id(conn, item_id)?.and_then(|i| i.fields.stock);
+                if counted.is_none() {
+                    continue;
+                }
+                if !items::take_stock(conn, item_id, qty)? {
+                    return Err(out_of_stock(need, &name, counted.unwrap_or(0)));
+                }
+                need
+            }
+            Taken::Ingredient { ingredient_id, qty } => {
+                if !ingredients::take(conn, ingredient_id, qty)? {
+                    return Err(out_of_stock(need, &name, 0));
+                }
+                need
+            }
+        };
+        rows::record_taken(conn, order_id, taken)?;
+        moved = true;
+    }
+    Ok(moved)
+}
+
+/// Gives back what a cancelled order took; returns whether it took any.
+fn return_stock(conn: &Connection, order_id: i64) -> Result<bool> {
+    let taken = rows::take_back_stock(conn, order_id)?;
+    for t in &taken {
+        match *t {
+            Taken::Item { item_id, qty } => items::return_stock(conn, item_id, qty)?,
+            Taken::Ingredient { ingredient_id, qty } => {
+                ingredients::give_back(conn, ingredient_id, qty)?
+            }
+        }
+    }
+    Ok(!taken.is_empty())
 }
 
 /// Letters and digits that cannot be misread when called out or shown on a
@@ -295,6 +519,8 @@ pub struct Placement {
     /// The client's address, for the per-device limit.
     pub placed_from: String,
     pub limits: OpenOrderLimits,
+    /// The venue's local time, minutes after midnight: items' time windows.
+    pub minute_of_day: i64,
 }
 
 /// A placed order with the token that opens it.
@@ -304,11 +530,13 @@ pub struct Placed {
     pub token: String,
     /// False when the same `client_ref` had been placed before.
     pub created: bool,
+    /// Whether it took from a stock count, which the menu shows.
+    pub stock_moved: bool,
 }
 
 /// What a placement asked for, so a replayed `client_ref` can be compared.
 fn request_hash(shop_id: i64, valid: &ValidOrder) -> String {
-    let canonical = serde_json::json!([shop_id, valid.items, valid.customer_name, valid.note]);
+    let canonical = serde_json::json!([shop_id, valid.lines, valid.customer_name, valid.note]);
     crypto::hex(&crypto::sha256(canonical.to_string().as_bytes()))
 }
 
@@ -352,9 +580,21 @@ impl From<OrderRow> for OrderSummary {
 pub struct LineView {
     pub item_id: i64,
     pub name: String,
+    /// With its options.
     pub unit_price_cents: i64,
     pub qty: i64,
     pub line_total_cents: i64,
+    pub note: String,
+    pub options: Vec<LineOptionView>,
+}
+
+/// An option chosen on a line, as named and priced when ordered.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineOptionView {
+    pub id: i64,
+    pub group: String,
+    pub name: String,
+    pub price_delta_cents: i64,
 }
 
 impl From<LineRow> for LineView {
@@ -365,7 +605,32 @@ impl From<LineRow> for LineView {
             unit_price_cents: l.unit_price_cents,
             qty: l.qty,
             line_total_cents: l.line_total_cents,
+            note: l.note,
+            options: l
+                .options
+                .into_iter()
+                .map(|o| LineOptionView {
+                    id: o.option_id,
+                    group: o.group_name,
+                    name: o.name,
+                    price_delta_cents: o.price_delta_cents,
+                })
+                .collect(),
         }
+    }
+}
+
+impl LineView {
+    /// The cart page's form text for this line, with the price shown.
+    pub fn form_text(&self) -> String {
+        LineRequest {
+            item_id: self.item_id,
+            qty: self.qty,
+            options: self.options.iter().map(|o| o.id).collect(),
+            note: String::new(),
+            seen_price_cents: Some(self.unit_price_cents),
+        }
+        .to_text()
     }
 }
 
@@ -424,20 +689,24 @@ pub struct CartView {
     pub total_cents: i64,
 }
 
-/// An approved shop, and `wanted` priced from its menu (or why it cannot
-/// be ordered). Only a shop customers may not see is an error.
+/// An approved shop, and `wanted` priced from its menu at local time
+/// `minute` (or why it cannot be ordered). Only a shop customers may not
+/// see is an error.
 pub fn quote(
     conn: &Connection,
     shop_id: i64,
-    wanted: Result<Vec<(i64, i64)>>,
+    wanted: Result<Vec<WantedLine>>,
+    minute: i64,
 ) -> Result<(catalog::PublicShop, Result<CartView>)> {
     let shop = catalog::approved_shop(conn, shop_id)?;
-    let menu = items::for_shop(conn, shop.id)?;
     let cart = wanted
-        .and_then(|wanted| price_lines(shop.id, &wanted, &menu))
-        .map(|lines| CartView {
-            total_cents: total_cents(&lines),
-            lines: views(lines),
+        .and_then(|wanted| price_lines(conn, shop.id, &wanted, minute))
+        .and_then(|lines| {
+            check_stock(conn, &lines)?;
+            Ok(CartView {
+                total_cents: total_cents(&lines),
+                lines: views(lines),
+            })
         });
     Ok((shop.into(), cart))
 }
@@ -461,14 +730,14 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
             token: token.to_string(),
             view: load_view(tx, existing)?,
             created: false,
+            stock_moved: false,
         });
     }
     let shop = catalog::approved_shop(tx, req.shop_id)?;
     if !shop.open {
         return Err(Error::conflict(Code::ShopClosed).with("shop", &shop.name));
     }
-    let menu = items::for_shop(tx, shop.id)?;
-    let lines = price_lines(shop.id, &valid.items, &menu)?;
+    let lines = price_lines(tx, shop.id, &valid.lines, who.minute_of_day)?;
     let token = match &who.holder {
         Holder::Device(token) if rows::token_known(tx, &crypto::token_hash(token))? => {
             token.clone()
@@ -510,6 +779,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     for line in &lines {
         rows::insert_line(tx, order_id, line)?;
     }
+    let stock_moved = take_stock(tx, order_id, &lines)?;
     rows::record_event(
         tx,
         &NewEvent {
@@ -527,6 +797,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
         view: load_view(tx, order)?,
         token,
         created: true,
+        stock_moved,
     })
 }
 
@@ -565,8 +836,16 @@ pub fn visible_order(conn: &Connection, id: i64, actor: &Actor) -> Result<OrderR
         .ok_or_else(|| Error::not_found(Code::OrderNotFound))
 }
 
-/// Moves an order to `to`, recording who and why; returns the new order and
-/// the shop's change sequence number.
+/// An order after a change of stage.
+#[derive(Debug)]
+pub struct Moved {
+    pub view: OrderView,
+    /// Whether a cancellation gave stock back, which the menu shows.
+    pub stock_returned: bool,
+}
+
+/// Moves an order to `to`, recording who and why. Cancelling before
+/// preparation gives back the stock the order took.
 pub fn change_status(
     tx: &Connection,
     order_id: i64,
@@ -574,7 +853,7 @@ pub fn change_status(
     actor: &Actor,
     reason: &str,
     now: i64,
-) -> Result<(OrderView, i64)> {
+) -> Result<Moved> {
     let reason = text::optional_text("reason", reason, MAX_REASON_CHARS)?;
     let order = visible_order(tx, order_id, actor)?;
     let from = order.status;
@@ -587,7 +866,7 @@ pub fn change_status(
         Actor::Customer { .. } => (ActorRole::Customer, None),
         Actor::Shop { user_id, .. } => (ActorRole::Shop, Some(*user_id)),
     };
-    let seq = rows::record_event(
+    rows::record_event(
         tx,
         &NewEvent {
             order_id,
@@ -599,8 +878,14 @@ pub fn change_status(
             now,
         },
     )?;
+    let stock_returned = to == Status::Cancelled
+        && matches!(from, Status::Placed | Status::Accepted)
+        && return_stock(tx, order_id)?;
     let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
-    Ok((load_view(tx, order)?, seq))
+    Ok(Moved {
+        view: load_view(tx, order)?,
+        stock_returned,
+    })
 }
 
 /// A page of a shop's board: open orders, oldest first, and recently
@@ -660,6 +945,9 @@ pub async fn place_order(data: &Data, req: OrderRequest, who: Placement) -> Resu
                 changes.add(Topic::Order(placed.view.order.id));
                 changes.add(Topic::ShopOrders(placed.view.order.shop_id));
             }
+            if placed.stock_moved {
+                catalog::menu_changed(tx, changes, placed.view.order.shop_id)?;
+            }
             Ok(placed)
         })
         .await?;
@@ -684,10 +972,14 @@ pub async fn move_order(
 ) -> Result<OrderView> {
     let now = crate::support::time::now_ms();
     data.write(move |tx, changes| {
-        let (view, _) = change_status(tx, order_id, to, &actor, &reason, now)?;
+        let moved = change_status(tx, order_id, to, &actor, &reason, now)?;
+        let shop_id = moved.view.order.shop_id;
         changes.add(Topic::Order(order_id));
-        changes.add(Topic::ShopOrders(view.order.shop_id));
-        Ok(view)
+        changes.add(Topic::ShopOrders(shop_id));
+        if moved.stock_returned {
+            catalog::menu_changed(tx, changes, shop_id)?;
+        }
+        Ok(moved.view)
     })
     .await
 }
@@ -762,12 +1054,20 @@ mod tests {
             shop_id: 1,
             items: items
                 .iter()
-                .map(|&(item_id, qty)| LineRequest { item_id, qty })
+                .map(|&(item_id, qty)| LineRequest {
+                    item_id,
+                    qty,
+                    ..LineRequest::default()
+                })
                 .collect(),
             customer_name: "Ann".into(),
             note: String::new(),
             client_ref: client_ref.into(),
         }
+    }
+
+    fn pairs(lines: &[WantedLine]) -> Vec<(i64, i64)> {
+        lines.iter().map(|l| (l.item_id, l.qty)).collect()
     }
 
     const LIMITS: OpenOrderLimits = OpenOrderLimits {
@@ -780,6 +1080,7 @@ mod tests {
             holder,
             placed_from: address.into(),
             limits: LIMITS,
+            minute_of_day: 12 * 60,
         }
     }
 
@@ -831,9 +1132,11 @@ mod tests {
     #[test]
     fn requests_are_validated_and_repeated_items_merged() {
         assert_eq!(
-            validate_request(&request("ref-0001", &[(2, 1), (1, 2), (2, 3)]))
-                .unwrap()
-                .items,
+            pairs(
+                &validate_request(&request("ref-0001", &[(2, 1), (1, 2), (2, 3)]))
+                    .unwrap()
+                    .lines
+            ),
             vec![(1, 2), (2, 4)]
         );
         for bad in [
@@ -1029,11 +1332,13 @@ mod tests {
             change_status(&conn, id, Status::Cancelled, &stranger, "", 2),
             Err(Error::NotFound(_))
         ));
-        let (accepted, seq) = change_status(&conn, id, Status::Accepted, &shop, "", 2).unwrap();
+        let accepted = change_status(&conn, id, Status::Accepted, &shop, "", 2)
+            .unwrap()
+            .view;
         assert_eq!(accepted.order.version, 2);
-        assert_eq!(rows::shop_version(&conn, 1).unwrap(), seq);
-        let (cancelled, _) =
-            change_status(&conn, id, Status::Cancelled, &shop, "out of noodles", 3).unwrap();
+        let cancelled = change_status(&conn, id, Status::Cancelled, &shop, "out of noodles", 3)
+            .unwrap()
+            .view;
         let last = cancelled.events.last().unwrap();
         assert_eq!(
             (last.from, last.to),
@@ -1103,18 +1408,70 @@ mod tests {
 
     #[test]
     fn quantities_are_bounded_where_they_are_read() {
+        let lines = |pairs: &[(i64, i64)]| request("ref-0001", pairs).items;
         assert_eq!(
-            merge_lines([(2, 1), (1, 2), (2, 3)]).unwrap(),
+            pairs(&merge_lines(&lines(&[(2, 1), (1, 2), (2, 3)])).unwrap()),
             vec![(1, 2), (2, 4)]
         );
+        let many: Vec<(i64, i64)> = (0..31).map(|i| (i, 1)).collect();
         for bad in [
-            vec![(1, 0)],
-            vec![(1, -1)],
-            vec![(1, i64::MAX)],
-            vec![(1, 30), (1, 30)],
-            (0..31).map(|i| (i, 1)).collect(),
+            &[(1, 0)][..],
+            &[(1, -1)],
+            &[(1, i64::MAX)],
+            &[(1, 30), (1, 30)],
+            &many,
         ] {
-            assert!(merge_lines(bad.clone()).is_err(), "{bad:?}");
+            assert!(merge_lines(&lines(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lines_merge_only_with_the_same_options_and_note() {
+        let line = |options: &[i64], note: &str| LineRequest {
+            item_id: 7,
+            qty: 2,
+            options: options.to_vec(),
+            note: note.into(),
+            seen_price_cents: None,
+        };
+        let merged = merge_lines(&[
+            line(&[3, 1], ""),
+            line(&[1, 3], ""),
+            line(&[1], ""),
+            line(&[1, 3], "no ice"),
+        ])
+        .unwrap();
+        let shape: Vec<_> = merged
+            .iter()
+            .map(|l| (l.options.clone(), l.note.as_str(), l.qty))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (vec![1], "", 2),
+                (vec![1, 3], "", 4),
+                (vec![1, 3], "no ice", 2)
+            ]
+        );
+        assert!(merge_lines(&[line(&(0..21).collect::<Vec<_>>(), "")]).is_err());
+    }
+
+    #[test]
+    fn form_lines_read_and_write_the_same_text() {
+        for text in ["7:2", "7:2:", "7:2:12.15", "7:2:12.15:480", "7:2::480"] {
+            let line = LineRequest::parse(text).unwrap();
+            assert_eq!(
+                LineRequest::parse(&line.to_text()).unwrap().options,
+                line.options
+            );
+        }
+        let line = LineRequest::parse("7:2:12.15:480").unwrap();
+        assert_eq!(
+            (line.item_id, line.qty, line.options, line.seen_price_cents),
+            (7, 2, vec![12, 15], Some(480))
+        );
+        for bad in ["", "7", "x:2", "7:y", "7:2:a.b", "7:2:1:x", "7:2:1:2:3"] {
+            assert!(LineRequest::parse(bad).is_err(), "{bad:?}");
         }
     }
 }

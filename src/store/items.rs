@@ -1,79 +1,113 @@
-//! Menu items of a shop.
+//! Menu items of a shop, and the search over them.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 #[derive(Debug, Clone)]
 pub struct ItemRow {
     pub id: i64,
     pub shop_id: i64,
-    pub name: String,
-    pub description: String,
-    pub category: String,
-    pub price_cents: i64,
-    pub available: bool,
-    pub position: i64,
+    pub fields: ItemFields,
+    pub photo: String,
 }
 
 /// The editable fields of an item.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemFields {
     pub name: String,
     pub description: String,
-    pub category: String,
+    pub category_id: Option<i64>,
     pub price_cents: i64,
     pub available: bool,
     pub position: i64,
+    /// Bit sets over `ordering::menu::TAGS` and `ALLERGENS`.
+    pub tags: i64,
+    pub allergens: i64,
+    pub prep_minutes: i64,
+    /// `None`: not counted.
+    pub stock: Option<i64>,
+    pub low_stock: i64,
+    /// Minutes after local midnight.
+    pub window: Option<(i64, i64)>,
 }
 
-const SELECT: &str = "SELECT id, shop_id, name, description, category, price_cents, available,
-                             position
-                      FROM menu_items";
+const SELECT: &str = "SELECT m.id, m.shop_id, m.name, m.description, m.category_id,
+                             m.price_cents, m.available, m.position, m.tags, m.allergens,
+                             m.prep_minutes, m.stock, m.low_stock, m.window_from,
+                             m.window_until, m.photo
+                      FROM menu_items m LEFT JOIN categories c ON c.id = m.category_id";
+
+/// Display order: categories by their position (uncategorised last), then
+/// items by theirs.
+const DISPLAY_ORDER: &str =
+    "c.position IS NULL, c.position, c.id, m.position, m.name COLLATE NOCASE, m.id";
 
 fn from_row(r: &Row) -> rusqlite::Result<ItemRow> {
+    let window = match (r.get(13)?, r.get(14)?) {
+        (Some(from), Some(until)) => Some((from, until)),
+        _ => None,
+    };
     Ok(ItemRow {
         id: r.get(0)?,
         shop_id: r.get(1)?,
-        name: r.get(2)?,
-        description: r.get(3)?,
-        category: r.get(4)?,
-        price_cents: r.get(5)?,
-        available: r.get(6)?,
-        position: r.get(7)?,
+        fields: ItemFields {
+            name: r.get(2)?,
+            description: r.get(3)?,
+            category_id: r.get(4)?,
+            price_cents: r.get(5)?,
+            available: r.get(6)?,
+            position: r.get(7)?,
+            tags: r.get(8)?,
+            allergens: r.get(9)?,
+            prep_minutes: r.get(10)?,
+            stock: r.get(11)?,
+            low_stock: r.get(12)?,
+            window,
+        },
+        photo: r.get(15)?,
     })
+}
+
+/// What search compares against: name and description, lower-cased.
+pub fn search_text(f: &ItemFields) -> String {
+    format!("{} {}", f.name, f.description).to_lowercase()
 }
 
 pub fn insert(conn: &Connection, shop_id: i64, f: &ItemFields, now: i64) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO menu_items (shop_id, name, description, category, price_cents, available,
-                                 position, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![
-            shop_id,
-            f.name,
-            f.description,
-            f.category,
-            f.price_cents,
-            f.available,
-            f.position,
-            now
-        ],
+        "INSERT INTO menu_items (shop_id, name, price_cents, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![shop_id, f.name, f.price_cents, now],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    update(conn, id, f, now)?;
+    Ok(id)
 }
 
 pub fn update(conn: &Connection, id: i64, f: &ItemFields, now: i64) -> rusqlite::Result<()> {
+    let (window_from, window_until) = f.window.unzip();
     conn.execute(
-        "UPDATE menu_items SET name = ?2, description = ?3, category = ?4, price_cents = ?5,
-                               available = ?6, position = ?7, updated_at = ?8
+        "UPDATE menu_items SET name = ?2, description = ?3, category_id = ?4, price_cents = ?5,
+                               available = ?6, position = ?7, tags = ?8, allergens = ?9,
+                               prep_minutes = ?10, stock = ?11, low_stock = ?12,
+                               window_from = ?13, window_until = ?14, search_text = ?15,
+                               updated_at = ?16
          WHERE id = ?1 AND deleted = 0",
         params![
             id,
             f.name,
             f.description,
-            f.category,
+            f.category_id,
             f.price_cents,
             f.available,
             f.position,
+            f.tags,
+            f.allergens,
+            f.prep_minutes,
+            f.stock,
+            f.low_stock,
+            window_from,
+            window_until,
+            search_text(f),
             now
         ],
     )?;
@@ -82,7 +116,9 @@ pub fn update(conn: &Connection, id: i64, f: &ItemFields, now: i64) -> rusqlite:
 
 pub fn mark_deleted(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE menu_items SET deleted = 1, available = 0, updated_at = ?2 WHERE id = ?1",
+        "UPDATE menu_items SET deleted = 1, available = 0, photo = '', photo_bytes = 0,
+                               updated_at = ?2
+         WHERE id = ?1",
         params![id, now],
     )?;
     Ok(())
@@ -91,18 +127,36 @@ pub fn mark_deleted(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()
 /// A live (not deleted) item.
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ItemRow>> {
     conn.query_row(
-        &format!("{SELECT} WHERE id = ?1 AND deleted = 0"),
+        &format!("{SELECT} WHERE m.id = ?1 AND m.deleted = 0"),
         [id],
         from_row,
     )
     .optional()
 }
 
+/// The live items of `shop_id` among `ids` (at most a few dozen: an
+/// order's lines), in no particular order.
+pub fn of_shop_by_ids(
+    conn: &Connection,
+    shop_id: i64,
+    ids: &[i64],
+) -> rusqlite::Result<Vec<ItemRow>> {
+    let mut found = Vec::with_capacity(ids.len());
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE m.id = ?1 AND m.shop_id = ?2 AND m.deleted = 0"
+    ))?;
+    for id in ids {
+        if let Some(row) = stmt.query_row(params![id, shop_id], from_row).optional()? {
+            found.push(row);
+        }
+    }
+    Ok(found)
+}
+
 /// A shop's menu in display order.
 pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<ItemRow>> {
     let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE shop_id = ?1 AND deleted = 0
-         ORDER BY category COLLATE NOCASE, position, name COLLATE NOCASE"
+        "{SELECT} WHERE m.shop_id = ?1 AND m.deleted = 0 ORDER BY {DISPLAY_ORDER}"
     ))?;
     let rows = stmt.query_map([shop_id], from_row)?;
     rows.collect()
@@ -114,4 +168,94 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         [shop_id],
         |r| r.get(0),
     )
+}
+
+/// Takes `qty` units of a counted item if that many are left; an item
+/// that is not counted always gives. Returns whether it gave.
+pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE menu_items SET stock = stock - ?2
+         WHERE id = ?1 AND stock IS NOT NULL AND stock >= ?2",
+        params![id, qty],
+    )?;
+    if changed == 1 {
+        return Ok(true);
+    }
+    let uncounted: Option<bool> = conn
+        .query_row(
+            "SELECT stock IS NULL FROM menu_items WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(uncounted == Some(true))
+}
+
+/// Gives back units an order took; an item no longer counted stays so.
+pub fn return_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE menu_items SET stock = stock + ?2 WHERE id = ?1 AND stock IS NOT NULL",
+        params![id, qty],
+    )?;
+    Ok(())
+}
+
+/// Marks the items as sold out (or back) at once; returns how many changed.
+pub fn set_available(
+    conn: &Connection,
+    shop_id: i64,
+    ids: &[i64],
+    available: bool,
+    now: i64,
+) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare(
+        "UPDATE menu_items SET available = ?3, updated_at = ?4
+         WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
+    )?;
+    let mut changed = 0;
+    for id in ids {
+        changed += stmt.execute(params![id, shop_id, available, now])?;
+    }
+    Ok(changed)
+}
+
+/// What a customer's search asks for. Text is matched as a lower-cased
+/// substring of name and description.
+#[derive(Debug, Default, Clone)]
+pub struct SearchQuery {
+    pub text: String,
+    pub shop_id: Option<i64>,
+    pub category_id: Option<i64>,
+    /// Every one of these tags.
+    pub tags: i64,
+    /// None of these allergens.
+    pub without: i64,
+    pub limit: i64,
+}
+
+/// Live items of approved shops matching `q`, in display order of their
+/// shops. A well-indexed scan: items of one shop come from the shop index.
+pub fn search(conn: &Connection, q: &SearchQuery) -> rusqlite::Result<Vec<ItemRow>> {
+    let mut sql = format!(
+        "{SELECT} WHERE m.deleted = 0 AND m.tags & ?1 = ?1 AND m.allergens & ?2 = 0
+                  AND m.shop_id IN (SELECT id FROM shops WHERE status = 'approved')"
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![q.tags.into(), q.without.into()];
+    if !q.text.is_empty() {
+        args.push(q.text.clone().into());
+        sql += &format!(" AND instr(m.search_text, ?{}) > 0", args.len());
+    }
+    if let Some(shop_id) = q.shop_id {
+        args.push(shop_id.into());
+        sql += &format!(" AND m.shop_id = ?{}", args.len());
+    }
+    if let Some(category_id) = q.category_id {
+        args.push(category_id.into());
+        sql += &format!(" AND m.category_id = ?{}", args.len());
+    }
+    args.push(q.limit.into());
+    sql += &format!(" ORDER BY m.shop_id, {DISPLAY_ORDER} LIMIT ?{}", args.len());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), from_row)?;
+    rows.collect()
 }

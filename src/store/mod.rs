@@ -4,9 +4,12 @@
 //! Rows never leave the server as they are: the domain modules build the
 //! views clients see from them.
 
+pub mod categories;
 pub mod clients;
+pub mod ingredients;
 pub mod items;
 pub mod members;
+pub mod options;
 pub mod orders;
 pub mod sessions;
 pub mod settings;

@@ -41,13 +41,32 @@ pub struct OrderRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineRow {
     pub item_id: i64,
     pub name: String,
+    /// The item's price with its options, each unit.
     pub unit_price_cents: i64,
     pub qty: i64,
     pub line_total_cents: i64,
+    pub note: String,
+    pub options: Vec<LineOptionRow>,
+}
+
+/// An option chosen on an order line, as named and priced when ordered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineOptionRow {
+    pub option_id: i64,
+    pub group_name: String,
+    pub name: String,
+    pub price_delta_cents: i64,
+}
+
+/// Units an order took from a count: an item's own or an ingredient's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Item { item_id: i64, qty: i64 },
+    Ingredient { ingredient_id: i64, qty: i64 },
 }
 
 #[derive(Debug, Clone)]
@@ -126,18 +145,68 @@ pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
 
 pub fn insert_line(conn: &Connection, order_id: i64, line: &LineRow) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO order_items (order_id, item_id, name, unit_price_cents, qty, line_total_cents)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO order_items (order_id, item_id, name, unit_price_cents, qty, line_total_cents,
+                                  note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             order_id,
             line.item_id,
             line.name,
             line.unit_price_cents,
             line.qty,
-            line.line_total_cents
+            line.line_total_cents,
+            line.note
         ],
     )?;
+    let line_id = conn.last_insert_rowid();
+    let mut stmt = conn.prepare(
+        "INSERT INTO order_line_options (line_id, option_id, group_name, name, price_delta_cents)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for o in &line.options {
+        stmt.execute(params![
+            line_id,
+            o.option_id,
+            o.group_name,
+            o.name,
+            o.price_delta_cents
+        ])?;
+    }
     Ok(())
+}
+
+pub fn record_taken(conn: &Connection, order_id: i64, taken: Taken) -> rusqlite::Result<()> {
+    let (item_id, ingredient_id, qty) = match taken {
+        Taken::Item { item_id, qty } => (Some(item_id), None, qty),
+        Taken::Ingredient { ingredient_id, qty } => (None, Some(ingredient_id), qty),
+    };
+    conn.prepare(
+        "INSERT INTO order_stock (order_id, item_id, ingredient_id, qty) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![order_id, item_id, ingredient_id, qty])?;
+    Ok(())
+}
+
+/// What the order took from stock and has not given back, then forgets
+/// it: each unit is given back at most once.
+pub fn take_back_stock(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Taken>> {
+    let mut stmt =
+        conn.prepare("SELECT item_id, ingredient_id, qty FROM order_stock WHERE order_id = ?1")?;
+    let rows = stmt.query_map([order_id], |r| {
+        let item: Option<i64> = r.get(0)?;
+        let ingredient: Option<i64> = r.get(1)?;
+        let qty: i64 = r.get(2)?;
+        Ok(match (item, ingredient) {
+            (Some(item_id), _) => Taken::Item { item_id, qty },
+            (None, ingredient) => Taken::Ingredient {
+                ingredient_id: ingredient.unwrap_or_default(),
+                qty,
+            },
+        })
+    })?;
+    let taken = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    conn.execute("DELETE FROM order_stock WHERE order_id = ?1", [order_id])?;
+    Ok(taken)
 }
 
 /// One recorded change of an order's status.
@@ -208,19 +277,43 @@ pub fn by_client_ref(conn: &Connection, client_ref: &str) -> rusqlite::Result<Op
 
 pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>> {
     let mut stmt = conn.prepare(
-        "SELECT item_id, name, unit_price_cents, qty, line_total_cents
+        "SELECT id, item_id, name, unit_price_cents, qty, line_total_cents, note
          FROM order_items WHERE order_id = ?1 ORDER BY id",
     )?;
+    let mut options = conn.prepare(
+        "SELECT option_id, group_name, name, price_delta_cents
+         FROM order_line_options WHERE line_id = ?1 ORDER BY rowid",
+    )?;
     let rows = stmt.query_map([order_id], |r| {
-        Ok(LineRow {
-            item_id: r.get(0)?,
-            name: r.get(1)?,
-            unit_price_cents: r.get(2)?,
-            qty: r.get(3)?,
-            line_total_cents: r.get(4)?,
-        })
+        Ok((
+            r.get::<_, i64>(0)?,
+            LineRow {
+                item_id: r.get(1)?,
+                name: r.get(2)?,
+                unit_price_cents: r.get(3)?,
+                qty: r.get(4)?,
+                line_total_cents: r.get(5)?,
+                note: r.get(6)?,
+                options: Vec::new(),
+            },
+        ))
     })?;
-    rows.collect()
+    let mut lines = Vec::new();
+    for row in rows {
+        let (line_id, mut line) = row?;
+        line.options = options
+            .query_map([line_id], |r| {
+                Ok(LineOptionRow {
+                    option_id: r.get(0)?,
+                    group_name: r.get(1)?,
+                    name: r.get(2)?,
+                    price_delta_cents: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        lines.push(line);
+    }
+    Ok(lines)
 }
 
 pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow>> {

@@ -2,6 +2,7 @@
 //! imports a domain module.
 
 pub(crate) mod crypto;
+pub(crate) mod fields;
 pub(crate) mod i18n;
 pub(crate) mod logger;
 pub(crate) mod money;

@@ -4,7 +4,7 @@
 use crate::accounts::{self, Role};
 use crate::error::Result;
 use crate::live::Changes;
-use crate::ordering::catalog::{self, ItemPatch};
+use crate::ordering::menu_edit::{self, ItemPatch};
 use crate::store::shops::ShopStatus;
 use crate::store::users;
 use rusqlite::Connection;
@@ -120,7 +120,7 @@ pub fn seed(conn: &Connection) -> Result<bool> {
                 ..ItemPatch::default()
             };
             // Seeded before the server listens: nobody waits on it yet.
-            catalog::create_item(conn, &mut Changes::default(), shop, patch, now)?;
+            menu_edit::create_item(conn, &mut Changes::default(), shop, patch, now)?;
         }
     }
     Ok(true)

@@ -127,6 +127,13 @@ impl Venue {
         }
     }
 
+    /// The venue's local time at the UTC instant `ms`, in minutes after
+    /// midnight: what items' time windows are read against.
+    pub fn minute_of_day(&self, ms: i64) -> i64 {
+        let zone = time::parse_rule(&self.time_zone_rule).unwrap_or(time::Zone::UTC);
+        time::to_local(&zone, ms).map_or(0, |t| i64::from(t.hour) * 60 + i64::from(t.minute))
+    }
+
     pub fn open_order_limits(&self) -> OpenOrderLimits {
         OpenOrderLimits {
             per_device: self.max_open_orders_per_device,

@@ -5,11 +5,13 @@ use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{self, customer_token, device_token};
 use crate::http::render::page;
-use crate::http::request::Request;
+use crate::http::request::{Form, Request};
 use crate::http::response::{json, redirect, with_body, Response};
 use crate::http::templates::value;
 use crate::ordering::catalog;
-use crate::ordering::orders::{self, Actor, Holder, OrderRequest, Placed, Placement, Status};
+use crate::ordering::orders::{
+    self, Actor, Holder, LineRequest, OrderRequest, Placed, Placement, Status,
+};
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
 use crate::support::text::percent_encode;
@@ -29,12 +31,25 @@ pub async fn api_shops(app: &App) -> Result<Response> {
 pub async fn api_menu(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
     let since = req.int_param("since", -1)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
-    let menu = catalog::wait_for_menu(&app.data, shop_id, since, wait).await?;
+    let menu = catalog::wait_for_menu(&app.data, shop_id, since, wait, || minute_now(app)).await?;
     Ok(with_body(
         StatusCode::OK,
         "application/json",
         Bytes::from_owner(menu),
     ))
+}
+
+/// Items across the venue's shops by text, shop, category, dietary tag
+/// and allergen (`?q=&shop=&category=&tag=&without=`).
+pub async fn api_search(app: &App, req: &Request) -> Result<Response> {
+    let search: catalog::Search = Form(req.query.clone()).parse()?;
+    let minute = minute_now(app);
+    let found = app
+        .data
+        .db
+        .read(move |c| catalog::search(c, &search, minute))
+        .await?;
+    Ok(json(StatusCode::OK, &found))
 }
 
 /// The token as `?t=…` for links, or nothing.
@@ -70,11 +85,17 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
     .await
 }
 
+/// The venue's local time now, in minutes after midnight.
+fn minute_now(app: &App) -> i64 {
+    app.venue().minute_of_day(crate::support::time::now_ms())
+}
+
 pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
-    let (shop, items) = app
+    let minute = minute_now(app);
+    let (shop, menu) = app
         .data
         .db
-        .read(move |c| catalog::public_menu(c, shop_id))
+        .read(move |c| catalog::public_menu(c, shop_id, minute))
         .await?;
     let token = customer_token(req, None);
     page(
@@ -83,7 +104,8 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
         "customer/menu.html",
         context! {
             shop => value(&shop),
-            items => value(&items),
+            categories => value(&menu.categories),
+            items => value(&menu.items),
             tq => token_query(token.as_deref()),
             t => token,
         },
@@ -91,22 +113,46 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
     .await
 }
 
-/// The cart is the menu form's quantities (`q<item id>=<qty>`), priced by
-/// the server and shown for review with the name and note fields.
+/// The lines a cart URL carries: the menu form's quantities
+/// (`q<item id>=<qty>`, most of them 0) and lines with options
+/// (`l=ITEM:QTY:OPT.OPT`).
+fn cart_lines(req: &Request) -> Result<Vec<LineRequest>> {
+    let mut lines = Vec::new();
+    for (key, value) in &req.query {
+        let value = value.trim();
+        let line = if key == "l" {
+            LineRequest::parse(value)?
+        } else if let Some(item_id) = key.strip_prefix('q').and_then(|id| id.parse().ok()) {
+            if value.is_empty() || value == "0" {
+                continue;
+            }
+            LineRequest {
+                item_id,
+                qty: value.parse().unwrap_or(-1),
+                ..LineRequest::default()
+            }
+        } else {
+            continue;
+        };
+        // merge_lines refuses more; stop reading here.
+        if lines.len() > orders::MAX_LINES {
+            break;
+        }
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// The cart is the lines its URL carries, priced by the server and shown
+/// for review with the name and note fields.
 pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
     let shop_id: i64 = req.int_param("shop", 0)?;
-    // The menu form sends every item, most with quantity 0.
-    let quantities = req
-        .query
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix('q')?.parse::<i64>().ok()?, v.trim())))
-        .filter(|(_, qty)| !qty.is_empty() && *qty != "0")
-        .map(|(item, qty)| (item, qty.parse::<i64>().unwrap_or(-1)));
-    let wanted = orders::merge_lines(quantities);
+    let wanted = cart_lines(req).and_then(|lines| orders::merge_lines(&lines));
+    let minute = minute_now(app);
     let (shop, cart) = app
         .data
         .db
-        .read(move |c| orders::quote(c, shop_id, wanted))
+        .read(move |c| orders::quote(c, shop_id, wanted, minute))
         .await?;
     let token = customer_token(req, None);
     let speech = crate::http::render::speech(app, req);
@@ -122,6 +168,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
         context! {
             shop => value(&shop),
             total_cents => cart.total_cents,
+            line_forms => cart.lines.iter().map(orders::LineView::form_text).collect::<Vec<_>>(),
             lines => value(&cart.lines),
             problem => problem,
             // Fixed when the cart is shown: a double tap on "Place order"
@@ -183,6 +230,7 @@ fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
         holder,
         placed_from: req.peer.ip().to_string(),
         limits: app.venue().open_order_limits(),
+        minute_of_day: minute_now(app),
     }
 }
 

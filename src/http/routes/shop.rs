@@ -10,7 +10,11 @@ use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, with_body, Response};
 use crate::http::templates::value;
-use crate::ordering::catalog::{self, ItemPatch, ProfilePatch};
+use crate::live::Changes;
+use crate::ordering::catalog::{self, ProfilePatch};
+use crate::ordering::menu_edit::{
+    self, BulkAvailability, CategoryPatch, GroupPatch, IngredientPatch, ItemPatch, WasteReport,
+};
 use crate::ordering::orders::{self, Actor, OrderView, Status};
 use hyper::body::Bytes;
 use hyper::StatusCode;
@@ -34,21 +38,19 @@ async fn acting_shopkeeper(app: &App, req: &Request, action: ShopAction) -> Resu
     Ok((staff, shop_id))
 }
 
-/// A patch that only marks an item sold out or back in stock is the
-/// sold-out switch, which staff may use; any other is a menu edit.
+/// A patch that only marks an item sold out, back in stock or restocks it
+/// is the sold-out switch, which staff may use; any other is a menu edit.
 fn item_action(patch: &ItemPatch) -> ShopAction {
-    match patch {
-        ItemPatch {
-            available: Some(_),
-            name: None,
-            description: None,
-            category: None,
-            price_cents: None,
-            price: None,
-            position: None,
-        } => ShopAction::SwitchSoldOut,
-        _ => ShopAction::EditMenu,
+    if patch.is_stock_only() {
+        ShopAction::SwitchSoldOut
+    } else {
+        ShopAction::EditMenu
     }
+}
+
+/// The venue's local time now, in minutes after midnight.
+fn minute_now(app: &App) -> i64 {
+    app.venue().minute_of_day(crate::support::time::now_ms())
 }
 
 fn actor(staff: &Staff, shop_id: i64) -> Actor {
@@ -155,13 +157,18 @@ fn same_site_path(back: &str) -> &str {
 
 pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
-    let items = app.data.db.read(move |c| catalog::menu(c, shop_id)).await?;
+    let minute = minute_now(app);
+    let menu = app
+        .data
+        .db
+        .read(move |c| catalog::menu(c, shop_id, minute))
+        .await?;
     render(
         app,
         req,
         "shop/menu.html",
         Some(&staff),
-        context! { items => value(&items) },
+        context! { items => value(&menu.items), categories => value(&menu.categories) },
     )
 }
 
@@ -169,13 +176,27 @@ pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    catalog::add_item(&app.data, &app.venue().money(), shop_id, form.parse()?).await?;
+    menu_edit::add_item(
+        &app.data,
+        &app.venue().money(),
+        minute_now(app),
+        shop_id,
+        form.parse()?,
+    )
+    .await?;
     Ok(redirect("/shop/menu"))
 }
 
 pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    let item = catalog::add_item(&app.data, &app.venue().money(), shop_id, req.json()?).await?;
+    let item = menu_edit::add_item(
+        &app.data,
+        &app.venue().money(),
+        minute_now(app),
+        shop_id,
+        req.json()?,
+    )
+    .await?;
     Ok(json(StatusCode::CREATED, &item))
 }
 
@@ -185,7 +206,15 @@ pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<
     check_csrf(app, req, &form)?;
     let patch: ItemPatch = form.parse()?;
     let shop_id = staff.shop_for(item_action(&patch))?.id;
-    catalog::edit_item(&app.data, &app.venue().money(), shop_id, item_id, patch).await?;
+    menu_edit::edit_item(
+        &app.data,
+        &app.venue().money(),
+        minute_now(app),
+        shop_id,
+        item_id,
+        patch,
+    )
+    .await?;
     Ok(redirect(&format!("/shop/menu#item-{item_id}")))
 }
 
@@ -193,20 +222,28 @@ pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<R
     let (staff, _) = shopkeeper(app, req).await?;
     let patch: ItemPatch = req.json()?;
     let shop_id = staff.shop_for(item_action(&patch))?.id;
-    let item = catalog::edit_item(&app.data, &app.venue().money(), shop_id, item_id, patch).await?;
+    let item = menu_edit::edit_item(
+        &app.data,
+        &app.venue().money(),
+        minute_now(app),
+        shop_id,
+        item_id,
+        patch,
+    )
+    .await?;
     Ok(json(StatusCode::OK, &item))
 }
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     check_csrf(app, req, &req.form())?;
-    catalog::remove_item(&app.data, shop_id, item_id).await?;
+    menu_edit::remove_item(&app.data, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    catalog::remove_item(&app.data, shop_id, item_id).await?;
+    menu_edit::remove_item(&app.data, shop_id, item_id).await?;
     Ok(no_content())
 }
 
@@ -225,8 +262,215 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = shopkeeper(app, req).await?;
-    let items = app.data.db.read(move |c| catalog::menu(c, shop_id)).await?;
-    Ok(json(StatusCode::OK, &items))
+    let minute = minute_now(app);
+    let menu = app
+        .data
+        .db
+        .read(move |c| catalog::menu(c, shop_id, minute))
+        .await?;
+    Ok(json(StatusCode::OK, &menu.items))
+}
+
+/// Runs a menu edit the shopkeeper's role must allow and answers its JSON.
+async fn api_edit<T, F>(
+    app: &App,
+    req: &Request,
+    action: ShopAction,
+    status: StatusCode,
+    f: F,
+) -> Result<Response>
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send + 'static,
+{
+    let (staff, shop_id) = acting_shopkeeper(app, req, action).await?;
+    let user_id = staff.user_id;
+    let value =
+        menu_edit::edit(&app.data, move |c, changes| f(c, changes, shop_id, user_id)).await?;
+    Ok(json(status, &value))
+}
+
+pub async fn api_categories(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let minute = minute_now(app);
+    let menu = app
+        .data
+        .db
+        .read(move |c| catalog::menu(c, shop_id, minute))
+        .await?;
+    Ok(json(StatusCode::OK, &menu.categories))
+}
+
+pub async fn api_create_category(app: &App, req: &Request) -> Result<Response> {
+    let patch: CategoryPatch = req.json()?;
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::CREATED,
+        move |c, ch, shop, _| menu_edit::create_category(c, ch, shop, patch),
+    )
+    .await
+}
+
+pub async fn api_update_category(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch: CategoryPatch = req.json()?;
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::OK,
+        move |c, ch, shop, _| menu_edit::update_category(c, ch, shop, id, patch),
+    )
+    .await
+}
+
+pub async fn api_delete_category(app: &App, req: &Request, id: i64) -> Result<Response> {
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::OK,
+        move |c, ch, shop, _| menu_edit::delete_category(c, ch, shop, id),
+    )
+    .await
+}
+
+pub async fn api_groups(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let groups = app
+        .data
+        .db
+        .read(move |c| menu_edit::groups(c, shop_id))
+        .await?;
+    Ok(json(StatusCode::OK, &groups))
+}
+
+pub async fn api_create_group(app: &App, req: &Request) -> Result<Response> {
+    let patch: GroupPatch = req.json()?;
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::CREATED,
+        move |c, ch, shop, _| menu_edit::create_group(c, ch, shop, patch),
+    )
+    .await
+}
+
+/// Also the options' sold-out switches.
+pub async fn api_update_group(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch: GroupPatch = req.json()?;
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::OK,
+        move |c, ch, shop, _| menu_edit::update_group(c, ch, shop, id, patch),
+    )
+    .await
+}
+
+pub async fn api_delete_group(app: &App, req: &Request, id: i64) -> Result<Response> {
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::OK,
+        move |c, ch, shop, _| menu_edit::delete_group(c, ch, shop, id),
+    )
+    .await
+}
+
+pub async fn api_ingredients(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let list = app
+        .data
+        .db
+        .read(move |c| menu_edit::ingredient_list(c, shop_id))
+        .await?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+pub async fn api_create_ingredient(app: &App, req: &Request) -> Result<Response> {
+    let patch: IngredientPatch = req.json()?;
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::CREATED,
+        move |c, ch, shop, _| menu_edit::create_ingredient(c, ch, shop, patch),
+    )
+    .await
+}
+
+/// Restocking (only `stock`) is the counter's job; anything else edits the menu.
+pub async fn api_update_ingredient(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch: IngredientPatch = req.json()?;
+    let action = if patch.name.is_none() && patch.low_stock.is_none() {
+        ShopAction::SwitchSoldOut
+    } else {
+        ShopAction::EditMenu
+    };
+    api_edit(app, req, action, StatusCode::OK, move |c, ch, shop, _| {
+        menu_edit::update_ingredient(c, ch, shop, id, patch)
+    })
+    .await
+}
+
+pub async fn api_delete_ingredient(app: &App, req: &Request, id: i64) -> Result<Response> {
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        StatusCode::OK,
+        move |c, ch, shop, _| menu_edit::delete_ingredient(c, ch, shop, id),
+    )
+    .await
+}
+
+pub async fn api_waste(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let report: WasteReport = req.json()?;
+    let now = crate::support::time::now_ms();
+    api_edit(
+        app,
+        req,
+        ShopAction::SwitchSoldOut,
+        StatusCode::OK,
+        move |c, ch, shop, user| menu_edit::record_waste(c, ch, shop, user, id, report, now),
+    )
+    .await
+}
+
+/// Waste recorded between `from` and `until` (UTC ms; default: the last 24 hours).
+pub async fn api_waste_list(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let now = crate::support::time::now_ms();
+    let until = req.int_param("until", now)?;
+    let from = req.int_param("from", until - 24 * 60 * 60 * 1000)?;
+    let list = app
+        .data
+        .db
+        .read(move |c| menu_edit::waste(c, shop_id, from, until))
+        .await?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// Many items sold out (or back) at once.
+pub async fn api_bulk_available(app: &App, req: &Request) -> Result<Response> {
+    let bulk: BulkAvailability = req.json()?;
+    let now = crate::support::time::now_ms();
+    api_edit(
+        app,
+        req,
+        ShopAction::SwitchSoldOut,
+        StatusCode::OK,
+        move |c, ch, shop, _| {
+            let changed = menu_edit::set_many_available(c, ch, shop, &bulk, now)?;
+            Ok(serde_json::json!({ "changed": changed }))
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -1,0 +1,80 @@
+//! A shop's menu categories, in the order its keeper sets.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryRow {
+    pub id: i64,
+    pub shop_id: i64,
+    pub name: String,
+    pub position: i64,
+}
+
+const SELECT: &str = "SELECT id, shop_id, name, position FROM categories";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<CategoryRow> {
+    Ok(CategoryRow {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        name: r.get(2)?,
+        position: r.get(3)?,
+    })
+}
+
+pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO categories (shop_id, name, position) VALUES (?1, ?2, ?3)",
+        params![shop_id, name, position],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE categories SET name = ?2, position = ?3 WHERE id = ?1",
+        params![id, name, position],
+    )?;
+    Ok(())
+}
+
+/// Removes the category; its items stay, uncategorised.
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE menu_items SET category_id = NULL WHERE category_id = ?1",
+        [id],
+    )?;
+    conn.execute("DELETE FROM categories WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CategoryRow>> {
+    conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
+        .optional()
+}
+
+/// A shop's categories in display order.
+pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<CategoryRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE shop_id = ?1 ORDER BY position, id"
+    ))?;
+    let rows = stmt.query_map([shop_id], from_row)?;
+    rows.collect()
+}
+
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM categories WHERE shop_id = ?1",
+        [shop_id],
+        |r| r.get(0),
+    )
+}
+
+/// The shop's category with this name (any case), if any.
+pub fn by_name(conn: &Connection, shop_id: i64, name: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT id FROM categories WHERE shop_id = ?1 AND name = ?2 COLLATE NOCASE",
+        params![shop_id, name],
+        |r| r.get(0),
+    )
+    .optional()
+}

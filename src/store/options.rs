@@ -1,0 +1,219 @@
+//! Option groups (a shop's "Size", "Milk", "Extras"), their options, and
+//! which items offer which groups.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRow {
+    pub id: i64,
+    pub shop_id: i64,
+    pub name: String,
+    pub min_choices: i64,
+    pub max_choices: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionRow {
+    pub id: i64,
+    pub group_id: i64,
+    pub name: String,
+    pub price_delta_cents: i64,
+    pub available: bool,
+    pub position: i64,
+}
+
+const GROUP: &str = "SELECT id, shop_id, name, min_choices, max_choices FROM option_groups";
+const OPTION: &str =
+    "SELECT id, group_id, name, price_delta_cents, available, position FROM options";
+
+fn group_row(r: &rusqlite::Row) -> rusqlite::Result<GroupRow> {
+    Ok(GroupRow {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        name: r.get(2)?,
+        min_choices: r.get(3)?,
+        max_choices: r.get(4)?,
+    })
+}
+
+fn option_row(r: &rusqlite::Row) -> rusqlite::Result<OptionRow> {
+    Ok(OptionRow {
+        id: r.get(0)?,
+        group_id: r.get(1)?,
+        name: r.get(2)?,
+        price_delta_cents: r.get(3)?,
+        available: r.get(4)?,
+        position: r.get(5)?,
+    })
+}
+
+pub fn insert_group(
+    conn: &Connection,
+    shop_id: i64,
+    name: &str,
+    min: i64,
+    max: i64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO option_groups (shop_id, name, min_choices, max_choices)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![shop_id, name, min, max],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update_group(
+    conn: &Connection,
+    id: i64,
+    name: &str,
+    min: i64,
+    max: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE option_groups SET name = ?2, min_choices = ?3, max_choices = ?4 WHERE id = ?1",
+        params![id, name, min, max],
+    )?;
+    Ok(())
+}
+
+/// Deletes the group and its options and detaches it from every item.
+pub fn delete_group(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM item_option_groups WHERE group_id = ?1", [id])?;
+    conn.execute("UPDATE options SET deleted = 1 WHERE group_id = ?1", [id])?;
+    conn.execute("UPDATE option_groups SET deleted = 1 WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn group_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<GroupRow>> {
+    conn.query_row(
+        &format!("{GROUP} WHERE id = ?1 AND deleted = 0"),
+        [id],
+        group_row,
+    )
+    .optional()
+}
+
+pub fn groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<GroupRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{GROUP} WHERE shop_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"
+    ))?;
+    let rows = stmt.query_map([shop_id], group_row)?;
+    rows.collect()
+}
+
+pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM option_groups WHERE shop_id = ?1 AND deleted = 0",
+        [shop_id],
+        |r| r.get(0),
+    )
+}
+
+pub fn insert_option(
+    conn: &Connection,
+    group_id: i64,
+    name: &str,
+    price_delta_cents: i64,
+    available: bool,
+    position: i64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO options (group_id, name, price_delta_cents, available, position)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![group_id, name, price_delta_cents, available, position],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update_option(conn: &Connection, o: &OptionRow) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE options SET name = ?2, price_delta_cents = ?3, available = ?4, position = ?5
+         WHERE id = ?1",
+        params![o.id, o.name, o.price_delta_cents, o.available, o.position],
+    )?;
+    Ok(())
+}
+
+pub fn delete_option(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("UPDATE options SET deleted = 1 WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn option_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<OptionRow>> {
+    conn.query_row(
+        &format!("{OPTION} WHERE id = ?1 AND deleted = 0"),
+        [id],
+        option_row,
+    )
+    .optional()
+}
+
+/// A group's live options in display order.
+pub fn options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<Vec<OptionRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{OPTION} WHERE group_id = ?1 AND deleted = 0 ORDER BY position, id"
+    ))?;
+    let rows = stmt.query_map([group_id], option_row)?;
+    rows.collect()
+}
+
+/// Every live option of a shop's live groups, in display order per group.
+pub fn options_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<OptionRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.id, o.group_id, o.name, o.price_delta_cents, o.available, o.position
+         FROM options o JOIN option_groups g ON g.id = o.group_id
+         WHERE g.shop_id = ?1 AND g.deleted = 0 AND o.deleted = 0
+         ORDER BY o.group_id, o.position, o.id",
+    )?;
+    let rows = stmt.query_map([shop_id], option_row)?;
+    rows.collect()
+}
+
+pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM options WHERE group_id = ?1 AND deleted = 0",
+        [group_id],
+        |r| r.get(0),
+    )
+}
+
+/// `(item_id, group_id)` for every item of the shop offering a live group,
+/// in the item's display order of its groups.
+pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT a.item_id, a.group_id FROM item_option_groups a
+         JOIN option_groups g ON g.id = a.group_id
+         WHERE g.shop_id = ?1 AND g.deleted = 0
+         ORDER BY a.item_id, a.position, a.group_id",
+    )?;
+    let rows = stmt.query_map([shop_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// The live groups an item offers, in its display order.
+pub fn groups_of_item(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<GroupRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT g.id, g.shop_id, g.name, g.min_choices, g.max_choices
+         FROM item_option_groups a JOIN option_groups g ON g.id = a.group_id
+         WHERE a.item_id = ?1 AND g.deleted = 0
+         ORDER BY a.position, g.id",
+    )?;
+    let rows = stmt.query_map([item_id], group_row)?;
+    rows.collect()
+}
+
+/// Sets exactly which groups an item offers, in this order.
+pub fn set_item_groups(conn: &Connection, item_id: i64, group_ids: &[i64]) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM item_option_groups WHERE item_id = ?1",
+        [item_id],
+    )?;
+    let mut stmt = conn.prepare(
+        "INSERT OR IGNORE INTO item_option_groups (item_id, group_id, position)
+         VALUES (?1, ?2, ?3)",
+    )?;
+    for (position, group_id) in group_ids.iter().enumerate() {
+        stmt.execute(params![item_id, group_id, position as i64])?;
+    }
+    Ok(())
+}
