@@ -72,7 +72,7 @@ cross_toml_consistent() {
     done
 }
 check "cross.toml matches scripts/build.sh (SQLite options, RUSTFLAGS, std features, targets)" cross_toml_consistent
-for f in openwrt/files/orderspot.init openwrt/files/orderspot.uci-defaults openwrt/files/orderspot.firewall; do
+for f in openwrt/files/orderspot.init openwrt/files/orderspot.uci-defaults openwrt/files/orderspot-hotspot; do
     check "sh -n $f" sh -n "$f"
     if command -v busybox >/dev/null; then check "busybox ash -n $f" busybox ash -n "$f"; fi
 done
@@ -153,6 +153,7 @@ PY
 echo "nft $*" >>"$FAKE_ROOT/nft.log"
 case "$*" in
     "list table inet orderspot") [ -e "$FAKE_ROOT/nft.table" ] ;;
+    "-f "*) cp "${2}" "$FAKE_ROOT/nft.loaded" && touch "$FAKE_ROOT/nft.table" ;;
     "delete table inet orderspot") rm -f "$FAKE_ROOT/nft.table" ;;
     *"-f -"*) cat >/dev/null ;;
     *" -f "*) touch "$FAKE_ROOT/nft.table" ;;
@@ -287,6 +288,7 @@ JSON
     python3 "$d/uciconf.py" import "$d/orderspot.config" orderspot
     local reload="s|^\([[:space:]]*\)/etc/init.d/\([a-z]*\) reload.*|\1echo \2 >>$d/reloaded|"
     sed -e "s|/lib/functions/network.sh|$d/network.sh|" -e "s|/var/run/|$d/run/|g" -e "$reload" \
+        -e "s|/usr/share/orderspot/|$root/usr/share/orderspot/|" \
         "$root/etc/init.d/orderspot" >"$d/init"
     cp "$root/etc/uci-defaults/99-orderspot" "$d/etc/uci-defaults/"
     sed -e "s|/etc/uci-defaults|$d/etc/uci-defaults|g" -e "$reload" "$ctl/postinst-pkg" >"$d/postinst"
@@ -337,6 +339,15 @@ PY
 # has_arg <dir> <argument>: the service's command line holds this argument.
 has_arg() { grep -qx -- "$2" "$1/command"; }
 
+# loaded_for <dir> <device>: nft loaded the init script's table file, the
+# package's rules for that device and the configured ports.
+loaded_for() {
+    grep -qx "nft -f $1/run/orderspot/fw4.nft.new" "$1/nft.log" &&
+        [ "$(sed -n 2,4p "$1/nft.loaded")" = "define orderspot_if = \"$2\"
+define orderspot_http = $PORT
+define orderspot_dns = $DNS" ] || { echo "    nft: $(cat "$1/nft.log")"; return 1; }
+}
+
 # init_script_runs <root> <control dir> <qemu-or-"-"> <dir>: an install that
 # chose network 'lan' with every option set: the command line the packaged
 # binary starts with (checked over HTTP and DNS), the nft table loaded once,
@@ -351,8 +362,7 @@ init_script_runs() {
     fake_uci add_list orderspot.main.upstream=127.0.0.1:9
     fake_uci add_list orderspot.main.upstream=127.0.0.2
     service "$d" start_service || { echo "    start_service failed"; return 1; }
-    grep -qx "nft -D hotspot_if=\"br-lan\" -D portal_http=$PORT -D portal_dns=$DNS -f /usr/share/orderspot/orderspot.nft" "$d/nft.log" ||
-        { echo "    nft was called as: $(cat "$d/nft.log")"; return 1; }
+    loaded_for "$d" br-lan || return 1
     grep -q "^env ORDERSPOT_RULES=br-lan $PORT $DNS$" "$d/params" || { echo "    procd env: $(cat "$d/params")"; return 1; }
     for p in "respawn" "stdout 1" "stderr 1" "file /etc/config/orderspot" "limits nofile=4096 4096"; do
         grep -q "^$p" "$d/params" || { echo "    procd param $p missing"; return 1; }
@@ -395,11 +405,14 @@ choosing_a_network() {
     fake_uci set orderspot.main.network=guest
     : >"$d/reloaded"
     service "$d" reload_service || { echo "    reload failed"; return 1; }
-    grep -qx "nft -D hotspot_if=\"br-guest\" -D portal_http=$PORT -D portal_dns=$DNS -f /usr/share/orderspot/orderspot.nft" "$d/nft.log" &&
+    loaded_for "$d" br-guest &&
         [ -e "$d/nft.table" ] || { echo "    nft: $(cat "$d/nft.log")"; return 1; }
     has_arg "$d" "127.0.0.1:$DNS" && has_arg "$d" 192.168.2.1 && has_arg "$d" nft ||
         { echo "    command: $(paste -sd' ' "$d/command")"; return 1; }
-    uci_holds "$d" 'opt114 == {"guest": ["114,http://order.lan/captive-portal/api"]}' || return 1
+    uci_holds "$d" 'not opt114' || return 1
+    fake_uci set orderspot.main.captive_api=https://order.example/captive-portal/api
+    service "$d" reload_service || return 1
+    uci_holds "$d" 'opt114 == {"guest": ["114,https://order.example/captive-portal/api"]}' || return 1
     [ "$(cat "$d/reloaded")" = dnsmasq ] || { echo "    reloaded: $(paste -sd' ' "$d/reloaded")"; return 1; }
     cp "$UCI_STATE" "$d/chosen.json"
     service "$d" reload_service || return 1
@@ -439,9 +452,9 @@ upgrade_keeps_the_choice() {
     fake_uci add_list dhcp.lan.dhcp_option=114,http://order.lan/captive-portal/api
     fake_uci set orderspot.main.network=lan
     PATH=$d/bin:$PATH sh "$d/postinst" >/dev/null && service "$d" start_service || return 1
-    grep -q 'hotspot_if="br-lan"' "$d/nft.log" && [ -e "$d/nft.table" ] && grep -q -- --dns "$d/command" ||
+    grep -q 'orderspot_if = "br-lan"' "$d/nft.loaded" && [ -e "$d/nft.table" ] && grep -q -- --dns "$d/command" ||
         { echo "    lan is not intercepted any more: $(cat "$d/nft.log" 2>/dev/null)"; return 1; }
-    uci_holds "$d" 'opt114 == {"lan": ["114,http://order.lan/captive-portal/api"]}' || return 1
+    uci_holds "$d" 'not opt114' || return 1
     fake_uci set orderspot.main.network=
     service "$d" start_service || return 1
     [ ! -e "$d/nft.table" ] || { echo "    with no network chosen, the table is loaded: $(tail -n1 "$d/nft.log")"; return 1; }
@@ -465,7 +478,7 @@ uci_defaults_idempotent() {
     once=$(cat "$UCI_STATE")
     PATH=$d/bin:$PATH sh "$root/etc/uci-defaults/99-orderspot" || { echo "    second run failed"; return 1; }
     [ "$once" = "$(cat "$UCI_STATE")" ] || { echo "    the second run changed the config"; return 1; }
-    uci_holds "$d" 'fw.get("orderspot") == {".type": "include", "type": "script", "path": "/usr/share/orderspot/firewall.include", "fw4_compatible": "1"} and dhcp.get("orderspot_portal") == {".type": "domain", "name": "order.lan", "ip": "192.168.1.1"} and not opt114' || return 1
+    uci_holds "$d" '"orderspot" not in fw and dhcp.get("orderspot_portal") == {".type": "domain", "name": "order.lan", "ip": "192.168.1.1"} and not opt114' || return 1
     # postrm after removal: nothing of ours is left
     PATH=$d/bin:$PATH sh "$d/postrm" || { echo "    postrm failed"; return 1; }
     uci_holds "$d" 'all(after[k] == before[k] for k in ("dhcp", "firewall", "network"))'
@@ -509,7 +522,11 @@ EXPECTED_FILES="./ 0755
 ./usr/bin/orderspot 0755
 ./usr/share/ 0755
 ./usr/share/orderspot/ 0755
-./usr/share/orderspot/firewall.include 0644
+./usr/sbin/ 0755
+./usr/sbin/orderspot-hotspot 0755
+./usr/share/nftables.d/ 0755
+./usr/share/nftables.d/ruleset-post/ 0755
+./usr/share/nftables.d/ruleset-post/orderspot.nft 0644
 ./usr/share/orderspot/orderspot.nft 0644"
 
 field() { sed -n "s/^$1: //p" "$2" | head -n1; }
@@ -599,7 +616,7 @@ for ipk in "${ipks[@]}"; do
         check "init script: $pat" grep -q "$pat" "$w/root/etc/init.d/orderspot"
     done
     check "uci-defaults: sh -n" sh -n "$w/root/etc/uci-defaults/99-orderspot"
-    check "firewall include: sh -n" sh -n "$w/root/usr/share/orderspot/firewall.include"
+    check "orderspot-hotspot: sh -n" sh -n "$w/root/usr/sbin/orderspot-hotspot"
     for opt in enabled listen data_dir portal_ip portal_host mode session_minutes venue_name max_connections max_connections_per_client write_timeout; do
         check "UCI config has option $opt" grep -qE "^\s*option $opt " "$w/root/etc/config/orderspot"
     done
@@ -630,7 +647,7 @@ for ipk in "${ipks[@]}"; do
         bad "binary not run: $qemu is missing (scripts/setup-cross.sh)"
     fi
 
-    check "uci-defaults: adds the firewall include and host record once, no option 114; postrm removes them" \
+    check "uci-defaults: adds the host record once, no firewall include, no option 114; postrm removes them" \
         uci_defaults_idempotent "$w/root" "$w/control" "$w/uci"
     check "upgrade: a config naming lan keeps it intercepted; an empty network releases lan and its option 114" \
         upgrade_keeps_the_choice "$w/root" "$w/control" "$w/upgrade"

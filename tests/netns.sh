@@ -98,7 +98,7 @@ for ns in "$CLI" "$CLI2"; do
 done
 
 step "nftables ruleset from openwrt/files/orderspot.nft"
-in_ns "$RTR" nft -D 'hotspot_if="br-hot"' -D portal_http=8080 -D portal_dns=5300 \
+in_ns "$RTR" nft -D 'orderspot_if="br-hot"' -D orderspot_http=8080 -D orderspot_dns=5300 \
     -f openwrt/files/orderspot.nft
 
 # ------------------------------------------------------------------ daemons
