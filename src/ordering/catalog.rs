@@ -238,6 +238,42 @@ pub fn menu(conn: &Connection, shop_id: i64, minute: i64) -> Result<Menu> {
     Ok(Menu { categories, items })
 }
 
+/// The groups an item offers with their live options, in its order.
+pub fn offered(conn: &Connection, item_id: i64) -> Result<Vec<OfferedGroup>> {
+    options::groups_of_item(conn, item_id)?
+        .into_iter()
+        .map(|group| {
+            Ok(OfferedGroup {
+                options: options::options_of_group(conn, group.id)?,
+                group,
+            })
+        })
+        .collect()
+}
+
+/// One item of a shop as its menu shows it at local time `minute`,
+/// without reading the rest of the menu.
+pub fn one_item(
+    conn: &Connection,
+    shop_id: i64,
+    item_id: i64,
+    minute: i64,
+) -> Result<MenuItemView> {
+    let item = items::by_id(conn, item_id)?
+        .filter(|i| i.shop_id == shop_id)
+        .ok_or_else(|| Error::not_found(Code::ItemNotFound))?;
+    let uses = ingredients::recipe(conn, item_id)?;
+    let mut ingredient_stock = BTreeMap::new();
+    for (ingredient_id, _) in &uses {
+        if let Some(ingredient) = ingredients::by_id(conn, *ingredient_id)? {
+            ingredient_stock.insert(ingredient.id, ingredient.stock);
+        }
+    }
+    let sold_out = !item.fields.available || out_of_stock(&item, &uses, &ingredient_stock);
+    let groups = offered(conn, item_id)?.iter().map(group_view).collect();
+    Ok(item_view(item, sold_out, minute, groups))
+}
+
 fn item_view(
     item: ItemRow,
     sold_out: bool,

@@ -272,15 +272,6 @@ fn own_ingredient(conn: &Connection, shop_id: i64, id: i64) -> Result<Ingredient
         .ok_or_else(|| Error::not_found(Code::IngredientNotFound))
 }
 
-/// One item as its shop's menu shows it now.
-fn item_view(conn: &Connection, shop_id: i64, item_id: i64, minute: i64) -> Result<MenuItemView> {
-    catalog::menu(conn, shop_id, minute)?
-        .items
-        .into_iter()
-        .find(|i| i.id == item_id)
-        .ok_or_else(|| Error::not_found(Code::ItemNotFound))
-}
-
 pub fn create_item(
     conn: &Connection,
     changes: &mut Changes,
@@ -763,7 +754,7 @@ pub async fn add_item(
     let now = crate::support::time::now_ms();
     data.write(move |tx, changes| {
         let id = create_item(tx, changes, shop_id, patch, now)?;
-        item_view(tx, shop_id, id, minute)
+        catalog::one_item(tx, shop_id, id, minute)
     })
     .await
 }
@@ -781,7 +772,7 @@ pub async fn edit_item(
     let now = crate::support::time::now_ms();
     data.write(move |tx, changes| {
         update_item(tx, changes, shop_id, item_id, patch, now)?;
-        item_view(tx, shop_id, item_id, minute)
+        catalog::one_item(tx, shop_id, item_id, minute)
     })
     .await
 }

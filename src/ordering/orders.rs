@@ -5,11 +5,11 @@
 use crate::error::{Code, Error, Problem, Result};
 use crate::live::{Answer, Audience, Built, Data, Topic};
 use crate::ordering::catalog;
-use crate::ordering::menu::{self, OfferedGroup};
+use crate::ordering::menu;
 use crate::store::orders::{
     self as rows, ActorRole, EventRow, LineRow, NewEvent, NewOrder, OrderRow, Taken,
 };
-use crate::store::{ingredients, items, options};
+use crate::store::{ingredients, items};
 use crate::support::crypto;
 use crate::support::text;
 use rusqlite::Connection;
@@ -270,19 +270,6 @@ pub fn merge_lines(lines: &[LineRequest]) -> Result<Vec<WantedLine>> {
     Ok(merged)
 }
 
-/// The groups an item offers with their live options.
-fn offered(conn: &Connection, item_id: i64) -> Result<Vec<OfferedGroup>> {
-    options::groups_of_item(conn, item_id)?
-        .into_iter()
-        .map(|group| {
-            Ok(OfferedGroup {
-                options: options::options_of_group(conn, group.id)?,
-                group,
-            })
-        })
-        .collect()
-}
-
 /// Order lines priced from the menu at local time `minute`: refuses items
 /// of other shops, sold-out ones, ones outside their time window, bad
 /// option choices and prices that changed since the customer saw them.
@@ -314,7 +301,7 @@ pub fn price_lines(
             let (options, unit) = menu::choose(
                 &f.name,
                 f.price_cents,
-                &offered(conn, item.id)?,
+                &catalog::offered(conn, item.id)?,
                 &line.options,
             )?;
             if line.seen_price_cents.is_some_and(|seen| seen != unit) {
