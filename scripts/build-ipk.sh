@@ -314,7 +314,7 @@ if [ "${1-}" = --no-build ]; then
     shift
 fi
 case ${1-} in
-    "" | -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    "" | -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     all) mapfile -t all < <(scripts/build.sh --list); set -- "${all[@]}" ;;
 esac
 EPOCH=$(epoch)
