@@ -56,6 +56,15 @@ mk_var() { # mk_var NAME: a simple `NAME:=value` of the Makefile
     sed -n "s/^$1:=//p" "$MK" | head -n1
 }
 
+pkg_field() { # pkg_field NAME: `NAME:=value` of define Package/orderspot
+    block '' | sed -n "s/^[[:space:]]*$1:=//p"
+}
+
+# The package names of DEPENDS (not the $(...) variables or @conditions),
+# one a line, and of CONFLICTS.
+depends_names() { pkg_field DEPENDS | tr ' ' '\n' | grep -v -e '^\$(' -e '^@' -e '^$' | sed 's/^+//'; }
+conflicts_names() { pkg_field CONFLICTS | tr ' ' '\n' | sed '/^$/d'; }
+
 pkg_version() {
     local v r
     v=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -151,10 +160,9 @@ build_one() {
 
     # control.tar.gz
     local depends conflicts desc url
-    url=$(block '' | sed -n 's/^[[:space:]]*URL:=//p')
-    depends=$(block '' | sed -n 's/^[[:space:]]*DEPENDS:=//p' | tr ' ' '\n' |
-        grep -v -e '^\$(' -e '^@' -e '^$' | sed 's/^+//' | paste -sd, - | sed 's/,/, /g')
-    conflicts=$(block '' | sed -n 's/^[[:space:]]*CONFLICTS:=//p' | xargs | sed 's/ /, /g')
+    url=$(pkg_field URL)
+    depends=$(depends_names | paste -sd, - | sed 's/,/, /g')
+    conflicts=$(conflicts_names | paste -sd, - | sed 's/,/, /g')
     desc=$(block description | sed 's/^[[:space:]]*//')
     {
         echo "Package: $pkg"
@@ -165,7 +173,7 @@ build_one() {
         echo "SourceName: $pkg"
         echo "License: $(mk_var PKG_LICENSE)"
         echo "LicenseFiles: $(mk_var PKG_LICENSE_FILES)"
-        echo "Section: $(block '' | sed -n 's/^[[:space:]]*SECTION:=//p')"
+        echo "Section: $(pkg_field SECTION)"
         echo "SourceDateEpoch: $EPOCH"
         [ -z "$url" ] || echo "URL: $url"
         echo "Maintainer: $(mk_var PKG_MAINTAINER)"
@@ -281,10 +289,8 @@ build_apk() {
     done <"$meta/$pkg.conffiles" >"$meta/$pkg.conffiles_static"
     chmod 0644 "$meta"/*
 
-    local depends conflicts desc
-    depends=$(block '' | sed -n 's/^[[:space:]]*DEPENDS:=//p' | tr ' ' '\n' |
-        grep -v -e '^\$(' -e '^@' -e '^$' | sed 's/^+//' | xargs)
-    conflicts=$(block '' | sed -n 's/^[[:space:]]*CONFLICTS:=//p' | xargs -n1 | sed 's/^/!/' | xargs)
+    local depends desc
+    depends=$({ depends_names; conflicts_names | sed 's/^/!/'; } | paste -sd' ' -)
     desc=$(block description | tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//')
     out=$DIST/${pkg}-${version}_${arch}.apk
     rm -f "$out"
@@ -299,10 +305,10 @@ build_apk() {
         --info "arch:$arch" \
         --info "license:$(mk_var PKG_LICENSE)" \
         --info "origin:package/$pkg" \
-        --info "url:$(block '' | sed -n 's/^[[:space:]]*URL:=//p')" \
+        --info "url:$(pkg_field URL)" \
         --info "maintainer:$(mk_var PKG_MAINTAINER)" \
         "${scripts[@]}" \
-        --info "depends:$depends${conflicts:+ $conflicts}" \
+        --info "depends:$depends" \
         --files "$idir" \
         --output "$out" || die "apk mkpkg failed for $arch"
     printf '    %s: %s bytes\n' "$out" "$(stat -c %s "$out")"
