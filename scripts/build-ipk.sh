@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
-# Packages the static binaries as OpenWrt .ipk files in dist/:
+# Packages the static binaries for OpenWrt in dist/: an .ipk for opkg (up to
+# 24.10) and an .apk for apk-tools v3 (25.12 and later) per architecture:
 #
 #   scripts/build-ipk.sh mipsel_24kc     # dist/orderspot_<version>_mipsel_24kc.ipk
+#                                        # dist/orderspot-<apk version>_mipsel_24kc.apk
 #   scripts/build-ipk.sh all             # every architecture scripts/build.sh knows
 #   scripts/build-ipk.sh --no-build all  # package the binaries already in dist/
 #
 # Builds each binary first (scripts/build.sh; cargo makes that quick when
-# nothing changed). The package is what opkg reads and what OpenWrt's own
-# scripts/ipkg-build writes: a gzip'd tar (not ar) of ./debian-binary,
-# ./data.tar.gz and ./control.tar.gz. Its contents come from openwrt/Makefile,
-# the SDK recipe, so both ways of building give the same package: the files
-# and modes of the install section, Depends, Conflicts, conffiles, description,
-# and the postinst/postrm parts; postinst and prerm call default_postinst and
-# default_prerm from /lib/functions.sh as every OpenWrt package does
-# (uci-defaults, enable and start; stop and disable).
+# nothing changed). Both packages' contents come from openwrt/Makefile, the
+# SDK recipe, so both ways of building give the same packages: the files and
+# modes of the install section, Depends, Conflicts, conffiles (files in the
+# package; any other path listed there becomes /lib/upgrade/keep.d/orderspot,
+# as package-pack.mk does), description, and the postinst/prerm/postrm parts.
+#
+# The ipk is what opkg reads and what OpenWrt's own scripts/ipkg-build writes:
+# a gzip'd tar (not ar) of ./debian-binary, ./data.tar.gz and
+# ./control.tar.gz; postinst and prerm call default_postinst and default_prerm
+# from /lib/functions.sh as every OpenWrt package does (uci-defaults, enable
+# and start; stop and disable).
+#
+# The apk is written by `apk mkpkg` (scripts/apk-tools.sh builds apk-tools
+# 3.0.6 from ../shared/vendor/) composed as include/package-pack.mk composes
+# it for apk: version <version>-r<release>; the ipk's files plus
+# /lib/apk/packages/orderspot.{list,conffiles,conffiles_static}; post-install
+# is default_postinst then the postinst part, post-upgrade the same with
+# PKG_UPGRADE=1, pre-deinstall default_prerm then the prerm part,
+# post-deinstall the postrm part. One addition: package-pack.mk never passes
+# CONFLICTS to mkpkg; here they become apk's conflict dependencies (!name), so
+# 25.12 refuses the other captive portals as opkg does.
 #
 # Reproducible: sorted names, owner and group 0 (numeric), every mtime set to
 # SOURCE_DATE_EPOCH (default: the time of the last git commit), gzip -n, and
-# zopfli (deterministic gzip-format output) for data.tar.gz.
+# zopfli (deterministic gzip-format output) for data.tar.gz; apk mkpkg
+# honours SOURCE_DATE_EPOCH too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,10 +56,21 @@ mk_var() { # mk_var NAME: a simple `NAME:=value` of the Makefile
     sed -n "s/^$1:=//p" "$MK" | head -n1
 }
 
+pkg_field() { # pkg_field NAME: `NAME:=value` of define Package/orderspot
+    block '' | sed -n "s/^[[:space:]]*$1:=//p"
+}
+
+# The package names of DEPENDS (not the $(...) variables or @conditions),
+# one a line, and of CONFLICTS.
+depends_names() { pkg_field DEPENDS | tr ' ' '\n' | grep -v -e '^\$(' -e '^@' -e '^$' | sed 's/^+//'; }
+conflicts_names() { pkg_field CONFLICTS | tr ' ' '\n' | sed '/^$/d'; }
+
 pkg_version() {
     local v r
     v=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
-    r=$(mk_var PKG_RELEASE)
+    # tests/apk.sh builds the next release with ORDERSPOT_PKG_RELEASE to
+    # test an upgrade.
+    r=${ORDERSPOT_PKG_RELEASE:-$(mk_var PKG_RELEASE)}
     [ -n "$v" ] && [ -n "$r" ] || die "cannot read the version from Cargo.toml and $MK"
     echo "$v-$r"
 }
@@ -119,12 +146,23 @@ build_one() {
     mkdir -p "$data" "$ctl"
     chmod 0755 "$data" "$ctl"
     install_files "$arch" "$data"
+    # Conffiles that are no file of the package (the database directory)
+    # are kept by sysupgrade through keep.d, as package-pack.mk does.
+    local keep f
+    keep=$(block conffiles | sed '/^[[:space:]]*$/d' | while read -r f; do
+        [ -f "$data$f" ] || echo "$f"
+    done)
+    if [ -n "$keep" ]; then
+        install -d -m 0755 "$data/lib/upgrade/keep.d"
+        echo "$keep" >"$data/lib/upgrade/keep.d/$pkg"
+        chmod 0644 "$data/lib/upgrade/keep.d/$pkg"
+    fi
 
     # control.tar.gz
-    local depends conflicts desc
-    depends=$(block '' | sed -n 's/^[[:space:]]*DEPENDS:=//p' | tr ' ' '\n' |
-        grep -v -e '^\$(' -e '^@' -e '^$' | sed 's/^+//' | paste -sd, - | sed 's/,/, /g')
-    conflicts=$(block '' | sed -n 's/^[[:space:]]*CONFLICTS:=//p' | xargs | sed 's/ /, /g')
+    local depends conflicts desc url
+    url=$(pkg_field URL)
+    depends=$(depends_names | paste -sd, - | sed 's/,/, /g')
+    conflicts=$(conflicts_names | paste -sd, - | sed 's/,/, /g')
     desc=$(block description | sed 's/^[[:space:]]*//')
     {
         echo "Package: $pkg"
@@ -134,19 +172,22 @@ build_one() {
         echo "Source: package/$pkg"
         echo "SourceName: $pkg"
         echo "License: $(mk_var PKG_LICENSE)"
-        echo "Section: $(block '' | sed -n 's/^[[:space:]]*SECTION:=//p')"
+        echo "LicenseFiles: $(mk_var PKG_LICENSE_FILES)"
+        echo "Section: $(pkg_field SECTION)"
         echo "SourceDateEpoch: $EPOCH"
+        [ -z "$url" ] || echo "URL: $url"
         echo "Maintainer: $(mk_var PKG_MAINTAINER)"
         echo "Architecture: $arch"
         echo "Installed-Size: $(reproducible_tar "$data" . | gzip -dc | wc -c)"
         echo "Description: $(head -n1 <<<"$desc")"
         tail -n +2 <<<"$desc" | sed 's/^/ /'
     } >"$ctl/control"
-    block conffiles | sed '/^[[:space:]]*$/d' >"$ctl/conffiles"
-    local f
-    while read -r f; do
-        [ -f "$data$f" ] || die "conffile $f is not in the package"
-    done <"$ctl/conffiles"
+    # The conffiles that are files of the package, sorted, as ipkg-build
+    # resolves them.
+    block conffiles | sed '/^[[:space:]]*$/d' | while read -r f; do
+        [ ! -f "$data$f" ] || echo "$f"
+    done | LC_ALL=C sort >"$ctl/conffiles"
+    [ -s "$ctl/conffiles" ] || die "no conffile of $MK is a file of the package"
     # As OpenWrt's package-pack.mk writes them.
     cat >"$ctl/postinst" <<'EOF'
 #!/bin/sh
@@ -185,6 +226,92 @@ EOF
     if [ "$arch" = mips_24kc ] && [ "$size" -gt 1290000 ]; then
         echo "    WARNING: over the size budget for the mips_24kc package (tests/ipk.sh: 1,290,000 bytes)" >&2
     fi
+
+    build_apk "$arch" "$stage"
+}
+
+# build_apk <arch> <stage>: the .apk from the ipk's staged files and scripts,
+# composed as package-pack.mk does when CONFIG_USE_APK is set.
+build_apk() {
+    local arch=$1 stage=$2 pkg version idir adir meta out f
+    pkg=$(mk_var PKG_NAME)
+    version=$(pkg_version)
+    version=${version%-*}-r${version##*-}
+    idir=$stage/apk-root
+    adir=$stage/apk-scripts
+    meta=$idir/lib/apk/packages
+    cp -a "$stage/data" "$idir"
+    mkdir -p "$adir" "$meta"
+    chmod 0755 "$idir/lib/apk" "$meta"
+
+    # post-install: default_postinst (uci-defaults, enable, start), then the
+    # package's postinst part; post-upgrade: the same with PKG_UPGRADE=1.
+    {
+        echo '#!/bin/sh'
+        echo '[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0'
+        echo '[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0'
+        echo '. ${IPKG_INSTROOT}/lib/functions.sh'
+        echo 'export root="${IPKG_INSTROOT}"'
+        echo "export pkgname=\"$pkg\""
+        echo 'add_group_and_user'
+        echo 'default_postinst'
+        [ ! -f "$stage/control/postinst-pkg" ] || sed '/^\s*#!/d' "$stage/control/postinst-pkg"
+    } >"$adir/post-install"
+    {
+        echo '#!/bin/sh'
+        echo 'export PKG_UPGRADE=1'
+        sed '/^\s*#!/d' "$adir/post-install"
+    } >"$adir/post-upgrade"
+    {
+        echo '#!/bin/sh'
+        echo '[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0'
+        echo '. ${IPKG_INSTROOT}/lib/functions.sh'
+        echo 'export root="${IPKG_INSTROOT}"'
+        echo "export pkgname=\"$pkg\""
+        echo 'default_prerm'
+        [ ! -f "$stage/control/prerm-pkg" ] || sed '/^\s*#!/d' "$stage/control/prerm-pkg"
+    } >"$adir/pre-deinstall"
+    local scripts=(--script "post-install:$adir/post-install" --script "post-upgrade:$adir/post-upgrade"
+        --script "pre-deinstall:$adir/pre-deinstall")
+    if [ -f "$stage/control/postrm" ]; then
+        sed -z 's/^\s*#!/#!/' "$stage/control/postrm" >"$adir/post-deinstall"
+        scripts+=(--script "post-deinstall:$adir/post-deinstall")
+    fi
+
+    # The file list default_postinst and default_prerm read, then the
+    # conffiles as listed and those that are files with their sha256
+    # (sysupgrade's list of conffiles on apk systems).
+    (cd "$idir" && find . -type f,l -printf '/%P\n' | LC_ALL=C sort) >"$stage/$pkg.list"
+    mv "$stage/$pkg.list" "$meta/$pkg.list"
+    block conffiles | sed '/^[[:space:]]*$/d' >"$meta/$pkg.conffiles"
+    while read -r f; do
+        [ ! -f "$idir$f" ] || echo "$f $(sha256sum <"$idir$f" | cut -d' ' -f1)"
+    done <"$meta/$pkg.conffiles" >"$meta/$pkg.conffiles_static"
+    chmod 0644 "$meta"/*
+
+    local depends desc
+    depends=$({ depends_names; conflicts_names | sed 's/^/!/'; } | paste -sd' ' -)
+    desc=$(block description | tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//')
+    out=$DIST/${pkg}-${version}_${arch}.apk
+    rm -f "$out"
+    # Owned by root on the router: apk records owners by name, so the files
+    # must belong to uid 0 when packed (a user namespace when not root).
+    local as_root=()
+    [ "$(id -u)" = 0 ] || as_root=(unshare --map-root-user)
+    SOURCE_DATE_EPOCH=$EPOCH "${as_root[@]}" "$APK" mkpkg \
+        --info "name:$pkg" \
+        --info "version:$version" \
+        --info "description:$desc" \
+        --info "arch:$arch" \
+        --info "license:$(mk_var PKG_LICENSE)" \
+        --info "origin:package/$pkg" \
+        --info "url:$(pkg_field URL)" \
+        --info "maintainer:$(mk_var PKG_MAINTAINER)" \
+        "${scripts[@]}" \
+        --info "depends:$depends" \
+        --files "$idir" \
+        --output "$out" || die "apk mkpkg failed for $arch"
+    printf '    %s: %s bytes\n' "$out" "$(stat -c %s "$out")"
 }
 
 BUILD=1
@@ -193,11 +320,12 @@ if [ "${1-}" = --no-build ]; then
     shift
 fi
 case ${1-} in
-    "" | -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    "" | -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     all) mapfile -t all < <(scripts/build.sh --list); set -- "${all[@]}" ;;
 esac
 EPOCH=$(epoch)
 command -v zopfli >/dev/null || die "zopfli is missing (run scripts/setup-cross.sh)"
+APK=$(scripts/apk-tools.sh) || die "no apk-tools to write the .apk (scripts/apk-tools.sh)"
 mkdir -p "$WORK"
 for arch in "$@"; do
     scripts/build.sh --list | grep -qx -- "$arch" || die "unknown architecture '$arch'"

@@ -8,14 +8,17 @@
 #   - Debian: qemu-user-static (runs MIPS/ARM binaries), binutils-multiarch
 #     (objcopy for every architecture), file, zopfli (smaller gzip for the
 #     ipk), busybox (ash, the shell of OpenWrt's scripts, for tests/ipk.sh),
-#     python3 (smoke test client).
+#     python3 (smoke test client); meson, ninja-build, pkg-config, libssl-dev,
+#     zlib1g-dev (to build apk-tools v3 from ../shared/vendor/, which writes
+#     and tests the .apk for OpenWrt 25.12: scripts/apk-tools.sh).
 set -euo pipefail
 
 ZIG_VERSION=${ZIG_VERSION:-0.17.1}
 
 # Debian packages
 need=()
-for p in qemu-user-static binutils-multiarch file zopfli busybox; do
+for p in qemu-user-static binutils-multiarch file zopfli busybox \
+    meson ninja-build pkg-config libssl-dev zlib1g-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 command -v python3 >/dev/null || need+=(python3 python3-pip)

@@ -7,8 +7,9 @@
 # For each package: the outer format opkg reads (a gzip'd tar of exactly
 # ./debian-binary, ./data.tar.gz, ./control.tar.gz; not ar), the control
 # fields, conffiles and maintainer scripts (sh -n, default_postinst/prerm),
-# every file's path, mode and owner after unpacking into a scratch root, the
-# init script's and uci-defaults' syntax, that every flag the init script
+# LicenseFiles, postrm's upgrade guard, every file's path, mode and owner
+# after unpacking into a scratch root, the init script's and uci-defaults'
+# syntax, that every flag the init script
 # passes exists in the packaged binary's `serve --help` (run under qemu), the
 # UCI options, and that packaging again gives the same bytes. With stand-ins
 # for uci, nft and procd: the init script turns a UCI config into a command
@@ -579,7 +580,11 @@ for ipk in "${ipks[@]}"; do
     check "License: MIT (as Cargo.toml)" test "$(field License "$ctl")" = MIT
     datasize=$(gzip -dc "$w/outer/data.tar.gz" | wc -c)
     check "Installed-Size is the unpacked data size ($datasize)" test "$(field Installed-Size "$ctl")" = "$datasize"
-    check "conffiles lists /etc/config/orderspot" grep -qx /etc/config/orderspot "$w/control/conffiles"
+    check "conffiles: exactly /etc/config/orderspot (the Makefile's conffiles that are files)" \
+        test "$(cat "$w/control/conffiles")" = /etc/config/orderspot
+    check "LicenseFiles: LICENSE, which the sources have" test "$(field LicenseFiles "$ctl")" = LICENSE -a -f LICENSE
+    check "postrm does nothing during an upgrade (PKG_UPGRADE=1)" \
+        sh -c 'r=$(PKG_UPGRADE=1 PATH=/nonexistent /bin/sh "$1" 2>&1) && [ -z "$r" ]' _ "$w/control/postrm"
     check "postinst runs default_postinst" grep -q '^default_postinst \$0 \$@$' "$w/control/postinst"
     check "prerm runs default_prerm" grep -q '^default_prerm \$0 \$@$' "$w/control/prerm"
     for s in "$w"/control/post* "$w"/control/pre*; do
