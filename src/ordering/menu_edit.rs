@@ -273,7 +273,12 @@ fn own_ingredient(conn: &Connection, shop_id: i64, id: i64) -> Result<Ingredient
 }
 
 /// One item as its shop's menu shows it now.
-fn item_view(conn: &Connection, shop_id: i64, item_id: i64, minute: i64) -> Result<MenuItemView> {
+pub fn item_view(
+    conn: &Connection,
+    shop_id: i64,
+    item_id: i64,
+    minute: i64,
+) -> Result<MenuItemView> {
     catalog::menu(conn, shop_id, minute)?
         .items
         .into_iter()
