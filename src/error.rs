@@ -11,6 +11,8 @@ pub enum Error {
     NotFound(Problem),
     Conflict(Problem),
     TooLarge,
+    /// A body over a limit of its own route, which the problem names.
+    TooLargeFor(Problem),
     TooManyRequests,
     /// The shop cannot take another order now (too many open orders).
     ShopTooBusy(Problem),
@@ -140,6 +142,9 @@ codes! {
     VenueUnknownLanguage = "venue.unknown_language",
     VenueUnknownZone = "venue.unknown_zone",
     VenueBadZoneRule = "venue.bad_zone_rule",
+    PhotoTooLarge = "photo.too_large",
+    PhotoUnsupported = "photo.unsupported",
+    PhotoQuotaFull = "photo.quota_full",
 }
 
 impl Problem {
@@ -205,6 +210,7 @@ impl Error {
             | Error::Forbidden(p)
             | Error::NotFound(p)
             | Error::Conflict(p)
+            | Error::TooLargeFor(p)
             | Error::ShopTooBusy(p)
             | Error::TooManyOpenOrders(p) => Some(p),
             _ => None,
@@ -218,6 +224,7 @@ impl Error {
             | Error::Forbidden(p)
             | Error::NotFound(p)
             | Error::Conflict(p)
+            | Error::TooLargeFor(p)
             | Error::ShopTooBusy(p)
             | Error::TooManyOpenOrders(p) => Some(p),
             _ => None,

@@ -306,6 +306,11 @@ impl Db {
         })
     }
 
+    /// The directory holding the database, where files beside it live.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
     /// Whether saving fails for lack of space, and the room left.
     pub fn storage(&self) -> Storage {
         let space = free_space(&self.inner.data_dir);

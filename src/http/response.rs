@@ -123,7 +123,7 @@ pub fn status_of(error: &Error) -> StatusCode {
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) | Error::ShopTooBusy(_) => StatusCode::CONFLICT,
-        Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::TooLarge | Error::TooLargeFor(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::TooManyRequests | Error::TooManyOpenOrders(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

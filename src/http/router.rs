@@ -3,7 +3,7 @@
 use super::identity;
 use super::request::{id, Request};
 use super::response::Response;
-use super::routes::{account, admin, assets, customer, portal, shop};
+use super::routes::{account, admin, assets, customer, photos, portal, shop};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use hyper::Method;
@@ -111,6 +111,12 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::POST, ["api", "shop", "ingredients", i, "waste"]) => {
             shop::api_waste(app, req, id(i)?).await
         }
+        (&Method::PUT, ["api", "shop", "items", item, "photo"]) => {
+            shop::api_put_photo(app, req, id(item)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "items", item, "photo"]) => {
+            shop::api_delete_photo(app, req, id(item)?).await
+        }
         // Venue owner
         (&Method::GET, ["admin"]) => admin::page(app, req).await,
         (&Method::POST, ["admin", "shops", shop, action]) => {
@@ -123,6 +129,7 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::POST, ["api", "admin", "shops", shop, action]) => {
             admin::api_shop(app, req, id(shop)?, action).await
         }
+        (&Method::GET, ["photos", name]) => photos::file(app, req, name).await,
         (&Method::GET, ["static", file]) => assets::file(file),
         _ => Err(Error::not_found(Code::PageNotFound)),
     }

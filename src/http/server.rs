@@ -7,9 +7,10 @@ use super::render::{chosen_language, speech};
 use super::request::{self, Request};
 use super::response::{self, Response, Speech};
 use super::router::route;
-use super::routes::portal;
+use super::routes::{photos, portal};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
+use crate::ordering::photos::{too_large as photo_too_large, MAX_PHOTO_BYTES};
 use crate::support::i18n;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -23,7 +24,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-/// Largest request body we read; bigger ones get 413.
+/// Largest request body we read; bigger ones get 413. Photo uploads alone
+/// may send a photo's size (`ordering::photos::MAX_PHOTO_BYTES`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Slow clients must send their headers (and body) within this time. The
 /// header timer also runs while a kept-alive connection waits for its next
@@ -128,7 +130,7 @@ async fn handle(
     }
     let api = req.uri().path().starts_with("/api/");
     let response = match read_request(peer, req).await {
-        Ok(req) => {
+        Ok((req, _upload)) => {
             let mut response = match route(&app, &req).await {
                 Ok(response) => response,
                 Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
@@ -147,33 +149,49 @@ async fn handle(
     Ok(response)
 }
 
-async fn read_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<Request> {
+/// The request with its body, and for a photo upload the slot its larger
+/// body holds until the answer.
+async fn read_request(
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+) -> Result<(Request, Option<photos::UploadSlot>)> {
     let (parts, body) = req.into_parts();
+    let segments = request::path_segments(parts.uri.path());
+    let upload = if photos::is_upload(&parts.method, &segments) {
+        Some(photos::upload_slot()?)
+    } else {
+        None
+    };
+    let (max_bytes, too_large): (usize, fn() -> Error) = match upload {
+        Some(_) => (MAX_PHOTO_BYTES, photo_too_large),
+        None => (MAX_BODY_BYTES, || Error::TooLarge),
+    };
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
-        return Err(Error::TooLarge);
+    if declared.is_some_and(|len| len > max_bytes) {
+        return Err(too_large());
     }
-    let body = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
+    let body = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, max_bytes).collect())
         .await
         .map_err(|_| Error::bad(Code::RequestBodySlow))?
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
-                Error::TooLarge
+                too_large()
             } else {
                 Error::bad(Code::RequestBodyUnreadable)
             }
         })?
         .to_bytes();
-    Ok(Request {
+    let request = Request {
         method: parts.method,
-        segments: request::path_segments(parts.uri.path()),
+        segments,
         query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
         headers: parts.headers,
         body,
         peer,
-    })
+    };
+    Ok((request, upload))
 }

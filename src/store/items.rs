@@ -124,6 +124,41 @@ pub fn mark_deleted(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()
     Ok(())
 }
 
+/// Sets an item's photo: its file name ('' for none) and size.
+pub fn set_photo(
+    conn: &Connection,
+    id: i64,
+    photo: &str,
+    bytes: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE menu_items SET photo = ?2, photo_bytes = ?3, updated_at = ?4
+         WHERE id = ?1 AND deleted = 0",
+        params![id, photo, bytes, now],
+    )?;
+    Ok(())
+}
+
+/// What the photos of the venue's items take, leaving out `except_item`'s
+/// (the one being replaced). Deleted items hold none.
+pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COALESCE(SUM(photo_bytes), 0) FROM menu_items WHERE id != ?1",
+        [except_item],
+        |r| r.get(0),
+    )
+}
+
+/// Whether an item shows the photo file `photo` (items may share one).
+pub fn photo_in_use(conn: &Connection, photo: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM menu_items WHERE photo = ?1)",
+        [photo],
+        |r| r.get(0),
+    )
+}
+
 /// A live (not deleted) item.
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ItemRow>> {
     conn.query_row(

@@ -1,9 +1,10 @@
 //! The venue's settings as the owner sets them: name, terms, how money
-//! looks, language, time zone and open-order limits; loaded, checked and
-//! saved in the settings table.
+//! looks, language, time zone, open-order limits and the photo quota;
+//! loaded, checked and saved in the settings table.
 
 use crate::error::{Code, Error, Result};
 use crate::ordering::orders::OpenOrderLimits;
+use crate::ordering::photos;
 use crate::store::settings;
 use crate::support::i18n;
 use crate::support::money::{MoneyFormat, MAX_DECIMALS};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
 pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
+pub const MAX_PHOTO_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
 
 /// What the owner sets for the whole venue. Settings saved by an older
 /// version lack the newer fields: those take their defaults.
@@ -38,6 +40,8 @@ pub struct Venue {
     pub max_open_orders_per_device: i64,
     /// Open orders one shop may have; above it new orders are refused.
     pub max_open_orders_per_shop: i64,
+    /// Room all the shops' menu photos may take together; 0: no photos.
+    pub photo_quota_bytes: i64,
 }
 
 impl Default for Venue {
@@ -55,6 +59,7 @@ impl Default for Venue {
             time_zone_rule: time::UTC_RULE.into(),
             max_open_orders_per_device: 5,
             max_open_orders_per_shop: 300,
+            photo_quota_bytes: photos::DEFAULT_QUOTA_BYTES,
         }
     }
 }
@@ -113,6 +118,7 @@ impl Venue {
             max_open_orders_per_shop: self
                 .max_open_orders_per_shop
                 .clamp(1, MAX_OPEN_ORDERS_PER_SHOP),
+            photo_quota_bytes: self.photo_quota_bytes.clamp(0, MAX_PHOTO_QUOTA_BYTES),
         })
     }
 

@@ -44,6 +44,7 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
             limits => context! {
                 per_device => crate::venue::settings::MAX_OPEN_ORDERS_PER_DEVICE,
                 per_shop => crate::venue::settings::MAX_OPEN_ORDERS_PER_SHOP,
+                photo_quota => crate::venue::settings::MAX_PHOTO_QUOTA_BYTES,
             },
             storage => context! {
                 full => storage.full,
@@ -99,6 +100,7 @@ struct VenuePatch {
     utc_offset_minutes: Option<i64>,
     max_open_orders_per_device: Option<i64>,
     max_open_orders_per_shop: Option<i64>,
+    photo_quota_bytes: Option<i64>,
 }
 
 impl VenuePatch {
@@ -137,6 +139,7 @@ impl VenuePatch {
             max_open_orders_per_shop: self
                 .max_open_orders_per_shop
                 .unwrap_or(current.max_open_orders_per_shop),
+            photo_quota_bytes: self.photo_quota_bytes.unwrap_or(current.photo_quota_bytes),
         }
     }
 }

@@ -5,5 +5,6 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod customer;
+pub mod photos;
 pub mod portal;
 pub mod shop;

@@ -16,6 +16,7 @@ use crate::ordering::menu_edit::{
     self, BulkAvailability, CategoryPatch, GroupPatch, IngredientPatch, ItemPatch, WasteReport,
 };
 use crate::ordering::orders::{self, Actor, OrderView, Status};
+use crate::ordering::photos;
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use minijinja::context;
@@ -237,13 +238,13 @@ pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<R
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     check_csrf(app, req, &req.form())?;
-    menu_edit::remove_item(&app.data, shop_id, item_id).await?;
+    photos::remove_item(&app.data, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
 }
 
 pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    menu_edit::remove_item(&app.data, shop_id, item_id).await?;
+    photos::remove_item(&app.data, shop_id, item_id).await?;
     Ok(no_content())
 }
 
@@ -471,6 +472,21 @@ pub async fn api_bulk_available(app: &App, req: &Request) -> Result<Response> {
         },
     )
     .await
+}
+
+/// `PUT /api/shop/items/{id}/photo`: the raw body is the photo.
+pub async fn api_put_photo(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
+    let quota = app.venue().photo_quota_bytes;
+    let bytes = req.body.to_vec();
+    let item = photos::put(&app.data, shop_id, item_id, bytes, quota, minute_now(app)).await?;
+    Ok(json(StatusCode::OK, &item))
+}
+
+pub async fn api_delete_photo(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
+    let item = photos::take_away(&app.data, shop_id, item_id, minute_now(app)).await?;
+    Ok(json(StatusCode::OK, &item))
 }
 
 #[cfg(test)]
