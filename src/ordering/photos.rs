@@ -174,10 +174,7 @@ pub async fn take_away(
             let item = menu_edit::own_item(tx, shop_id, item_id)?;
             items::set_photo(tx, item_id, "", 0, now)?;
             menu_changed(tx, changes, shop_id)?;
-            Ok((
-                item.photo,
-                catalog::one_item(tx, shop_id, item_id, minute)?,
-            ))
+            Ok((item.photo, catalog::one_item(tx, shop_id, item_id, minute)?))
         })
         .await?;
     release(data, old).await;
