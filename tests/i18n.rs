@@ -322,7 +322,7 @@ fn amounts_follow_the_venue_money_format() {
     assert!(cart.contains(&amount(price * 50)), "{cart}");
     // The menu editor shows prices as they are typed, and reads them back.
     let shop = server.login(SHOP1, PASSWORD);
-    let editor = get_html(&server, "/shop/menu", Some(&shop), 200);
+    let editor = get_html(&server, &format!("/shop/items/{item}"), Some(&shop), 200);
     assert!(
         editor.contains(&format!("value=\"{},{:02}\"", price / 100, price % 100)),
         "{editor}"

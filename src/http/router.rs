@@ -117,6 +117,44 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::DELETE, ["api", "shop", "items", item, "photo"]) => {
             shop::api_delete_photo(app, req, id(item)?).await
         }
+        (&Method::GET, ["shop", "items", item]) => shop::item_page(app, req, id(item)?).await,
+        (&Method::POST, ["shop", "items", item, "move"]) => {
+            shop::move_item_form(app, req, id(item)?).await
+        }
+        (&Method::POST, ["shop", "items", item, "ingredients"]) => {
+            shop::item_ingredients_form(app, req, id(item)?).await
+        }
+        (&Method::POST, ["shop", "items-available"]) => shop::bulk_available_form(app, req).await,
+        (&Method::POST, ["shop", "categories"]) => shop::create_category_form(app, req).await,
+        (&Method::POST, ["shop", "categories", c]) => {
+            shop::update_category_form(app, req, id(c)?).await
+        }
+        (&Method::POST, ["shop", "categories", c, "move"]) => {
+            shop::move_category_form(app, req, id(c)?).await
+        }
+        (&Method::POST, ["shop", "categories", c, "delete"]) => {
+            shop::delete_category_form(app, req, id(c)?).await
+        }
+        (&Method::POST, ["shop", "option-groups"]) => shop::create_group_form(app, req).await,
+        (&Method::POST, ["shop", "option-groups", g]) => {
+            shop::update_group_form(app, req, id(g)?).await
+        }
+        (&Method::POST, ["shop", "option-groups", g, "delete"]) => {
+            shop::delete_group_form(app, req, id(g)?).await
+        }
+        (&Method::POST, ["shop", "option-groups", g, "options", o]) => {
+            shop::option_switch_form(app, req, id(g)?, id(o)?).await
+        }
+        (&Method::POST, ["shop", "ingredients"]) => shop::create_ingredient_form(app, req).await,
+        (&Method::POST, ["shop", "ingredients", i]) => {
+            shop::update_ingredient_form(app, req, id(i)?).await
+        }
+        (&Method::POST, ["shop", "ingredients", i, "delete"]) => {
+            shop::delete_ingredient_form(app, req, id(i)?).await
+        }
+        (&Method::POST, ["shop", "ingredients", i, "waste"]) => {
+            shop::waste_form(app, req, id(i)?).await
+        }
         // Venue owner
         (&Method::GET, ["admin"]) => admin::page(app, req).await,
         (&Method::POST, ["admin", "shops", shop, action]) => {

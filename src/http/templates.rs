@@ -65,6 +65,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "shop/orders.html",
         include_str!("../../templates/shop/orders.html"),
     ),
+    (
+        "shop/item.html",
+        include_str!("../../templates/shop/item.html"),
+    ),
+    (
+        "shop/group_form.html",
+        include_str!("../../templates/shop/group_form.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {

@@ -238,6 +238,23 @@ pub fn menu(conn: &Connection, shop_id: i64, minute: i64) -> Result<Menu> {
     Ok(Menu { categories, items })
 }
 
+/// An item at or below its low-stock threshold, for the shop's board.
+#[derive(Debug, Serialize)]
+pub struct RunningLow {
+    pub id: i64,
+    pub name: String,
+    pub stock: i64,
+}
+
+/// Up to `limit` of a shop's items running low, fewest left first; reads
+/// only those, however large the menu.
+pub fn running_low(conn: &Connection, shop_id: i64, limit: i64) -> Result<Vec<RunningLow>> {
+    Ok(items::running_low(conn, shop_id, limit)?
+        .into_iter()
+        .map(|(id, name, stock)| RunningLow { id, name, stock })
+        .collect())
+}
+
 /// The groups an item offers with their live options, in its order.
 pub fn offered(conn: &Connection, item_id: i64) -> Result<Vec<OfferedGroup>> {
     options::groups_of_item(conn, item_id)?

@@ -45,7 +45,7 @@ pub struct WindowPatch {
 }
 
 /// How many units of an ingredient one item uses.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct IngredientUse {
     pub ingredient_id: i64,
     #[serde(default = "one")]
@@ -354,6 +354,52 @@ pub fn set_many_available(
     Ok(changed)
 }
 
+/// Swaps `list[at]` with its neighbour above (`up`) or below; nothing
+/// moves past either end.
+fn swap_with_neighbour<T>(list: &mut [T], at: usize, up: bool) {
+    let to = if up { at.checked_sub(1) } else { Some(at + 1) };
+    if let Some(to) = to.filter(|&to| to < list.len()) {
+        list.swap(at, to);
+    }
+}
+
+/// Moves an item one place up or down within its category (the editor's
+/// arrows). The category's items are numbered afresh, so items that were
+/// added with equal positions get a definite order.
+pub fn move_item(
+    conn: &Connection,
+    changes: &mut Changes,
+    shop_id: i64,
+    item_id: i64,
+    up: bool,
+    now: i64,
+) -> Result<()> {
+    let category = own_item(conn, shop_id, item_id)?.fields.category_id;
+    let mut siblings: Vec<ItemRow> = items::for_shop(conn, shop_id)?
+        .into_iter()
+        .filter(|i| i.fields.category_id == category)
+        .collect();
+    if let Some(at) = siblings.iter().position(|i| i.id == item_id) {
+        swap_with_neighbour(&mut siblings, at, up);
+    }
+    for (position, mut item) in (0..).zip(siblings) {
+        if item.fields.position != position {
+            item.fields.position = position;
+            items::update(conn, item.id, &item.fields, now)?;
+        }
+    }
+    menu_changed(conn, changes, shop_id)
+}
+
+/// The shared ingredients an item uses, for the editor.
+pub fn recipe(conn: &Connection, shop_id: i64, item_id: i64) -> Result<Vec<IngredientUse>> {
+    own_item(conn, shop_id, item_id)?;
+    Ok(ingredients::recipe(conn, item_id)?
+        .into_iter()
+        .map(|(ingredient_id, qty)| IngredientUse { ingredient_id, qty })
+        .collect())
+}
+
 // ---- Categories ----
 
 #[derive(Debug, Default, Deserialize)]
@@ -407,6 +453,27 @@ pub fn delete_category(
 ) -> Result<()> {
     own_category(conn, shop_id, id)?;
     categories::delete(conn, id)?;
+    menu_changed(conn, changes, shop_id)
+}
+
+/// Moves a category one place up or down; all are numbered afresh.
+pub fn move_category(
+    conn: &Connection,
+    changes: &mut Changes,
+    shop_id: i64,
+    id: i64,
+    up: bool,
+) -> Result<()> {
+    own_category(conn, shop_id, id)?;
+    let mut list = categories::for_shop(conn, shop_id)?;
+    if let Some(at) = list.iter().position(|c| c.id == id) {
+        swap_with_neighbour(&mut list, at, up);
+    }
+    for (position, category) in (0..).zip(list) {
+        if category.position != position {
+            categories::update(conn, category.id, &category.name, position)?;
+        }
+    }
     menu_changed(conn, changes, shop_id)
 }
 
@@ -988,5 +1055,49 @@ mod tests {
         .unwrap();
         assert_eq!(renamed.options.len(), 1);
         assert!(!renamed.options[0].available);
+    }
+
+    #[test]
+    fn arrows_move_items_within_their_category_and_categories_among_theirs() {
+        let conn = crate::db::test_connection();
+        let mine = shop(&conn, "a@x.y");
+        let theirs = shop(&conn, "b@x.y");
+        let changes = &mut Changes::default();
+        let in_drinks = |name: &str| ItemPatch {
+            category: Some("Drinks".into()),
+            ..patch(name, 100)
+        };
+        // Equal positions: the names decide until an arrow is used.
+        let a = create_item(&conn, changes, mine, in_drinks("A"), 0).unwrap();
+        let b = create_item(&conn, changes, mine, in_drinks("B"), 0).unwrap();
+        let c = create_item(&conn, changes, mine, in_drinks("C"), 0).unwrap();
+        let loose = create_item(&conn, changes, mine, patch("Loose", 100), 0).unwrap();
+        let order = || -> Vec<i64> {
+            catalog::menu(&conn, mine, 0)
+                .unwrap()
+                .items
+                .iter()
+                .map(|i| i.id)
+                .collect()
+        };
+        move_item(&conn, changes, mine, c, true, 1).unwrap();
+        assert_eq!(order(), [a, c, b, loose]);
+        move_item(&conn, changes, mine, a, true, 1).unwrap();
+        move_item(&conn, changes, mine, b, false, 1).unwrap();
+        assert_eq!(order(), [a, c, b, loose], "nothing moves past an end");
+        move_item(&conn, changes, mine, loose, true, 1).unwrap();
+        assert_eq!(order(), [a, c, b, loose], "only within its category");
+        assert!(move_item(&conn, changes, theirs, a, false, 1).is_err());
+
+        let food = create_category(&conn, changes, mine, json(r#"{"name": "Food"}"#)).unwrap();
+        move_category(&conn, changes, mine, food.id, true).unwrap();
+        let names: Vec<String> = catalog::menu(&conn, mine, 0)
+            .unwrap()
+            .categories
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["Food", "Drinks"]);
+        assert!(move_category(&conn, changes, theirs, food.id, false).is_err());
     }
 }

@@ -197,6 +197,24 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<ItemRow
     rows.collect()
 }
 
+/// `(id, name, stock)` of a shop's counted items at or below their
+/// low-stock threshold, fewest left first, at most `limit`.
+pub fn running_low(
+    conn: &Connection,
+    shop_id: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<(i64, String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, name, stock FROM menu_items
+         WHERE shop_id = ?1 AND deleted = 0 AND stock IS NOT NULL AND stock <= low_stock
+         ORDER BY stock, name COLLATE NOCASE, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![shop_id, limit], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    rows.collect()
+}
+
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
     conn.query_row(
         "SELECT COUNT(*) FROM menu_items WHERE shop_id = ?1 AND deleted = 0",

@@ -4,19 +4,22 @@
 use crate::accounts::ShopAction;
 use crate::accounts::Staff;
 use crate::app::App;
-use crate::error::Result;
+use crate::error::{Code, Error, Result};
 use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render::render;
-use crate::http::request::Request;
+use crate::http::request::{Form, Request};
 use crate::http::response::{json, no_content, redirect, with_body, Response};
 use crate::http::templates::value;
 use crate::live::Changes;
 use crate::ordering::catalog::{self, ProfilePatch};
+use crate::ordering::menu::{ALLERGENS, TAGS};
 use crate::ordering::menu_edit::{
-    self, BulkAvailability, CategoryPatch, GroupPatch, IngredientPatch, ItemPatch, WasteReport,
+    self, BulkAvailability, CategoryPatch, GroupPatch, IngredientPatch, IngredientUse, ItemPatch,
+    OptionPatch, WasteReport,
 };
 use crate::ordering::orders::{self, Actor, OrderView, Status};
 use crate::ordering::photos;
+use crate::support::money::MoneyFormat;
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use minijinja::context;
@@ -61,14 +64,23 @@ fn actor(staff: &Staff, shop_id: i64) -> Actor {
     }
 }
 
+/// Low-stock warnings the board lists of each kind; it counts the rest.
+const LOW_STOCK_SHOWN: usize = 20;
+
 pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
     let now = crate::support::time::now_ms();
     let after = req.int_param("after", 0)?;
-    let board = app
+    let (board, low_items, low_ingredients) = app
         .data
         .db
-        .read(move |c| orders::shop_orders(c, shop_id, after, now))
+        .read(move |c| {
+            let board = orders::shop_orders(c, shop_id, after, now)?;
+            let items = catalog::running_low(c, shop_id, LOW_STOCK_SHOWN as i64 + 1)?;
+            let mut ingredients = menu_edit::ingredient_list(c, shop_id)?;
+            ingredients.retain(|i| i.running_low);
+            Ok((board, items, ingredients))
+        })
         .await?;
     let template = if req.param("fragment").is_some() {
         "shop/orders.html"
@@ -93,6 +105,9 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             after => after,
             next_after => board.next_after,
             newest_placed => newest_placed,
+            low_items => value(&low_items[..low_items.len().min(LOW_STOCK_SHOWN)]),
+            low_ingredients => value(&low_ingredients[..low_ingredients.len().min(LOW_STOCK_SHOWN)]),
+            low_more => low_items.len() > LOW_STOCK_SHOWN || low_ingredients.len() > LOW_STOCK_SHOWN,
         },
     )
 }
@@ -156,20 +171,82 @@ fn same_site_path(back: &str) -> &str {
     }
 }
 
+/// Items the editor lists on one page; `?page=N` shows the next ones.
+const ITEMS_PER_PAGE: usize = 200;
+
 pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
     let minute = minute_now(app);
-    let menu = app
+    let page = req.int_param("page", 0)?.clamp(0, 1_000) as usize;
+    let since = crate::support::time::now_ms() - 24 * 60 * 60 * 1000;
+    let (menu, groups, ingredients, waste) = app
         .data
         .db
-        .read(move |c| catalog::menu(c, shop_id, minute))
+        .read(move |c| {
+            Ok((
+                catalog::menu(c, shop_id, minute)?,
+                menu_edit::groups(c, shop_id)?,
+                menu_edit::ingredient_list(c, shop_id)?,
+                menu_edit::waste(c, shop_id, since, i64::MAX)?,
+            ))
+        })
         .await?;
+    let first = (page * ITEMS_PER_PAGE).min(menu.items.len());
+    let last = (first + ITEMS_PER_PAGE).min(menu.items.len());
+    let can_edit = staff.shop_for(ShopAction::EditMenu).is_ok();
     render(
         app,
         req,
         "shop/menu.html",
         Some(&staff),
-        context! { items => value(&menu.items), categories => value(&menu.categories) },
+        context! {
+            items => value(&menu.items[first..last]),
+            categories => value(&menu.categories),
+            groups => value(&groups),
+            ingredients => value(&ingredients),
+            waste => value(&waste),
+            page => page,
+            next_page => (last < menu.items.len()).then_some(page + 1),
+            can_edit => can_edit,
+            tags => value(TAGS),
+            allergens => value(ALLERGENS),
+        },
+    )
+}
+
+/// One item's whole editor: fields, stock, ingredients and photo.
+pub async fn item_page(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let minute = minute_now(app);
+    let (item, recipe, menu, groups, ingredients) = app
+        .data
+        .db
+        .read(move |c| {
+            Ok((
+                catalog::one_item(c, shop_id, item_id, minute)?,
+                menu_edit::recipe(c, shop_id, item_id)?,
+                catalog::menu(c, shop_id, minute)?.categories,
+                menu_edit::groups(c, shop_id)?,
+                menu_edit::ingredient_list(c, shop_id)?,
+            ))
+        })
+        .await?;
+    let can_edit = staff.shop_for(ShopAction::EditMenu).is_ok();
+    render(
+        app,
+        req,
+        "shop/item.html",
+        Some(&staff),
+        context! {
+            item => value(&item),
+            recipe => value(&recipe),
+            categories => value(&menu),
+            groups => value(&groups),
+            ingredients => value(&ingredients),
+            can_edit => can_edit,
+            tags => value(TAGS),
+            allergens => value(ALLERGENS),
+        },
     )
 }
 
@@ -359,13 +436,35 @@ pub async fn api_create_group(app: &App, req: &Request) -> Result<Response> {
     .await
 }
 
+/// A patch that only switches options sold out or back is the counter's
+/// job (the oat milk ran out); any other changes the menu.
+fn group_action(patch: &GroupPatch) -> ShopAction {
+    let switches_only = patch.name.is_none()
+        && patch.min.is_none()
+        && patch.max.is_none()
+        && !patch.replace_options
+        && patch.options.as_ref().is_some_and(|options| {
+            options.iter().all(|o| {
+                o.id.is_some()
+                    && o.name.is_none()
+                    && o.price_delta_cents.is_none()
+                    && o.position.is_none()
+            })
+        });
+    if switches_only {
+        ShopAction::SwitchSoldOut
+    } else {
+        ShopAction::EditMenu
+    }
+}
+
 /// Also the options' sold-out switches.
 pub async fn api_update_group(app: &App, req: &Request, id: i64) -> Result<Response> {
     let patch: GroupPatch = req.json()?;
     api_edit(
         app,
         req,
-        ShopAction::EditMenu,
+        group_action(&patch),
         StatusCode::OK,
         move |c, ch, shop, _| menu_edit::update_group(c, ch, shop, id, patch),
     )
@@ -406,16 +505,23 @@ pub async fn api_create_ingredient(app: &App, req: &Request) -> Result<Response>
 }
 
 /// Restocking (only `stock`) is the counter's job; anything else edits the menu.
-pub async fn api_update_ingredient(app: &App, req: &Request, id: i64) -> Result<Response> {
-    let patch: IngredientPatch = req.json()?;
-    let action = if patch.name.is_none() && patch.low_stock.is_none() {
+fn ingredient_action(patch: &IngredientPatch) -> ShopAction {
+    if patch.name.is_none() && patch.low_stock.is_none() {
         ShopAction::SwitchSoldOut
     } else {
         ShopAction::EditMenu
-    };
-    api_edit(app, req, action, StatusCode::OK, move |c, ch, shop, _| {
-        menu_edit::update_ingredient(c, ch, shop, id, patch)
-    })
+    }
+}
+
+pub async fn api_update_ingredient(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch: IngredientPatch = req.json()?;
+    api_edit(
+        app,
+        req,
+        ingredient_action(&patch),
+        StatusCode::OK,
+        move |c, ch, shop, _| menu_edit::update_ingredient(c, ch, shop, id, patch),
+    )
     .await
 }
 
@@ -489,9 +595,461 @@ pub async fn api_delete_photo(app: &App, req: &Request, item_id: i64) -> Result<
     Ok(json(StatusCode::OK, &item))
 }
 
+// ---- The menu editor's forms: each parses into the API's patch and
+// ---- calls the same editor function, then goes back to the page.
+
+/// Where a form sends the browser afterwards: its `back` field when that
+/// is a path on this site, else `default`.
+fn back_to(form: &Form, default: &str) -> String {
+    form.get("back").map_or(default, same_site_path).to_string()
+}
+
+/// Runs a menu edit from a form the shopkeeper's role must allow, then
+/// redirects to the form's `back` (or `default`).
+async fn form_edit<T, F>(
+    app: &App,
+    req: &Request,
+    action: ShopAction,
+    default: &str,
+    f: F,
+) -> Result<Response>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send + 'static,
+{
+    let (staff, shop_id) = acting_shopkeeper(app, req, action).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let user_id = staff.user_id;
+    menu_edit::edit(&app.data, move |c, changes| f(c, changes, shop_id, user_id)).await?;
+    Ok(redirect(&back_to(&form, default)))
+}
+
+/// An arrow button: one place up (`up=1`) or down (`up=0`).
+#[derive(Deserialize)]
+struct Move {
+    up: bool,
+}
+
+pub async fn create_category_form(app: &App, req: &Request) -> Result<Response> {
+    let patch: CategoryPatch = req.form().parse()?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_CATEGORIES,
+        move |c, ch, shop, _| menu_edit::create_category(c, ch, shop, patch),
+    )
+    .await
+}
+
+pub async fn update_category_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch: CategoryPatch = req.form().parse()?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_CATEGORIES,
+        move |c, ch, shop, _| menu_edit::update_category(c, ch, shop, id, patch),
+    )
+    .await
+}
+
+pub async fn move_category_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let Move { up } = req.form().parse()?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_CATEGORIES,
+        move |c, ch, shop, _| menu_edit::move_category(c, ch, shop, id, up),
+    )
+    .await
+}
+
+pub async fn delete_category_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_CATEGORIES,
+        move |c, ch, shop, _| menu_edit::delete_category(c, ch, shop, id),
+    )
+    .await
+}
+
+pub async fn move_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let Move { up } = req.form().parse()?;
+    let now = crate::support::time::now_ms();
+    let back = format!("/shop/menu#item-{item_id}");
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        &back,
+        move |c, ch, shop, _| menu_edit::move_item(c, ch, shop, item_id, up, now),
+    )
+    .await
+}
+
+/// The item's shared ingredients as rows of `ingredient_id` and `qty`
+/// (a row without an ingredient is skipped: the form's empty row).
+#[derive(Deserialize)]
+struct RecipeForm {
+    #[serde(default)]
+    ingredient_id: Vec<String>,
+    #[serde(default)]
+    qty: Vec<String>,
+}
+
+impl RecipeForm {
+    fn into_patch(self) -> Result<ItemPatch> {
+        let mut uses = Vec::new();
+        for (n, ingredient) in self.ingredient_id.iter().enumerate() {
+            let Some(ingredient_id) = whole_number("ingredient_id", ingredient)? else {
+                continue;
+            };
+            let qty = self
+                .qty
+                .get(n)
+                .map_or(Ok(None), |q| whole_number("qty", q))?;
+            uses.push(IngredientUse {
+                ingredient_id,
+                qty: qty.unwrap_or(1),
+            });
+        }
+        Ok(ItemPatch {
+            ingredients: Some(uses),
+            ..ItemPatch::default()
+        })
+    }
+}
+
+/// A whole number typed into a form field; empty is none.
+fn whole_number(name: &str, text: &str) -> Result<Option<i64>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| Error::bad(Code::RequestNotWholeNumber).with("name", name))
+}
+
+pub async fn item_ingredients_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let patch = form.parse::<RecipeForm>()?.into_patch()?;
+    menu_edit::edit_item(
+        &app.data,
+        &app.venue().money(),
+        minute_now(app),
+        shop_id,
+        item_id,
+        patch,
+    )
+    .await?;
+    Ok(redirect(&format!("/shop/items/{item_id}")))
+}
+
+/// Ticked items (`items`, repeated) sold out (`available=0`) or back.
+pub async fn bulk_available_form(app: &App, req: &Request) -> Result<Response> {
+    let bulk: BulkAvailability = req.form().parse()?;
+    let now = crate::support::time::now_ms();
+    form_edit(
+        app,
+        req,
+        ShopAction::SwitchSoldOut,
+        "/shop/menu",
+        move |c, ch, shop, _| menu_edit::set_many_available(c, ch, shop, &bulk, now),
+    )
+    .await
+}
+
+/// An option group as its form sends it: the group's fields and one row
+/// per option (`option_id` empty for a new one, `option_name`,
+/// `option_price` as typed, may be negative). The form lists every
+/// option, so an option whose name is emptied is removed, and rows left
+/// empty add nothing.
+#[derive(Deserialize)]
+struct GroupForm {
+    name: String,
+    min: i64,
+    max: i64,
+    #[serde(default)]
+    option_id: Vec<String>,
+    #[serde(default)]
+    option_name: Vec<String>,
+    #[serde(default)]
+    option_price: Vec<String>,
+}
+
+impl GroupForm {
+    fn into_patch(self, money: &MoneyFormat) -> Result<GroupPatch> {
+        let mut options = Vec::new();
+        for (n, name) in self.option_name.into_iter().enumerate() {
+            let id = self
+                .option_id
+                .get(n)
+                .map_or(Ok(None), |id| whole_number("option_id", id))?;
+            if name.trim().is_empty() {
+                continue;
+            }
+            let price = self.option_price.get(n).map_or("", String::as_str);
+            options.push(OptionPatch {
+                id,
+                name: Some(name),
+                price_delta_cents: Some(typed_delta(money, price)?),
+                available: None,
+                position: Some(n as i64),
+            });
+        }
+        Ok(GroupPatch {
+            name: Some(self.name),
+            min: Some(self.min),
+            max: Some(self.max),
+            options: Some(options),
+            replace_options: true,
+        })
+    }
+}
+
+/// A price change as typed: "0.50", "+0.50" or "-0.50"; empty is none.
+fn typed_delta(money: &MoneyFormat, text: &str) -> Result<i64> {
+    let text = text.trim();
+    match text.strip_prefix('-') {
+        _ if text.is_empty() => Ok(0),
+        Some(rest) => Ok(-money.parse_price(rest)?),
+        None => money.parse_price(text.strip_prefix('+').unwrap_or(text)),
+    }
+}
+
+pub async fn create_group_form(app: &App, req: &Request) -> Result<Response> {
+    let patch = req
+        .form()
+        .parse::<GroupForm>()?
+        .into_patch(&app.venue().money())?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_GROUPS,
+        move |c, ch, shop, _| menu_edit::create_group(c, ch, shop, patch),
+    )
+    .await
+}
+
+pub async fn update_group_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch = req
+        .form()
+        .parse::<GroupForm>()?
+        .into_patch(&app.venue().money())?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_GROUPS,
+        move |c, ch, shop, _| menu_edit::update_group(c, ch, shop, id, patch),
+    )
+    .await
+}
+
+pub async fn delete_group_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_GROUPS,
+        move |c, ch, shop, _| menu_edit::delete_group(c, ch, shop, id),
+    )
+    .await
+}
+
+/// An option's sold-out switch.
+#[derive(Deserialize)]
+struct OptionSwitch {
+    available: bool,
+}
+
+pub async fn option_switch_form(
+    app: &App,
+    req: &Request,
+    group_id: i64,
+    option_id: i64,
+) -> Result<Response> {
+    let OptionSwitch { available } = req.form().parse()?;
+    let patch = GroupPatch {
+        options: Some(vec![OptionPatch {
+            id: Some(option_id),
+            name: None,
+            price_delta_cents: None,
+            available: Some(available),
+            position: None,
+        }]),
+        ..GroupPatch::default()
+    };
+    form_edit(
+        app,
+        req,
+        group_action(&patch),
+        MENU_GROUPS,
+        move |c, ch, shop, _| menu_edit::update_group(c, ch, shop, group_id, patch),
+    )
+    .await
+}
+
+pub async fn create_ingredient_form(app: &App, req: &Request) -> Result<Response> {
+    let patch: IngredientPatch = req.form().parse()?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_INGREDIENTS,
+        move |c, ch, shop, _| menu_edit::create_ingredient(c, ch, shop, patch),
+    )
+    .await
+}
+
+/// Restocking (`stock` alone) or the ingredient's name and threshold.
+pub async fn update_ingredient_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch: IngredientPatch = req.form().parse()?;
+    form_edit(
+        app,
+        req,
+        ingredient_action(&patch),
+        MENU_INGREDIENTS,
+        move |c, ch, shop, _| menu_edit::update_ingredient(c, ch, shop, id, patch),
+    )
+    .await
+}
+
+pub async fn delete_ingredient_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_INGREDIENTS,
+        move |c, ch, shop, _| menu_edit::delete_ingredient(c, ch, shop, id),
+    )
+    .await
+}
+
+pub async fn waste_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let report: WasteReport = req.form().parse()?;
+    let now = crate::support::time::now_ms();
+    form_edit(
+        app,
+        req,
+        ShopAction::SwitchSoldOut,
+        MENU_INGREDIENTS,
+        move |c, ch, shop, user| menu_edit::record_waste(c, ch, shop, user, id, report, now),
+    )
+    .await
+}
+
+const MENU_CATEGORIES: &str = "/shop/menu#categories";
+const MENU_GROUPS: &str = "/shop/menu#groups";
+const MENU_INGREDIENTS: &str = "/shop/menu#ingredients";
+
 #[cfg(test)]
 mod tests {
-    use super::same_site_path;
+    use super::*;
+
+    fn form(body: &str) -> Form {
+        Form(
+            body.split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn option_rows_become_the_groups_options() {
+        let money = MoneyFormat::default();
+        let sent = form(
+            "name=Size&min=1&max=1&option_id=4&option_name=Small&option_price=-0.50\
+             &option_id=5&option_name=&option_price=1\
+             &option_id=&option_name=Large&option_price=+0.70\
+             &option_id=&option_name=&option_price=",
+        );
+        let patch = sent
+            .parse::<GroupForm>()
+            .unwrap()
+            .into_patch(&money)
+            .unwrap();
+        assert!(patch.replace_options);
+        let rows: Vec<_> = patch
+            .options
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o.id,
+                    o.name.clone().unwrap(),
+                    o.price_delta_cents,
+                    o.position,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some(4), "Small".into(), Some(-50), Some(0)),
+                (None, "Large".into(), Some(70), Some(2)),
+            ]
+        );
+        for bad in [
+            "option_id=x&option_name=A",
+            "option_name=A&option_price=1.2.3",
+        ] {
+            let sent = form(&format!("name=S&min=0&max=1&{bad}"));
+            assert!(
+                sent.parse::<GroupForm>()
+                    .unwrap()
+                    .into_patch(&money)
+                    .is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(typed_delta(&money, "  "), Ok(0));
+        assert_eq!(typed_delta(&money, "-1"), Ok(-100));
+        assert!(typed_delta(&money, "--1").is_err());
+    }
+
+    #[test]
+    fn ingredient_rows_skip_the_empty_one() {
+        let sent = form("ingredient_id=3&qty=2&ingredient_id=&qty=1&ingredient_id=9&qty=");
+        let uses = sent.parse::<RecipeForm>().unwrap().into_patch().unwrap();
+        let uses: Vec<_> = uses
+            .ingredients
+            .unwrap()
+            .iter()
+            .map(|u| (u.ingredient_id, u.qty))
+            .collect();
+        assert_eq!(uses, [(3, 2), (9, 1)]);
+        let bad = form("ingredient_id=3&qty=two");
+        assert!(bad.parse::<RecipeForm>().unwrap().into_patch().is_err());
+    }
+
+    #[test]
+    fn only_option_switches_are_the_counters_job() {
+        let switch: GroupPatch =
+            serde_json::from_str(r#"{"options": [{"id": 3, "available": false}]}"#).unwrap();
+        assert_eq!(group_action(&switch), ShopAction::SwitchSoldOut);
+        for edit in [
+            r#"{"options": [{"id": 3, "available": false, "price_delta_cents": 0}]}"#,
+            r#"{"options": [{"name": "New"}]}"#,
+            r#"{"options": [{"id": 3}], "replace_options": true}"#,
+            r#"{"name": "Milk", "options": [{"id": 3, "available": false}]}"#,
+            r#"{"max": 2}"#,
+            r#"{}"#,
+        ] {
+            let patch: GroupPatch = serde_json::from_str(edit).unwrap();
+            assert_eq!(group_action(&patch), ShopAction::EditMenu, "{edit}");
+        }
+    }
 
     #[test]
     fn back_stays_on_this_site() {
