@@ -107,6 +107,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             newest_placed => newest_placed,
             low_items => value(&low_items[..low_items.len().min(LOW_STOCK_SHOWN)]),
             low_ingredients => value(&low_ingredients[..low_ingredients.len().min(LOW_STOCK_SHOWN)]),
+            low_count => low_items.len().min(LOW_STOCK_SHOWN) + low_ingredients.len().min(LOW_STOCK_SHOWN),
             low_more => low_items.len() > LOW_STOCK_SHOWN || low_ingredients.len() > LOW_STOCK_SHOWN,
         },
     )
