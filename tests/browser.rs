@@ -232,6 +232,179 @@ fn customer_sees_ready_live_while_shopkeeper_moves_the_order() {
     );
 }
 
+/// Issue 10's journey: in a phone-sized browser a customer filters for a
+/// vegan dish, opens it, picks a required size and two add-ons, sees the
+/// price change before ordering, watches an add-on sell out live, and the
+/// status page shows the options and the right total. The dish is made
+/// here through the shop API, so the test needs nothing from the demo's
+/// menus but its shopkeeper.
+#[test]
+fn customer_filters_for_a_vegan_dish_and_orders_it_with_a_size_and_add_ons() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    let scratch = Scratch::new("options");
+    let server = Server::start(&scratch);
+    let driver = Driver::start(&scratch, &chromedriver);
+    let mut weights = Vec::new();
+
+    let login = server.api(
+        "POST",
+        "/api/auth/login",
+        None,
+        json!({"email": SHOPKEEPER, "password": PASSWORD}),
+    );
+    let keeper = login["token"]
+        .as_str()
+        .expect("a session token")
+        .to_string();
+    let keeper = Some(keeper.as_str());
+    let size = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Size", "min": 1, "max": 1, "options": [
+            {"name": "Regular", "price_delta_cents": 0},
+            {"name": "Large", "price_delta_cents": 150},
+        ]}),
+    );
+    let extras = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Extras", "min": 0, "max": 3, "options": [
+            {"name": "Avocado", "price_delta_cents": 120},
+            {"name": "Peanuts", "price_delta_cents": 80},
+            {"name": "Kimchi", "price_delta_cents": 60},
+        ]}),
+    );
+    let option = |group: &Value, i: usize| group["options"][i]["id"].as_i64().unwrap();
+    let (size_id, extras_id) = (size["id"].as_i64().unwrap(), extras["id"].as_i64().unwrap());
+    let (large, avocado, peanuts, kimchi) = (
+        option(&size, 1),
+        option(&extras, 0),
+        option(&extras, 1),
+        option(&extras, 2),
+    );
+    let dish = server.api(
+        "POST",
+        "/api/shop/items",
+        keeper,
+        json!({"name": "Zucchini tofu bowl", "price_cents": 800, "description": "Rice, tofu, greens"}),
+    );
+    let dish_id = dish["id"].as_i64().unwrap();
+    server.api(
+        "PATCH",
+        &format!("/api/shop/items/{dish_id}"),
+        keeper,
+        json!({"tags": ["vegan"], "option_groups": [size_id, extras_id]}),
+    );
+
+    // Find it by the vegan filter on the shop list's search form.
+    let customer = driver.session(&chromium, &scratch.path.join("customer-profile"));
+    customer.go(&server.url("/"));
+    customer.click("form.search summary");
+    customer.click("form.search input[name=tag][value=vegan]");
+    customer.type_into("form.search input[name=q]", "zucchini");
+    customer.click("form.search .find button");
+    let found = format!("a.item[href^='/shops/{SHOP_ID}/items/{dish_id}']");
+    customer.wait_until("the search results", LIVE_BOUND, |s| {
+        s.path() == "/search" && s.exists(&found)
+    });
+    assert!(
+        customer.text(&found).contains("vegan"),
+        "the result shows its vegan badge: {:?}",
+        customer.text(&found)
+    );
+    weights.push(page_weight(&server, &customer, "search results"));
+    customer.click(&found);
+
+    // The item page: the price follows the choices before anything is ordered.
+    let add = "form[data-item] button[data-total]";
+    customer.wait_until("the item page", LIVE_BOUND, |s| {
+        s.path() == format!("/shops/{SHOP_ID}/items/{dish_id}") && s.exists(add)
+    });
+    weights.push(page_weight(&server, &customer, "item"));
+    let shows = |what: &str, cents_now: i64| {
+        customer.wait_until(
+            &format!("the price {} after {what}", cents(cents_now)),
+            LIVE_BOUND,
+            |s| {
+                s.try_text(add)
+                    .is_some_and(|t| t.contains(&cents(cents_now)))
+            },
+        );
+    };
+    shows("opening the page", 800);
+    assert!(
+        customer
+            .text("form[data-item] fieldset")
+            .contains("required"),
+        "the size group says it is required"
+    );
+    customer.click(&format!("input[data-option='{large}']"));
+    shows("picking Large", 950);
+    customer.click(&format!("input[data-option='{avocado}']"));
+    customer.click(&format!("input[data-option='{peanuts}']"));
+    shows("two add-ons", 1150);
+
+    // An add-on that sells out greys out on the open page, without a reload.
+    customer.set_marker();
+    server.api(
+        "PATCH",
+        &format!("/api/shop/option-groups/{extras_id}"),
+        keeper,
+        json!({"options": [{"id": kimchi, "available": false}]}),
+    );
+    customer.wait_until("the sold-out add-on greyed out", LIVE_BOUND, |s| {
+        s.js(
+            &format!("return document.querySelector(\"[data-option='{kimchi}']\").disabled;"),
+            json!([]),
+        ) == json!(true)
+    });
+    customer.assert_marker("the item page after the add-on sold out");
+    customer.screenshot("orderspot-item.png");
+    customer.click(add);
+
+    // The cart names the options and prices the line as the page did.
+    customer.wait_until("the cart", LIVE_BOUND, |s| {
+        s.path() == "/cart" && s.exists("input[name=customer_name]")
+    });
+    weights.push(page_weight(&server, &customer, "cart with options"));
+    let cart = customer.text("table.lines");
+    for shown in [
+        "Zucchini tofu bowl",
+        "Size: Large",
+        "Extras: Avocado",
+        "Extras: Peanuts",
+        "11.50",
+    ] {
+        assert!(cart.contains(shown), "the cart shows {shown:?}: {cart:?}");
+    }
+    customer.type_into("input[name=customer_name]", "Ada");
+    customer.click("form[action='/orders'] button[data-once]");
+    customer.wait_until("the order status page", LIVE_BOUND, |s| {
+        s.path().starts_with("/o/") && s.exists("#live .code")
+    });
+    let status = customer.text("#live table.lines");
+    for shown in ["Size: Large", "Extras: Avocado", "Extras: Peanuts", "11.50"] {
+        assert!(
+            status.contains(shown),
+            "the status page shows {shown:?}: {status:?}"
+        );
+    }
+    assert!(!status.contains("Kimchi"), "{status:?}");
+    weights.push(page_weight(&server, &customer, "order status with options"));
+
+    for (name, bytes, parts) in &weights {
+        eprintln!("page weight: {name}: {bytes} bytes ({parts})");
+        assert!(
+            *bytes < PAGE_BUDGET,
+            "the {name} page weighs {bytes} bytes with its assets ({parts}), over {PAGE_BUDGET}"
+        );
+    }
+}
+
 /// The same journey with forms and links alone, as a browser without
 /// JavaScript makes it: no script, no cookies on the customer's side (the
 /// token travels in `?t=`), 303 redirects after each post.
@@ -518,6 +691,25 @@ impl Server {
     fn get(&self, path: &str, cookie: Option<&str>) -> HttpResponse {
         let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
         http(&self.addr, "GET", path, &headers, None).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// A JSON API call, with a session token if given; its answer.
+    fn api(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> Value {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("Authorization", bearer.as_str()));
+        }
+        let body = body.to_string();
+        let response = http(&self.addr, method, path, &headers, Some(body.as_bytes()))
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert!(
+            (200..300).contains(&response.status),
+            "{method} {path}: {} {}",
+            response.status,
+            response.body
+        );
+        serde_json::from_str(&response.body).unwrap_or(Value::Null)
     }
 
     /// Posts a form as a browser does from one of our pages.
