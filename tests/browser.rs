@@ -505,6 +505,157 @@ fn pages_work_without_javascript() {
         .contains(&format!("<b class=\"code\">{code}</b>")));
 }
 
+/// Without JavaScript: the item page's plain form adds a line with options
+/// and a note to the cart the URL carries, the cart removes a line by link
+/// and places the order; a menu too big for one page shows one category at
+/// a time, in pages.
+#[test]
+fn options_and_big_menus_work_without_javascript() {
+    let scratch = Scratch::new("nojs-options");
+    let server = Server::start(&scratch);
+    let login = server.api(
+        "POST",
+        "/api/auth/login",
+        None,
+        json!({"email": SHOPKEEPER, "password": PASSWORD}),
+    );
+    let keeper = login["token"].as_str().map(str::to_string);
+    let keeper = keeper.as_deref();
+    let size = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Size", "min": 1, "max": 1, "options": [
+            {"name": "Regular", "price_delta_cents": 0},
+            {"name": "Large", "price_delta_cents": 150},
+        ]}),
+    );
+    let extras = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Extras", "min": 0, "max": 3, "options": [
+            {"name": "Avocado", "price_delta_cents": 120},
+            {"name": "Peanuts", "price_delta_cents": 80},
+        ]}),
+    );
+    let dish = server.api(
+        "POST",
+        "/api/shop/items",
+        keeper,
+        json!({"name": "Zucchini tofu bowl", "price_cents": 800, "category": "Bowls"}),
+    );
+    let dish_id = dish["id"].as_i64().unwrap();
+    server.api(
+        "PATCH",
+        &format!("/api/shop/items/{dish_id}"),
+        keeper,
+        json!({"option_groups": [size["id"], extras["id"]]}),
+    );
+    let plain = server.api(
+        "POST",
+        "/api/shop/items",
+        keeper,
+        json!({"name": "Plain rice", "price_cents": 300, "category": "Bowls"}),
+    );
+
+    let item_path = format!("/shops/{SHOP_ID}/items/{dish_id}");
+    let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
+    assert!(menu.body.contains(&format!("href=\"{item_path}\"")));
+    let item = server.get(&item_path, None);
+    assert_eq!(item.status, 200);
+    assert!(item.body.contains("<form method=\"get\" action=\"/cart\""));
+    let group = |g: &Value| format!("o{}", g["id"]);
+    let option = |g: &Value, i: usize| g["options"][i]["id"].to_string();
+    for (g, i) in [(&size, 1), (&extras, 0), (&extras, 1)] {
+        assert!(item
+            .body
+            .contains(&format!("name=\"{}\" value=\"{}\"", group(g), option(g, i))));
+    }
+    // What the browser sends for Large, Avocado, Peanuts, two of them and a
+    // note, with a plain line already in the carried cart.
+    let cart_path = format!(
+        "/cart?shop={SHOP_ID}&l={}%3A1%3A&add={dish_id}&{}={}&{}={}&{}={}&qty=2&note=no+salt",
+        plain["id"],
+        group(&size),
+        option(&size, 1),
+        group(&extras),
+        option(&extras, 0),
+        group(&extras),
+        option(&extras, 1),
+    );
+    let cart = server.get(&cart_path, None);
+    assert_eq!(cart.status, 200);
+    for shown in [
+        "Size: Large",
+        "Extras: Avocado",
+        "“no salt”",
+        "23.00",
+        "26.00",
+    ] {
+        assert!(
+            cart.body.contains(shown),
+            "the cart shows {shown}: {}",
+            cart.body
+        );
+    }
+    // Removing the plain line leaves the bowl.
+    let remove = cart
+        .body
+        .split("<a class=\"remove\" href=\"")
+        .find(|a| a.contains("aria-label=\"Remove Plain rice\""))
+        .map(|a| a[..a.find('"').unwrap()].replace("&amp;", "&"))
+        .expect("a link removing the plain rice");
+    let fewer = server.get(&remove, None);
+    assert!(fewer.body.contains("Zucchini tofu bowl") && !fewer.body.contains("Plain rice"));
+    let mut fields = vec![
+        ("csrf".to_string(), hidden(&fewer.body, "csrf")),
+        ("shop_id".to_string(), hidden(&fewer.body, "shop_id")),
+        ("client_ref".to_string(), hidden(&fewer.body, "client_ref")),
+        ("item".to_string(), hidden(&fewer.body, "item")),
+        ("item_note".to_string(), hidden(&fewer.body, "item_note")),
+    ];
+    fields.push(("customer_name".into(), "Grace".into()));
+    let placed = server.post_form("/orders", &fields, None);
+    assert_eq!(placed.status, 303, "placing by form: {}", placed.body);
+    let status = server.get(placed.header("location").unwrap(), None);
+    for shown in ["Size: Large", "Extras: Peanuts", "“no salt”", "23.00"] {
+        assert!(status.body.contains(shown), "the status page shows {shown}");
+    }
+
+    // A hundred more items: the menu now shows one category at a time.
+    for i in 0..100 {
+        server.api(
+            "POST",
+            "/api/shop/items",
+            keeper,
+            json!({"name": format!("Bulk item {i:03}"), "price_cents": 100, "category": "Bulk"}),
+        );
+    }
+    let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
+    assert!(!menu.body.contains("Bulk item"), "only the first category");
+    let bulk_link = between(&menu.body, "<nav class=\"cats\">", "</nav>")
+        .and_then(|bar| bar.split("<a href=\"").find(|a| a.contains(">Bulk<")))
+        .map(|a| a[..a.find('"').unwrap()].replace("&amp;", "&"))
+        .expect("a link to the Bulk category");
+    let bulk = server.get(&bulk_link, None);
+    let items = |html: &str| html.matches("<div class=\"item").count();
+    assert_eq!(items(&bulk.body), 60);
+    assert!(bulk.body.contains("page 1 of 2"));
+    eprintln!(
+        "page weight: a full menu page: {} bytes of HTML",
+        bulk.raw_len
+    );
+    assert!(bulk.raw_len < 40 * 1024, "{} bytes", bulk.raw_len);
+    let next = between(&bulk.body, "<nav class=\"pages\">", "</nav>")
+        .and_then(|nav| between(nav, "<a href=\"", "\""))
+        .expect("a link to the next page")
+        .replace("&amp;", "&");
+    let rest = server.get(&next, None);
+    assert_eq!(items(&rest.body), 40);
+    assert!(rest.body.contains("Bulk item 099") && rest.body.contains("page 2 of 2"));
+}
+
 // ---------------------------------------------------------------------------
 // Finding the browser
 

@@ -101,7 +101,7 @@ fn blank_search(shop: Option<i64>) -> minijinja::Value {
 
 /// A menu page shows at most this many items; a bigger shop shows one
 /// category at a time, in pages of this many.
-const MENU_PAGE_ITEMS: usize = 100;
+const MENU_PAGE_ITEMS: usize = 60;
 /// Most `l` and `n` fields a page carries on (a full cart and its notes).
 const MAX_CARRIED: usize = 2 * (orders::MAX_LINES + 1);
 
@@ -758,14 +758,14 @@ mod tests {
         assert!(first.split);
         assert_eq!(
             (ids(&first), first.page, first.pages),
-            (vec![(7, 100)], 1, 3)
+            (vec![(7, 60)], 1, 5)
         );
         let last = paged(&all, 7, 99);
-        assert_eq!((ids(&last), last.page), (vec![(7, 50)], 3));
-        assert_eq!(last.sections[0].items[0].id, 200);
+        assert_eq!((ids(&last), last.page), (vec![(7, 10)], 5));
+        assert_eq!(last.sections[0].items[0].id, 240);
         assert_eq!(ids(&paged(&all, 8, 1)), [(8, 10)]);
         // An unknown category shows the first.
-        assert_eq!(ids(&paged(&all, 99, 1)), [(7, 100)]);
+        assert_eq!(ids(&paged(&all, 99, 1)), [(7, 60)]);
     }
 
     #[test]
