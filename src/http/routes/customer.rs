@@ -102,6 +102,10 @@ fn blank_search(shop: Option<i64>) -> minijinja::Value {
 /// A menu page shows at most this many items; a bigger shop shows one
 /// category at a time, in pages of this many.
 const MENU_PAGE_ITEMS: usize = 60;
+/// Pages of a shop with at most this many items follow its menu live; the
+/// long-poll answers the whole menu, too much to send on each change for
+/// a bigger one.
+const LIVE_MENU_ITEMS: usize = 300;
 /// Most `l` and `n` fields a page carries on (a full cart and its notes).
 const MAX_CARRIED: usize = 2 * (orders::MAX_LINES + 1);
 
@@ -239,6 +243,7 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
             bar => bar,
             sections => value(&shown.sections),
             split => shown.split,
+            live => menu.items.len() <= LIVE_MENU_ITEMS,
             current => shown.sections.first().map(|s| s.id),
             page_number => shown.page,
             pages => shown.pages,
@@ -264,6 +269,7 @@ pub async fn item_page(app: &App, req: &Request, shop_id: i64, item_id: i64) -> 
         .db
         .read(move |c| catalog::public_menu(c, shop_id, minute))
         .await?;
+    let live = menu.items.len() <= LIVE_MENU_ITEMS;
     let item = menu
         .items
         .into_iter()
@@ -278,6 +284,7 @@ pub async fn item_page(app: &App, req: &Request, shop_id: i64, item_id: i64) -> 
         context! {
             shop => value(&shop),
             item => value(&item),
+            live => live,
             carry => carry_query(token.as_deref(), &cart),
             carried => cart,
             tq => token_query(token.as_deref()),
