@@ -50,13 +50,15 @@
         button.textContent = count
           ? fill(count === 1 ? texts.reviewOne : texts.reviewOther, { count, amount: money(cents) })
           : texts.review;
-        button.disabled = !count;
+        button.disabled = !count && !form.querySelector("input[name=l]");
       }
     };
     inputs.forEach(input => {
-      const step = d => () => { input.value = Math.min(50, Math.max(0, (parseInt(input.value, 10) || 0) + d)); update(); };
+      const step = d => () => { if (input.disabled) return; input.value = Math.min(50, Math.max(0, (parseInt(input.value, 10) || 0) + d)); update(); };
       const minus = document.createElement("button"), plus = document.createElement("button");
       minus.type = plus.type = "button";
+      minus.dataset.orderable = plus.dataset.orderable = "";
+      minus.disabled = plus.disabled = input.disabled;
       minus.textContent = "−"; plus.textContent = "+";
       minus.setAttribute("aria-label", texts.less); plus.setAttribute("aria-label", texts.more);
       minus.onclick = step(-1); plus.onclick = step(1);
@@ -65,6 +67,69 @@
     });
     update();
   });
+
+  // ---- Customer: item options and live menus ----
+
+  // Item page: the line's price as options are picked (the server prices
+  // it again on the cart page); a multiple-choice group at its maximum
+  // offers no more choices.
+  $$("form[data-item]").forEach(form => {
+    const button = form.querySelector("[data-total]"), qty = form.elements.qty;
+    $$("[data-option]", form).forEach(i => i.dataset.gone = i.disabled ? "1" : "");
+    const update = () => {
+      let unit = +form.dataset.price;
+      $$("[data-delta]:checked", form).forEach(i => unit += +i.dataset.delta);
+      const total = Math.max(0, unit) * Math.min(50, Math.max(1, parseInt(qty.value, 10) || 1));
+      if (button) button.textContent = fill(form.dataset.add, { amount: money(total) });
+      $$("[data-option]", form).forEach(i => { if (i.dataset.gone) i.checked = false; });
+      $$("fieldset[data-max]", form).forEach(group => {
+        const boxes = $$("[data-option]", group), full = boxes.filter(b => b.checked).length >= +group.dataset.max;
+        boxes.forEach(b => b.disabled = !!b.dataset.gone || (full && !b.checked));
+      });
+      $$("[data-option]", form).forEach(i => { if (i.type === "radio") i.disabled = !!i.dataset.gone; });
+    };
+    form.addEventListener("change", update);
+    form.addEventListener("input", update);
+    form.addEventListener("menu", update);
+    update();
+  });
+
+  // Menus are live: an item or option that sells out greys out within a
+  // second, and comes back on restock.
+  const shown = document.querySelector("[data-menu]");
+  if (shown) (async function watch() {
+    const texts = shown.dataset;
+    let version = -1;
+    for (;;) {
+      try {
+        const r = await fetch(`/api/shops/${texts.menu}/menu?since=${version}&wait=25`);
+        if (!r.ok) { await sleep(3000); continue; }
+        const menu = await r.json();
+        version = menu.version;
+        menu.items.forEach(item => {
+          const el = document.getElementById("item-" + item.id);
+          if (!el) return;
+          el.classList.toggle("off", !item.available);
+          $$("[data-orderable]", el).forEach(c => c.disabled = !item.available);
+          const state = el.querySelector("[data-state]");
+          if (state) state.textContent = item.sold_out ? texts.soldOut
+            : item.available_from ? fill(texts.from, { time: item.available_from })
+            : item.running_low && item.stock ? fill(texts.left, { count: item.stock }) : "";
+          item.option_groups.forEach(g => g.options.forEach(o => {
+            const input = el.querySelector(`[data-option="${o.id}"]`);
+            if (!input) return;
+            input.dataset.gone = o.available ? "" : "1";
+            input.parentNode.classList.toggle("off", !o.available);
+          }));
+          el.dispatchEvent(new Event("menu"));
+        });
+      } catch (e) {
+        await sleep(3000);
+      }
+    }
+  })();
+
+  // ---- end of the customer's part ----
 
   // A second tap on "Place order" must not send a second request.
   $$("button[data-once]").forEach(b => b.form.addEventListener("submit", () => setTimeout(() => b.disabled = true)));

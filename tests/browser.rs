@@ -92,7 +92,7 @@ fn customer_sees_ready_live_while_shopkeeper_moves_the_order() {
     });
     weights.push(page_weight(&server, &customer, "menu"));
     let items: Vec<(String, i64)> = serde_json::from_value(customer.js(
-        "return [...document.querySelectorAll('input[data-price]')].slice(0, 2)
+        "return [...document.querySelectorAll('input[data-price]:enabled')].slice(0, 2)
             .map(i => [i.name, +i.dataset.price]);",
         json!([]),
     ))
@@ -232,6 +232,179 @@ fn customer_sees_ready_live_while_shopkeeper_moves_the_order() {
     );
 }
 
+/// Issue 10's journey: in a phone-sized browser a customer filters for a
+/// vegan dish, opens it, picks a required size and two add-ons, sees the
+/// price change before ordering, watches an add-on sell out live, and the
+/// status page shows the options and the right total. The dish is made
+/// here through the shop API, so the test needs nothing from the demo's
+/// menus but its shopkeeper.
+#[test]
+fn customer_filters_for_a_vegan_dish_and_orders_it_with_a_size_and_add_ons() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    let scratch = Scratch::new("options");
+    let server = Server::start(&scratch);
+    let driver = Driver::start(&scratch, &chromedriver);
+    let mut weights = Vec::new();
+
+    let login = server.api(
+        "POST",
+        "/api/auth/login",
+        None,
+        json!({"email": SHOPKEEPER, "password": PASSWORD}),
+    );
+    let keeper = login["token"]
+        .as_str()
+        .expect("a session token")
+        .to_string();
+    let keeper = Some(keeper.as_str());
+    let size = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Size", "min": 1, "max": 1, "options": [
+            {"name": "Regular", "price_delta_cents": 0},
+            {"name": "Large", "price_delta_cents": 150},
+        ]}),
+    );
+    let extras = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Extras", "min": 0, "max": 3, "options": [
+            {"name": "Avocado", "price_delta_cents": 120},
+            {"name": "Peanuts", "price_delta_cents": 80},
+            {"name": "Kimchi", "price_delta_cents": 60},
+        ]}),
+    );
+    let option = |group: &Value, i: usize| group["options"][i]["id"].as_i64().unwrap();
+    let (size_id, extras_id) = (size["id"].as_i64().unwrap(), extras["id"].as_i64().unwrap());
+    let (large, avocado, peanuts, kimchi) = (
+        option(&size, 1),
+        option(&extras, 0),
+        option(&extras, 1),
+        option(&extras, 2),
+    );
+    let dish = server.api(
+        "POST",
+        "/api/shop/items",
+        keeper,
+        json!({"name": "Zucchini tofu bowl", "price_cents": 800, "description": "Rice, tofu, greens"}),
+    );
+    let dish_id = dish["id"].as_i64().unwrap();
+    server.api(
+        "PATCH",
+        &format!("/api/shop/items/{dish_id}"),
+        keeper,
+        json!({"tags": ["vegan"], "option_groups": [size_id, extras_id]}),
+    );
+
+    // Find it by the vegan filter on the shop list's search form.
+    let customer = driver.session(&chromium, &scratch.path.join("customer-profile"));
+    customer.go(&server.url("/"));
+    customer.click("form.search summary");
+    customer.click("form.search input[name=tag][value=vegan]");
+    customer.type_into("form.search input[name=q]", "zucchini");
+    customer.click("form.search .find button");
+    let found = format!("a.item[href^='/shops/{SHOP_ID}/items/{dish_id}']");
+    customer.wait_until("the search results", LIVE_BOUND, |s| {
+        s.path() == "/search" && s.exists(&found)
+    });
+    assert!(
+        customer.text(&found).contains("vegan"),
+        "the result shows its vegan badge: {:?}",
+        customer.text(&found)
+    );
+    weights.push(page_weight(&server, &customer, "search results"));
+    customer.click(&found);
+
+    // The item page: the price follows the choices before anything is ordered.
+    let add = "form[data-item] button[data-total]";
+    customer.wait_until("the item page", LIVE_BOUND, |s| {
+        s.path() == format!("/shops/{SHOP_ID}/items/{dish_id}") && s.exists(add)
+    });
+    weights.push(page_weight(&server, &customer, "item"));
+    let shows = |what: &str, cents_now: i64| {
+        customer.wait_until(
+            &format!("the price {} after {what}", cents(cents_now)),
+            LIVE_BOUND,
+            |s| {
+                s.try_text(add)
+                    .is_some_and(|t| t.contains(&cents(cents_now)))
+            },
+        );
+    };
+    shows("opening the page", 800);
+    assert!(
+        customer
+            .text("form[data-item] fieldset")
+            .contains("required"),
+        "the size group says it is required"
+    );
+    customer.click(&format!("input[data-option='{large}']"));
+    shows("picking Large", 950);
+    customer.click(&format!("input[data-option='{avocado}']"));
+    customer.click(&format!("input[data-option='{peanuts}']"));
+    shows("two add-ons", 1150);
+
+    // An add-on that sells out greys out on the open page, without a reload.
+    customer.set_marker();
+    server.api(
+        "PATCH",
+        &format!("/api/shop/option-groups/{extras_id}"),
+        keeper,
+        json!({"options": [{"id": kimchi, "available": false}]}),
+    );
+    customer.wait_until("the sold-out add-on greyed out", LIVE_BOUND, |s| {
+        s.js(
+            &format!("return document.querySelector(\"[data-option='{kimchi}']\").disabled;"),
+            json!([]),
+        ) == json!(true)
+    });
+    customer.assert_marker("the item page after the add-on sold out");
+    customer.screenshot("orderspot-item.png");
+    customer.click(add);
+
+    // The cart names the options and prices the line as the page did.
+    customer.wait_until("the cart", LIVE_BOUND, |s| {
+        s.path() == "/cart" && s.exists("input[name=customer_name]")
+    });
+    weights.push(page_weight(&server, &customer, "cart with options"));
+    let cart = customer.text("table.lines");
+    for shown in [
+        "Zucchini tofu bowl",
+        "Size: Large",
+        "Extras: Avocado",
+        "Extras: Peanuts",
+        "11.50",
+    ] {
+        assert!(cart.contains(shown), "the cart shows {shown:?}: {cart:?}");
+    }
+    customer.type_into("input[name=customer_name]", "Ada");
+    customer.click("form[action='/orders'] button[data-once]");
+    customer.wait_until("the order status page", LIVE_BOUND, |s| {
+        s.path().starts_with("/o/") && s.exists("#live .code")
+    });
+    let status = customer.text("#live table.lines");
+    for shown in ["Size: Large", "Extras: Avocado", "Extras: Peanuts", "11.50"] {
+        assert!(
+            status.contains(shown),
+            "the status page shows {shown:?}: {status:?}"
+        );
+    }
+    assert!(!status.contains("Kimchi"), "{status:?}");
+    weights.push(page_weight(&server, &customer, "order status with options"));
+
+    for (name, bytes, parts) in &weights {
+        eprintln!("page weight: {name}: {bytes} bytes ({parts})");
+        assert!(
+            *bytes < PAGE_BUDGET,
+            "the {name} page weighs {bytes} bytes with its assets ({parts}), over {PAGE_BUDGET}"
+        );
+    }
+}
+
 /// The same journey with forms and links alone, as a browser without
 /// JavaScript makes it: no script, no cookies on the customer's side (the
 /// token travels in `?t=`), 303 redirects after each post.
@@ -247,7 +420,14 @@ fn pages_work_without_javascript() {
     let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
     assert_eq!(menu.status, 200);
     assert!(menu.body.contains("<form method=\"get\" action=\"/cart\""));
-    let quantities = attr_values(&menu.body, "type=\"number\" name=\"");
+    // The quantities of items that can be ordered now.
+    let quantities: Vec<String> = menu
+        .body
+        .split("<input type=\"number\" name=\"")
+        .skip(1)
+        .filter(|input| !input[..input.find('>').unwrap()].contains("disabled"))
+        .map(|input| input[..input.find('"').unwrap()].to_string())
+        .collect();
     assert!(quantities.len() >= 2, "menu has number inputs");
     let cart_path = format!(
         "/cart?shop={SHOP_ID}&{}=2&{}=1",
@@ -330,6 +510,157 @@ fn pages_work_without_javascript() {
     assert!(ready
         .body
         .contains(&format!("<b class=\"code\">{code}</b>")));
+}
+
+/// Without JavaScript: the item page's plain form adds a line with options
+/// and a note to the cart the URL carries, the cart removes a line by link
+/// and places the order; a menu too big for one page shows one category at
+/// a time, in pages.
+#[test]
+fn options_and_big_menus_work_without_javascript() {
+    let scratch = Scratch::new("nojs-options");
+    let server = Server::start(&scratch);
+    let login = server.api(
+        "POST",
+        "/api/auth/login",
+        None,
+        json!({"email": SHOPKEEPER, "password": PASSWORD}),
+    );
+    let keeper = login["token"].as_str().map(str::to_string);
+    let keeper = keeper.as_deref();
+    let size = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Size", "min": 1, "max": 1, "options": [
+            {"name": "Regular", "price_delta_cents": 0},
+            {"name": "Large", "price_delta_cents": 150},
+        ]}),
+    );
+    let extras = server.api(
+        "POST",
+        "/api/shop/option-groups",
+        keeper,
+        json!({"name": "Extras", "min": 0, "max": 3, "options": [
+            {"name": "Avocado", "price_delta_cents": 120},
+            {"name": "Peanuts", "price_delta_cents": 80},
+        ]}),
+    );
+    let dish = server.api(
+        "POST",
+        "/api/shop/items",
+        keeper,
+        json!({"name": "Zucchini tofu bowl", "price_cents": 800, "category": "Bowls"}),
+    );
+    let dish_id = dish["id"].as_i64().unwrap();
+    server.api(
+        "PATCH",
+        &format!("/api/shop/items/{dish_id}"),
+        keeper,
+        json!({"option_groups": [size["id"], extras["id"]]}),
+    );
+    let plain = server.api(
+        "POST",
+        "/api/shop/items",
+        keeper,
+        json!({"name": "Plain rice", "price_cents": 300, "category": "Bowls"}),
+    );
+
+    let item_path = format!("/shops/{SHOP_ID}/items/{dish_id}");
+    let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
+    assert!(menu.body.contains(&format!("href=\"{item_path}\"")));
+    let item = server.get(&item_path, None);
+    assert_eq!(item.status, 200);
+    assert!(item.body.contains("<form method=\"get\" action=\"/cart\""));
+    let group = |g: &Value| format!("o{}", g["id"]);
+    let option = |g: &Value, i: usize| g["options"][i]["id"].to_string();
+    for (g, i) in [(&size, 1), (&extras, 0), (&extras, 1)] {
+        assert!(item
+            .body
+            .contains(&format!("name=\"{}\" value=\"{}\"", group(g), option(g, i))));
+    }
+    // What the browser sends for Large, Avocado, Peanuts, two of them and a
+    // note, with a plain line already in the carried cart.
+    let cart_path = format!(
+        "/cart?shop={SHOP_ID}&l={}%3A1%3A&add={dish_id}&{}={}&{}={}&{}={}&qty=2&note=no+salt",
+        plain["id"],
+        group(&size),
+        option(&size, 1),
+        group(&extras),
+        option(&extras, 0),
+        group(&extras),
+        option(&extras, 1),
+    );
+    let cart = server.get(&cart_path, None);
+    assert_eq!(cart.status, 200);
+    for shown in [
+        "Size: Large",
+        "Extras: Avocado",
+        "“no salt”",
+        "23.00",
+        "26.00",
+    ] {
+        assert!(
+            cart.body.contains(shown),
+            "the cart shows {shown}: {}",
+            cart.body
+        );
+    }
+    // Removing the plain line leaves the bowl.
+    let remove = cart
+        .body
+        .split("<a class=\"remove\" href=\"")
+        .find(|a| a.contains("aria-label=\"Remove Plain rice\""))
+        .map(|a| a[..a.find('"').unwrap()].replace("&amp;", "&"))
+        .expect("a link removing the plain rice");
+    let fewer = server.get(&remove, None);
+    assert!(fewer.body.contains("Zucchini tofu bowl") && !fewer.body.contains("Plain rice"));
+    let mut fields = vec![
+        ("csrf".to_string(), hidden(&fewer.body, "csrf")),
+        ("shop_id".to_string(), hidden(&fewer.body, "shop_id")),
+        ("client_ref".to_string(), hidden(&fewer.body, "client_ref")),
+        ("item".to_string(), hidden(&fewer.body, "item")),
+        ("item_note".to_string(), hidden(&fewer.body, "item_note")),
+    ];
+    fields.push(("customer_name".into(), "Grace".into()));
+    let placed = server.post_form("/orders", &fields, None);
+    assert_eq!(placed.status, 303, "placing by form: {}", placed.body);
+    let status = server.get(placed.header("location").unwrap(), None);
+    for shown in ["Size: Large", "Extras: Peanuts", "“no salt”", "23.00"] {
+        assert!(status.body.contains(shown), "the status page shows {shown}");
+    }
+
+    // A hundred more items: the menu now shows one category at a time.
+    for i in 0..100 {
+        server.api(
+            "POST",
+            "/api/shop/items",
+            keeper,
+            json!({"name": format!("Bulk item {i:03}"), "price_cents": 100, "category": "Bulk"}),
+        );
+    }
+    let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
+    assert!(!menu.body.contains("Bulk item"), "only the first category");
+    let bulk_link = between(&menu.body, "<nav class=\"cats\">", "</nav>")
+        .and_then(|bar| bar.split("<a href=\"").find(|a| a.contains(">Bulk<")))
+        .map(|a| a[..a.find('"').unwrap()].replace("&amp;", "&"))
+        .expect("a link to the Bulk category");
+    let bulk = server.get(&bulk_link, None);
+    let items = |html: &str| html.matches("<div class=\"item").count();
+    assert_eq!(items(&bulk.body), 60);
+    assert!(bulk.body.contains("page 1 of 2"));
+    eprintln!(
+        "page weight: a full menu page: {} bytes of HTML",
+        bulk.raw_len
+    );
+    assert!(bulk.raw_len < 40 * 1024, "{} bytes", bulk.raw_len);
+    let next = between(&bulk.body, "<nav class=\"pages\">", "</nav>")
+        .and_then(|nav| between(nav, "<a href=\"", "\""))
+        .expect("a link to the next page")
+        .replace("&amp;", "&");
+    let rest = server.get(&next, None);
+    assert_eq!(items(&rest.body), 40);
+    assert!(rest.body.contains("Bulk item 099") && rest.body.contains("page 2 of 2"));
 }
 
 // ---------------------------------------------------------------------------
@@ -518,6 +849,25 @@ impl Server {
     fn get(&self, path: &str, cookie: Option<&str>) -> HttpResponse {
         let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
         http(&self.addr, "GET", path, &headers, None).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// A JSON API call, with a session token if given; its answer.
+    fn api(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> Value {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("Authorization", bearer.as_str()));
+        }
+        let body = body.to_string();
+        let response = http(&self.addr, method, path, &headers, Some(body.as_bytes()))
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert!(
+            (200..300).contains(&response.status),
+            "{method} {path}: {} {}",
+            response.status,
+            response.body
+        );
+        serde_json::from_str(&response.body).unwrap_or(Value::Null)
     }
 
     /// Posts a form as a browser does from one of our pages.

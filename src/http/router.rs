@@ -32,6 +32,10 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::POST, ["o", order, "cancel"]) => {
             customer::cancel_form(app, req, id(order)?).await
         }
+        (&Method::GET, ["shops", shop, "items", item]) => {
+            customer::item_page(app, req, id(shop)?, id(item)?).await
+        }
+        (&Method::GET, ["search"]) => customer::search_page(app, req).await,
         // Customers: API
         (&Method::GET, ["api", "shops"]) => customer::api_shops(app).await,
         (&Method::GET, ["api", "shops", shop, "menu"]) => {

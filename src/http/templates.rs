@@ -29,8 +29,24 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("base.html", include_str!("../../templates/base.html")),
     (
+        "customer/badges.html",
+        include_str!("../../templates/customer/badges.html"),
+    ),
+    (
         "customer/cart.html",
         include_str!("../../templates/customer/cart.html"),
+    ),
+    (
+        "customer/item.html",
+        include_str!("../../templates/customer/item.html"),
+    ),
+    (
+        "customer/search.html",
+        include_str!("../../templates/customer/search.html"),
+    ),
+    (
+        "customer/search_form.html",
+        include_str!("../../templates/customer/search_form.html"),
     ),
     (
         "customer/home.html",

@@ -8,10 +8,10 @@ use crate::http::render::page;
 use crate::http::request::{Form, Request};
 use crate::http::response::{json, redirect, with_body, Response};
 use crate::http::templates::value;
-use crate::ordering::catalog;
 use crate::ordering::orders::{
     self, Actor, Holder, LineRequest, OrderRequest, Placed, Placement, Status,
 };
+use crate::ordering::{catalog, menu};
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
 use crate::support::text::percent_encode;
@@ -78,6 +78,9 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
         context! {
             shops => value(&shops),
             my_orders => value(&my_orders),
+            search => blank_search(None),
+            tags => value(menu::TAGS),
+            allergens => value(menu::ALLERGENS),
             tq => token_query(token.as_deref()),
             t => token,
         },
@@ -90,6 +93,130 @@ fn minute_now(app: &App) -> i64 {
     app.venue().minute_of_day(crate::support::time::now_ms())
 }
 
+/// What the search form shows before anything is asked.
+fn blank_search(shop: Option<i64>) -> minijinja::Value {
+    let none: [&str; 0] = [];
+    context! { q => "", shop => shop, tag => none, without => none }
+}
+
+/// A menu page shows at most this many items; a bigger shop shows one
+/// category at a time, in pages of this many.
+const MENU_PAGE_ITEMS: usize = 60;
+/// Pages of a shop with at most this many items follow its menu live; the
+/// long-poll answers the whole menu, too much to send on each change for
+/// a bigger one.
+const LIVE_MENU_ITEMS: usize = 300;
+/// Most `l` and `n` fields a page carries on (a full cart and its notes).
+const MAX_CARRIED: usize = 2 * (orders::MAX_LINES + 1);
+
+/// The cart a page carries on in its links and forms, so the customer can
+/// add several items without cookies: its `l` lines and their `n` notes,
+/// as they came.
+fn carried(req: &Request) -> Vec<(String, String)> {
+    req.query
+        .iter()
+        .filter(|(key, _)| key == "l" || key == "n")
+        .take(MAX_CARRIED)
+        .cloned()
+        .collect()
+}
+
+/// `key=value&…`, percent-encoded, for a link.
+fn query_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(key, value)| format!("{key}={}", percent_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The query a link carries: the order token and the cart.
+fn carry_query(token: Option<&str>, cart: &[(String, String)]) -> String {
+    let token = token.map(|t| ("t", t));
+    query_text(
+        token
+            .into_iter()
+            .chain(cart.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    )
+}
+
+/// A run of a menu's items under one category heading.
+#[derive(Clone, serde::Serialize)]
+struct Section<'a> {
+    /// 0 for items without a category.
+    id: i64,
+    name: Option<&'a str>,
+    items: Vec<&'a catalog::MenuItemView>,
+}
+
+/// The menu's items under their categories, in display order.
+fn sections(menu: &catalog::Menu) -> Vec<Section<'_>> {
+    let mut sections: Vec<Section> = Vec::new();
+    for item in &menu.items {
+        let id = item.category_id.unwrap_or(0);
+        match sections.last_mut() {
+            Some(section) if section.id == id => section.items.push(item),
+            _ => sections.push(Section {
+                id,
+                name: menu
+                    .categories
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| c.name.as_str()),
+                items: vec![item],
+            }),
+        }
+    }
+    sections
+}
+
+/// What one menu page shows.
+struct MenuPage<'a> {
+    /// One category at a time, its bar linking to the others' pages.
+    split: bool,
+    sections: Vec<Section<'a>>,
+    page: usize,
+    pages: usize,
+}
+
+/// A small menu is one page whose category bar jumps to anchors; a big
+/// one (or one asked for a category) shows one category, the chosen one
+/// or else the first, in pages of MENU_PAGE_ITEMS.
+fn paged<'a>(all: &[Section<'a>], chosen: i64, page: usize) -> MenuPage<'a> {
+    let count: usize = all.iter().map(|s| s.items.len()).sum();
+    if chosen < 0 && count <= MENU_PAGE_ITEMS {
+        return MenuPage {
+            split: false,
+            sections: all.to_vec(),
+            page: 1,
+            pages: 1,
+        };
+    }
+    let Some(section) = all.iter().find(|s| s.id == chosen).or(all.first()) else {
+        return MenuPage {
+            split: true,
+            sections: Vec::new(),
+            page: 1,
+            pages: 1,
+        };
+    };
+    let pages = section.items.len().div_ceil(MENU_PAGE_ITEMS).max(1);
+    let page = page.clamp(1, pages);
+    let items = section
+        .items
+        .iter()
+        .skip((page - 1) * MENU_PAGE_ITEMS)
+        .take(MENU_PAGE_ITEMS)
+        .copied()
+        .collect();
+    MenuPage {
+        split: true,
+        sections: vec![Section { items, ..*section }],
+        page,
+        pages,
+    }
+}
+
 pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
     let minute = minute_now(app);
     let (shop, menu) = app
@@ -97,15 +224,35 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
         .db
         .read(move |c| catalog::public_menu(c, shop_id, minute))
         .await?;
+    let chosen = req.int_param("category", -1)?;
+    let page_number = req.int_param("page", 1)?.clamp(1, i64::from(u32::MAX)) as usize;
+    let all = sections(&menu);
+    let shown = paged(&all, chosen, page_number);
+    let bar: Vec<_> = all
+        .iter()
+        .map(|s| context! { id => s.id, name => s.name, count => s.items.len() })
+        .collect();
     let token = customer_token(req, None);
+    let cart = carried(req);
     page(
         app,
         req,
         "customer/menu.html",
         context! {
             shop => value(&shop),
+            bar => bar,
+            sections => value(&shown.sections),
+            split => shown.split,
+            live => menu.items.len() <= LIVE_MENU_ITEMS,
+            current => shown.sections.first().map(|s| s.id),
+            page_number => shown.page,
+            pages => shown.pages,
             categories => value(&menu.categories),
-            items => value(&menu.items),
+            search => blank_search(Some(shop_id)),
+            tags => value(menu::TAGS),
+            allergens => value(menu::ALLERGENS),
+            carry => carry_query(token.as_deref(), &cart),
+            carried => cart,
             tq => token_query(token.as_deref()),
             t => token,
         },
@@ -113,15 +260,114 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
     .await
 }
 
-/// The lines a cart URL carries: the menu form's quantities
-/// (`q<item id>=<qty>`, most of them 0) and lines with options
-/// (`l=ITEM:QTY:OPT.OPT`).
+/// One item with its option groups, to choose options, a quantity and a
+/// note; its form asks the cart page to add the line to the carried cart.
+pub async fn item_page(app: &App, req: &Request, shop_id: i64, item_id: i64) -> Result<Response> {
+    let minute = minute_now(app);
+    let (shop, menu) = app
+        .data
+        .db
+        .read(move |c| catalog::public_menu(c, shop_id, minute))
+        .await?;
+    let live = menu.items.len() <= LIVE_MENU_ITEMS;
+    let item = menu
+        .items
+        .into_iter()
+        .find(|i| i.id == item_id)
+        .ok_or_else(|| Error::not_found(Code::ItemNotFound))?;
+    let token = customer_token(req, None);
+    let cart = carried(req);
+    page(
+        app,
+        req,
+        "customer/item.html",
+        context! {
+            shop => value(&shop),
+            item => value(&item),
+            live => live,
+            carry => carry_query(token.as_deref(), &cart),
+            carried => cart,
+            tq => token_query(token.as_deref()),
+            t => token,
+        },
+    )
+    .await
+}
+
+/// Items across the venue (or one shop) by text, dietary tag, allergen
+/// left out and category, each linking to its item page.
+pub async fn search_page(app: &App, req: &Request) -> Result<Response> {
+    let form = Form(req.query.clone());
+    let search: catalog::Search = form.parse()?;
+    let minute = minute_now(app);
+    let asked = context! {
+        q => search.q.clone(),
+        shop => search.shop.flatten(),
+        category => search.category.flatten(),
+        tag => search.tag.clone().unwrap_or_default(),
+        without => search.without.clone().unwrap_or_default(),
+    };
+    let found = app
+        .data
+        .db
+        .read(move |c| Ok(catalog::search(c, &search, minute)))
+        .await?;
+    let (found, problem) = match found {
+        Ok(found) => (found, None),
+        Err(e) => (
+            Vec::new(),
+            Some(crate::http::render::speech(app, req).message(&e)),
+        ),
+    };
+    let token = customer_token(req, None);
+    page(
+        app,
+        req,
+        "customer/search.html",
+        context! {
+            found => value(&found),
+            problem => problem,
+            search => asked,
+            tags => value(menu::TAGS),
+            allergens => value(menu::ALLERGENS),
+            tq => token_query(token.as_deref()),
+            t => token,
+        },
+    )
+    .await
+}
+
+/// The lines a cart URL carries, in order: lines with options
+/// (`l=ITEM:QTY:OPT.OPT`, each perhaps followed by its note `n=…`), the
+/// menu form's quantities (`q<item id>=<qty>`, most of them 0), and the
+/// item page's new line (`add=ITEM&qty=N&o<group>=OPT…&note=…`).
 fn cart_lines(req: &Request) -> Result<Vec<LineRequest>> {
-    let mut lines = Vec::new();
+    let mut lines: Vec<LineRequest> = Vec::new();
+    let mut added: Option<LineRequest> = None;
     for (key, value) in &req.query {
         let value = value.trim();
         let line = if key == "l" {
             LineRequest::parse(value)?
+        } else if key == "n" {
+            if let Some(line) = lines.last_mut() {
+                line.note = value.to_string();
+            }
+            continue;
+        } else if key == "add" {
+            let new = added.get_or_insert_with(LineRequest::default);
+            new.item_id = value.parse().map_err(|_| Error::bad(Code::OrderBadLine))?;
+            continue;
+        } else if let Some(group) = key.strip_prefix('o') {
+            if value.is_empty() || group.is_empty() || !group.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let new = added.get_or_insert_with(LineRequest::default);
+            // merge_lines refuses more; stop collecting here.
+            if new.options.len() <= menu::MAX_OPTIONS_PER_LINE {
+                new.options
+                    .push(value.parse().map_err(|_| Error::bad(Code::OrderBadLine))?);
+            }
+            continue;
         } else if let Some(item_id) = key.strip_prefix('q').and_then(|id| id.parse().ok()) {
             if value.is_empty() || value == "0" {
                 continue;
@@ -140,27 +386,79 @@ fn cart_lines(req: &Request) -> Result<Vec<LineRequest>> {
         }
         lines.push(line);
     }
+    if let Some(mut new) = added.filter(|l| l.item_id > 0) {
+        new.qty = req.int_param("qty", 1)?;
+        new.note = req.param("note").unwrap_or_default().to_string();
+        lines.push(new);
+    }
     Ok(lines)
 }
 
+/// A merged line as the cart's links carry it: `l` and, if any, `n`.
+fn line_pairs(line: &orders::WantedLine) -> Vec<(String, String)> {
+    let text = LineRequest {
+        item_id: line.item_id,
+        qty: line.qty,
+        options: line.options.clone(),
+        ..LineRequest::default()
+    }
+    .to_text();
+    let mut pairs = vec![("l".to_string(), text)];
+    if !line.note.is_empty() {
+        pairs.push(("n".to_string(), line.note.clone()));
+    }
+    pairs
+}
+
 /// The cart is the lines its URL carries, priced by the server and shown
-/// for review with the name and note fields.
+/// for review with the name and note fields. When a line cannot be
+/// ordered, each line is priced alone so the page names the bad ones and
+/// offers to remove them.
 pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
     let shop_id: i64 = req.int_param("shop", 0)?;
     let wanted = cart_lines(req).and_then(|lines| orders::merge_lines(&lines));
+    let merged = wanted.as_ref().cloned().unwrap_or_default();
     let minute = minute_now(app);
-    let (shop, cart) = app
+    let each = merged.clone();
+    let (shop, cart, alone) = app
         .data
         .db
-        .read(move |c| orders::quote(c, shop_id, wanted, minute))
+        .read(move |c| {
+            let (shop, cart) = orders::quote(c, shop_id, wanted, minute)?;
+            let mut alone = Vec::new();
+            if cart.is_err() {
+                for line in each {
+                    alone.push(orders::quote(c, shop_id, Ok(vec![line]), minute)?.1);
+                }
+            }
+            Ok((shop, cart, alone))
+        })
         .await?;
     let token = customer_token(req, None);
     let speech = crate::http::render::speech(app, req);
+    let pairs: Vec<Vec<(String, String)>> = merged.iter().map(line_pairs).collect();
+    let link = |skip: Option<usize>| {
+        let cart: Vec<(String, String)> = pairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != skip)
+            .flat_map(|(_, p)| p.iter().cloned())
+            .collect();
+        carry_query(token.as_deref(), &cart)
+    };
+    let removes: Vec<String> = (0..merged.len()).map(|i| link(Some(i))).collect();
     let (cart, problem) = match cart {
         Ok(cart) if cart.lines.is_empty() => (cart, Some(speech.language.text("cart.empty"))),
         Ok(cart) => (cart, None),
         Err(e) => (orders::CartView::default(), Some(speech.message(&e))),
     };
+    let rows: Vec<_> = alone
+        .into_iter()
+        .map(|priced| match priced {
+            Ok(one) => context! { line => one.lines.first().map(value) },
+            Err(e) => context! { problem => speech.message(&e) },
+        })
+        .collect();
     page(
         app,
         req,
@@ -170,6 +468,9 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
             total_cents => cart.total_cents,
             line_forms => cart.lines.iter().map(orders::LineView::form_text).collect::<Vec<_>>(),
             lines => value(&cart.lines),
+            rows => rows,
+            removes => removes,
+            carry => link(None),
             problem => problem,
             // Fixed when the cart is shown: a double tap on "Place order"
             // sends the same reference and so makes one order.
@@ -184,7 +485,13 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn place_form(app: &App, req: &Request) -> Result<Response> {
     let form = req.form();
     identity::check_csrf(app, req, &form)?;
-    let placed = place(app, req, form.parse()?).await?;
+    let mut order: OrderRequest = form.parse()?;
+    // Each line's note travels in an `item_note` field beside its `item`.
+    let notes = form.0.iter().filter(|(key, _)| key == "item_note");
+    for (line, (_, note)) in order.items.iter_mut().zip(notes) {
+        line.note.clone_from(note);
+    }
+    let placed = place(app, req, order).await?;
     let mut response = redirect(&format!(
         "/o/{}?t={}",
         placed.view.order.id,
@@ -318,4 +625,163 @@ pub async fn api_order(app: &App, req: &Request, order_id: i64) -> Result<Respon
         "application/json",
         Bytes::from_owner(body),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::support::i18n;
+    use hyper::Method;
+
+    fn get(query: &[(&str, &str)]) -> Request {
+        Request {
+            method: Method::GET,
+            segments: vec!["cart".into()],
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: Default::default(),
+            body: Default::default(),
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 9)),
+        }
+    }
+
+    fn summary(lines: &[LineRequest]) -> Vec<(i64, i64, Vec<i64>, &str)> {
+        lines
+            .iter()
+            .map(|l| (l.item_id, l.qty, l.options.clone(), l.note.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_cart_url_carries_lines_notes_quantities_and_the_item_pages_new_line() {
+        let req = get(&[
+            ("shop", "1"),
+            ("l", "4:2:7.8"),
+            ("n", "extra hot"),
+            ("l", "5:1:"),
+            ("q6", "0"),
+            ("q9", "3"),
+            ("qty", "2"),
+            ("add", "4"),
+            ("o12", "8"),
+            ("o11", "7"),
+            ("o13", ""),
+            ("note", "no onions"),
+        ]);
+        let lines = cart_lines(&req).unwrap();
+        assert_eq!(
+            summary(&lines),
+            [
+                (4, 2, vec![7, 8], "extra hot"),
+                (5, 1, vec![], ""),
+                (9, 3, vec![], ""),
+                (4, 2, vec![8, 7], "no onions"),
+            ]
+        );
+        // Options without an item to add are no line; a bad option is refused.
+        assert!(cart_lines(&get(&[("o1", "5")])).unwrap().is_empty());
+        assert!(cart_lines(&get(&[("add", "4"), ("o1", "x")])).is_err());
+        // A hostile URL cannot make the server collect more than a line holds.
+        let many: Vec<(&str, &str)> = std::iter::once(("add", "4"))
+            .chain(std::iter::repeat_n(("o1", "5"), 1000))
+            .collect();
+        let lines = cart_lines(&get(&many)).unwrap();
+        assert_eq!(lines[0].options.len(), menu::MAX_OPTIONS_PER_LINE + 1);
+        assert!(orders::merge_lines(&lines).is_err());
+    }
+
+    #[test]
+    fn links_carry_the_token_and_the_cart_encoded() {
+        let req = get(&[("l", "4:2:7.8"), ("n", "a&b"), ("q1", "2"), ("t", "x")]);
+        let cart = carried(&req);
+        assert_eq!(
+            carry_query(Some("tok"), &cart),
+            "t=tok&l=4%3A2%3A7.8&n=a%26b"
+        );
+        assert_eq!(carry_query(None, &[]), "");
+        let long: Vec<(&str, &str)> = std::iter::repeat_n(("l", "1:1:"), 500).collect();
+        assert_eq!(carried(&get(&long)).len(), MAX_CARRIED);
+    }
+
+    fn item(id: i64, category_id: Option<i64>) -> catalog::MenuItemView {
+        catalog::MenuItemView {
+            id,
+            shop_id: 1,
+            category_id,
+            name: format!("item {id}"),
+            description: String::new(),
+            price_cents: 100,
+            available: true,
+            sold_out: false,
+            stock: None,
+            low_stock: 0,
+            running_low: false,
+            prep_minutes: 0,
+            photo_url: None,
+            tags: Vec::new(),
+            allergens: Vec::new(),
+            window: None,
+            available_from: None,
+            option_groups: Vec::new(),
+            position: 0,
+        }
+    }
+
+    #[test]
+    fn a_big_menu_shows_one_category_at_a_time_in_pages() {
+        let ids = |page: &MenuPage| -> Vec<(i64, usize)> {
+            page.sections
+                .iter()
+                .map(|s| (s.id, s.items.len()))
+                .collect()
+        };
+        let category = |id, name: &str| catalog::CategoryView {
+            id,
+            name: name.into(),
+            position: id,
+        };
+        let small = catalog::Menu {
+            categories: vec![category(3, "Noodles")],
+            items: vec![item(1, Some(3)), item(2, Some(3)), item(3, None)],
+        };
+        let all = sections(&small);
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[0].name, all[1].name), (Some("Noodles"), None));
+        let one_page = paged(&all, -1, 1);
+        assert!(!one_page.split);
+        assert_eq!(ids(&one_page), [(3, 2), (0, 1)]);
+        assert_eq!(ids(&paged(&all, 0, 1)), [(0, 1)]);
+
+        let mut items: Vec<_> = (0..250).map(|i| item(i, Some(7))).collect();
+        items.extend((250..260).map(|i| item(i, Some(8))));
+        let big = catalog::Menu {
+            categories: vec![category(7, "Fruit"), category(8, "Bread")],
+            items,
+        };
+        let all = sections(&big);
+        let first = paged(&all, -1, 1);
+        assert!(first.split);
+        assert_eq!(
+            (ids(&first), first.page, first.pages),
+            (vec![(7, 60)], 1, 5)
+        );
+        let last = paged(&all, 7, 99);
+        assert_eq!((ids(&last), last.page), (vec![(7, 10)], 5));
+        assert_eq!(last.sections[0].items[0].id, 240);
+        assert_eq!(ids(&paged(&all, 8, 1)), [(8, 10)]);
+        // An unknown category shows the first.
+        assert_eq!(ids(&paged(&all, 99, 1)), [(7, 60)]);
+    }
+
+    #[test]
+    fn every_dietary_tag_and_allergen_has_words() {
+        for (prefix, words) in [("tag", menu::TAGS), ("allergen", menu::ALLERGENS)] {
+            for word in words {
+                let key = format!("{prefix}.{}", word.replace('-', "_"));
+                assert!(i18n::english().get(&key).is_some(), "{key}");
+            }
+        }
+    }
 }
