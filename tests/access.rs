@@ -130,7 +130,7 @@ fn shops_and_customers_reach_only_their_own_orders() {
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
     );
     // The owner runs no shop: shop endpoints are 403 for them.
     server

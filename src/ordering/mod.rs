@@ -8,3 +8,4 @@ pub mod catalog;
 pub mod menu;
 pub mod menu_edit;
 pub mod orders;
+pub mod windows;
