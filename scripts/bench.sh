@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): long-poll wake-up latency with many waiters, memory
-# per waiting request, and order placement throughput, against a release
-# build on loopback. Usage: scripts/bench.sh [WAITERS]
+# per waiting request, order placement throughput (plain and with options),
+# and search over a shop of 10,000 products, against a release build on
+# loopback. Usage: scripts/bench.sh [WAITERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 waiters=${1:-2000}
@@ -80,4 +81,79 @@ async def main():
           f"last {lat[-1]:.1f} ms")
 
 asyncio.run(main())
+PY
+
+# Search: a shop of 10,000 generated products written straight into the
+# database beside the running server, then searches of every kind.
+python3 - "$port" "$data/orderspot.db" <<'PY'
+import http.client, json, sqlite3, sys, time, urllib.request
+
+port, db = int(sys.argv[1]), sys.argv[2]
+base = f"http://127.0.0.1:{port}"
+conn = sqlite3.connect(db, timeout=30)
+with conn:
+    user = conn.execute("INSERT INTO users (email, name, role, password_hash, created_at) "
+                        "VALUES ('big@bench.local', 'Big', 'shopkeeper', 'x', 0)").lastrowid
+    shop = conn.execute("INSERT INTO shops (owner_user_id, name, status, created_at) "
+                        "VALUES (?, 'Hypermarket', 'approved', 0)", (user,)).lastrowid
+    aisles = [conn.execute("INSERT INTO categories (shop_id, name, position) VALUES (?, ?, ?)",
+                           (shop, f"Aisle {n}", n)).lastrowid for n in range(10)]
+    colours = ["Red", "Green", "Saffron", "Blue", "Golden", "Black", "White"]
+    foods = ["rice", "beans", "lentils", "tea", "soup", "bread", "pasta", "jam", "oats", "nuts", "tofu"]
+    rows = []
+    for n in range(10_000):
+        name = f"{colours[n % 7]} {foods[n % 11]} no. {n}"
+        tags = 3 if n % 3 == 0 else int(n % 2 == 0)        # vegetarian, vegan
+        allergens = int(n % 4 == 0) | (64 if n % 5 == 0 else 0)  # gluten, milk
+        rows.append((shop, name, 100 + n, n, aisles[n % 10], tags, allergens, f"{name} generated".lower()))
+    conn.executemany("INSERT INTO menu_items (shop_id, name, description, price_cents, position, category_id, "
+                     "tags, allergens, stock, search_text, created_at, updated_at) "
+                     "VALUES (?, ?, 'Generated', ?, ?, ?, ?, ?, 10, ?, 0, 0)",
+                     rows)
+conn.close()
+
+queries = {
+    "text, one shop": f"q=saffron%20rice&shop={shop}",
+    "text, whole venue": "q=no.%20123",
+    "text, no match (scans all)": "q=no%20such%20product",
+    "tag + without allergen": f"shop={shop}&tag=vegan&without=gluten",
+    "category + tag": f"shop={shop}&category={aisles[3]}&tag=vegetarian",
+    "everything": f"q=tofu&shop={shop}&category={aisles[5]}&tag=vegan&without=gluten",
+}
+conn = http.client.HTTPConnection("127.0.0.1", port)
+for label, query in queries.items():
+    times = []
+    for _ in range(50):
+        t0 = time.perf_counter()
+        conn.request("GET", f"/api/search?{query}")
+        r = conn.getresponse()
+        found = json.loads(r.read())
+        times.append((time.perf_counter() - t0) * 1000)
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+    times.sort()
+    print(f"search on 10,000 products, {label}: {len(found)} results, median {times[25]:.1f} ms, "
+          f"90th percentile {times[45]:.1f} ms, slowest {times[-1]:.1f} ms (50 searches, over HTTP)")
+
+# Placement with options: a required size and two add-ons, from another
+# loopback address so the per-client placement limit starts afresh.
+menu = json.load(urllib.request.urlopen(f"{base}/api/shops/1/menu"))
+item = next(i for i in menu["items"] if i["option_groups"] and i["available"])
+size, extras = item["option_groups"][0], item["option_groups"][1]
+options = [size["options"][1]["id"], extras["options"][0]["id"], extras["options"][1]["id"]]
+n = 50
+t0 = time.perf_counter()
+for i in range(n):
+    other = http.client.HTTPConnection("127.0.0.1", port, source_address=("127.0.0.2", 0))
+    body = json.dumps({"shop_id": 1, "items": [{"item_id": item["id"], "qty": 1, "options": options}],
+                       "customer_name": "Bench", "client_ref": f"opts-{i:06d}-{time.time_ns()}"})
+    other.request("POST", "/api/orders", body, {"Content-Type": "application/json"})
+    r = other.getresponse()
+    r.read()
+    assert r.status == 201, r.status
+    other.close()
+elapsed = time.perf_counter() - t0
+print(f"placement with options ({item['name']}, a size and two add-ons): {n} orders in {elapsed:.2f} s "
+      f"({1000*elapsed/n:.1f} ms each)")
 PY

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::config::{Config, ServeArgs};
 use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, Target};
-use crate::{accounts, db, http, portal::dns, support::crypto, venue::demo};
+use crate::{accounts, db, http, ordering, portal::dns, support::crypto, venue::demo};
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -119,6 +119,10 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
     runtime.block_on(async {
         let app = App::open(&config).await?;
         start_portal(&app, &config).await?;
+        let clock = app.clone();
+        tokio::spawn(ordering::windows::follow(app.data.clone(), move || {
+            clock.venue().minute_of_day(crate::support::time::now_ms())
+        }));
         if config.demo && app.data.db.write(|tx| demo::seed(tx)).await? {
             eprint!("{}", demo::accounts_text());
         }

@@ -331,7 +331,7 @@ fn a_new_shop_is_hidden_until_the_owner_approves_it() {
         ids.sort();
         ids
     };
-    assert_eq!(listed(&server), vec![1, 2, 3]);
+    assert_eq!(listed(&server), vec![1, 2, 3, 4]);
     server
         .get(&format!("/api/shops/{shop_id}/menu"), None)
         .expect_error(404);
@@ -384,7 +384,7 @@ fn a_new_shop_is_hidden_until_the_owner_approves_it() {
         )
         .expect(200);
     assert_eq!(approved["status"], "approved");
-    assert_eq!(listed(&server), vec![1, 2, 3, shop_id]);
+    assert_eq!(listed(&server), vec![1, 2, 3, 4, shop_id]);
     let order = server
         .place(shop_id, &[(pie_id, 2)], &unique_ref())
         .expect(201);
@@ -400,7 +400,7 @@ fn a_new_shop_is_hidden_until_the_owner_approves_it() {
             &json!({}),
         )
         .expect(200);
-    assert_eq!(listed(&server), vec![1, 2, 3]);
+    assert_eq!(listed(&server), vec![1, 2, 3, 4]);
     server
         .place(shop_id, &[(pie_id, 1)], &unique_ref())
         .expect_error(404);

@@ -9,3 +9,4 @@ pub mod menu;
 pub mod menu_edit;
 pub mod orders;
 pub mod photos;
+pub mod windows;

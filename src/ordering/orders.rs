@@ -1081,6 +1081,16 @@ mod tests {
         conn
     }
 
+    /// The first item of the demo's second shop.
+    fn taco(conn: &Connection) -> i64 {
+        conn.query_row(
+            "SELECT MIN(id) FROM menu_items WHERE shop_id = 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn shops_move_one_stage_at_a_time_and_customers_only_cancel_placed() {
         use Status::*;
@@ -1160,10 +1170,10 @@ mod tests {
         assert_eq!(placed.view.items[0].name, "Beef noodle soup");
         assert_eq!(placed.view.order.version, 1);
         assert_eq!(placed.token.len(), 64);
-        // Item 9 belongs to another shop.
+        // The taco belongs to another shop.
         assert!(matches!(
-            place(&conn, &request("ref-0002", &[(9, 1)]), &anonymous(), 8),
-            Err(Error::BadRequest(_))
+            place(&conn, &request("ref-0002", &[(taco(&conn), 1)]), &anonymous(), 8),
+            Err(Error::BadRequest(p)) if p.code == Code::OrderUnknownItem
         ));
     }
 
@@ -1258,7 +1268,7 @@ mod tests {
         // Another shop still takes orders; a finished order frees a place.
         let other_shop = OrderRequest {
             shop_id: 2,
-            ..request("ref-0007", &[(9, 1)])
+            ..request("ref-0007", &[(taco(&conn), 1)])
         };
         place(&conn, &other_shop, &at("127.0.0.5"), 1).unwrap();
         let customer = Actor::Customer {

@@ -312,3 +312,20 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> rusqlite::Result<Vec<ItemRo
     let rows = stmt.query_map(params_from_iter(args), from_row)?;
     rows.collect()
 }
+
+/// Shops with a live item whose time window opens or closes at local
+/// `minute` (minutes after midnight); with `None`, every shop with a
+/// windowed item. Few items have windows: the scan stays small.
+pub fn shops_with_window_edge(
+    conn: &Connection,
+    minute: Option<i64>,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT shop_id FROM menu_items
+         WHERE deleted = 0 AND window_from IS NOT NULL
+               AND (?1 IS NULL OR window_from = ?1 OR window_until % 1440 = ?1)
+         ORDER BY shop_id",
+    )?;
+    let rows = stmt.query_map([minute], |r| r.get(0))?;
+    rows.collect()
+}

@@ -268,4 +268,57 @@ mod tests {
             "CET-1CEST,M3.5.0,M10.5.0/3"
         );
     }
+
+    #[test]
+    fn the_minute_of_day_follows_daylight_saving_changes() {
+        let venue = Venue {
+            time_zone: "Europe/Berlin".into(),
+            time_zone_rule: "CET-1CEST,M3.5.0,M10.5.0/3".into(),
+            ..Venue::default()
+        };
+        let zone = time::parse_rule(&venue.time_zone_rule).unwrap();
+        let at = |month, day, hour, minute| {
+            let local = time::LocalTime {
+                year: 2024,
+                month,
+                day,
+                hour,
+                minute,
+            };
+            venue.minute_of_day(time::to_utc_ms(&zone, local).unwrap())
+        };
+        // Spring: 01:59 is followed by 03:00; breakfast still opens at 07:00.
+        let spring = time::to_utc_ms(
+            &zone,
+            time::LocalTime {
+                year: 2024,
+                month: 3,
+                day: 31,
+                hour: 1,
+                minute: 59,
+            },
+        )
+        .unwrap();
+        assert_eq!(venue.minute_of_day(spring), 119);
+        assert_eq!(venue.minute_of_day(spring + 60_000), 180);
+        assert_eq!(at(3, 30, 7, 0), 420);
+        assert_eq!(at(3, 31, 7, 0), 420);
+        assert_eq!(venue.minute_of_day(spring + 4 * 3_600_000 + 60_000), 420);
+        // Autumn: 02:59 summer time is followed by 02:00 again.
+        let autumn = time::to_utc_ms(
+            &zone,
+            time::LocalTime {
+                year: 2024,
+                month: 10,
+                day: 27,
+                hour: 2,
+                minute: 59,
+            },
+        )
+        .unwrap();
+        assert_eq!(venue.minute_of_day(autumn), 179);
+        assert_eq!(venue.minute_of_day(autumn + 60_000), 120);
+        assert_eq!(at(10, 27, 7, 0), 420);
+        assert_eq!(venue.minute_of_day(autumn + 5 * 3_600_000 + 60_000), 7 * 60);
+    }
 }
