@@ -125,6 +125,7 @@ codes! {
     OrderTooManyOptions = "order.too_many_options",
     OrderOptionTwice = "order.option_twice",
     OrderUnknownOption = "order.unknown_option",
+    OrderOptionGone = "order.option_gone",
     OrderOptionSoldOut = "order.option_sold_out",
     OrderOptionCount = "order.option_count",
     OrderPriceChanged = "order.price_changed",

@@ -132,7 +132,8 @@ fn every_bad_option_choice_is_refused_by_name_and_placed_lines_keep_their_option
         message
     };
 
-    refusal(&[medium, 999_999], 400, "order.unknown_option");
+    let message = refusal(&[medium, 999_999], 400, "order.unknown_option");
+    assert!(message.contains("Size, Extras, Sauce"), "{message}");
     // Another shop's option is unknown here.
     refusal(&[medium, theirs[0]], 400, "order.unknown_option");
     for too_few_or_many in [&[][..], &[small, large]] {
@@ -141,7 +142,8 @@ fn every_bad_option_choice_is_refused_by_name_and_placed_lines_keep_their_option
     }
     let message = refusal(&[medium, syrup, shot, cream], 400, "order.option_count");
     assert!(message.contains("Extras"), "{message}");
-    refusal(&[medium, syrup, syrup], 400, "order.option_twice");
+    let message = refusal(&[medium, syrup, syrup], 400, "order.option_twice");
+    assert!(message.contains("Extras"), "{message}");
 
     let sold_out = json!({ "options": [{ "id": syrup, "available": false }] });
     let path = format!("/api/shop/option-groups/{extras}");
@@ -168,7 +170,11 @@ fn every_bad_option_choice_is_refused_by_name_and_placed_lines_keep_their_option
     server
         .patch(&path, Some(&shop1), &without_cream)
         .expect(200);
-    refusal(&[medium, cream], 400, "order.unknown_option");
+    let message = refusal(&[medium, cream], 409, "order.option_gone");
+    assert!(
+        message.contains("Extras") && message.contains("Cream"),
+        "{message}"
+    );
     let removed = server.call(
         "DELETE",
         &format!("/api/shop/option-groups/{sauce}"),
@@ -176,7 +182,11 @@ fn every_bad_option_choice_is_refused_by_name_and_placed_lines_keep_their_option
         None,
     );
     assert!([200, 204].contains(&removed.status), "{removed:?}");
-    refusal(&[medium, sauces[0]], 400, "order.unknown_option");
+    let message = refusal(&[medium, sauces[0]], 409, "order.option_gone");
+    assert!(
+        message.contains("Sauce") && message.contains("Chili"),
+        "{message}"
+    );
 
     // A good choice: 3.30 + 0.70 + 0.40 + 0.60, in any order.
     let placed = place(

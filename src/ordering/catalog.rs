@@ -238,6 +238,11 @@ pub fn menu(conn: &Connection, shop_id: i64, minute: i64) -> Result<Menu> {
     Ok(Menu { categories, items })
 }
 
+/// How many live items a shop has.
+pub fn item_count(conn: &Connection, shop_id: i64) -> Result<i64> {
+    Ok(items::count_for_shop(conn, shop_id)?)
+}
+
 /// An item at or below its low-stock threshold, for the shop's board.
 #[derive(Debug, Serialize)]
 pub struct RunningLow {
@@ -268,6 +273,19 @@ pub fn offered(conn: &Connection, item_id: i64) -> Result<Vec<OfferedGroup>> {
         .collect()
 }
 
+/// Whether one item is sold out: switched off, or its own count or an
+/// ingredient's too low for one more (read for this item alone).
+fn sold_out(conn: &Connection, item: &ItemRow) -> Result<bool> {
+    let uses = ingredients::recipe(conn, item.id)?;
+    let mut ingredient_stock = BTreeMap::new();
+    for (ingredient_id, _) in &uses {
+        if let Some(ingredient) = ingredients::by_id(conn, *ingredient_id)? {
+            ingredient_stock.insert(ingredient.id, ingredient.stock);
+        }
+    }
+    Ok(!item.fields.available || out_of_stock(item, &uses, &ingredient_stock))
+}
+
 /// One item of a shop as its menu shows it at local time `minute`,
 /// without reading the rest of the menu.
 pub fn one_item(
@@ -279,14 +297,7 @@ pub fn one_item(
     let item = items::by_id(conn, item_id)?
         .filter(|i| i.shop_id == shop_id)
         .ok_or_else(|| Error::not_found(Code::ItemNotFound))?;
-    let uses = ingredients::recipe(conn, item_id)?;
-    let mut ingredient_stock = BTreeMap::new();
-    for (ingredient_id, _) in &uses {
-        if let Some(ingredient) = ingredients::by_id(conn, *ingredient_id)? {
-            ingredient_stock.insert(ingredient.id, ingredient.stock);
-        }
-    }
-    let sold_out = !item.fields.available || out_of_stock(&item, &uses, &ingredient_stock);
+    let sold_out = sold_out(conn, &item)?;
     let groups = offered(conn, item_id)?.iter().map(group_view).collect();
     Ok(item_view(item, sold_out, minute, groups))
 }
@@ -400,16 +411,16 @@ pub fn search(conn: &Connection, search: &Search, minute: i64) -> Result<Vec<Fou
         .into_iter()
         .map(|s| (s.id, s.name))
         .collect();
-    Ok(items::search(conn, &query)?
+    items::search(conn, &query)?
         .into_iter()
         .map(|item| {
-            let sold_out = !item.fields.available || item.fields.stock == Some(0);
-            Found {
+            let sold_out = sold_out(conn, &item)?;
+            Ok(Found {
                 shop_name: shop_names.get(&item.shop_id).cloned().unwrap_or_default(),
                 item: item_view(item, sold_out, minute, Vec::new()),
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The version of an approved shop's menu; others are "not found".

@@ -128,17 +128,31 @@ pub fn choose(
     if chosen.len() > MAX_OPTIONS_PER_LINE {
         return Err(Error::bad(Code::OrderTooManyOptions).with("max", MAX_OPTIONS_PER_LINE));
     }
-    for (n, id) in chosen.iter().enumerate() {
-        if chosen[..n].contains(id) {
-            return Err(Error::bad(Code::OrderOptionTwice).with("item", item_name));
-        }
-        if !offered
+    let group_of = |id: i64| {
+        offered
             .iter()
-            .any(|g| g.options.iter().any(|o| o.id == *id))
-        {
+            .find(|g| g.options.iter().any(|o| o.id == id))
+            .map(|g| &g.group.name)
+    };
+    for (n, id) in chosen.iter().enumerate() {
+        let Some(group) = group_of(*id) else {
+            let names: Vec<&str> = offered.iter().map(|g| g.group.name.as_str()).collect();
             return Err(Error::bad(Code::OrderUnknownOption)
                 .with("item", item_name)
-                .with("option", *id));
+                .with("option", *id)
+                .with(
+                    "groups",
+                    if names.is_empty() {
+                        "-".into()
+                    } else {
+                        names.join(", ")
+                    },
+                ));
+        };
+        if chosen[..n].contains(id) {
+            return Err(Error::bad(Code::OrderOptionTwice)
+                .with("item", item_name)
+                .with("group", group));
         }
     }
     let mut picked = Vec::new();

@@ -9,7 +9,7 @@ use crate::ordering::menu;
 use crate::store::orders::{
     self as rows, ActorRole, EventRow, LineRow, NewEvent, NewOrder, OrderRow, Taken,
 };
-use crate::store::{ingredients, items};
+use crate::store::{ingredients, items, options};
 use crate::support::crypto;
 use crate::support::text;
 use rusqlite::Connection;
@@ -298,12 +298,22 @@ pub fn price_lines(
                     .with("item", &f.name)
                     .with("from", menu::clock_text(window.0)));
             }
-            let (options, unit) = menu::choose(
-                &f.name,
-                f.price_cents,
-                &catalog::offered(conn, item.id)?,
-                &line.options,
-            )?;
+            let offered = catalog::offered(conn, item.id)?;
+            for id in &line.options {
+                let on_offer = offered
+                    .iter()
+                    .any(|g| g.options.iter().any(|o| o.id == *id));
+                match options::describe(conn, *id)? {
+                    Some((shop, group, option)) if shop == shop_id && !on_offer => {
+                        return Err(Error::conflict(Code::OrderOptionGone)
+                            .with("item", &f.name)
+                            .with("group", group)
+                            .with("option", option));
+                    }
+                    _ => {}
+                }
+            }
+            let (options, unit) = menu::choose(&f.name, f.price_cents, &offered, &line.options)?;
             if line.seen_price_cents.is_some_and(|seen| seen != unit) {
                 return Err(Error::conflict(Code::OrderPriceChanged)
                     .with("item", &f.name)

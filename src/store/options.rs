@@ -125,6 +125,18 @@ pub fn insert_option(
     Ok(conn.last_insert_rowid())
 }
 
+/// `(shop_id, group name, option name)` of any option ever made, removed
+/// ones too: names what a stale cart asks for.
+pub fn describe(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, String, String)>> {
+    conn.query_row(
+        "SELECT g.shop_id, g.name, o.name FROM options o JOIN option_groups g ON g.id = o.group_id
+         WHERE o.id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+}
+
 pub fn update_option(conn: &Connection, o: &OptionRow) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE options SET name = ?2, price_delta_cents = ?3, available = ?4, position = ?5

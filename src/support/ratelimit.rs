@@ -17,6 +17,8 @@ pub enum Action {
     LoginAttempt,
     PlaceOrder,
     Register,
+    /// A search reads up to a shop's whole menu (10,000 items).
+    Search,
 }
 
 impl Action {
@@ -26,6 +28,7 @@ impl Action {
             Action::LoginAttempt => (10.0, 10.0),
             Action::PlaceOrder => (60.0, 60.0),
             Action::Register => (5.0, 5.0),
+            Action::Search => (30.0, 120.0),
         }
     }
 }

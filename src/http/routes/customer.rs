@@ -42,6 +42,7 @@ pub async fn api_menu(app: &App, req: &Request, shop_id: i64) -> Result<Response
 /// Items across the venue's shops by text, shop, category, dietary tag
 /// and allergen (`?q=&shop=&category=&tag=&without=`).
 pub async fn api_search(app: &App, req: &Request) -> Result<Response> {
+    app.limits.take(Action::Search, req.peer.ip())?;
     let search: catalog::Search = Form(req.query.clone()).parse()?;
     let minute = minute_now(app);
     let found = app
@@ -264,17 +265,16 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
 /// note; its form asks the cart page to add the line to the carried cart.
 pub async fn item_page(app: &App, req: &Request, shop_id: i64, item_id: i64) -> Result<Response> {
     let minute = minute_now(app);
-    let (shop, menu) = app
+    let (shop, item, live) = app
         .data
         .db
-        .read(move |c| catalog::public_menu(c, shop_id, minute))
+        .read(move |c| {
+            let shop = catalog::approved_shop(c, shop_id)?;
+            let item = catalog::one_item(c, shop_id, item_id, minute)?;
+            let live = catalog::item_count(c, shop_id)? <= LIVE_MENU_ITEMS as i64;
+            Ok((catalog::PublicShop::from(shop), item, live))
+        })
         .await?;
-    let live = menu.items.len() <= LIVE_MENU_ITEMS;
-    let item = menu
-        .items
-        .into_iter()
-        .find(|i| i.id == item_id)
-        .ok_or_else(|| Error::not_found(Code::ItemNotFound))?;
     let token = customer_token(req, None);
     let cart = carried(req);
     page(
@@ -297,6 +297,7 @@ pub async fn item_page(app: &App, req: &Request, shop_id: i64, item_id: i64) -> 
 /// Items across the venue (or one shop) by text, dietary tag, allergen
 /// left out and category, each linking to its item page.
 pub async fn search_page(app: &App, req: &Request) -> Result<Response> {
+    app.limits.take(Action::Search, req.peer.ip())?;
     let form = Form(req.query.clone());
     let search: catalog::Search = form.parse()?;
     let minute = minute_now(app);
