@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The directory, inside the data directory.
 pub const DIR: &str = "photos";
@@ -35,7 +35,8 @@ fn failure(what: &str, path: &Path, e: io::Error) -> Error {
 
 /// Writes `bytes` to a fresh temporary file in `dir` and flushes it to the disk.
 pub fn stage(dir: &Path, bytes: &[u8]) -> Result<Staged> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // 32 bits: MIPS32 has no 64-bit atomics; with the pid it stays unique.
+    static NEXT: AtomicU32 = AtomicU32::new(0);
     fs::create_dir_all(dir).map_err(|e| failure("create", dir, e))?;
     let number = NEXT.fetch_add(1, Ordering::Relaxed);
     let staged = Staged {
