@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Log, TempDir, BIN};
-use orderspot::portal::dns::wire::{Message, Name, Record, FLAG_TC, TYPE_A, TYPE_ANY, TYPE_OPT};
+use orderspot::portal::dns::wire::{
+    Message, Name, Rcode, Record, CLASS_IN, FLAG_TC, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_OPT,
+    TYPE_SOA,
+};
 use orderspot::portal::dns::{query_packet, MAX_TCP_PER_CLIENT, MIN_UDP};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -31,6 +34,11 @@ struct DnsServer {
 
 impl DnsServer {
     fn start() -> DnsServer {
+        DnsServer::start_with(&["--portal-ip6", "fd13::1"]).0
+    }
+
+    /// With `extra` arguments after the portal's IPv4; also the HTTP address.
+    fn start_with(extra: &[&str]) -> (DnsServer, SocketAddr) {
         let dir = TempDir::new("dns");
         let arp: PathBuf = dir.path.join("arp");
         let log = Log::default();
@@ -39,19 +47,22 @@ impl DnsServer {
                 .arg("--data-dir")
                 .arg(&dir.path)
                 .args(["serve", "--listen", "127.0.0.1:0", "--dns", "127.0.0.1:0"])
-                .args(["--portal-ip", "10.213.0.1", "--portal-ip6", "fd13::1"])
+                .args(["--portal-ip", "10.213.0.1"])
+                .args(extra)
                 .arg("--arp-path")
                 .arg(&arp)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null()),
         );
         let (dns, dns_tcp) = log.wait_for_dns(&mut child, 0);
-        DnsServer {
+        let http = log.wait_for_http(&mut child, 0);
+        let server = DnsServer {
             child,
             dns,
             dns_tcp,
             _dir: dir,
-        }
+        };
+        (server, http)
     }
 
     fn try_udp(&self, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
@@ -290,4 +301,170 @@ async fn idle_and_trickling_tcp_connections_are_closed() {
         "a trickling connection stayed open: {closed:?}"
     );
     trickle.abort();
+}
+
+/// What phones ask on joining a Wi-Fi: addresses, the HTTPS and SVCB
+/// records iOS and Android look up before connecting, a CNAME, and odd
+/// types nobody should leave unanswered.
+const TYPES: &[(u16, &str)] = &[
+    (TYPE_A, "A"),
+    (TYPE_AAAA, "AAAA"),
+    (65, "HTTPS"),
+    (64, "SVCB"),
+    (5, "CNAME"),
+    (16, "TXT"),
+    (15, "MX"),
+    (TYPE_ANY, "ANY"),
+    (4242, "type 4242"),
+];
+
+/// Apple's probe names (which resolve through CNAMEs on the internet) and
+/// an ordinary site.
+const NAMES: &[&str] = &["captive.apple.com", "www.apple.com", "example.com"];
+
+/// A name in wire form, as record data.
+fn wire_name(name: &str) -> Vec<u8> {
+    Name::from_text(name).unwrap().wire().to_vec()
+}
+
+/// What the fake internet resolver answers: Apple's CNAME chain then an
+/// address for an A query, NODATA with apple.com's SOA for anything else.
+fn upstream_reply(query: &Message) -> Message {
+    let question = &query.questions[0];
+    let record = |name: Name, rtype, data| Record {
+        name,
+        rtype,
+        class: CLASS_IN,
+        ttl: 300,
+        data,
+    };
+    let mut reply = query.reply(Rcode::NoError, Vec::new());
+    if question.qtype == TYPE_A {
+        let edge = Name::from_text("captive-cidr.origin-apple.com.akadns.net").unwrap();
+        let last = Name::from_text("captive.g.aaplimg.com").unwrap();
+        reply.answers = vec![
+            record(question.name.clone(), 5, edge.wire().to_vec()),
+            record(edge, 5, last.wire().to_vec()),
+            record(last, TYPE_A, vec![192, 0, 2, 17]),
+        ];
+    } else {
+        let mut soa = wire_name("ns.apple.com");
+        soa.extend(wire_name("hostmaster.apple.com"));
+        soa.extend_from_slice(&[0; 20]);
+        reply.authority = vec![record(Name::from_text("apple.com").unwrap(), TYPE_SOA, soa)];
+    }
+    reply
+}
+
+/// A resolver on loopback answering with `upstream_reply`.
+fn fake_upstream() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((len, from)) = socket.recv_from(&mut buf) {
+            if let Ok(query) = Message::parse(&buf[..len]) {
+                let _ = socket.send_to(&upstream_reply(&query).encode(), from);
+            }
+        }
+    });
+    addr
+}
+
+/// Taps Continue on the welcome page, from 127.0.0.1 like every query here.
+fn accept(http: SocketAddr) {
+    let page = common::request(http, "GET", "/welcome", &[("Host", "order.lan")], b"");
+    let csrf = page
+        .text()
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a csrf field")
+        .to_string();
+    let accepted = common::request(
+        http,
+        "POST",
+        "/welcome/accept",
+        &[
+            ("Host", "order.lan"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        format!("csrf={csrf}").as_bytes(),
+    );
+    assert_eq!(accepted.status, 303, "{}", accepted.text());
+}
+
+/// The portal's own answer to `name`/`qtype`: the address for A (and AAAA
+/// with `--portal-ip6`), both for ANY, NODATA with an SOA for the rest.
+fn assert_portal_answer(reply: &Message, name: &str, qtype: u16, ip6: bool, what: &str) {
+    assert_eq!(reply.rcode(), 0, "{what}");
+    let types: Vec<u16> = reply.answers.iter().map(|r| r.rtype).collect();
+    let expected: Vec<u16> = match qtype {
+        TYPE_A => vec![TYPE_A],
+        TYPE_AAAA if ip6 => vec![TYPE_AAAA],
+        TYPE_ANY if ip6 => vec![TYPE_A, TYPE_AAAA],
+        TYPE_ANY => vec![TYPE_A],
+        _ => vec![],
+    };
+    assert_eq!(types, expected, "{what}");
+    for answer in &reply.answers {
+        // The name itself, never a CNAME chain to follow.
+        assert_eq!(answer.name.to_text(), name, "{what}");
+        assert_eq!(answer.ttl, 10, "{what}");
+    }
+    if let Some(a) = reply.answers.iter().find(|r| r.rtype == TYPE_A) {
+        assert_eq!(a.data, vec![10, 213, 0, 1], "{what}");
+    }
+    if expected.is_empty() {
+        let soa: Vec<(u16, u32)> = reply.authority.iter().map(|r| (r.rtype, r.ttl)).collect();
+        assert_eq!(soa, vec![(TYPE_SOA, 10)], "{what}: NODATA carries an SOA");
+    } else {
+        assert!(reply.authority.is_empty(), "{what}");
+    }
+}
+
+#[test]
+fn every_query_type_is_answered_at_once_in_both_modes() {
+    let upstream = fake_upstream().to_string();
+    let mut slowest = Duration::ZERO;
+    for (mode, ip6) in [("local", false), ("internet", true)] {
+        let mut args = vec!["--mode", mode, "--upstream", &upstream];
+        if ip6 {
+            args.extend(["--portal-ip6", "fd13::1"]);
+        }
+        let (server, http) = DnsServer::start_with(&args);
+        for accepted in [false, true] {
+            if accepted {
+                accept(http);
+            }
+            for name in NAMES {
+                for &(qtype, type_name) in TYPES {
+                    let what = format!("{type_name} {name} in {mode} mode, accepted: {accepted}");
+                    let query = query_packet(0x5151, name, qtype).unwrap();
+                    let asked = Instant::now();
+                    let reply = server
+                        .try_udp(&query, Duration::from_secs(3))
+                        .unwrap_or_else(|| panic!("no answer to {what}"));
+                    let took = asked.elapsed();
+                    slowest = slowest.max(took);
+                    assert!(took < Duration::from_millis(500), "{what} took {took:?}");
+                    let reply = Message::parse(&reply).unwrap();
+                    assert_eq!(reply.id, 0x5151, "{what}");
+                    if mode == "internet" && accepted {
+                        // Forwarded: the upstream's answer, CNAME chain and all.
+                        let upstream = upstream_reply(&Message::parse(&query).unwrap());
+                        assert_eq!(reply.answers, upstream.answers, "{what}");
+                        assert_eq!(reply.authority, upstream.authority, "{what}");
+                    } else {
+                        assert_portal_answer(&reply, name, qtype, ip6, &what);
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "slowest of {} DNS answers: {:.2} ms",
+        2 * 2 * NAMES.len() * TYPES.len(),
+        slowest.as_secs_f64() * 1000.0
+    );
 }

@@ -4,7 +4,7 @@
 //! from amplifying a spoofed query.
 
 use super::wire::{
-    self, Message, Name, Question, Rcode, Record, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY,
+    self, Message, Name, Question, Rcode, Record, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_SOA,
 };
 use crate::portal::{Mode, PortalConfig, WINDOWS_DNS_PROBE};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -58,7 +58,35 @@ pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
         (config.ip, config.ip6)
     };
     let answers = address_answers(question, v4, v6);
-    Plan::Reply(query.reply(Rcode::NoError, answers).encode())
+    let mut reply = query.reply(Rcode::NoError, answers);
+    if reply.answers.is_empty() {
+        reply.authority.push(nodata_soa());
+    }
+    Plan::Reply(reply.encode())
+}
+
+/// The SOA that goes with every NODATA answer (AAAA without an IPv6, HTTPS,
+/// SVCB, TXT, MX, CNAME, unknown types). We answer as the authority for
+/// every name, and RFC 2308 3 requires an authority's NODATA to carry its
+/// zone's SOA; it also lets phones cache the empty answer for `PORTAL_TTL`
+/// (the SOA's TTL and MINIMUM) like an address, where a bare NODATA is not
+/// cached and is asked again for every connection. Owned by the root, with
+/// root names inside: the smallest SOA there is (33 bytes).
+fn nodata_soa() -> Record {
+    let mut data = Vec::with_capacity(22);
+    // MNAME and RNAME: the root.
+    data.extend_from_slice(&[0, 0]);
+    // Serial, refresh, retry, expire, then MINIMUM: the negative TTL.
+    for field in [1, PORTAL_TTL, PORTAL_TTL, PORTAL_TTL, PORTAL_TTL] {
+        data.extend_from_slice(&field.to_be_bytes());
+    }
+    Record {
+        name: Name::root(),
+        rtype: TYPE_SOA,
+        class: CLASS_IN,
+        ttl: PORTAL_TTL,
+        data,
+    }
 }
 
 /// An error reply to `query` echoing its one question, or the header alone
@@ -177,17 +205,50 @@ mod tests {
             &config(Mode::Local, false),
             false,
         ));
-        assert_eq!((without.rcode(), without.answers.len()), (0, 0));
+        assert_nodata(&without, "AAAA without an address");
+    }
+
+    /// NODATA: NOERROR, no answer, and the root's SOA whose TTL and
+    /// MINIMUM are the portal's TTL (RFC 2308).
+    fn assert_nodata(r: &Message, what: &str) {
+        assert_eq!((r.rcode(), r.answers.len()), (0, 0), "{what}");
+        assert_eq!(r.authority.len(), 1, "{what}");
+        let soa = &r.authority[0];
+        assert_eq!(
+            (soa.rtype, soa.ttl, soa.name.wire()),
+            (TYPE_SOA, PORTAL_TTL, &b"\0"[..])
+        );
+        assert_eq!(soa.data.len(), 22, "{what}");
+        assert_eq!(soa.data[18..], PORTAL_TTL.to_be_bytes(), "{what}");
     }
 
     #[test]
-    fn other_types_get_an_empty_noerror() {
-        for qtype in [15, 16, 65, 12] {
-            let r = reply(ask_plan("a.b", qtype, &config(Mode::Local, true), false));
-            assert_eq!((r.rcode(), r.answers.len()), (0, 0), "type {qtype}");
+    fn other_types_get_nodata_with_an_soa() {
+        // CNAME, MX, TXT, SVCB, HTTPS, PTR, an unassigned number.
+        for qtype in [5, 15, 16, 64, 65, 12, 4242] {
+            for accepted in [false, true] {
+                let r = reply(ask_plan(
+                    "captive.apple.com",
+                    qtype,
+                    &config(Mode::Local, true),
+                    accepted,
+                ));
+                assert_nodata(&r, &format!("type {qtype}"));
+            }
         }
+        let aaaa = reply(ask_plan(
+            "a.b",
+            TYPE_AAAA,
+            &config(Mode::Local, false),
+            false,
+        ));
+        assert_nodata(&aaaa, "AAAA without --portal-ip6");
+        // Answers carry no SOA; ANY gets the name's addresses (RFC 8482
+        // lets a server answer ANY with what it has).
+        let a = reply(ask_plan("a.b", TYPE_A, &config(Mode::Local, true), false));
+        assert_eq!((a.answers.len(), a.authority.len()), (1, 0));
         let any = reply(ask_plan("a.b", TYPE_ANY, &config(Mode::Local, true), false));
-        assert_eq!(any.answers.len(), 2);
+        assert_eq!((any.answers.len(), any.authority.len()), (2, 0));
     }
 
     #[test]

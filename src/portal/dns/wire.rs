@@ -7,6 +7,7 @@ use std::fmt;
 
 pub const HEADER_LEN: usize = 12;
 pub const TYPE_A: u16 = 1;
+pub const TYPE_SOA: u16 = 6;
 pub const TYPE_AAAA: u16 = 28;
 pub const TYPE_ANY: u16 = 255;
 /// EDNS's pseudo-record; its class field is the sender's UDP payload size.
@@ -86,6 +87,11 @@ impl Name {
             rest = tail;
         }
         text
+    }
+
+    /// The root name ".", one zero byte.
+    pub fn root() -> Name {
+        Name(vec![0])
     }
 
     pub fn wire(&self) -> &[u8] {
