@@ -663,6 +663,157 @@ fn options_and_big_menus_work_without_javascript() {
     assert!(rest.body.contains("Bulk item 099") && rest.body.contains("page 2 of 2"));
 }
 
+/// Issue 16: the journey inside the windows phones open for a captive
+/// portal, which a customer may never leave. Chromium sends every name to
+/// the server, as the portal's DNS does, and starts at Apple's probe URL.
+/// The iOS sheet keeps no cookies or storage (Chromium with cookies
+/// blocked, which also blocks localStorage); neither window opens new tabs
+/// (popups blocked, no link or form may target another window, and the
+/// journey must end in the one window it started in). In each, the status
+/// page is reloaded halfway, and READY still arrives.
+#[test]
+fn the_journey_works_inside_captive_portal_sheets() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    let no_popups = json!({ "profile.default_content_setting_values.popups": 2 });
+    let sheets = [
+        (
+            "iOS sheet",
+            json!({ "profile.default_content_setting_values.cookies": 2,
+                    "profile.default_content_setting_values.popups": 2 }),
+        ),
+        ("Android sign-in window", no_popups),
+    ];
+    for (sheet, prefs) in sheets {
+        let scratch = Scratch::new("sheet");
+        let server = Server::start(&scratch);
+        let driver = Driver::start(&scratch, &chromedriver);
+        let every_name_is_the_portal = format!("--host-resolver-rules=MAP * {}", server.addr);
+        let phone = driver.session_with(
+            &chromium,
+            &scratch.path.join("profile"),
+            &[every_name_is_the_portal],
+            prefs,
+        );
+        let stays_in_one_window = |phone: &Session, page: &str| {
+            let targets = phone.js(
+                "return [...document.querySelectorAll('[target], [formtarget]')].map(e => e.outerHTML);",
+                json!([]),
+            );
+            assert_eq!(
+                targets,
+                json!([]),
+                "{sheet}: the {page} page opens other windows"
+            );
+            let windows = phone.expect("list windows", "GET", "/window/handles", None);
+            assert_eq!(windows.as_array().map(Vec::len), Some(1), "{sheet}: {page}");
+        };
+
+        // The OS probe lands on the welcome page; Continue, then the shops.
+        phone.go("http://captive.apple.com/hotspot-detect.html");
+        phone.wait_until("the welcome page", LIVE_BOUND, |s| {
+            s.url().starts_with("http://order.lan/?url=")
+                && s.exists("form[action^='/welcome/accept']")
+        });
+        if sheet == "iOS sheet" {
+            let storage = phone.js(
+                "document.cookie = 'probe=1';
+                 let stored; try { localStorage.setItem('probe', '1'); stored = true; } catch (e) { stored = false; }
+                 return [document.cookie, stored];",
+                json!([]),
+            );
+            assert_eq!(
+                storage,
+                json!(["", false]),
+                "{sheet}: cookies and storage must be unusable"
+            );
+        }
+        assert!(
+            phone
+                .text("main")
+                .contains("keep it open until you pick up"),
+            "{sheet}: the welcome page says to keep the window open"
+        );
+        stays_in_one_window(&phone, "welcome");
+        phone.click("form[action^='/welcome/accept'] button");
+        phone.wait_until("the shop list", LIVE_BOUND, |s| {
+            s.exists(&format!("a.shop[href^='/shops/{SHOP_ID}']"))
+        });
+        stays_in_one_window(&phone, "shop list");
+        phone.click(&format!("a.shop[href^='/shops/{SHOP_ID}']"));
+        phone.wait_until("the menu", LIVE_BOUND, |s| {
+            s.exists("input[data-price]:enabled + button")
+        });
+        stays_in_one_window(&phone, "menu");
+        phone.click("input[data-price]:enabled + button");
+        phone.click("form[data-cart] [data-total]");
+        phone.wait_until("the cart", LIVE_BOUND, |s| {
+            s.exists("input[name=customer_name]")
+        });
+        stays_in_one_window(&phone, "cart");
+        phone.type_into("input[name=customer_name]", "Grace");
+        phone.click("form[action='/orders'] button[data-once]");
+        phone.wait_until("the status page", LIVE_BOUND, |s| {
+            s.path().starts_with("/o/") && s.exists("#live .code")
+        });
+        stays_in_one_window(&phone, "status");
+        let status_url = phone.url();
+        let order_id: i64 = phone.path()["/o/".len()..].parse().unwrap();
+        let code = phone.text("#live .code");
+        // The pickup code is plain text, big enough to show across a counter.
+        let size = phone.js(
+            "return parseFloat(getComputedStyle(document.querySelector('#live .code')).fontSize);",
+            json!([]),
+        );
+        assert!(
+            size.as_f64().unwrap_or(0.0) >= 32.0,
+            "{sheet}: the code is {size} px"
+        );
+        assert!(
+            phone.text(".foot").contains("Keep this window open"),
+            "{sheet}: the status page says to keep the window open"
+        );
+
+        // The shop accepts; the customer reloads halfway, then READY arrives.
+        let login = server.api(
+            "POST",
+            "/api/auth/login",
+            None,
+            json!({"email": SHOPKEEPER, "password": PASSWORD}),
+        );
+        let keeper = login["token"].as_str().map(str::to_string);
+        let move_to = |status: &str| {
+            server.api(
+                "POST",
+                &format!("/api/shop/orders/{order_id}/status"),
+                keeper.as_deref(),
+                json!({ "status": status, "reason": "" }),
+            );
+        };
+        move_to("accepted");
+        phone.js("location.reload();", json!([]));
+        phone.wait_until("the status page after a reload", LIVE_BOUND, |s| {
+            s.try_text("#live .steps .now")
+                .is_some_and(|now| now.eq_ignore_ascii_case("accepted"))
+        });
+        assert_eq!(phone.url(), status_url, "{sheet}: the reload kept the page");
+        phone.set_marker();
+        move_to("preparing");
+        move_to("ready");
+        phone.wait_until("READY after the reload", LIVE_BOUND, |s| {
+            s.exists("#live .ready")
+        });
+        assert_eq!(phone.text("#live .ready .code"), code, "{sheet}");
+        phone.assert_marker("the status page showing READY");
+        stays_in_one_window(&phone, "READY");
+        if sheet == "iOS sheet" {
+            assert_eq!(phone.cookie_header(), "", "{sheet}: no cookie was kept");
+        }
+        eprintln!("{sheet}: ordered and saw READY for {code}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Finding the browser
 
@@ -934,13 +1085,26 @@ impl Driver {
 
     /// A new browser with its own profile, so the two share no cookies.
     fn session(&self, chromium: &Path, profile: &Path) -> Session {
+        self.session_with(chromium, profile, &[], json!({}))
+    }
+
+    /// A new browser with more command-line flags and profile preferences.
+    fn session_with(
+        &self,
+        chromium: &Path,
+        profile: &Path,
+        flags: &[String],
+        prefs: Value,
+    ) -> Session {
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend_from_slice(flags);
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": args,
+                "prefs": prefs,
                 // Headless Chromium keeps windows at least 500 px wide; this
                 // makes the page's viewport a phone's, touch and all.
                 "mobileEmulation": { "deviceMetrics": {
