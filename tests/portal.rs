@@ -264,7 +264,13 @@ fn captive(portal: &Portal) -> serde_json::Value {
     assert!(reply
         .head
         .contains("content-type: application/captive+json"));
-    serde_json::from_str(&reply.body).unwrap()
+    let doc: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    // In both modes, before and after acceptance: where to sign in, and the
+    // ordering page Android offers as "Open site" (RFC 8908 venue-info-url).
+    assert_eq!(doc["user-portal-url"], "http://order.lan/welcome");
+    assert_eq!(doc["venue-info-url"], "http://order.lan/");
+    assert_eq!(doc["captive"] == false, doc["seconds-remaining"].is_i64());
+    doc
 }
 
 #[test]
@@ -411,7 +417,9 @@ fn internet_mode_forwards_accepted_clients_dns_and_answers_probes() {
     for (host, path, status, body) in PROBES {
         assert_online(&portal, host, path, *status, body);
     }
-    assert_eq!(captive(&portal)["captive"], false);
+    let doc = captive(&portal);
+    assert_eq!(doc["captive"], false);
+    assert!(doc["seconds-remaining"].as_i64().unwrap() > 23 * 3600);
     assert_eq!(portal.place_order("portal-test-after-internet"), 201);
 }
 
