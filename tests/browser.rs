@@ -1492,3 +1492,252 @@ fn hidden(html: &str, name: &str) -> String {
 fn cents(amount: i64) -> String {
     format!("{}.{:02}", amount / 100, amount % 100)
 }
+
+// ---------------------------------------------------------------------------
+// The kitchen display and the now-serving board
+
+/// How long a new order or a move may take to show on the kitchen display
+/// and the TV (they long-poll; this is generous for a loaded CI machine).
+const BOARD_BOUND: Duration = Duration::from_secs(5);
+
+/// The codes a TV board column shows.
+fn tv_codes(tv: &Session, column: &str) -> Vec<String> {
+    serde_json::from_value(tv.js(
+        "return [...document.querySelectorAll(`[data-column=${arguments[0]}] li b`)].map(b => b.textContent);",
+        json!([column]),
+    ))
+    .unwrap_or_default()
+}
+
+#[test]
+fn an_order_reaches_the_kitchen_display_and_the_tv_and_its_code_turns_ready() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    let scratch = Scratch::new("kitchen");
+    let server = Server::start(&scratch);
+    let driver = Driver::start(&scratch, &chromedriver);
+    let kitchen = driver.session(&chromium, &scratch.path.join("kitchen-profile"));
+    kitchen.go(&server.url("/login"));
+    kitchen.type_into("input[name=email]", SHOPKEEPER);
+    kitchen.type_into("input[name=password]", PASSWORD);
+    kitchen.click("form[action='/login'] button");
+    kitchen.wait_until("the kitchen display", LIVE_BOUND, |s| {
+        s.exists("[data-kitchen] #live")
+    });
+    kitchen.set_marker();
+    assert!(
+        kitchen.exists("[data-offline][hidden]"),
+        "offline banner shown while online"
+    );
+    assert!(!kitchen.text("[data-clock]").is_empty(), "no clock");
+    let tv = driver.session(&chromium, &scratch.path.join("tv-profile"));
+    tv.go(&server.url(&format!("/board?shop={SHOP_ID}")));
+    tv.set_marker();
+
+    // A customer orders through the API, as the cart page would.
+    let item = server.api(
+        "GET",
+        &format!("/api/shops/{SHOP_ID}/menu"),
+        None,
+        json!(null),
+    )["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["option_groups"].as_array().is_some_and(|g| g.is_empty())
+                && i["available"] == json!(true)
+        })
+        .map(|i| i["id"].as_i64().unwrap())
+        .expect("an item without options");
+    let placed_at = Instant::now();
+    let order = server.api(
+        "POST",
+        "/api/orders",
+        None,
+        json!({ "shop_id": SHOP_ID, "items": [{ "item_id": item, "qty": 2 }],
+                "customer_name": "Grace", "client_ref": "kitchen-test-0001" }),
+    );
+    let (id, code) = (
+        order["id"].as_i64().unwrap(),
+        order["pickup_code"].as_str().unwrap().to_string(),
+    );
+    let ticket = format!("article.ticket[data-order='{id}']");
+    kitchen.wait_until("the ticket on the kitchen display", BOARD_BOUND, |s| {
+        s.exists(&ticket)
+    });
+    let on_kitchen = placed_at.elapsed();
+    tv.wait_until("the code on the TV", BOARD_BOUND, |s| {
+        tv_codes(s, "preparing").contains(&code)
+    });
+    let on_tv = placed_at.elapsed();
+    assert!(kitchen.text(&ticket).contains("Grace") && kitchen.text(&ticket).contains(&code));
+    assert!(
+        !tv.text("body").contains("Grace"),
+        "the TV shows a customer's name"
+    );
+    kitchen.wait_until("the chime's acknowledge button", BOARD_BOUND, |s| {
+        s.exists("[data-ack]:not([hidden])")
+    });
+    assert!(
+        kitchen.text("[data-all-day]").contains("2×"),
+        "all-day counts: {}",
+        kitchen.text("[data-all-day]")
+    );
+    kitchen.click("[data-ack]");
+    assert!(
+        kitchen.exists("[data-ack][hidden]"),
+        "acknowledging stops the chime"
+    );
+
+    // One tap per stage on the kitchen display; the TV follows.
+    let button = format!("{ticket} form button.primary");
+    for label in ["Accept", "Start preparing", "Ready"] {
+        kitchen.wait_until(&format!("the {label:?} button"), BOARD_BOUND, |s| {
+            s.try_text(&button).as_deref() == Some(label)
+        });
+        let height = kitchen.js(
+            "return document.querySelector(arguments[0]).getBoundingClientRect().height;",
+            json!([button]),
+        );
+        assert!(
+            height.as_f64().unwrap_or(0.0) >= 48.0,
+            "a {height} px tall button"
+        );
+        kitchen.click(&button);
+    }
+    let tapped = Instant::now();
+    tv.wait_until("the code in the ready column", BOARD_BOUND, |s| {
+        tv_codes(s, "ready") == [code.clone()] && !tv_codes(s, "preparing").contains(&code)
+    });
+    let ready_on_tv = tapped.elapsed();
+    let code_height = tv.js(
+        "const b = document.querySelector('[data-column=ready] li b'); return b.getBoundingClientRect().height / innerHeight;",
+        json!([]),
+    );
+    assert!(
+        code_height.as_f64().unwrap_or(0.0) >= 0.08,
+        "ready code is {code_height} of the screen's height"
+    );
+    kitchen.assert_marker("the kitchen display");
+    tv.assert_marker("the TV board");
+    kitchen.screenshot("orderspot-kitchen.png");
+    tv.screenshot("orderspot-tv.png");
+    eprintln!(
+        "new order on the kitchen display after {} ms, on the TV after {} ms; ready on the TV {} ms after the tap",
+        on_kitchen.as_millis(),
+        on_tv.as_millis(),
+        ready_on_tv.as_millis()
+    );
+}
+
+/// A simulated day on the TV board: open orders are written straight into
+/// the database (placements are rate-limited per address, and the test has
+/// one), then moved through every stage over the API: thousands of updates.
+/// The page's JavaScript heap and DOM must end about where they started.
+#[test]
+fn the_tv_board_runs_a_day_of_updates_without_growing() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    const ORDERS: i64 = 500;
+    let started = Instant::now();
+    let scratch = Scratch::new("tv-day");
+    drop(Server::start(&scratch));
+    {
+        let db = rusqlite::Connection::open(scratch.path.join("data/orderspot.db")).unwrap();
+        db.busy_timeout(Duration::from_secs(10)).unwrap();
+        let alphabet: Vec<char> = "34679ACDEFGHJKMNPQRTUVWXY".chars().collect();
+        let tx = db.unchecked_transaction().unwrap();
+        for n in 0..ORDERS {
+            let code: String = [n / 625, (n / 25) % 25, n % 25]
+                .iter()
+                .map(|&i| alphabet[i as usize])
+                .collect();
+            tx.execute(
+                "INSERT INTO orders (shop_id, client_ref, customer_token_hash, customer_name, status,
+                                     version, pickup_code, total_cents, created_at, updated_at)
+                 VALUES (?1, ?2, 'x', 'Day', 'placed', 1, ?3, 100, 0, 0)",
+                rusqlite::params![SHOP_ID, format!("day-order-{n:05}"), code],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let server = Server::start(&scratch);
+    let shop = server.api(
+        "POST",
+        "/api/auth/login",
+        None,
+        json!({ "email": SHOPKEEPER, "password": PASSWORD }),
+    );
+    let token = shop["token"].as_str().unwrap().to_string();
+    let board = server.api("GET", "/api/shop/orders", Some(&token), json!(null));
+    let first_id = board["orders"][0]["id"].as_i64().unwrap();
+
+    let driver = Driver::start(&scratch, &chromedriver);
+    let tv = driver.session_with(
+        &chromium,
+        &scratch.path.join("tv-profile"),
+        &[
+            "--js-flags=--expose-gc".to_string(),
+            "--enable-precise-memory-info".to_string(),
+        ],
+        json!({}),
+    );
+    tv.go(&server.url("/board"));
+    tv.set_marker();
+    let measure = |tv: &Session| -> (f64, f64) {
+        let m = tv.js(
+            "gc(); gc(); return [performance.memory.usedJSHeapSize, document.getElementsByTagName('*').length];",
+            json!([]),
+        );
+        (m[0].as_f64().unwrap(), m[1].as_f64().unwrap())
+    };
+    // Warm up: a first round of updates, so caches and compiled code exist.
+    let mut updates = 0;
+    let mut move_to = |id: i64, status: &str| {
+        server.api(
+            "POST",
+            &format!("/api/shop/orders/{id}/status"),
+            Some(&token),
+            json!({ "status": status }),
+        );
+        updates += 1;
+    };
+    for id in first_id..first_id + 20 {
+        for status in ["accepted", "preparing", "ready", "completed"] {
+            move_to(id, status);
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (heap_before, nodes_before) = measure(&tv);
+    for id in first_id + 20..first_id + ORDERS {
+        for status in ["accepted", "preparing", "ready", "completed"] {
+            move_to(id, status);
+        }
+    }
+    tv.wait_until(
+        "the day's last code to leave",
+        Duration::from_secs(30),
+        |s| tv_codes(s, "preparing").is_empty() && tv_codes(s, "ready").is_empty(),
+    );
+    let (heap_after, nodes_after) = measure(&tv);
+    tv.assert_marker("the TV board");
+    eprintln!(
+        "{updates} updates in {:.1} s: JS heap {:.0} KB before, {:.0} KB after; {nodes_before} then {nodes_after} elements",
+        started.elapsed().as_secs_f64(),
+        heap_before / 1024.0,
+        heap_after / 1024.0
+    );
+    assert!(updates >= 2000);
+    assert!(
+        heap_after < heap_before + 1024.0 * 1024.0,
+        "the TV's heap grew from {heap_before} to {heap_after} bytes"
+    );
+    assert!(
+        nodes_after <= nodes_before + 5.0,
+        "{nodes_before} elements became {nodes_after}"
+    );
+}

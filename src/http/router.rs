@@ -3,7 +3,7 @@
 use super::identity;
 use super::request::{id, Request};
 use super::response::Response;
-use super::routes::{account, admin, assets, customer, photos, portal, shop};
+use super::routes::{account, admin, assets, board, customer, photos, portal, shop};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use hyper::Method;
@@ -172,6 +172,9 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
             admin::api_shop(app, req, id(shop)?, action).await
         }
         (&Method::GET, ["photos", name]) => photos::file(app, req, name).await,
+        // The now-serving board
+        (&Method::GET, ["board"]) => board::page(app, req).await,
+        (&Method::GET, ["api", "board"]) => board::api(app, req).await,
         (&Method::GET, ["static", file]) => assets::file(file),
         _ => Err(Error::not_found(Code::PageNotFound)),
     }

@@ -89,6 +89,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "shop/group_form.html",
         include_str!("../../templates/shop/group_form.html"),
     ),
+    (
+        "board/tv.html",
+        include_str!("../../templates/board/tv.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {

@@ -21,20 +21,23 @@ use std::time::Duration;
 use tokio::sync::{watch, OnceCell};
 use tokio::time::Instant;
 
-/// What a change can concern. New kinds (a table's cart, a kitchen station,
-/// the venue board) are new variants.
+/// What a change can concern. New kinds (a table's cart, a kitchen station)
+/// are new variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Topic {
     Order(i64),
     ShopOrders(i64),
     ShopMenu(i64),
+    /// The now-serving board: every shop's pickup codes (`None`) or one
+    /// shop's.
+    NowServing(Option<i64>),
 }
 
 /// Who an answer is built for: waiters of the same topic and audience get
 /// the same bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Audience {
-    /// A customer: their order, or a shop's public menu.
+    /// A customer: their order, a shop's public menu, the now-serving board.
     Customer,
     /// A shop's board, the page of open orders after this order id.
     ShopBoard { after: i64 },
@@ -72,6 +75,12 @@ impl Changes {
     pub fn add(&mut self, topic: Topic) {
         if !self.topics.contains(&topic) {
             self.topics.push(topic);
+        }
+        // The now-serving board shows every shop's open orders: whatever
+        // changes a shop's orders may change it, so no use case can forget.
+        if let Topic::ShopOrders(shop) = topic {
+            self.add(Topic::NowServing(None));
+            self.add(Topic::NowServing(Some(shop)));
         }
     }
 
@@ -291,8 +300,23 @@ mod tests {
 
     #[test]
     fn changes_name_each_topic_once() {
-        let changes = changes(&[Topic::Order(1), Topic::ShopOrders(2), Topic::Order(1)]);
-        assert_eq!(changes.topics(), [Topic::Order(1), Topic::ShopOrders(2)]);
+        let changes = changes(&[Topic::Order(1), Topic::ShopMenu(2), Topic::Order(1)]);
+        assert_eq!(changes.topics(), [Topic::Order(1), Topic::ShopMenu(2)]);
+    }
+
+    #[test]
+    fn a_change_to_a_shops_orders_changes_the_now_serving_boards() {
+        let changes = changes(&[Topic::ShopOrders(2), Topic::ShopOrders(3)]);
+        assert_eq!(
+            changes.topics(),
+            [
+                Topic::ShopOrders(2),
+                Topic::NowServing(None),
+                Topic::NowServing(Some(2)),
+                Topic::ShopOrders(3),
+                Topic::NowServing(Some(3)),
+            ]
+        );
     }
 
     /// A store whose version the test moves, counting the answers built.

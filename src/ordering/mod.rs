@@ -4,6 +4,7 @@
 //! codes). Carts, checkout, promotions, kitchen stations, payments and
 //! reports join them here.
 
+pub mod board;
 pub mod catalog;
 pub mod menu;
 pub mod menu_edit;

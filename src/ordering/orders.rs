@@ -4,6 +4,7 @@
 
 use crate::error::{Code, Error, Problem, Result};
 use crate::live::{Answer, Audience, Built, Data, Topic};
+use crate::ordering::board::{self, BoardOrder, WaitingCount};
 use crate::ordering::catalog;
 use crate::ordering::menu;
 use crate::store::orders::{
@@ -893,9 +894,11 @@ pub struct ShopOrders {
     pub version: i64,
     /// All open orders of the shop, not only this page's.
     pub open_count: i64,
-    pub orders: Vec<OrderView>,
+    pub orders: Vec<BoardOrder>,
     /// Ask with `after=` this id for the next page of open orders.
     pub next_after: Option<i64>,
+    /// What waits across all open orders, not only this page's.
+    pub all_day: Vec<WaitingCount>,
 }
 
 /// How long finished orders stay on the board, and how many of them.
@@ -925,8 +928,9 @@ pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Res
     Ok(ShopOrders {
         version,
         open_count,
-        orders,
+        orders: board::with_estimates(conn, orders)?,
         next_after,
+        all_day: board::all_day(conn, shop_id)?,
     })
 }
 

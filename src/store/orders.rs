@@ -428,3 +428,135 @@ pub fn for_customer(conn: &Connection, token_hash: &str) -> rusqlite::Result<Vec
     let rows = stmt.query_map([token_hash], from_row)?;
     rows.collect()
 }
+
+// ---- The kitchen display and the now-serving board ----
+
+/// Minutes the slowest item of each order takes (`menu_items.prep_minutes`),
+/// for the given orders.
+pub fn slowest_prep_minutes(
+    conn: &Connection,
+    order_ids: &[i64],
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT MAX(m.prep_minutes) FROM order_items l JOIN menu_items m ON m.id = l.item_id
+         WHERE l.order_id = ?1",
+    )?;
+    order_ids
+        .iter()
+        .map(|&id| {
+            Ok((
+                id,
+                stmt.query_row([id], |r| r.get::<_, Option<i64>>(0))?
+                    .unwrap_or(0),
+            ))
+        })
+        .collect()
+}
+
+/// How many of an item with the same options wait across a shop's orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingRow {
+    pub item_id: i64,
+    pub name: String,
+    /// The options' names, comma-separated, in the menu's order.
+    pub options: String,
+    pub qty: i64,
+}
+
+/// Items of a shop's orders not yet ready, summed per item and options,
+/// most first; at most `limit` rows.
+pub fn waiting_items(
+    conn: &Connection,
+    shop_id: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<WaitingRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT l.item_id, MAX(l.name),
+                COALESCE((SELECT group_concat(lo.name, ', ' ORDER BY lo.option_id)
+                          FROM order_line_options lo WHERE lo.line_id = l.id), '') AS chosen,
+                SUM(l.qty) AS total
+         FROM orders o JOIN order_items l ON l.order_id = o.id
+         WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing')
+         GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![shop_id, limit], |r| {
+        Ok(WaitingRow {
+            item_id: r.get(0)?,
+            name: r.get(1)?,
+            options: r.get(2)?,
+            qty: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// A pickup code on the now-serving board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingRow {
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub pickup_code: String,
+    /// When it turned ready (0 while not ready).
+    pub ready_at: i64,
+}
+
+/// When an order last turned ready, from its events: `updated_at` moves
+/// with any later change to the order.
+const READY_AT: &str = "(SELECT COALESCE(MAX(e.created_at), 0) FROM order_events e
+                         WHERE e.order_id = o.id AND e.to_status = 'ready')";
+
+fn serving_row(r: &Row) -> rusqlite::Result<ServingRow> {
+    Ok(ServingRow {
+        shop_id: r.get(0)?,
+        shop_name: r.get(1)?,
+        pickup_code: r.get(2)?,
+        ready_at: r.get(3)?,
+    })
+}
+
+/// Approved shops' (or one shop's) orders being prepared, oldest first:
+/// at most `limit`.
+pub fn preparing_codes(
+    conn: &Connection,
+    shop_id: Option<i64>,
+    limit: i64,
+) -> rusqlite::Result<Vec<ServingRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.shop_id, s.name, o.pickup_code, 0 FROM orders o JOIN shops s ON s.id = o.shop_id
+         WHERE o.status IN ('placed', 'accepted', 'preparing') AND s.status = 'approved'
+           AND (?1 IS NULL OR o.shop_id = ?1)
+         ORDER BY o.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![shop_id, limit], serving_row)?;
+    rows.collect()
+}
+
+/// Approved shops' (or one shop's) ready orders that turned ready after
+/// `ready_after`, latest first: at most `limit`.
+pub fn ready_codes(
+    conn: &Connection,
+    shop_id: Option<i64>,
+    ready_after: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<ServingRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT * FROM (
+             SELECT o.shop_id, s.name, o.pickup_code, {READY_AT} AS ready_at
+             FROM orders o JOIN shops s ON s.id = o.shop_id
+             WHERE o.status = 'ready' AND s.status = 'approved' AND (?1 IS NULL OR o.shop_id = ?1))
+         WHERE ready_at > ?2 ORDER BY ready_at DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![shop_id, ready_after, limit], serving_row)?;
+    rows.collect()
+}
+
+/// The latest change to any order (or to one shop's): the now-serving
+/// board's version. Event ids only grow, across every shop.
+pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Result<i64> {
+    match shop_id {
+        Some(shop_id) => shop_version(conn, shop_id),
+        None => conn.query_row("SELECT COALESCE(MAX(id), 0) FROM order_events", [], |r| {
+            r.get(0)
+        }),
+    }
+}

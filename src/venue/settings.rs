@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
 pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
 pub const MAX_PHOTO_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
+/// A ready code stays on the now-serving board at least this long and at
+/// most a day (unless collected earlier).
+pub const BOARD_READY_SECONDS: std::ops::RangeInclusive<i64> = 5..=86_400;
 
 /// What the owner sets for the whole venue. Settings saved by an older
 /// version lack the newer fields: those take their defaults.
@@ -42,6 +45,9 @@ pub struct Venue {
     pub max_open_orders_per_shop: i64,
     /// Room all the shops' menu photos may take together; 0: no photos.
     pub photo_quota_bytes: i64,
+    /// How long a ready code stays on the now-serving board when nobody
+    /// collects it.
+    pub board_ready_seconds: i64,
 }
 
 impl Default for Venue {
@@ -60,6 +66,7 @@ impl Default for Venue {
             max_open_orders_per_device: 5,
             max_open_orders_per_shop: 300,
             photo_quota_bytes: photos::DEFAULT_QUOTA_BYTES,
+            board_ready_seconds: 10 * 60,
         }
     }
 }
@@ -119,6 +126,9 @@ impl Venue {
                 .max_open_orders_per_shop
                 .clamp(1, MAX_OPEN_ORDERS_PER_SHOP),
             photo_quota_bytes: self.photo_quota_bytes.clamp(0, MAX_PHOTO_QUOTA_BYTES),
+            board_ready_seconds: self
+                .board_ready_seconds
+                .clamp(*BOARD_READY_SECONDS.start(), *BOARD_READY_SECONDS.end()),
         })
     }
 

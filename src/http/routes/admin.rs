@@ -101,6 +101,7 @@ struct VenuePatch {
     max_open_orders_per_device: Option<i64>,
     max_open_orders_per_shop: Option<i64>,
     photo_quota_bytes: Option<i64>,
+    board_ready_seconds: Option<i64>,
 }
 
 impl VenuePatch {
@@ -140,6 +141,9 @@ impl VenuePatch {
                 .max_open_orders_per_shop
                 .unwrap_or(current.max_open_orders_per_shop),
             photo_quota_bytes: self.photo_quota_bytes.unwrap_or(current.photo_quota_bytes),
+            board_ready_seconds: self
+                .board_ready_seconds
+                .unwrap_or(current.board_ready_seconds),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod board;
 pub mod customer;
 pub mod photos;
 pub mod portal;

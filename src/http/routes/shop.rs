@@ -90,8 +90,8 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let newest_placed = board
         .orders
         .iter()
-        .filter(|o| o.order.status == Status::Placed)
-        .map(|o| o.order.id)
+        .filter(|o| o.view.order.status == Status::Placed)
+        .map(|o| o.view.order.id)
         .max();
     render(
         app,
@@ -104,6 +104,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             open_count => board.open_count,
             after => after,
             next_after => board.next_after,
+            all_day => value(&board.all_day),
             newest_placed => newest_placed,
             low_items => value(&low_items[..low_items.len().min(LOW_STOCK_SHOWN)]),
             low_ingredients => value(&low_ingredients[..low_ingredients.len().min(LOW_STOCK_SHOWN)]),
