@@ -1,4 +1,6 @@
-//! The stylesheet and script, compiled into the binary.
+//! The stylesheets and scripts, compiled into the binary: app.* for every
+//! page, board.* for the kitchen display and the TV board only, editor.js
+//! for the menu editor's item page.
 
 use crate::error::{Code, Error, Result};
 use crate::http::response::{with_body, Response};
@@ -14,6 +16,18 @@ pub fn file(name: &str) -> Result<Response> {
         "app.js" => (
             "text/javascript; charset=utf-8",
             include_str!("../../../static/app.js"),
+        ),
+        "board.css" => (
+            "text/css; charset=utf-8",
+            include_str!("../../../static/board.css"),
+        ),
+        "board.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../../../static/board.js"),
+        ),
+        "editor.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../../../static/editor.js"),
         ),
         _ => return Err(Error::not_found(Code::PageNotFound)),
     };
