@@ -5,4 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test.sh
+# The tests use the same trimmed SQLite as the router builds, so SQL that
+# needs an omitted feature fails here, not on a router.
+LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
+export LIBSQLITE3_FLAGS
 cargo test --all-targets "$@"
