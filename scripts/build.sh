@@ -11,12 +11,13 @@
 # How: the Rust standard library is built from source for every target
 # (-Zbuild-std; MIPS is tier 3 and has no prebuilt std, and a std compiled with
 # the release profile's size settings is smaller for the others too), with a
-# static non-PIE relocation model (static-PIE miscompiles on MIPS) and
+# static non-PIE relocation model (static-PIE miscompiles on MIPS),
 # crt-static, and panic=immediate-abort (a panic, always a bug, aborts at once
 # without a message; procd restarts the daemon): the panic message, hook and
-# backtrace machinery cost 115 KB. Zig (from PyPI, see scripts/setup-cross.sh) is the C compiler for
-# the bundled SQLite and the linker, with its own musl; small wrappers written
-# to target/cross/bin translate the --target flags cc-rs and rustc pass.
+# backtrace machinery cost 115 KB. Zig (from PyPI, see scripts/setup-cross.sh)
+# is the C compiler for the bundled SQLite and the linker, with its own musl;
+# small wrappers written to target/cross/bin translate the --target flags
+# cc-rs and rustc pass.
 #
 # Environment: CARGO_TARGET_DIR (default: the repo's target/), DIST (default:
 # dist/), ORDERSPOT_CARGO_FLAGS (extra cargo build flags), ORDERSPOT_RUSTFLAGS
@@ -141,7 +142,7 @@ build_one() {
         "$size" "$(gzip -9n <"$out/orderspot" | wc -c)" "$v" $((SECONDS - t0)) "$info"
     local budget
     budget=$(sed -n 's/^MAX_BIN=//p' tests/ipk.sh)
-    if [ "$arch" = mips_24kc ] && [ "$size" -gt "${budget:-0}" ]; then
+    if [ "$arch" = mips_24kc ] && [ -n "$budget" ] && [ "$size" -gt "$budget" ]; then
         echo "    WARNING: over the size budget for mips_24kc (tests/ipk.sh: MAX_BIN=$budget bytes)" >&2
     fi
 }
