@@ -105,6 +105,12 @@ fn environment() -> &'static Environment<'static> {
         let mut env = Environment::empty();
         env.set_auto_escape_callback(minijinja::default_auto_escape_callback);
         env.add_filter("length", minijinja::filters::length);
+        env.add_function("range", minijinja::functions::range);
+        env.add_filter("list", minijinja::filters::list);
+        env.add_filter("map", minijinja::filters::map);
+        env.add_test("none", minijinja::tests::is_none);
+        env.add_filter("abs", minijinja::filters::abs);
+        env.add_filter("replace", minijinja::filters::replace);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
