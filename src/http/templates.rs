@@ -27,6 +27,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/venue.html",
         include_str!("../../templates/admin/venue.html"),
     ),
+    (
+        "admin/setup.html",
+        include_str!("../../templates/admin/setup.html"),
+    ),
+    (
+        "admin/report.html",
+        include_str!("../../templates/admin/report.html"),
+    ),
+    (
+        "admin/audit.html",
+        include_str!("../../templates/admin/audit.html"),
+    ),
     ("base.html", include_str!("../../templates/base.html")),
     (
         "customer/badges.html",

@@ -1,5 +1,6 @@
 //! The venue's settings as the owner sets them: name, terms, how money
-//! looks, language, time zone, open-order limits and the photo quota;
+//! looks, language, time zone, open-order limits, the photo quota, the
+//! hotspot's SSID and how long records are kept;
 //! loaded, checked and saved in the settings table.
 
 use crate::error::{Code, Error, Result};
@@ -16,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
 pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
 pub const MAX_PHOTO_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
+/// Longest a record may be kept, in days (ten years).
+pub const MAX_RETENTION_DAYS: i64 = 3_650;
 
 /// What the owner sets for the whole venue. Settings saved by an older
 /// version lack the newer fields: those take their defaults.
@@ -42,6 +45,12 @@ pub struct Venue {
     pub max_open_orders_per_shop: i64,
     /// Room all the shops' menu photos may take together; 0: no photos.
     pub photo_quota_bytes: i64,
+    /// The hotspot's network name, for the Wi-Fi posters.
+    pub ssid: String,
+    /// Days a Wi-Fi client's record is kept after it was last seen.
+    pub client_retention_days: i64,
+    /// Days finished orders are kept; 0 keeps them for ever.
+    pub order_retention_days: i64,
 }
 
 impl Default for Venue {
@@ -60,6 +69,9 @@ impl Default for Venue {
             max_open_orders_per_device: 5,
             max_open_orders_per_shop: 300,
             photo_quota_bytes: photos::DEFAULT_QUOTA_BYTES,
+            ssid: String::new(),
+            client_retention_days: 30,
+            order_retention_days: 0,
         }
     }
 }
@@ -119,6 +131,10 @@ impl Venue {
                 .max_open_orders_per_shop
                 .clamp(1, MAX_OPEN_ORDERS_PER_SHOP),
             photo_quota_bytes: self.photo_quota_bytes.clamp(0, MAX_PHOTO_QUOTA_BYTES),
+            // 32 bytes is the most an SSID can have.
+            ssid: text::optional_line("ssid", &self.ssid, 32)?,
+            client_retention_days: self.client_retention_days.clamp(1, MAX_RETENTION_DAYS),
+            order_retention_days: self.order_retention_days.clamp(0, MAX_RETENTION_DAYS),
         })
     }
 
