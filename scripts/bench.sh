@@ -165,7 +165,6 @@ PY
 orders=${REPORT_ORDERS:-1000000}
 rdata=$(mktemp -d)
 rport=$((20000 + RANDOM % 20000))
-./target/release/orderspot --data-dir "$rdata" admin create-owner --email o@bench.local --password-stdin <<<"bench-password" >/dev/null
 ./target/release/orderspot serve --demo --listen "127.0.0.1:$rport" --data-dir "$rdata" 2>"$rdata/log" &
 rpid=$!
 trap 'kill $pid $rpid 2>/dev/null; rm -rf "$data" "$rdata"' EXIT
@@ -212,7 +211,7 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$rport/api/shops" >/dev/null 
 python3 - "$rport" <<'PY'
 import json, sys, time, urllib.request, datetime
 base = f"http://127.0.0.1:{sys.argv[1]}"
-req = urllib.request.Request(base + "/api/auth/login", data=json.dumps({"email": "o@bench.local", "password": "bench-password"}).encode(), headers={"Content-Type": "application/json"})
+req = urllib.request.Request(base + "/api/auth/login", data=json.dumps({"email": "owner@demo.local", "password": "demo-password"}).encode(), headers={"Content-Type": "application/json"})
 token = json.load(urllib.request.urlopen(req))["token"]
 day = datetime.date.today() - datetime.timedelta(days=1)
 month = day - datetime.timedelta(days=29)
