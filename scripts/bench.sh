@@ -157,3 +157,70 @@ elapsed = time.perf_counter() - t0
 print(f"placement with options ({item['name']}, a size and two add-ons): {n} orders in {elapsed:.2f} s "
       f"({1000*elapsed/n:.1f} ms each)")
 PY
+
+# Reports over a long history: REPORT_ORDERS orders (default 1,000,000, 10,000
+# a day: 100 days) written straight into a fresh demo database, each with two
+# lines (one with two options) and placed/ready events; then the venue's and
+# one shop's report for a day and for a month, over HTTP, as the owner.
+orders=${REPORT_ORDERS:-1000000}
+rdata=$(mktemp -d)
+rport=$((20000 + RANDOM % 20000))
+./target/release/orderspot serve --demo --listen "127.0.0.1:$rport" --data-dir "$rdata" 2>"$rdata/log" &
+rpid=$!
+trap 'kill $pid $rpid 2>/dev/null; rm -rf "$data" "$rdata"' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$rport/api/shops" >/dev/null && break; sleep 0.1; done
+kill $rpid; wait $rpid 2>/dev/null || true
+python3 - "$rdata/orderspot.db" "$orders" <<'PY'
+import sqlite3, sys, time, random
+db, n = sys.argv[1], int(sys.argv[2])
+c = sqlite3.connect(db)
+c.execute("PRAGMA synchronous=OFF")
+c.execute("PRAGMA foreign_keys=OFF")
+items = c.execute("SELECT id, shop_id, name, price_cents FROM menu_items WHERE shop_id <= 3").fetchall()
+opts = c.execute("SELECT id FROM options LIMIT 1").fetchone()[0]
+day_ms, end = 86_400_000, int(time.time() * 1000)
+start = end - (n // 10_000 + 1) * day_ms
+rng = random.Random(1)
+t0 = time.time()
+order_id = c.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]
+line_id = c.execute("SELECT coalesce(max(id), 0) FROM order_items").fetchone()[0]
+for batch in range(0, n, 10_000):
+    o, l, lo, e = [], [], [], []
+    for i in range(batch, min(n, batch + 10_000)):
+        order_id += 1
+        at = start + i * ((end - start) // n)
+        it = items[rng.randrange(len(items))]
+        status = "cancelled" if i % 20 == 0 else "completed"
+        o.append((order_id, it[1], f"b{order_id}", "h", "Bench", status, 5, "A1", it[3] * 2, at, at))
+        for k in range(2):
+            line_id += 1
+            l.append((line_id, order_id, it[0], it[2], it[3], 1, it[3]))
+            if k == 0:
+                lo += [(line_id, opts, "Size", "Large", 50), (line_id, opts, "Extras", "Egg", 100)]
+        e += [(order_id, None, "placed", "customer", at), (order_id, "preparing", "ready", "shop", at + rng.randrange(60_000, 900_000))]
+    c.executemany("INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name, status, version, pickup_code, total_cents, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", o)
+    c.executemany("INSERT INTO order_items (id, order_id, item_id, name, unit_price_cents, qty, line_total_cents) VALUES (?,?,?,?,?,?,?)", l)
+    c.executemany("INSERT INTO order_line_options (line_id, option_id, group_name, name, price_delta_cents) VALUES (?,?,?,?,?)", lo)
+    c.executemany("INSERT INTO order_events (order_id, from_status, to_status, actor_role, created_at) VALUES (?,?,?,?,?)", e)
+    c.commit()
+print(f"reports: {n:,} orders generated in {time.time() - t0:.0f} s")
+PY
+./target/release/orderspot serve --listen "127.0.0.1:$rport" --data-dir "$rdata" 2>>"$rdata/log" &
+rpid=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$rport/api/shops" >/dev/null && break; sleep 0.1; done
+python3 - "$rport" <<'PY'
+import json, sys, time, urllib.request, datetime
+base = f"http://127.0.0.1:{sys.argv[1]}"
+req = urllib.request.Request(base + "/api/auth/login", data=json.dumps({"email": "owner@demo.local", "password": "demo-password"}).encode(), headers={"Content-Type": "application/json"})
+token = json.load(urllib.request.urlopen(req))["token"]
+day = datetime.date.today() - datetime.timedelta(days=1)
+month = day - datetime.timedelta(days=29)
+for label, query in [("day, venue", f"from={day}"), ("day, one shop", f"from={day}&shop=1"),
+                     ("month, venue", f"from={month}&to={day}"), ("month, one shop", f"from={month}&to={day}&shop=1")]:
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = json.load(urllib.request.urlopen(urllib.request.Request(f"{base}/api/reports?{query}", headers={"Authorization": f"Bearer {token}"})))
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"report, {label}: {r['orders']:,} orders, best of 3 {min(times):.0f} ms")
+PY

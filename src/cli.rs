@@ -1,15 +1,17 @@
 //! The command line: `serve` runs the venue; `admin` manages accounts on the
-//! same database without a running server.
+//! same database without a running server; `backup` and `restore`.
 
 use crate::app::App;
 use crate::config::{Config, ServeArgs};
 use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, Target};
-use crate::{accounts, db, http, ordering, portal::dns, support::crypto, venue::demo};
+use crate::venue::audit::{self, Actor, Entry};
+use crate::venue::{backup, demo, retention};
+use crate::{accounts, db, http, ordering, portal::dns, support::crypto};
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -48,6 +50,11 @@ pub(crate) enum Command {
     /// Wi-Fi clients of the captive portal (works while `serve` runs)
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Write a consistent copy of the database to FILE (works while `serve` runs)
+    Backup { file: PathBuf },
+    /// Replace the database with the backup in FILE, after checking it
+    /// (only while the server is stopped)
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -106,6 +113,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(cli.data_dir, args),
         Command::Admin(command) => admin(cli.data_dir, command),
         Command::Clients(command) => clients_command(cli.data_dir, command),
+        Command::Backup { file } => backup_command(&cli.data_dir, &file),
+        Command::Restore { file } => restore_command(&cli.data_dir, &file),
     }
 }
 
@@ -116,12 +125,21 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         .map_err(|e| Error::Internal(format!("cannot start runtime: {e}")))?;
     crypto::init()?;
     let config = Config::from_args(data_dir, args)?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        Error::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
+    })?;
+    // Held while serving: `restore` refuses to replace a database in use.
+    let _lock = backup::lock(&config.data_dir)?;
     runtime.block_on(async {
         let app = App::open(&config).await?;
         start_portal(&app, &config).await?;
         let clock = app.clone();
         tokio::spawn(ordering::windows::follow(app.data.clone(), move || {
             clock.venue().minute_of_day(crate::support::time::now_ms())
+        }));
+        let settings = app.clone();
+        tokio::spawn(retention::follow(app.data.clone(), move || {
+            settings.venue()
         }));
         if config.demo && app.data.db.write(|tx| demo::seed(tx)).await? {
             eprint!("{}", demo::accounts_text());
@@ -244,5 +262,32 @@ fn clients_command(data_dir: PathBuf, command: ClientsCommand) -> Result<()> {
             println!("{target} sent back to the portal");
         }
     }
+    Ok(())
+}
+
+fn backup_command(data_dir: &Path, file: &Path) -> Result<()> {
+    let conn = db::open_one(data_dir)?;
+    let snapshot = backup::claim(data_dir)?;
+    backup::take(&conn, &snapshot)?;
+    backup::save_as(&snapshot, file)?;
+    println!("backup written to {}", file.display());
+    Ok(())
+}
+
+fn restore_command(data_dir: &Path, file: &Path) -> Result<()> {
+    let version = backup::restore(data_dir, file)?;
+    // Brings an older backup's schema up to date, and says who restored.
+    let conn = db::open_one(data_dir)?;
+    let detail = format!("{} (schema version {version})", file.display());
+    audit::record(
+        &conn,
+        &Entry {
+            actor: &Actor::cli(),
+            action: "backup.restore",
+            shop_id: None,
+            detail: &detail,
+        },
+    )?;
+    println!("database restored from {}", file.display());
     Ok(())
 }

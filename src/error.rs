@@ -146,6 +146,11 @@ codes! {
     PhotoTooLarge = "photo.too_large",
     PhotoUnsupported = "photo.unsupported",
     PhotoQuotaFull = "photo.quota_full",
+    ReportBadDate = "report.bad_date",
+    ReportBadRange = "report.bad_range",
+    SetupDone = "setup.done",
+    SetupNotHere = "setup.not_here",
+    BackupBusy = "backup.busy",
 }
 
 impl Problem {

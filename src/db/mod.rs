@@ -18,8 +18,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/004_menu_version.sql"),
     include_str!("schema/005_members.sql"),
     include_str!("schema/006_menus.sql"),
+    include_str!("schema/008_owner.sql"),
     include_str!("schema/009_board.sql"),
 ];
+
+/// The newest `user_version` this binary knows.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 const READERS: usize = 3;
 
@@ -231,6 +235,11 @@ fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
          PRAGMA foreign_keys = ON;",
     )?;
     Ok(conn)
+}
+
+/// The database file in `data_dir`.
+pub fn file_in(data_dir: &Path) -> PathBuf {
+    data_dir.join(FILE_NAME)
 }
 
 /// One up-to-date connection to the database in `data_dir`, for commands

@@ -129,6 +129,7 @@ mod tests {
             headers: Default::default(),
             body: Default::default(),
             peer: SocketAddr::from(([127, 0, 0, 1], 9)),
+            local: None,
         }
     }
 

@@ -18,6 +18,8 @@ pub struct Request {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub peer: SocketAddr,
+    /// The address the request came in on (the LAN's or the hotspot's).
+    pub local: Option<SocketAddr>,
 }
 
 impl Request {

@@ -24,7 +24,7 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::POST, ["welcome", "accept"]) => portal::accept_form(app, req).await,
         (&Method::GET, ["captive-portal", "api"]) => Ok(portal::captive_api(app, req)),
         // Customers: pages
-        (&Method::GET, []) => customer::home_page(app, req).await,
+        (&Method::GET, []) => account::home_or_setup(app, req).await,
         (&Method::GET, ["shops", shop]) => customer::menu_page(app, req, id(shop)?).await,
         (&Method::GET, ["cart"]) => customer::cart_page(app, req).await,
         (&Method::POST, ["orders"]) => customer::place_form(app, req).await,
@@ -171,6 +171,14 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::POST, ["api", "admin", "shops", shop, action]) => {
             admin::api_shop(app, req, id(shop)?, action).await
         }
+        (&Method::GET, ["setup"]) => account::setup_page(app, req).await,
+        (&Method::POST, ["setup"]) => account::setup_form(app, req).await,
+        (&Method::GET, ["reports"]) => admin::report_page(app, req).await,
+        (&Method::GET, ["reports.csv"]) => admin::report_csv(app, req).await,
+        (&Method::GET, ["api", "reports"]) => admin::api_report(app, req).await,
+        (&Method::GET, ["admin", "audit"]) => admin::audit_page(app, req).await,
+        (&Method::GET, ["api", "admin", "audit"]) => admin::api_audit(app, req).await,
+        (&Method::POST, ["admin", "backup"]) => admin::backup_download(app, req).await,
         (&Method::GET, ["photos", name]) => photos::file(app, req, name).await,
         // The now-serving board
         (&Method::GET, ["board"]) => board::page(app, req).await,

@@ -129,7 +129,7 @@ async fn handle(
         return Ok(response);
     }
     let api = req.uri().path().starts_with("/api/");
-    let response = match read_request(peer, req).await {
+    let response = match read_request(peer, local, req).await {
         Ok((req, _upload)) => {
             let mut response = match route(&app, &req).await {
                 Ok(response) => response,
@@ -153,6 +153,7 @@ async fn handle(
 /// body holds until the answer.
 async fn read_request(
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     req: hyper::Request<Incoming>,
 ) -> Result<(Request, Option<photos::UploadSlot>)> {
     let (parts, body) = req.into_parts();
@@ -192,6 +193,7 @@ async fn read_request(
         headers: parts.headers,
         body,
         peer,
+        local,
     };
     Ok((request, upload))
 }

@@ -27,6 +27,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/venue.html",
         include_str!("../../templates/admin/venue.html"),
     ),
+    (
+        "admin/setup.html",
+        include_str!("../../templates/admin/setup.html"),
+    ),
+    (
+        "admin/report.html",
+        include_str!("../../templates/admin/report.html"),
+    ),
+    (
+        "admin/audit.html",
+        include_str!("../../templates/admin/audit.html"),
+    ),
     ("base.html", include_str!("../../templates/base.html")),
     (
         "customer/badges.html",
@@ -105,6 +117,15 @@ fn environment() -> &'static Environment<'static> {
         let mut env = Environment::empty();
         env.set_auto_escape_callback(minijinja::default_auto_escape_callback);
         env.add_filter("length", minijinja::filters::length);
+        env.add_filter("round", minijinja::filters::round);
+        // minijinja's needs its `urlencode` feature; ours is already here.
+        env.add_filter("urlencode", |value: Value| {
+            if value.is_none() || value.is_undefined() {
+                String::new()
+            } else {
+                crate::support::text::percent_encode(&value.to_string())
+            }
+        });
         env.add_function("range", minijinja::functions::range);
         env.add_filter("list", minijinja::filters::list);
         env.add_filter("map", minijinja::filters::map);

@@ -122,3 +122,18 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
     let rows = stmt.query_map([], row)?;
     rows.collect()
 }
+
+/// Deletes up to `limit` clients last seen before `before` whose
+/// acceptance (if any) has ended. Returns how many went.
+pub fn delete_stale(
+    conn: &Connection,
+    before: i64,
+    now: i64,
+    limit: i64,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM clients WHERE id IN (SELECT id FROM clients
+           WHERE last_seen < ?1 AND (expires_at IS NULL OR expires_at < ?2) LIMIT ?3)",
+        params![before, now, limit],
+    )
+}

@@ -4,6 +4,7 @@
 //! Rows never leave the server as they are: the domain modules build the
 //! views clients see from them.
 
+pub mod audit;
 pub mod categories;
 pub mod clients;
 pub mod ingredients;
@@ -12,6 +13,7 @@ pub mod members;
 pub mod options;
 pub mod orders;
 pub mod photo_files;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod shops;

@@ -560,3 +560,32 @@ pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Res
         }),
     }
 }
+
+/// Deletes up to `limit` finished (completed or cancelled) orders placed
+/// before `before`, with their lines, options, events and stock records.
+/// Returns how many orders went.
+pub fn delete_finished_before(
+    conn: &Connection,
+    before: i64,
+    limit: i64,
+) -> rusqlite::Result<usize> {
+    let ids: Vec<i64> = conn
+        .prepare(
+            "SELECT id FROM orders WHERE created_at < ?1
+               AND status IN ('completed', 'cancelled') ORDER BY created_at LIMIT ?2",
+        )?
+        .query_map(params![before, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &ids {
+        conn.execute(
+            "DELETE FROM order_line_options WHERE line_id IN
+               (SELECT id FROM order_items WHERE order_id = ?1)",
+            [id],
+        )?;
+        for table in ["order_items", "order_events", "order_stock"] {
+            conn.execute(&format!("DELETE FROM {table} WHERE order_id = ?1"), [id])?;
+        }
+        conn.execute("DELETE FROM orders WHERE id = ?1", [id])?;
+    }
+    Ok(ids.len())
+}

@@ -303,9 +303,7 @@ pub fn to_local(zone: &Zone, ms: i64) -> Option<LocalTime> {
 
 /// The UTC instant (ms) at which `zone`'s clocks show `local`. A time that
 /// occurs twice (clocks going back) is its first occurrence; one that never
-/// occurs (clocks jumping forward) is the instant of the jump. Only the
-/// tests need it so far, to name instants around a daylight-saving change.
-#[cfg(test)]
+/// occurs (clocks jumping forward) is the instant of the jump.
 pub fn to_utc_ms(zone: &Zone, local: LocalTime) -> Option<i64> {
     let wall = days_from_civil(
         i64::from(local.year),

@@ -1,5 +1,6 @@
 //! The venue's settings as the owner sets them: name, terms, how money
-//! looks, language, time zone, open-order limits and the photo quota;
+//! looks, language, time zone, open-order limits, the photo quota, the
+//! hotspot's SSID and how long records are kept;
 //! loaded, checked and saved in the settings table.
 
 use crate::error::{Code, Error, Result};
@@ -19,6 +20,8 @@ pub const MAX_PHOTO_QUOTA_BYTES: i64 = 1024 * 1024 * 1024;
 /// A ready code stays on the now-serving board at least this long and at
 /// most a day (unless collected earlier).
 pub const BOARD_READY_SECONDS: std::ops::RangeInclusive<i64> = 5..=86_400;
+/// Longest a record may be kept, in days (ten years).
+pub const MAX_RETENTION_DAYS: i64 = 3_650;
 
 /// What the owner sets for the whole venue. Settings saved by an older
 /// version lack the newer fields: those take their defaults.
@@ -48,6 +51,12 @@ pub struct Venue {
     /// How long a ready code stays on the now-serving board when nobody
     /// collects it.
     pub board_ready_seconds: i64,
+    /// The hotspot's network name, for the Wi-Fi posters.
+    pub ssid: String,
+    /// Days a Wi-Fi client's record is kept after it was last seen.
+    pub client_retention_days: i64,
+    /// Days finished orders are kept; 0 keeps them for ever.
+    pub order_retention_days: i64,
 }
 
 impl Default for Venue {
@@ -67,6 +76,9 @@ impl Default for Venue {
             max_open_orders_per_shop: 300,
             photo_quota_bytes: photos::DEFAULT_QUOTA_BYTES,
             board_ready_seconds: 10 * 60,
+            ssid: String::new(),
+            client_retention_days: 30,
+            order_retention_days: 0,
         }
     }
 }
@@ -129,6 +141,10 @@ impl Venue {
             board_ready_seconds: self
                 .board_ready_seconds
                 .clamp(*BOARD_READY_SECONDS.start(), *BOARD_READY_SECONDS.end()),
+            // 32 bytes is the most an SSID can have.
+            ssid: text::optional_line("ssid", &self.ssid, 32)?,
+            client_retention_days: self.client_retention_days.clamp(1, MAX_RETENTION_DAYS),
+            order_retention_days: self.order_retention_days.clamp(0, MAX_RETENTION_DAYS),
         })
     }
 

@@ -225,6 +225,16 @@ impl Server {
         Server::start_in(Arc::new(TempDir::new("server")), false)
     }
 
+    /// A server on an empty database with more `serve` flags.
+    pub fn start_empty_with(args: &[&str]) -> Server {
+        Server::launched(
+            Arc::new(TempDir::new("server")),
+            false,
+            args.iter().map(|a| a.to_string()).collect(),
+            None,
+        )
+    }
+
     /// A server on `data_dir` (which may already hold a database).
     pub fn start_in(data_dir: Arc<TempDir>, demo: bool) -> Server {
         Server::launched(data_dir, demo, Vec::new(), None)

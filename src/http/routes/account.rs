@@ -1,4 +1,5 @@
-//! Login, logout and shop registration, as pages and as JSON.
+//! Login, logout and shop registration, as pages and as JSON, and the
+//! venue's first-run set-up.
 
 use crate::accounts::{self, Registration, Role};
 use crate::app::App;
@@ -9,6 +10,7 @@ use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
 use crate::ordering::catalog::ShopStatus;
 use crate::support::ratelimit::Action;
+use crate::venue::setup;
 use hyper::StatusCode;
 use minijinja::context;
 use std::collections::BTreeMap;
@@ -135,4 +137,96 @@ pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
     );
     set_staff_cookie(&mut response, &token);
     Ok(response)
+}
+
+/// Set once the venue has an owner: from then on nobody is sent to set-up
+/// and no request asks the database whether it is needed.
+static SET_UP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this request may see the first-run set-up: no owner yet and it
+/// comes from the router's own network.
+async fn setup_open(app: &App, req: &Request) -> Result<bool> {
+    use std::sync::atomic::Ordering;
+    if SET_UP.load(Ordering::SeqCst) {
+        return Ok(false);
+    }
+    if !app.data.db.read(setup::needed).await? {
+        SET_UP.store(true, Ordering::SeqCst);
+        return Ok(false);
+    }
+    let peer = req.peer.ip();
+    Ok(setup::from_lan(
+        peer,
+        req.local.map(|l| l.ip()),
+        app.portal.ip,
+        app.clients.is_accepted(peer),
+    ))
+}
+
+/// The home page, or the set-up page on the venue's first visit.
+pub async fn home_or_setup(app: &App, req: &Request) -> Result<Response> {
+    if setup_open(app, req).await? {
+        return Ok(redirect("/setup"));
+    }
+    crate::http::routes::customer::home_page(app, req).await
+}
+
+pub async fn setup_page(app: &App, req: &Request) -> Result<Response> {
+    if !setup_open(app, req).await? {
+        return Err(Error::not_found(Code::PageNotFound));
+    }
+    let venue = app.venue();
+    page(
+        app,
+        req,
+        "admin/setup.html",
+        context! { error => None::<String>, fields => context! {
+            venue_name => venue.name, terms => venue.terms, currency => venue.currency,
+            time_zone => venue.time_zone, ssid => venue.ssid,
+        } },
+    )
+    .await
+}
+
+pub async fn setup_form(app: &App, req: &Request) -> Result<Response> {
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    if !setup_open(app, req).await? {
+        return Err(Error::not_found(Code::PageNotFound));
+    }
+    app.limits.take(Action::Register, req.peer.ip())?;
+    let filled: setup::Setup = form.parse()?;
+    let current = app.venue();
+    let address = req.peer.ip().to_canonical().to_string();
+    let done = app
+        .data
+        .db
+        .write(move |tx| {
+            let (user_id, venue) = setup::complete(tx, filled, current, address)?;
+            let token = accounts::start_session(tx, user_id, crate::support::time::now_ms())?;
+            Ok((venue, token))
+        })
+        .await;
+    match done {
+        Ok((venue, token)) => {
+            app.set_venue(venue).await?;
+            log::info!("the venue was set up in the browser from {}", req.peer.ip());
+            let mut response = redirect("/admin");
+            set_staff_cookie(&mut response, &token);
+            Ok(response)
+        }
+        Err(e @ Error::BadRequest(_)) => {
+            let message = crate::http::render::speech(app, req).message(&e);
+            let mut fields: BTreeMap<String, String> = form.0.into_iter().collect();
+            fields.remove("password");
+            page(
+                app,
+                req,
+                "admin/setup.html",
+                context! { error => message, fields => fields },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -1,4 +1,5 @@
-//! The venue owner's routes: approving shops and the venue's settings.
+//! The venue owner's routes: approving shops, the venue's settings,
+//! reports (also a keeper's own shop's), the audit log and backups.
 
 use crate::accounts::Staff;
 use crate::app::App;
@@ -10,6 +11,9 @@ use crate::http::response::{json, redirect, Response};
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ShopStatus, ShopView};
 use crate::support::time;
+use crate::venue::audit::{self, Actor, Entry};
+use crate::venue::backup;
+use crate::venue::reports::{self, Date, Report};
 use crate::venue::settings::Venue;
 use hyper::StatusCode;
 use minijinja::context;
@@ -32,7 +36,25 @@ fn status_for(action: &str) -> Result<ShopStatus> {
 
 pub async fn page(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let shops = app.data.db.read(catalog::all).await?;
+    let zone = time::parse_rule(&app.venue().time_zone_rule).unwrap_or(time::Zone::UTC);
+    let (shops, today) = app
+        .data
+        .db
+        .read(move |conn| {
+            Ok((
+                catalog::all(conn)?,
+                reports::today_by_shop(conn, &zone, time::now_ms())?,
+            ))
+        })
+        .await?;
+    let today: std::collections::HashMap<i64, _> = today.into_iter().collect();
+    let glance: Vec<_> = shops
+        .iter()
+        .map(|shop| {
+            let day = today.get(&shop.id).copied().unwrap_or_default();
+            context! { open => day.open, orders => day.orders, revenue => day.revenue_cents }
+        })
+        .collect();
     let storage = app.data.db.storage();
     render(
         app,
@@ -41,6 +63,7 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
         Some(&staff),
         context! {
             shops => value(&shops),
+            glance => glance,
             limits => context! {
                 per_device => crate::venue::settings::MAX_OPEN_ORDERS_PER_DEVICE,
                 per_shop => crate::venue::settings::MAX_OPEN_ORDERS_PER_SHOP,
@@ -66,20 +89,68 @@ fn size_text(bytes: u64) -> String {
 }
 
 pub async fn shop_form(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
-    owner(app, req).await?;
+    let staff = owner(app, req).await?;
     check_csrf(app, req, &req.form())?;
-    set_shop_status(app, shop_id, action).await?;
+    set_shop_status(app, req, &staff, shop_id, action).await?;
     Ok(redirect("/admin"))
 }
 
 pub async fn api_shop(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
-    owner(app, req).await?;
-    let shop = set_shop_status(app, shop_id, action).await?;
+    let staff = owner(app, req).await?;
+    let shop = set_shop_status(app, req, &staff, shop_id, action).await?;
     Ok(json(StatusCode::OK, &shop))
 }
 
-async fn set_shop_status(app: &App, shop_id: i64, action: &str) -> Result<ShopView> {
-    catalog::change_status(&app.data, shop_id, status_for(action)?).await
+async fn set_shop_status(
+    app: &App,
+    req: &Request,
+    staff: &Staff,
+    shop_id: i64,
+    action: &str,
+) -> Result<ShopView> {
+    let shop = catalog::change_status(&app.data, shop_id, status_for(action)?).await?;
+    let what = format!("shop.{action}");
+    record(
+        app,
+        actor(req, staff),
+        what,
+        Some(shop_id),
+        shop.name.clone(),
+    )
+    .await?;
+    Ok(shop)
+}
+
+/// Who is acting, as the audit log names them.
+fn actor(req: &Request, staff: &Staff) -> Actor {
+    Actor {
+        user_id: Some(staff.user_id),
+        name: staff.name.clone(),
+        address: req.peer.ip().to_canonical().to_string(),
+    }
+}
+
+async fn record(
+    app: &App,
+    actor: Actor,
+    action: String,
+    shop_id: Option<i64>,
+    detail: String,
+) -> Result<()> {
+    app.data
+        .db
+        .write(move |tx| {
+            audit::record(
+                tx,
+                &Entry {
+                    actor: &actor,
+                    action: &action,
+                    shop_id,
+                    detail: &detail,
+                },
+            )
+        })
+        .await
 }
 
 /// Venue settings as the owner's form or the API sends them; the fields
@@ -102,6 +173,9 @@ struct VenuePatch {
     max_open_orders_per_shop: Option<i64>,
     photo_quota_bytes: Option<i64>,
     board_ready_seconds: Option<i64>,
+    ssid: Option<String>,
+    client_retention_days: Option<i64>,
+    order_retention_days: Option<i64>,
 }
 
 impl VenuePatch {
@@ -144,19 +218,54 @@ impl VenuePatch {
             board_ready_seconds: self
                 .board_ready_seconds
                 .unwrap_or(current.board_ready_seconds),
+            ssid: self.ssid.unwrap_or(current.ssid),
+            client_retention_days: self
+                .client_retention_days
+                .unwrap_or(current.client_retention_days),
+            order_retention_days: self
+                .order_retention_days
+                .unwrap_or(current.order_retention_days),
         }
     }
 }
 
-async fn update_venue(app: &App, patch: VenuePatch) -> Result<Venue> {
-    app.set_venue(patch.apply(app.venue())).await
+async fn update_venue(app: &App, req: &Request, staff: &Staff, patch: VenuePatch) -> Result<Venue> {
+    let before = app.venue();
+    let venue = app.set_venue(patch.apply(before.clone())).await?;
+    let changed = changed_fields(&before, &venue);
+    if !changed.is_empty() {
+        record(
+            app,
+            actor(req, staff),
+            "venue.settings".into(),
+            None,
+            changed,
+        )
+        .await?;
+    }
+    Ok(venue)
+}
+
+/// The names of the settings that differ, e.g. "name, terms".
+fn changed_fields(before: &Venue, after: &Venue) -> String {
+    let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return String::new();
+    };
+    let names: Vec<&str> = new
+        .iter()
+        .filter(|(key, value)| old.get(key.as_str()) != Some(value))
+        .map(|(key, _)| key.as_str())
+        .collect();
+    names.join(", ")
 }
 
 pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
-    owner(app, req).await?;
+    let staff = owner(app, req).await?;
     let form = req.form();
     check_csrf(app, req, &form)?;
-    update_venue(app, form.parse()?).await?;
+    update_venue(app, req, &staff, form.parse()?).await?;
     Ok(redirect("/admin"))
 }
 
@@ -166,8 +275,8 @@ pub async fn api_venue(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_update_venue(app: &App, req: &Request) -> Result<Response> {
-    owner(app, req).await?;
-    let venue = update_venue(app, req.json()?).await?;
+    let staff = owner(app, req).await?;
+    let venue = update_venue(app, req, &staff, req.json()?).await?;
     Ok(json(StatusCode::OK, &venue))
 }
 
@@ -175,6 +284,189 @@ pub async fn api_shops(app: &App, req: &Request) -> Result<Response> {
     owner(app, req).await?;
     let shops = app.data.db.read(catalog::all).await?;
     Ok(json(StatusCode::OK, &shops))
+}
+
+/// The shop a report is about (`None`: the whole venue) and its name:
+/// the owner picks any shop with `?shop=`, a shop's keeper sees only
+/// their own, staff none.
+async fn report_scope(app: &App, req: &Request, staff: &Staff) -> Result<(Option<i64>, String)> {
+    if staff.require_owner().is_ok() {
+        let shop = req
+            .param("shop")
+            .filter(|s| !s.is_empty())
+            .map(crate::http::request::id)
+            .transpose()?;
+        let Some(shop_id) = shop else {
+            return Ok((None, app.venue().name));
+        };
+        let shops = app.data.db.read(catalog::all).await?;
+        let shop = shops
+            .into_iter()
+            .find(|s| s.id == shop_id)
+            .ok_or_else(|| Error::not_found(Code::ShopNotFound))?;
+        return Ok((Some(shop.id), shop.name));
+    }
+    let shop = staff.own_shop()?;
+    if staff.membership.as_ref().map(|m| m.role) != Some(crate::accounts::ShopRole::Keeper) {
+        return Err(Error::forbidden(Code::AuthKeeperOnly));
+    }
+    Ok((Some(shop.id), shop.name.clone()))
+}
+
+/// The report a request asks for: `?from=&to=` (days in the venue's time
+/// zone; today when left out) and `?shop=`.
+async fn report(app: &App, req: &Request) -> Result<(Staff, String, Report)> {
+    let staff = require_staff(app, req).await?;
+    let (shop, name) = report_scope(app, req, &staff).await?;
+    let venue = app.venue();
+    let zone = time::parse_rule(&venue.time_zone_rule).unwrap_or(time::Zone::UTC);
+    let day = |field, default: Date| match req.param(field).filter(|d| !d.is_empty()) {
+        Some(text) => Date::parse(field, text),
+        None => Ok(default),
+    };
+    let first = day("from", Date::of(&zone, time::now_ms()))?;
+    let last = day("to", first)?;
+    let report = app
+        .data
+        .db
+        .read(move |conn| reports::build(conn, &zone, shop, first, last))
+        .await?;
+    Ok((staff, name, report))
+}
+
+pub async fn report_page(app: &App, req: &Request) -> Result<Response> {
+    let (staff, name, report) = report(app, req).await?;
+    let speech = crate::http::render::speech(app, req);
+    let chart = reports::hour_chart_svg(&report.per_hour, &speech.language.text("report.per_hour"));
+    let shops = match staff.require_owner() {
+        Ok(()) => app.data.db.read(catalog::all).await?,
+        Err(_) => Vec::new(),
+    };
+    let query: String = ["from", "to", "shop"]
+        .iter()
+        .filter_map(|k| {
+            req.param(k)
+                .map(|v| format!("{k}={}", crate::support::text::percent_encode(v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    render(
+        app,
+        req,
+        "admin/report.html",
+        Some(&staff),
+        context! {
+            name => name,
+            report => value(&report),
+            chart => minijinja::Value::from_safe_string(chart),
+            shops => value(&shops),
+            query => query,
+        },
+    )
+}
+
+pub async fn report_csv(app: &App, req: &Request) -> Result<Response> {
+    let (_, name, report) = report(app, req).await?;
+    let body = reports::csv(&report, &name, &app.venue().money());
+    let mut response =
+        crate::http::response::with_body(StatusCode::OK, "text/csv; charset=utf-8", body);
+    let file = format!(
+        "attachment; filename=\"report-{}-{}.csv\"",
+        report.from, report.to
+    );
+    if let Ok(value) = hyper::header::HeaderValue::from_str(&file) {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+pub async fn api_report(app: &App, req: &Request) -> Result<Response> {
+    let (_, _, report) = report(app, req).await?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+/// The audit log's newest entries, `?action=` and `?shop=` filtering and
+/// `?before=` (an entry id) paging.
+async fn audit_entries(app: &App, req: &Request) -> Result<(Staff, Vec<audit::AuditView>)> {
+    let staff = owner(app, req).await?;
+    let number = |key| {
+        req.param(key)
+            .filter(|s| !s.is_empty())
+            .map(crate::http::request::id)
+            .transpose()
+    };
+    let (shop, before) = (number("shop")?, number("before")?);
+    let action = req
+        .param("action")
+        .map(|a| a.chars().take(40).collect::<String>());
+    let entries = app
+        .data
+        .db
+        .read(move |conn| audit::list(conn, action.as_deref(), shop, before))
+        .await?;
+    Ok((staff, entries))
+}
+
+pub async fn audit_page(app: &App, req: &Request) -> Result<Response> {
+    let (staff, entries) = audit_entries(app, req).await?;
+    render(
+        app,
+        req,
+        "admin/audit.html",
+        Some(&staff),
+        context! {
+            entries => value(&entries),
+            action => req.param("action").unwrap_or(""),
+            shop => req.param("shop").unwrap_or(""),
+        },
+    )
+}
+
+pub async fn api_audit(app: &App, req: &Request) -> Result<Response> {
+    let (_, entries) = audit_entries(app, req).await?;
+    Ok(json(StatusCode::OK, &entries))
+}
+
+/// A consistent copy of the live database, as a download. Held in memory
+/// while it is sent: the database of a venue is a few megabytes.
+pub async fn backup_download(app: &App, req: &Request) -> Result<Response> {
+    let staff = owner(app, req).await?;
+    check_csrf(app, req, &req.form())?;
+    let snapshot = backup::claim(app.data.db.data_dir())?;
+    let path = snapshot.path.clone();
+    let bytes = app
+        .data
+        .db
+        .read(move |conn| {
+            backup::take(conn, &snapshot)?;
+            std::fs::read(&snapshot.path)
+                .map_err(|e| Error::Internal(format!("cannot read {}: {e}", path.display())))
+        })
+        .await?;
+    let size = bytes.len();
+    record(
+        app,
+        actor(req, &staff),
+        "backup.download".into(),
+        None,
+        format!("{size} bytes"),
+    )
+    .await?;
+    let mut response =
+        crate::http::response::with_body(StatusCode::OK, "application/vnd.sqlite3", bytes);
+    let zone = time::parse_rule(&app.venue().time_zone_rule).unwrap_or(time::Zone::UTC);
+    let file = format!(
+        "attachment; filename=\"orderspot-{}.db\"",
+        Date::of(&zone, time::now_ms())
+    );
+    if let Ok(value) = hyper::header::HeaderValue::from_str(&file) {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -645,6 +645,7 @@ mod tests {
             headers: Default::default(),
             body: Default::default(),
             peer: std::net::SocketAddr::from(([127, 0, 0, 1], 9)),
+            local: None,
         }
     }
 

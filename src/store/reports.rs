@@ -1,0 +1,157 @@
+//! Report queries over orders, their lines, options and events. Every
+//! query reads one range of `orders.created_at` (UTC ms, end excluded),
+//! for one shop or for all, through the `orders_shop_created` or
+//! `orders_created` index.
+
+use rusqlite::{params, Connection};
+
+/// The filter on orders `o`: the range is ?1..?2, the shop ?3.
+fn range(shop: Option<i64>) -> &'static str {
+    match shop {
+        Some(_) => "o.shop_id = ?3 AND o.created_at >= ?1 AND o.created_at < ?2",
+        None => "o.created_at >= ?1 AND o.created_at < ?2 AND ?3 IS NULL",
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Totals {
+    pub orders: i64,
+    pub completed: i64,
+    pub cancelled: i64,
+    pub revenue_cents: i64,
+}
+
+pub fn totals(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    shop: Option<i64>,
+) -> rusqlite::Result<Totals> {
+    let sql = format!(
+        "SELECT count(*), coalesce(sum(o.status = 'completed'), 0),
+                coalesce(sum(o.status = 'cancelled'), 0),
+                coalesce(sum(CASE WHEN o.status = 'completed' THEN o.total_cents END), 0)
+         FROM orders o WHERE {}",
+        range(shop)
+    );
+    conn.prepare(&sql)?.query_row(params![from, to, shop], |r| {
+        Ok(Totals {
+            orders: r.get(0)?,
+            completed: r.get(1)?,
+            cancelled: r.get(2)?,
+            revenue_cents: r.get(3)?,
+        })
+    })
+}
+
+/// Milliseconds from placement to the first `ready` event of each order
+/// that got there.
+pub fn prep_times(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    shop: Option<i64>,
+) -> rusqlite::Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT min(e.created_at) - o.created_at FROM orders o
+         JOIN order_events e ON e.order_id = o.id AND e.to_status = 'ready'
+         WHERE {} GROUP BY o.id",
+        range(shop)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![from, to, shop], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Orders placed per quarter hour since the epoch: every zone's offset is
+/// a whole number of quarter hours, so each falls in one local hour.
+pub fn quarter_hours(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    shop: Option<i64>,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let sql = format!(
+        "SELECT o.created_at / 900000, count(*) FROM orders o WHERE {} GROUP BY 1",
+        range(shop)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![from, to, shop], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemSales {
+    pub name: String,
+    /// The line's options, "Group: Option" joined by ", " in a fixed order.
+    pub options: String,
+    pub qty: i64,
+    pub revenue_cents: i64,
+}
+
+/// The most ordered items of orders not cancelled, each with its options.
+pub fn top_items(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    shop: Option<i64>,
+    limit: i64,
+) -> rusqlite::Result<Vec<ItemSales>> {
+    let sql = format!(
+        "SELECT oi.name,
+                coalesce((SELECT group_concat(x.label, ', ') FROM
+                    (SELECT group_name || ': ' || name AS label FROM order_line_options
+                     WHERE line_id = oi.id ORDER BY group_name, name) x), '') AS opts,
+                sum(oi.qty), sum(oi.line_total_cents)
+         FROM orders o JOIN order_items oi ON oi.order_id = o.id
+         WHERE {} AND o.status != 'cancelled'
+         GROUP BY oi.name, opts ORDER BY 3 DESC, 4 DESC, 1 LIMIT ?4",
+        range(shop)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![from, to, shop, limit], |r| {
+        Ok(ItemSales {
+            name: r.get(0)?,
+            options: r.get(1)?,
+            qty: r.get(2)?,
+            revenue_cents: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct ShopDay {
+    pub open: i64,
+    pub orders: i64,
+    pub revenue_cents: i64,
+}
+
+/// Each shop's open orders now, and orders and revenue in `from..to`.
+pub fn shops_at_a_glance(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<Vec<(i64, ShopDay)>> {
+    let mut stmt = conn.prepare(
+        "SELECT s.id,
+            (SELECT count(*) FROM orders o WHERE o.shop_id = s.id
+               AND o.status IN ('placed', 'accepted', 'preparing', 'ready')),
+            (SELECT count(*) FROM orders o WHERE o.shop_id = s.id
+               AND o.created_at >= ?1 AND o.created_at < ?2),
+            (SELECT coalesce(sum(o.total_cents), 0) FROM orders o WHERE o.shop_id = s.id
+               AND o.created_at >= ?1 AND o.created_at < ?2 AND o.status = 'completed')
+         FROM shops s",
+    )?;
+    let rows = stmt.query_map(params![from, to], |r| {
+        Ok((
+            r.get(0)?,
+            ShopDay {
+                open: r.get(1)?,
+                orders: r.get(2)?,
+                revenue_cents: r.get(3)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}

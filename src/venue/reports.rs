@@ -1,0 +1,473 @@
+//! Reports per shop and for the venue over days in the venue's time zone:
+//! orders, revenue (completed orders), preparation times (placed → ready),
+//! top items with their options and orders per hour; as figures, a small
+//! SVG bar chart and a CSV a spreadsheet opens as it should.
+
+use crate::error::{Code, Error, Result};
+use crate::store::reports::{self, ItemSales, ShopDay, Totals};
+use crate::support::money::MoneyFormat;
+use crate::support::time::{self, LocalTime, Zone};
+use rusqlite::Connection;
+use serde::Serialize;
+
+/// Longest range one report covers, so a request cannot ask for decades.
+pub const MAX_DAYS: i64 = 366;
+const TOP_ITEMS: i64 = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Date {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+impl Date {
+    /// "YYYY-MM-DD", a real day between the years 2000 and 9999.
+    pub fn parse(field: &'static str, text: &str) -> Result<Date> {
+        let bad = || Error::bad(Code::ReportBadDate).with("field", field);
+        let mut parts = text.trim().splitn(3, '-');
+        let mut next = |len: usize| {
+            parts
+                .next()
+                .filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<i32>().ok())
+                .ok_or_else(bad)
+        };
+        let (year, month, day) = (next(4)?, next(2)?, next(2)?);
+        if year < 2000 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        let (month, day) = (month as u8, u8::try_from(day).map_err(|_| bad())?);
+        if day == 0 || day > days_in_month(year, month) {
+            return Err(bad());
+        }
+        Ok(Date { year, month, day })
+    }
+
+    pub fn next(self) -> Date {
+        if self.day < days_in_month(self.year, self.month) {
+            Date {
+                day: self.day + 1,
+                ..self
+            }
+        } else if self.month < 12 {
+            Date {
+                month: self.month + 1,
+                day: 1,
+                ..self
+            }
+        } else {
+            Date {
+                year: self.year + 1,
+                month: 1,
+                day: 1,
+            }
+        }
+    }
+
+    /// The day `ms` falls on in `zone`.
+    pub fn of(zone: &Zone, ms: i64) -> Date {
+        let t = time::to_local(zone, ms).unwrap_or(LocalTime {
+            year: 2000,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+        });
+        Date {
+            year: t.year,
+            month: t.month,
+            day: t.day,
+        }
+    }
+
+    /// The instant this day starts in `zone` (UTC ms).
+    fn start(self, zone: &Zone) -> Result<i64> {
+        let local = LocalTime {
+            year: self.year,
+            month: self.month,
+            day: self.day,
+            hour: 0,
+            minute: 0,
+        };
+        time::to_utc_ms(zone, local)
+            .ok_or_else(|| Error::bad(Code::ReportBadDate).with("field", "from"))
+    }
+}
+
+/// The days `first..=last` as UTC ms `[from, to)` in `zone`.
+pub fn span(zone: &Zone, first: Date, last: Date) -> Result<(i64, i64)> {
+    let from = first.start(zone)?;
+    let to = last.next().start(zone)?;
+    let days = (to - from + 12 * 3_600_000) / 86_400_000;
+    if last < first || days > MAX_DAYS {
+        return Err(Error::bad(Code::ReportBadRange).with("max", MAX_DAYS));
+    }
+    Ok((from, to))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopItem {
+    pub name: String,
+    pub options: String,
+    pub qty: i64,
+    pub revenue_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub shop_id: Option<i64>,
+    pub from: String,
+    pub to: String,
+    /// Orders placed in the period, whatever became of them.
+    pub orders: i64,
+    pub completed: i64,
+    pub cancelled: i64,
+    /// The totals of completed orders.
+    pub revenue_cents: i64,
+    pub average_order_cents: i64,
+    /// Placed → ready, over the orders that got ready; `None` without any.
+    pub prep_average_ms: Option<i64>,
+    pub prep_p95_ms: Option<i64>,
+    pub top_items: Vec<TopItem>,
+    /// Orders placed in each local hour of the day, 0–23, over all days.
+    pub per_hour: [i64; 24],
+}
+
+/// The report of `shop` (or the venue) for the days `first..=last`.
+pub fn build(
+    conn: &Connection,
+    zone: &Zone,
+    shop: Option<i64>,
+    first: Date,
+    last: Date,
+) -> Result<Report> {
+    let (from, to) = span(zone, first, last)?;
+    let Totals {
+        orders,
+        completed,
+        cancelled,
+        revenue_cents,
+    } = reports::totals(conn, from, to, shop)?;
+    let mut prep = reports::prep_times(conn, from, to, shop)?;
+    prep.sort_unstable();
+    let quarters = reports::quarter_hours(conn, from, to, shop)?;
+    let top_items = reports::top_items(conn, from, to, shop, TOP_ITEMS)?
+        .into_iter()
+        .map(
+            |ItemSales {
+                 name,
+                 options,
+                 qty,
+                 revenue_cents,
+             }| TopItem {
+                name,
+                options,
+                qty,
+                revenue_cents,
+            },
+        )
+        .collect();
+    Ok(Report {
+        shop_id: shop,
+        from: first.to_string(),
+        to: last.to_string(),
+        orders,
+        completed,
+        cancelled,
+        revenue_cents,
+        average_order_cents: if completed > 0 {
+            revenue_cents / completed
+        } else {
+            0
+        },
+        prep_average_ms: average(&prep),
+        prep_p95_ms: percentile(&prep, 95),
+        top_items,
+        per_hour: per_local_hour(zone, &quarters),
+    })
+}
+
+pub fn average(values: &[i64]) -> Option<i64> {
+    let count = i64::try_from(values.len()).ok().filter(|&n| n > 0)?;
+    Some(values.iter().sum::<i64>() / count)
+}
+
+/// The nearest-rank percentile `p` of ascending `sorted` values.
+pub fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// Counts per quarter hour since the epoch, summed into local hours.
+pub fn per_local_hour(zone: &Zone, quarters: &[(i64, i64)]) -> [i64; 24] {
+    let mut hours = [0; 24];
+    for &(quarter, count) in quarters {
+        if let Some(t) = time::to_local(zone, quarter * 900_000) {
+            hours[usize::from(t.hour) % 24] += count;
+        }
+    }
+    hours
+}
+
+/// Each shop's day at a glance: `(shop id, figures)` for the venue's today.
+pub fn today_by_shop(conn: &Connection, zone: &Zone, now: i64) -> Result<Vec<(i64, ShopDay)>> {
+    let today = Date::of(zone, now);
+    let (from, to) = span(zone, today, today)?;
+    Ok(reports::shops_at_a_glance(conn, from, to)?)
+}
+
+/// Bars of orders per hour as a small SVG that scales to the page's width.
+pub fn hour_chart_svg(per_hour: &[i64; 24], title: &str) -> String {
+    const BAR: i64 = 20;
+    const HEIGHT: i64 = 120;
+    let max = per_hour.iter().copied().max().unwrap_or(0).max(1);
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">",
+        BAR * 24,
+        HEIGHT + 30,
+        crate::support::i18n::escape_html(title)
+    );
+    for (hour, &count) in per_hour.iter().enumerate() {
+        let x = hour as i64 * BAR;
+        let height = count * HEIGHT / max;
+        svg.push_str(&format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{height}\"><title>{hour:02}:00 {count}</title></rect>",
+            x + 2,
+            HEIGHT - height + 14,
+            BAR - 4,
+        ));
+        if count > 0 && height >= 14 {
+            svg.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" class=\"n\">{count}</text>",
+                x + BAR / 2,
+                HEIGHT - height + 12
+            ));
+        }
+        if hour % 3 == 0 {
+            svg.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\">{hour:02}</text>",
+                x + BAR / 2,
+                HEIGHT + 28
+            ));
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// One CSV field, always quoted; a field a spreadsheet would read as a
+/// formula (starting with = + - @, a tab or a carriage return) is escaped
+/// with a leading apostrophe.
+pub fn csv_field(text: &str) -> String {
+    let guarded = match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
+fn csv_row(out: &mut String, fields: &[&str]) {
+    let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    out.push_str(&row.join(","));
+    out.push_str("\r\n");
+}
+
+/// The report as CSV: UTF-8 with a byte-order mark (so spreadsheets read
+/// it as UTF-8), CRLF lines; a block of figures, then top items, then
+/// orders per hour. Amounts are plain numbers in the venue's currency.
+pub fn csv(report: &Report, shop_name: &str, money: &MoneyFormat) -> String {
+    let amount = |cents: i64| {
+        let plain = MoneyFormat {
+            symbol: String::new(),
+            thousands_separator: String::new(),
+            decimal_separator: ".".into(),
+            ..money.clone()
+        };
+        plain.amount(cents)
+    };
+    let minutes =
+        |ms: Option<i64>| ms.map_or(String::new(), |ms| format!("{:.1}", ms as f64 / 60_000.0));
+    let mut out = String::from("\u{feff}");
+    csv_row(&mut out, &["report", shop_name, &report.from, &report.to]);
+    csv_row(&mut out, &["orders", &report.orders.to_string()]);
+    csv_row(&mut out, &["completed", &report.completed.to_string()]);
+    csv_row(&mut out, &["cancelled", &report.cancelled.to_string()]);
+    csv_row(&mut out, &["revenue", &amount(report.revenue_cents)]);
+    csv_row(
+        &mut out,
+        &["average order", &amount(report.average_order_cents)],
+    );
+    csv_row(
+        &mut out,
+        &[
+            "average preparation minutes",
+            &minutes(report.prep_average_ms),
+        ],
+    );
+    csv_row(
+        &mut out,
+        &[
+            "95th percentile preparation minutes",
+            &minutes(report.prep_p95_ms),
+        ],
+    );
+    out.push_str("\r\n");
+    csv_row(&mut out, &["item", "options", "quantity", "revenue"]);
+    for item in &report.top_items {
+        csv_row(
+            &mut out,
+            &[
+                &item.name,
+                &item.options,
+                &item.qty.to_string(),
+                &amount(item.revenue_cents),
+            ],
+        );
+    }
+    out.push_str("\r\n");
+    csv_row(&mut out, &["hour", "orders"]);
+    for (hour, count) in report.per_hour.iter().enumerate() {
+        csv_row(&mut out, &[&format!("{hour:02}:00"), &count.to_string()]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> Date {
+        Date::parse("from", text).unwrap()
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("Noodles"), "\"Noodles\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=1+1"), "\"'=1+1\"");
+        assert_eq!(csv_field("+49 30"), "\"'+49 30\"");
+        assert_eq!(csv_field("-2"), "\"'-2\"");
+        assert_eq!(csv_field("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_field("\tx"), "\"'\tx\"");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_field("a=b, c"), "\"a=b, c\"");
+        assert_eq!(csv_field(""), "\"\"");
+    }
+
+    #[test]
+    fn csv_starts_with_a_byte_order_mark_and_quotes_every_field() {
+        let report = Report {
+            shop_id: None,
+            from: "2024-05-01".into(),
+            to: "2024-05-01".into(),
+            orders: 2,
+            completed: 1,
+            cancelled: 1,
+            revenue_cents: 1250,
+            average_order_cents: 1250,
+            prep_average_ms: Some(90_000),
+            prep_p95_ms: Some(90_000),
+            top_items: vec![TopItem {
+                name: "=cmd".into(),
+                options: "Size: Large".into(),
+                qty: 2,
+                revenue_cents: 1250,
+            }],
+            per_hour: [0; 24],
+        };
+        let text = csv(&report, "Café", &MoneyFormat::default());
+        assert!(text.starts_with("\u{feff}\"report\",\"Café\""));
+        assert!(text.contains("\"revenue\",\"12.50\"\r\n"));
+        assert!(text.contains("\"average preparation minutes\",\"1.5\""));
+        assert!(text.contains("\"'=cmd\",\"Size: Large\",\"2\",\"12.50\""));
+        assert!(text.contains("\"23:00\",\"0\"\r\n"));
+    }
+
+    #[test]
+    fn dates_parse_only_real_days() {
+        assert_eq!(
+            date("2024-02-29"),
+            Date {
+                year: 2024,
+                month: 2,
+                day: 29
+            }
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-01",
+            "24-01-01",
+            "2024-01-00",
+            "x",
+            "2024-01-01x",
+            "1999-12-31",
+        ] {
+            assert!(Date::parse("from", bad).is_err(), "{bad}");
+        }
+        assert_eq!(date("2024-12-31").next(), date("2025-01-01"));
+        assert_eq!(date("2024-02-28").next(), date("2024-02-29"));
+        assert_eq!(date("2023-02-28").next(), date("2023-03-01"));
+    }
+
+    #[test]
+    fn a_span_is_local_midnight_to_midnight_and_bounded() {
+        let berlin = time::parse_rule("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        // 2024-03-31 has 23 hours in Berlin; it starts at 2024-03-30T23:00Z.
+        let (from, to) = span(&berlin, date("2024-03-31"), date("2024-03-31")).unwrap();
+        assert_eq!(from, 1_711_839_600_000);
+        assert_eq!(to - from, 23 * 3_600_000);
+        assert!(span(&berlin, date("2024-03-31"), date("2024-03-30")).is_err());
+        assert!(span(&berlin, date("2024-01-01"), date("2024-12-31")).is_ok());
+        assert!(span(&berlin, date("2024-01-01"), date("2025-01-01")).is_err());
+    }
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let values: Vec<i64> = (1..=20).collect();
+        assert_eq!(percentile(&values, 95), Some(19));
+        assert_eq!(percentile(&values[..1], 95), Some(1));
+        assert_eq!(percentile(&[], 95), None);
+        assert_eq!(average(&[60, 120, 180]), Some(120));
+        assert_eq!(average(&[]), None);
+    }
+
+    #[test]
+    fn quarter_hours_fall_into_local_hours() {
+        let india = time::parse_rule("IST-5:30").unwrap();
+        // 00:00Z is 05:30 in India; 00:15Z 05:45; 00:30Z 06:00.
+        let hours = per_local_hour(&india, &[(0, 1), (1, 2), (2, 4)]);
+        assert_eq!(hours[5], 3);
+        assert_eq!(hours[6], 4);
+        assert_eq!(hours.iter().sum::<i64>(), 7);
+    }
+
+    #[test]
+    fn the_chart_has_a_bar_per_hour_scaled_to_the_busiest() {
+        let mut per_hour = [0; 24];
+        per_hour[12] = 10;
+        per_hour[13] = 5;
+        let svg = hour_chart_svg(&per_hour, "Orders <per> hour");
+        assert_eq!(svg.matches("<rect").count(), 24);
+        assert!(svg.contains("aria-label=\"Orders &lt;per&gt; hour\""));
+        assert!(svg.contains("height=\"120\"><title>12:00 10</title>"));
+        assert!(svg.contains("height=\"60\"><title>13:00 5</title>"));
+    }
+}
