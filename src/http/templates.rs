@@ -89,6 +89,34 @@ const TEMPLATES: &[(&str, &str)] = &[
         "shop/group_form.html",
         include_str!("../../templates/shop/group_form.html"),
     ),
+    (
+        "shop/staff.html",
+        include_str!("../../templates/shop/staff.html"),
+    ),
+    (
+        "shop/ticket_payment.html",
+        include_str!("../../templates/shop/ticket_payment.html"),
+    ),
+    (
+        "customer/order_payments.html",
+        include_str!("../../templates/customer/order_payments.html"),
+    ),
+    (
+        "customer/paused.html",
+        include_str!("../../templates/customer/paused.html"),
+    ),
+    (
+        "shop/pause.html",
+        include_str!("../../templates/shop/pause.html"),
+    ),
+    (
+        "shop/ticket_recall.html",
+        include_str!("../../templates/shop/ticket_recall.html"),
+    ),
+    (
+        "shop/cancel_reasons.html",
+        include_str!("../../templates/shop/cancel_reasons.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
