@@ -145,6 +145,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             low_count => low_items.len().min(LOW_STOCK_SHOWN) + low_ingredients.len().min(LOW_STOCK_SHOWN),
             low_more => low_items.len() > LOW_STOCK_SHOWN || low_ingredients.len() > LOW_STOCK_SHOWN,
             payment_methods => methods,
+            can_pause => staff.shop_for(ShopAction::EditProfile).is_ok(),
         },
     )?;
     if let Some(shop) = owner_in {
