@@ -223,14 +223,25 @@ pub fn refund(
     save(tx, &new, actor)
 }
 
-/// Runs a payment or refund in the writer and wakes the order's waiters.
-pub async fn change(
-    data: &Data,
-    order_id: i64,
-    f: impl FnOnce(&Connection) -> Result<OrderView> + Send + 'static,
-) -> Result<OrderView> {
+/// A change to an order's money.
+#[derive(Debug)]
+pub enum Money {
+    Pay(PaymentRequest),
+    Refund(RefundRequest),
+}
+
+/// Records a payment or refund by the shop `actor` and wakes the order's
+/// waiters (its customer's page and its shop's board).
+pub async fn record(data: &Data, order_id: i64, actor: Actor, change: Money) -> Result<OrderView> {
+    let Actor::Shop { user_id, .. } = actor else {
+        return Err(Error::not_found(Code::OrderNotFound));
+    };
+    let now = crate::support::time::now_ms();
     data.write(move |tx, changes| {
-        let view = f(tx)?;
+        let view = match &change {
+            Money::Pay(req) => pay(tx, order_id, &actor, user_id, req, now)?,
+            Money::Refund(req) => refund(tx, order_id, &actor, user_id, req, now)?,
+        };
         changes.add(Topic::Order(order_id));
         changes.add(Topic::ShopOrders(view.order.shop_id));
         Ok(view)

@@ -17,7 +17,7 @@ use crate::ordering::menu_edit::{
     OptionPatch, WasteReport,
 };
 use crate::ordering::orders::{self, Actor, OrderView, Status};
-use crate::ordering::payments::{self, PaymentRequest, RefundRequest};
+use crate::ordering::payments::{self, Money};
 use crate::ordering::photos;
 use crate::ordering::windows;
 use crate::support::money::MoneyFormat;
@@ -999,14 +999,25 @@ const MENU_INGREDIENTS: &str = "/shop/menu#ingredients";
 
 // ---- Staff accounts (the keeper's) ----
 
-pub async fn api_staff(app: &App, req: &Request) -> Result<Response> {
-    let keeper = shop_staff(app, req).await?;
-    let list = app
-        .data
+/// The keeper's shop's members (for the API and the page alike).
+async fn members(app: &App, keeper: Staff) -> Result<Vec<accounts::MemberView>> {
+    app.data
         .db
         .read(move |c| accounts::member_list(c, &keeper))
-        .await?;
-    Ok(json(StatusCode::OK, &list))
+        .await
+}
+
+/// Takes a member off the keeper's shop.
+async fn remove_staff(app: &App, keeper: Staff, user_id: i64) -> Result<()> {
+    app.data
+        .db
+        .write(move |tx| accounts::remove_member(tx, &keeper, user_id))
+        .await
+}
+
+pub async fn api_staff(app: &App, req: &Request) -> Result<Response> {
+    let keeper = shop_staff(app, req).await?;
+    Ok(json(StatusCode::OK, &members(app, keeper).await?))
 }
 
 pub async fn api_add_staff(app: &App, req: &Request) -> Result<Response> {
@@ -1017,21 +1028,13 @@ pub async fn api_add_staff(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn api_remove_staff(app: &App, req: &Request, user_id: i64) -> Result<Response> {
     let keeper = shop_staff(app, req).await?;
-    app.data
-        .db
-        .write(move |tx| accounts::remove_member(tx, &keeper, user_id))
-        .await?;
+    remove_staff(app, keeper, user_id).await?;
     Ok(no_content())
 }
 
 pub async fn staff_page(app: &App, req: &Request) -> Result<Response> {
     let keeper = shop_staff(app, req).await?;
-    let reader = keeper.clone();
-    let members = app
-        .data
-        .db
-        .read(move |c| accounts::member_list(c, &reader))
-        .await?;
+    let members = members(app, keeper.clone()).await?;
     render(
         app,
         req,
@@ -1052,10 +1055,7 @@ pub async fn add_staff_form(app: &App, req: &Request) -> Result<Response> {
 pub async fn remove_staff_form(app: &App, req: &Request, user_id: i64) -> Result<Response> {
     let keeper = shop_staff(app, req).await?;
     check_csrf(app, req, &req.form())?;
-    app.data
-        .db
-        .write(move |tx| accounts::remove_member(tx, &keeper, user_id))
-        .await?;
+    remove_staff(app, keeper, user_id).await?;
     Ok(redirect("/shop/staff"))
 }
 
@@ -1114,18 +1114,18 @@ pub async fn pause_form(app: &App, req: &Request) -> Result<Response> {
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
 }
 
-async fn pay(app: &App, req: &Request, order_id: i64, body: PaymentRequest) -> Result<OrderView> {
-    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::TakePayments).await?;
-    let now = crate::support::time::now_ms();
-    let who = actor(&staff, shop_id);
-    payments::change(&app.data, order_id, move |tx| {
-        payments::pay(tx, order_id, &who, staff.user_id, &body, now)
-    })
-    .await
+/// Records a payment or refund, each under the right its kind needs.
+async fn money(app: &App, req: &Request, order_id: i64, change: Money) -> Result<OrderView> {
+    let action = match change {
+        Money::Pay(_) => ShopAction::TakePayments,
+        Money::Refund(_) => ShopAction::Refund,
+    };
+    let (staff, shop_id) = acting_shopkeeper(app, req, action).await?;
+    payments::record(&app.data, order_id, actor(&staff, shop_id), change).await
 }
 
 pub async fn api_payment(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let view = pay(app, req, order_id, req.json()?).await?;
+    let view = money(app, req, order_id, Money::Pay(req.json()?)).await?;
     Ok(json(StatusCode::OK, &view))
 }
 
@@ -1133,19 +1133,12 @@ pub async fn api_payment(app: &App, req: &Request, order_id: i64) -> Result<Resp
 pub async fn payment_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let form = req.form();
     check_csrf(app, req, &form)?;
-    pay(app, req, order_id, form.parse()?).await?;
+    money(app, req, order_id, Money::Pay(form.parse()?)).await?;
     Ok(redirect("/shop"))
 }
 
 pub async fn api_refund(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::Refund).await?;
-    let body: RefundRequest = req.json()?;
-    let now = crate::support::time::now_ms();
-    let who = actor(&staff, shop_id);
-    let view = payments::change(&app.data, order_id, move |tx| {
-        payments::refund(tx, order_id, &who, staff.user_id, &body, now)
-    })
-    .await?;
+    let view = money(app, req, order_id, Money::Refund(req.json()?)).await?;
     Ok(json(StatusCode::OK, &view))
 }
 
