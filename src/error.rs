@@ -151,6 +151,16 @@ codes! {
     SetupDone = "setup.done",
     SetupNotHere = "setup.not_here",
     BackupBusy = "backup.busy",
+    AuthBadUsername = "auth.bad_username",
+    OrderNothingToRecall = "order.nothing_to_recall",
+    ShopPaused = "shop.paused",
+    ShopBadPause = "shop.bad_pause",
+    PaymentMethodNotTaken = "payment.method_not_taken",
+    PaymentAboveDue = "payment.above_due",
+    PaymentBadAmount = "payment.bad_amount",
+    PaymentTooMany = "payment.too_many",
+    RefundAbovePaid = "refund.above_paid",
+    PaymentOrderCancelled = "payment.order_cancelled",
 }
 
 impl Problem {

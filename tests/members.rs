@@ -125,8 +125,8 @@ fn staff_work_the_board_but_only_the_keeper_runs_the_shop() {
     let mut demo = Server::start_demo();
     let data_dir = demo.data_dir.clone();
     assert!(demo.stop());
-    // No page adds staff yet: a kitchen hand joins shop 1 in the database,
-    // with the demo password.
+    // A kitchen hand joins shop 1 in the database, with the demo password
+    // (tests/roles.rs adds staff through the API).
     database(&data_dir)
         .execute_batch(
             "INSERT INTO users (email, name, role, password_hash, created_at)

@@ -25,10 +25,13 @@ pub(crate) enum ShopAction {
     SwitchSoldOut,
     /// Add, change and delete menu items.
     EditMenu,
-    /// The shop's name, description and open/closed switch.
+    /// The shop's name, description, open/closed switch and pause.
     EditProfile,
-    #[cfg_attr(not(test), allow(dead_code))]
     ManageMembers,
+    /// Take payments at the counter.
+    TakePayments,
+    /// Give money back.
+    Refund,
 }
 
 impl ShopAction {
@@ -38,7 +41,10 @@ impl ShopAction {
             ShopRole::Keeper => true,
             ShopRole::Staff => matches!(
                 self,
-                ShopAction::SeeBoard | ShopAction::MoveOrders | ShopAction::SwitchSoldOut
+                ShopAction::SeeBoard
+                    | ShopAction::MoveOrders
+                    | ShopAction::SwitchSoldOut
+                    | ShopAction::TakePayments
             ),
         }
     }
@@ -71,13 +77,12 @@ impl Staff {
     }
 
     /// The shop this user works at, if their role there allows `action`.
-    /// Owners and shopless users are refused; a suspended shop stays
-    /// readable but nothing in it can change.
+    /// Shopless users, and owners who have not chosen a shop, are refused;
+    /// a suspended shop stays readable but nothing in it can change.
     pub(crate) fn shop_for(&self, action: ShopAction) -> Result<&ShopRow> {
         let membership = self
             .membership
             .as_ref()
-            .filter(|_| self.role == Role::Shopkeeper)
             .ok_or_else(|| Error::forbidden(Code::AuthShopkeepersOnly))?;
         if !action.allowed_for(membership.role) {
             return Err(Error::forbidden(Code::AuthKeeperOnly));
@@ -101,15 +106,28 @@ impl Staff {
     }
 }
 
+/// The venue owner acting as the keeper of `shop_id`: the owner may do in
+/// any shop whatever its keeper may. Anyone else stays as they are, so a
+/// shopkeeper naming another shop still works only in their own.
+pub(crate) fn in_chosen_shop(conn: &Connection, staff: Staff, shop_id: i64) -> Result<Staff> {
+    if staff.role != Role::Owner {
+        return Ok(staff);
+    }
+    let shop = shops::by_id(conn, shop_id)?.ok_or_else(|| Error::not_found(Code::ShopNotFound))?;
+    Ok(Staff {
+        membership: Some(Membership {
+            shop,
+            role: ShopRole::Keeper,
+        }),
+        ..staff
+    })
+}
+
 /// Most members one shop may have: each is a row a keeper could add.
-// Membership rules ahead of the page that manages members: only their
-// tests call them yet.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const MAX_SHOP_MEMBERS: i64 = 50;
 
 /// Makes a shopkeeper account a member of the keeper's shop, or changes
 /// its role there. A shop always keeps at least one keeper.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn put_member(
     conn: &Connection,
     keeper: &Staff,
@@ -135,8 +153,8 @@ pub(crate) fn put_member(
     Ok(members::put(conn, shop_id, user_id, role, now)?)
 }
 
-/// Takes a member off the keeper's shop; its last keeper stays.
-#[cfg_attr(not(test), allow(dead_code))]
+/// Takes a member off the keeper's shop and ends their sessions, so a
+/// removed cook is out at once; its last keeper stays.
 pub(crate) fn remove_member(conn: &Connection, keeper: &Staff, user_id: i64) -> Result<()> {
     let shop_id = keeper.shop_for(ShopAction::ManageMembers)?.id;
     let (_, keepers) = members::counts(conn, shop_id)?;
@@ -145,9 +163,103 @@ pub(crate) fn remove_member(conn: &Connection, keeper: &Staff, user_id: i64) -> 
         Some(ShopRole::Keeper) if keepers <= 1 => Err(Error::conflict(Code::ShopNeedsKeeper)),
         Some(_) => {
             members::remove(conn, shop_id, user_id)?;
+            sessions::delete_for_user(conn, user_id)?;
             Ok(())
         }
     }
+}
+
+/// A member of a shop as its staff list shows them.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct MemberView {
+    pub(crate) user_id: i64,
+    /// The email or username they log in with.
+    pub(crate) login: String,
+    pub(crate) name: String,
+    pub(crate) role: &'static str,
+    pub(crate) added_at: i64,
+}
+
+/// The keeper's shop's members, keepers first.
+pub(crate) fn member_list(conn: &Connection, keeper: &Staff) -> Result<Vec<MemberView>> {
+    let shop_id = keeper.shop_for(ShopAction::ManageMembers)?.id;
+    Ok(members::list(conn, shop_id)?
+        .into_iter()
+        .map(|m| MemberView {
+            user_id: m.user_id,
+            login: m.login,
+            name: m.name,
+            role: m.role.as_str(),
+            added_at: m.created_at,
+        })
+        .collect())
+}
+
+/// A kitchen staff account a keeper adds: an email or a short username.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewStaff {
+    #[serde(default)]
+    pub(crate) email: String,
+    #[serde(default)]
+    pub(crate) username: String,
+    pub(crate) name: String,
+    pub(crate) password: String,
+}
+
+const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
+
+/// What a new staff member logs in with: an email, or a username of 3–32
+/// lowercase letters, digits, '.', '_' or '-' (no '@', so it can never be
+/// taken for someone's email).
+pub(crate) fn staff_login(form: &NewStaff) -> Result<String> {
+    if form.username.trim().is_empty() {
+        return normalize_email(&form.email);
+    }
+    let username = form.username.trim().to_lowercase();
+    let valid = USERNAME_CHARS.contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !valid || !form.email.trim().is_empty() {
+        return Err(Error::bad(Code::AuthBadUsername));
+    }
+    Ok(username)
+}
+
+/// Creates a staff account and adds it to the keeper's shop. An existing
+/// account is never taken over: its login is refused as taken.
+pub(crate) async fn add_staff(
+    data: &Data,
+    limits: &RateLimiter,
+    keeper: Staff,
+    form: NewStaff,
+) -> Result<MemberView> {
+    keeper.shop_for(ShopAction::ManageMembers)?;
+    let login = staff_login(&form)?;
+    check_password_policy(&form.password)?;
+    let name = text::required("name", &form.name, 60)?;
+    let password = form.password;
+    let slot = limits.hashing_slot().await?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        hash_password(&password)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    let now = crate::support::time::now_ms();
+    data.db
+        .write(move |tx| {
+            let user_id = create_user(tx, &login, &name, Role::Shopkeeper, &hash, now)?;
+            put_member(tx, &keeper, user_id, ShopRole::Staff, now)?;
+            Ok(MemberView {
+                user_id,
+                login,
+                name,
+                role: ShopRole::Staff.as_str(),
+                added_at: now,
+            })
+        })
+        .await
 }
 
 /// Creates a shop with `keeper_id` as its keeper.
@@ -497,12 +609,14 @@ mod tests {
             EditMenu,
             EditProfile,
             ManageMembers,
+            TakePayments,
+            Refund,
         ];
         for action in everything {
             assert!(action.allowed_for(ShopRole::Keeper), "{action:?}");
             assert_eq!(
                 action.allowed_for(ShopRole::Staff),
-                matches!(action, SeeBoard | MoveOrders | SwitchSoldOut),
+                matches!(action, SeeBoard | MoveOrders | SwitchSoldOut | TakePayments),
                 "{action:?}"
             );
         }
@@ -546,10 +660,12 @@ mod tests {
             put_member(&conn, &cook_staff, cook, ShopRole::Keeper, 2),
             Err(Error::Forbidden(_))
         ));
-        // Removed, the cook is a shopkeeper without a shop.
+        // Removed, the cook is logged out and a shopkeeper without a shop.
         remove_member(&conn, &staff(&conn, &keeper_token), cook).unwrap();
-        assert!(staff(&conn, &cook_token).membership.is_none());
-        assert!(staff(&conn, &cook_token).own_shop().is_err());
+        assert!(staff_for_token(&conn, &cook_token, 1).unwrap().is_none());
+        let again = staff(&conn, &start_session(&conn, cook, 1).unwrap());
+        assert!(again.membership.is_none());
+        assert!(again.own_shop().is_err());
     }
 
     #[test]
@@ -650,5 +766,57 @@ mod tests {
             create_owner(&conn, "x@b.c", "A", "short"),
             Err(Error::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn staff_log_in_with_an_email_or_a_short_username() {
+        let form = |email: &str, username: &str| NewStaff {
+            email: email.into(),
+            username: username.into(),
+            name: "Cook".into(),
+            password: "long enough".into(),
+        };
+        assert_eq!(staff_login(&form("Cook@X.y", "")).unwrap(), "cook@x.y");
+        assert_eq!(staff_login(&form("", " Grill-2 ")).unwrap(), "grill-2");
+        for (email, username) in [
+            ("", "ab"),
+            ("", "has space"),
+            ("", "a@b"),
+            ("", &"x".repeat(33)),
+            ("c@x.y", "cook"),
+            ("", ""),
+        ] {
+            assert!(
+                matches!(
+                    staff_login(&form(email, username)),
+                    Err(Error::BadRequest(_))
+                ),
+                "{email:?} {username:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_owner_keeps_any_shop_they_choose_and_others_stay_in_their_own() {
+        let conn = crate::db::test_connection();
+        let (keeper, keeper_token) = account(&conn, "k@x.y");
+        let (other, _) = account(&conn, "o@x.y");
+        let own = create_shop(&conn, keeper, "Mine", "", ShopStatus::Approved, 0).unwrap();
+        let theirs = create_shop(&conn, other, "Theirs", "", ShopStatus::Approved, 0).unwrap();
+        let owner_id = create_owner(&conn, "boss@x.y", "Boss", "long enough").unwrap();
+        let owner = staff(&conn, &start_session(&conn, owner_id, 0).unwrap());
+        assert!(owner.shop_for(ShopAction::SeeBoard).is_err());
+        let acting = in_chosen_shop(&conn, owner.clone(), theirs).unwrap();
+        assert_eq!(
+            acting.shop_for(ShopAction::ManageMembers).unwrap().id,
+            theirs
+        );
+        assert_eq!(acting.shop_for(ShopAction::Refund).unwrap().id, theirs);
+        assert!(matches!(
+            in_chosen_shop(&conn, owner, 999),
+            Err(Error::NotFound(_))
+        ));
+        let keeper_staff = in_chosen_shop(&conn, staff(&conn, &keeper_token), theirs).unwrap();
+        assert_eq!(keeper_staff.own_shop().unwrap().id, own);
     }
 }

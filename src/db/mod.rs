@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/004_menu_version.sql"),
     include_str!("schema/005_members.sql"),
     include_str!("schema/006_menus.sql"),
+    include_str!("schema/007_staff_payments.sql"),
     include_str!("schema/008_owner.sql"),
     include_str!("schema/009_board.sql"),
 ];

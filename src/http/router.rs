@@ -159,6 +159,39 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::POST, ["shop", "ingredients", i, "waste"]) => {
             shop::waste_form(app, req, id(i)?).await
         }
+        (&Method::GET, ["api", "shop", "staff"]) => shop::api_staff(app, req).await,
+        (&Method::POST, ["api", "shop", "staff"]) => shop::api_add_staff(app, req).await,
+        (&Method::DELETE, ["api", "shop", "staff", user]) => {
+            shop::api_remove_staff(app, req, id(user)?).await
+        }
+        (&Method::GET, ["shop", "staff"]) => shop::staff_page(app, req).await,
+        (&Method::POST, ["shop", "staff"]) => shop::add_staff_form(app, req).await,
+        (&Method::POST, ["shop", "staff", user, "delete"]) => {
+            shop::remove_staff_form(app, req, id(user)?).await
+        }
+        (&Method::POST, ["api", "shop", "orders", order, "recall"]) => {
+            shop::api_recall(app, req, id(order)?).await
+        }
+        (&Method::POST, ["shop", "orders", order, "recall"]) => {
+            shop::recall_form(app, req, id(order)?).await
+        }
+        (&Method::POST, ["api", "shop", "pause"]) => shop::api_pause(app, req).await,
+        (&Method::POST, ["shop", "pause"]) => shop::pause_form(app, req).await,
+        (&Method::POST, ["api", "shop", "orders", order, "payment"]) => {
+            shop::api_payment(app, req, id(order)?).await
+        }
+        (&Method::POST, ["shop", "orders", order, "payment"]) => {
+            shop::payment_form(app, req, id(order)?).await
+        }
+        (&Method::POST, ["api", "shop", "orders", order, "refunds"]) => {
+            shop::api_refund(app, req, id(order)?).await
+        }
+        (&Method::GET, ["api", "shop", "payment-methods"]) => {
+            shop::api_payment_methods(app, req).await
+        }
+        (&Method::PUT, ["api", "shop", "payment-methods"]) => {
+            shop::api_set_payment_methods(app, req).await
+        }
         // Venue owner
         (&Method::GET, ["admin"]) => admin::page(app, req).await,
         (&Method::POST, ["admin", "shops", shop, action]) => {

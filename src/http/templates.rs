@@ -105,6 +105,34 @@ const TEMPLATES: &[(&str, &str)] = &[
         "board/tv.html",
         include_str!("../../templates/board/tv.html"),
     ),
+    (
+        "shop/staff.html",
+        include_str!("../../templates/shop/staff.html"),
+    ),
+    (
+        "shop/ticket_payment.html",
+        include_str!("../../templates/shop/ticket_payment.html"),
+    ),
+    (
+        "customer/order_payments.html",
+        include_str!("../../templates/customer/order_payments.html"),
+    ),
+    (
+        "customer/paused.html",
+        include_str!("../../templates/customer/paused.html"),
+    ),
+    (
+        "shop/pause.html",
+        include_str!("../../templates/shop/pause.html"),
+    ),
+    (
+        "shop/ticket_recall.html",
+        include_str!("../../templates/shop/ticket_recall.html"),
+    ),
+    (
+        "shop/cancel_reasons.html",
+        include_str!("../../templates/shop/cancel_reasons.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {

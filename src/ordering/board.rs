@@ -203,6 +203,7 @@ mod tests {
                 per_shop: 1000,
             },
             minute_of_day: 12 * 60,
+            zone_rule: crate::support::time::UTC_RULE.into(),
         };
         place(conn, &req, &who, 1_000).unwrap().view.order.id
     }

@@ -24,6 +24,8 @@ pub struct PublicShop {
     pub name: String,
     pub description: String,
     pub open: bool,
+    /// Paused: takes no orders until this UTC instant (cleared once past).
+    pub paused_until: Option<i64>,
 }
 
 impl From<ShopRow> for PublicShop {
@@ -33,6 +35,7 @@ impl From<ShopRow> for PublicShop {
             name: s.name,
             description: s.description,
             open: s.open,
+            paused_until: s.paused_until,
         }
     }
 }
@@ -48,6 +51,7 @@ pub struct ShopView {
     pub status: ShopStatus,
     pub open: bool,
     pub created_at: i64,
+    pub paused_until: Option<i64>,
 }
 
 impl From<ShopRow> for ShopView {
@@ -61,6 +65,7 @@ impl From<ShopRow> for ShopView {
             status: s.status,
             open: s.open,
             created_at: s.created_at,
+            paused_until: s.paused_until,
         }
     }
 }

@@ -9,5 +9,6 @@ pub mod catalog;
 pub mod menu;
 pub mod menu_edit;
 pub mod orders;
+pub mod payments;
 pub mod photos;
 pub mod windows;

@@ -7,6 +7,7 @@ use crate::live::{Answer, Audience, Built, Data, Topic};
 use crate::ordering::board::{self, BoardOrder, WaitingCount};
 use crate::ordering::catalog;
 use crate::ordering::menu;
+use crate::ordering::payments::{self, Payments};
 use crate::store::orders::{
     self as rows, ActorRole, EventRow, LineRow, NewEvent, NewOrder, OrderRow, Taken,
 };
@@ -519,6 +520,8 @@ pub struct Placement {
     pub limits: OpenOrderLimits,
     /// The venue's local time, minutes after midnight: items' time windows.
     pub minute_of_day: i64,
+    /// The venue's time zone rule, to name when a paused shop reopens.
+    pub zone_rule: String,
 }
 
 /// A placed order with the token that opens it.
@@ -661,12 +664,14 @@ pub struct OrderView {
     pub order: OrderSummary,
     pub items: Vec<LineView>,
     pub events: Vec<EventView>,
+    pub payments: Payments,
 }
 
 pub fn load_view(conn: &Connection, order: OrderRow) -> Result<OrderView> {
     Ok(OrderView {
         items: views(rows::lines(conn, order.id)?),
         events: views(rows::events(conn, order.id)?),
+        payments: payments::of_order(conn, order.id, order.total_cents)?,
         order: order.into(),
     })
 }
@@ -734,6 +739,11 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     let shop = catalog::approved_shop(tx, req.shop_id)?;
     if !shop.open {
         return Err(Error::conflict(Code::ShopClosed).with("shop", &shop.name));
+    }
+    if let Some(until) = shop.paused_until.filter(|until| *until > now) {
+        return Err(Error::conflict(Code::ShopPaused)
+            .with("shop", &shop.name)
+            .with("until", crate::support::time::clock(until, &who.zone_rule)));
     }
     let lines = price_lines(tx, shop.id, &valid.lines, who.minute_of_day)?;
     let token = match &who.holder {
@@ -838,7 +848,8 @@ pub fn visible_order(conn: &Connection, id: i64, actor: &Actor) -> Result<OrderR
 #[derive(Debug)]
 pub struct Moved {
     pub view: OrderView,
-    /// Whether a cancellation gave stock back, which the menu shows.
+    /// Whether stock counts moved (a cancellation gave stock back, a
+    /// recall took it again), which the menu shows.
     pub stock_returned: bool,
 }
 
@@ -883,6 +894,71 @@ pub fn change_status(
     Ok(Moved {
         view: load_view(tx, order)?,
         stock_returned,
+    })
+}
+
+/// What a recall's event says, for the board and the customer.
+pub const RECALL_REASON: &str = "recalled";
+
+/// The stage a recall takes an order back to: the one before (undoing a
+/// mistaken tap), or for an order its shop cancelled, the stage it had.
+/// `last` is the event that brought the order to its stage. A placed
+/// order has nothing to go back to, and an order its customer cancelled
+/// stays cancelled.
+pub fn recall_target(status: Status, last: Option<&EventRow>) -> Option<Status> {
+    match status {
+        Status::Placed => None,
+        Status::Cancelled => last
+            .filter(|e| e.actor != ActorRole::Customer.as_str())
+            .and_then(|e| e.from)
+            .filter(|from| *from != Status::Cancelled),
+        _ => Status::ALL.into_iter().find(|s| s.next() == Some(status)),
+    }
+}
+
+/// Takes an order back one stage (see `recall_target`), recorded as an
+/// event. A cancelled order that gave its stock back takes it again, and
+/// gets its pickup code back only if no open order has taken it since.
+pub fn recall(tx: &Connection, order_id: i64, actor: &Actor, now: i64) -> Result<Moved> {
+    let order = visible_order(tx, order_id, actor)?;
+    let Actor::Shop { user_id, .. } = actor else {
+        return Err(Error::not_found(Code::OrderNotFound));
+    };
+    let events = rows::events(tx, order_id)?;
+    let refused = || {
+        Error::conflict(Code::OrderNothingToRecall)
+            .with("code", &order.pickup_code)
+            .with_key("from", format!("status.{}", order.status.as_str()))
+    };
+    let to = recall_target(order.status, events.last()).ok_or_else(refused)?;
+    let mut stock_moved = false;
+    if order.status == Status::Cancelled {
+        if rows::pickup_code_taken(tx, order.shop_id, &order.pickup_code)? {
+            return Err(refused());
+        }
+        if matches!(to, Status::Placed | Status::Accepted) {
+            stock_moved = take_stock(tx, order_id, &rows::lines(tx, order_id)?)?;
+        }
+    }
+    if !rows::set_status(tx, order_id, to, order.version, now)? {
+        return Err(Error::conflict(Code::OrderChanged));
+    }
+    rows::record_event(
+        tx,
+        &NewEvent {
+            order_id,
+            from: Some(order.status),
+            to,
+            actor_role: ActorRole::Shop,
+            actor_user_id: Some(*user_id),
+            reason: RECALL_REASON,
+            now,
+        },
+    )?;
+    let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
+    Ok(Moved {
+        view: load_view(tx, order)?,
+        stock_returned: stock_moved,
     })
 }
 
@@ -974,6 +1050,21 @@ pub async fn move_order(
     let now = crate::support::time::now_ms();
     data.write(move |tx, changes| {
         let moved = change_status(tx, order_id, to, &actor, &reason, now)?;
+        let shop_id = moved.view.order.shop_id;
+        changes.add(Topic::Order(order_id));
+        changes.add(Topic::ShopOrders(shop_id));
+        if moved.stock_returned {
+            catalog::menu_changed(tx, changes, shop_id)?;
+        }
+        Ok(moved.view)
+    })
+    .await
+}
+
+pub async fn recall_order(data: &Data, order_id: i64, actor: Actor) -> Result<OrderView> {
+    let now = crate::support::time::now_ms();
+    data.write(move |tx, changes| {
+        let moved = recall(tx, order_id, &actor, now)?;
         let shop_id = moved.view.order.shop_id;
         changes.add(Topic::Order(order_id));
         changes.add(Topic::ShopOrders(shop_id));
@@ -1082,6 +1173,7 @@ mod tests {
             placed_from: address.into(),
             limits: LIMITS,
             minute_of_day: 12 * 60,
+            zone_rule: crate::support::time::UTC_RULE.into(),
         }
     }
 
@@ -1484,5 +1576,75 @@ mod tests {
         for bad in ["", "7", "x:2", "7:y", "7:2:a.b", "7:2:1:x", "7:2:1:2:3"] {
             assert!(LineRequest::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn recall_goes_back_one_stage_or_to_the_stage_a_shop_cancelled_from() {
+        let event = |from: Option<Status>, to: Status, actor: &str| EventRow {
+            from,
+            to,
+            actor: actor.into(),
+            reason: String::new(),
+            at: 0,
+        };
+        let shop = event(Some(Status::Preparing), Status::Ready, "shop Kim");
+        assert_eq!(
+            recall_target(Status::Ready, Some(&shop)),
+            Some(Status::Preparing)
+        );
+        assert_eq!(recall_target(Status::Completed, None), Some(Status::Ready));
+        assert_eq!(recall_target(Status::Accepted, None), Some(Status::Placed));
+        assert_eq!(recall_target(Status::Placed, None), None);
+        let cancelled = event(Some(Status::Accepted), Status::Cancelled, "shop Kim");
+        assert_eq!(
+            recall_target(Status::Cancelled, Some(&cancelled)),
+            Some(Status::Accepted)
+        );
+        let by_customer = event(Some(Status::Placed), Status::Cancelled, "customer");
+        assert_eq!(recall_target(Status::Cancelled, Some(&by_customer)), None);
+    }
+
+    #[test]
+    fn a_recalled_cancellation_takes_its_stock_again_and_is_an_event() {
+        let conn = demo();
+        let item = 1;
+        conn.execute("UPDATE menu_items SET stock = 5 WHERE id = ?1", [item])
+            .unwrap();
+        let placed = place(&conn, &request("ref-recall", &[(item, 2)]), &anonymous(), 1).unwrap();
+        let id = placed.view.order.id;
+        let shop = Actor::Shop {
+            shop_id: placed.view.order.shop_id,
+            user_id: 1,
+        };
+        let stock = || -> i64 {
+            conn.query_row("SELECT stock FROM menu_items WHERE id = ?1", [item], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(stock(), 3);
+        change_status(&conn, id, Status::Cancelled, &shop, "sold out", 2).unwrap();
+        assert_eq!(stock(), 5);
+        let back = recall(&conn, id, &shop, 3).unwrap();
+        assert_eq!(back.view.order.status, Status::Placed);
+        assert!(back.stock_returned);
+        assert_eq!(stock(), 3);
+        let last = back.view.events.last().unwrap();
+        assert_eq!(
+            (last.from, last.to),
+            (Some(Status::Cancelled), Status::Placed)
+        );
+        assert_eq!(last.reason, RECALL_REASON);
+        assert!(matches!(
+            recall(&conn, id, &shop, 4),
+            Err(Error::Conflict(_))
+        ));
+        let customer = Actor::Customer {
+            token_hash: crypto::token_hash(&placed.token),
+        };
+        assert!(matches!(
+            recall(&conn, id, &customer, 4),
+            Err(Error::NotFound(_))
+        ));
     }
 }

@@ -1,16 +1,66 @@
-//! Time windows open and close as the venue's clock moves, without any
-//! edit to the menu. A menu long-poll's answer is built once per version
-//! and shared, so once a minute this moves the menu version of the shops
-//! whose items' windows open or close then, and open menus follow.
+//! Time windows open and close, and paused shops reopen, as the venue's
+//! clock moves, without any edit to the menu. A menu long-poll's answer is
+//! built once per version and shared, so once a minute this moves the menu
+//! version of the shops whose items' windows open or close then, or whose
+//! pause ends then, and open menus follow.
 
 use super::catalog::menu_changed;
 use super::menu::MINUTES_PER_DAY;
-use crate::error::Result;
+use crate::error::{Code, Error, Result};
 use crate::live::{Changes, Data};
-use crate::store::items;
+use crate::store::{items, shops};
 use crate::support::time::now_ms;
 use rusqlite::Connection;
+use serde_json::Value;
 use std::time::Duration;
+
+/// The longest pause: a shop paused by mistake reopens the same shift.
+pub const MAX_PAUSE_MINUTES: i64 = 12 * 60;
+const MINUTE_MS: i64 = 60_000;
+
+/// When a pause asked for at `now` (UTC ms; `minute` the venue's minutes
+/// after midnight then) ends, as a UTC instant on a whole minute, so the
+/// minute ticker reopens the shop right on time: `"13:20"` is the next
+/// 13:20 of the venue's clock (within 12 hours; a daylight-saving change
+/// in between is not allowed for), a number is that many minutes (1–720,
+/// rounded up to the minute), `null` resumes now (`None`).
+pub fn pause_end(until: &Value, now: i64, minute: i64) -> Result<Option<i64>> {
+    let bad = || Error::bad(Code::ShopBadPause);
+    let this_minute = now - now.rem_euclid(MINUTE_MS);
+    let minutes = match until {
+        Value::Null => return Ok(None),
+        Value::Number(n) => {
+            let minutes = n.as_i64().ok_or_else(bad)?;
+            if !(1..=MAX_PAUSE_MINUTES).contains(&minutes) {
+                return Err(bad());
+            }
+            // Rounded up: a whole-minute end the ticker sees.
+            let end = now + minutes * MINUTE_MS;
+            return Ok(Some(
+                end + (MINUTE_MS - end.rem_euclid(MINUTE_MS)) % MINUTE_MS,
+            ));
+        }
+        Value::String(text) => {
+            let at = super::menu::parse_clock(text).map_err(|_| bad())?;
+            (at - minute).rem_euclid(MINUTES_PER_DAY)
+        }
+        _ => return Err(bad()),
+    };
+    if !(1..=MAX_PAUSE_MINUTES).contains(&minutes) {
+        return Err(bad());
+    }
+    Ok(Some(this_minute + minutes * MINUTE_MS))
+}
+
+/// Pauses the shop until `until` (UTC ms), or resumes it (`None`); open
+/// menus follow at once.
+pub async fn set_pause(data: &Data, shop_id: i64, until: Option<i64>) -> Result<()> {
+    data.write(move |tx, changes| {
+        shops::set_paused_until(tx, shop_id, until)?;
+        menu_changed(tx, changes, shop_id)
+    })
+    .await
+}
 
 /// Which items' windows to look at after the clock moved from `last` to
 /// `minute` (the venue's minutes after midnight): those with an edge at
@@ -47,6 +97,15 @@ fn bump_menus(conn: &Connection, changes: &mut Changes, check: Check) -> Result<
     Ok(shops)
 }
 
+/// Reopens the shops whose pause has ended by `now`; returns them.
+fn end_pauses(conn: &Connection, changes: &mut Changes, now: i64) -> Result<Vec<i64>> {
+    let shops = shops::end_pauses(conn, now)?;
+    for shop_id in &shops {
+        menu_changed(conn, changes, *shop_id)?;
+    }
+    Ok(shops)
+}
+
 /// Runs for the server's life. `clock` gives the venue's local time in
 /// minutes after midnight.
 pub async fn follow(data: Data, clock: impl Fn() -> i64) {
@@ -59,14 +118,18 @@ pub async fn follow(data: Data, clock: impl Fn() -> i64) {
         let minute = clock();
         let check = what_to_check(last, minute);
         last = minute;
-        if check == Check::Nothing {
-            continue;
-        }
+        let now = now_ms();
         let bumped = data
-            .write(move |tx, changes| bump_menus(tx, changes, check))
+            .write(move |tx, changes| {
+                let mut shops = bump_menus(tx, changes, check)?;
+                shops.extend(end_pauses(tx, changes, now)?);
+                Ok(shops)
+            })
             .await;
         match bumped {
-            Ok(shops) if !shops.is_empty() => log::debug!("time windows moved menus {shops:?}"),
+            Ok(shops) if !shops.is_empty() => {
+                log::debug!("time windows and pauses moved menus {shops:?}")
+            }
             Ok(_) => {}
             Err(e) => log::warn!("cannot follow time windows: {e}"),
         }
@@ -145,5 +208,61 @@ mod tests {
         assert_eq!(version(breakfast), before[0] + 3);
         assert_eq!(version(late), before[1] + 3);
         assert_eq!(version(always), before[2]);
+    }
+
+    #[test]
+    fn pauses_end_on_a_whole_minute_within_twelve_hours() {
+        use serde_json::json;
+        // 13:05:30 in the venue; the clock minute is 13:05.
+        let now = 100 * MINUTES_PER_DAY * MINUTE_MS + (13 * 60 + 5) * MINUTE_MS + 30_000;
+        let minute = 13 * 60 + 5;
+        let this_minute = now - 30_000;
+        assert_eq!(
+            pause_end(&json!("13:20"), now, minute).unwrap(),
+            Some(this_minute + 15 * MINUTE_MS)
+        );
+        // Past midnight is the next day's.
+        assert_eq!(
+            pause_end(&json!("00:30"), 0, 23 * 60).unwrap(),
+            Some(90 * MINUTE_MS)
+        );
+        assert_eq!(
+            pause_end(&json!(10), now, minute).unwrap(),
+            Some(this_minute + 11 * MINUTE_MS)
+        );
+        assert_eq!(pause_end(&json!(null), now, minute).unwrap(), None);
+        for bad in [
+            json!("13:05"),
+            json!("13:00"),
+            json!("25:00"),
+            json!("soon"),
+            json!(0),
+            json!(721),
+            json!(1.5),
+            json!(true),
+        ] {
+            assert!(pause_end(&bad, now, minute).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ended_pauses_reopen_their_shops_and_move_their_menus() {
+        let conn = crate::db::test_connection();
+        let early = shop_with_window(&conn, "a@x.y", None);
+        let late = shop_with_window(&conn, "b@x.y", None);
+        shops::set_paused_until(&conn, early, Some(60_000)).unwrap();
+        shops::set_paused_until(&conn, late, Some(120_000)).unwrap();
+        let mut changes = Changes::default();
+        assert!(end_pauses(&conn, &mut changes, 59_999).unwrap().is_empty());
+        assert_eq!(end_pauses(&conn, &mut changes, 60_000).unwrap(), [early]);
+        assert_eq!(changes.topics(), [Topic::ShopMenu(early)]);
+        assert_eq!(
+            shops::by_id(&conn, early).unwrap().unwrap().paused_until,
+            None
+        );
+        assert_eq!(
+            shops::by_id(&conn, late).unwrap().unwrap().paused_until,
+            Some(120_000)
+        );
     }
 }

@@ -54,7 +54,6 @@ pub fn put(
 }
 
 /// Removes `user_id` from the shop; false if they were not a member.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "DELETE FROM shop_members WHERE shop_id = ?1 AND user_id = ?2",
@@ -63,7 +62,6 @@ pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result
 }
 
 /// The user's role at the shop, if they are a member.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn role(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<Option<ShopRole>> {
     conn.query_row(
         "SELECT role FROM shop_members WHERE shop_id = ?1 AND user_id = ?2",
@@ -86,7 +84,6 @@ pub fn shop_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<(i64,
 }
 
 /// How many members, and how many keepers, the shop has.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn counts(conn: &Connection, shop_id: i64) -> rusqlite::Result<(i64, i64)> {
     conn.query_row(
         "SELECT COUNT(*), COUNT(*) FILTER (WHERE role = 'keeper')
@@ -94,6 +91,36 @@ pub fn counts(conn: &Connection, shop_id: i64) -> rusqlite::Result<(i64, i64)> {
         [shop_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
+}
+
+/// A member with the account they log in with.
+#[derive(Debug)]
+pub struct MemberRow {
+    pub user_id: i64,
+    pub login: String,
+    pub name: String,
+    pub role: ShopRole,
+    pub created_at: i64,
+}
+
+/// A shop's members, keepers first, then in the order they were added.
+/// A shop has at most `MAX_SHOP_MEMBERS` of them.
+pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<MemberRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT m.user_id, u.email, u.name, m.role, m.created_at
+         FROM shop_members m JOIN users u ON u.id = m.user_id
+         WHERE m.shop_id = ?1 ORDER BY m.role = 'keeper' DESC, m.created_at, m.user_id",
+    )?;
+    let rows = stmt.query_map([shop_id], |r| {
+        Ok(MemberRow {
+            user_id: r.get(0)?,
+            login: r.get(1)?,
+            name: r.get(2)?,
+            role: r.get(3)?,
+            created_at: r.get(4)?,
+        })
+    })?;
+    rows.collect()
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod items;
 pub mod members;
 pub mod options;
 pub mod orders;
+pub mod payments;
 pub mod photo_files;
 pub mod reports;
 pub mod sessions;

@@ -24,10 +24,12 @@ pub struct ShopRow {
     pub status: ShopStatus,
     pub open: bool,
     pub created_at: i64,
+    /// Takes no orders until this UTC instant, if set.
+    pub paused_until: Option<i64>,
 }
 
 const SELECT: &str = "SELECT s.id, s.owner_user_id, u.email, s.name, s.description, s.status,
-                             s.open, s.created_at
+                             s.open, s.created_at, s.paused_until
                       FROM shops s JOIN users u ON u.id = s.owner_user_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<ShopRow> {
@@ -40,6 +42,7 @@ fn from_row(r: &Row) -> rusqlite::Result<ShopRow> {
         status: r.get(5)?,
         open: r.get(6)?,
         created_at: r.get(7)?,
+        paused_until: r.get(8)?,
     })
 }
 
@@ -116,4 +119,45 @@ pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>>
         r.get(0)
     })
     .optional()
+}
+
+// ---- The pause and the payment methods (schema 007) ----
+
+/// The payment methods the shop takes, as stored (comma-separated).
+pub fn methods(conn: &Connection, shop_id: i64) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT payment_methods FROM shops WHERE id = ?1",
+        [shop_id],
+        |r| r.get(0),
+    )
+}
+
+pub fn set_methods(conn: &Connection, shop_id: i64, methods: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE shops SET payment_methods = ?2 WHERE id = ?1",
+        params![shop_id, methods],
+    )?;
+    Ok(())
+}
+
+pub fn set_paused_until(
+    conn: &Connection,
+    shop_id: i64,
+    until: Option<i64>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE shops SET paused_until = ?2 WHERE id = ?1",
+        params![shop_id, until],
+    )?;
+    Ok(())
+}
+
+/// Clears the pauses that have run out by `now`; returns those shops.
+pub fn end_pauses(conn: &Connection, now: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare("UPDATE shops SET paused_until = NULL WHERE paused_until <= ?1 RETURNING id")?;
+    let rows = stmt.query_map([now], |r| r.get(0))?;
+    let mut shops: Vec<i64> = rows.collect::<rusqlite::Result<_>>()?;
+    shops.sort_unstable();
+    Ok(shops)
 }

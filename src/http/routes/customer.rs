@@ -539,6 +539,7 @@ fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
         placed_from: req.peer.ip().to_string(),
         limits: app.venue().open_order_limits(),
         minute_of_day: minute_now(app),
+        zone_rule: app.venue().time_zone_rule.clone(),
     }
 }
 

@@ -1,14 +1,13 @@
 //! Shopkeeper routes: the live order board and the menu editor, as pages
 //! and as JSON. A shopkeeper only ever reaches their own shop's orders.
 
-use crate::accounts::ShopAction;
-use crate::accounts::Staff;
+use crate::accounts::{self, ShopAction, Staff};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render::render;
 use crate::http::request::{Form, Request};
-use crate::http::response::{json, no_content, redirect, with_body, Response};
+use crate::http::response::{add_cookie, json, no_content, redirect, with_body, Response};
 use crate::http::templates::value;
 use crate::live::Changes;
 use crate::ordering::catalog::{self, ProfilePatch};
@@ -18,7 +17,9 @@ use crate::ordering::menu_edit::{
     OptionPatch, WasteReport,
 };
 use crate::ordering::orders::{self, Actor, OrderView, Status};
+use crate::ordering::payments::{self, Money};
 use crate::ordering::photos;
+use crate::ordering::windows;
 use crate::support::money::MoneyFormat;
 use hyper::body::Bytes;
 use hyper::StatusCode;
@@ -26,9 +27,37 @@ use minijinja::context;
 use serde::Deserialize;
 use std::time::Duration;
 
+/// The cookie that remembers which shop the venue owner opened, so the
+/// board's and the editor's forms and redirects stay in that shop.
+const OWNER_SHOP_COOKIE: &str = "os_shop";
+
+/// The shop the venue owner chose: `?shop=ID`, else the `X-Shop` header,
+/// else the cookie the board set.
+fn chosen_shop(req: &Request) -> Option<i64> {
+    req.param("shop")
+        .or_else(|| req.header("x-shop"))
+        .or_else(|| req.cookie(OWNER_SHOP_COOKIE))
+        .and_then(|id| id.trim().parse().ok())
+}
+
+/// The logged-in staff member; the venue owner acts as the keeper of the
+/// shop they chose. Read afresh on every request.
+async fn shop_staff(app: &App, req: &Request) -> Result<Staff> {
+    let staff = require_staff(app, req).await?;
+    match chosen_shop(req) {
+        Some(shop_id) if staff.role == crate::accounts::Role::Owner => {
+            app.data
+                .db
+                .read(move |c| accounts::in_chosen_shop(c, staff, shop_id))
+                .await
+        }
+        _ => Ok(staff),
+    }
+}
+
 /// The logged-in shopkeeper and their shop id.
 async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
-    let staff = require_staff(app, req).await?;
+    let staff = shop_staff(app, req).await?;
     let shop_id = staff.own_shop()?.id;
     Ok((staff, shop_id))
 }
@@ -37,7 +66,7 @@ async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
 /// while the shop is suspended. The session is read afresh on every
 /// request, so a suspension takes effect on the next one.
 async fn acting_shopkeeper(app: &App, req: &Request, action: ShopAction) -> Result<(Staff, i64)> {
-    let staff = require_staff(app, req).await?;
+    let staff = shop_staff(app, req).await?;
     let shop_id = staff.shop_for(action)?.id;
     Ok((staff, shop_id))
 }
@@ -71,7 +100,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
     let now = crate::support::time::now_ms();
     let after = req.int_param("after", 0)?;
-    let (board, low_items, low_ingredients) = app
+    let (board, low_items, low_ingredients, methods) = app
         .data
         .db
         .read(move |c| {
@@ -79,7 +108,8 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             let items = catalog::running_low(c, shop_id, LOW_STOCK_SHOWN as i64 + 1)?;
             let mut ingredients = menu_edit::ingredient_list(c, shop_id)?;
             ingredients.retain(|i| i.running_low);
-            Ok((board, items, ingredients))
+            let methods = payments::methods_of(c, shop_id)?;
+            Ok((board, items, ingredients, methods))
         })
         .await?;
     let template = if req.param("fragment").is_some() {
@@ -93,7 +123,12 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
         .filter(|o| o.view.order.status == Status::Placed)
         .map(|o| o.view.order.id)
         .max();
-    render(
+    // The owner opening a shop's board keeps working in that shop.
+    let owner_in = req
+        .param("shop")
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|_| staff.role == accounts::Role::Owner);
+    let mut response = render(
         app,
         req,
         template,
@@ -110,8 +145,17 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             low_ingredients => value(&low_ingredients[..low_ingredients.len().min(LOW_STOCK_SHOWN)]),
             low_count => low_items.len().min(LOW_STOCK_SHOWN) + low_ingredients.len().min(LOW_STOCK_SHOWN),
             low_more => low_items.len() > LOW_STOCK_SHOWN || low_ingredients.len() > LOW_STOCK_SHOWN,
+            payment_methods => methods,
+            can_pause => staff.shop_for(ShopAction::EditProfile).is_ok(),
         },
-    )
+    )?;
+    if let Some(shop) = owner_in {
+        add_cookie(
+            &mut response,
+            &format!("{OWNER_SHOP_COOKIE}={shop}; Path=/; HttpOnly; SameSite=Lax"),
+        );
+    }
+    Ok(response)
 }
 
 /// A move to another stage, from the board's buttons or the API.
@@ -953,6 +997,183 @@ pub async fn waste_form(app: &App, req: &Request, id: i64) -> Result<Response> {
 const MENU_CATEGORIES: &str = "/shop/menu#categories";
 const MENU_GROUPS: &str = "/shop/menu#groups";
 const MENU_INGREDIENTS: &str = "/shop/menu#ingredients";
+
+// ---- Staff accounts (the keeper's) ----
+
+/// The keeper's shop's members (for the API and the page alike).
+async fn members(app: &App, keeper: Staff) -> Result<Vec<accounts::MemberView>> {
+    app.data
+        .db
+        .read(move |c| accounts::member_list(c, &keeper))
+        .await
+}
+
+/// Takes a member off the keeper's shop.
+async fn remove_staff(app: &App, keeper: Staff, user_id: i64) -> Result<()> {
+    app.data
+        .db
+        .write(move |tx| accounts::remove_member(tx, &keeper, user_id))
+        .await
+}
+
+pub async fn api_staff(app: &App, req: &Request) -> Result<Response> {
+    let keeper = shop_staff(app, req).await?;
+    Ok(json(StatusCode::OK, &members(app, keeper).await?))
+}
+
+pub async fn api_add_staff(app: &App, req: &Request) -> Result<Response> {
+    let keeper = shop_staff(app, req).await?;
+    let member = accounts::add_staff(&app.data, &app.limits, keeper, req.json()?).await?;
+    Ok(json(StatusCode::CREATED, &member))
+}
+
+pub async fn api_remove_staff(app: &App, req: &Request, user_id: i64) -> Result<Response> {
+    let keeper = shop_staff(app, req).await?;
+    remove_staff(app, keeper, user_id).await?;
+    Ok(no_content())
+}
+
+pub async fn staff_page(app: &App, req: &Request) -> Result<Response> {
+    let keeper = shop_staff(app, req).await?;
+    let members = members(app, keeper.clone()).await?;
+    render(
+        app,
+        req,
+        "shop/staff.html",
+        Some(&keeper),
+        context! { members => value(&members), me => keeper.user_id },
+    )
+}
+
+pub async fn add_staff_form(app: &App, req: &Request) -> Result<Response> {
+    let keeper = shop_staff(app, req).await?;
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    accounts::add_staff(&app.data, &app.limits, keeper, form.parse()?).await?;
+    Ok(redirect("/shop/staff"))
+}
+
+pub async fn remove_staff_form(app: &App, req: &Request, user_id: i64) -> Result<Response> {
+    let keeper = shop_staff(app, req).await?;
+    check_csrf(app, req, &req.form())?;
+    remove_staff(app, keeper, user_id).await?;
+    Ok(redirect("/shop/staff"))
+}
+
+// ---- Recall, pause and payments at pickup ----
+
+pub async fn api_recall(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
+    let view = orders::recall_order(&app.data, order_id, actor(&staff, shop_id)).await?;
+    Ok(json(StatusCode::OK, &view))
+}
+
+pub async fn recall_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
+    check_csrf(app, req, &req.form())?;
+    orders::recall_order(&app.data, order_id, actor(&staff, shop_id)).await?;
+    Ok(redirect("/shop"))
+}
+
+/// `{until}`: "13:20" in the venue's time, minutes, or null to resume.
+#[derive(Deserialize)]
+struct PauseRequest {
+    until: serde_json::Value,
+}
+
+async fn pause(app: &App, req: &Request, until: serde_json::Value) -> Result<Option<i64>> {
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditProfile).await?;
+    let now = crate::support::time::now_ms();
+    let end = windows::pause_end(&until, now, app.venue().minute_of_day(now))?;
+    windows::set_pause(&app.data, shop_id, end).await?;
+    Ok(end)
+}
+
+pub async fn api_pause(app: &App, req: &Request) -> Result<Response> {
+    let body: PauseRequest = req.json()?;
+    let end = pause(app, req, body.until).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "paused_until": end }),
+    ))
+}
+
+/// The board's pause form: `minutes`, `until` ("13:20"), or neither to resume.
+pub async fn pause_form(app: &App, req: &Request) -> Result<Response> {
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    let until = match (form.get("minutes"), form.get("until")) {
+        (Some(m), _) if !m.trim().is_empty() => m
+            .trim()
+            .parse::<i64>()
+            .map(serde_json::Value::from)
+            .map_err(|_| Error::bad(Code::ShopBadPause))?,
+        (_, Some(t)) if !t.trim().is_empty() => serde_json::Value::from(t.trim()),
+        _ => serde_json::Value::Null,
+    };
+    pause(app, req, until).await?;
+    Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
+}
+
+/// Records a payment or refund, each under the right its kind needs.
+async fn money(app: &App, req: &Request, order_id: i64, change: Money) -> Result<OrderView> {
+    let action = match change {
+        Money::Pay(_) => ShopAction::TakePayments,
+        Money::Refund(_) => ShopAction::Refund,
+    };
+    let (staff, shop_id) = acting_shopkeeper(app, req, action).await?;
+    payments::record(&app.data, order_id, actor(&staff, shop_id), change).await
+}
+
+pub async fn api_payment(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let view = money(app, req, order_id, Money::Pay(req.json()?)).await?;
+    Ok(json(StatusCode::OK, &view))
+}
+
+/// The ticket's one-tap "paid by cash/card": what is still due.
+pub async fn payment_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let form = req.form();
+    check_csrf(app, req, &form)?;
+    money(app, req, order_id, Money::Pay(form.parse()?)).await?;
+    Ok(redirect("/shop"))
+}
+
+pub async fn api_refund(app: &App, req: &Request, order_id: i64) -> Result<Response> {
+    let view = money(app, req, order_id, Money::Refund(req.json()?)).await?;
+    Ok(json(StatusCode::OK, &view))
+}
+
+#[derive(Deserialize)]
+struct MethodsRequest {
+    methods: Vec<String>,
+}
+
+pub async fn api_payment_methods(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let methods = app
+        .data
+        .db
+        .read(move |c| payments::methods_of(c, shop_id))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "methods": methods }),
+    ))
+}
+
+pub async fn api_set_payment_methods(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditProfile).await?;
+    let body: MethodsRequest = req.json()?;
+    let methods = app
+        .data
+        .db
+        .write(move |tx| payments::set_methods(tx, shop_id, &body.methods))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "methods": methods }),
+    ))
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,100 @@
+//! Payments and refunds of orders: one row each, never changed.
+
+use super::stored_enum;
+use rusqlite::{params, Connection};
+
+stored_enum! {
+    /// A row of an order's money: money in, or money back.
+    Kind {
+        Payment = "payment",
+        Refund = "refund",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub kind: Kind,
+    /// Empty for refunds.
+    pub method: String,
+    pub amount_cents: i64,
+    pub tip_cents: i64,
+    pub reason: String,
+    /// The name of who recorded it.
+    pub by: String,
+    pub at: i64,
+}
+
+pub struct NewPayment<'a> {
+    pub order_id: i64,
+    pub kind: Kind,
+    pub method: &'a str,
+    pub amount_cents: i64,
+    pub tip_cents: i64,
+    pub reason: &'a str,
+    pub user_id: i64,
+    pub now: i64,
+}
+
+pub fn insert(conn: &Connection, p: &NewPayment) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO order_payments
+             (order_id, kind, method, amount_cents, tip_cents, reason, user_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            p.order_id,
+            p.kind,
+            p.method,
+            p.amount_cents,
+            p.tip_cents,
+            p.reason,
+            p.user_id,
+            p.now
+        ],
+    )?;
+    Ok(())
+}
+
+/// An order's payments and refunds in the order they were recorded.
+pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<PaymentRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.kind, p.method, p.amount_cents, p.tip_cents, p.reason,
+                COALESCE(u.name, ''), p.created_at
+         FROM order_payments p LEFT JOIN users u ON u.id = p.user_id
+         WHERE p.order_id = ?1 ORDER BY p.id",
+    )?;
+    let rows = stmt.query_map([order_id], |r| {
+        Ok(PaymentRow {
+            kind: r.get(0)?,
+            method: r.get(1)?,
+            amount_cents: r.get(2)?,
+            tip_cents: r.get(3)?,
+            reason: r.get(4)?,
+            by: r.get(5)?,
+            at: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Moves the order's version and its shop's board version without a
+/// change of stage: its customer's and its shop's long-polls then answer.
+/// The board's version is the highest `change_seq`, which order events'
+/// AUTOINCREMENT ids feed; taking the next number from that same sequence
+/// keeps it rising for every later event too.
+pub fn touch_order(conn: &Connection, order_id: i64, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO sqlite_sequence (name, seq)
+         SELECT 'order_events', COALESCE(MAX(id), 0) FROM order_events",
+        [],
+    )?;
+    let seq: i64 = conn.query_row(
+        "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'order_events' RETURNING seq",
+        [],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "UPDATE orders SET version = version + 1, change_seq = ?2, updated_at = ?3 WHERE id = ?1",
+        params![order_id, seq, now],
+    )?;
+    Ok(())
+}
