@@ -37,10 +37,13 @@ check() { # check <description> <command...>
     if "$@"; then pass "$what"; else bad "$what"; fi
 }
 
-# Tightened as bytes are won (2,513,136 and 1,131,168 bytes measured), about
-# 20 KB above the last build; loosening it needs a reason in the README.
-MAX_BIN=2533000
-MAX_IPK=1151000
+# About 20 KB above the last build (3,298,928 and 1,442,381 bytes). Loosened
+# from 2,533,000 / 1,151,000 on 2026-11-30, the reason in openwrt/README.md
+# ("Size budget"): menus, photos, staff, payments, the kitchen display and TV
+# board, reports, backup and the audit log cost about 785 KB, of which the
+# size work had won back 349 KB. Tighten it as bytes are won.
+MAX_BIN=3320000
+MAX_IPK=1463000
 
 # --- independent of any build -------------------------------------------------
 echo "== sources"

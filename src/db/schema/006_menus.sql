@@ -25,7 +25,8 @@ UPDATE menu_items SET category_id = (
     WHERE c.shop_id = menu_items.shop_id AND c.name = menu_items.category COLLATE NOCASE
 ) WHERE category != '';
 -- The old text column stays, unread: SQLite's DROP COLUMN runs
--- pragma_quick_check, which the router build omits (openwrt/sqlite-options).
+-- SQLite's own integrity check, which the router build omits
+-- (openwrt/sqlite-options).
 
 -- Tags and allergens are bit sets over fixed lists (ordering::menu), so a
 -- filter is one AND per row.
@@ -33,7 +34,7 @@ ALTER TABLE menu_items ADD COLUMN tags INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE menu_items ADD COLUMN allergens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE menu_items ADD COLUMN prep_minutes INTEGER NOT NULL DEFAULT 5;
 -- NULL: not counted. Sold out at 0. Never below 0 (the stock updates
--- say so), but no CHECK: adding a column with one runs pragma_quick_check,
+-- say so), but no CHECK: adding a column with one runs SQLite's integrity check,
 -- which the router build omits.
 ALTER TABLE menu_items ADD COLUMN stock INTEGER;
 ALTER TABLE menu_items ADD COLUMN low_stock INTEGER NOT NULL DEFAULT 0;
