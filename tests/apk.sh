@@ -300,11 +300,11 @@ for pkg in "${apks[@]}"; do
     check "installed: every file of the package with its mode and bytes (uci-defaults applied and removed)" installed_as "$r" "$w/apk-root"
     check "post-install ran: default_postinst applied uci-defaults, enabled and started the service; postinst reloaded dnsmasq" \
         calls_are "$r" "add_group_and_user pkgname=orderspot" "default_postinst pkgname=orderspot root= upgrade=" \
-        "uci -q get orderspot.main.portal_host" "uci -q get orderspot.main.network" "uci -q get firewall.orderspot" \
-        "uci -q batch" "uci commit firewall" "uci -q get network.lan.ipaddr" "uci commit dhcp" \
+        "uci -q get orderspot.main.portal_host" "uci -q get orderspot.main.network" \
+        "uci -q get firewall.orderspot.path" "uci -q get network.lan.ipaddr" "uci commit dhcp" \
         "uci-defaults /etc/uci-defaults/99-orderspot" "enable /etc/init.d/orderspot" "start /etc/init.d/orderspot" \
         "dnsmasq reload" "uci -q get orderspot.main.network"
-    check "post-install told the owner how to choose the hotspot network" grep -q "nothing is intercepted until you choose" "$w/add.log"
+    check "post-install told the owner how to choose the hotspot network" grep -q "nothing is intercepted until you create" "$w/add.log"
     check "uci-defaults removed after it ran" test ! -e "$r/etc/uci-defaults/99-orderspot"
 
     # the owner's edits and data, then the next release
@@ -316,8 +316,8 @@ for pkg in "${apks[@]}"; do
     check "upgrade: release $((RELEASE + 1)) installed" grep -qx "V:$UPSTREAM-r$((RELEASE + 1))" <(sed -n '/^P:orderspot$/,/^$/p' "$r/lib/apk/db/installed")
     check "upgrade: post-upgrade ran with PKG_UPGRADE=1 (start, no enable), no removal script" \
         calls_are "$r" "add_group_and_user pkgname=orderspot" "default_postinst pkgname=orderspot root= upgrade=1" \
-        "uci -q get orderspot.main.portal_host" "uci -q get orderspot.main.network" "uci -q get firewall.orderspot" \
-        "uci -q batch" "uci commit firewall" "uci -q get network.lan.ipaddr" "uci commit dhcp" \
+        "uci -q get orderspot.main.portal_host" "uci -q get orderspot.main.network" \
+        "uci -q get firewall.orderspot.path" "uci -q get network.lan.ipaddr" "uci commit dhcp" \
         "uci-defaults /etc/uci-defaults/99-orderspot" "start /etc/init.d/orderspot" \
         "dnsmasq reload" "uci -q get orderspot.main.network"
     check "upgrade: the owner's /etc/config/orderspot is kept" grep -q "option venue_name 'Food Court'" "$r/etc/config/orderspot"
