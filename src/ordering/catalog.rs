@@ -565,27 +565,7 @@ pub async fn change_status(data: &Data, shop_id: i64, status: ShopStatus) -> Res
 mod tests {
     use super::*;
     use crate::ordering::menu_edit::{create_item, delete_item, update_item, ItemPatch};
-
-    fn shop(conn: &Connection, email: &str) -> i64 {
-        let user = crate::accounts::create_user(
-            conn,
-            email,
-            "Keeper",
-            crate::accounts::Role::Shopkeeper,
-            "x",
-            0,
-        )
-        .unwrap();
-        shops::insert(conn, user, "Stall", "", ShopStatus::Pending, 0).unwrap()
-    }
-
-    fn patch(name: &str, price: i64) -> ItemPatch {
-        ItemPatch {
-            name: Some(name.into()),
-            price_cents: Some(price),
-            ..Default::default()
-        }
-    }
+    use crate::ordering::testing::{patch, shop};
 
     #[test]
     fn pending_shops_are_hidden_until_approved() {

@@ -864,28 +864,7 @@ where
 mod tests {
     use super::*;
     use crate::live::Topic;
-    use crate::store::shops::{self, ShopStatus};
-
-    fn shop(conn: &Connection, email: &str) -> i64 {
-        let user = crate::accounts::create_user(
-            conn,
-            email,
-            "Keeper",
-            crate::accounts::Role::Shopkeeper,
-            "x",
-            0,
-        )
-        .unwrap();
-        shops::insert(conn, user, "Stall", "", ShopStatus::Pending, 0).unwrap()
-    }
-
-    fn patch(name: &str, price: i64) -> ItemPatch {
-        ItemPatch {
-            name: Some(name.into()),
-            price_cents: Some(price),
-            ..Default::default()
-        }
-    }
+    use crate::ordering::testing::{patch, shop};
 
     fn json<T: serde::de::DeserializeOwned>(text: &str) -> T {
         serde_json::from_str(text).unwrap()

@@ -11,4 +11,6 @@ pub mod menu_edit;
 pub mod orders;
 pub mod payments;
 pub mod photos;
+#[cfg(test)]
+mod testing;
 pub mod windows;

@@ -188,14 +188,22 @@ pub async fn api_delete_item(app: &App, req: &Request, item_id: i64) -> Result<R
 }
 
 pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
     let minute = minute_now(app);
-    let menu = app
-        .data
-        .db
-        .read(move |c| catalog::menu(c, shop_id, minute))
-        .await?;
-    Ok(json(StatusCode::OK, &menu.items))
+    api_read(app, req, move |c, shop| {
+        Ok(catalog::menu(c, shop, minute)?.items)
+    })
+    .await
+}
+
+/// Reads what the shop's members may see and answers its JSON.
+async fn api_read<T, F>(app: &App, req: &Request, f: F) -> Result<Response>
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&rusqlite::Connection, i64) -> Result<T> + Send + 'static,
+{
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let value = app.data.db.read(move |c| f(c, shop_id)).await?;
+    Ok(json(StatusCode::OK, &value))
 }
 
 /// Runs a menu edit the shopkeeper's role must allow and answers its JSON.
@@ -218,14 +226,11 @@ where
 }
 
 pub async fn api_categories(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
     let minute = minute_now(app);
-    let menu = app
-        .data
-        .db
-        .read(move |c| catalog::menu(c, shop_id, minute))
-        .await?;
-    Ok(json(StatusCode::OK, &menu.categories))
+    api_read(app, req, move |c, shop| {
+        Ok(catalog::menu(c, shop, minute)?.categories)
+    })
+    .await
 }
 
 pub async fn api_create_category(app: &App, req: &Request) -> Result<Response> {
@@ -264,13 +269,7 @@ pub async fn api_delete_category(app: &App, req: &Request, id: i64) -> Result<Re
 }
 
 pub async fn api_groups(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
-    let groups = app
-        .data
-        .db
-        .read(move |c| menu_edit::groups(c, shop_id))
-        .await?;
-    Ok(json(StatusCode::OK, &groups))
+    api_read(app, req, menu_edit::groups).await
 }
 
 pub async fn api_create_group(app: &App, req: &Request) -> Result<Response> {
@@ -332,13 +331,7 @@ pub async fn api_delete_group(app: &App, req: &Request, id: i64) -> Result<Respo
 }
 
 pub async fn api_ingredients(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
-    let list = app
-        .data
-        .db
-        .read(move |c| menu_edit::ingredient_list(c, shop_id))
-        .await?;
-    Ok(json(StatusCode::OK, &list))
+    api_read(app, req, menu_edit::ingredient_list).await
 }
 
 pub async fn api_create_ingredient(app: &App, req: &Request) -> Result<Response> {
@@ -400,16 +393,13 @@ pub async fn api_waste(app: &App, req: &Request, id: i64) -> Result<Response> {
 
 /// Waste recorded between `from` and `until` (UTC ms; default: the last 24 hours).
 pub async fn api_waste_list(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
     let now = crate::support::time::now_ms();
     let until = req.int_param("until", now)?;
     let from = req.int_param("from", until - 24 * 60 * 60 * 1000)?;
-    let list = app
-        .data
-        .db
-        .read(move |c| menu_edit::waste(c, shop_id, from, until))
-        .await?;
-    Ok(json(StatusCode::OK, &list))
+    api_read(app, req, move |c, shop| {
+        menu_edit::waste(c, shop, from, until)
+    })
+    .await
 }
 
 /// Many items sold out (or back) at once.
