@@ -10,7 +10,8 @@
 # Builds each binary first (scripts/build.sh; cargo makes that quick when
 # nothing changed). Both packages' contents come from openwrt/Makefile, the
 # SDK recipe, so both ways of building give the same packages: the files and
-# modes of the install section, Depends, Conflicts, conffiles (files in the
+# modes of the install section, Depends, Conflicts, USERID (Require-User),
+# conffiles (files in the
 # package; any other path listed there becomes /lib/upgrade/keep.d/orderspot,
 # as package-pack.mk does), description, and the postinst/prerm/postrm parts.
 #
@@ -23,7 +24,7 @@
 # The apk is written by `apk mkpkg` (scripts/apk-tools.sh builds apk-tools
 # 3.0.6 from ../shared/vendor/) composed as include/package-pack.mk composes
 # it for apk: version <version>-r<release>; the ipk's files plus
-# /lib/apk/packages/orderspot.{list,conffiles,conffiles_static}; post-install
+# /lib/apk/packages/orderspot.{list,conffiles,conffiles_static,rusers}; post-install
 # is default_postinst then the postinst part, post-upgrade the same with
 # PKG_UPGRADE=1, pre-deinstall default_prerm then the prerm part,
 # post-deinstall the postrm part. One addition: package-pack.mk never passes
@@ -159,8 +160,9 @@ build_one() {
     fi
 
     # control.tar.gz
-    local depends conflicts desc url
+    local depends conflicts desc url users
     url=$(pkg_field URL)
+    users=$(pkg_field USERID)
     depends=$(depends_names | paste -sd, - | sed 's/,/, /g')
     conflicts=$(conflicts_names | paste -sd, - | sed 's/,/, /g')
     desc=$(block description | sed 's/^[[:space:]]*//')
@@ -169,6 +171,7 @@ build_one() {
         echo "Version: $version"
         [ -z "$depends" ] || echo "Depends: $depends"
         [ -z "$conflicts" ] || echo "Conflicts: $conflicts"
+        [ -z "$users" ] || echo "Require-User: $users"
         echo "Source: package/$pkg"
         echo "SourceName: $pkg"
         echo "License: $(mk_var PKG_LICENSE)"
@@ -286,6 +289,10 @@ build_apk() {
     (cd "$idir" && find . -type f,l -printf '/%P\n' | LC_ALL=C sort) >"$stage/$pkg.list"
     mv "$stage/$pkg.list" "$meta/$pkg.list"
     block conffiles | sed '/^[[:space:]]*$/d' >"$meta/$pkg.conffiles"
+    # The users add_group_and_user creates (USERID; opkg reads Require-User).
+    local users
+    users=$(pkg_field USERID)
+    [ -z "$users" ] || echo "$users" >"$meta/$pkg.rusers"
     while read -r f; do
         [ ! -f "$idir$f" ] || echo "$f $(sha256sum <"$idir$f" | cut -d' ' -f1)"
     done <"$meta/$pkg.conffiles" >"$meta/$pkg.conffiles_static"

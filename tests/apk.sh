@@ -241,6 +241,8 @@ for pkg in "${apks[@]}"; do
     check "$meta/orderspot.conffiles_static: /etc/config/orderspot with its sha256" test \
         "$(cat "$w/apk-root/$meta/orderspot.conffiles_static")" = \
         "/etc/config/orderspot $(sha256sum <"$w/ipk-root/etc/config/orderspot" | cut -d' ' -f1)"
+    check "$meta/orderspot.rusers: the Makefile's USERID, for add_group_and_user" \
+        test "$(cat "$w/apk-root/$meta/orderspot.rusers")" = orderspot:orderspot
     check "keep.d keeps the database directory (from conffiles)" \
         test "$(cat "$w/apk-root/lib/upgrade/keep.d/orderspot")" = /etc/orderspot/
 

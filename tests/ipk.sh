@@ -165,7 +165,37 @@ case "$*" in
 esac
 SH
     printf '#!/bin/sh\nexit 0\n' >"$d/bin/logger"
-    chmod 755 "$d/bin/uci" "$d/bin/nft" "$d/bin/logger"
+    printf '#!/bin/sh\nexit 0\n' >"$d/bin/ujail"
+    # procd's validate_data for the datatypes the init script declares:
+    # prints name='value'; for each option (the default when unset); for a
+    # value not of its type, an error on stderr and exit status 1.
+    cat >"$d/bin/validate_data" <<'PY'
+#!/usr/bin/env python3
+import json, os, re, shlex, sys
+state = json.load(open(os.environ["UCI_STATE"]))
+sec = state.get(sys.argv[1], {}).get(sys.argv[3], {})
+def ok(kind, v):
+    if kind in ("string", "list(string)"): return True
+    if kind == "bool": return v in ("0", "1", "on", "off", "true", "false", "yes", "no", "enabled", "disabled")
+    if kind == "hostname": return re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}", v) is not None
+    m = re.fullmatch(r"range\((\d+),(\d+)\)", kind)
+    if m: return v.isdigit() and int(m[1]) <= int(v) <= int(m[2])
+    m = re.fullmatch(r"or\((.*)\)", kind)
+    if m: return v in [w.strip('"') for w in m[1].split(",")]
+    sys.exit(f"validate_data stand-in: unknown type {kind}")
+rc = 0
+for spec in sys.argv[4:]:
+    name, kind, *default = spec.split(":", 2)
+    value = sec.get(name, default[0] if default else "")
+    values = value if isinstance(value, list) else [value]
+    if any(x != "" and not ok(kind, x) for x in values):
+        print(f"{sys.argv[1]}.{sys.argv[3]}.{name}={value!r} is not {kind}", file=sys.stderr)
+        rc = 1
+        value = default[0] if default else ""
+    print(f"{name}={shlex.quote(' '.join(value) if isinstance(value, list) else value)};")
+sys.exit(rc)
+PY
+    chmod 755 "$d/bin/uci" "$d/bin/nft" "$d/bin/logger" "$d/bin/ujail" "$d/bin/validate_data"
     cat >"$d/network.sh" <<'SH'
 network_get_ipaddr() { eval "$1=\${FAKE_LAN_IP-}"; }
 network_get_device() { eval "$1=br-$2"; }
@@ -199,6 +229,27 @@ procd_append_param() { local what=$1; shift; [ "$what" = command ] && printf '%s
 procd_close_instance() { :; }
 procd_add_reload_trigger() { :; }
 procd_add_reload_interface_trigger() { :; }
+procd_add_validation() { :; }
+procd_add_jail() { echo "jail $*" >>"$FAKE_ROOT/params"; }
+# As /lib/functions/procd.sh has them.
+uci_validate_section() {
+    local _package="$1" _type="$2" _name="$3" _result _error
+    shift 3
+    _result=$(validate_data "$_package" "$_type" "$_name" "$@" 2>/dev/null)
+    _error=$?
+    eval "$_result"
+    [ "$_error" = 0 ] || validate_data "$_package" "$_type" "$_name" "$@" 2>>"$FAKE_ROOT/invalid" >/dev/null
+    return $_error
+}
+uci_load_validate() {
+    local _package="$1" _type="$2" _name="$3" _function="$4" _option _result
+    shift 4
+    for _option in "$@"; do eval "local ${_option%%:*}"; done
+    uci_validate_section "$_package" "$_type" "$_name" "$@"
+    _result=$?
+    [ -n "$_function" ] || return $_result
+    eval "$_function \"\$_name\" \"\$_result\""
+}
 start() { start_service "$@"; }
 SH
     # import FILE PACKAGE: a UCI file into the fake uci's state; emit PACKAGE:
@@ -293,6 +344,7 @@ JSON
     local reload="s|^\([[:space:]]*\)/etc/init.d/\([a-z]*\) reload.*|\1echo \2 >>$d/reloaded|"
     sed -e "s|/lib/functions/network.sh|$d/network.sh|" -e "s|/var/run/|$d/run/|g" -e "$reload" \
         -e "s|/usr/share/orderspot/|$root/usr/share/orderspot/|" \
+        -e "s|/sbin/ujail|$d/bin/ujail|" -e "s|/etc/orderspot/sysupgrade.db|$d/snapshot.db|" \
         "$root/etc/init.d/orderspot" >"$d/init"
     cp "$root/etc/uci-defaults/99-orderspot" "$d/etc/uci-defaults/"
     sed -e "s|/etc/uci-defaults|$d/etc/uci-defaults|g" -e "$reload" "$ctl/postinst-pkg" >"$d/postinst"
@@ -379,6 +431,76 @@ init_script_runs() {
     # Stopping unloads the table.
     service "$d" service_stopped
     [ ! -e "$d/nft.table" ] || { echo "    service_stopped left the table loaded"; return 1; }
+}
+
+# privileges_follow_settings <dir>: after init_script_runs, the daemon runs
+# as the orderspot user; ujail grants exactly the capabilities the settings
+# need (CAP_NET_ADMIN for the nft sets, CAP_NET_BIND_SERVICE for a port
+# below 1024); with neither, procd switches the user itself, with no jail.
+privileges_follow_settings() {
+    local d=$1 caps=$1/run/orderspot/capabilities.json
+    caps_are() { [ "$(cat "$caps")" = "{\"bounding\":[$1],\"effective\":[$1],\"ambient\":[$1],\"permitted\":[$1],\"inheritable\":[$1]}" ] ||
+        { echo "    $caps: $(cat "$caps")"; return 1; }; }
+    for p in "jail orderspot" "capabilities $caps" "user orderspot" "group orderspot" "no_new_privs 1"; do
+        grep -qx "$p" "$d/params" || { echo "    procd param '$p' missing: $(paste -sd'|' "$d/params")"; return 1; }
+    done
+    caps_are '"CAP_NET_ADMIN"' || return 1
+    fake_uci set orderspot.main.listen=127.0.0.1:80
+    service "$d" start_service || return 1
+    caps_are '"CAP_NET_ADMIN","CAP_NET_BIND_SERVICE"' || return 1
+    fake_uci set orderspot.main.listen="127.0.0.1:$PORT"
+    fake_uci set orderspot.main.firewall=none
+    service "$d" start_service || return 1
+    grep -qx "user orderspot" "$d/params" && ! grep -q -e "^jail" -e "^capabilities" "$d/params" ||
+        { echo "    without capabilities: $(paste -sd'|' "$d/params")"; return 1; }
+}
+
+# typo_is_reported <dir>: a value not of its type stops the start (no command
+# line for procd) and the error names the option; fixed, it starts.
+typo_is_reported() {
+    local d=$1
+    fake_uci set orderspot.main.mode=internat
+    : >"$d/command"
+    ! service "$d" start_service 2>/dev/null && [ ! -s "$d/command" ] ||
+        { echo "    started with mode=internat"; return 1; }
+    grep -q "orderspot.main.mode='internat' is not" "$d/invalid" || { echo "    not reported: $(cat "$d/invalid")"; return 1; }
+    fake_uci set orderspot.main.mode=local
+    service "$d" start_service && has_arg "$d" local
+}
+
+# sysupgrade_snapshot <root> <qemu-or-"-"> <dir>: /lib/upgrade/orderspot.sh,
+# given sysupgrade's list of files to keep, replaces the live database, WAL
+# and shm with one snapshot (a whole SQLite database); after the upgrade the
+# init script's start puts it in place, and a snapshot beside a live database
+# (left by `sysupgrade -b`) is dropped.
+sysupgrade_snapshot() {
+    local root=$1 qemu=$2 d=$3 data=$3/data list=$3/conffiles run=()
+    mkdir -p "$d/ctl"
+    touch "$d/ctl/postinst-pkg" "$d/ctl/postrm"
+    fake_router "$root" "$d/ctl" "$d"
+    [ "$qemu" = - ] || run=("$qemu")
+    printf '#!/bin/sh\nexec %s %s "$@"\n' "${run[*]}" "$root/usr/bin/orderspot" >"$d/bin/orderspot"
+    chmod 755 "$d/bin/orderspot"
+    "$d/bin/orderspot" --data-dir "$data" clients list >/dev/null || { echo "    no database"; return 1; }
+    printf '%s\n' /etc/config/orderspot "$data/orderspot.db" "$data/orderspot.db-shm" "$data/orderspot.db-wal" >"$list"
+    sed -e "s|/usr/bin/orderspot|$d/bin/orderspot|g" -e "s|/etc/orderspot/sysupgrade.db|$d/snapshot.db|" \
+        "$root/lib/upgrade/orderspot.sh" >"$d/hook.sh"
+    PATH=$d/bin:$PATH sh -c ". '$d/hook.sh'; for h in \$sysupgrade_init_conffiles; do \$h '$list'; done" ||
+        { echo "    the hook failed"; return 1; }
+    [ "$(cat "$list")" = "$(printf '%s\n' /etc/config/orderspot "$d/snapshot.db")" ] ||
+        { echo "    list: $(paste -sd' ' "$list")"; return 1; }
+    [ "$(head -c 15 "$d/snapshot.db")" = "SQLite format 3" ] || { echo "    the snapshot is no database"; return 1; }
+    # sysupgrade -b on a running router: the live database wins at start.
+    cp "$d/snapshot.db" "$d/snapshot.keep"
+    service "$d" start_service && [ ! -e "$d/snapshot.db" ] || { echo "    the stale snapshot stayed"; return 1; }
+    # After the upgrade only the snapshot came back.
+    rm -f "$data"/orderspot.db*
+    cp "$d/snapshot.keep" "$d/snapshot.keep2"
+    mv "$d/snapshot.keep" "$d/snapshot.db"
+    service "$d" start_service || return 1
+    [ ! -e "$d/snapshot.db" ] && cmp -s "$data/orderspot.db" "$d/snapshot.keep2" &&
+        "$d/bin/orderspot" --data-dir "$data" clients list >/dev/null ||
+        { echo "    the snapshot was not put in place"; return 1; }
 }
 
 # install_captures_nothing <root> <control dir> <qemu-or-"-"> <dir>: the
@@ -521,6 +643,7 @@ EXPECTED_FILES="./ 0755
 ./lib/upgrade/ 0755
 ./lib/upgrade/keep.d/ 0755
 ./lib/upgrade/keep.d/orderspot 0644
+./lib/upgrade/orderspot.sh 0644
 ./usr/ 0755
 ./usr/bin/ 0755
 ./usr/bin/orderspot 0755
@@ -580,6 +703,8 @@ for ipk in "${ipks[@]}"; do
     for f in Source SourceName Section License Maintainer Description; do
         check "$f is set" test -n "$(field "$f" "$ctl")"
     done
+    check "Require-User: orderspot:orderspot (default_postinst creates the daemon's user and group)" \
+        test "$(field Require-User "$ctl")" = orderspot:orderspot
     check "License: MIT (as Cargo.toml)" test "$(field License "$ctl")" = MIT
     datasize=$(gzip -dc "$w/outer/data.tar.gz" | wc -c)
     check "Installed-Size is the unpacked data size ($datasize)" test "$(field Installed-Size "$ctl")" = "$datasize"
@@ -624,6 +749,8 @@ for ipk in "${ipks[@]}"; do
         check "init script: $pat" grep -q "$pat" "$w/root/etc/init.d/orderspot"
     done
     check "uci-defaults: sh -n" sh -n "$w/root/etc/uci-defaults/99-orderspot"
+    check "sysupgrade hook: sh -n" sh -n "$w/root/lib/upgrade/orderspot.sh"
+    check "init script: procd validation of the UCI config" grep -q 'procd_add_validation validate_orderspot' "$w/root/etc/init.d/orderspot"
     check "orderspot-hotspot: sh -n" sh -n "$w/root/usr/sbin/orderspot-hotspot"
     for opt in enabled listen data_dir portal_ip portal_host mode session_minutes venue_name max_connections max_connections_per_client write_timeout; do
         check "UCI config has option $opt" grep -qE "^\s*option $opt " "$w/root/etc/config/orderspot"
@@ -660,8 +787,15 @@ for ipk in "${ipks[@]}"; do
     check "upgrade: a config naming lan keeps it intercepted; an empty network releases lan and its option 114" \
         upgrade_keeps_the_choice "$w/root" "$w/control" "$w/upgrade"
     if [ "$qemu" = - ] || command -v "$qemu" >/dev/null; then
-        check "init script: UCI options become a command line the binary runs with (HTTP, DNS, venue name), nft loaded once" \
-            init_script_runs "$w/root" "$w/control" "$qemu" "$w/init"
+        if check "init script: UCI options become a command line the binary runs with (HTTP, DNS, venue name), nft loaded once" \
+            init_script_runs "$w/root" "$w/control" "$qemu" "$w/init"; then
+            check "init script: runs as user orderspot with only the capabilities the settings need (ujail), none without nft or a low port" \
+                privileges_follow_settings "$w/init"
+            check "init script: a typo (mode=internat) is reported by procd validation and nothing starts" \
+                typo_is_reported "$w/init"
+        fi
+        check "sysupgrade hook: one database snapshot instead of the live files; restored at the first start after the upgrade" \
+            sysupgrade_snapshot "$w/root" "$qemu" "$w/sysupgrade"
         if check "install + start on a stock config captures nothing: no nft table, no --dns, no option 114; the app answers HTTP" \
             install_captures_nothing "$w/root" "$w/control" "$qemu" "$w/hotspot"; then
             check "network=guest + reload intercepts guest only: nft for br-guest, --dns, option 114 on guest; a second reload changes nothing" \
