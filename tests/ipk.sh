@@ -76,7 +76,19 @@ cross_toml_consistent() {
     done
 }
 check "cross.toml matches scripts/build.sh (SQLite options, RUSTFLAGS, std features, targets)" cross_toml_consistent
-for f in openwrt/files/orderspot.init openwrt/files/orderspot.uci-defaults openwrt/files/orderspot-hotspot; do
+# The feed Makefile builds from the release tarball, never from the tree
+# around it, and its PKG_HASH is the tarball's of ORDERSPOT_COMMIT.
+check "openwrt/Makefile reads nothing outside its directory (no \$(CURDIR)/..)" \
+    sh -c '! grep -q "CURDIR)/\.\." openwrt/Makefile'
+check "openwrt/Makefile: PKG_VERSION is Cargo.toml's version" \
+    test "$(sed -n 's/^PKG_VERSION:=//p' openwrt/Makefile)" = "$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)"
+release_hash_matches() {
+    local out
+    out=$(DIST=$(mktemp -d /tmp/orderspot-release.XXXXXX) scripts/release-tarball.sh --check 2>&1) ||
+        { echo "    $out"; return 1; }
+}
+check "openwrt/Makefile: PKG_HASH is the sha256 of scripts/release-tarball.sh's tarball of ORDERSPOT_COMMIT" release_hash_matches
+for f in openwrt/files/orderspot.init openwrt/files/orderspot.uci-defaults openwrt/files/orderspot-hotspot openwrt/files/orderspot.sysupgrade; do
     check "sh -n $f" sh -n "$f"
     if command -v busybox >/dev/null; then check "busybox ash -n $f" busybox ash -n "$f"; fi
 done
