@@ -178,6 +178,8 @@ esac
 SH
     printf '#!/bin/sh\nexit 0\n' >"$d/bin/logger"
     printf '#!/bin/sh\nexit 0\n' >"$d/bin/ujail"
+    # no orderspot user here: chown is logged
+    printf '#!/bin/sh\necho "chown $*" >>"$FAKE_ROOT/chown.log"\n' >"$d/bin/chown"
     # procd's validate_data for the datatypes the init script declares:
     # prints name='value'; for each option (the default when unset); for a
     # value not of its type, an error on stderr and exit status 1.
@@ -207,7 +209,7 @@ for spec in sys.argv[4:]:
     print(f"{name}={shlex.quote(' '.join(value) if isinstance(value, list) else value)};")
 sys.exit(rc)
 PY
-    chmod 755 "$d/bin/uci" "$d/bin/nft" "$d/bin/logger" "$d/bin/ujail" "$d/bin/validate_data"
+    chmod 755 "$d/bin/uci" "$d/bin/nft" "$d/bin/logger" "$d/bin/ujail" "$d/bin/chown" "$d/bin/validate_data"
     cat >"$d/network.sh" <<'SH'
 network_get_ipaddr() { eval "$1=\${FAKE_LAN_IP-}"; }
 network_get_device() { eval "$1=br-$2"; }
@@ -247,18 +249,18 @@ procd_add_jail() { echo "jail $*" >>"$FAKE_ROOT/params"; }
 uci_validate_section() {
     local _package="$1" _type="$2" _name="$3" _result _error
     shift 3
-    _result=$(validate_data "$_package" "$_type" "$_name" "$@" 2>/dev/null)
-    _error=$?
+    _error=0
+    _result=$(validate_data "$_package" "$_type" "$_name" "$@" 2>/dev/null) || _error=$?
     eval "$_result"
-    [ "$_error" = 0 ] || validate_data "$_package" "$_type" "$_name" "$@" 2>>"$FAKE_ROOT/invalid" >/dev/null
+    [ "$_error" = 0 ] || validate_data "$_package" "$_type" "$_name" "$@" 2>>"$FAKE_ROOT/invalid" >/dev/null || true
     return $_error
 }
 uci_load_validate() {
     local _package="$1" _type="$2" _name="$3" _function="$4" _option _result
     shift 4
     for _option in "$@"; do eval "local ${_option%%:*}"; done
-    uci_validate_section "$_package" "$_type" "$_name" "$@"
-    _result=$?
+    _result=0
+    uci_validate_section "$_package" "$_type" "$_name" "$@" || _result=$?
     [ -n "$_function" ] || return $_result
     eval "$_function \"\$_name\" \"\$_result\""
 }
@@ -457,6 +459,7 @@ privileges_follow_settings() {
         grep -qx "$p" "$d/params" || { echo "    procd param '$p' missing: $(paste -sd'|' "$d/params")"; return 1; }
     done
     caps_are '"CAP_NET_ADMIN"' || return 1
+    grep -qx "chown -R orderspot:orderspot $d/data" "$d/chown.log" || { echo "    data_dir not given to orderspot"; return 1; }
     fake_uci set orderspot.main.listen=127.0.0.1:80
     service "$d" start_service || return 1
     caps_are '"CAP_NET_ADMIN","CAP_NET_BIND_SERVICE"' || return 1
@@ -493,7 +496,7 @@ sysupgrade_snapshot() {
     [ "$qemu" = - ] || run=("$qemu")
     printf '#!/bin/sh\nexec %s %s "$@"\n' "${run[*]}" "$root/usr/bin/orderspot" >"$d/bin/orderspot"
     chmod 755 "$d/bin/orderspot"
-    "$d/bin/orderspot" --data-dir "$data" clients list >/dev/null || { echo "    no database"; return 1; }
+    "$d/bin/orderspot" --data-dir "$data" clients list >/dev/null 2>&1 || { echo "    no database"; return 1; }
     printf '%s\n' /etc/config/orderspot "$data/orderspot.db" "$data/orderspot.db-shm" "$data/orderspot.db-wal" >"$list"
     sed -e "s|/usr/bin/orderspot|$d/bin/orderspot|g" -e "s|/etc/orderspot/sysupgrade.db|$d/snapshot.db|" \
         "$root/lib/upgrade/orderspot.sh" >"$d/hook.sh"
@@ -511,7 +514,7 @@ sysupgrade_snapshot() {
     mv "$d/snapshot.keep" "$d/snapshot.db"
     service "$d" start_service || return 1
     [ ! -e "$d/snapshot.db" ] && cmp -s "$data/orderspot.db" "$d/snapshot.keep2" &&
-        "$d/bin/orderspot" --data-dir "$data" clients list >/dev/null ||
+        "$d/bin/orderspot" --data-dir "$data" clients list >/dev/null 2>&1 ||
         { echo "    the snapshot was not put in place"; return 1; }
 }
 
