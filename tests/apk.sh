@@ -9,7 +9,8 @@
 # scripts/apk-tools.sh): the package info (name, version <version>-r<release>,
 # arch, license, maintainer, dependencies with the other captive portals as
 # conflicts); exactly the ipk's files with the same bytes and modes, plus the
-# /lib/apk/packages list, conffiles and conffiles_static package-pack.mk adds;
+# /lib/apk/packages list, conffiles, conffiles_static and rusers (the
+# daemon's user, for add_group_and_user) package-pack.mk adds;
 # the scripts composed as package-pack.mk composes them from the ipk's; and
 # that packaging again gives the same bytes. Then in a scratch root with
 # apk --root (busybox as /bin/sh, stand-ins for /lib/functions.sh, uci, nft
@@ -219,11 +220,11 @@ for pkg in "${apks[@]}"; do
     "$APK" extract --allow-untrusted --destination "$w/apk-root" "$pkg" >/dev/null
     meta=lib/apk/packages
     extra=$(printf '%s\n' "./lib/apk/ 755" "./$meta/ 755" "./$meta/orderspot.conffiles 644" \
-        "./$meta/orderspot.conffiles_static 644" "./$meta/orderspot.list 644")
+        "./$meta/orderspot.conffiles_static 644" "./$meta/orderspot.list 644" "./$meta/orderspot.rusers 644")
     want=$( (tree_modes "$w/ipk-root"; echo "$extra") | LC_ALL=C sort)
     got=$(tree_modes "$w/apk-root")
     if [ "$got" = "$want" ]; then
-        pass "files: exactly the ipk's paths and modes, plus /$meta/orderspot.{list,conffiles,conffiles_static}"
+        pass "files: exactly the ipk's paths and modes, plus /$meta/orderspot.{list,conffiles,conffiles_static,rusers}"
     else
         bad "files: paths and modes differ from the ipk's"
         diff <(echo "$want") <(echo "$got") | sed 's/^/       /' || true
