@@ -6,7 +6,8 @@
 #   client2 (10.213.0.3)        ───┤ br-hot  router  up0 ── outside (10.213.1.2, fd13:1::2)
 #                                     10.213.0.1        10.213.1.1
 #
-# The router runs `orderspot serve` as the OpenWrt package does: HTTP on
+# The router runs `orderspot serve` as the OpenWrt package does (as a user
+# with only CAP_NET_ADMIN, which must reach the nft it runs): HTTP on
 # 8080 and DNS on 5300 (port 80 and 53 belong to LuCI and dnsmasq there),
 # with openwrt/files/orderspot.nft loaded to redirect the hotspot to them;
 # "outside" stands in for the internet with two other orderspot instances
@@ -119,10 +120,18 @@ ip netns exec "$EXT" "$BIN" --data-dir "$WORK/ext443" serve --listen 10.213.1.2:
 PIDS+=($!)
 
 ROUTER_PID=
+# The router's daemon runs as the package's init script has procd and ujail
+# start it: not root (nobody stands in for the orderspot user), owning its
+# data directory, with CAP_NET_ADMIN as its only capability (ambient, so the
+# `nft` it runs to update the accepted sets has it too) and no_new_privs.
+chmod 0755 "$WORK"
+install -d -o nobody -g nogroup -m 0700 "$WORK/router"
 start_router() { # mode, extra flags...
     local mode=$1; shift
-    # Not through a shell function: $! must be the daemon itself.
-    ip netns exec "$RTR" "$BIN" --data-dir "$WORK/router" serve --demo --listen 0.0.0.0:8080 \
+    # Not through a shell function: $! must be the daemon itself (setpriv execs it).
+    ip netns exec "$RTR" setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs \
+        --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
+        "$BIN" --data-dir "$WORK/router" serve --demo --listen 0.0.0.0:8080 \
         --dns 0.0.0.0:5300 --portal-ip 10.213.0.1 --portal-ip6 fd13::1 \
         --mode "$mode" --firewall nft --session-minutes 30 \
         --venue-name "Netns Market Hall" "$@" >>"$WORK/router.log" 2>&1 &
@@ -138,6 +147,9 @@ wait_http "$EXT" http://10.213.1.2/
 wait_http "$EXT" http://10.213.1.2:443/
 step "router: orderspot serve --mode local"
 start_router local
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$ROUTER_PID/status")" = "$(id -u nobody)" ] &&
+    [ "$(awk '/^CapEff:/ { print $2 }' "/proc/$ROUTER_PID/status")" = 0000000000001000 ] ||
+    fail "the router's daemon does not run as nobody with only CAP_NET_ADMIN"
 
 # ------------------------------------------------------------------ helpers
 http_code() { # ns url [curl args]: "code redirect_url"
