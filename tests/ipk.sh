@@ -83,9 +83,12 @@ check "openwrt/Makefile reads nothing outside its directory (no \$(CURDIR)/..)" 
 check "openwrt/Makefile: PKG_VERSION is Cargo.toml's version" \
     test "$(sed -n 's/^PKG_VERSION:=//p' openwrt/Makefile)" = "$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)"
 release_hash_matches() {
-    local out
-    out=$(DIST=$(mktemp -d /tmp/orderspot-release.XXXXXX) scripts/release-tarball.sh --check 2>&1) ||
-        { echo "    $out"; return 1; }
+    local out dir rc=0
+    dir=$(mktemp -d /tmp/orderspot-release.XXXXXX)
+    out=$(DIST=$dir scripts/release-tarball.sh --check 2>&1) || rc=1
+    rm -rf "$dir"
+    [ $rc = 0 ] || echo "    $out"
+    return $rc
 }
 check "openwrt/Makefile: PKG_HASH is the sha256 of scripts/release-tarball.sh's tarball of ORDERSPOT_COMMIT" release_hash_matches
 for f in openwrt/files/orderspot.init openwrt/files/orderspot.uci-defaults openwrt/files/orderspot-hotspot openwrt/files/orderspot.sysupgrade; do
