@@ -44,8 +44,71 @@ fn first_item(server: &Server, shop_id: i64) -> (i64, i64) {
     )
 }
 
+/// The translated languages, each page of which is checked for English.
+const TRANSLATED: [&str; 2] = ["es", "hi"];
+
+/// English texts that rightly stay as they are in a translated page:
+/// names, codes and examples that are not words of a language.
+const NOT_ENGLISH: &[&str] = &["CET-1CEST,M3.5.0,M10.5.0/3", "Europe/Berlin"];
+
+/// Every run of two or more words of the English catalogue's texts (split
+/// at their `{name}`s and markup), which a translated page must not show.
+fn english_phrases() -> Vec<String> {
+    let source = include_str!("../catalogue/en.txt");
+    let mut phrases = Vec::new();
+    for line in source.lines().filter(|l| !l.starts_with('#')) {
+        let Some((key, text)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim().starts_with("format.") || key.trim() == "language.name" {
+            continue;
+        }
+        // Markup is not words: each tag becomes a break between phrases.
+        let mut words_only = String::new();
+        let mut in_tag = false;
+        for c in text.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    words_only.push('{');
+                }
+                c if !in_tag => words_only.push(c),
+                _ => {}
+            }
+        }
+        for piece in words_only.split(['{', '}']) {
+            let words = piece
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .count();
+            let phrase = piece.trim();
+            if words >= 2 && !NOT_ENGLISH.contains(&phrase) {
+                phrases.push(phrase.to_string());
+            }
+        }
+    }
+    phrases
+}
+
+/// The page's text as a reader gets it (entities of our escaping undone).
+fn unescaped(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn with_lang(path: &str, lang: &str) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}lang={lang}")
+}
+
+/// Renders every page in every language: no missing text anywhere, the
+/// page in the language asked for, and no English left in a translation.
 #[test]
-fn every_page_renders_with_every_text_found() {
+fn every_page_renders_with_every_text_found_in_every_language() {
     let server = Server::start_demo();
     server.set_venue(&json!({ "max_open_orders_per_device": 100 }));
     let shop = server.login(SHOP1, PASSWORD);
@@ -54,12 +117,16 @@ fn every_page_renders_with_every_text_found() {
     let mut pages: Vec<(String, Option<&str>, u16)> = [
         "/",
         "/shops/1",
+        &format!("/shops/1/items/{item}"),
+        "/search?q=noodle",
+        "/search?q=zzzz",
         "/cart?shop=1",
         &format!("/cart?shop=1&q{item}=2"),
         "/cart?shop=1&q999999=1",
         "/login",
         "/register",
         "/welcome",
+        "/board",
         "/no/such/page",
     ]
     .iter()
@@ -74,10 +141,45 @@ fn every_page_renders_with_every_text_found() {
         pages.push((format!("/o/{id}?t={token}&fragment=1"), None, 200));
         pages.push((format!("/?t={token}"), None, 200));
     }
-    for path in ["/shop", "/shop?fragment=1", "/shop/menu"] {
+    for path in [
+        "/shop",
+        "/shop?fragment=1",
+        "/shop/menu",
+        "/shop/staff",
+        "/reports",
+        &format!("/shop/items/{item}"),
+    ] {
         pages.push((path.to_string(), Some(&shop), 200));
     }
-    pages.push(("/admin".to_string(), Some(&owner), 200));
+    for path in ["/admin", "/reports", "/admin/audit"] {
+        pages.push((path.to_string(), Some(&owner), 200));
+    }
+    let english = english_phrases();
+    let mut leftovers = Vec::new();
+    let mut check = |pages: &[(String, Option<&str>, u16)]| {
+        for (path, token, status) in pages {
+            let html = get_html(&server, path, *token, *status);
+            assert!(
+                !html.contains(MISSING_TEXT),
+                "{path} shows a missing text: {html}"
+            );
+            assert!(html.contains("<"), "{path} is a page");
+            for lang in TRANSLATED {
+                let path = with_lang(path, lang);
+                let html = get_html(&server, &path, *token, *status);
+                assert!(!html.contains(MISSING_TEXT), "{path}: {html}");
+                assert!(
+                    path.contains("fragment=") || html.contains(&format!("<html lang=\"{lang}\">")),
+                    "{path}: {html}"
+                );
+                let text = unescaped(&html);
+                for phrase in english.iter().filter(|p| text.contains(p.as_str())) {
+                    leftovers.push(format!("{path}: {phrase:?}"));
+                }
+            }
+        }
+    };
+    check(&pages);
     // A shop waiting for approval, and a sold-out item.
     let pending = server
         .post(
@@ -90,7 +192,7 @@ fn every_page_renders_with_every_text_found() {
         .as_str()
         .expect("token")
         .to_string();
-    pages.push(("/shop".to_string(), Some(&pending), 200));
+    let mut pages = vec![("/shop".to_string(), Some(pending.as_str()), 200)];
     server
         .patch(
             &format!("/api/shop/items/{item}"),
@@ -101,17 +203,48 @@ fn every_page_renders_with_every_text_found() {
     pages.push(("/shops/1".to_string(), None, 200));
     pages.push((format!("/cart?shop=1&q{item}=1"), None, 200));
 
-    for (path, token, status) in &pages {
-        let html = get_html(&server, path, *token, *status);
-        assert!(
-            !html.contains(MISSING_TEXT),
-            "{path} shows a missing text: {html}"
-        );
-        assert!(html.contains("<"), "{path} is a page");
-    }
+    check(&pages);
+    leftovers.sort();
+    leftovers.dedup();
+    assert!(
+        leftovers.is_empty(),
+        "English left in translated pages (translate these keys in catalogue/es.txt and hi.txt):\n{}",
+        leftovers.join("\n")
+    );
     let log = server.log();
     for missing in MISSING_IN_LOG {
         assert!(!log.contains(missing), "{log}");
+    }
+}
+
+/// The first-run page, on a venue without an owner, in every language.
+#[test]
+fn the_first_run_page_renders_in_every_language() {
+    let server = Server::start_empty_with(&["--portal-ip", "127.0.5.1"]);
+    let lan: std::net::IpAddr = "127.0.0.2".parse().expect("an address");
+    let english = english_phrases();
+    for lang in ["en", "es", "hi"] {
+        let path = format!("/setup?lang={lang}");
+        let page = common::request_from(lan, server.addr, "GET", &path, &[], b"");
+        assert_eq!(page.status, 200, "{}", page.text());
+        let html = page.text();
+        assert!(!html.contains(MISSING_TEXT), "{html}");
+        assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{html}");
+        // Every language can be offered and made the default.
+        for code in ["en", "es", "hi"] {
+            assert!(
+                html.contains(&format!("name=\"languages\" value=\"{code}\" checked")),
+                "{html}"
+            );
+        }
+        if lang != "en" {
+            let text = unescaped(&html);
+            let left: Vec<_> = english
+                .iter()
+                .filter(|p| text.contains(p.as_str()))
+                .collect();
+            assert!(left.is_empty(), "{lang}: {left:?}");
+        }
     }
 }
 
@@ -327,4 +460,44 @@ fn amounts_follow_the_venue_money_format() {
         editor.contains(&format!("value=\"{},{:02}\"", price / 100, price % 100)),
         "{editor}"
     );
+}
+
+#[test]
+fn the_switcher_offers_only_the_venues_languages_and_amounts_follow_the_reader() {
+    let server = Server::start_demo();
+    let (_, price) = first_item(&server, 1);
+    let ask = |path: &str, accept: &str| {
+        let page = server.request("GET", path, &[("Accept-Language", accept)], b"");
+        assert_eq!(page.status, 200, "{}", page.text());
+        page.text()
+    };
+    // Every language is offered at first, and the browser's is spoken.
+    let hindi = ask("/shops/1", "hi-IN, en;q=0.5");
+    assert!(hindi.contains("<html lang=\"hi\">"), "{hindi}");
+    assert!(hindi.contains("1?lang=es\" hreflang=\"es\""), "{hindi}");
+    // Hindi keeps the venue's € and decimals, with its own separators.
+    let hindi_price = format!("€{}.{:02}", price / 100, price % 100);
+    assert!(hindi.contains(&hindi_price), "{hindi}");
+    let spanish = ask("/shops/1", "es-ES");
+    let spanish_price = format!("{},{:02} €", price / 100, price % 100);
+    assert!(spanish.contains(&spanish_price), "{spanish}");
+    assert!(
+        spanish.contains(
+            "data-decimal-separator=\",\" data-thousands-separator=\".\" data-symbol-after"
+        ),
+        "{spanish}"
+    );
+
+    let venue = server.set_venue(&json!({ "language": "es", "languages": ["en"] }));
+    assert_eq!(venue["languages"], json!(["en", "es"]));
+    let page = ask("/", "hi-IN, en;q=0.5");
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    assert!(page.contains("?lang=es\" hreflang=\"es\""), "{page}");
+    assert!(!page.contains("hreflang=\"hi\""), "{page}");
+    // A language not offered is not spoken, nor carried on links.
+    let page = ask("/?lang=hi", "fr");
+    assert!(page.contains("<html lang=\"es\">"), "{page}");
+    assert!(!page.contains("lang=hi"), "{page}");
+    // The venue's own language shows the venue's own format.
+    assert!(page.contains("data-decimal-separator=\".\""), "{page}");
 }

@@ -9,9 +9,14 @@ use crate::error::Result;
 use crate::support::{i18n, text};
 use crate::venue::settings::Venue;
 
-/// The language a visitor picked with `?lang=`, if we have it.
-pub(super) fn chosen_language(req: &Request) -> Option<&'static str> {
-    req.param("lang").and_then(i18n::find).map(|c| c.lang)
+/// The language a visitor picked with `?lang=`, if the venue offers it.
+pub(super) fn chosen_language(venue: &Venue, req: &Request) -> Option<&'static str> {
+    let picked = req.param("lang")?;
+    venue
+        .offered()
+        .into_iter()
+        .find(|c| c.lang == picked)
+        .map(|c| c.lang)
 }
 
 /// How to speak to this request: its language and the venue's money format.
@@ -21,20 +26,24 @@ pub fn speech(app: &App, req: &Request) -> Speech {
 
 fn speech_for(venue: &Venue, req: &Request) -> Speech {
     let language = i18n::choose(
-        i18n::catalogues(),
+        &venue.offered(),
         req.param("lang"),
         req.header("accept-language"),
         &venue.language,
     );
     Speech {
-        picked: chosen_language(req).is_some(),
-        ..Speech::new(language, venue.money())
+        picked: chosen_language(venue, req).is_some(),
+        ..Speech::new(language, venue.money_for(language))
     }
 }
 
-/// The language switcher's links: this page in each language.
-fn language_links(req: &Request, current: &str) -> Vec<minijinja::Value> {
-    i18n::catalogues()
+/// The language switcher's links: this page in each offered language.
+fn language_links(
+    req: &Request,
+    offered: &[&i18n::Catalogue],
+    current: &str,
+) -> Vec<minijinja::Value> {
+    offered
         .iter()
         .map(|catalogue| {
             let mut href: String = req
@@ -95,8 +104,9 @@ pub fn render(
     let speech = speech_for(&venue, req);
     let common = minijinja::context! {
         lang => speech.language.lang,
-        lang_param => chosen_language(req),
-        languages => language_links(req, speech.language.lang),
+        lang_param => speech.picked.then_some(speech.language.lang),
+        languages => language_links(req, &venue.offered(), speech.language.lang),
+        money => crate::http::templates::value(&speech.money),
         venue => crate::http::templates::value(venue),
         staff => staff.map(|s| minijinja::context! {
             name => s.name.clone(),
@@ -136,16 +146,27 @@ mod tests {
     #[test]
     fn the_switcher_links_this_page_in_each_language() {
         let req = get("/o/5", &[("t", "a b&c"), ("lang", "xx"), ("fragment", "1")]);
-        let links = language_links(&req, "en");
-        assert_eq!(links.len(), i18n::catalogues().len());
+        let offered = [i18n::english(), &i18n::catalogues()[2]];
+        let links = language_links(&req, &offered, "en");
+        assert_eq!(links.len(), 2);
+        assert_eq!(links[1].get_attr("code").unwrap().to_string(), "hi");
         let english = &links[0];
         assert_eq!(
             english.get_attr("href").unwrap().to_string(),
             "/o/5?t=a%20b%26c&fragment=1&lang=en"
         );
         assert!(english.get_attr("current").unwrap().is_true());
-        assert_eq!(chosen_language(&req), None);
-        assert_eq!(chosen_language(&get("/", &[("lang", "en")])), Some("en"));
+        let venue = Venue {
+            languages: vec!["en".into(), "es".into()],
+            ..Venue::default()
+        };
+        assert_eq!(chosen_language(&venue, &req), None);
+        assert_eq!(
+            chosen_language(&venue, &get("/", &[("lang", "es")])),
+            Some("es")
+        );
+        // A language the venue does not offer is not picked.
+        assert_eq!(chosen_language(&venue, &get("/", &[("lang", "hi")])), None);
     }
 
     #[test]

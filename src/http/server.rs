@@ -135,7 +135,7 @@ async fn handle(
                 Ok(response) => response,
                 Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
             };
-            if let Some(lang) = chosen_language(&req) {
+            if let Some(lang) = chosen_language(&app.venue(), &req) {
                 response::carry_language(&mut response, lang);
             }
             response
@@ -143,7 +143,7 @@ async fn handle(
         Err(e) => {
             let venue = app.venue();
             let language = i18n::find(&venue.language).unwrap_or_else(i18n::english);
-            response::error(&e, api, &Speech::new(language, venue.money()))
+            response::error(&e, api, &Speech::new(language, venue.money_for(language)))
         }
     };
     Ok(response)

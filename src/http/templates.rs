@@ -32,6 +32,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/setup.html"),
     ),
     (
+        "admin/languages.html",
+        include_str!("../../templates/admin/languages.html"),
+    ),
+    (
         "admin/report.html",
         include_str!("../../templates/admin/report.html"),
     ),
@@ -206,19 +210,19 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Value {
     }))
 }
 
-/// The money format of the page's `venue` (its settings' fields).
+/// The page's `money` format (the venue's, as its reader's language shows it).
 fn money_format(state: &State) -> MoneyFormat {
     let mut format = MoneyFormat::default();
-    let Some(venue) = state.lookup("venue") else {
+    let Some(money) = state.lookup("money") else {
         return format;
     };
-    let field = |name: &str| venue.get_attr(name).ok().filter(|v| !v.is_undefined());
+    let field = |name: &str| money.get_attr(name).ok().filter(|v| !v.is_undefined());
     let text = |name: &str, value: &mut String| {
         if let Some(v) = field(name) {
             *value = v.to_string();
         }
     };
-    text("currency", &mut format.symbol);
+    text("symbol", &mut format.symbol);
     text("decimal_separator", &mut format.decimal_separator);
     text("thousands_separator", &mut format.thousands_separator);
     if let Some(decimals) = field("decimals").and_then(|v| u32::try_from(v).ok()) {
@@ -402,13 +406,7 @@ mod tests {
             symbol_after: true,
             ..MoneyFormat::default()
         };
-        let ctx = context! { venue => value(crate::venue::settings::Venue {
-            currency: format.symbol,
-            decimal_separator: format.decimal_separator,
-            thousands_separator: format.thousands_separator,
-            symbol_after: format.symbol_after,
-            ..Default::default()
-        }) };
+        let ctx = context! { money => value(format) };
         assert_eq!(
             render_str("{{ 123456|money }} {{ 123456|amount }}", ctx),
             "1.234,56 € 1234,56"

@@ -12,7 +12,11 @@ use std::fmt;
 use std::sync::OnceLock;
 
 /// English first: it is the fallback for keys another language lacks.
-const SOURCES: &[(&str, &str)] = &[("en", include_str!("../../catalogue/en.txt"))];
+const SOURCES: &[(&str, &str)] = &[
+    ("en", include_str!("../../catalogue/en.txt")),
+    ("es", include_str!("../../catalogue/es.txt")),
+    ("hi", include_str!("../../catalogue/hi.txt")),
+];
 
 /// How a missing text shows: visible on the page, and logged.
 const MISSING_OPEN: &str = "⟦";
@@ -139,19 +143,24 @@ pub fn find(lang: &str) -> Option<&'static Catalogue> {
     catalogues().iter().find(|c| c.lang == lang)
 }
 
-/// The language of a request: the `lang` parameter when it names one we
-/// have, else the best of `Accept-Language` we have, else the venue's.
+/// The language of a request: the `lang` parameter when it names one
+/// offered, else the best of `Accept-Language` offered, else the venue's.
 pub fn choose<'a>(
-    available: &'a [Catalogue],
+    available: &[&'a Catalogue],
     lang_param: Option<&str>,
     accept_language: Option<&str>,
     venue_default: &str,
 ) -> &'a Catalogue {
-    let by_code = |code: &str| available.iter().find(|c| c.lang.eq_ignore_ascii_case(code));
+    let by_code = |code: &str| {
+        available
+            .iter()
+            .copied()
+            .find(|c| c.lang.eq_ignore_ascii_case(code))
+    };
     if let Some(chosen) = lang_param.and_then(by_code) {
         return chosen;
     }
-    let mut best: Option<(&Catalogue, u32)> = None;
+    let mut best: Option<(&'a Catalogue, u32)> = None;
     for range in accept_language
         .unwrap_or("")
         .split(',')
@@ -174,7 +183,8 @@ pub fn choose<'a>(
     }
     best.map(|(c, _)| c)
         .or_else(|| by_code(venue_default))
-        .unwrap_or(&available[0])
+        .or_else(|| available.first().copied())
+        .unwrap_or(english())
 }
 
 /// An `Accept-Language` weight ("0.8") in thousandths; malformed is 0.
@@ -260,6 +270,56 @@ mod tests {
         }
     }
 
+    /// The `{name}`s of a text, and for markup texts its tags, in order.
+    fn shape(key: &str, text: &str) -> (Vec<String>, Vec<String>) {
+        let between = |open: char, close: char| -> Vec<String> {
+            let mut found: Vec<String> = text
+                .split(open)
+                .skip(1)
+                .filter_map(|piece| piece.split_once(close))
+                .map(|(inside, _)| inside.to_string())
+                .collect();
+            found.sort();
+            found
+        };
+        let tags = if key.ends_with("_html") {
+            between('<', '>')
+        } else {
+            Vec::new()
+        };
+        (between('{', '}'), tags)
+    }
+
+    /// Every catalogue has exactly English's keys, each with the same
+    /// `{name}`s (and markup): the list names what a translator still owes.
+    #[test]
+    fn every_catalogue_has_the_english_keys_and_placeholders() {
+        let english = english();
+        let mut problems = Vec::new();
+        for catalogue in &catalogues()[1..] {
+            let lang = catalogue.lang;
+            for key in english.keys() {
+                match catalogue.get(key) {
+                    None => problems.push(format!("{lang}: missing {key}")),
+                    Some(text) if shape(key, text) != shape(key, english.text(key).as_str()) => {
+                        problems.push(format!("{lang}: {key} has other placeholders: {text}"))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for key in catalogue.keys().filter(|k| english.get(k).is_none()) {
+                problems.push(format!("{lang}: {key} is not in en.txt"));
+            }
+            assert!(catalogue
+                .get("language.name")
+                .is_some_and(|n| n != english.name()));
+        }
+        assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+        // The check sees a changed placeholder and changed markup.
+        assert_ne!(shape("a", "{item} x"), shape("a", "{name} x"));
+        assert_ne!(shape("a_html", "<b>{c}</b>"), shape("a_html", "<i>{c}</i>"));
+    }
+
     #[test]
     fn parameters_are_filled_in() {
         let test = &with_test_language()[1];
@@ -295,6 +355,7 @@ mod tests {
     #[test]
     fn the_language_follows_the_parameter_then_the_browser_then_the_venue() {
         let both = with_test_language();
+        let both: Vec<&Catalogue> = both.iter().collect();
         let lang = |param, accept, venue| choose(&both, param, accept, venue).lang;
         assert_eq!(lang(Some("xx"), Some("en"), "en"), "xx");
         assert_eq!(lang(Some("zz"), Some("xx-CH, en;q=0.5"), "en"), "xx");

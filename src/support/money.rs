@@ -10,7 +10,7 @@ pub const MAX_PRICE_CENTS: i64 = 10_000_000;
 /// Currencies have at most three digits after the separator (dinars).
 pub const MAX_DECIMALS: u32 = 3;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct MoneyFormat {
     pub symbol: String,
     /// Digits of the minor unit: 2 for cents, 0 where there are none.

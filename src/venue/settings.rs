@@ -38,6 +38,9 @@ pub struct Venue {
     pub symbol_after: bool,
     /// The pages' language for visitors whose browser asks for none we have.
     pub language: String,
+    /// The languages customers may read (and the switcher offers); always
+    /// holds `language`.
+    pub languages: Vec<String>,
     /// The venue's time zone for times shown on pages: its IANA name
     /// (what the owner reads) and its POSIX TZ rule (what clocks follow).
     pub time_zone: String,
@@ -70,6 +73,7 @@ impl Default for Venue {
             thousands_separator: String::new(),
             symbol_after: false,
             language: i18n::english().lang.into(),
+            languages: i18n::catalogues().iter().map(|c| c.lang.into()).collect(),
             time_zone: "UTC".into(),
             time_zone_rule: time::UTC_RULE.into(),
             max_open_orders_per_device: 5,
@@ -104,9 +108,7 @@ impl Venue {
     }
 
     pub fn validate(self) -> Result<Venue> {
-        if i18n::find(&self.language).is_none() {
-            return Err(Error::bad(Code::VenueUnknownLanguage).with("lang", &self.language));
-        }
+        let languages = offered_languages(&self.language, &self.languages)?;
         let decimal_separator =
             text::optional_line("decimal_separator", &self.decimal_separator, 4)?;
         // Untrimmed: a space is the usual separator in some countries.
@@ -127,6 +129,7 @@ impl Venue {
             thousands_separator,
             symbol_after: self.symbol_after,
             language: self.language,
+            languages,
             time_zone,
             time_zone_rule,
             max_open_orders_per_device: self
@@ -159,6 +162,39 @@ impl Venue {
         }
     }
 
+    /// How amounts look to a reader of `language`: always the venue's
+    /// currency and decimals; in the venue's own language its separators
+    /// and symbol position, in any other the language's (`format.*` in its
+    /// catalogue), so a Spanish reader sees "8,00 €" where the venue
+    /// writes "€8.00".
+    pub fn money_for(&self, language: &i18n::Catalogue) -> MoneyFormat {
+        let venue = self.money();
+        if language.lang == self.language {
+            return venue;
+        }
+        let text = |key: &str| language.get(key).unwrap_or_default().to_string();
+        MoneyFormat {
+            decimal_separator: text("format.decimal_separator"),
+            thousands_separator: text("format.thousands_separator"),
+            symbol_after: language.get("format.symbol_after") == Some("yes"),
+            ..venue
+        }
+    }
+
+    /// The catalogues of the languages offered, the default first.
+    pub fn offered(&self) -> Vec<&'static i18n::Catalogue> {
+        let mut offered: Vec<_> = i18n::find(&self.language).into_iter().collect();
+        offered.extend(
+            i18n::catalogues()
+                .iter()
+                .filter(|c| c.lang != self.language && self.languages.iter().any(|l| l == c.lang)),
+        );
+        if offered.is_empty() {
+            offered.push(i18n::english());
+        }
+        offered
+    }
+
     /// The venue's local time at the UTC instant `ms`, in minutes after
     /// midnight: what items' time windows are read against.
     pub fn minute_of_day(&self, ms: i64) -> i64 {
@@ -177,6 +213,27 @@ impl Venue {
         let json = serde_json::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(settings::set(conn, "venue", &json)?)
     }
+}
+
+/// The offered languages as stored: each one known, in catalogue order,
+/// with the default among them (blanks, as an unticked form sends, skipped).
+fn offered_languages(default: &str, chosen: &[String]) -> Result<Vec<String>> {
+    let unknown = |lang: &str| Error::bad(Code::VenueUnknownLanguage).with("lang", lang);
+    if i18n::find(default).is_none() {
+        return Err(unknown(default));
+    }
+    if let Some(lang) = chosen
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && i18n::find(l).is_none())
+    {
+        return Err(unknown(lang));
+    }
+    Ok(i18n::catalogues()
+        .iter()
+        .filter(|c| c.lang == default || chosen.iter().any(|l| l.trim() == c.lang))
+        .map(|c| c.lang.to_string())
+        .collect())
 }
 
 /// Settings saved before zones had rules hold `utc_offset_minutes`: it
@@ -293,6 +350,56 @@ mod tests {
             zone("Europe/Berlin", "").unwrap().1,
             "CET-1CEST,M3.5.0,M10.5.0/3"
         );
+    }
+
+    #[test]
+    fn amounts_keep_the_venues_currency_in_each_languages_separators() {
+        let venue = Venue {
+            currency: "€".into(),
+            decimal_separator: ".".into(),
+            ..Venue::default()
+        };
+        let money = |lang| venue.money_for(i18n::find(lang).unwrap()).format(123_450);
+        assert_eq!(money("en"), "€1234.50");
+        assert_eq!(money("es"), "1.234,50 €");
+        assert_eq!(money("hi"), "€1,234.50");
+        // The venue's own language shows the venue's own format.
+        let spanish = Venue {
+            language: "es".into(),
+            ..venue.clone()
+        };
+        assert_eq!(
+            spanish.money_for(i18n::find("es").unwrap()).format(800),
+            "€8.00"
+        );
+        let yen = Venue {
+            decimals: 0,
+            ..venue
+        };
+        assert_eq!(
+            yen.money_for(i18n::find("es").unwrap()).format(1500),
+            "1.500 €"
+        );
+    }
+
+    #[test]
+    fn the_default_language_is_always_offered() {
+        let offer = |default: &str, chosen: &[&str]| {
+            let venue = Venue {
+                language: default.into(),
+                languages: chosen.iter().map(|l| l.to_string()).collect(),
+                ..Venue::default()
+            }
+            .validate()?;
+            let codes: Vec<&str> = venue.offered().iter().map(|c| c.lang).collect();
+            Ok::<_, Error>((venue.languages, codes.join(" ")))
+        };
+        let (stored, offered) = offer("hi", &["", "es"]).unwrap();
+        assert_eq!(stored, ["es", "hi"]);
+        assert_eq!(offered, "hi es");
+        assert_eq!(offer("es", &[""]).unwrap().1, "es");
+        assert!(offer("en", &["xx"]).is_err());
+        assert!(offer("xx", &["en"]).is_err());
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct Setup {
     pub password: String,
     pub terms: String,
     pub currency: String,
+    /// The default language and the languages offered; none sent keeps
+    /// what the venue has.
+    pub language: String,
+    pub languages: Vec<String>,
     pub time_zone: String,
     pub ssid: String,
 }
@@ -64,6 +68,15 @@ pub fn complete(
         name: setup.venue_name,
         terms: setup.terms,
         currency: setup.currency,
+        language: match setup.language.trim() {
+            "" => current.language.clone(),
+            lang => lang.to_string(),
+        },
+        languages: if setup.languages.is_empty() {
+            current.languages.clone()
+        } else {
+            setup.languages
+        },
         time_zone: setup.time_zone.clone(),
         // A new zone name takes its rule from zoneinfo; the router's own
         // zone keeps the rule it came with.

@@ -8,6 +8,7 @@ use crate::http::identity::{self, check_csrf, set_staff_cookie, staff_token};
 use crate::http::render::page;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
+use crate::http::routes::admin::language_choices;
 use crate::ordering::catalog::ShopStatus;
 use crate::support::ratelimit::Action;
 use crate::venue::setup;
@@ -101,7 +102,7 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
                 app,
                 req,
                 "account/register.html",
-                context! { error => message, fields => fields },
+                context! { error => message, fields => fields, all_languages => language_choices(&app.venue()) },
             )
             .await
         }
@@ -180,7 +181,7 @@ pub async fn setup_page(app: &App, req: &Request) -> Result<Response> {
         app,
         req,
         "admin/setup.html",
-        context! { error => None::<String>, fields => context! {
+        context! { error => None::<String>, all_languages => language_choices(&venue), fields => context! {
             venue_name => venue.name, terms => venue.terms, currency => venue.currency,
             time_zone => venue.time_zone, ssid => venue.ssid,
         } },
@@ -223,7 +224,7 @@ pub async fn setup_form(app: &App, req: &Request) -> Result<Response> {
                 app,
                 req,
                 "admin/setup.html",
-                context! { error => message, fields => fields },
+                context! { error => message, fields => fields, all_languages => language_choices(&app.venue()) },
             )
             .await
         }

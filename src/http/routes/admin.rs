@@ -64,6 +64,7 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
         context! {
             shops => value(&shops),
             glance => glance,
+            all_languages => language_choices(&app.venue()),
             limits => context! {
                 per_device => crate::venue::settings::MAX_OPEN_ORDERS_PER_DEVICE,
                 per_shop => crate::venue::settings::MAX_OPEN_ORDERS_PER_SHOP,
@@ -76,6 +77,21 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
             },
         },
     )
+}
+
+/// Every language we have texts for, and whether the venue offers it: the
+/// owner's and the first run's choices.
+pub fn language_choices(venue: &Venue) -> Vec<minijinja::Value> {
+    crate::support::i18n::catalogues()
+        .iter()
+        .map(|c| {
+            context! {
+                code => c.lang,
+                name => c.name(),
+                offered => venue.languages.iter().any(|l| l == c.lang),
+            }
+        })
+        .collect()
 }
 
 /// A size as the owner reads it: "0 KB", "1.4 MB".
@@ -165,6 +181,7 @@ struct VenuePatch {
     thousands_separator: Option<String>,
     symbol_after: Option<bool>,
     language: Option<String>,
+    languages: Option<Vec<String>>,
     time_zone: Option<String>,
     time_zone_rule: Option<String>,
     /// What older clients send: it becomes a fixed-offset zone.
@@ -206,6 +223,7 @@ impl VenuePatch {
                 .unwrap_or(current.thousands_separator),
             symbol_after: self.symbol_after.unwrap_or(current.symbol_after),
             language: self.language.unwrap_or(current.language),
+            languages: self.languages.unwrap_or(current.languages),
             time_zone,
             time_zone_rule,
             max_open_orders_per_device: self

@@ -71,12 +71,8 @@ fn language(app: &App, req: &hyper::Request<Incoming>) -> &'static Catalogue {
         .headers()
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    i18n::choose(
-        i18n::catalogues(),
-        None,
-        accept,
-        app.default_language().lang,
-    )
+    let venue = app.venue();
+    i18n::choose(&venue.offered(), None, accept, &venue.language)
 }
 
 /// Sessions record when a client was last seen; off the request's path.
