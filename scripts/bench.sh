@@ -6,7 +6,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 waiters=${1:-2000}
+# The router's trimmed SQLite, as scripts/test.sh and CI build it.
+export LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
 cargo build --release --quiet
+# BENCH_PARTS=peers runs only the side-by-side pairs and placement against
+# history (they write BENCHMARKS.md); the default runs everything.
+parts=${BENCH_PARTS:-all}
+peers=(nginx wrk dnsmasq dnsperf)
+for tool in "${peers[@]}"; do
+    command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null || {
+        sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get install -y -q nginx-light wrk dnsmasq-base dnsperf >/dev/null
+        break
+    }
+done
+export PATH=$PATH:/usr/sbin
+scripts/bench-peers.py ./target/release/orderspot "${HISTORY:-0 100000 1000000}" BENCHMARKS.md
+[ "$parts" = peers ] && exit 0
 data=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 ulimit -n 65536 2>/dev/null || true

@@ -118,9 +118,18 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The database's four connections, two password hashes and a photo or
+/// backup at once.
+const BLOCKING_THREADS: usize = 8;
+
 fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
+    // Database work runs on blocking threads: a few more than the
+    // database has connections is enough, and a burst must not leave
+    // hundreds of idle threads (and their malloc arenas) behind.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start runtime: {e}")))?;
     crypto::init()?;
