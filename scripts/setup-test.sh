@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Chromium and its
 # WebDriver (chromedriver) for tests/browser.rs, and bindfs for tests/flash.rs
-# (a FUSE mount without shared mmap, like a router's JFFS2). Idempotent: does
+# (a FUSE mount without shared mmap, like a router's JFFS2), zbarimg and rsvg-convert
+# for the QR tests (tests/tables.rs decodes the SVGs the server draws). Idempotent: does
 # nothing when all are already installed, and refreshes the package lists only when the
 # packages cannot be found in them. Needs root (or sudo) to install.
 set -euo pipefail
 
-packages=(chromium chromium-driver bindfs)
+packages=(chromium chromium-driver bindfs zbar-tools librsvg2-bin)
 
 missing=()
 for p in "${packages[@]}"; do

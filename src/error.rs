@@ -161,6 +161,20 @@ codes! {
     PaymentTooMany = "payment.too_many",
     RefundAbovePaid = "refund.above_paid",
     PaymentOrderCancelled = "payment.order_cancelled",
+    TableNotFound = "table.not_found",
+    TableTooMany = "table.too_many",
+    PromoNotFound = "promo.not_found",
+    PromoNotYet = "promo.not_yet",
+    PromoExpired = "promo.expired",
+    PromoUsedUp = "promo.used_up",
+    PromoBelowMinimum = "promo.below_minimum",
+    PromoBadValue = "promo.bad_value",
+    PromoMalformed = "promo.bad_code",
+    PromoBadWindow = "promo.bad_window",
+    PromoCodeTaken = "promo.code_taken",
+    PromoTooMany = "promo.too_many",
+    PromotionNotFound = "promotion.not_found",
+    PromotionTooMany = "promotion.too_many",
 }
 
 impl Problem {

@@ -3,7 +3,9 @@
 use super::identity;
 use super::request::{id, Request};
 use super::response::Response;
-use super::routes::{account, admin, assets, board, customer, photos, portal, shop};
+use super::routes::{
+    account, admin, assets, board, customer, photos, portal, products, shop, tables,
+};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use hyper::Method;
@@ -217,6 +219,61 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::GET, ["board"]) => board::page(app, req).await,
         (&Method::GET, ["api", "board"]) => board::api(app, req).await,
         (&Method::GET, ["static", file]) => assets::file(file),
+        // Tables and QR codes
+        (&Method::GET, ["t", code]) => tables::table_page(app, req, code).await,
+        (&Method::GET, ["api", "tables", code]) => tables::api_table(app, req, code).await,
+        (&Method::GET, ["api", "admin", "tables"]) => tables::api_list(app, req).await,
+        (&Method::POST, ["api", "admin", "tables"]) => tables::api_create(app, req).await,
+        (&Method::PATCH, ["api", "admin", "tables", t]) => {
+            tables::api_update(app, req, id(t)?).await
+        }
+        (&Method::DELETE, ["api", "admin", "tables", t]) => {
+            tables::api_delete(app, req, id(t)?).await
+        }
+        (&Method::POST, ["api", "admin", "tables", t, "rotate"]) => {
+            tables::api_rotate(app, req, id(t)?).await
+        }
+        (&Method::GET, ["admin", "tables"]) => tables::page(app, req).await,
+        (&Method::POST, ["admin", "tables"]) => tables::form(app, req, None, "").await,
+        (&Method::POST, ["admin", "tables", t]) => tables::form(app, req, Some(id(t)?), "").await,
+        (&Method::POST, ["admin", "tables", t, action @ ("rotate" | "delete")]) => {
+            tables::form(app, req, Some(id(t)?), action).await
+        }
+        (&Method::GET, ["admin", "posters"]) => tables::posters(app, req).await,
+        (&Method::GET, ["qr", "table", file]) => tables::qr_svg(app, req, file).await,
+        (&Method::GET, ["qr", "item", file]) => products::qr_svg(app, file).await,
+        (&Method::GET, ["p", item]) => products::product_page(app, req, id(item)?).await,
+        (&Method::GET, ["shop", "labels"]) => shop::labels_page(app, req).await,
+        // Promo codes and promotions
+        (&Method::GET, ["api", "shop", "promo-codes"]) => shop::api_promo_codes(app, req).await,
+        (&Method::POST, ["api", "shop", "promo-codes"]) => {
+            shop::api_create_promo_code(app, req).await
+        }
+        (&Method::PATCH, ["api", "shop", "promo-codes", p]) => {
+            shop::api_update_promo_code(app, req, id(p)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "promo-codes", p]) => {
+            shop::api_delete_promo_code(app, req, id(p)?).await
+        }
+        (&Method::GET, ["api", "shop", "promotions"]) => shop::api_shop_promotions(app, req).await,
+        (&Method::POST, ["api", "shop", "promotions"]) => {
+            shop::api_create_promotion(app, req).await
+        }
+        (&Method::PATCH, ["api", "shop", "promotions", p]) => {
+            shop::api_update_promotion(app, req, id(p)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "promotions", p]) => {
+            shop::api_delete_promotion(app, req, id(p)?).await
+        }
+        (&Method::GET, ["shop", "promos"]) => shop::promos_page(app, req).await,
+        (&Method::POST, ["shop", what @ ("promo-codes" | "promotions")]) => {
+            shop::promos_form(app, req, what, None).await
+        }
+        (&Method::POST, ["shop", what @ ("promo-codes" | "promotions"), p, "delete"]) => {
+            shop::promos_form(app, req, what, Some(id(p)?)).await
+        }
+        (&Method::GET, ["api", "promotions"]) => shop::api_promotions(app, req).await,
+        (&Method::GET, ["offers"]) => shop::offers_page(app, req).await,
         _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }

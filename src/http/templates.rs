@@ -137,6 +137,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "shop/cancel_reasons.html",
         include_str!("../../templates/shop/cancel_reasons.html"),
     ),
+    (
+        "admin/tables.html",
+        include_str!("../../templates/admin/tables.html"),
+    ),
+    (
+        "admin/posters.html",
+        include_str!("../../templates/admin/posters.html"),
+    ),
+    (
+        "shop/promos.html",
+        include_str!("../../templates/shop/promos.html"),
+    ),
+    (
+        "shop/labels.html",
+        include_str!("../../templates/shop/labels.html"),
+    ),
+    (
+        "customer/offers.html",
+        include_str!("../../templates/customer/offers.html"),
+    ),
+    (
+        "customer/promotions.html",
+        include_str!("../../templates/customer/promotions.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -184,6 +208,12 @@ fn environment() -> &'static Environment<'static> {
         });
         env.add_filter("minutes_since", |then: i64, now: i64| {
             (now - then).max(0) / 60_000
+        });
+        // `ms|day(venue.time_zone_rule)`: the venue's day "YYYY-MM-DD".
+        env.add_filter("day", |ms: i64, rule: &str| {
+            let zone =
+                crate::support::time::parse_rule(rule).unwrap_or(crate::support::time::Zone::UTC);
+            crate::venue::reports::Date::of(&zone, ms).to_string()
         });
         env
     })

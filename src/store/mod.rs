@@ -14,10 +14,13 @@ pub mod options;
 pub mod orders;
 pub mod payments;
 pub mod photo_files;
+pub mod promo_codes;
+pub mod promotions;
 pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod shops;
+pub mod tables;
 pub mod users;
 
 /// An enum stored as a word in a text column, and shown to clients as the

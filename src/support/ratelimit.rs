@@ -19,6 +19,8 @@ pub enum Action {
     Register,
     /// A search reads up to a shop's whole menu (10,000 items).
     Search,
+    /// A table's code and secret from a QR link: slows guessing.
+    TableLookup,
 }
 
 impl Action {
@@ -29,6 +31,7 @@ impl Action {
             Action::PlaceOrder => (60.0, 60.0),
             Action::Register => (5.0, 5.0),
             Action::Search => (30.0, 120.0),
+            Action::TableLookup => (20.0, 20.0),
         }
     }
 }

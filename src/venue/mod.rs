@@ -8,3 +8,4 @@ pub mod reports;
 pub mod retention;
 pub mod settings;
 pub mod setup;
+pub mod tables;

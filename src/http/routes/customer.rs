@@ -59,7 +59,39 @@ fn token_query(token: Option<&str>) -> String {
 }
 
 pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
+    home(app, req, None).await
+}
+
+/// The shops as `/t/{code}` shows them: at a table, whose code and secret
+/// the links carry on (as `table` and `s`) like the order token.
+pub async fn home_at_table(
+    app: &App,
+    req: &Request,
+    table: &crate::store::tables::TableRow,
+) -> Result<Response> {
+    home(app, req, Some(table)).await
+}
+
+async fn home(
+    app: &App,
+    req: &Request,
+    table: Option<&crate::store::tables::TableRow>,
+) -> Result<Response> {
     let token = customer_token(req, None);
+    let tq = match table {
+        Some(table) => format!(
+            "?{}",
+            query_text(
+                token
+                    .as_deref()
+                    .map(|t| ("t", t))
+                    .into_iter()
+                    .chain([("table", table.code.as_str()), ("s", table.secret.as_str())])
+            )
+        ),
+        None => token_query(token.as_deref()),
+    };
+    let table = table.map(crate::venue::tables::Table::from);
     let hash = token.as_deref().map(crypto::token_hash);
     let (shops, my_orders) = app
         .data
@@ -82,8 +114,9 @@ pub async fn home_page(app: &App, req: &Request) -> Result<Response> {
             search => blank_search(None),
             tags => value(menu::TAGS),
             allergens => value(menu::ALLERGENS),
-            tq => token_query(token.as_deref()),
+            tq => tq,
             t => token,
+            table => table.map(value),
         },
     )
     .await
@@ -107,16 +140,17 @@ const MENU_PAGE_ITEMS: usize = 60;
 /// long-poll answers the whole menu, too much to send on each change for
 /// a bigger one.
 const LIVE_MENU_ITEMS: usize = 300;
-/// Most `l` and `n` fields a page carries on (a full cart and its notes).
-const MAX_CARRIED: usize = 2 * (orders::MAX_LINES + 1);
+/// Most fields a page carries on (a full cart and its notes, the table
+/// and its secret).
+const MAX_CARRIED: usize = 2 * (orders::MAX_LINES + 1) + 2;
 
 /// The cart a page carries on in its links and forms, so the customer can
 /// add several items without cookies: its `l` lines and their `n` notes,
-/// as they came.
+/// as they came, and the table (`table`, `s`) it was opened at.
 fn carried(req: &Request) -> Vec<(String, String)> {
     req.query
         .iter()
-        .filter(|(key, _)| key == "l" || key == "n")
+        .filter(|(key, _)| matches!(key.as_str(), "l" | "n" | "table" | "s"))
         .take(MAX_CARRIED)
         .cloned()
         .collect()
@@ -220,10 +254,18 @@ fn paged<'a>(all: &[Section<'a>], chosen: i64, page: usize) -> MenuPage<'a> {
 
 pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
     let minute = minute_now(app);
-    let (shop, menu) = app
+    let now = crate::support::time::now_ms();
+    let (shop, menu, promotions) = app
         .data
         .db
-        .read(move |c| catalog::public_menu(c, shop_id, minute))
+        .read(move |c| {
+            let (shop, menu) = catalog::public_menu(c, shop_id, minute)?;
+            Ok((
+                shop,
+                menu,
+                crate::ordering::promos::running(c, shop_id, now)?,
+            ))
+        })
         .await?;
     let chosen = req.int_param("category", -1)?;
     let page_number = req.int_param("page", 1)?.clamp(1, i64::from(u32::MAX)) as usize;
@@ -249,6 +291,7 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
             page_number => shown.page,
             pages => shown.pages,
             categories => value(&menu.categories),
+            promotions => value(&promotions),
             search => blank_search(Some(shop_id)),
             tags => value(menu::TAGS),
             allergens => value(menu::ALLERGENS),

@@ -8,4 +8,6 @@ pub mod board;
 pub mod customer;
 pub mod photos;
 pub mod portal;
+pub mod products;
 pub mod shop;
+pub mod tables;

@@ -3,7 +3,9 @@
 //! shopkeeper only ever reaches their own shop's orders.
 
 mod menu;
+mod promos;
 pub use menu::*;
+pub use promos::*;
 
 use crate::accounts::{self, ShopAction, Staff};
 use crate::app::App;

@@ -1,0 +1,164 @@
+//! Shops' promo codes and how often each was used.
+
+use super::stored_enum;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+stored_enum! {
+    /// How a code takes money off.
+    Kind {
+        /// `value` percent of the shop's subtotal.
+        Percent = "percent",
+        /// `value` minor units.
+        Fixed = "fixed",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PromoCodeRow {
+    pub id: i64,
+    pub shop_id: i64,
+    pub code: String,
+    pub kind: Kind,
+    pub value: i64,
+    pub min_subtotal_cents: i64,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    pub use_limit: Option<i64>,
+    pub used: i64,
+}
+
+/// The fields a keeper sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromoFields {
+    pub code: String,
+    pub kind: Kind,
+    pub value: i64,
+    pub min_subtotal_cents: i64,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    pub use_limit: Option<i64>,
+}
+
+const SELECT: &str = "SELECT id, shop_id, code, kind, value, min_subtotal_cents, starts_at,
+                             ends_at, use_limit, used
+                      FROM promo_codes";
+
+fn from_row(r: &Row) -> rusqlite::Result<PromoCodeRow> {
+    Ok(PromoCodeRow {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        code: r.get(2)?,
+        kind: r.get(3)?,
+        value: r.get(4)?,
+        min_subtotal_cents: r.get(5)?,
+        starts_at: r.get(6)?,
+        ends_at: r.get(7)?,
+        use_limit: r.get(8)?,
+        used: r.get(9)?,
+    })
+}
+
+/// The new code's id; `None` when the shop already has this code.
+pub fn insert(
+    conn: &Connection,
+    shop_id: i64,
+    f: &PromoFields,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let added = conn.execute(
+        "INSERT INTO promo_codes (shop_id, code, kind, value, min_subtotal_cents, starts_at,
+                                  ends_at, use_limit, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (shop_id, code) DO NOTHING",
+        params![
+            shop_id,
+            f.code,
+            f.kind,
+            f.value,
+            f.min_subtotal_cents,
+            f.starts_at,
+            f.ends_at,
+            f.use_limit,
+            now
+        ],
+    )?;
+    Ok((added == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// `false` when the code is not the shop's.
+pub fn update(conn: &Connection, shop_id: i64, id: i64, f: &PromoFields) -> rusqlite::Result<bool> {
+    conn.execute(
+        "UPDATE promo_codes SET code = ?3, kind = ?4, value = ?5, min_subtotal_cents = ?6,
+                starts_at = ?7, ends_at = ?8, use_limit = ?9
+         WHERE id = ?1 AND shop_id = ?2",
+        params![
+            id,
+            shop_id,
+            f.code,
+            f.kind,
+            f.value,
+            f.min_subtotal_cents,
+            f.starts_at,
+            f.ends_at,
+            f.use_limit
+        ],
+    )
+    .map(|n| n == 1)
+}
+
+/// `false` when the code is not the shop's.
+pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<bool> {
+    conn.execute(
+        "DELETE FROM promo_codes WHERE id = ?1 AND shop_id = ?2",
+        params![id, shop_id],
+    )
+    .map(|n| n == 1)
+}
+
+pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<PromoCodeRow>> {
+    conn.query_row(
+        &format!("{SELECT} WHERE id = ?1 AND shop_id = ?2"),
+        params![id, shop_id],
+        from_row,
+    )
+    .optional()
+}
+
+/// The shop's code spelt `code` (stored upper case).
+pub fn by_code(
+    conn: &Connection,
+    shop_id: i64,
+    code: &str,
+) -> rusqlite::Result<Option<PromoCodeRow>> {
+    conn.query_row(
+        &format!("{SELECT} WHERE shop_id = ?1 AND code = ?2"),
+        params![shop_id, code],
+        from_row,
+    )
+    .optional()
+}
+
+pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<PromoCodeRow>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} WHERE shop_id = ?1 ORDER BY code"))?;
+    let rows = stmt.query_map([shop_id], from_row)?;
+    rows.collect()
+}
+
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM promo_codes WHERE shop_id = ?1",
+        [shop_id],
+        |r| r.get(0),
+    )
+}
+
+/// Takes one use of the code if any is left, in one statement: of any
+/// number of transactions claiming the last uses, exactly as many succeed
+/// as there were uses left. `false` when none is left.
+pub fn claim_use(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.execute(
+        "UPDATE promo_codes SET used = used + 1
+         WHERE id = ?1 AND (use_limit IS NULL OR used < use_limit)",
+        [id],
+    )
+    .map(|n| n == 1)
+}

@@ -1,0 +1,143 @@
+//! What shops announce to customers for a while, and the items each names.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromotionRow {
+    pub id: i64,
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub text: String,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT p.id, p.shop_id, s.name, p.text, p.starts_at, p.ends_at
+                      FROM promotions p JOIN shops s ON s.id = p.shop_id";
+
+fn from_row(r: &Row) -> rusqlite::Result<PromotionRow> {
+    Ok(PromotionRow {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        shop_name: r.get(2)?,
+        text: r.get(3)?,
+        starts_at: r.get(4)?,
+        ends_at: r.get(5)?,
+    })
+}
+
+pub fn insert(
+    conn: &Connection,
+    shop_id: i64,
+    text: &str,
+    window: (Option<i64>, Option<i64>),
+    now: i64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO promotions (shop_id, text, starts_at, ends_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![shop_id, text, window.0, window.1, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// `false` when the promotion is not the shop's.
+pub fn update(
+    conn: &Connection,
+    shop_id: i64,
+    id: i64,
+    text: &str,
+    window: (Option<i64>, Option<i64>),
+) -> rusqlite::Result<bool> {
+    conn.execute(
+        "UPDATE promotions SET text = ?3, starts_at = ?4, ends_at = ?5
+         WHERE id = ?1 AND shop_id = ?2",
+        params![id, shop_id, text, window.0, window.1],
+    )
+    .map(|n| n == 1)
+}
+
+/// `false` when the promotion is not the shop's.
+pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<bool> {
+    conn.execute(
+        "DELETE FROM promotions WHERE id = ?1 AND shop_id = ?2",
+        params![id, shop_id],
+    )
+    .map(|n| n == 1)
+}
+
+pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<PromotionRow>> {
+    conn.query_row(
+        &format!("{SELECT} WHERE p.id = ?1 AND p.shop_id = ?2"),
+        params![id, shop_id],
+        from_row,
+    )
+    .optional()
+}
+
+/// A shop's promotions, newest first.
+pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<PromotionRow>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} WHERE p.shop_id = ?1 ORDER BY p.id DESC"))?;
+    let rows = stmt.query_map([shop_id], from_row)?;
+    rows.collect()
+}
+
+/// Promotions running at `now` of approved shops (`shop_id` 0: every
+/// shop), by shop; at most `limit`.
+pub fn running(
+    conn: &Connection,
+    shop_id: i64,
+    now: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<PromotionRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE s.status = 'approved' AND (?1 = 0 OR p.shop_id = ?1)
+           AND (p.starts_at IS NULL OR p.starts_at <= ?2)
+           AND (p.ends_at IS NULL OR p.ends_at > ?2)
+         ORDER BY s.name COLLATE NOCASE, s.id, p.id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![shop_id, now, limit], from_row)?;
+    rows.collect()
+}
+
+/// How many of the shop's promotions have not ended by `now`.
+pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM promotions
+         WHERE shop_id = ?1 AND (ends_at IS NULL OR ends_at > ?2)",
+        params![shop_id, now],
+        |r| r.get(0),
+    )
+}
+
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM promotions WHERE shop_id = ?1",
+        [shop_id],
+        |r| r.get(0),
+    )
+}
+
+/// Replaces the items a promotion names.
+pub fn set_items(conn: &Connection, promotion_id: i64, items: &[i64]) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM promotion_items WHERE promotion_id = ?1",
+        [promotion_id],
+    )?;
+    let mut stmt = conn
+        .prepare("INSERT OR IGNORE INTO promotion_items (promotion_id, item_id) VALUES (?1, ?2)")?;
+    for item in items {
+        stmt.execute(params![promotion_id, item])?;
+    }
+    Ok(())
+}
+
+/// `(id, name)` of the live items a promotion names.
+pub fn items_of(conn: &Connection, promotion_id: i64) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT m.id, m.name FROM promotion_items pi JOIN menu_items m ON m.id = pi.item_id
+         WHERE pi.promotion_id = ?1 AND m.deleted = 0 ORDER BY m.name COLLATE NOCASE",
+    )?;
+    let rows = stmt.query_map([promotion_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}

@@ -1,0 +1,88 @@
+//! The venue's tables and their QR secrets.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+#[derive(Debug, Clone)]
+pub struct TableRow {
+    pub id: i64,
+    pub name: String,
+    pub area: String,
+    pub code: String,
+    pub secret: String,
+}
+
+const SELECT: &str = "SELECT id, name, area, code, secret FROM venue_tables";
+
+fn from_row(r: &Row) -> rusqlite::Result<TableRow> {
+    Ok(TableRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        area: r.get(2)?,
+        code: r.get(3)?,
+        secret: r.get(4)?,
+    })
+}
+
+/// Inserts a table; `None` when `code` is taken.
+pub fn insert(
+    conn: &Connection,
+    name: &str,
+    area: &str,
+    code: &str,
+    secret: &str,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let added = conn.execute(
+        "INSERT INTO venue_tables (name, area, code, secret, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO NOTHING",
+        params![name, area, code, secret, now],
+    )?;
+    Ok((added == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// Whether the table exists.
+pub fn rename(conn: &Connection, id: i64, name: &str, area: &str) -> rusqlite::Result<bool> {
+    conn.execute(
+        "UPDATE venue_tables SET name = ?2, area = ?3 WHERE id = ?1",
+        params![id, name, area],
+    )
+    .map(|n| n == 1)
+}
+
+/// Whether the table exists.
+pub fn set_secret(conn: &Connection, id: i64, secret: &str) -> rusqlite::Result<bool> {
+    conn.execute(
+        "UPDATE venue_tables SET secret = ?2 WHERE id = ?1",
+        params![id, secret],
+    )
+    .map(|n| n == 1)
+}
+
+/// Whether the table existed.
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.execute("DELETE FROM venue_tables WHERE id = ?1", [id])
+        .map(|n| n == 1)
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<TableRow>> {
+    conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
+        .optional()
+}
+
+pub fn by_code(conn: &Connection, code: &str) -> rusqlite::Result<Option<TableRow>> {
+    conn.query_row(&format!("{SELECT} WHERE code = ?1"), [code], from_row)
+        .optional()
+}
+
+/// Every table, by area and then name (numbers in their order: "2" before "10").
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<TableRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} ORDER BY area COLLATE NOCASE, length(name), name COLLATE NOCASE, id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM venue_tables", [], |r| r.get(0))
+}
