@@ -161,6 +161,11 @@ codes! {
     PaymentTooMany = "payment.too_many",
     RefundAbovePaid = "refund.above_paid",
     PaymentOrderCancelled = "payment.order_cancelled",
+    StationNotFound = "station.not_found",
+    StationNameTaken = "station.name_taken",
+    StationOrderNotOpen = "station.order_not_open",
+    StationAlreadyDone = "station.already_done",
+    StationNotDone = "station.not_done",
 }
 
 impl Problem {

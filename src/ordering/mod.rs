@@ -11,6 +11,7 @@ pub mod menu_edit;
 pub mod orders;
 pub mod payments;
 pub mod photos;
+pub mod stations;
 #[cfg(test)]
 mod testing;
 pub mod windows;
