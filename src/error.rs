@@ -175,6 +175,11 @@ codes! {
     PromoTooMany = "promo.too_many",
     PromotionNotFound = "promotion.not_found",
     PromotionTooMany = "promotion.too_many",
+    StationNotFound = "station.not_found",
+    StationNameTaken = "station.name_taken",
+    StationOrderNotOpen = "station.order_not_open",
+    StationAlreadyDone = "station.already_done",
+    StationNotDone = "station.not_done",
 }
 
 impl Problem {

@@ -27,6 +27,8 @@ struct Table {
     /// An item of shop 1 that orders take without options.
     item: i64,
     counter: Cell<u32>,
+    /// A station of shop 1 that `item` is routed to, made when first asked.
+    station: Cell<i64>,
 }
 
 impl Table {
@@ -84,6 +86,37 @@ impl Table {
         )
     }
 
+    fn station(&self) -> i64 {
+        let name = format!("Station {}", self.unique());
+        self.keeper_made("/api/shop/stations", json!({ "name": name }))
+    }
+
+    fn routed_station(&self) -> i64 {
+        if self.station.get() == 0 {
+            let station = self.station();
+            self.server
+                .call(
+                    "PUT",
+                    "/api/shop/stations/routes",
+                    Some(&self.keeper),
+                    Some(&json!({ "item_id": self.item, "station_id": station })),
+                )
+                .assert_status(200);
+            self.station.set(station);
+        }
+        self.station.get()
+    }
+
+    /// A fresh order of shop 1 that its routed station has marked done.
+    fn done_at_station(&self) -> String {
+        let (station, order) = (self.routed_station(), self.order(&[]));
+        let path = format!("/api/shop/orders/{order}/stations/{station}");
+        self.server
+            .post(&format!("{path}/done"), Some(&self.keeper), &json!({}))
+            .assert_status(200);
+        format!("{path}/undo")
+    }
+
     fn staff_member(&self) -> i64 {
         let username = format!("hand{}", self.unique());
         self.server
@@ -123,6 +156,11 @@ impl Table {
                     .to_string()
                     .into_bytes()
             }
+            Body::NewStation => {
+                headers.push(("Content-Type", "application/json"));
+                let name = format!("New station {}", self.unique());
+                json!({ "name": name }).to_string().into_bytes()
+            }
             Body::Photo => {
                 headers.push(("Content-Type", "image/jpeg"));
                 let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
@@ -139,6 +177,8 @@ enum Body {
     Json(Value),
     /// A new staff member with a login of their own.
     NewStaff,
+    /// A station with a name of its own.
+    NewStation,
     Photo,
 }
 
@@ -201,6 +241,7 @@ fn setup() -> Table {
         keeper,
         item,
         counter: Cell::new(0),
+        station: Cell::new(0),
     }
 }
 
@@ -221,7 +262,7 @@ fn orderable(server: &Server) -> i64 {
 
 #[test]
 fn every_caller_gets_what_their_role_allows_on_every_endpoint() {
-    use Body::{Json, NewStaff, None as Empty, Photo};
+    use Body::{Json, NewStaff, NewStation, None as Empty, Photo};
     let t = setup();
     // Callers: out, customer, staff, keeper, other keeper, owner, owner without a shop.
     let read = [401, 401, 200, 200, 200, 200, 403];
@@ -417,6 +458,55 @@ fn every_caller_gets_what_their_role_allows_on_every_endpoint() {
             fixed("/shop/staff"),
             Empty,
             [303, 303, 403, 200, 200, 200, 403],
+        ),
+        // Kitchen stations: the keeper sets them up, staff work them
+        row("GET", fixed("/api/shop/stations"), Empty, read),
+        row(
+            "POST",
+            fixed("/api/shop/stations"),
+            NewStation,
+            keeper_create,
+        ),
+        // (before `item` is routed to a station: item 1 may be it)
+        row(
+            "PUT",
+            fixed("/api/shop/stations/routes"),
+            Json(json!({ "item_id": 1, "station_id": null })),
+            keeper_edit,
+        ),
+        row(
+            "PATCH",
+            |t| format!("/api/shop/stations/{}", t.routed_station()),
+            Json(json!({ "position": 1 })),
+            keeper_edit,
+        ),
+        row(
+            "DELETE",
+            |t| format!("/api/shop/stations/{}", t.station()),
+            Empty,
+            keeper_delete,
+        ),
+        row(
+            "GET",
+            |t| format!("/api/shop/stations/{}/orders", t.routed_station()),
+            Empty,
+            board_move,
+        ),
+        row(
+            "POST",
+            |t| {
+                let station = t.routed_station();
+                format!("/api/shop/orders/{}/stations/{station}/done", t.order(&[]))
+            },
+            Empty,
+            board_move,
+        ),
+        row("POST", |t| t.done_at_station(), Empty, board_move),
+        row(
+            "GET",
+            |t| format!("/shop/stations/{}", t.routed_station()),
+            Empty,
+            [303, 303, 200, 200, 404, 200, 403],
         ),
         // The venue owner's
         row("GET", fixed("/api/admin/shops"), Empty, owner_only),

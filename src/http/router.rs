@@ -194,6 +194,26 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::PUT, ["api", "shop", "payment-methods"]) => {
             shop::api_set_payment_methods(app, req).await
         }
+        (&Method::GET, ["api", "shop", "stations"]) => shop::api_stations(app, req).await,
+        (&Method::POST, ["api", "shop", "stations"]) => shop::api_create_station(app, req).await,
+        (&Method::PUT, ["api", "shop", "stations", "routes"]) => shop::api_route(app, req).await,
+        (&Method::PATCH, ["api", "shop", "stations", s]) => {
+            shop::api_update_station(app, req, id(s)?).await
+        }
+        (&Method::DELETE, ["api", "shop", "stations", s]) => {
+            shop::api_delete_station(app, req, id(s)?).await
+        }
+        (&Method::GET, ["api", "shop", "stations", s, "orders"]) => {
+            shop::api_station_orders(app, req, id(s)?).await
+        }
+        (
+            &Method::POST,
+            ["api", "shop", "orders", order, "stations", s, mark @ ("done" | "undo")],
+        ) => shop::api_mark(app, req, id(order)?, id(s)?, *mark == "done").await,
+        (&Method::GET, ["shop", "stations", s]) => shop::station_page(app, req, id(s)?).await,
+        (&Method::POST, ["shop", "orders", order, "stations", s, mark @ ("done" | "undo")]) => {
+            shop::mark_form(app, req, id(order)?, id(s)?, *mark == "done").await
+        }
         // Venue owner
         (&Method::GET, ["admin"]) => admin::page(app, req).await,
         (&Method::POST, ["admin", "shops", shop, action]) => {

@@ -161,6 +161,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "customer/promotions.html",
         include_str!("../../templates/customer/promotions.html"),
     ),
+    (
+        "shop/station.html",
+        include_str!("../../templates/shop/station.html"),
+    ),
+    (
+        "shop/station_orders.html",
+        include_str!("../../templates/shop/station_orders.html"),
+    ),
+    (
+        "shop/station_links.html",
+        include_str!("../../templates/shop/station_links.html"),
+    ),
+    (
+        "shop/ticket_stations.html",
+        include_str!("../../templates/shop/ticket_stations.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {

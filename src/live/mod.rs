@@ -41,6 +41,8 @@ pub enum Audience {
     Customer,
     /// A shop's board, the page of open orders after this order id.
     ShopBoard { after: i64 },
+    /// One kitchen station's view of its shop's orders.
+    Station { id: i64 },
 }
 
 /// A serialised answer, shared by every waiter it is sent to.

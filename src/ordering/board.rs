@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::live::{Answer, Audience, Built, Data, Topic};
 use crate::ordering::catalog;
 use crate::ordering::orders::OrderView;
+use crate::ordering::stations::{self, TicketStation};
 use crate::store::orders as rows;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -25,24 +26,29 @@ pub struct BoardOrder {
     /// The slowest of its items' preparation times, at least a minute:
     /// items are prepared side by side.
     pub estimate_minutes: i64,
+    /// The stations holding its items, each done or pending.
+    pub stations: Vec<TicketStation>,
 }
 
 pub fn estimate_minutes(slowest_prep_minutes: i64) -> i64 {
     slowest_prep_minutes.max(1)
 }
 
-/// The orders with their estimates.
+/// The orders with their estimates and stations.
 pub fn with_estimates(conn: &Connection, views: Vec<OrderView>) -> Result<Vec<BoardOrder>> {
     let ids: Vec<i64> = views.iter().map(|v| v.order.id).collect();
     let slowest = rows::slowest_prep_minutes(conn, &ids)?;
-    Ok(views
+    views
         .into_iter()
         .zip(slowest)
-        .map(|(view, (_, minutes))| BoardOrder {
-            view,
-            estimate_minutes: estimate_minutes(minutes),
+        .map(|(view, (_, minutes))| {
+            Ok(BoardOrder {
+                stations: stations::of_order(conn, view.order.id)?,
+                view,
+                estimate_minutes: estimate_minutes(minutes),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// How many of an item, with these options, wait across the shop's orders

@@ -12,6 +12,7 @@ pub mod orders;
 pub mod payments;
 pub mod photos;
 pub mod promos;
+pub mod stations;
 #[cfg(test)]
 mod testing;
 pub mod windows;

@@ -155,3 +155,70 @@ pub fn shops_at_a_glance(
     })?;
     rows.collect()
 }
+
+/// Money taken per payment method for the orders placed in the range:
+/// `(method, amount, tips, payments)`, biggest first.
+pub fn by_payment_method(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    shop: Option<i64>,
+) -> rusqlite::Result<Vec<(String, i64, i64, i64)>> {
+    let sql = format!(
+        "SELECT p.method, sum(p.amount_cents), sum(p.tip_cents), count(*)
+         FROM orders o JOIN order_payments p ON p.order_id = o.id
+         WHERE {} AND p.kind = 'payment' GROUP BY p.method ORDER BY 2 DESC, 1",
+        range(shop)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params![from, to, shop], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    rows.collect()
+}
+
+/// What was refunded on the orders placed in the range.
+pub fn refunded(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> rusqlite::Result<i64> {
+    let sql = format!(
+        "SELECT coalesce(sum(p.amount_cents), 0)
+         FROM orders o JOIN order_payments p ON p.order_id = o.id
+         WHERE {} AND p.kind = 'refund'",
+        range(shop)
+    );
+    conn.prepare(&sql)?
+        .query_row(params![from, to, shop], |r| r.get(0))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasteSum {
+    pub shop: String,
+    pub ingredient: String,
+    pub qty: i64,
+    pub entries: i64,
+}
+
+/// Waste recorded in `[from, to)`, summed per ingredient, most first.
+pub fn waste(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    shop: Option<i64>,
+    limit: i64,
+) -> rusqlite::Result<Vec<WasteSum>> {
+    let mut stmt = conn.prepare(
+        "SELECT s.name, i.name, sum(w.qty), count(*)
+         FROM waste w JOIN ingredients i ON i.id = w.ingredient_id
+         JOIN shops s ON s.id = w.shop_id
+         WHERE w.created_at >= ?1 AND w.created_at < ?2 AND (?3 IS NULL OR w.shop_id = ?3)
+         GROUP BY w.ingredient_id ORDER BY 3 DESC, 2 LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![from, to, shop, limit], |r| {
+        Ok(WasteSum {
+            shop: r.get(0)?,
+            ingredient: r.get(1)?,
+            qty: r.get(2)?,
+            entries: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -5,6 +5,7 @@
 
 use crate::error::{Code, Error, Result};
 use crate::store::reports::{self, ItemSales, ShopDay, Totals};
+use crate::store::stations::MarkRow;
 use crate::support::money::MoneyFormat;
 use crate::support::time::{self, LocalTime, Zone};
 use rusqlite::Connection;
@@ -147,6 +148,76 @@ pub struct Report {
     pub top_items: Vec<TopItem>,
     /// Orders placed in each local hour of the day, 0–23, over all days.
     pub per_hour: [i64; 24],
+    /// Money taken for the period's orders, per method.
+    pub by_method: Vec<MethodTotal>,
+    /// Refunds on the period's orders.
+    pub refunded_cents: i64,
+    /// Waste recorded in the period, per ingredient.
+    pub waste: Vec<Waste>,
+    /// Each kitchen station's days (ranges up to `MAX_STATION_DAYS`).
+    pub stations: Vec<StationDay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodTotal {
+    pub method: String,
+    pub amount_cents: i64,
+    pub tip_cents: i64,
+    pub payments: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waste {
+    pub shop: String,
+    pub ingredient: String,
+    pub qty: i64,
+    pub entries: i64,
+}
+
+/// A station's day: items it made for the orders placed that day, and
+/// how long from placement to its "done" (median, 95th percentile).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StationDay {
+    pub station_id: i64,
+    pub station: String,
+    /// "YYYY-MM-DD" in the venue's zone.
+    pub day: String,
+    pub items: i64,
+    pub median_ms: i64,
+    pub p95_ms: i64,
+}
+
+/// Station figures read every mark of the range: beyond a month they
+/// would cost too much, so longer reports leave them out.
+pub const MAX_STATION_DAYS: i64 = 31;
+/// Ingredients the waste table lists, most wasted first.
+const WASTE_SHOWN: i64 = 50;
+
+/// Per day and station: items, median and 95th percentile of the times.
+pub fn station_days(zone: &Zone, marks: Vec<MarkRow>) -> Vec<StationDay> {
+    let mut days: std::collections::BTreeMap<(String, String, i64), (i64, Vec<i64>)> =
+        Default::default();
+    for mark in marks {
+        let day = Date::of(zone, mark.placed_at).to_string();
+        let entry = days
+            .entry((day, mark.station, mark.station_id))
+            .or_default();
+        entry.0 += mark.items;
+        entry.1.push(mark.took_ms);
+    }
+    days.into_iter()
+        .map(|((day, station, station_id), (items, mut times))| {
+            times.sort_unstable();
+            StationDay {
+                station_id,
+                station,
+                day,
+                items,
+                median_ms: percentile(&times, 50).unwrap_or(0),
+                p95_ms: percentile(&times, 95).unwrap_or(0),
+            }
+        })
+        .collect()
 }
 
 /// The report of `shop` (or the venue) for the days `first..=last`.
@@ -183,7 +254,35 @@ pub fn build(
             },
         )
         .collect();
+    let days = (to - from + 12 * 3_600_000) / 86_400_000;
+    let stations = if days <= MAX_STATION_DAYS {
+        station_days(zone, crate::store::stations::marks(conn, from, to, shop)?)
+    } else {
+        Vec::new()
+    };
+    let by_method = reports::by_payment_method(conn, from, to, shop)?
+        .into_iter()
+        .map(|(method, amount_cents, tip_cents, payments)| MethodTotal {
+            method,
+            amount_cents,
+            tip_cents,
+            payments,
+        })
+        .collect();
+    let waste = reports::waste(conn, from, to, shop, WASTE_SHOWN)?
+        .into_iter()
+        .map(|w| Waste {
+            shop: w.shop,
+            ingredient: w.ingredient,
+            qty: w.qty,
+            entries: w.entries,
+        })
+        .collect();
     Ok(Report {
+        by_method,
+        refunded_cents: reports::refunded(conn, from, to, shop)?,
+        waste,
+        stations,
         shop_id: shop,
         from: first.to_string(),
         to: last.to_string(),
@@ -272,6 +371,34 @@ pub fn hour_chart_svg(per_hour: &[i64; 24], title: &str) -> String {
     svg
 }
 
+/// Money taken per payment method as horizontal bars, longest for the
+/// most; `labels` name each method in the reader's language.
+pub fn method_chart_svg(methods: &[(String, i64)], title: &str) -> String {
+    const WIDTH: i64 = 480;
+    const ROW: i64 = 28;
+    let max = methods.iter().map(|m| m.1).max().unwrap_or(0).max(1);
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {}\" role=\"img\" aria-label=\"{}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">",
+        ROW * methods.len().max(1) as i64,
+        crate::support::i18n::escape_html(title)
+    );
+    for (row, (label, cents)) in methods.iter().enumerate() {
+        let y = row as i64 * ROW;
+        svg.push_str(&format!(
+            "<rect x=\"120\" y=\"{}\" width=\"{}\" height=\"{}\"></rect>\
+             <text x=\"114\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            y + 4,
+            (WIDTH - 124) * cents / max,
+            ROW - 8,
+            y + ROW - 9,
+            crate::support::i18n::escape_html(label)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// One CSV field, always quoted; a field a spreadsheet would read as a
 /// formula (starting with = + - @, a tab or a carriage return) is escaped
 /// with a leading apostrophe.
@@ -342,6 +469,56 @@ pub fn csv(report: &Report, shop_name: &str, money: &MoneyFormat) -> String {
         );
     }
     out.push_str("\r\n");
+    csv_row(&mut out, &["payment method", "amount", "tips", "payments"]);
+    for m in &report.by_method {
+        csv_row(
+            &mut out,
+            &[
+                &m.method,
+                &amount(m.amount_cents),
+                &amount(m.tip_cents),
+                &m.payments.to_string(),
+            ],
+        );
+    }
+    csv_row(&mut out, &["refunded", &amount(report.refunded_cents)]);
+    out.push_str("\r\n");
+    csv_row(&mut out, &["waste", "shop", "quantity", "entries"]);
+    for w in &report.waste {
+        csv_row(
+            &mut out,
+            &[
+                &w.ingredient,
+                &w.shop,
+                &w.qty.to_string(),
+                &w.entries.to_string(),
+            ],
+        );
+    }
+    out.push_str("\r\n");
+    csv_row(
+        &mut out,
+        &[
+            "station",
+            "day",
+            "items",
+            "median minutes",
+            "95th percentile minutes",
+        ],
+    );
+    for d in &report.stations {
+        csv_row(
+            &mut out,
+            &[
+                &d.station,
+                &d.day,
+                &d.items.to_string(),
+                &minutes(Some(d.median_ms)),
+                &minutes(Some(d.p95_ms)),
+            ],
+        );
+    }
+    out.push_str("\r\n");
     csv_row(&mut out, &["hour", "orders"]);
     for (hour, count) in report.per_hour.iter().enumerate() {
         csv_row(&mut out, &[&format!("{hour:02}:00"), &count.to_string()]);
@@ -391,8 +568,33 @@ mod tests {
                 revenue_cents: 1250,
             }],
             per_hour: [0; 24],
+            by_method: vec![MethodTotal {
+                method: "card".into(),
+                amount_cents: 1000,
+                tip_cents: 100,
+                payments: 1,
+            }],
+            refunded_cents: 250,
+            waste: vec![Waste {
+                shop: "Café".into(),
+                ingredient: "Milk".into(),
+                qty: 3,
+                entries: 2,
+            }],
+            stations: vec![StationDay {
+                station_id: 1,
+                station: "Grill".into(),
+                day: "2024-05-01".into(),
+                items: 4,
+                median_ms: 60_000,
+                p95_ms: 120_000,
+            }],
         };
         let text = csv(&report, "Café", &MoneyFormat::default());
+        assert!(text.contains("\"card\",\"10.00\",\"1.00\",\"1\"\r\n"));
+        assert!(text.contains("\"refunded\",\"2.50\"\r\n"));
+        assert!(text.contains("\"Milk\",\"Café\",\"3\",\"2\"\r\n"));
+        assert!(text.contains("\"Grill\",\"2024-05-01\",\"4\",\"1.0\",\"2.0\"\r\n"));
         assert!(text.starts_with("\u{feff}\"report\",\"Café\""));
         assert!(text.contains("\"revenue\",\"12.50\"\r\n"));
         assert!(text.contains("\"average preparation minutes\",\"1.5\""));
@@ -447,6 +649,54 @@ mod tests {
         assert_eq!(percentile(&[], 95), None);
         assert_eq!(average(&[60, 120, 180]), Some(120));
         assert_eq!(average(&[]), None);
+    }
+
+    #[test]
+    fn station_days_count_items_and_take_percentiles_per_station_and_day() {
+        let utc = time::parse_rule("UTC0").unwrap();
+        let day = 86_400_000;
+        // 2024-05-01T00:00Z
+        let may: i64 = 1_714_521_600_000;
+        let mark = |station_id, placed_at, took_ms, items| MarkRow {
+            station_id,
+            station: format!("S{station_id}"),
+            placed_at: may + placed_at,
+            took_ms,
+            items,
+        };
+        // Station 1 on day 0: times 1..=20 minutes, one item each.
+        let mut marks: Vec<MarkRow> = (1..=20)
+            .rev()
+            .map(|m| mark(1, 1000, m * 60_000, 1))
+            .collect();
+        marks.push(mark(1, day + 5, 30_000, 3));
+        marks.push(mark(2, 10, 90_000, 2));
+        let days = station_days(&utc, marks);
+        assert_eq!(days.len(), 3);
+        let first = &days[0];
+        assert_eq!((first.station_id, first.items), (1, 20));
+        assert_eq!(first.day, "2024-05-01");
+        assert_eq!(first.median_ms, 10 * 60_000);
+        assert_eq!(first.p95_ms, 19 * 60_000);
+        // Day by day, stations by name.
+        assert_eq!((days[1].station_id, days[1].items), (2, 2));
+        assert_eq!(days[2].day, "2024-05-02");
+        assert_eq!(
+            (days[2].items, days[2].median_ms, days[2].p95_ms),
+            (3, 30_000, 30_000)
+        );
+    }
+
+    #[test]
+    fn the_method_chart_scales_bars_to_the_most_taken() {
+        let svg = method_chart_svg(
+            &[("cash".into(), 1000), ("<card>".into(), 500)],
+            "By method",
+        );
+        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(svg.contains("width=\"356\""));
+        assert!(svg.contains("width=\"178\""));
+        assert!(svg.contains("&lt;card&gt;"));
     }
 
     #[test]

@@ -356,6 +356,16 @@ pub async fn report_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, name, report) = report(app, req).await?;
     let speech = crate::http::render::speech(app, req);
     let chart = reports::hour_chart_svg(&report.per_hour, &speech.language.text("report.per_hour"));
+    let methods: Vec<(String, i64)> = report
+        .by_method
+        .iter()
+        .map(|m| {
+            let key = format!("pay.method.{}", m.method);
+            (speech.language.text(&key), m.amount_cents + m.tip_cents)
+        })
+        .collect();
+    let method_chart =
+        reports::method_chart_svg(&methods, &speech.language.text("report.by_method"));
     let shops = match staff.require_owner() {
         Ok(()) => app.data.db.read(catalog::all).await?,
         Err(_) => Vec::new(),
@@ -377,6 +387,7 @@ pub async fn report_page(app: &App, req: &Request) -> Result<Response> {
             name => name,
             report => value(&report),
             chart => minijinja::Value::from_safe_string(chart),
+            method_chart => minijinja::Value::from_safe_string(method_chart),
             shops => value(&shops),
             query => query,
         },

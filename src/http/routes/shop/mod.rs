@@ -4,8 +4,10 @@
 
 mod menu;
 mod promos;
+mod stations;
 pub use menu::*;
 pub use promos::*;
+pub use stations::*;
 
 use crate::accounts::{self, ShopAction, Staff};
 use crate::app::App;
@@ -89,7 +91,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
     let now = crate::support::time::now_ms();
     let after = req.int_param("after", 0)?;
-    let (board, low_items, low_ingredients, methods) = app
+    let (board, low_items, low_ingredients, methods, stations) = app
         .data
         .db
         .read(move |c| {
@@ -98,7 +100,8 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             let mut ingredients = menu_edit::ingredient_list(c, shop_id)?;
             ingredients.retain(|i| i.running_low);
             let methods = payments::methods_of(c, shop_id)?;
-            Ok((board, items, ingredients, methods))
+            let stations = crate::ordering::stations::list(c, shop_id)?.stations;
+            Ok((board, items, ingredients, methods, stations))
         })
         .await?;
     let template = if req.param("fragment").is_some() {
@@ -136,6 +139,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             low_more => low_items.len() > LOW_STOCK_SHOWN || low_ingredients.len() > LOW_STOCK_SHOWN,
             payment_methods => methods,
             can_pause => staff.shop_for(ShopAction::EditProfile).is_ok(),
+            stations => value(&stations),
         },
     )?;
     if let Some(shop) = owner_in {

@@ -1,0 +1,151 @@
+//! Kitchen stations: the keeper's stations and routing (JSON), and each
+//! station's view, where staff mark its items done or take that back.
+
+use super::{acting_shopkeeper, actor, shopkeeper};
+use crate::accounts::ShopAction;
+use crate::app::App;
+use crate::error::Result;
+use crate::http::identity::check_csrf;
+use crate::http::render::render;
+use crate::http::request::Request;
+use crate::http::response::{json, no_content, redirect, with_body, Response};
+use crate::http::templates::value;
+use crate::live::Changes;
+use crate::ordering::orders::OrderView;
+use crate::ordering::stations::{self, Route, StationPatch};
+use hyper::body::Bytes;
+use hyper::StatusCode;
+use minijinja::context;
+use std::time::Duration;
+
+/// Runs a change of the keeper's stations in a write transaction.
+async fn edit<T, F>(app: &App, req: &Request, status: StatusCode, f: F) -> Result<Response>
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&rusqlite::Connection, &mut Changes, i64) -> Result<T> + Send + 'static,
+{
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
+    let value = app
+        .data
+        .write(move |tx, changes| f(tx, changes, shop_id))
+        .await?;
+    Ok(json(status, &value))
+}
+
+pub async fn api_stations(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let list = app.data.read(move |c| stations::list(c, shop_id)).await?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+pub async fn api_create_station(app: &App, req: &Request) -> Result<Response> {
+    let patch: StationPatch = req.json()?;
+    edit(app, req, StatusCode::CREATED, move |c, _, shop| {
+        stations::create(c, shop, patch)
+    })
+    .await
+}
+
+pub async fn api_update_station(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch: StationPatch = req.json()?;
+    edit(app, req, StatusCode::OK, move |c, _, shop| {
+        stations::update(c, shop, id, patch)
+    })
+    .await
+}
+
+pub async fn api_delete_station(app: &App, req: &Request, id: i64) -> Result<Response> {
+    edit(app, req, StatusCode::OK, move |c, ch, shop| {
+        stations::remove(c, ch, shop, id)
+    })
+    .await?;
+    Ok(no_content())
+}
+
+pub async fn api_route(app: &App, req: &Request) -> Result<Response> {
+    let route: Route = req.json()?;
+    edit(app, req, StatusCode::OK, move |c, ch, shop| {
+        stations::route(c, ch, shop, route)
+    })
+    .await
+}
+
+/// The station's view as JSON, long-polled like the board.
+pub async fn api_station_orders(app: &App, req: &Request, station: i64) -> Result<Response> {
+    let (_, shop_id) = shopkeeper(app, req).await?;
+    let since = req.int_param("since", -1)?;
+    let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
+    let view = stations::wait_for_station(&app.data, shop_id, station, since, wait).await?;
+    Ok(with_body(
+        StatusCode::OK,
+        "application/json",
+        Bytes::from_owner(view),
+    ))
+}
+
+/// Marks the station's items of the order done (`done`) or takes the
+/// mark back (`undo`).
+async fn mark(app: &App, req: &Request, order: i64, station: i64, done: bool) -> Result<OrderView> {
+    let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
+    let actor = actor(&staff, shop_id);
+    if done {
+        stations::done_order(&app.data, order, station, actor).await
+    } else {
+        stations::undo_order(&app.data, order, station, actor).await
+    }
+}
+
+pub async fn api_mark(
+    app: &App,
+    req: &Request,
+    order: i64,
+    station: i64,
+    done: bool,
+) -> Result<Response> {
+    Ok(json(
+        StatusCode::OK,
+        &mark(app, req, order, station, done).await?,
+    ))
+}
+
+pub async fn mark_form(
+    app: &App,
+    req: &Request,
+    order: i64,
+    station: i64,
+    done: bool,
+) -> Result<Response> {
+    check_csrf(app, req, &req.form())?;
+    mark(app, req, order, station, done).await?;
+    Ok(redirect(&format!("/shop/stations/{station}")))
+}
+
+pub async fn station_page(app: &App, req: &Request, station: i64) -> Result<Response> {
+    let (staff, shop_id) = shopkeeper(app, req).await?;
+    let now = crate::support::time::now_ms();
+    let (view, all) = app
+        .data
+        .read(move |c| {
+            let view = stations::view(c, shop_id, station, now)?;
+            Ok((view, stations::list(c, shop_id)?.stations))
+        })
+        .await?;
+    let template = if req.param("fragment").is_some() {
+        "shop/station_orders.html"
+    } else {
+        "shop/station.html"
+    };
+    let newest = view.orders.iter().filter(|o| !o.done).map(|o| o.id).max();
+    render(
+        app,
+        req,
+        template,
+        Some(&staff),
+        context! {
+            version => view.version,
+            view => value(&view),
+            stations => value(&all),
+            newest => newest,
+        },
+    )
+}
