@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/007_staff_payments.sql"),
     include_str!("schema/008_owner.sql"),
     include_str!("schema/009_board.sql"),
+    include_str!("schema/010_checkouts.sql"),
 ];
 
 /// The newest `user_version` this binary knows.
