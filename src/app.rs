@@ -24,6 +24,8 @@ pub struct App {
     pub limits: RateLimiter,
     pub portal: Arc<PortalConfig>,
     pub clients: Clients,
+    /// Carts, in memory only.
+    pub carts: crate::ordering::carts::Carts,
     venue: Arc<RwLock<Venue>>,
     secret: Arc<[u8; 32]>,
 }
@@ -47,6 +49,7 @@ impl App {
             limits: RateLimiter::default(),
             portal: Arc::new(config.portal.clone()),
             clients: Clients::new(db, config.clients.clone()),
+            carts: Default::default(),
             venue: Arc::new(RwLock::new(venue)),
             secret: Arc::new(secret),
         })

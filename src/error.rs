@@ -180,6 +180,18 @@ codes! {
     StationOrderNotOpen = "station.order_not_open",
     StationAlreadyDone = "station.already_done",
     StationNotDone = "station.not_done",
+    CartNotFound = "cart.not_found",
+    CartLineNotFound = "cart.line_not_found",
+    CartTooMany = "cart.too_many",
+    CartTooManyLines = "cart.too_many_lines",
+    CartVenueFull = "cart.venue_full",
+    CheckoutNotFound = "checkout.not_found",
+    CheckoutRefused = "checkout.refused",
+    CheckoutBadSlot = "checkout.bad_slot",
+    CheckoutSlotTooSoon = "checkout.slot_too_soon",
+    CheckoutSlotClosed = "checkout.slot_closed",
+    CheckoutSlotFull = "checkout.slot_full",
+    ShopBadSlots = "shop.bad_slots",
 }
 
 impl Problem {

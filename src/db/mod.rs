@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/007_staff_payments.sql"),
     include_str!("schema/008_owner.sql"),
     include_str!("schema/009_board.sql"),
+    include_str!("schema/010_checkouts.sql"),
     include_str!("schema/011_tables_promos.sql"),
     include_str!("schema/012_stations.sql"),
     include_str!("schema/013_performance.sql"),

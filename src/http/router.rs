@@ -4,7 +4,7 @@ use super::identity;
 use super::request::{id, Request};
 use super::response::Response;
 use super::routes::{
-    account, admin, assets, board, customer, photos, portal, products, shop, tables,
+    account, admin, assets, board, carts, customer, photos, portal, products, shop, tables,
 };
 use crate::app::App;
 use crate::error::{Code, Error, Result};
@@ -294,6 +294,22 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         }
         (&Method::GET, ["api", "promotions"]) => shop::api_promotions(app, req).await,
         (&Method::GET, ["offers"]) => shop::offers_page(app, req).await,
+        // Carts across shops and checkout
+        (&Method::POST, ["api", "carts"]) => carts::api_create(app, req).await,
+        (&Method::GET, ["api", "carts", cart]) => carts::api_get(app, req, id(cart)?).await,
+        (&Method::POST, ["api", "carts", cart, "lines"]) => {
+            carts::api_add(app, req, id(cart)?).await
+        }
+        (&Method::PATCH, ["api", "carts", cart, "lines", line]) => {
+            carts::api_set_qty(app, req, id(cart)?, id(line)?).await
+        }
+        (&Method::DELETE, ["api", "carts", cart, "lines", line]) => {
+            carts::api_remove(app, req, id(cart)?, id(line)?).await
+        }
+        (&Method::POST, ["api", "checkouts"]) => carts::api_checkout(app, req).await,
+        (&Method::GET, ["api", "checkouts", c]) => carts::api_checkout_get(app, req, id(c)?).await,
+        (&Method::GET, ["c", c]) => carts::checkout_page(app, req, id(c)?).await,
+        (&Method::PUT, ["api", "shop", "slots"]) => shop::api_set_slots(app, req).await,
         _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }

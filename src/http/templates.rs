@@ -80,6 +80,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "customer/order_status.html",
         include_str!("../../templates/customer/order_status.html"),
     ),
+    (
+        "customer/checkout.html",
+        include_str!("../../templates/customer/checkout.html"),
+    ),
+    (
+        "customer/checkout_status.html",
+        include_str!("../../templates/customer/checkout_status.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     (
         "portal/welcome.html",

@@ -31,6 +31,8 @@ pub enum Topic {
     /// The now-serving board: every shop's pickup codes (`None`) or one
     /// shop's.
     NowServing(Option<i64>),
+    /// A cart (kept in memory, published by its edits).
+    Cart(i64),
 }
 
 /// Who an answer is built for: waiters of the same topic and audience get
@@ -195,6 +197,35 @@ impl Live {
         Ok(build().await?.body)
     }
 
+    /// Like `answer`, for a view over several topics (a checkout over its
+    /// shops' orders): any of them wakes it. Its answer is its holder's
+    /// alone, built by each waiter; `build`'s version decides.
+    pub async fn answer_any<B, F>(
+        &self,
+        topics: &[Topic],
+        since: i64,
+        wait: Duration,
+        build: B,
+    ) -> Result<Answer>
+    where
+        B: Fn() -> F,
+        F: Future<Output = Result<Built>>,
+    {
+        let deadline = Instant::now() + wait.min(MAX_WAIT);
+        let mut subscriptions: Vec<Subscription> =
+            topics.iter().map(|t| self.subscribe(*t)).collect();
+        loop {
+            let built = build().await?;
+            if built.version > since || self.closing() {
+                return Ok(built.body);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !any_changed(&mut subscriptions, left).await {
+                return Ok(build().await?.body);
+            }
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<Topic, watch::Sender<Answers>>> {
         self.shared.topics.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -230,6 +261,26 @@ impl Subscription {
             .clone();
         cell.get_or_try_init(build).await.cloned()
     }
+}
+
+/// Waits until one of `subscriptions` is published or `timeout` passes.
+async fn any_changed(subscriptions: &mut [Subscription], timeout: Duration) -> bool {
+    if subscriptions.first().is_some_and(|s| s.live.closing()) {
+        return false;
+    }
+    let mut waits: Vec<_> = subscriptions
+        .iter_mut()
+        .map(|s| Box::pin(s.receiver.changed()))
+        .collect();
+    let any = std::future::poll_fn(|cx| {
+        for wait in waits.iter_mut() {
+            if let std::task::Poll::Ready(result) = wait.as_mut().poll(cx) {
+                return std::task::Poll::Ready(result.is_ok());
+            }
+        }
+        std::task::Poll::Pending
+    });
+    matches!(tokio::time::timeout(timeout, any).await, Ok(true))
 }
 
 impl Drop for Subscription {

@@ -5,7 +5,9 @@
 //! reports join them here.
 
 pub mod board;
+pub mod carts;
 pub mod catalog;
+pub mod checkout;
 pub mod menu;
 pub mod menu_edit;
 pub mod orders;

@@ -141,7 +141,7 @@ impl LineRequest {
 }
 
 /// The cart page's form sends each line as text; JSON sends objects.
-fn lines_field<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<LineRequest>, D::Error> {
+pub fn lines_field<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<LineRequest>, D::Error> {
     struct Line(LineRequest);
     impl<'de> Deserialize<'de> for Line {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Line, D::Error> {
@@ -363,7 +363,7 @@ fn stock_needs(conn: &Connection, lines: &[LineRow]) -> Result<Vec<(Taken, Strin
 
 /// Whether the counts can give what the lines need (the cart page's
 /// check; placement takes them for real).
-fn check_stock(conn: &Connection, lines: &[LineRow]) -> Result<()> {
+pub fn check_stock(conn: &Connection, lines: &[LineRow]) -> Result<()> {
     for (need, name) in stock_needs(conn, lines)? {
         let (left, qty) = match need {
             Taken::Item { item_id, qty } => (
@@ -503,7 +503,7 @@ pub enum Holder {
 }
 
 impl Holder {
-    fn token(&self) -> Option<&str> {
+    pub fn token(&self) -> Option<&str> {
         match self {
             Holder::Anonymous => None,
             Holder::Device(token) | Holder::Reserved(token) => Some(token),
@@ -556,6 +556,10 @@ pub struct OrderSummary {
     pub total_cents: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The checkout it was placed in with other shops' orders, if any.
+    pub checkout_id: Option<i64>,
+    /// The pickup slot asked for (UTC ms); null: as soon as possible.
+    pub pickup_at: Option<i64>,
 }
 
 impl From<OrderRow> for OrderSummary {
@@ -572,6 +576,8 @@ impl From<OrderRow> for OrderSummary {
             total_cents: o.total_cents,
             created_at: o.created_at,
             updated_at: o.updated_at,
+            checkout_id: o.checkout_id,
+            pickup_at: o.pickup_at,
         }
     }
 }
@@ -736,24 +742,85 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
             stock_moved: false,
         });
     }
-    let shop = catalog::approved_shop(tx, req.shop_id)?;
+    let shop = open_shop(tx, req.shop_id, &who.zone_rule, now)?;
+    let lines = price_lines(tx, shop.id, &valid.lines, who.minute_of_day)?;
+    let token = order_token(tx, &who.holder)?;
+    let new = ShopOrder {
+        shop_id: shop.id,
+        client_ref: &req.client_ref,
+        request_hash: &request_hash,
+        customer_name: &valid.customer_name,
+        note: &valid.note,
+        checkout_id: None,
+        pickup_at: None,
+        release_at: 0,
+    };
+    let (order_id, stock_moved) = insert_order(tx, &new, &lines, &token, who, now)?;
+    let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
+    Ok(Placed {
+        view: load_view(tx, order)?,
+        token,
+        created: true,
+        stock_moved,
+    })
+}
+
+/// An approved shop that takes orders at `now`: open and not paused.
+pub fn open_shop(
+    conn: &Connection,
+    shop_id: i64,
+    zone_rule: &str,
+    now: i64,
+) -> Result<crate::store::shops::ShopRow> {
+    let shop = catalog::approved_shop(conn, shop_id)?;
     if !shop.open {
         return Err(Error::conflict(Code::ShopClosed).with("shop", &shop.name));
     }
     if let Some(until) = shop.paused_until.filter(|until| *until > now) {
         return Err(Error::conflict(Code::ShopPaused)
             .with("shop", &shop.name)
-            .with("until", crate::support::time::clock(until, &who.zone_rule)));
+            .with("until", crate::support::time::clock(until, zone_rule)));
     }
-    let lines = price_lines(tx, shop.id, &valid.lines, who.minute_of_day)?;
-    let token = match &who.holder {
-        Holder::Device(token) if rows::token_known(tx, &crypto::token_hash(token))? => {
+    Ok(shop)
+}
+
+/// The token a new order (or checkout) goes under: the device's own if we
+/// minted it, the one reserved for our cart page's reference, else new.
+pub fn order_token(conn: &Connection, holder: &Holder) -> Result<String> {
+    Ok(match holder {
+        Holder::Device(token) if rows::token_known(conn, &crypto::token_hash(token))? => {
             token.clone()
         }
         Holder::Reserved(token) => token.clone(),
         Holder::Anonymous | Holder::Device(_) => crypto::random_token()?,
-    };
-    let token_hash = crypto::token_hash(&token);
+    })
+}
+
+/// One shop's order as a placement or a checkout asks for it.
+pub struct ShopOrder<'a> {
+    pub shop_id: i64,
+    pub client_ref: &'a str,
+    pub request_hash: &'a str,
+    pub customer_name: &'a str,
+    pub note: &'a str,
+    pub checkout_id: Option<i64>,
+    pub pickup_at: Option<i64>,
+    pub release_at: i64,
+}
+
+/// Stores one shop's order with its priced lines, inside the caller's
+/// transaction: the open-order limits (each order of a checkout counts),
+/// a pickup code, the stock it takes and its first event. Returns its id
+/// and whether stock moved. Placement and checkout both come here.
+pub fn insert_order(
+    tx: &Connection,
+    new: &ShopOrder,
+    lines: &[LineRow],
+    token: &str,
+    who: &Placement,
+    now: i64,
+) -> Result<(i64, bool)> {
+    let token_hash = crypto::token_hash(token);
     let open_for_device = rows::open_count_for_device(tx, &token_hash, &who.placed_from)?;
     if open_for_device >= who.limits.per_device {
         return Err(
@@ -761,33 +828,36 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
                 .with("count", open_for_device),
         );
     }
-    let open_at_shop = rows::open_count_for_shop(tx, shop.id)?;
+    let open_at_shop = rows::open_count_for_shop(tx, new.shop_id)?;
     if open_at_shop >= who.limits.per_shop {
         return Err(too_busy());
     }
     let pickup_code = new_pickup_code(pickup_code_length(open_at_shop), |code| {
-        Ok(rows::pickup_code_taken(tx, shop.id, code)?)
+        Ok(rows::pickup_code_taken(tx, new.shop_id, code)?)
     })?;
     let order_id = rows::insert(
         tx,
         &NewOrder {
-            shop_id: shop.id,
-            client_ref: &req.client_ref,
+            shop_id: new.shop_id,
+            client_ref: new.client_ref,
             customer_token_hash: &token_hash,
-            request_hash: &request_hash,
+            request_hash: new.request_hash,
             placed_from: &who.placed_from,
-            customer_name: &valid.customer_name,
-            note: &valid.note,
+            customer_name: new.customer_name,
+            note: new.note,
             status: Status::Placed,
             pickup_code: &pickup_code,
-            total_cents: total_cents(&lines),
+            total_cents: total_cents(lines),
             now,
+            checkout_id: new.checkout_id,
+            pickup_at: new.pickup_at,
+            release_at: new.release_at,
         },
     )?;
-    for line in &lines {
+    for line in lines {
         rows::insert_line(tx, order_id, line)?;
     }
-    let stock_moved = take_stock(tx, order_id, &lines)?;
+    let stock_moved = take_stock(tx, order_id, lines)?;
     rows::record_event(
         tx,
         &NewEvent {
@@ -800,13 +870,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
             now,
         },
     )?;
-    let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
-    Ok(Placed {
-        view: load_view(tx, order)?,
-        token,
-        created: true,
-        stock_moved,
-    })
+    Ok((order_id, stock_moved))
 }
 
 /// Who is moving an order, as far as access goes.
@@ -987,7 +1051,7 @@ pub const BOARD_PAGE: i64 = 50;
 pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Result<ShopOrders> {
     let version = rows::shop_version(conn, shop_id)?;
     let open_count = rows::open_count_for_shop(conn, shop_id)?;
-    let mut open = rows::open_for_shop(conn, shop_id, after, BOARD_PAGE + 1)?;
+    let mut open = rows::open_for_shop(conn, shop_id, after, BOARD_PAGE + 1, now)?;
     let next_after = if open.len() as i64 > BOARD_PAGE {
         open.truncate(BOARD_PAGE as usize);
         open.last().map(|o| o.id)

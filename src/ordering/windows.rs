@@ -123,6 +123,7 @@ pub async fn follow(data: Data, clock: impl Fn() -> i64) {
             .write(move |tx, changes| {
                 let mut shops = bump_menus(tx, changes, check)?;
                 shops.extend(end_pauses(tx, changes, now)?);
+                shops.extend(super::checkout::release_due(tx, changes, now)?);
                 Ok(shops)
             })
             .await;

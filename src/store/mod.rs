@@ -20,8 +20,8 @@ pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod shops;
-pub mod tables;
 pub mod stations;
+pub mod tables;
 pub mod users;
 
 /// An enum stored as a word in a text column, and shown to clients as the

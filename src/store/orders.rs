@@ -39,6 +39,8 @@ pub struct OrderRow {
     pub total_cents: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub checkout_id: Option<i64>,
+    pub pickup_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,11 +94,17 @@ pub struct NewOrder<'a> {
     pub pickup_code: &'a str,
     pub total_cents: i64,
     pub now: i64,
+    pub checkout_id: Option<i64>,
+    /// The pickup slot asked for, and when the order reaches the board
+    /// (0: at once).
+    pub pickup_at: Option<i64>,
+    pub release_at: i64,
 }
 
 const SELECT: &str = "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
                              o.note, o.status, o.version, o.pickup_code,
-                             o.total_cents, o.created_at, o.updated_at, o.request_hash
+                             o.total_cents, o.created_at, o.updated_at, o.request_hash,
+                             o.checkout_id, o.pickup_at
                       FROM orders o JOIN shops s ON s.id = o.shop_id";
 
 /// Open orders, worded exactly as in the partial indexes of schema 003.
@@ -117,6 +125,8 @@ fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
         created_at: r.get(10)?,
         updated_at: r.get(11)?,
         request_hash: r.get(12)?,
+        checkout_id: r.get(13)?,
+        pickup_at: r.get(14)?,
     })
 }
 
@@ -124,8 +134,8 @@ pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO orders (shop_id, client_ref, customer_token_hash, request_hash, placed_from,
                              customer_name, note, status, version, pickup_code, total_cents,
-                             created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?11)",
+                             created_at, updated_at, checkout_id, pickup_at, release_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
         params![
             o.shop_id,
             o.client_ref,
@@ -137,7 +147,10 @@ pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
             o.status,
             o.pickup_code,
             o.total_cents,
-            o.now
+            o.now,
+            o.checkout_id,
+            o.pickup_at,
+            o.release_at
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -345,17 +358,20 @@ pub fn shop_version(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
     )
 }
 
-/// Up to `limit` of a shop's open orders with ids above `after`, oldest first.
+/// Up to `limit` of a shop's open orders with ids above `after`, oldest
+/// first; scheduled ones only once their moment has come by `now`.
 pub fn open_for_shop(
     conn: &Connection,
     shop_id: i64,
     after: i64,
     limit: i64,
+    now: i64,
 ) -> rusqlite::Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE o.shop_id = ?1 AND o.{OPEN} AND o.id > ?2 ORDER BY o.id LIMIT ?3"
+        "{SELECT} WHERE o.shop_id = ?1 AND o.{OPEN} AND o.id > ?2 AND o.release_at <= ?4
+         ORDER BY o.id LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![shop_id, after, limit], from_row)?;
+    let rows = stmt.query_map(params![shop_id, after, limit, now], from_row)?;
     rows.collect()
 }
 
@@ -427,6 +443,123 @@ pub fn for_customer(conn: &Connection, token_hash: &str) -> rusqlite::Result<Vec
     ))?;
     let rows = stmt.query_map([token_hash], from_row)?;
     rows.collect()
+}
+
+// ---- Checkouts: one order per shop, placed together ----
+
+/// A checkout's row: who placed it, and what was asked (for replays).
+#[derive(Debug, Clone)]
+pub struct CheckoutRow {
+    pub id: i64,
+    pub customer_token_hash: String,
+    pub request_hash: String,
+    pub created_at: i64,
+}
+
+pub fn insert_checkout(
+    conn: &Connection,
+    client_ref: &str,
+    token_hash: &str,
+    request_hash: &str,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO checkouts (client_ref, customer_token_hash, request_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![client_ref, token_hash, request_hash, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn checkout_row(r: &Row) -> rusqlite::Result<CheckoutRow> {
+    Ok(CheckoutRow {
+        id: r.get(0)?,
+        customer_token_hash: r.get(1)?,
+        request_hash: r.get(2)?,
+        created_at: r.get(3)?,
+    })
+}
+
+const CHECKOUT_SELECT: &str =
+    "SELECT id, customer_token_hash, request_hash, created_at FROM checkouts";
+
+pub fn checkout_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CheckoutRow>> {
+    conn.query_row(
+        &format!("{CHECKOUT_SELECT} WHERE id = ?1"),
+        [id],
+        checkout_row,
+    )
+    .optional()
+}
+
+pub fn checkout_by_client_ref(
+    conn: &Connection,
+    client_ref: &str,
+) -> rusqlite::Result<Option<CheckoutRow>> {
+    conn.query_row(
+        &format!("{CHECKOUT_SELECT} WHERE client_ref = ?1"),
+        [client_ref],
+        checkout_row,
+    )
+    .optional()
+}
+
+/// The orders of a checkout, by shop.
+pub fn of_checkout(conn: &Connection, checkout_id: i64) -> rusqlite::Result<Vec<OrderRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE o.checkout_id = ?1 ORDER BY o.shop_id, o.id"
+    ))?;
+    let rows = stmt.query_map([checkout_id], from_row)?;
+    rows.collect()
+}
+
+/// The open orders of a shop being worked on before `order_id` (on the
+/// board by `now`, not yet ready): at most `limit` ids.
+pub fn ahead_of(
+    conn: &Connection,
+    shop_id: i64,
+    order_id: i64,
+    now: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM orders WHERE shop_id = ?1 AND id < ?2 AND release_at <= ?3
+           AND status IN ('placed', 'accepted', 'preparing') ORDER BY id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![shop_id, order_id, now, limit], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// How many orders not cancelled a shop has for the pickup slot `pickup_at`.
+pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND pickup_at = ?2
+           AND status <> 'cancelled'",
+        params![shop_id, pickup_at],
+        |r| r.get(0),
+    )
+}
+
+/// Scheduled orders whose moment has come by `now`: at most `limit` of
+/// them, as (order, shop, status). They stay due until `mark_released`.
+pub fn due_releases(
+    conn: &Connection,
+    now: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<(i64, i64, Status)>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, shop_id, status FROM orders WHERE release_at > 0 AND release_at <= ?1
+         ORDER BY release_at LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    rows.collect()
+}
+
+pub fn mark_released(conn: &Connection, order_id: i64) -> rusqlite::Result<()> {
+    conn.execute("UPDATE orders SET release_at = 0 WHERE id = ?1", [order_id])?;
+    Ok(())
 }
 
 // ---- The kitchen display and the now-serving board ----

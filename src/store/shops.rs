@@ -161,3 +161,41 @@ pub fn end_pauses(conn: &Connection, now: i64) -> rusqlite::Result<Vec<i64>> {
     shops.sort_unstable();
     Ok(shops)
 }
+
+/// A shop's pickup slots: its hours (minutes after local midnight) and
+/// the most orders per 15-minute slot (0: no cap).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Slots {
+    pub hours: Option<(i64, i64)>,
+    pub cap: i64,
+}
+
+pub fn slots(conn: &Connection, shop_id: i64) -> rusqlite::Result<Slots> {
+    conn.query_row(
+        "SELECT opens_minute, closes_minute, slot_cap FROM shops WHERE id = ?1",
+        [shop_id],
+        |r| {
+            let hours = match (r.get(0)?, r.get(1)?) {
+                (Some(from), Some(until)) => Some((from, until)),
+                _ => None,
+            };
+            Ok(Slots {
+                hours,
+                cap: r.get(2)?,
+            })
+        },
+    )
+}
+
+pub fn set_slots(conn: &Connection, shop_id: i64, slots: Slots) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE shops SET opens_minute = ?2, closes_minute = ?3, slot_cap = ?4 WHERE id = ?1",
+        params![
+            shop_id,
+            slots.hours.map(|h| h.0),
+            slots.hours.map(|h| h.1),
+            slots.cap
+        ],
+    )?;
+    Ok(())
+}

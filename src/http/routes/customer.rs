@@ -123,7 +123,7 @@ async fn home(
 }
 
 /// The venue's local time now, in minutes after midnight.
-fn minute_now(app: &App) -> i64 {
+pub(super) fn minute_now(app: &App) -> i64 {
     app.venue().minute_of_day(crate::support::time::now_ms())
 }
 
@@ -567,16 +567,23 @@ pub async fn api_place(app: &App, req: &Request) -> Result<Response> {
 /// cookies), else a new one.
 async fn place(app: &App, req: &Request, order: OrderRequest) -> Result<Placed> {
     app.limits.take(Action::PlaceOrder, req.peer.ip())?;
-    let holder = match device_token(req) {
-        Some(token) => Holder::Device(token),
-        None => identity::reserved_token(app, &order.client_ref)
-            .map_or(Holder::Anonymous, Holder::Reserved),
-    };
+    let holder = holder(app, req, &order.client_ref);
     orders::place_order(&app.data, order, placement(app, req, holder)).await
 }
 
+/// Whose token a new order (or checkout) goes under: the device's, else
+/// the one reserved for a reference our cart page made.
+pub(super) fn holder(app: &App, req: &Request, client_ref: &str) -> Holder {
+    match device_token(req) {
+        Some(token) => Holder::Device(token),
+        None => {
+            identity::reserved_token(app, client_ref).map_or(Holder::Anonymous, Holder::Reserved)
+        }
+    }
+}
+
 /// Who places an order from this request, under the venue's limits.
-fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
+pub(super) fn placement(app: &App, req: &Request, holder: Holder) -> Placement {
     Placement {
         holder,
         placed_from: req.peer.ip().to_string(),

@@ -400,6 +400,22 @@ pub async fn api_set_payment_methods(app: &App, req: &Request) -> Result<Respons
     ))
 }
 
+/// `PUT /api/shop/slots` `{opens, closes, slot_cap}` (keeper): the hours
+/// pickup slots are offered in and the most orders per slot.
+pub async fn api_set_slots(app: &App, req: &Request) -> Result<Response> {
+    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditProfile).await?;
+    let slots = crate::ordering::checkout::slots_of(&req.json()?)?;
+    crate::ordering::checkout::set_slots(&app.data, shop_id, slots).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "opens": slots.hours.map(|h| crate::ordering::menu::clock_text(h.0)),
+            "closes": slots.hours.map(|h| crate::ordering::menu::clock_text(h.1)),
+            "slot_cap": slots.cap,
+        }),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,274 @@
+//! Carts across shops, checkout and the checkout's status page. A cart's
+//! token authorises every call on it (`?t=` or `Authorization: Bearer`);
+//! a checkout's token is its orders' token.
+
+use super::customer::{holder, minute_now, placement};
+use crate::app::App;
+use crate::error::{Code, Error, Result};
+use crate::http::identity::customer_token;
+use crate::http::render::{page, speech};
+use crate::http::request::Request;
+use crate::http::response::{json, with_body, Response, Speech};
+use crate::http::templates::value;
+use crate::live::{Audience, Built, Changes, Topic};
+use crate::ordering::carts::{self, Cart, NewLine};
+use crate::ordering::checkout::{self, CheckoutRequest, Outcome};
+use crate::ordering::orders::LineRequest;
+use crate::support::crypto;
+use crate::support::ratelimit::Action;
+use crate::support::time::now_ms;
+use hyper::body::Bytes;
+use hyper::StatusCode;
+use minijinja::context;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The cart token a request carries.
+fn cart_token(req: &Request) -> Result<String> {
+    req.param("t")
+        .or_else(|| req.bearer())
+        .map(str::to_string)
+        .ok_or_else(|| Error::not_found(Code::CartNotFound))
+}
+
+fn wait_of(req: &Request) -> Result<Duration> {
+    Ok(Duration::from_secs(
+        req.int_param("wait", 0)?.clamp(0, 60) as u64
+    ))
+}
+
+fn published(app: &App, cart_id: i64) {
+    let mut changes = Changes::default();
+    changes.add(Topic::Cart(cart_id));
+    app.data.live.publish(&changes);
+}
+
+/// The cart priced now, with each problem in the asker's words.
+async fn priced_json(app: &App, cart: Cart, speech: &Speech) -> Result<Built> {
+    let rule = app.venue().time_zone_rule.clone();
+    let minute = minute_now(app);
+    let now = now_ms();
+    let mut priced = app
+        .data
+        .read(move |c| carts::priced(c, &cart, &rule, minute, now))
+        .await?;
+    for line in &mut priced.lines {
+        line.problem = line.error.as_ref().map(|e| speech.message(e));
+    }
+    Built::json(priced.version, &priced)
+}
+
+fn answer(status: StatusCode, built: Built) -> Response {
+    with_body(status, "application/json", Bytes::from_owner(built.body))
+}
+
+pub async fn api_create(app: &App, req: &Request) -> Result<Response> {
+    let (id, token) = app.carts.create(&req.peer.ip().to_string(), now_ms())?;
+    Ok(json(
+        StatusCode::CREATED,
+        &serde_json::json!({ "id": id, "token": token, "version": 1 }),
+    ))
+}
+
+/// The cart; with `since` and `wait`, held until another phone changes it.
+pub async fn api_get(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let token = cart_token(req)?;
+    let since = req.int_param("since", -1)?;
+    let speech = speech(app, req);
+    let version = {
+        let token = token.clone();
+        async move { app.carts.version(id, &token, now_ms()) }
+    };
+    let build = || {
+        let (token, speech) = (token.clone(), &speech);
+        async move {
+            let cart = app.carts.get(id, &token, now_ms())?;
+            priced_json(app, cart, speech).await
+        }
+    };
+    let body = app
+        .data
+        .live
+        .answer(
+            Topic::Cart(id),
+            Audience::Customer,
+            since,
+            wait_of(req)?,
+            version,
+            build,
+        )
+        .await?;
+    Ok(with_body(
+        StatusCode::OK,
+        "application/json",
+        Bytes::from_owner(body),
+    ))
+}
+
+/// Adds a line the menu can price now (an unknown item, a bad option or a
+/// sold-out one is refused here rather than at checkout).
+pub async fn api_add(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let token = cart_token(req)?;
+    let line = carts::clean_line(&req.json::<NewLine>()?)?;
+    app.carts.get(id, &token, now_ms())?;
+    let asked = LineRequest {
+        item_id: line.item_id,
+        qty: line.qty,
+        options: line.options.clone(),
+        note: line.note.clone(),
+        seen_price_cents: None,
+    };
+    let rule = app.venue().time_zone_rule.clone();
+    let minute = minute_now(app);
+    let now = now_ms();
+    app.data
+        .read(move |c| carts::price_line(c, &asked, &rule, minute, now).map(|_| ()))
+        .await?;
+    let cart = app.carts.add(id, &token, line, now_ms())?;
+    published(app, id);
+    Ok(answer(
+        StatusCode::CREATED,
+        priced_json(app, cart, &speech(app, req)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct QtyRequest {
+    qty: i64,
+}
+
+pub async fn api_set_qty(app: &App, req: &Request, id: i64, line: i64) -> Result<Response> {
+    let token = cart_token(req)?;
+    let qty = req.json::<QtyRequest>()?.qty;
+    let cart = app.carts.set_qty(id, &token, line, qty, now_ms())?;
+    published(app, id);
+    Ok(answer(
+        StatusCode::OK,
+        priced_json(app, cart, &speech(app, req)).await?,
+    ))
+}
+
+pub async fn api_remove(app: &App, req: &Request, id: i64, line: i64) -> Result<Response> {
+    let token = cart_token(req)?;
+    let cart = app.carts.remove_line(id, &token, line, now_ms())?;
+    published(app, id);
+    Ok(answer(
+        StatusCode::OK,
+        priced_json(app, cart, &speech(app, req)).await?,
+    ))
+}
+
+/// `{cart_id | lines, customer_name, note, client_ref, pickup_at}`: one
+/// order per shop, or `409 checkout.refused` naming every faulty line.
+pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
+    app.limits.take(Action::PlaceOrder, req.peer.ip())?;
+    let asked: CheckoutRequest = req.json()?;
+    let cart = match asked.cart_id {
+        Some(id) => {
+            let token = asked
+                .cart_token
+                .clone()
+                .map_or_else(|| cart_token(req), Ok)?;
+            Some((app.carts.get(id, &token, now_ms())?, token))
+        }
+        None => None,
+    };
+    let lines = match &cart {
+        Some((cart, _)) => cart.requests(),
+        None => asked.lines.clone(),
+    };
+    let who = placement(app, req, holder(app, req, &asked.client_ref));
+    let outcome = checkout::place_checkout(&app.data, asked, lines, who).await?;
+    let speech = speech(app, req);
+    let done = match outcome {
+        Outcome::Done(done) => done,
+        Outcome::Refused(faults) => {
+            let refused = Error::conflict(Code::CheckoutRefused);
+            let lines: Vec<_> = faults
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "line": f.line,
+                        "item_id": f.item_id,
+                        "shop_id": f.shop_id,
+                        "code": f.error.code(),
+                        "error": speech.message(&f.error),
+                    })
+                })
+                .collect();
+            return Ok(json(
+                StatusCode::CONFLICT,
+                &serde_json::json!({
+                    "error": speech.message(&refused),
+                    "code": refused.code(),
+                    "lines": lines,
+                }),
+            ));
+        }
+    };
+    if let Some((cart, token)) = cart.filter(|_| done.created) {
+        app.carts
+            .checked_out(cart.id, &token, cart.version, now_ms())?;
+        published(app, cart.id);
+    }
+    let mut body = serde_json::to_value(&done.view).map_err(|e| Error::Internal(e.to_string()))?;
+    body["token"] = done.token.clone().into();
+    let status = if done.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = json(status, &body);
+    crate::http::identity::set_customer_cookie(&mut response, &done.token);
+    Ok(response)
+}
+
+/// The checkout with every order's stage and estimate; a long-poll woken by
+/// any change to its shops' orders.
+pub async fn api_checkout_get(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let token =
+        customer_token(req, None).ok_or_else(|| Error::not_found(Code::CheckoutNotFound))?;
+    let since = req.int_param("since", -1)?;
+    let body = checkout::wait_for_checkout(
+        &app.data,
+        id,
+        crypto::token_hash(&token),
+        since,
+        wait_of(req)?,
+    )
+    .await?;
+    Ok(with_body(
+        StatusCode::OK,
+        "application/json",
+        Bytes::from_owner(body),
+    ))
+}
+
+/// `/c/{id}?t=TOKEN`: every order of the checkout with its shop, code,
+/// stage and estimate; works without JavaScript (it refreshes), follows
+/// the long-poll with it and chimes as each order becomes ready.
+pub async fn checkout_page(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let token =
+        customer_token(req, None).ok_or_else(|| Error::not_found(Code::CheckoutNotFound))?;
+    let hash = crypto::token_hash(&token);
+    let now = now_ms();
+    let view = app
+        .data
+        .read(move |c| {
+            checkout::visible_checkout(c, id, &hash)?;
+            checkout::load_checkout(c, id, now)
+        })
+        .await?;
+    let template = if req.param("fragment").is_some() {
+        "customer/checkout_status.html"
+    } else {
+        "customer/checkout.html"
+    };
+    page(
+        app,
+        req,
+        template,
+        context! { checkout => value(&view), t => token },
+    )
+    .await
+}
