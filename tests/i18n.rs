@@ -95,6 +95,7 @@ fn english_phrases() -> Vec<String> {
 fn unescaped(html: &str) -> String {
     html.replace("&quot;", "\"")
         .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
@@ -127,6 +128,8 @@ fn every_page_renders_with_every_text_found_in_every_language() {
         "/register",
         "/welcome",
         "/board",
+        "/offers",
+        &format!("/p/{item}"),
         "/no/such/page",
     ]
     .iter()
@@ -148,10 +151,19 @@ fn every_page_renders_with_every_text_found_in_every_language() {
         "/shop/staff",
         "/reports",
         &format!("/shop/items/{item}"),
+        "/shop/promos",
+        "/shop/labels",
     ] {
         pages.push((path.to_string(), Some(&shop), 200));
     }
-    for path in ["/admin", "/reports", "/admin/audit"] {
+    for path in [
+        "/admin",
+        "/reports",
+        "/admin/audit",
+        "/admin/tables",
+        "/admin/posters",
+        "/admin/posters?size=a6",
+    ] {
         pages.push((path.to_string(), Some(&owner), 200));
     }
     let english = english_phrases();
@@ -192,7 +204,20 @@ fn every_page_renders_with_every_text_found_in_every_language() {
         .as_str()
         .expect("token")
         .to_string();
-    let mut pages = vec![("/shop".to_string(), Some(pending.as_str()), 200)];
+    let mut pages = vec![
+        ("/shop".to_string(), Some(pending.as_str()), 200),
+        ("/shop/labels".to_string(), Some(pending.as_str()), 200),
+    ];
+    // Tables, posters, promotions, stations and the report's money, waste
+    // and station figures, each with something to show.
+    pages.extend(with_content(&server, &shop, &owner, item));
+    let grocer = server.login("shop4@demo.local", PASSWORD);
+    // The grocery's 200 products need more than one page of labels.
+    pages.push((
+        "/shop/labels?page=2".to_string(),
+        Some(grocer.as_str()),
+        200,
+    ));
     server
         .patch(
             &format!("/api/shop/items/{item}"),
@@ -215,6 +240,121 @@ fn every_page_renders_with_every_text_found_in_every_language() {
     for missing in MISSING_IN_LOG {
         assert!(!log.contains(missing), "{log}");
     }
+}
+
+/// Gives shop 1 and the venue a table, the Wi-Fi name, a promotion, promo
+/// codes, a kitchen station with an order waiting and one done, a payment,
+/// a refund and waste; returns the pages that show them, with their reader.
+fn with_content<'a>(
+    server: &Server,
+    shop: &'a str,
+    owner: &'a str,
+    item: i64,
+) -> Vec<(String, Option<&'a str>, u16)> {
+    server.set_venue(&json!({ "ssid": "OrderSpot" }));
+    let table = server
+        .post(
+            "/api/admin/tables",
+            Some(owner),
+            &json!({ "name": "7", "area": "Patio" }),
+        )
+        .expect(201);
+    let table_link = format!(
+        "/t/{}?s={}",
+        table["code"].as_str().expect("code"),
+        table["secret"].as_str().expect("secret")
+    );
+    let promotion = json!({ "text": "2×1", "items": [item],
+                            "from": "2024-01-01", "until": "2099-12-31" });
+    let limited = json!({ "code": "LUNCH10", "kind": "percent", "value": 10,
+                          "min_subtotal_cents": 1000, "use_limit": 5,
+                          "from": "2024-01-01", "until": "2099-12-31" });
+    server
+        .post("/api/shop/promotions", Some(shop), &promotion)
+        .expect(201);
+    for code in [
+        limited,
+        json!({ "code": "EURO1", "kind": "fixed", "value": 100 }),
+    ] {
+        server
+            .post("/api/shop/promo-codes", Some(shop), &code)
+            .expect(201);
+    }
+    let station = server
+        .post("/api/shop/stations", Some(shop), &json!({ "name": "Wok" }))
+        .expect(201)["id"]
+        .as_i64()
+        .expect("station id");
+    server
+        .call(
+            "PUT",
+            "/api/shop/stations/routes",
+            Some(shop),
+            Some(&json!({ "item_id": item, "station_id": station })),
+        )
+        .expect(200);
+    let (waiting, _, _) = server.place_ok(1, &[(item, 1)]);
+    let (done, _, _) = server.place_ok(1, &[(item, 1)]);
+    server
+        .post(
+            &format!("/api/shop/orders/{done}/stations/{station}/done"),
+            Some(shop),
+            &json!({}),
+        )
+        .expect(200);
+    server
+        .post(
+            &format!("/api/shop/orders/{waiting}/payment"),
+            Some(shop),
+            &json!({ "method": "cash", "tip_cents": 50 }),
+        )
+        .expect(200);
+    server
+        .post(
+            &format!("/api/shop/orders/{waiting}/refunds"),
+            Some(shop),
+            &json!({ "amount_cents": 30, "reason": "cold" }),
+        )
+        .expect(200);
+    let ingredient = server
+        .post(
+            "/api/shop/ingredients",
+            Some(shop),
+            &json!({ "name": "Rice", "stock": 50 }),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .expect("ingredient id");
+    server
+        .post(
+            &format!("/api/shop/ingredients/{ingredient}/waste"),
+            Some(shop),
+            &json!({ "qty": 2, "reason": "spilt" }),
+        )
+        .expect(200);
+    let station_page = format!("/shop/stations/{station}");
+    let mut pages: Vec<(String, Option<&str>, u16)> = Vec::new();
+    for path in [
+        "/admin/tables",
+        "/admin/posters",
+        "/admin/posters?size=a6",
+        "/reports",
+    ] {
+        pages.push((path.to_string(), Some(owner), 200));
+    }
+    for path in [table_link.as_str(), "/offers"] {
+        pages.push((path.to_string(), None, 200));
+    }
+    for path in [
+        "/shop",
+        "/shop/promos",
+        "/reports",
+        &station_page,
+        &format!("{station_page}?fragment=1"),
+    ] {
+        pages.push((path.to_string(), Some(shop), 200));
+    }
+    pages
 }
 
 /// The first-run page, on a venue without an owner, in every language.
