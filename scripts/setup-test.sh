@@ -6,7 +6,7 @@
 # packages cannot be found in them. Needs root (or sudo) to install.
 set -euo pipefail
 
-packages=(chromium chromium-driver bindfs)
+packages=(chromium chromium-driver bindfs sqlite3)
 
 missing=()
 for p in "${packages[@]}"; do
