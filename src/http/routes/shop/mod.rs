@@ -2,7 +2,7 @@
 //! payments, as pages and as JSON, and the menu editor (`menu`). A
 //! shopkeeper only ever reaches their own shop's orders.
 
-mod menu;
+pub(crate) mod menu;
 pub use menu::*;
 
 use crate::accounts::{self, ShopAction, Staff};
@@ -147,7 +147,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
 
 /// A move to another stage, from the board's buttons or the API.
 #[derive(Deserialize)]
-struct StatusChange {
+pub(crate) struct StatusChange {
     status: Status,
     #[serde(default)]
     reason: String,
@@ -296,7 +296,7 @@ pub async fn recall_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
 
 /// `{until}`: "13:20" in the venue's time, minutes, or null to resume.
 #[derive(Deserialize)]
-struct PauseRequest {
+pub(crate) struct PauseRequest {
     until: serde_json::Value,
 }
 
@@ -363,7 +363,7 @@ pub async fn api_refund(app: &App, req: &Request, order_id: i64) -> Result<Respo
 }
 
 #[derive(Deserialize)]
-struct MethodsRequest {
+pub(crate) struct MethodsRequest {
     methods: Vec<String>,
 }
 
