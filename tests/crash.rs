@@ -75,6 +75,8 @@ struct Worker {
     stop: Arc<AtomicBool>,
     /// Counts down as workers get their device token.
     unready: Arc<AtomicUsize>,
+    /// Placements and moves acknowledged so far, by every worker.
+    acks: Arc<AtomicUsize>,
 }
 
 impl Worker {
@@ -148,6 +150,7 @@ impl Worker {
                     _ => panic!("placement answered {response:?}"),
                 }
             };
+            self.acks.fetch_add(1, Ordering::SeqCst);
             let id = int_of(&order, "id");
             let order_token = str_of(&order, "token").to_string();
             if let Some(held) = &token {
@@ -165,7 +168,10 @@ impl Worker {
                 let body = json!({ "status": next, "reason": "" });
                 let response = self.send("POST", &path, Some(&self.shop_token), &body);
                 match response.status {
-                    200 => acknowledged.status = next.to_string(),
+                    200 => {
+                        acknowledged.status = next.to_string();
+                        self.acks.fetch_add(1, Ordering::SeqCst);
+                    }
                     // Sent again after a kill that came after the commit.
                     409 => {
                         let now = self.send(
@@ -233,6 +239,7 @@ fn kill_at_random_while_ordering(data_dir: Arc<TempDir>) {
     let addr = Arc::new(RwLock::new(server.addr));
     let stop = Arc::new(AtomicBool::new(false));
     let unready = Arc::new(AtomicUsize::new(WORKERS.into()));
+    let acks = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..WORKERS)
         .map(|n| {
             let worker = Worker {
@@ -241,6 +248,7 @@ fn kill_at_random_while_ordering(data_dir: Arc<TempDir>) {
                 shop_token: shop_token.clone(),
                 stop: stop.clone(),
                 unready: unready.clone(),
+                acks: acks.clone(),
             };
             let items = items.clone();
             std::thread::spawn(move || worker.run(&items))
@@ -253,7 +261,15 @@ fn kill_at_random_while_ordering(data_dir: Arc<TempDir>) {
         || unready.load(Ordering::SeqCst) == 0,
     );
     for _ in 0..KILLS {
-        std::thread::sleep(Duration::from_millis(150 + rng.below(850)));
+        // Some work between kills however slow the machine (a flash-like
+        // mount commits in about 100 ms), then a random moment.
+        let before = acks.load(Ordering::SeqCst);
+        common::wait_until(
+            "acknowledgements since the last kill",
+            Duration::from_secs(60),
+            || acks.load(Ordering::SeqCst) >= before + 3,
+        );
+        std::thread::sleep(Duration::from_millis(rng.below(600)));
         assert!(server.is_running(), "the server died by itself");
         server.crash_and_restart();
         *addr.write().unwrap() = server.addr;
@@ -268,10 +284,7 @@ fn kill_at_random_while_ordering(data_dir: Arc<TempDir>) {
         "{} orders acknowledged across {KILLS} kills",
         acknowledged.len()
     );
-    assert!(
-        acknowledged.len() >= KILLS,
-        "too little load to say anything"
-    );
+    assert!(acknowledged.len() >= 10, "too little load to say anything");
 
     for order in &acknowledged {
         let stored = server.order(order.id, &order.token);
