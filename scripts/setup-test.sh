@@ -2,12 +2,14 @@
 # Installs what the tests need on a fresh Debian machine: Chromium and its
 # WebDriver (chromedriver) for tests/browser.rs, and bindfs for tests/flash.rs
 # (a FUSE mount without shared mmap, like a router's JFFS2), zbarimg and rsvg-convert
-# for the QR tests (tests/tables.rs decodes the SVGs the server draws). Idempotent: does
+# for the QR tests (tests/tables.rs decodes the SVGs the server draws), the sqlite3 CLI
+# for tests/crash.rs's integrity check, and python3-fusepy for
+# tests/lossyfs.py (tests/power_loss.rs). Idempotent: does
 # nothing when all are already installed, and refreshes the package lists only when the
 # packages cannot be found in them. Needs root (or sudo) to install.
 set -euo pipefail
 
-packages=(chromium chromium-driver bindfs zbar-tools librsvg2-bin)
+packages=(chromium chromium-driver bindfs zbar-tools librsvg2-bin sqlite3 python3-fusepy)
 
 missing=()
 for p in "${packages[@]}"; do

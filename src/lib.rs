@@ -18,6 +18,9 @@ pub mod cli;
 pub(crate) mod config;
 pub(crate) mod db;
 pub(crate) mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod http;
 pub(crate) mod live;
 pub(crate) mod ordering;

@@ -10,66 +10,13 @@
 
 mod common;
 
-use common::{run_cli, Server, TempDir, PASSWORD, SHOP1};
-use std::path::PathBuf;
-use std::process::Command;
+use common::{run_cli, NoMmapMount, Server, TempDir, PASSWORD, SHOP1};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A bindfs mount with `direct_io` over a scratch directory; unmounted and
-/// removed on drop.
-struct NoMmapMount {
-    point: PathBuf,
-    _backing: TempDir,
-    _point_dir: TempDir,
-}
-
-impl NoMmapMount {
-    fn new() -> Result<NoMmapMount, String> {
-        if !common::is_root() {
-            return Err("needs root to mount FUSE".into());
-        }
-        let backing = TempDir::new("flash-backing");
-        let point_dir = TempDir::new("flash-mount");
-        let status = Command::new("bindfs")
-            .args(["-o", "direct_io"])
-            .arg(&backing.path)
-            .arg(&point_dir.path)
-            .status()
-            .map_err(|e| format!("bindfs: {e} (run scripts/setup-test.sh)"))?;
-        if !status.success() {
-            return Err(format!("bindfs -o direct_io failed: {status}"));
-        }
-        Ok(NoMmapMount {
-            point: point_dir.path.clone(),
-            _backing: backing,
-            _point_dir: point_dir,
-        })
-    }
-}
-
-impl Drop for NoMmapMount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.point).status();
-    }
-}
-
-fn mount_or_skip() -> Option<NoMmapMount> {
-    match NoMmapMount::new() {
-        Ok(mount) => Some(mount),
-        Err(why) if std::env::var("ORDERSPOT_REQUIRE_FUSE").as_deref() == Ok("1") => {
-            panic!("ORDERSPOT_REQUIRE_FUSE=1 but: {why}")
-        }
-        Err(why) => {
-            println!("SKIPPED: {why}");
-            None
-        }
-    }
-}
-
 #[test]
 fn without_shared_mmap_the_server_uses_a_rollback_journal_and_loses_nothing() {
-    let Some(mount) = mount_or_skip() else {
+    let Some(mount) = NoMmapMount::or_skip() else {
         return;
     };
     let data_dir = Arc::new(TempDir {

@@ -8,7 +8,7 @@ pub mod render;
 pub mod request;
 pub mod response;
 mod router;
-mod routes;
+pub(crate) mod routes;
 mod server;
 pub mod templates;
 

@@ -289,17 +289,15 @@ fn decode(text: &str, plus_is_space: bool) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' if plus_is_space => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
+            // Two hex digits exactly: `from_str_radix` would also take a
+            // sign, and `%+1` is no escape.
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+                out.push((hex(bytes[i + 1]) << 4) | hex(bytes[i + 2]));
+                i += 2;
             }
             b => out.push(b),
         }
@@ -326,6 +324,13 @@ mod tests {
                 ("end".into(), "%4".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_percent_before_a_sign_is_no_escape() {
+        // Found by fuzz/http_request: `%+1` decoded to U+0001.
+        assert_eq!(percent_decode("%+1%-1%+f"), "% 1%-1% f");
+        assert_eq!(path_segments("/%+1/%2F%41"), vec!["%+1", "/A"]);
     }
 
     #[derive(Debug, PartialEq, serde::Deserialize)]

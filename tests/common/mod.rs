@@ -810,6 +810,20 @@ pub fn request_from(
         .unwrap_or_else(|e| panic!("{method} {path} on {addr} from {local}: {e}"))
 }
 
+/// [`request_from`] that reports connection errors and gives up after
+/// `timeout`: for clients of a server that may be killed under them.
+pub fn try_request_from(
+    local: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> std::io::Result<Response> {
+    exchange(Some(local), addr, method, path, headers, body, timeout)
+}
+
 /// A request hyper can send, or why not.
 fn build(
     addr: SocketAddr,
@@ -1077,6 +1091,11 @@ impl Pending {
                 || (self.written.load(Ordering::SeqCst) > 0
                     && requests_taken(self.server, &[self.local]))
         });
+    }
+
+    /// The answer, or `None` when the connection failed (a killed server).
+    pub fn try_join(self) -> Option<Response> {
+        self.thread.join().ok().map(|(_, response)| response)
     }
 
     /// The answer and when it arrived.
@@ -1378,5 +1397,59 @@ fn decode_chunked(data: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
         }
         body.extend_from_slice(&data[at..at + size]);
         at += size + 2;
+    }
+}
+
+/// A bindfs mount with `direct_io` over a scratch directory: like a router's
+/// JFFS2 it refuses the shared writable mmap WAL needs, so the server falls
+/// back to a rollback journal there. Unmounted on drop.
+pub struct NoMmapMount {
+    pub point: PathBuf,
+    _backing: TempDir,
+    _point_dir: TempDir,
+}
+
+impl NoMmapMount {
+    fn new() -> Result<NoMmapMount, String> {
+        if !is_root() {
+            return Err("needs root to mount FUSE".into());
+        }
+        let backing = TempDir::new("flash-backing");
+        let point_dir = TempDir::new("flash-mount");
+        let status = Command::new("bindfs")
+            .args(["-o", "direct_io"])
+            .arg(&backing.path)
+            .arg(&point_dir.path)
+            .status()
+            .map_err(|e| format!("bindfs: {e} (run scripts/setup-test.sh)"))?;
+        if !status.success() {
+            return Err(format!("bindfs -o direct_io failed: {status}"));
+        }
+        Ok(NoMmapMount {
+            point: point_dir.path.clone(),
+            _backing: backing,
+            _point_dir: point_dir,
+        })
+    }
+
+    /// The mount, or `None` after printing SKIPPED; with
+    /// ORDERSPOT_REQUIRE_FUSE=1 (CI) a missing mount fails instead.
+    pub fn or_skip() -> Option<NoMmapMount> {
+        match NoMmapMount::new() {
+            Ok(mount) => Some(mount),
+            Err(why) if std::env::var("ORDERSPOT_REQUIRE_FUSE").as_deref() == Ok("1") => {
+                panic!("ORDERSPOT_REQUIRE_FUSE=1 but: {why}")
+            }
+            Err(why) => {
+                println!("SKIPPED: {why}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for NoMmapMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.point).status();
     }
 }

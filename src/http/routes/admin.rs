@@ -172,7 +172,7 @@ async fn record(
 /// Venue settings as the owner's form or the API sends them; the fields
 /// left out keep their values.
 #[derive(Debug, Default, Deserialize)]
-struct VenuePatch {
+pub(crate) struct VenuePatch {
     name: Option<String>,
     terms: Option<String>,
     currency: Option<String>,

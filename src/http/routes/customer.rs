@@ -637,7 +637,7 @@ pub async fn order_page(app: &App, req: &Request, order_id: i64) -> Result<Respo
 
 /// What a customer may say when cancelling, in the form or in JSON.
 #[derive(Deserialize, Default)]
-struct CancelRequest {
+pub(crate) struct CancelRequest {
     #[serde(default)]
     reason: String,
 }

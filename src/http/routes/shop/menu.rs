@@ -466,7 +466,7 @@ where
 
 /// An arrow button: one place up (`up=1`) or down (`up=0`).
 #[derive(Deserialize)]
-struct Move {
+pub(crate) struct Move {
     up: bool,
 }
 
@@ -534,7 +534,7 @@ pub async fn move_item_form(app: &App, req: &Request, item_id: i64) -> Result<Re
 /// The item's shared ingredients as rows of `ingredient_id` and `qty`
 /// (a row without an ingredient is skipped: the form's empty row).
 #[derive(Deserialize)]
-struct RecipeForm {
+pub(crate) struct RecipeForm {
     #[serde(default)]
     ingredient_id: Vec<String>,
     #[serde(default)]
@@ -612,7 +612,7 @@ pub async fn bulk_available_form(app: &App, req: &Request) -> Result<Response> {
 /// option, so an option whose name is emptied is removed, and rows left
 /// empty add nothing.
 #[derive(Deserialize)]
-struct GroupForm {
+pub(crate) struct GroupForm {
     name: String,
     min: i64,
     max: i64,
@@ -707,7 +707,7 @@ pub async fn delete_group_form(app: &App, req: &Request, id: i64) -> Result<Resp
 
 /// An option's sold-out switch.
 #[derive(Deserialize)]
-struct OptionSwitch {
+pub(crate) struct OptionSwitch {
     available: bool,
 }
 

@@ -2,7 +2,7 @@
 //! payments, as pages and as JSON, and the menu editor (`menu`). A
 //! shopkeeper only ever reaches their own shop's orders.
 
-mod menu;
+pub(crate) mod menu;
 mod promos;
 mod stations;
 pub use menu::*;
@@ -153,7 +153,7 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
 
 /// A move to another stage, from the board's buttons or the API.
 #[derive(Deserialize)]
-struct StatusChange {
+pub(crate) struct StatusChange {
     status: Status,
     #[serde(default)]
     reason: String,
@@ -302,7 +302,7 @@ pub async fn recall_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
 
 /// `{until}`: "13:20" in the venue's time, minutes, or null to resume.
 #[derive(Deserialize)]
-struct PauseRequest {
+pub(crate) struct PauseRequest {
     until: serde_json::Value,
 }
 
@@ -369,7 +369,7 @@ pub async fn api_refund(app: &App, req: &Request, order_id: i64) -> Result<Respo
 }
 
 #[derive(Deserialize)]
-struct MethodsRequest {
+pub(crate) struct MethodsRequest {
     methods: Vec<String>,
 }
 
