@@ -744,8 +744,10 @@ fn another_shops_ids_are_refused() {
     assert_eq!(broth_now[0]["stock"], 9);
 }
 
-/// The shop's stations as `(name, id)` and its routes as `(item, station)`.
-fn kitchen(keeper: &Keeper) -> (Vec<(String, i64)>, Vec<(i64, i64)>) {
+/// A shop's stations as `(name, id)` and its routes as `(item, station)`.
+type Kitchen = (Vec<(String, i64)>, Vec<(i64, i64)>);
+
+fn kitchen(keeper: &Keeper) -> Kitchen {
     let list = keeper
         .server
         .get("/api/shop/stations", Some(&keeper.token))
