@@ -351,6 +351,9 @@ fn with_content<'a>(
         "/reports",
         &station_page,
         &format!("{station_page}?fragment=1"),
+        // The editor's stations, the item's station and its badge
+        "/shop/menu",
+        &format!("/shop/items/{item}"),
     ] {
         pages.push((path.to_string(), Some(shop), 200));
     }

@@ -743,3 +743,211 @@ fn another_shops_ids_are_refused() {
     let broth_now = mine.api("/api/shop/ingredients");
     assert_eq!(broth_now[0]["stock"], 9);
 }
+
+/// A shop's stations as `(name, id)` and its routes as `(item, station)`.
+type Kitchen = (Vec<(String, i64)>, Vec<(i64, i64)>);
+
+fn kitchen(keeper: &Keeper) -> Kitchen {
+    let list = keeper
+        .server
+        .get("/api/shop/stations", Some(&keeper.token))
+        .expect(200);
+    let stations = list["stations"].as_array().unwrap().iter();
+    let routes = list["routes"].as_array().unwrap().iter();
+    (
+        stations
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["id"].as_i64().unwrap(),
+                )
+            })
+            .collect(),
+        routes
+            .map(|r| {
+                (
+                    r["item_id"].as_i64().unwrap(),
+                    r["station_id"].as_i64().unwrap(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_keeper_sets_up_stations_and_routes_items_with_the_forms() {
+    let server = Server::start_demo();
+    let (email, shop_id) = open_shop(&server, "Grill Bar");
+    let keeper = Keeper::login(&server, &email);
+    let burger = add_item(&keeper, "Burger", "6.00", "Mains");
+    let fries = add_item(&keeper, "Fries", "2.50", "Mains");
+    let lemonade = add_item(&keeper, "Lemonade", "2.00", "");
+    let mains = keeper.id_of("/api/shop/categories", "Mains");
+    let item_page = keeper.page(&format!("/shop/items/{burger}"));
+    assert!(
+        item_page.contains("href=\"/shop/menu#stations\""),
+        "{item_page}"
+    );
+
+    keeper.submit("/shop/stations", &[("name", "Grill")]);
+    keeper.submit("/shop/stations", &[("name", "Drinks")]);
+    let (stations, _) = kitchen(&keeper);
+    let [(_, grill), (_, drinks)] = stations[..] else {
+        panic!("two stations: {stations:?}");
+    };
+    // The API's rules, shown as the editor's other errors are.
+    let taken = keeper.post("/shop/stations", &[("name", "Grill")]);
+    assert_eq!(taken.status, 409, "{taken:?}");
+    assert!(taken.text().contains("already has a station called Grill"));
+    keeper
+        .post(&format!("/shop/stations/{grill}"), &[("name", " ")])
+        .assert_status(400);
+    let renamed = keeper.post(&format!("/shop/stations/{drinks}"), &[("name", "Bar")]);
+    assert_eq!(
+        (renamed.status, renamed.header("location")),
+        (303, Some("/shop/menu#stations"))
+    );
+    let menu = keeper.page("/shop/menu");
+    assert!(!menu.contains(MISSING_TEXT), "{menu}");
+    for station in [grill, drinks] {
+        assert!(
+            menu.contains(&format!("href=\"/shop/stations/{station}\"")),
+            "{menu}"
+        );
+    }
+    assert!(
+        menu.contains("value=\"Bar\"") && !menu.contains("value=\"Drinks\""),
+        "{menu}"
+    );
+
+    // The item's edit page routes it, and the list shows where it goes.
+    let routed = keeper.post(
+        &format!("/shop/items/{burger}/station"),
+        &[("station_id", &grill.to_string())],
+    );
+    assert_eq!(
+        routed.header("location"),
+        Some(&*format!("/shop/items/{burger}"))
+    );
+    let item_page = keeper.page(&format!("/shop/items/{burger}"));
+    assert!(
+        item_page.contains(&format!(
+            "<option value=\"{grill}\" selected>Grill</option>"
+        )),
+        "{item_page}"
+    );
+    keeper.submit(
+        &format!("/shop/items/{lemonade}/station"),
+        &[("station_id", &drinks.to_string())],
+    );
+    let menu = keeper.page("/shop/menu");
+    assert!(menu.contains("→ Grill") && menu.contains("→ Bar"), "{menu}");
+    assert_eq!(kitchen(&keeper).1, [(burger, grill), (lemonade, drinks)]);
+    // A whole category at once.
+    keeper.submit(
+        "/shop/stations/route-category",
+        &[
+            ("category_id", &mains.to_string()),
+            ("station_id", &grill.to_string()),
+        ],
+    );
+    assert_eq!(
+        kitchen(&keeper).1,
+        [(burger, grill), (fries, grill), (lemonade, drinks)]
+    );
+
+    // The grill's view shows the order's grill items only.
+    let (order, _, _) = server.place_ok(shop_id, &[(burger, 1), (lemonade, 2)]);
+    let view = server
+        .get(
+            &format!("/api/shop/stations/{grill}/orders"),
+            Some(&keeper.token),
+        )
+        .expect(200);
+    let ticket = &view["orders"][0];
+    assert_eq!(ticket["id"], order, "{view}");
+    let lines: Vec<&str> = ticket["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["Burger"]);
+    let page = keeper.page(&format!("/shop/stations/{grill}"));
+    assert!(
+        page.contains("Burger") && !page.contains("Lemonade"),
+        "{page}"
+    );
+
+    // Back to no station, then a station deleted takes its routes along.
+    keeper.submit(
+        &format!("/shop/items/{fries}/station"),
+        &[("station_id", "")],
+    );
+    keeper.submit(&format!("/shop/stations/{drinks}/delete"), &[]);
+    let (stations, routes) = kitchen(&keeper);
+    assert_eq!(
+        (stations, routes),
+        (vec![("Grill".to_string(), grill)], vec![(burger, grill)])
+    );
+
+    // At most 12 stations.
+    for n in 2..=12 {
+        keeper.submit("/shop/stations", &[("name", &format!("Station {n}"))]);
+    }
+    keeper
+        .post("/shop/stations", &[("name", "Thirteenth")])
+        .assert_status(409);
+    assert_eq!(kitchen(&keeper).0.len(), 12);
+}
+
+#[test]
+fn another_shops_stations_are_refused() {
+    let server = Server::start_demo();
+    let (email, _) = open_shop(&server, "Wok Bar");
+    let mine = Keeper::login(&server, &email);
+    let noodles = add_item(&mine, "Noodles", "5.00", "Hot");
+    let hot = mine.id_of("/api/shop/categories", "Hot");
+    mine.submit("/shop/stations", &[("name", "Wok")]);
+    let wok = kitchen(&mine).0[0].1;
+
+    let (email, _) = open_shop(&server, "Pie Bar");
+    let other = Keeper::login(&server, &email);
+    let pie = add_item(&other, "Pie", "4.00", "Baked");
+    let baked = other.id_of("/api/shop/categories", "Baked");
+    other.submit("/shop/stations", &[("name", "Oven")]);
+    let oven = kitchen(&other).0[0].1;
+    let (wok_text, oven_text) = (wok.to_string(), oven.to_string());
+    let (hot_text, baked_text) = (hot.to_string(), baked.to_string());
+    let attempts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (format!("/shop/stations/{wok}"), vec![("name", "Mine")]),
+        (format!("/shop/stations/{wok}/delete"), vec![]),
+        // Our item to their station, their item to our station.
+        (
+            format!("/shop/items/{noodles}/station"),
+            vec![("station_id", &oven_text)],
+        ),
+        (
+            format!("/shop/items/{pie}/station"),
+            vec![("station_id", &wok_text)],
+        ),
+        (
+            "/shop/stations/route-category".to_string(),
+            vec![("category_id", &hot_text), ("station_id", &oven_text)],
+        ),
+        (
+            "/shop/stations/route-category".to_string(),
+            vec![("category_id", &baked_text), ("station_id", &wok_text)],
+        ),
+    ];
+    for (path, fields) in &attempts {
+        let answer = other.post(path, fields);
+        assert_eq!(answer.status, 404, "{path} {fields:?}: {answer:?}");
+    }
+    assert_eq!(kitchen(&mine), (vec![("Wok".to_string(), wok)], vec![]));
+    assert_eq!(kitchen(&other), (vec![("Oven".to_string(), oven)], vec![]));
+    other
+        .server
+        .get(&format!("/shop/stations/{wok}"), Some(&other.token))
+        .assert_status(404);
+}

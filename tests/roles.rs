@@ -29,6 +29,8 @@ struct Table {
     counter: Cell<u32>,
     /// A station of shop 1 that `item` is routed to, made when first asked.
     station: Cell<i64>,
+    /// A station made to be deleted that is not yet.
+    spare_station: Cell<i64>,
 }
 
 impl Table {
@@ -91,6 +93,28 @@ impl Table {
         self.keeper_made("/api/shop/stations", json!({ "name": name }))
     }
 
+    /// A station for a row that deletes it: the last one made for such a
+    /// row while it is still there, so the callers refused do not pile up
+    /// stations towards the shop's limit.
+    fn station_to_delete(&self) -> i64 {
+        let list = self
+            .server
+            .get("/api/shop/stations", Some(&self.keeper))
+            .expect(200);
+        let spare = self.spare_station.get();
+        if list["stations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == spare)
+        {
+            return spare;
+        }
+        let station = self.station();
+        self.spare_station.set(station);
+        station
+    }
+
     fn routed_station(&self) -> i64 {
         if self.station.get() == 0 {
             let station = self.station();
@@ -130,6 +154,22 @@ impl Table {
             .expect("a user id")
     }
 
+    /// A form token issued to the caller at `who`, from the login page
+    /// every caller may see.
+    fn csrf(&self, who: usize) -> String {
+        let page = self
+            .server
+            .get("/login", self.tokens[who].as_deref())
+            .text();
+        let field = "name=\"csrf\" value=\"";
+        let start = page.find(field).expect("a form token") + field.len();
+        page[start..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Sends the request as the caller at `who`; the owner names shop 1.
     fn send(&self, who: usize, method: &str, path: &str, body: &Body) -> Response {
         let path = if who == 5 {
@@ -161,6 +201,14 @@ impl Table {
                 let name = format!("New station {}", self.unique());
                 json!({ "name": name }).to_string().into_bytes()
             }
+            Body::Form(fields) => {
+                headers.push(("Content-Type", "application/x-www-form-urlencoded"));
+                let mut form = format!("csrf={}", self.csrf(who));
+                for (key, value) in fields(self) {
+                    form += &format!("&{key}={}", value.replace(' ', "+"));
+                }
+                form.into_bytes()
+            }
             Body::Photo => {
                 headers.push(("Content-Type", "image/jpeg"));
                 let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
@@ -179,6 +227,9 @@ enum Body {
     NewStaff,
     /// A station with a name of its own.
     NewStation,
+    /// A form's fields (made afresh for each caller), sent with a CSRF
+    /// token issued to that caller.
+    Form(fn(&Table) -> Vec<(&'static str, String)>),
     Photo,
 }
 
@@ -242,6 +293,7 @@ fn setup() -> Table {
         item,
         counter: Cell::new(0),
         station: Cell::new(0),
+        spare_station: Cell::new(0),
     }
 }
 
@@ -262,7 +314,7 @@ fn orderable(server: &Server) -> i64 {
 
 #[test]
 fn every_caller_gets_what_their_role_allows_on_every_endpoint() {
-    use Body::{Json, NewStaff, NewStation, None as Empty, Photo};
+    use Body::{Form, Json, NewStaff, NewStation, None as Empty, Photo};
     let t = setup();
     // Callers: out, customer, staff, keeper, other keeper, owner, owner without a shop.
     let read = [401, 401, 200, 200, 200, 200, 403];
@@ -274,6 +326,8 @@ fn every_caller_gets_what_their_role_allows_on_every_endpoint() {
     let owner_only = [401, 401, 403, 403, 403, 200, 200];
     // Pages send people who are not logged in to the login form.
     let page = [303, 303, 200, 200, 200, 200, 403];
+    // A keeper's form: a redirect when done, login for the logged out.
+    let form_edit = [303, 303, 403, 303, 404, 303, 403];
     let rows = vec![
         // The board and the counter
         row("GET", fixed("/api/shop/orders"), Empty, read),
@@ -482,7 +536,7 @@ fn every_caller_gets_what_their_role_allows_on_every_endpoint() {
         ),
         row(
             "DELETE",
-            |t| format!("/api/shop/stations/{}", t.station()),
+            |t| format!("/api/shop/stations/{}", t.station_to_delete()),
             Empty,
             keeper_delete,
         ),
@@ -507,6 +561,42 @@ fn every_caller_gets_what_their_role_allows_on_every_endpoint() {
             |t| format!("/shop/stations/{}", t.routed_station()),
             Empty,
             [303, 303, 200, 200, 404, 200, 403],
+        ),
+        // The menu editor's station forms answer with a redirect
+        row(
+            "POST",
+            fixed("/shop/stations"),
+            Form(|t| vec![("name", format!("Form station {}", t.unique()))]),
+            [303, 303, 403, 303, 303, 303, 403],
+        ),
+        row(
+            "POST",
+            |t| format!("/shop/stations/{}", t.routed_station()),
+            Form(|t| vec![("name", format!("Renamed {}", t.unique()))]),
+            form_edit,
+        ),
+        row(
+            "POST",
+            |t| format!("/shop/stations/{}/delete", t.station_to_delete()),
+            Form(|_| vec![]),
+            form_edit,
+        ),
+        row(
+            "POST",
+            |t| format!("/shop/items/{}/station", t.item()),
+            Form(|t| vec![("station_id", t.routed_station().to_string())]),
+            form_edit,
+        ),
+        row(
+            "POST",
+            fixed("/shop/stations/route-category"),
+            Form(|t| {
+                vec![
+                    ("category_id", t.category().to_string()),
+                    ("station_id", String::new()),
+                ]
+            }),
+            form_edit,
         ),
         // The venue owner's
         row("GET", fixed("/api/admin/shops"), Empty, owner_only),

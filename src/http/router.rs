@@ -214,6 +214,19 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::POST, ["shop", "orders", order, "stations", s, mark @ ("done" | "undo")]) => {
             shop::mark_form(app, req, id(order)?, id(s)?, *mark == "done").await
         }
+        (&Method::POST, ["shop", "stations"]) => shop::create_station_form(app, req).await,
+        (&Method::POST, ["shop", "stations", "route-category"]) => {
+            shop::route_category_form(app, req).await
+        }
+        (&Method::POST, ["shop", "stations", s]) => {
+            shop::rename_station_form(app, req, id(s)?).await
+        }
+        (&Method::POST, ["shop", "stations", s, "delete"]) => {
+            shop::delete_station_form(app, req, id(s)?).await
+        }
+        (&Method::POST, ["shop", "items", item, "station"]) => {
+            shop::route_item_form(app, req, id(item)?).await
+        }
         // Venue owner
         (&Method::GET, ["admin"]) => admin::page(app, req).await,
         (&Method::POST, ["admin", "shops", shop, action]) => {

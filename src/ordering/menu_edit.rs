@@ -246,7 +246,8 @@ pub fn own_item(conn: &Connection, shop_id: i64, item_id: i64) -> Result<ItemRow
         .ok_or_else(|| Error::not_found(Code::ItemNotFound))
 }
 
-fn own_category(conn: &Connection, shop_id: i64, id: i64) -> Result<CategoryRow> {
+/// The category if it belongs to `shop_id` (others are "not found").
+pub fn own_category(conn: &Connection, shop_id: i64, id: i64) -> Result<CategoryRow> {
     categories::by_id(conn, id)?
         .filter(|c| c.shop_id == shop_id)
         .ok_or_else(|| Error::not_found(Code::CategoryNotFound))

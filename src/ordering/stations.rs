@@ -6,6 +6,7 @@
 
 use crate::error::{Code, Error, Result};
 use crate::live::{Answer, Audience, Built, Changes, Data, Topic};
+use crate::ordering::menu_edit;
 use crate::ordering::orders::{self, Actor, LineView, OrderView, Status};
 use crate::store::orders as order_rows;
 use crate::store::payments::touch_order;
@@ -150,6 +151,31 @@ pub fn route(conn: &Connection, changes: &mut Changes, shop_id: i64, r: Route) -
     rows::route(conn, r.item_id, r.station_id)?;
     changes.add(Topic::ShopOrders(shop_id));
     list(conn, shop_id)
+}
+
+/// Routes every item of the shop's category to a station (or to none);
+/// how many items that was. The category's items are the shop's, so as
+/// many as `MAX_ITEMS_PER_SHOP`.
+pub fn route_category(
+    conn: &Connection,
+    changes: &mut Changes,
+    shop_id: i64,
+    category_id: i64,
+    station_id: Option<i64>,
+) -> Result<usize> {
+    menu_edit::own_category(conn, shop_id, category_id)?;
+    if let Some(station) = station_id {
+        station_of(conn, shop_id, station)?;
+    }
+    let mut routed = 0;
+    for item in items::for_shop(conn, shop_id)? {
+        if item.fields.category_id == Some(category_id) {
+            rows::route(conn, item.id, station_id)?;
+            routed += 1;
+        }
+    }
+    changes.add(Topic::ShopOrders(shop_id));
+    Ok(routed)
 }
 
 /// A station holding an order's items, as a ticket shows it.
@@ -411,5 +437,62 @@ mod tests {
         assert!(!all_done(&[station(1, true)], 1));
         // No station at all: the keeper marks it ready as before.
         assert!(!all_done(&[], 0));
+    }
+
+    #[test]
+    fn a_whole_category_goes_to_one_station_and_back() {
+        use crate::ordering::menu_edit::{self, CategoryPatch, ItemPatch};
+        use crate::ordering::testing::{patch, shop};
+        let conn = crate::db::test_connection();
+        let (mine, theirs) = (shop(&conn, "a@x.y"), shop(&conn, "b@x.y"));
+        let changes = &mut Changes::default();
+        let in_category = |name: &str| ItemPatch {
+            category: Some("Hot".into()),
+            ..patch(name, 100)
+        };
+        let soup = menu_edit::create_item(&conn, changes, mine, in_category("Soup"), 0).unwrap();
+        let stew = menu_edit::create_item(&conn, changes, mine, in_category("Stew"), 0).unwrap();
+        let tea = menu_edit::create_item(&conn, changes, mine, patch("Tea", 100), 0).unwrap();
+        let hot = menu_edit::own_item(&conn, mine, soup)
+            .unwrap()
+            .fields
+            .category_id
+            .unwrap();
+        let named = |name: &str| StationPatch {
+            name: Some(name.into()),
+            position: None,
+        };
+        let stove = create(&conn, mine, named("Stove")).unwrap().id;
+        let foreign = create(&conn, theirs, named("Bar")).unwrap().id;
+        let other_hot = menu_edit::create_category(
+            &conn,
+            changes,
+            theirs,
+            CategoryPatch {
+                name: Some("Hot".into()),
+                position: None,
+            },
+        )
+        .unwrap()
+        .id;
+
+        assert_eq!(
+            route_category(&conn, changes, mine, hot, Some(stove)),
+            Ok(2)
+        );
+        let routed = |shop| rows::routes(&conn, shop).unwrap();
+        assert_eq!(routed(mine), [(soup, stove), (stew, stove)]);
+        assert!(!routed(mine).iter().any(|&(item, _)| item == tea));
+        // Another shop's station or category is not found, and changes nothing.
+        let mut refused = |category, station| {
+            route_category(&conn, changes, mine, category, station)
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(refused(hot, Some(foreign)), "station.not_found");
+        assert_eq!(refused(other_hot, Some(stove)), "category.not_found");
+        assert_eq!(routed(mine).len(), 2);
+        assert_eq!(route_category(&conn, changes, mine, hot, None), Ok(2));
+        assert!(routed(mine).is_empty());
     }
 }

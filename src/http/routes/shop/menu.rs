@@ -18,10 +18,12 @@ use crate::ordering::menu_edit::{
     OptionPatch, WasteReport,
 };
 use crate::ordering::photos;
+use crate::ordering::stations;
 use crate::support::money::MoneyFormat;
 use hyper::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// A patch that only marks an item sold out, back in stock or restocks it
 /// is the sold-out switch, which staff may use; any other is a menu edit.
@@ -41,7 +43,7 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
     let minute = minute_now(app);
     let page = req.int_param("page", 0)?.clamp(0, 1_000) as usize;
     let since = crate::support::time::now_ms() - 24 * 60 * 60 * 1000;
-    let (menu, groups, ingredients, waste) = app
+    let (menu, groups, ingredients, waste, kitchen) = app
         .data
         .db
         .read(move |c| {
@@ -50,9 +52,19 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
                 menu_edit::groups(c, shop_id)?,
                 menu_edit::ingredient_list(c, shop_id)?,
                 menu_edit::waste(c, shop_id, since, i64::MAX)?,
+                stations::list(c, shop_id)?,
             ))
         })
         .await?;
+    // Each routed item's station name, for the item list.
+    let station_of: BTreeMap<i64, &str> = kitchen
+        .routes
+        .iter()
+        .filter_map(|r| {
+            let station = kitchen.stations.iter().find(|s| s.id == r.station_id)?;
+            Some((r.item_id, station.name.as_str()))
+        })
+        .collect();
     let first = (page * ITEMS_PER_PAGE).min(menu.items.len());
     let last = (first + ITEMS_PER_PAGE).min(menu.items.len());
     let can_edit = staff.shop_for(ShopAction::EditMenu).is_ok();
@@ -72,6 +84,9 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
             can_edit => can_edit,
             tags => value(TAGS),
             allergens => value(ALLERGENS),
+            stations => value(&kitchen.stations),
+            station_of => value(&station_of),
+            max_stations => stations::MAX_STATIONS,
         },
     )
 }
@@ -80,7 +95,7 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
 pub async fn item_page(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (staff, shop_id) = shopkeeper(app, req).await?;
     let minute = minute_now(app);
-    let (item, recipe, menu, groups, ingredients) = app
+    let (item, recipe, menu, groups, ingredients, kitchen) = app
         .data
         .db
         .read(move |c| {
@@ -90,9 +105,15 @@ pub async fn item_page(app: &App, req: &Request, item_id: i64) -> Result<Respons
                 catalog::menu(c, shop_id, minute)?.categories,
                 menu_edit::groups(c, shop_id)?,
                 menu_edit::ingredient_list(c, shop_id)?,
+                stations::list(c, shop_id)?,
             ))
         })
         .await?;
+    let routed_to = kitchen
+        .routes
+        .iter()
+        .find(|r| r.item_id == item_id)
+        .map(|r| r.station_id);
     let can_edit = staff.shop_for(ShopAction::EditMenu).is_ok();
     render(
         app,
@@ -108,6 +129,8 @@ pub async fn item_page(app: &App, req: &Request, item_id: i64) -> Result<Respons
             can_edit => can_edit,
             tags => value(TAGS),
             allergens => value(ALLERGENS),
+            stations => value(&kitchen.stations),
+            routed_to => routed_to,
         },
     )
 }
@@ -445,7 +468,7 @@ fn back_to(form: &Form, default: &str) -> String {
 
 /// Runs a menu edit from a form the shopkeeper's role must allow, then
 /// redirects to the form's `back` (or `default`).
-async fn form_edit<T, F>(
+pub(super) async fn form_edit<T, F>(
     app: &App,
     req: &Request,
     action: ShopAction,
@@ -565,7 +588,7 @@ impl RecipeForm {
 }
 
 /// A whole number typed into a form field; empty is none.
-fn whole_number(name: &str, text: &str) -> Result<Option<i64>> {
+pub(super) fn whole_number(name: &str, text: &str) -> Result<Option<i64>> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);

@@ -1,6 +1,7 @@
 //! Kitchen stations: the keeper's stations and routing (JSON), and each
 //! station's view, where staff mark its items done or take that back.
 
+use super::menu::{form_edit, whole_number};
 use super::{acting_shopkeeper, actor, shopkeeper};
 use crate::accounts::ShopAction;
 use crate::app::App;
@@ -16,6 +17,7 @@ use crate::ordering::stations::{self, Route, StationPatch};
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use minijinja::context;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// Runs a change of the keeper's stations in a write transaction.
@@ -148,4 +150,115 @@ pub async fn station_page(app: &App, req: &Request, station: i64) -> Result<Resp
             newest => newest,
         },
     )
+}
+
+// ---- The menu editor's station forms: each calls the same function as
+// ---- the JSON above, then goes back to the editor.
+
+const MENU_STATIONS: &str = "/shop/menu#stations";
+
+/// A station's name as the add and rename forms send it.
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+}
+
+impl NameForm {
+    fn into_patch(self) -> StationPatch {
+        StationPatch {
+            name: Some(self.name),
+            position: None,
+        }
+    }
+}
+
+/// A station picked from a select: its id, or empty for none.
+#[derive(Deserialize)]
+struct StationForm {
+    station_id: String,
+}
+
+impl StationForm {
+    fn station(&self) -> Result<Option<i64>> {
+        whole_number("station_id", &self.station_id)
+    }
+}
+
+pub async fn create_station_form(app: &App, req: &Request) -> Result<Response> {
+    let patch = req.form().parse::<NameForm>()?.into_patch();
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_STATIONS,
+        move |c, _, shop, _| stations::create(c, shop, patch),
+    )
+    .await
+}
+
+pub async fn rename_station_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let patch = req.form().parse::<NameForm>()?.into_patch();
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_STATIONS,
+        move |c, _, shop, _| stations::update(c, shop, id, patch),
+    )
+    .await
+}
+
+pub async fn delete_station_form(app: &App, req: &Request, id: i64) -> Result<Response> {
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_STATIONS,
+        move |c, ch, shop, _| stations::remove(c, ch, shop, id),
+    )
+    .await
+}
+
+/// The item page's station select.
+pub async fn route_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
+    let station_id = req.form().parse::<StationForm>()?.station()?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        &format!("/shop/items/{item_id}"),
+        move |c, ch, shop, _| {
+            stations::route(
+                c,
+                ch,
+                shop,
+                Route {
+                    item_id,
+                    station_id,
+                },
+            )
+        },
+    )
+    .await
+}
+
+/// Every item of a category to one station (or to none) at once.
+#[derive(Deserialize)]
+struct CategoryRouteForm {
+    category_id: i64,
+    station_id: String,
+}
+
+pub async fn route_category_form(app: &App, req: &Request) -> Result<Response> {
+    let sent = req.form().parse::<CategoryRouteForm>()?;
+    let category = sent.category_id;
+    let station = whole_number("station_id", &sent.station_id)?;
+    form_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        MENU_STATIONS,
+        move |c, ch, shop, _| stations::route_category(c, ch, shop, category, station),
+    )
+    .await
 }
