@@ -219,6 +219,32 @@ fn a_table_checkout_carries_the_table_and_the_others_follow_it() {
         "{}",
         tickets.text()
     );
+    // So do the stations' views.
+    let station = server
+        .post(
+            "/api/shop/stations",
+            Some(&keeper),
+            &json!({ "name": "Wok" }),
+        )
+        .expect(201);
+    let station = int_of(&station, "id");
+    server
+        .call(
+            "PUT",
+            "/api/shop/stations/routes",
+            Some(&keeper),
+            Some(&json!({ "item_id": noodle, "station_id": station })),
+        )
+        .expect(200);
+    let view = server
+        .get(
+            &format!("/api/shop/stations/{station}/orders"),
+            Some(&keeper),
+        )
+        .expect(200);
+    assert_eq!(view["orders"][0]["table_name"], "Window 4", "{view}");
+    let page = server.get(&format!("/shop/stations/{station}"), Some(&keeper));
+    assert!(page.text().contains("Table Window 4"), "{}", page.text());
 
     // Direct lines with the table's link carry it too.
     let direct = checkout(
