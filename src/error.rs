@@ -192,6 +192,9 @@ codes! {
     CheckoutSlotClosed = "checkout.slot_closed",
     CheckoutSlotFull = "checkout.slot_full",
     ShopBadSlots = "shop.bad_slots",
+    ShopOutsideHours = "shop.outside_hours",
+    CheckoutPromoRefused = "checkout.promo_refused",
+    CheckoutPromoElsewhere = "checkout.promo_elsewhere",
 }
 
 impl Problem {

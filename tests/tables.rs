@@ -87,10 +87,13 @@ fn owner_manages_tables_and_a_table_needs_its_current_secret() {
     let listed = server.get("/api/admin/tables", Some(&owner)).expect(200);
     assert_eq!(listed.as_array().unwrap().len(), 1);
 
-    // The customer's view: the table, never its secret.
-    let seen = server
+    // The customer's view: the table and its shared cart, never its secret.
+    let mut seen = server
         .get(&format!("/api/tables/{code}?s={secret}"), None)
         .expect(200);
+    let cart = seen.as_object_mut().unwrap();
+    assert!(cart.remove("cart_id").unwrap().is_i64());
+    assert!(cart.remove("cart_token").unwrap().is_string());
     assert_eq!(
         seen,
         json!({ "id": id, "name": "Seven", "area": "Terrace", "code": code })

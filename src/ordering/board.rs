@@ -61,8 +61,9 @@ pub struct WaitingCount {
     pub qty: i64,
 }
 
-pub fn all_day(conn: &Connection, shop_id: i64) -> Result<Vec<WaitingCount>> {
-    Ok(rows::waiting_items(conn, shop_id, ALL_DAY_SHOWN)?
+/// The all-day counts at `now`: an order for later counts once released.
+pub fn all_day(conn: &Connection, shop_id: i64, now: i64) -> Result<Vec<WaitingCount>> {
+    Ok(rows::waiting_items(conn, shop_id, ALL_DAY_SHOWN, now)?
         .into_iter()
         .map(|r| WaitingCount {
             item_id: r.item_id,
@@ -122,7 +123,7 @@ pub fn now_serving(
         version: rows::serving_version(conn, shop_id)?,
         now,
         ready_seconds,
-        preparing: codes(rows::preparing_codes(conn, shop_id, PREPARING_SHOWN)?),
+        preparing: codes(rows::preparing_codes(conn, shop_id, PREPARING_SHOWN, now)?),
         ready: codes(rows::ready_codes(
             conn,
             shop_id,
@@ -262,7 +263,7 @@ mod tests {
         for to in [Status::Accepted, Status::Preparing, Status::Ready] {
             advance(&conn, ready, to, 2_000);
         }
-        let counts: Vec<(i64, i64)> = all_day(&conn, 1)
+        let counts: Vec<(i64, i64)> = all_day(&conn, 1, 2_000)
             .unwrap()
             .iter()
             .map(|c| (c.item_id, c.qty))

@@ -58,12 +58,24 @@ fn one() -> i64 {
     1
 }
 
+/// A checkout made from a table's cart, for the others at the table: its
+/// status page is `/c/{id}?t={token}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckoutLink {
+    pub id: i64,
+    pub token: String,
+}
+
 /// A cart as its holders see it (before pricing).
 #[derive(Debug, Clone)]
 pub struct Cart {
     pub id: i64,
     pub version: i64,
     pub lines: Vec<CartLine>,
+    /// The table whose shared cart this is (or was, once checked out).
+    pub table_id: Option<i64>,
+    /// The latest checkout made from a table's cart.
+    pub checkout: Option<CheckoutLink>,
     token_hash: String,
     client: String,
     touched: i64,
@@ -116,7 +128,23 @@ struct Shelf {
     carts: HashMap<i64, Cart>,
     next_id: i64,
     lines: usize,
+    /// Tables' shared carts, by table id.
+    tables: HashMap<i64, TableCarts>,
 }
+
+/// A table's carts: the one everyone holding the table's link shares, and
+/// the one checked out last (kept so the others can follow its checkout).
+/// At most two carts per table, however often it checks out.
+struct TableCarts {
+    /// The hash of the link's secret the carts were opened with.
+    secret_hash: String,
+    current: Option<(i64, String)>,
+    previous: Option<i64>,
+}
+
+/// The client address table carts count under: they are bounded per
+/// table, not per phone.
+const TABLE_CLIENT: &str = "table";
 
 impl Shelf {
     /// Forgets carts idle for `IDLE_MS`: one pass over at most `MAX_CARTS`.
@@ -135,6 +163,51 @@ impl Shelf {
     fn remove(&mut self, id: i64) {
         if let Some(cart) = self.carts.remove(&id) {
             self.lines -= cart.lines.len();
+        }
+    }
+
+    /// A new empty cart: its id and token. When every place is taken, the
+    /// cart left alone longest goes if idle for `EVICT_IDLE_MS`.
+    fn insert(&mut self, client: &str, table_id: Option<i64>, now: i64) -> Result<(i64, String)> {
+        let token = crypto::random_token()?;
+        if self.carts.len() >= MAX_CARTS {
+            let oldest = self
+                .carts
+                .values()
+                .filter(|c| now - c.touched >= EVICT_IDLE_MS)
+                .min_by_key(|c| c.touched)
+                .map(|c| c.id);
+            match oldest {
+                Some(id) => self.remove(id),
+                None => return Err(Error::conflict(Code::CartVenueFull)),
+            }
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.carts.insert(
+            id,
+            Cart {
+                id,
+                version: 1,
+                lines: Vec::new(),
+                table_id,
+                checkout: None,
+                token_hash: crypto::token_hash(&token),
+                client: client.to_string(),
+                touched: now,
+                next_line: 1,
+            },
+        );
+        Ok((id, token))
+    }
+
+    /// Ends every cart of the table: a rotated secret or a deleted table.
+    fn forget_table(&mut self, table_id: i64) {
+        if let Some(table) = self.tables.remove(&table_id) {
+            let ids = table.current.map(|(id, _)| id).into_iter();
+            for id in ids.chain(table.previous) {
+                self.remove(id);
+            }
         }
     }
 
@@ -166,7 +239,6 @@ impl Carts {
 
     /// A new empty cart for `client` (its address): its id and token.
     pub fn create(&self, client: &str, now: i64) -> Result<(i64, String)> {
-        let token = crypto::random_token()?;
         let mut shelf = self.lock();
         shelf.sweep(now);
         let of_client = shelf.carts.values().filter(|c| c.client == client).count();
@@ -176,33 +248,44 @@ impl Carts {
                     .with("max", MAX_CARTS_PER_CLIENT),
             );
         }
-        if shelf.carts.len() >= MAX_CARTS {
-            let oldest = shelf
-                .carts
-                .values()
-                .filter(|c| now - c.touched >= EVICT_IDLE_MS)
-                .min_by_key(|c| c.touched)
-                .map(|c| c.id);
-            match oldest {
-                Some(id) => shelf.remove(id),
-                None => return Err(Error::conflict(Code::CartVenueFull)),
+        shelf.insert(client, None, now)
+    }
+
+    /// The shared cart of a table whose link (`secret`) was checked: the
+    /// same id and token for everyone holding the link, a new cart after a
+    /// checkout or expiry. A secret other than the one the cart was opened
+    /// with (the owner rotated it) ends the old carts first.
+    pub fn for_table(&self, table_id: i64, secret: &str, now: i64) -> Result<(i64, String)> {
+        let secret_hash = crypto::token_hash(secret);
+        let mut shelf = self.lock();
+        shelf.sweep(now);
+        let rotated = shelf.tables.get(&table_id).is_some_and(|t| {
+            !crypto::constant_time_eq(t.secret_hash.as_bytes(), secret_hash.as_bytes())
+        });
+        if rotated {
+            shelf.forget_table(table_id);
+        }
+        let current = shelf.tables.get(&table_id).and_then(|t| t.current.clone());
+        if let Some((id, token)) = current {
+            if let Ok(cart) = shelf.open(id, &token, now) {
+                cart.touched = now;
+                return Ok((id, token));
             }
         }
-        shelf.next_id += 1;
-        let id = shelf.next_id;
-        shelf.carts.insert(
-            id,
-            Cart {
-                id,
-                version: 1,
-                lines: Vec::new(),
-                token_hash: crypto::token_hash(&token),
-                client: client.to_string(),
-                touched: now,
-                next_line: 1,
-            },
-        );
+        let (id, token) = shelf.insert(TABLE_CLIENT, Some(table_id), now)?;
+        let table = shelf.tables.entry(table_id).or_insert(TableCarts {
+            secret_hash,
+            current: None,
+            previous: None,
+        });
+        table.current = Some((id, token.clone()));
         Ok((id, token))
+    }
+
+    /// Ends the table's carts at once: its secret was rotated or it was
+    /// deleted, so the old link reaches no cart.
+    pub fn forget_table(&self, table_id: i64) {
+        self.lock().forget_table(table_id);
     }
 
     /// The cart, if `token` opens it; looking keeps it alive.
@@ -294,17 +377,49 @@ impl Carts {
     }
 
     /// Empties the cart once its lines became a checkout, if it is still at
-    /// `version` (a line added meanwhile stays).
-    pub fn checked_out(&self, id: i64, token: &str, version: i64, now: i64) -> Result<()> {
+    /// `version` (a line added meanwhile stays). A table's cart keeps the
+    /// checkout for the others at the table and, once emptied, stops being
+    /// the table's: its next visitor gets a new one.
+    pub fn checked_out(
+        &self,
+        id: i64,
+        token: &str,
+        version: i64,
+        checkout: CheckoutLink,
+        now: i64,
+    ) -> Result<()> {
         let mut shelf = self.lock();
         let cart = shelf.open(id, token, now)?;
-        if cart.version != version {
+        let table_id = cart.table_id;
+        let unchanged = cart.version == version;
+        if table_id.is_some() {
+            cart.checkout = Some(checkout);
+        }
+        if unchanged || table_id.is_some() {
+            cart.version += 1;
+        }
+        if !unchanged {
             return Ok(());
         }
         let emptied = cart.lines.len();
         cart.lines.clear();
-        cart.version += 1;
         shelf.lines -= emptied;
+        let Some(table_id) = table_id else {
+            return Ok(());
+        };
+        let earlier = shelf.tables.get_mut(&table_id).and_then(|table| {
+            if table
+                .current
+                .as_ref()
+                .is_some_and(|(current, _)| *current == id)
+            {
+                table.current = None;
+            }
+            table.previous.replace(id).filter(|earlier| *earlier != id)
+        });
+        if let Some(earlier) = earlier {
+            shelf.remove(earlier);
+        }
         Ok(())
     }
 
@@ -349,6 +464,9 @@ pub struct ShopTotal {
 pub struct PricedCart {
     pub id: i64,
     pub version: i64,
+    pub table_id: Option<i64>,
+    /// A table's latest checkout: the others at the table follow it.
+    pub checkout: Option<CheckoutLink>,
     pub lines: Vec<PricedLine>,
     pub shops: Vec<ShopTotal>,
     /// Of the lines that can be ordered.
@@ -434,6 +552,8 @@ pub fn priced(
     Ok(PricedCart {
         id: cart.id,
         version: cart.version,
+        table_id: cart.table_id,
+        checkout: cart.checkout.clone(),
         total_cents: shops.iter().map(|s| s.total_cents).sum(),
         shops,
         lines,
@@ -535,5 +655,45 @@ mod tests {
         let (other, _) = carts.create("10.0.0.1", 0).unwrap();
         carts.create("10.0.0.2", IDLE_MS).unwrap();
         assert!(!carts.lock().carts.contains_key(&other));
+    }
+
+    #[test]
+    fn a_table_shares_one_cart_until_checkout_or_a_new_secret() {
+        let carts = Carts::default();
+        let (id, token) = carts.for_table(7, "secret-1", 0).unwrap();
+        assert_eq!(
+            carts.for_table(7, "secret-1", 1).unwrap(),
+            (id, token.clone())
+        );
+        assert_ne!(carts.for_table(8, "secret-1", 1).unwrap().0, id);
+        let cart = carts.add(id, &token, line(1, 1), 2).unwrap();
+        assert_eq!(cart.table_id, Some(7));
+        let link = CheckoutLink {
+            id: 40,
+            token: "t".into(),
+        };
+        carts
+            .checked_out(id, &token, cart.version, link.clone(), 3)
+            .unwrap();
+        // The others still see the emptied cart, with the checkout to follow.
+        let old = carts.get(id, &token, 4).unwrap();
+        assert_eq!((old.lines.len(), old.checkout), (0, Some(link.clone())));
+        let (next, next_token) = carts.for_table(7, "secret-1", 5).unwrap();
+        assert_ne!(next, id);
+        // A second checkout forgets the first's cart: two carts a table.
+        let version = carts.get(next, &next_token, 6).unwrap().version;
+        carts
+            .checked_out(next, &next_token, version, link, 6)
+            .unwrap();
+        assert!(carts.get(id, &token, 7).is_err());
+        // A rotated secret ends the table's carts.
+        let (current, current_token) = carts.for_table(7, "secret-1", 8).unwrap();
+        let (rotated, _) = carts.for_table(7, "secret-2", 9).unwrap();
+        assert_ne!(rotated, current);
+        assert!(carts.get(current, &current_token, 9).is_err());
+        assert!(carts.get(next, &next_token, 9).is_err());
+        carts.forget_table(7);
+        assert_eq!(carts.lock().carts.len(), 1, "table 8's cart stays");
+        assert!(!carts.lock().tables.contains_key(&7));
     }
 }

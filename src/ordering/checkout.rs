@@ -15,6 +15,7 @@ use crate::ordering::orders::{
     Status,
 };
 use crate::ordering::payments::Payments;
+use crate::ordering::promos;
 use crate::store::orders::{self as rows, ActorRole, NewEvent, OrderRow};
 use crate::store::{items, shops};
 use crate::support::crypto;
@@ -38,8 +39,9 @@ const MAX_RELEASES: i64 = 500;
 pub const RELEASE_REASON: &str = "scheduled";
 
 /// What a customer sends: a cart's lines (the handler reads the cart) or
-/// lines of its own, the name, a note, a fresh `client_ref`, and a pickup
-/// slot (`null`: as soon as possible). Later: a table, per-shop codes.
+/// lines of its own, the name, a note, a fresh `client_ref`, a pickup
+/// slot (`null`: as soon as possible), a promo code per shop id, and the
+/// table's code and secret from its link.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CheckoutRequest {
     #[serde(default)]
@@ -55,6 +57,25 @@ pub struct CheckoutRequest {
     pub client_ref: String,
     #[serde(default)]
     pub pickup_at: Option<i64>,
+    #[serde(default)]
+    pub promo_codes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub table: Option<String>,
+    #[serde(default)]
+    pub table_secret: Option<String>,
+    /// The table the orders are placed at (id, name), once the handler has
+    /// checked the link's secret.
+    #[serde(skip)]
+    pub at_table: Option<(i64, String)>,
+}
+
+/// A promo code a checkout cannot use: nothing was ordered or claimed.
+#[derive(Debug)]
+pub struct PromoFault {
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub code: String,
+    pub error: Error,
 }
 
 /// A line that cannot be ordered: its place in the request and why.
@@ -103,6 +124,8 @@ pub enum Outcome {
     Done(CheckedOut),
     /// Nothing was ordered.
     Refused(Vec<Fault>),
+    /// A shop's promo code was refused: nothing was ordered.
+    PromoRefused(PromoFault),
 }
 
 /// When an order should be ready: from `start` (placed, or its release
@@ -148,13 +171,19 @@ pub fn slot_release(
 }
 
 /// What a checkout asked for, so a replayed `client_ref` can be compared.
-fn request_hash(valid: &orders::ValidOrder, pickup_at: Option<i64>) -> String {
+fn request_hash(
+    valid: &orders::ValidOrder,
+    req: &CheckoutRequest,
+    codes: &BTreeMap<i64, String>,
+) -> String {
     let canonical = serde_json::json!([
         "checkout",
         valid.lines,
         valid.customer_name,
         valid.note,
-        pickup_at
+        req.pickup_at,
+        codes,
+        req.at_table.as_ref().map(|t| t.0)
     ]);
     crypto::hex(&crypto::sha256(canonical.to_string().as_bytes()))
 }
@@ -183,7 +212,8 @@ pub fn check_out(
         note: req.note.clone(),
         client_ref: req.client_ref.clone(),
     })?;
-    let hash = request_hash(&valid, req.pickup_at);
+    let codes = promo_codes(req)?;
+    let hash = request_hash(&valid, req, &codes);
     if let Some(existing) = rows::checkout_by_client_ref(tx, &req.client_ref)? {
         let token = who.holder.token().filter(|token| {
             crypto::constant_time_eq(
@@ -217,7 +247,12 @@ pub fn check_out(
             continue;
         };
         let shop_id = Some(item.shop_id);
-        if let Err(error) = open_shop(tx, item.shop_id, &who.zone_rule, now) {
+        let open =
+            open_shop(tx, item.shop_id, &who.zone_rule, now).and_then(|shop| match req.pickup_at {
+                None => orders::within_hours(tx, &shop, who.minute_of_day),
+                Some(_) => Ok(()),
+            });
+        if let Err(error) = open {
             faults.push(fault(error, shop_id));
             continue;
         }
@@ -281,6 +316,9 @@ pub fn check_out(
         faults.sort_by_key(|f| f.line);
         return Ok(Outcome::Refused(faults));
     }
+    if let Some(fault) = promo_fault(tx, &parts, &codes, now)? {
+        return Ok(Outcome::PromoRefused(fault));
+    }
     let token = order_token(tx, &who.holder)?;
     let checkout_id =
         rows::insert_checkout(tx, &req.client_ref, &crypto::token_hash(&token), &hash, now)?;
@@ -288,6 +326,15 @@ pub fn check_out(
         // Each order keeps a reference of its own: core placement's
         // references have no '/', so none can clash with these.
         let client_ref = format!("{}/{}", req.client_ref, part.shop_id);
+        // Checked above in this same transaction: claiming cannot fail now.
+        let discount = match codes.get(&part.shop_id) {
+            Some(code) => {
+                let subtotal = orders::total_cents(&part.lines);
+                let cents = promos::apply(tx, part.shop_id, code, subtotal, now)?;
+                Some((code.trim().to_uppercase(), cents))
+            }
+            None => None,
+        };
         let new = ShopOrder {
             shop_id: part.shop_id,
             client_ref: &client_ref,
@@ -297,6 +344,10 @@ pub fn check_out(
             checkout_id: Some(checkout_id),
             pickup_at: req.pickup_at,
             release_at: part.release_at,
+            discount: discount
+                .as_ref()
+                .map(|(code, cents)| (code.as_str(), *cents)),
+            table: req.at_table.as_ref().map(|(id, name)| (*id, name.as_str())),
         };
         insert_order(tx, &new, &part.lines, &token, who, now)?;
     }
@@ -305,6 +356,50 @@ pub fn check_out(
         token,
         created: true,
     }))
+}
+
+/// The promo codes asked for, by shop id: at most one per shop, and no
+/// more than a checkout can have shops.
+fn promo_codes(req: &CheckoutRequest) -> Result<BTreeMap<i64, String>> {
+    let bad = || Error::bad(Code::RequestBadJson).with("detail", "promo_codes");
+    if req.promo_codes.len() > orders::MAX_LINES {
+        return Err(bad());
+    }
+    req.promo_codes
+        .iter()
+        .filter(|(_, code)| !code.trim().is_empty())
+        .map(|(shop, code)| Ok((shop.trim().parse().map_err(|_| bad())?, code.clone())))
+        .collect()
+}
+
+/// The first promo code of the checkout that cannot be used, looked at
+/// before any is claimed: each shop's on its own subtotal at `now`, and a
+/// code for a shop with nothing in the checkout.
+fn promo_fault(
+    tx: &Connection,
+    parts: &[ShopPart],
+    codes: &BTreeMap<i64, String>,
+    now: i64,
+) -> Result<Option<PromoFault>> {
+    for (&shop_id, code) in codes {
+        let part = parts.iter().find(|p| p.shop_id == shop_id);
+        let checked = match part {
+            Some(part) => promos::find(tx, shop_id, code).and_then(|row| {
+                promos::promo_discount(&row, orders::total_cents(&part.lines), now)
+            }),
+            None => Err(Error::conflict(Code::CheckoutPromoElsewhere).with("code", code.trim())),
+        };
+        if let Err(error) = checked {
+            let shop_name = shops::by_id(tx, shop_id)?.map_or_else(String::new, |s| s.name);
+            return Ok(Some(PromoFault {
+                shop_id,
+                shop_name,
+                code: code.trim().to_uppercase(),
+                error,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// When a shop's part of an order for `pickup_at` reaches the board, if the
@@ -653,6 +748,10 @@ mod tests {
             note: String::new(),
             client_ref: client_ref.into(),
             pickup_at,
+            promo_codes: BTreeMap::new(),
+            table: None,
+            table_secret: None,
+            at_table: None,
         }
     }
 
@@ -670,7 +769,7 @@ mod tests {
     fn done(outcome: Outcome) -> CheckedOut {
         match outcome {
             Outcome::Done(done) => done,
-            Outcome::Refused(faults) => panic!("refused: {faults:?}"),
+            refused => panic!("refused: {refused:?}"),
         }
     }
 
@@ -863,6 +962,142 @@ mod tests {
                 T0,
             )
             .unwrap(),
+        );
+    }
+
+    #[test]
+    fn a_scheduled_order_stays_off_the_tv_and_the_counts_until_released() {
+        let conn = demo();
+        let a = plain_item(&conn, 1, 20);
+        let slot = T0 + 60 * MINUTE_MS;
+        done(
+            check_out(
+                &conn,
+                &request("ref-0001", Some(slot)),
+                &lines(&[a]),
+                &who(720),
+                T0,
+            )
+            .unwrap(),
+        );
+        let seen = |now| {
+            let tv = crate::ordering::board::now_serving(&conn, Some(1), 60, now).unwrap();
+            let counts = crate::ordering::board::all_day(&conn, 1, now).unwrap();
+            (tv.preparing.len(), counts.len())
+        };
+        assert_eq!(seen(T0), (0, 0));
+        assert_eq!(seen(T0 + 40 * MINUTE_MS), (1, 1));
+        release_due(&conn, &mut Changes::default(), T0 + 40 * MINUTE_MS).unwrap();
+        assert_eq!(seen(T0 + 40 * MINUTE_MS), (1, 1));
+    }
+
+    #[test]
+    fn an_order_for_now_needs_the_shop_within_its_hours() {
+        let conn = demo();
+        let a = plain_item(&conn, 1, 5);
+        let hours = shops::Slots {
+            hours: Some((13 * 60, 22 * 60)),
+            cap: 0,
+        };
+        shops::set_slots(&conn, 1, hours).unwrap();
+        // 12:00: closed for now, but a 13:30 slot is taken.
+        let Outcome::Refused(faults) = check_out(
+            &conn,
+            &request("ref-0001", None),
+            &lines(&[a]),
+            &who(720),
+            T0,
+        )
+        .unwrap() else {
+            panic!("ordered outside hours");
+        };
+        assert_eq!(faults[0].error.kind(), Code::ShopOutsideHours);
+        assert!(format!("{:?}", faults[0].error).contains("13:00"));
+        done(
+            check_out(
+                &conn,
+                &request("ref-0002", Some(T0 + 90 * MINUTE_MS)),
+                &lines(&[a]),
+                &who(720),
+                T0,
+            )
+            .unwrap(),
+        );
+        done(
+            check_out(
+                &conn,
+                &request("ref-0003", None),
+                &lines(&[a]),
+                &who(13 * 60),
+                T0 + 60 * MINUTE_MS,
+            )
+            .unwrap(),
+        );
+    }
+
+    fn promo(conn: &Connection, shop: i64, code: &str, kind: &str, value: i64, limit: Option<i64>) {
+        conn.execute(
+            "INSERT INTO promo_codes (shop_id, code, kind, value, min_subtotal_cents, use_limit,
+                                      created_at)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, 0)",
+            rusqlite::params![shop, code, kind, value, limit],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn each_shop_gets_its_own_code_off_its_own_subtotal_and_a_refusal_claims_nothing() {
+        let conn = demo();
+        let [a, b] = [1, 2].map(|shop| plain_item(&conn, shop, 5));
+        // Prices that make a third round: 3.33 off 9.99 and 1.00 fixed.
+        conn.execute("UPDATE menu_items SET price_cents = 999 WHERE id = ?1", [a])
+            .unwrap();
+        conn.execute("UPDATE menu_items SET price_cents = 350 WHERE id = ?1", [b])
+            .unwrap();
+        promo(&conn, 1, "THIRD", "percent", 33, None);
+        promo(&conn, 2, "ONE", "fixed", 100, Some(1));
+        let mut req = request("ref-0001", None);
+        req.promo_codes = [("1", "third"), ("2", " one ")]
+            .map(|(s, c)| (s.to_string(), c.to_string()))
+            .into();
+        let placed = done(check_out(&conn, &req, &lines(&[a, b]), &who(720), T0).unwrap());
+        let got: Vec<_> = placed
+            .view
+            .orders
+            .iter()
+            .map(|o| {
+                (
+                    o.order.promo_code.as_str(),
+                    o.order.discount_cents,
+                    o.order.total_cents,
+                )
+            })
+            .collect();
+        assert_eq!(got, [("THIRD", 330, 669), ("ONE", 100, 250)]);
+        assert_eq!(placed.view.total_cents, 669 + 250);
+        // ONE is used up now: the whole checkout is refused, THIRD unclaimed.
+        req.client_ref = "ref-0002".into();
+        let refused = check_out(&conn, &req, &lines(&[a, b]), &who(720), T0).unwrap();
+        let Outcome::PromoRefused(fault) = refused else {
+            panic!("{refused:?}");
+        };
+        assert_eq!((fault.shop_id, fault.code.as_str()), (2, "ONE"));
+        assert_eq!(fault.error.kind(), Code::PromoUsedUp);
+        assert_eq!(order_count(&conn), 2);
+        let used: i64 = conn
+            .query_row(
+                "SELECT used FROM promo_codes WHERE code = 'THIRD'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(used, 1);
+        // A code for a shop with nothing in the checkout is refused too.
+        req.client_ref = "ref-0003".into();
+        req.promo_codes = [("2".to_string(), "ONE".to_string())].into();
+        let elsewhere = check_out(&conn, &req, &lines(&[a]), &who(720), T0).unwrap();
+        assert!(
+            matches!(elsewhere, Outcome::PromoRefused(f) if f.error.kind() == Code::CheckoutPromoElsewhere)
         );
     }
 }

@@ -560,6 +560,12 @@ pub struct OrderSummary {
     pub checkout_id: Option<i64>,
     /// The pickup slot asked for (UTC ms); null: as soon as possible.
     pub pickup_at: Option<i64>,
+    /// What a promo code took off the lines' sum (`total_cents` is what
+    /// is left), and the code ('' for none).
+    pub discount_cents: i64,
+    pub promo_code: String,
+    /// The table it was ordered at ('' for none).
+    pub table_name: String,
 }
 
 impl From<OrderRow> for OrderSummary {
@@ -578,6 +584,9 @@ impl From<OrderRow> for OrderSummary {
             updated_at: o.updated_at,
             checkout_id: o.checkout_id,
             pickup_at: o.pickup_at,
+            discount_cents: o.discount_cents,
+            promo_code: o.promo_code,
+            table_name: o.table_name,
         }
     }
 }
@@ -743,6 +752,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
         });
     }
     let shop = open_shop(tx, req.shop_id, &who.zone_rule, now)?;
+    within_hours(tx, &shop, who.minute_of_day)?;
     let lines = price_lines(tx, shop.id, &valid.lines, who.minute_of_day)?;
     let token = order_token(tx, &who.holder)?;
     let new = ShopOrder {
@@ -754,6 +764,8 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
         checkout_id: None,
         pickup_at: None,
         release_at: 0,
+        discount: None,
+        table: None,
     };
     let (order_id, stock_moved) = insert_order(tx, &new, &lines, &token, who, now)?;
     let order = rows::by_id(tx, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
@@ -784,6 +796,23 @@ pub fn open_shop(
     Ok(shop)
 }
 
+/// An order for as soon as possible needs its shop within its hours, if
+/// it has any (local time `minute`); the refusal says when it next opens.
+pub fn within_hours(
+    conn: &Connection,
+    shop: &crate::store::shops::ShopRow,
+    minute: i64,
+) -> Result<()> {
+    match crate::store::shops::slots(conn, shop.id)?.hours {
+        Some(hours) if !menu::in_window(hours, minute) => {
+            Err(Error::conflict(Code::ShopOutsideHours)
+                .with("shop", &shop.name)
+                .with("opens", menu::clock_text(hours.0)))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The token a new order (or checkout) goes under: the device's own if we
 /// minted it, the one reserved for our cart page's reference, else new.
 pub fn order_token(conn: &Connection, holder: &Holder) -> Result<String> {
@@ -806,6 +835,10 @@ pub struct ShopOrder<'a> {
     pub checkout_id: Option<i64>,
     pub pickup_at: Option<i64>,
     pub release_at: i64,
+    /// A promo code and what it takes off the lines' sum.
+    pub discount: Option<(&'a str, i64)>,
+    /// The table it is ordered at: its id and name.
+    pub table: Option<(i64, &'a str)>,
 }
 
 /// Stores one shop's order with its priced lines, inside the caller's
@@ -847,11 +880,14 @@ pub fn insert_order(
             note: new.note,
             status: Status::Placed,
             pickup_code: &pickup_code,
-            total_cents: total_cents(lines),
+            total_cents: total_cents(lines) - new.discount.map_or(0, |d| d.1),
             now,
             checkout_id: new.checkout_id,
             pickup_at: new.pickup_at,
             release_at: new.release_at,
+            discount_cents: new.discount.map_or(0, |d| d.1),
+            promo_code: new.discount.map_or("", |d| d.0),
+            table: new.table,
         },
     )?;
     for line in lines {
@@ -1070,7 +1106,7 @@ pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Res
         open_count,
         orders: board::with_estimates(conn, orders)?,
         next_after,
-        all_day: board::all_day(conn, shop_id)?,
+        all_day: board::all_day(conn, shop_id, now)?,
     })
 }
 

@@ -62,7 +62,6 @@ pub fn promo_discount(code: &PromoCodeRow, subtotal_cents: i64, now: i64) -> Res
 /// `code` (any case) gives on `subtotal_cents`, with one use claimed. Of
 /// concurrent checkouts for the last uses exactly as many get it as
 /// there were uses left; the others get `409 promo.used_up`.
-#[cfg_attr(not(test), expect(dead_code, reason = "checkout (round 2) calls it"))]
 pub fn apply(
     tx: &Connection,
     shop_id: i64,

@@ -333,6 +333,8 @@ pub struct StationTicket {
     pub status: Status,
     pub created_at: i64,
     pub note: String,
+    /// The table it was ordered at ('' for none).
+    pub table_name: String,
     pub items: Vec<LineView>,
     /// This station has marked its items done.
     pub done: bool,
@@ -353,7 +355,7 @@ pub fn view(conn: &Connection, shop_id: i64, station_id: i64, now: i64) -> Resul
     let version = order_rows::shop_version(conn, shop_id)?;
     let routed = rows::items_of(conn, station_id)?;
     let mut orders = Vec::new();
-    for id in rows::open_orders_at(conn, shop_id, station_id, STATION_PAGE)? {
+    for id in rows::open_orders_at(conn, shop_id, station_id, STATION_PAGE, now)? {
         let Some(order) = order_rows::by_id(conn, id)? else {
             continue;
         };
@@ -372,6 +374,7 @@ pub fn view(conn: &Connection, shop_id: i64, station_id: i64, now: i64) -> Resul
             status: order.status,
             created_at: order.created_at,
             note: order.note,
+            table_name: order.table_name,
             items,
             done,
         });

@@ -41,6 +41,11 @@ pub struct OrderRow {
     pub updated_at: i64,
     pub checkout_id: Option<i64>,
     pub pickup_at: Option<i64>,
+    /// What a promo code took off (`total_cents` is net of it), and the code.
+    pub discount_cents: i64,
+    pub promo_code: String,
+    /// The table's name when ordered ('' for none).
+    pub table_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,12 +104,17 @@ pub struct NewOrder<'a> {
     /// (0: at once).
     pub pickup_at: Option<i64>,
     pub release_at: i64,
+    pub discount_cents: i64,
+    pub promo_code: &'a str,
+    /// The table it was ordered at: its id and name.
+    pub table: Option<(i64, &'a str)>,
 }
 
 const SELECT: &str = "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
                              o.note, o.status, o.version, o.pickup_code,
                              o.total_cents, o.created_at, o.updated_at, o.request_hash,
-                             o.checkout_id, o.pickup_at
+                             o.checkout_id, o.pickup_at, o.discount_cents, o.promo_code,
+                             o.table_name
                       FROM orders o JOIN shops s ON s.id = o.shop_id";
 
 /// Open orders, worded exactly as in the partial indexes of schema 003.
@@ -127,6 +137,9 @@ fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
         request_hash: r.get(12)?,
         checkout_id: r.get(13)?,
         pickup_at: r.get(14)?,
+        discount_cents: r.get(15)?,
+        promo_code: r.get(16)?,
+        table_name: r.get(17)?,
     })
 }
 
@@ -134,8 +147,10 @@ pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO orders (shop_id, client_ref, customer_token_hash, request_hash, placed_from,
                              customer_name, note, status, version, pickup_code, total_cents,
-                             created_at, updated_at, checkout_id, pickup_at, release_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
+                             created_at, updated_at, checkout_id, pickup_at, release_at,
+                             discount_cents, promo_code, table_id, table_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18)",
         params![
             o.shop_id,
             o.client_ref,
@@ -150,7 +165,11 @@ pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
             o.now,
             o.checkout_id,
             o.pickup_at,
-            o.release_at
+            o.release_at,
+            o.discount_cents,
+            o.promo_code,
+            o.table.map(|t| t.0),
+            o.table.map_or("", |t| t.1)
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -597,11 +616,13 @@ pub struct WaitingRow {
 }
 
 /// Items of a shop's orders not yet ready, summed per item and options,
-/// most first; at most `limit` rows.
+/// most first; at most `limit` rows. Scheduled orders count once their
+/// moment has come by `now`.
 pub fn waiting_items(
     conn: &Connection,
     shop_id: i64,
     limit: i64,
+    now: i64,
 ) -> rusqlite::Result<Vec<WaitingRow>> {
     let mut stmt = conn.prepare(
         "SELECT l.item_id, MAX(l.name),
@@ -610,9 +631,10 @@ pub fn waiting_items(
                 SUM(l.qty) AS total
          FROM orders o JOIN order_items l ON l.order_id = o.id
          WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing')
+           AND o.release_at <= ?3
          GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![shop_id, limit], |r| {
+    let rows = stmt.query_map(params![shop_id, limit, now], |r| {
         Ok(WaitingRow {
             item_id: r.get(0)?,
             name: r.get(1)?,
@@ -648,19 +670,20 @@ fn serving_row(r: &Row) -> rusqlite::Result<ServingRow> {
 }
 
 /// Approved shops' (or one shop's) orders being prepared, oldest first:
-/// at most `limit`.
+/// at most `limit`; scheduled ones once their moment has come by `now`.
 pub fn preparing_codes(
     conn: &Connection,
     shop_id: Option<i64>,
     limit: i64,
+    now: i64,
 ) -> rusqlite::Result<Vec<ServingRow>> {
     let mut stmt = conn.prepare(
         "SELECT o.shop_id, s.name, o.pickup_code, 0 FROM orders o JOIN shops s ON s.id = o.shop_id
          WHERE o.status IN ('placed', 'accepted', 'preparing') AND s.status = 'approved'
-           AND (?1 IS NULL OR o.shop_id = ?1)
+           AND (?1 IS NULL OR o.shop_id = ?1) AND o.release_at <= ?3
          ORDER BY o.id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![shop_id, limit], serving_row)?;
+    let rows = stmt.query_map(params![shop_id, limit, now], serving_row)?;
     rows.collect()
 }
 

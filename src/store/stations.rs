@@ -172,22 +172,24 @@ pub fn unmark(conn: &Connection, order_id: i64, station_id: i64) -> rusqlite::Re
 }
 
 /// Up to `limit` ids of a shop's orders not yet handed over (placed to
-/// ready) with items at the station, oldest first.
+/// ready) with items at the station, oldest first; scheduled ones once
+/// their moment has come by `now`.
 pub fn open_orders_at(
     conn: &Connection,
     shop_id: i64,
     station_id: i64,
     limit: i64,
+    now: i64,
 ) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT o.id FROM orders o
          WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
-           AND EXISTS (SELECT 1 FROM order_items oi
+           AND o.release_at <= ?4 AND EXISTS (SELECT 1 FROM order_items oi
                        JOIN station_items si ON si.item_id = oi.item_id
                        WHERE oi.order_id = o.id AND si.station_id = ?2)
          ORDER BY o.id LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![shop_id, station_id, limit], |r| r.get(0))?;
+    let rows = stmt.query_map(params![shop_id, station_id, limit, now], |r| r.get(0))?;
     rows.collect()
 }
 

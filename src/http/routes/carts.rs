@@ -11,9 +11,9 @@ use crate::http::request::Request;
 use crate::http::response::{json, with_body, Response, Speech};
 use crate::http::templates::value;
 use crate::live::{Audience, Built, Changes, Topic};
-use crate::ordering::carts::{self, Cart, NewLine};
+use crate::ordering::carts::{self, Cart, CheckoutLink, NewLine};
 use crate::ordering::checkout::{self, CheckoutRequest, Outcome};
-use crate::ordering::orders::LineRequest;
+use crate::ordering::orders::{Holder, LineRequest};
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
 use crate::support::time::now_ms;
@@ -158,11 +158,15 @@ pub async fn api_remove(app: &App, req: &Request, id: i64, line: i64) -> Result<
     ))
 }
 
-/// `{cart_id | lines, customer_name, note, client_ref, pickup_at}`: one
-/// order per shop, or `409 checkout.refused` naming every faulty line.
+/// `{cart_id | lines, customer_name, note, client_ref, pickup_at,
+/// promo_codes, table, table_secret}`: one order per shop, or `409
+/// checkout.refused` naming every faulty line, or `409
+/// checkout.promo_refused` naming the shop and code. A table's shared
+/// cart checks out under a token of its own, which the cart then shows
+/// the others at the table.
 pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
     app.limits.take(Action::PlaceOrder, req.peer.ip())?;
-    let asked: CheckoutRequest = req.json()?;
+    let mut asked: CheckoutRequest = req.json()?;
     let cart = match asked.cart_id {
         Some(id) => {
             let token = asked
@@ -177,7 +181,33 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
         Some((cart, _)) => cart.requests(),
         None => asked.lines.clone(),
     };
-    let who = placement(app, req, holder(app, req, &asked.client_ref));
+    asked.at_table = super::tables::checkout_table(
+        app,
+        req,
+        asked.table.as_deref(),
+        asked.table_secret.as_deref(),
+    )
+    .await?;
+    let table_cart = cart.as_ref().filter(|(c, _)| c.table_id.is_some());
+    // A table's cart orders at its table, link or not.
+    if let Some(table_id) = table_cart.and_then(|(c, _)| c.table_id) {
+        if asked.at_table.is_none() {
+            asked.at_table = app
+                .data
+                .db
+                .read(move |c| {
+                    Ok(crate::store::tables::by_id(c, table_id)?.map(|row| (row.id, row.name)))
+                })
+                .await?;
+        }
+    }
+    let holder = match table_cart {
+        Some((_, token)) => {
+            Holder::Reserved(app.sign(&format!("table-order:{token}:{}", asked.client_ref)))
+        }
+        None => holder(app, req, &asked.client_ref),
+    };
+    let who = placement(app, req, holder);
     let outcome = checkout::place_checkout(&app.data, asked, lines, who).await?;
     let speech = speech(app, req);
     let done = match outcome {
@@ -205,10 +235,29 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
                 }),
             ));
         }
+        Outcome::PromoRefused(fault) => {
+            let refused = Error::conflict(Code::CheckoutPromoRefused)
+                .with("shop", &fault.shop_name)
+                .with("reason", speech.message(&fault.error));
+            return Ok(json(
+                StatusCode::CONFLICT,
+                &serde_json::json!({
+                    "error": speech.message(&refused),
+                    "code": refused.code(),
+                    "shop_id": fault.shop_id,
+                    "promo_code": fault.code,
+                    "reason": fault.error.code(),
+                }),
+            ));
+        }
     };
-    if let Some((cart, token)) = cart.filter(|_| done.created) {
+    if let Some((cart, token)) = cart.as_ref().filter(|_| done.created) {
+        let link = CheckoutLink {
+            id: done.view.id,
+            token: done.token.clone(),
+        };
         app.carts
-            .checked_out(cart.id, &token, cart.version, now_ms())?;
+            .checked_out(cart.id, token, cart.version, link, now_ms())?;
         published(app, cart.id);
     }
     let mut body = serde_json::to_value(&done.view).map_err(|e| Error::Internal(e.to_string()))?;
@@ -219,7 +268,10 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
         StatusCode::OK
     };
     let mut response = json(status, &body);
-    crate::http::identity::set_customer_cookie(&mut response, &done.token);
+    // A table's checkout token is the table's to share, not this device's.
+    if cart.is_none_or(|(c, _)| c.table_id.is_none()) {
+        crate::http::identity::set_customer_cookie(&mut response, &done.token);
+    }
     Ok(response)
 }
 

@@ -37,10 +37,40 @@ async fn resolve(app: &App, req: &Request, code: &str) -> Result<TableRow> {
         .await
 }
 
-/// `GET /api/tables/{code}?s=SECRET`: the table a QR code names.
+/// `GET /api/tables/{code}?s=SECRET`: the table a QR code names, with
+/// the id and token of its shared cart (everyone with the link gets the
+/// same one; a new one after a checkout or six idle hours).
 pub async fn api_table(app: &App, req: &Request, code: &str) -> Result<Response> {
     let row = resolve(app, req, code).await?;
-    Ok(json(StatusCode::OK, &Table::from(&row)))
+    let (cart_id, cart_token) =
+        app.carts
+            .for_table(row.id, &row.secret, crate::support::time::now_ms())?;
+    let mut body =
+        serde_json::to_value(Table::from(&row)).map_err(|e| Error::Internal(e.to_string()))?;
+    body["cart_id"] = cart_id.into();
+    body["cart_token"] = cart_token.into();
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// The table of a checkout, if it names one: its id and name, when the
+/// code and secret are the link's (refused exactly as a guessed link is).
+pub async fn checkout_table(
+    app: &App,
+    req: &Request,
+    code: Option<&str>,
+    secret: Option<&str>,
+) -> Result<Option<(i64, String)>> {
+    let Some(code) = code.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    app.limits.take(Action::TableLookup, req.peer.ip())?;
+    let (code, secret) = (code.to_string(), secret.unwrap_or_default().to_string());
+    let row = app
+        .data
+        .db
+        .read(move |c| tables::resolve_table(c, &code, &secret))
+        .await?;
+    Ok(Some((row.id, row.name)))
 }
 
 /// `GET /t/{code}?s=SECRET`: the venue's shops with the table preset; its
@@ -135,6 +165,7 @@ pub async fn api_rotate(app: &App, req: &Request, id: i64) -> Result<Response> {
         tables::rotate(c, id).map(Some)
     })
     .await?;
+    app.carts.forget_table(id);
     Ok(owner_json(app, StatusCode::OK, row))
 }
 
@@ -146,6 +177,7 @@ pub async fn api_delete(app: &App, req: &Request, id: i64) -> Result<Response> {
         Ok(Some(row))
     })
     .await?;
+    app.carts.forget_table(id);
     Ok(no_content())
 }
 
@@ -208,6 +240,9 @@ pub async fn form(app: &App, req: &Request, id: Option<i64>, action: &str) -> Re
         }
         _ => return Err(Error::not_found(Code::PageNotFound)),
     };
+    if let Some(id) = id.filter(|_| !action.is_empty()) {
+        app.carts.forget_table(id);
+    }
     Ok(redirect("/admin/tables"))
 }
 
