@@ -6,6 +6,7 @@
 pub(crate) mod clients;
 pub mod dns;
 pub(crate) mod firewall;
+pub(crate) mod journeys;
 
 use crate::support::i18n::Catalogue;
 use crate::support::text::percent_encode;
@@ -155,6 +156,20 @@ pub(crate) const WINDOWS_DNS_PROBE: (&str, Ipv4Addr, Ipv6Addr) = (
     Ipv6Addr::new(0xfd3e, 0x4f5a, 0x5b81, 0, 0, 0, 0, 1),
 );
 
+/// Where a Wi-Fi client is in its visit, as the probe rule needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Visit {
+    /// Has not accepted the portal (or its acceptance ended).
+    Held,
+    /// Accepted, no order placed during this acceptance.
+    Browsing,
+    /// Accepted, an order placed during this acceptance is still open.
+    Waiting,
+    /// Accepted, and every order it placed during this acceptance is
+    /// completed or cancelled.
+    Done,
+}
+
 /// What a request for some other site gets.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Intercept {
@@ -197,19 +212,32 @@ impl PortalConfig {
         }
     }
 
-    /// The decision for a request to another site. Probes from an accepted
-    /// client get "online" in both modes: in `internet` mode they only reach
-    /// us while the phone still caches a pre-acceptance DNS answer.
+    /// The decision for a request to another site. A probe is answered
+    /// "online" once the client accepted, except Android's and ChromeOS's
+    /// in `local` mode until the client's visit is done: their sign-in
+    /// window closes itself on "online" and is the only thing on the phone
+    /// bound to an offline Wi-Fi, so it must stay open from Continue to
+    /// pickup. In `internet` mode probes only reach us while the phone still
+    /// caches a pre-acceptance DNS answer.
     pub(crate) fn intercept(
         &self,
         host: &str,
         path: &str,
         original_url: &str,
-        accepted: bool,
+        visit: Visit,
     ) -> Intercept {
         match Probe::recognise(host, path) {
-            Some(probe) if accepted => Intercept::Online(probe),
+            Some(probe) if self.answers_online(probe, visit) => Intercept::Online(probe),
             _ => Intercept::Redirect(self.redirect_location(original_url)),
+        }
+    }
+
+    fn answers_online(&self, probe: Probe, visit: Visit) -> bool {
+        let window_closes = probe == Probe::Android && self.mode == Mode::Local;
+        match visit {
+            Visit::Held => false,
+            Visit::Browsing | Visit::Waiting => !window_closes,
+            Visit::Done => true,
         }
     }
 
@@ -325,7 +353,7 @@ mod tests {
                 let url = format!("http://{host}{path}");
                 let expected = format!("http://order.lan/?url={}", percent_encode(&url));
                 assert_eq!(
-                    config(mode).intercept(host, path, &url, false),
+                    config(mode).intercept(host, path, &url, Visit::Held),
                     Intercept::Redirect(expected),
                     "{mode:?} {url}"
                 );
@@ -334,27 +362,36 @@ mod tests {
     }
 
     #[test]
-    fn every_probe_is_answered_online_after_acceptance_in_both_modes() {
+    fn probes_are_answered_online_after_acceptance_but_androids_in_local_mode() {
         for mode in [Mode::Local, Mode::Internet] {
-            for &(host, path, probe) in CASES {
-                assert_eq!(
-                    config(mode).intercept(host, path, "http://x/", true),
-                    Intercept::Online(probe),
-                    "{mode:?} {host}{path}"
-                );
+            for visit in [Visit::Browsing, Visit::Waiting, Visit::Done] {
+                for &(host, path, probe) in CASES {
+                    let keeps_window_open =
+                        probe == Probe::Android && mode == Mode::Local && visit != Visit::Done;
+                    let expected = if keeps_window_open {
+                        Intercept::Redirect("http://order.lan/?url=http%3A%2F%2Fx%2F".into())
+                    } else {
+                        Intercept::Online(probe)
+                    };
+                    assert_eq!(
+                        config(mode).intercept(host, path, "http://x/", visit),
+                        expected,
+                        "{mode:?} {visit:?} {host}{path}"
+                    );
+                }
             }
         }
     }
 
     #[test]
     fn other_sites_are_always_sent_to_the_portal() {
-        for accepted in [false, true] {
+        for visit in [Visit::Held, Visit::Browsing, Visit::Waiting, Visit::Done] {
             assert_eq!(
                 config(Mode::Local).intercept(
                     "example.com",
                     "/a",
                     "http://example.com/a?b=c&d",
-                    accepted
+                    visit
                 ),
                 Intercept::Redirect(
                     "http://order.lan/?url=http%3A%2F%2Fexample.com%2Fa%3Fb%3Dc%26d".into()

@@ -529,7 +529,10 @@ async fn place(app: &App, req: &Request, order: OrderRequest) -> Result<Placed> 
         None => identity::reserved_token(app, &order.client_ref)
             .map_or(Holder::Anonymous, Holder::Reserved),
     };
-    orders::place_order(&app.data, order, placement(app, req, holder)).await
+    let placed = orders::place_order(&app.data, order, placement(app, req, holder)).await?;
+    app.clients
+        .ordered(req.peer.ip(), placed.view.order.id, &placed.token);
+    Ok(placed)
 }
 
 /// Who places an order from this request, under the venue's limits.
