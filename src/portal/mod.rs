@@ -43,6 +43,10 @@ pub struct PortalConfig {
     pub ip6: Option<Ipv6Addr>,
     pub mode: Mode,
     pub upstreams: Vec<SocketAddr>,
+    /// The name the portal serves HTTPS on with the owner's certificate
+    /// (feature `https`): it resolves to the portal, and the RFC 8908 API
+    /// and its URLs use it.
+    pub secure_host: Option<String>,
 }
 
 impl Default for PortalConfig {
@@ -53,6 +57,7 @@ impl Default for PortalConfig {
             ip6: None,
             mode: Mode::Local,
             upstreams: Vec::new(),
+            secure_host: None,
         }
     }
 }
@@ -198,7 +203,7 @@ impl PortalConfig {
     /// itself rather than a site it intercepts: the portal's name and
     /// addresses, the address the connection arrived on, and loopback.
     pub(crate) fn is_portal_host(&self, host: &str, local: Option<IpAddr>) -> bool {
-        if host == self.host || host == "localhost" {
+        if self.is_own_name(host) || host == "localhost" {
             return true;
         }
         match host.parse::<IpAddr>() {
@@ -241,18 +246,34 @@ impl PortalConfig {
         }
     }
 
+    /// Whether `name` (lower case, no trailing dot) is one of the portal's
+    /// own names, which always resolve to it.
+    pub(crate) fn is_own_name(&self, name: &str) -> bool {
+        name == self.host || self.secure_host.as_deref() == Some(name)
+    }
+
+    /// The base of the URLs the RFC 8908 API hands out: HTTPS on the
+    /// certificate's name when there is one (RFC 8908 wants https; phones
+    /// ignore anything else), else the portal's plain-HTTP name.
+    fn api_base(&self) -> String {
+        match &self.secure_host {
+            Some(name) => format!("https://{name}"),
+            None => format!("http://{}", self.host),
+        }
+    }
+
     /// The landing page with the URL the browser wanted kept as `url`.
     pub(crate) fn redirect_location(&self, original_url: &str) -> String {
         format!("http://{}/?url={}", self.host, percent_encode(original_url))
     }
 
     pub(crate) fn landing_url(&self) -> String {
-        format!("http://{}/welcome", self.host)
+        format!("{}/welcome", self.api_base())
     }
 
     /// The RFC 8910 DHCP option 114 / RA value: the RFC 8908 API's URL.
     pub(crate) fn api_url(&self) -> String {
-        format!("http://{}/captive-portal/api", self.host)
+        format!("{}/captive-portal/api", self.api_base())
     }
 
     /// The RFC 8908 API document for one client.
@@ -260,7 +281,7 @@ impl PortalConfig {
         let mut doc = serde_json::json!({
             "captive": seconds_remaining.is_none(),
             "user-portal-url": self.landing_url(),
-            "venue-info-url": format!("http://{}/", self.host),
+            "venue-info-url": format!("{}/", self.api_base()),
         });
         if let Some(seconds) = seconds_remaining {
             doc["seconds-remaining"] = seconds.max(0).into();
@@ -441,6 +462,32 @@ mod tests {
         assert_eq!(after["captive"], false);
         assert_eq!(after["seconds-remaining"], 3600);
         assert_eq!(c.api_url(), "http://order.lan/captive-portal/api");
+    }
+
+    #[test]
+    fn with_a_certificate_the_api_speaks_https_on_its_name() {
+        let c = PortalConfig {
+            secure_host: Some("order.venue.example".into()),
+            ..config(Mode::Local)
+        };
+        assert_eq!(
+            c.api_url(),
+            "https://order.venue.example/captive-portal/api"
+        );
+        let doc = c.captive_json(None);
+        assert_eq!(
+            doc["user-portal-url"],
+            "https://order.venue.example/welcome"
+        );
+        assert_eq!(doc["venue-info-url"], "https://order.venue.example/");
+        assert!(c.is_portal_host("order.venue.example", None));
+        assert!(c.is_own_name("order.lan") && c.is_own_name("order.venue.example"));
+        assert!(!c.is_own_name("venue.example"));
+        // Redirects stay plain HTTP on the short name: the phone's sheet
+        // opened on http://, and every client can reach it.
+        assert!(c
+            .redirect_location("http://x/")
+            .starts_with("http://order.lan/"));
     }
 
     #[test]
