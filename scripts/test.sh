@@ -10,3 +10,6 @@ bash scripts/setup-test.sh
 LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
 export LIBSQLITE3_FLAGS
 cargo test --all-targets "$@"
+# HTTPS (feature `https`, the orderspot-https package): its own test only,
+# the rest of the crate is the same code.
+cargo test --features https --test https

@@ -43,7 +43,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Run the ordering server
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage owner and shopkeeper accounts
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -110,7 +110,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(cli.data_dir, args),
+        Command::Serve(args) => serve(cli.data_dir, *args),
         Command::Admin(command) => admin(cli.data_dir, command),
         Command::Clients(command) => clients_command(cli.data_dir, command),
         Command::Backup { file } => backup_command(&cli.data_dir, &file),
@@ -169,6 +169,18 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
             limits.max_per_client,
             limits.write_timeout.as_secs()
         );
+        #[cfg(feature = "https")]
+        if let Some((addr, tls)) = config.tls.clone() {
+            let tls_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::Internal(format!("cannot listen on {addr}: {e}")))?;
+            log::info!(
+                "serving HTTPS for {} on {}",
+                app.portal.secure_host.as_deref().unwrap_or_default(),
+                tls_listener.local_addr().unwrap_or(addr)
+            );
+            tokio::spawn(http::tls::serve(tls_listener, tls, app.clone(), limits));
+        }
         http::serve(listener, app, limits, shutdown_signal()).await;
         log::info!("stopped");
         Ok(())

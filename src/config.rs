@@ -92,6 +92,28 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_WRITE_TIMEOUT_SECS, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub write_timeout: u64,
+
+    /// Serve HTTPS on this address (e.g. 0.0.0.0:8443) with --tls-cert,
+    /// --tls-key and --tls-host
+    #[cfg(feature = "https")]
+    #[arg(long, value_name = "ADDR", requires_all = ["tls_cert", "tls_key", "tls_host"])]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// The certificate chain for --tls-host (PEM, leaf first)
+    #[cfg(feature = "https")]
+    #[arg(long, value_name = "PATH", requires = "tls_listen")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM)
+    #[cfg(feature = "https")]
+    #[arg(long, value_name = "PATH", requires = "tls_listen")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The venue's domain the certificate is for: resolves to the portal,
+    /// and the RFC 8908 API's URLs are https://NAME/
+    #[cfg(feature = "https")]
+    #[arg(long, value_name = "NAME", requires = "tls_listen")]
+    pub tls_host: Option<String>,
 }
 
 fn parse_upstream(text: &str) -> std::result::Result<SocketAddr, String> {
@@ -114,6 +136,9 @@ pub struct Config {
     /// Where DNS for the captive portal listens, if it does.
     pub dns: Option<SocketAddr>,
     pub connections: ConnectionLimits,
+    /// Where HTTPS listens and with what certificate, if it does.
+    #[cfg(feature = "https")]
+    pub tls: Option<(SocketAddr, Arc<rustls::ServerConfig>)>,
 }
 
 impl Config {
@@ -134,6 +159,10 @@ impl Config {
             log::warn!("internet mode without --upstream: accepted clients' DNS gets SERVFAIL");
         }
         let connections = connection_limits(&args)?;
+        #[cfg(feature = "https")]
+        let (tls, secure_host) = https_settings(&args);
+        #[cfg(not(feature = "https"))]
+        let secure_host = None;
         Ok(Config {
             data_dir,
             listen: args.listen,
@@ -144,6 +173,7 @@ impl Config {
                 ip6: args.portal_ip6,
                 mode: args.mode,
                 upstreams: args.upstreams,
+                secure_host,
             },
             clients: ClientSettings {
                 session_minutes: args.session_minutes,
@@ -157,7 +187,34 @@ impl Config {
             dns: args.dns,
             venue_name: args.venue_name,
             connections,
+            #[cfg(feature = "https")]
+            tls,
         })
+    }
+}
+
+/// HTTPS's address and settings and the name it serves. A certificate
+/// that cannot be used is logged and HTTPS left off: ordering over plain
+/// HTTP goes on, and the API keeps naming http:// URLs.
+#[cfg(feature = "https")]
+type HttpsSettings = Option<(SocketAddr, Arc<rustls::ServerConfig>)>;
+
+#[cfg(feature = "https")]
+fn https_settings(args: &ServeArgs) -> (HttpsSettings, Option<String>) {
+    let (Some(addr), Some(cert), Some(key), Some(host)) = (
+        args.tls_listen,
+        &args.tls_cert,
+        &args.tls_key,
+        &args.tls_host,
+    ) else {
+        return (None, None);
+    };
+    match crate::http::tls::load(cert, key) {
+        Ok(tls) => (Some((addr, tls)), Some(crate::portal::host_name(host))),
+        Err(e) => {
+            log::error!("{e}: HTTPS is off");
+            (None, None)
+        }
     }
 }
 

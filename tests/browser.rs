@@ -714,8 +714,32 @@ fn the_journey_works_inside_captive_portal_sheets() {
             assert_eq!(windows.as_array().map(Vec::len), Some(1), "{sheet}: {page}");
         };
 
+        // What this system's probe hears now, asked from the phone's
+        // address: Android's window closes itself on 204, so in local mode
+        // it must stay captive (302) from Continue until the order is done.
+        let android = sheet == "Android sign-in window";
+        let probe = || {
+            let (host, path) = if android {
+                ("connectivitycheck.gstatic.com", "/generate_204")
+            } else {
+                ("captive.apple.com", "/hotspot-detect.html")
+            };
+            http(&server.addr, "GET", path, &[("Host", host)], None)
+                .unwrap_or_else(|e| panic!("{sheet}: probe: {e}"))
+                .status
+        };
+        let probe_captive = |when: &str| {
+            if android {
+                assert_eq!(probe(), 302, "{sheet}: the probe {when}");
+            }
+        };
+
         // The OS probe lands on the welcome page; Continue, then the shops.
-        phone.go("http://captive.apple.com/hotspot-detect.html");
+        if android {
+            phone.go("http://connectivitycheck.gstatic.com/generate_204");
+        } else {
+            phone.go("http://captive.apple.com/hotspot-detect.html");
+        }
         phone.wait_until("the welcome page", LIVE_BOUND, |s| {
             s.url().starts_with("http://order.lan/?url=")
                 && s.exists("form[action^='/welcome/accept']")
@@ -745,6 +769,10 @@ fn the_journey_works_inside_captive_portal_sheets() {
             s.exists(&format!("a.shop[href^='/shops/{SHOP_ID}']"))
         });
         stays_in_one_window(&phone, "shop list");
+        probe_captive("after Continue");
+        if !android {
+            assert_eq!(probe(), 200, "{sheet}: Success after Continue, for Done");
+        }
         phone.click(&format!("a.shop[href^='/shops/{SHOP_ID}']"));
         phone.wait_until("the menu", LIVE_BOUND, |s| {
             s.exists("input[data-price]:enabled + button")
@@ -802,6 +830,15 @@ fn the_journey_works_inside_captive_portal_sheets() {
                 .is_some_and(|now| now.eq_ignore_ascii_case("accepted"))
         });
         assert_eq!(phone.url(), status_url, "{sheet}: the reload kept the page");
+        probe_captive("while the order is open");
+        if android {
+            // The window closed and opened again from the notification:
+            // the probe's redirect lands on the open order.
+            phone.go("http://connectivitycheck.gstatic.com/generate_204");
+            phone.wait_until("the status page from the probe", LIVE_BOUND, |s| {
+                s.url() == status_url && s.exists("#live .steps .now")
+            });
+        }
         phone.set_marker();
         move_to("preparing");
         move_to("ready");
@@ -813,6 +850,20 @@ fn the_journey_works_inside_captive_portal_sheets() {
         });
         phone.assert_marker("the status page showing READY");
         stays_in_one_window(&phone, "READY");
+        probe_captive("at READY (until pickup)");
+        if android {
+            // Picked up: within a sync of the clients the probe says
+            // online, and Android may close the window.
+            move_to("completed");
+            let deadline = std::time::Instant::now() + 2 * LIVE_BOUND;
+            while probe() != 204 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{sheet}: the probe after pickup"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
         if sheet == "iOS sheet" {
             assert_eq!(phone.cookie_header(), "", "{sheet}: no cookie was kept");
         }

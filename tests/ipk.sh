@@ -108,7 +108,7 @@ write_openwrt_fakes() {
 import json, os, sys
 path = os.environ["UCI_STATE"]
 state = json.load(open(path)) if os.path.exists(path) else {}
-args = [a for a in sys.argv[1:] if a != "-q"]
+args = [a for a in sys.argv[1:] if a not in ("-q", "-X")]
 
 def split(key):
     parts = key.split(".", 2)
@@ -242,7 +242,7 @@ procd_set_param() {
     if [ "$what" = command ]; then : >"$FAKE_ROOT/command"; printf '%s\n' "$@" >>"$FAKE_ROOT/command"
     else echo "$what $*" >>"$FAKE_ROOT/params"; fi
 }
-procd_append_param() { local what=$1; shift; [ "$what" = command ] && printf '%s\n' "$@" >>"$FAKE_ROOT/command"; }
+procd_append_param() { local what=$1; shift; [ "$what" != command ] || printf '%s\n' "$@" >>"$FAKE_ROOT/command"; }
 procd_close_instance() { :; }
 procd_add_reload_trigger() { :; }
 procd_add_reload_interface_trigger() { :; }
@@ -359,9 +359,11 @@ JSON
         "$root/etc/config/orderspot" >"$d/orderspot.config"
     python3 "$d/uciconf.py" import "$d/orderspot.config" orderspot
     local reload="s|^\([[:space:]]*\)/etc/init.d/\([a-z]*\) reload.*|\1echo \2 >>$d/reloaded|"
+    local restart="s|pidof dnsmasq >/dev/null && /etc/init.d/dnsmasq restart.*|echo dnsmasq-restart >>$d/reloaded|"
     sed -e "s|/lib/functions/network.sh|$d/network.sh|" -e "s|/var/run/|$d/run/|g" -e "$reload" \
         -e "s|/usr/share/orderspot/|$root/usr/share/orderspot/|" \
         -e "s|/sbin/ujail|$d/bin/ujail|" -e "s|/etc/orderspot/sysupgrade.db|$d/snapshot.db|" \
+        -e "$restart" -e "s|/tmp/dnsmasq|$d/tmp/dnsmasq|" \
         "$root/etc/init.d/orderspot" >"$d/init"
     cp "$root/etc/uci-defaults/99-orderspot" "$d/etc/uci-defaults/"
     sed -e "s|/etc/uci-defaults|$d/etc/uci-defaults|g" -e "$reload" "$ctl/postinst-pkg" >"$d/postinst"
@@ -408,6 +410,10 @@ if not eval(expr):
     sys.exit(f"    not true: {expr}\n    option 114: {opt114}\n    dhcp: {json.dumps(dhcp)}")
 PY
 }
+
+# conf114 <dir>: the option 114 line(s) the init script gave dnsmasq, in its
+# conf-dir in RAM (the stock config's one instance: /tmp/dnsmasq.cfg01411c.d).
+conf114() { cat "$1"/tmp/dnsmasq.*.d/orderspot-114.conf 2>/dev/null || true; }
 
 # has_arg <dir> <argument>: the service's command line holds this argument.
 has_arg() { grep -qx -- "$2" "$1/command"; }
@@ -553,15 +559,72 @@ choosing_a_network() {
         [ -e "$d/nft.table" ] || { echo "    nft: $(cat "$d/nft.log")"; return 1; }
     has_arg "$d" "127.0.0.1:$DNS" && has_arg "$d" 192.168.2.1 && has_arg "$d" nft ||
         { echo "    command: $(paste -sd' ' "$d/command")"; return 1; }
-    uci_holds "$d" 'not opt114' || return 1
+    uci_holds "$d" 'not opt114' && [ -z "$(conf114 "$d")" ] || return 1
     fake_uci set orderspot.main.captive_api=https://order.example/captive-portal/api
     service "$d" reload_service || return 1
-    uci_holds "$d" 'opt114 == {"guest": ["114,https://order.example/captive-portal/api"]}' || return 1
-    [ "$(cat "$d/reloaded")" = dnsmasq ] || { echo "    reloaded: $(paste -sd' ' "$d/reloaded")"; return 1; }
+    # Option 114 lives in dnsmasq's conf-dir in RAM, never in /etc/config/dhcp.
+    uci_holds "$d" 'not opt114' || return 1
+    [ "$(conf114 "$d")" = 'dhcp-option=tag:guest,114,"https://order.example/captive-portal/api"' ] ||
+        { echo "    conf-dir: $(conf114 "$d")"; return 1; }
+    [ "$(ls "$d/tmp")" = dnsmasq.cfg01411c.d ] || { echo "    conf-dirs: $(ls "$d/tmp")"; return 1; }
+    [ "$(cat "$d/reloaded")" = dnsmasq-restart ] || { echo "    reloaded: $(paste -sd' ' "$d/reloaded")"; return 1; }
     cp "$UCI_STATE" "$d/chosen.json"
     service "$d" reload_service || return 1
-    [ "$(grep -c -- ' -f ' "$d/nft.log")" = 1 ] && [ "$(cat "$d/reloaded")" = dnsmasq ] &&
+    [ "$(grep -c -- ' -f ' "$d/nft.log")" = 1 ] && [ "$(cat "$d/reloaded")" = dnsmasq-restart ] &&
         cmp -s "$UCI_STATE" "$d/chosen.json" || { echo "    a reload with nothing changed changed something"; return 1; }
+    # A plain-http URL is ignored (and taken out).
+    fake_uci set orderspot.main.captive_api=http://order.example/captive-portal/api
+    service "$d" reload_service && [ -z "$(conf114 "$d")" ] || { echo "    http kept: $(conf114 "$d")"; return 1; }
+    fake_uci set orderspot.main.captive_api=https://order.example/captive-portal/api
+    service "$d" reload_service && [ -n "$(conf114 "$d")" ]
+}
+
+# https_follows_the_certificate <dir>: after choosing_a_network, as the
+# orderspot-https package (the marker file it ships): a tls_domain whose
+# certificate is missing gives no --tls-* flags and no option 114; with a
+# readable certificate and key the daemon gets HTTPS on tls_listen with
+# copies of both in RAM, option 114 names https://DOMAIN/captive-portal/api,
+# dnsmasq answers DOMAIN with the portal's address, and the hotspot's
+# HTTPS to the router goes to tls_listen's port. The default package (no
+# marker) ignores the tls_* options.
+https_follows_the_certificate() {
+    local d=$1 want
+    cp "$d/init" "$d/init.plain"
+    sed -i "s|^HTTPS_BUILD=.*|HTTPS_BUILD=$d/https-build|" "$d/init"
+    touch "$d/https-build"
+    fake_uci set orderspot.main.captive_api=
+    fake_uci set orderspot.main.tls_domain=order.venue.test
+    fake_uci set orderspot.main.tls_cert="$d/chain.pem"
+    fake_uci set orderspot.main.tls_key="$d/key.pem"
+    service "$d" reload_service || return 1
+    ! grep -q -- --tls "$d/command" && [ -z "$(conf114 "$d")" ] ||
+        { echo "    HTTPS without a certificate: $(paste -sd' ' "$d/command") / $(conf114 "$d")"; return 1; }
+    printf 'CHAIN\n' >"$d/chain.pem"
+    printf 'KEY\n' >"$d/key.pem"
+    service "$d" reload_service || return 1
+    has_arg "$d" --tls-listen && has_arg "$d" 0.0.0.0:8443 && has_arg "$d" order.venue.test &&
+        has_arg "$d" "$d/run/orderspot/tls/chain.pem" && has_arg "$d" "$d/run/orderspot/tls/key.pem" ||
+        { echo "    command: $(paste -sd' ' "$d/command")"; return 1; }
+    cmp -s "$d/chain.pem" "$d/run/orderspot/tls/chain.pem" && cmp -s "$d/key.pem" "$d/run/orderspot/tls/key.pem" ||
+        { echo "    the certificate was not copied for the daemon"; return 1; }
+    want='dhcp-option=tag:guest,114,"https://order.venue.test/captive-portal/api"
+address=/order.venue.test/192.168.2.1'
+    [ "$(conf114 "$d")" = "$want" ] && uci_holds "$d" 'not opt114' || { echo "    conf-dir: $(conf114 "$d")"; return 1; }
+    grep -q 'iifname "br-guest" fib daddr type local tcp dport 443 redirect to :8443' "$d/nft.loaded" ||
+        { echo "    no redirect of 443: $(tail -n 2 "$d/nft.loaded")"; return 1; }
+    # The certificate unreadable again: HTTPS and its option 114 go.
+    rm -f "$d/key.pem"
+    service "$d" reload_service && ! grep -q -- --tls "$d/command" && [ -z "$(conf114 "$d")" ] &&
+        [ ! -e "$d/run/orderspot/tls" ] || { echo "    HTTPS stayed without the key"; return 1; }
+    # The default package has no marker: the tls_* options do nothing.
+    printf 'KEY\n' >"$d/key.pem"
+    rm -f "$d/https-build"
+    service "$d" reload_service && ! grep -q -- --tls "$d/command" && [ -z "$(conf114 "$d")" ] ||
+        { echo "    the default package served HTTPS"; return 1; }
+    mv "$d/init.plain" "$d/init"
+    fake_uci set orderspot.main.tls_domain=
+    fake_uci set orderspot.main.captive_api=https://order.example/captive-portal/api
+    service "$d" reload_service
 }
 
 # unsetting_the_network <dir>: emptying it again releases guest.
@@ -572,15 +635,20 @@ unsetting_the_network() {
     [ ! -e "$d/nft.table" ] || { echo "    the table is still loaded"; return 1; }
     ! grep -q -- --dns "$d/command" && has_arg "$d" none ||
         { echo "    command: $(paste -sd' ' "$d/command")"; return 1; }
-    uci_holds "$d" 'not opt114'
+    uci_holds "$d" 'not opt114' && [ -z "$(conf114 "$d")" ]
 }
 
 # removal_restores_the_config <dir>: with guest chosen again, stop (prerm)
-# and postrm leave dhcp, firewall and network as before the install.
+# and postrm leave dhcp, firewall and network as before the install, and
+# option 114 gone from dnsmasq's conf-dir (a sysupgrade, which drops the
+# package and RAM, leaves nothing of it either: /etc/config/dhcp never
+# held it).
 removal_restores_the_config() {
     local d=$1
     fake_uci set orderspot.main.network=guest
-    service "$d" reload_service && service "$d" service_stopped || return 1
+    service "$d" reload_service && [ -n "$(conf114 "$d")" ] || { echo "    no option 114 with guest chosen"; return 1; }
+    service "$d" service_stopped || return 1
+    [ -z "$(conf114 "$d")" ] || { echo "    option 114 left after stop: $(conf114 "$d")"; return 1; }
     PATH=$d/bin:$PATH sh "$d/postrm" || { echo "    postrm failed"; return 1; }
     [ ! -e "$d/nft.table" ] || { echo "    postrm left the table loaded"; return 1; }
     uci_holds "$d" 'all(after[k] == before[k] for k in ("dhcp", "firewall", "network"))'
@@ -793,7 +861,10 @@ for ipk in "${ipks[@]}"; do
         check "binary runs: --version is 'orderspot ${VERSION%-*}'" \
             test "$("${run[@]}" "$bin" --version)" = "orderspot ${VERSION%-*}"
         help=$("${run[@]}" "$bin" serve --help)
+        # The --tls-* flags only go to orderspot-https's binary, which ships
+        # the marker the init script looks for.
         for flag in $(grep -o -- '--[a-z][a-z0-9-]*' "$w/root/etc/init.d/orderspot" | sort -u); do
+            [ -e "$w/root/usr/share/orderspot/https" ] || case $flag in --tls-*) continue ;; esac
             check "init script flag $flag exists in 'orderspot serve --help'" grep -q -- "$flag\b" <<<"$help"
         done
     else
@@ -816,11 +887,13 @@ for ipk in "${ipks[@]}"; do
             sysupgrade_snapshot "$w/root" "$qemu" "$w/sysupgrade"
         if check "install + start on a stock config captures nothing: no nft table, no --dns, no option 114; the app answers HTTP" \
             install_captures_nothing "$w/root" "$w/control" "$qemu" "$w/hotspot"; then
-            check "network=guest + reload intercepts guest only: nft for br-guest, --dns, option 114 on guest; a second reload changes nothing" \
+            check "network=guest + reload intercepts guest only: nft for br-guest, --dns; option 114 on guest in dnsmasq's conf-dir in RAM (not /etc/config/dhcp), https only; a second reload changes nothing" \
                 choosing_a_network "$w/hotspot"
+            check "HTTPS (orderspot-https): option 114 and --tls-* only with a readable certificate and key, copied to RAM; dnsmasq answers the domain; 443 redirected; ignored by the default package" \
+                https_follows_the_certificate "$w/hotspot"
             check "network='' + reload releases guest: table unloaded, no --dns, no option 114" \
                 unsetting_the_network "$w/hotspot"
-            check "removal (stop, postrm) leaves dhcp, firewall and network as before the install" \
+            check "removal (stop, postrm) leaves dhcp, firewall and network as before the install, and no option 114 in dnsmasq's conf-dir" \
                 removal_restores_the_config "$w/hotspot"
         fi
     fi

@@ -229,18 +229,23 @@ got=$(http_code "$CLI" http://order.lan/welcome/accept -d "csrf=$csrf")
 expect_eq "$got" "303 http://order.lan/" "accept"
 
 # ------------------------------------------------------------------ after
-step "after acceptance (local mode): probe answered 204, captive false, order"
-expect_eq "$(probe "$CLI")" "204 " "probe after"
+apple_probe() { http_code "$1" http://captive.apple.com/hotspot-detect.html; }
+step "after acceptance (local mode): Apple's probe online, Android's captive until the order is done"
+expect_eq "$(apple_probe "$CLI")" "200 " "Apple probe after"
+expect_has "$(probe "$CLI")" "302 http://order.lan/" "Android probe after (its window stays open)"
 http_code "$CLI" http://order.lan/captive-portal/api >/dev/null
 expect_has "$(cat "$WORK/body")" '"captive":false' "captive API after"
 expect_eq "$(place_order "$CLI" after)" 201 "order after acceptance"
+# The window's landing reopens the open order (the device known by its MAC
+# in the router's real ARP table).
+expect_has "$(http_code "$CLI" 'http://order.lan/?url=x')" "303 http://order.lan/o/" "landing on the open order"
 expect_eq "$(dig_a "$CLI" 10.213.1.2 still-local.example)" 10.213.0.1 "local mode keeps DNS local"
 expect_has "$(probe "$CLI2")" "302 http://order.lan/" "the other client is still captive"
 
 step "restart: the client stays accepted"
 stop_router
 start_router local
-expect_eq "$(probe "$CLI")" "204 " "probe after restart"
+expect_eq "$(apple_probe "$CLI")" "200 " "Apple probe after restart"
 expect_has "$(probe "$CLI2")" "302 " "other client after restart"
 list=$(in_ns "$RTR" "$BIN" --data-dir "$WORK/router" clients list)
 echo "$list" | sed 's/^/    /'

@@ -189,6 +189,11 @@ impl Portal {
 
     /// Places one order from the demo's first shop over the JSON API.
     fn place_order(&self, client_ref: &str) -> u16 {
+        self.order(client_ref).status
+    }
+
+    /// Places one order; the reply carries its id and token.
+    fn order(&self, client_ref: &str) -> Reply {
         let shops = self.get("order.lan", "/api/shops");
         let shops: serde_json::Value = serde_json::from_str(&shops.body).unwrap();
         let shop = shops[0]["id"].as_i64().unwrap();
@@ -206,7 +211,17 @@ impl Portal {
             &order.to_string(),
             "application/json",
         )
-        .status
+    }
+
+    /// What the kernel's ARP table says of 127.0.0.1 (the test's phone).
+    fn set_mac(&self, mac: &str) {
+        std::fs::write(
+            self.dir.path.join("arp"),
+            format!(
+                "IP address HW type Flags HW address Mask Device\n127.0.0.1 0x1 0x2 {mac} * lo\n"
+            ),
+        )
+        .unwrap();
     }
 }
 
@@ -307,8 +322,14 @@ fn local_mode_probes_before_and_after_acceptance_and_across_a_restart() {
 
     portal.accept();
 
+    // Android's probes stay captive (its sign-in window must stay open);
+    // every other system hears "online".
     for (host, path, status, body) in PROBES {
-        assert_online(&portal, host, path, *status, body);
+        if *status == 204 {
+            assert_redirected(&portal, host, path);
+        } else {
+            assert_online(&portal, host, path, *status, body);
+        }
     }
     assert_redirected(&portal, "example.com", "/");
     let doc = captive(&portal);
@@ -329,10 +350,10 @@ fn local_mode_probes_before_and_after_acceptance_and_across_a_restart() {
     portal.restart();
     assert_online(
         &portal,
-        "connectivitycheck.gstatic.com",
-        "/generate_204",
-        204,
-        "",
+        "captive.apple.com",
+        "/hotspot-detect.html",
+        200,
+        PROBES[3].3,
     );
     assert!(portal.cli(&["clients", "list"]).contains("accepted"));
 
@@ -357,6 +378,74 @@ fn local_mode_probes_before_and_after_acceptance_and_across_a_restart() {
         assert!(Instant::now() < deadline, "allow was not applied");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Issue 16: in local mode Android's sign-in window is the only thing bound
+/// to the Wi-Fi and closes itself when its probe answers 204, so the probe
+/// stays captive from Continue until the client's orders are finished, and
+/// the window's landing reopens the open order's status page, for the same
+/// device only.
+#[test]
+fn androids_window_stays_captive_until_the_order_is_finished() {
+    let android = ("connectivitycheck.gstatic.com", "/generate_204");
+    let portal = Portal::start("local", &[]);
+    portal.set_mac("aa:bb:cc:dd:ee:01");
+    portal.accept();
+    assert_redirected(&portal, android.0, android.1);
+    // No order yet: the window lands on the shop list.
+    let shops = portal.get("order.lan", "/?url=x");
+    assert_eq!(shops.status, 200);
+    assert!(shops.body.contains("href=\"/shops/"), "{}", shops.body);
+
+    let placed = portal.order("android-window-1");
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let placed: serde_json::Value = serde_json::from_str(&placed.body).unwrap();
+    let (id, token) = (
+        placed["id"].as_i64().unwrap(),
+        placed["token"].as_str().unwrap(),
+    );
+    assert_redirected(&portal, android.0, android.1);
+    // The window opened again lands on the order's status page.
+    let status_url = format!(
+        "/o/{id}?t={}",
+        orderspot::support::text::percent_encode(token)
+    );
+    let back = portal.get("order.lan", "/?url=x");
+    assert_eq!(
+        (back.status, back.location()),
+        (303, status_url.to_ascii_lowercase().as_str())
+    );
+    assert_eq!(portal.get("order.lan", &status_url).status, 200);
+    // Another device on the reused address never sees that order.
+    portal.set_mac("aa:bb:cc:dd:ee:02");
+    let other = portal.get("order.lan", "/?url=x");
+    assert_eq!(other.status, 200);
+    assert!(!other.body.contains(&format!("/o/{id}")));
+    portal.set_mac("aa:bb:cc:dd:ee:01");
+    assert_eq!(portal.get("order.lan", "/?url=x").status, 303);
+
+    // Finished (here cancelled by the customer): within a sync the probe
+    // says online, and the window may close.
+    let cancel = portal.send(
+        "POST",
+        "order.lan",
+        &format!(
+            "/api/orders/{id}/cancel?t={}",
+            orderspot::support::text::percent_encode(token)
+        ),
+        "",
+        "application/json",
+    );
+    assert_eq!(cancel.status, 200, "{}", cancel.body);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while portal.get(android.0, android.1).status != 204 {
+        assert!(
+            Instant::now() < deadline,
+            "the finished order was not noticed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(portal.get("order.lan", "/?url=x").status, 200);
 }
 
 /// A resolver on loopback that answers every A query with 192.0.2.7.

@@ -11,5 +11,7 @@ mod router;
 pub(crate) mod routes;
 mod server;
 pub mod templates;
+#[cfg(feature = "https")]
+pub mod tls;
 
 pub(crate) use server::serve;

@@ -17,11 +17,7 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
     let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     match (&req.method, segments.as_slice()) {
         // Captive portal: a redirected browser lands on the welcome page
-        (&Method::GET, [])
-            if req.param("url").is_some() && !app.clients.is_accepted(req.peer.ip()) =>
-        {
-            portal::landing_page(app, req).await
-        }
+        (&Method::GET, []) if req.param("url").is_some() => portal::arrival(app, req).await,
         (&Method::GET, ["welcome"]) => portal::landing_page(app, req).await,
         (&Method::POST, ["welcome", "accept"]) => portal::accept_form(app, req).await,
         (&Method::GET, ["captive-portal", "api"]) => Ok(portal::captive_api(app, req)),

@@ -30,7 +30,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Slow clients must send their headers (and body) within this time. The
 /// header timer also runs while a kept-alive connection waits for its next
 /// request, so idle connections end after it too.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long connections get after a shutdown signal to finish what they
 /// are doing; the few still busy then are dropped.
@@ -118,7 +118,7 @@ pub async fn serve(
     }
 }
 
-async fn handle(
+pub(super) async fn handle(
     app: App,
     peer: SocketAddr,
     local: Option<SocketAddr>,

@@ -7,6 +7,8 @@
 use crate::db::Db;
 use crate::error::{Code, Error, Result};
 use crate::portal::firewall::Firewall;
+use crate::portal::journeys::Journeys;
+use crate::portal::Visit;
 use crate::store::clients as rows;
 use crate::support::time::now_ms;
 use rusqlite::Connection;
@@ -58,6 +60,8 @@ struct Inner {
     accepted: RwLock<HashMap<IpAddr, i64>>,
     /// When we last wrote each client's `last_seen`.
     seen: Mutex<HashMap<IpAddr, i64>>,
+    /// The orders accepted clients placed, for the probe rule and landing.
+    journeys: Mutex<Journeys>,
     /// Serialises database-then-memory-then-firewall updates so a sync
     /// never undoes an acceptance made while it ran.
     update: tokio::sync::Mutex<()>,
@@ -71,6 +75,7 @@ impl Clients {
                 settings,
                 accepted: RwLock::default(),
                 seen: Mutex::default(),
+                journeys: Mutex::default(),
                 update: tokio::sync::Mutex::new(()),
             }),
         }
@@ -90,6 +95,68 @@ impl Clients {
 
     pub fn is_accepted(&self, ip: IpAddr) -> bool {
         self.remaining_ms(ip).is_some()
+    }
+
+    /// The current acceptance of `ip`, named by its expiry.
+    fn acceptance(&self, ip: IpAddr) -> Option<i64> {
+        let accepted = self
+            .inner
+            .accepted
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        accepted
+            .get(&ip.to_canonical())
+            .copied()
+            .filter(|&until| until > now_ms())
+    }
+
+    fn journeys(&self) -> std::sync::MutexGuard<'_, Journeys> {
+        self.inner
+            .journeys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where `ip` is in its visit (see `PortalConfig::intercept`).
+    pub fn visit(&self, ip: IpAddr) -> Visit {
+        let acceptance = self.acceptance(ip);
+        self.journeys().visit(ip.to_canonical(), acceptance)
+    }
+
+    /// An accepted client placed an order: remembered for this acceptance
+    /// and this device. Orders from clients that have not accepted are not.
+    pub fn ordered(&self, ip: IpAddr, order_id: i64, token: &str) {
+        let ip = ip.to_canonical();
+        if let Some(acceptance) = self.acceptance(ip) {
+            let mac = mac_of(&self.inner.settings.arp_path, ip);
+            self.journeys().record(ip, acceptance, mac, order_id, token);
+        }
+    }
+
+    /// The newest open order `ip` placed in its current acceptance, with its
+    /// token, if the device at that address is still the one that ordered.
+    pub fn open_order(&self, ip: IpAddr) -> Option<(i64, String)> {
+        let ip = ip.to_canonical();
+        let acceptance = self.acceptance(ip)?;
+        let mac = mac_of(&self.inner.settings.arp_path, ip);
+        self.journeys()
+            .open_order(ip, Some(acceptance), mac.as_deref())
+            .map(|(id, token)| (id, token.to_string()))
+    }
+
+    /// Forgets journeys of ended acceptances and marks finished orders.
+    async fn refresh_journeys(&self, accepted: &HashMap<IpAddr, i64>) -> Result<()> {
+        let open = self.journeys().prune(accepted);
+        if open.is_empty() {
+            return Ok(());
+        }
+        let finished = self
+            .inner
+            .db
+            .read(move |c| Ok(crate::store::orders::finished_among(c, &open)?))
+            .await?;
+        self.journeys().closed(&finished);
+        Ok(())
     }
 
     /// Records that `ip` made a request (at most once a minute per client).
@@ -169,6 +236,7 @@ impl Clients {
             Vec::new()
         };
         let count = fresh.len();
+        self.refresh_journeys(&fresh).await?;
         *self
             .inner
             .accepted
@@ -192,6 +260,7 @@ impl Clients {
                 .unwrap_or_else(|p| p.into_inner()),
             fresh.clone(),
         );
+        self.refresh_journeys(&fresh).await?;
         if !self.inner.settings.open_firewall {
             return Ok(());
         }

@@ -6,6 +6,7 @@
 pub(crate) mod clients;
 pub mod dns;
 pub(crate) mod firewall;
+pub(crate) mod journeys;
 
 use crate::support::i18n::Catalogue;
 use crate::support::text::percent_encode;
@@ -42,6 +43,10 @@ pub struct PortalConfig {
     pub ip6: Option<Ipv6Addr>,
     pub mode: Mode,
     pub upstreams: Vec<SocketAddr>,
+    /// The name the portal serves HTTPS on with the owner's certificate
+    /// (feature `https`): it resolves to the portal, and the RFC 8908 API
+    /// and its URLs use it.
+    pub secure_host: Option<String>,
 }
 
 impl Default for PortalConfig {
@@ -52,6 +57,7 @@ impl Default for PortalConfig {
             ip6: None,
             mode: Mode::Local,
             upstreams: Vec::new(),
+            secure_host: None,
         }
     }
 }
@@ -155,6 +161,20 @@ pub(crate) const WINDOWS_DNS_PROBE: (&str, Ipv4Addr, Ipv6Addr) = (
     Ipv6Addr::new(0xfd3e, 0x4f5a, 0x5b81, 0, 0, 0, 0, 1),
 );
 
+/// Where a Wi-Fi client is in its visit, as the probe rule needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Visit {
+    /// Has not accepted the portal (or its acceptance ended).
+    Held,
+    /// Accepted, no order placed during this acceptance.
+    Browsing,
+    /// Accepted, an order placed during this acceptance is still open.
+    Waiting,
+    /// Accepted, and every order it placed during this acceptance is
+    /// completed or cancelled.
+    Done,
+}
+
 /// What a request for some other site gets.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Intercept {
@@ -183,7 +203,7 @@ impl PortalConfig {
     /// itself rather than a site it intercepts: the portal's name and
     /// addresses, the address the connection arrived on, and loopback.
     pub(crate) fn is_portal_host(&self, host: &str, local: Option<IpAddr>) -> bool {
-        if host == self.host || host == "localhost" {
+        if self.is_own_name(host) || host == "localhost" {
             return true;
         }
         match host.parse::<IpAddr>() {
@@ -197,19 +217,48 @@ impl PortalConfig {
         }
     }
 
-    /// The decision for a request to another site. Probes from an accepted
-    /// client get "online" in both modes: in `internet` mode they only reach
-    /// us while the phone still caches a pre-acceptance DNS answer.
+    /// The decision for a request to another site. A probe is answered
+    /// "online" once the client accepted, except Android's and ChromeOS's
+    /// in `local` mode until the client's visit is done: their sign-in
+    /// window closes itself on "online" and is the only thing on the phone
+    /// bound to an offline Wi-Fi, so it must stay open from Continue to
+    /// pickup. In `internet` mode probes only reach us while the phone still
+    /// caches a pre-acceptance DNS answer.
     pub(crate) fn intercept(
         &self,
         host: &str,
         path: &str,
         original_url: &str,
-        accepted: bool,
+        visit: Visit,
     ) -> Intercept {
         match Probe::recognise(host, path) {
-            Some(probe) if accepted => Intercept::Online(probe),
+            Some(probe) if self.answers_online(probe, visit) => Intercept::Online(probe),
             _ => Intercept::Redirect(self.redirect_location(original_url)),
+        }
+    }
+
+    fn answers_online(&self, probe: Probe, visit: Visit) -> bool {
+        let window_closes = probe == Probe::Android && self.mode == Mode::Local;
+        match visit {
+            Visit::Held => false,
+            Visit::Browsing | Visit::Waiting => !window_closes,
+            Visit::Done => true,
+        }
+    }
+
+    /// Whether `name` (lower case, no trailing dot) is one of the portal's
+    /// own names, which always resolve to it.
+    pub(crate) fn is_own_name(&self, name: &str) -> bool {
+        name == self.host || self.secure_host.as_deref() == Some(name)
+    }
+
+    /// The base of the URLs the RFC 8908 API hands out: HTTPS on the
+    /// certificate's name when there is one (RFC 8908 wants https; phones
+    /// ignore anything else), else the portal's plain-HTTP name.
+    fn api_base(&self) -> String {
+        match &self.secure_host {
+            Some(name) => format!("https://{name}"),
+            None => format!("http://{}", self.host),
         }
     }
 
@@ -219,12 +268,12 @@ impl PortalConfig {
     }
 
     pub(crate) fn landing_url(&self) -> String {
-        format!("http://{}/welcome", self.host)
+        format!("{}/welcome", self.api_base())
     }
 
     /// The RFC 8910 DHCP option 114 / RA value: the RFC 8908 API's URL.
     pub(crate) fn api_url(&self) -> String {
-        format!("http://{}/captive-portal/api", self.host)
+        format!("{}/captive-portal/api", self.api_base())
     }
 
     /// The RFC 8908 API document for one client.
@@ -232,7 +281,7 @@ impl PortalConfig {
         let mut doc = serde_json::json!({
             "captive": seconds_remaining.is_none(),
             "user-portal-url": self.landing_url(),
-            "venue-info-url": format!("http://{}/", self.host),
+            "venue-info-url": format!("{}/", self.api_base()),
         });
         if let Some(seconds) = seconds_remaining {
             doc["seconds-remaining"] = seconds.max(0).into();
@@ -325,7 +374,7 @@ mod tests {
                 let url = format!("http://{host}{path}");
                 let expected = format!("http://order.lan/?url={}", percent_encode(&url));
                 assert_eq!(
-                    config(mode).intercept(host, path, &url, false),
+                    config(mode).intercept(host, path, &url, Visit::Held),
                     Intercept::Redirect(expected),
                     "{mode:?} {url}"
                 );
@@ -334,27 +383,36 @@ mod tests {
     }
 
     #[test]
-    fn every_probe_is_answered_online_after_acceptance_in_both_modes() {
+    fn probes_are_answered_online_after_acceptance_but_androids_in_local_mode() {
         for mode in [Mode::Local, Mode::Internet] {
-            for &(host, path, probe) in CASES {
-                assert_eq!(
-                    config(mode).intercept(host, path, "http://x/", true),
-                    Intercept::Online(probe),
-                    "{mode:?} {host}{path}"
-                );
+            for visit in [Visit::Browsing, Visit::Waiting, Visit::Done] {
+                for &(host, path, probe) in CASES {
+                    let keeps_window_open =
+                        probe == Probe::Android && mode == Mode::Local && visit != Visit::Done;
+                    let expected = if keeps_window_open {
+                        Intercept::Redirect("http://order.lan/?url=http%3A%2F%2Fx%2F".into())
+                    } else {
+                        Intercept::Online(probe)
+                    };
+                    assert_eq!(
+                        config(mode).intercept(host, path, "http://x/", visit),
+                        expected,
+                        "{mode:?} {visit:?} {host}{path}"
+                    );
+                }
             }
         }
     }
 
     #[test]
     fn other_sites_are_always_sent_to_the_portal() {
-        for accepted in [false, true] {
+        for visit in [Visit::Held, Visit::Browsing, Visit::Waiting, Visit::Done] {
             assert_eq!(
                 config(Mode::Local).intercept(
                     "example.com",
                     "/a",
                     "http://example.com/a?b=c&d",
-                    accepted
+                    visit
                 ),
                 Intercept::Redirect(
                     "http://order.lan/?url=http%3A%2F%2Fexample.com%2Fa%3Fb%3Dc%26d".into()
@@ -404,6 +462,32 @@ mod tests {
         assert_eq!(after["captive"], false);
         assert_eq!(after["seconds-remaining"], 3600);
         assert_eq!(c.api_url(), "http://order.lan/captive-portal/api");
+    }
+
+    #[test]
+    fn with_a_certificate_the_api_speaks_https_on_its_name() {
+        let c = PortalConfig {
+            secure_host: Some("order.venue.example".into()),
+            ..config(Mode::Local)
+        };
+        assert_eq!(
+            c.api_url(),
+            "https://order.venue.example/captive-portal/api"
+        );
+        let doc = c.captive_json(None);
+        assert_eq!(
+            doc["user-portal-url"],
+            "https://order.venue.example/welcome"
+        );
+        assert_eq!(doc["venue-info-url"], "https://order.venue.example/");
+        assert!(c.is_portal_host("order.venue.example", None));
+        assert!(c.is_own_name("order.lan") && c.is_own_name("order.venue.example"));
+        assert!(!c.is_own_name("venue.example"));
+        // Redirects stay plain HTTP on the short name: the phone's sheet
+        // opened on http://, and every client can reach it.
+        assert!(c
+            .redirect_location("http://x/")
+            .starts_with("http://order.lan/"));
     }
 
     #[test]

@@ -745,3 +745,17 @@ pub fn delete_finished_before(
     }
     Ok(ids.len())
 }
+
+/// Which of these orders are finished (completed, cancelled, or gone).
+pub fn finished_among(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?1 AND {OPEN})"
+    ))?;
+    let mut finished = Vec::new();
+    for &id in ids {
+        if !stmt.query_row([id], |r| r.get::<_, bool>(0))? {
+            finished.push(id);
+        }
+    }
+    Ok(finished)
+}

@@ -251,6 +251,11 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
             ));
         }
     };
+    // An Android sign-in window stays open until these are collected.
+    for order in &done.view.orders {
+        app.clients
+            .ordered(req.peer.ip(), order.order.id, &done.token);
+    }
     if let Some((cart, token)) = cart.as_ref().filter(|_| done.created) {
         let link = CheckoutLink {
             id: done.view.id,

@@ -568,7 +568,10 @@ pub async fn api_place(app: &App, req: &Request) -> Result<Response> {
 async fn place(app: &App, req: &Request, order: OrderRequest) -> Result<Placed> {
     app.limits.take(Action::PlaceOrder, req.peer.ip())?;
     let holder = holder(app, req, &order.client_ref);
-    orders::place_order(&app.data, order, placement(app, req, holder)).await
+    let placed = orders::place_order(&app.data, order, placement(app, req, holder)).await?;
+    app.clients
+        .ordered(req.peer.ip(), placed.view.order.id, &placed.token);
+    Ok(placed)
 }
 
 /// Whose token a new order (or checkout) goes under: the device's, else

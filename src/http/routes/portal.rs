@@ -9,6 +9,7 @@ use crate::http::request::Request;
 use crate::http::response::{redirect, with_body, Response};
 use crate::portal::{host_name, redirect_body, Intercept};
 use crate::support::i18n::{self, Catalogue};
+use crate::support::text::percent_encode;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT_LANGUAGE, HOST, LOCATION};
 use hyper::StatusCode;
@@ -39,11 +40,11 @@ pub fn intercept(
     }
     let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let original = format!("http://{host}{path_and_query}");
-    let accepted = app.clients.is_accepted(peer.ip());
+    let visit = app.clients.visit(peer.ip());
     Some(
         match app
             .portal
-            .intercept(&name, req.uri().path(), &original, accepted)
+            .intercept(&name, req.uri().path(), &original, visit)
         {
             Intercept::Online(probe) => {
                 let (status, content_type, body) = probe.online_answer();
@@ -83,6 +84,22 @@ fn record_seen(app: &App, peer: SocketAddr) {
             log::warn!("recording Wi-Fi client {peer}: {e}");
         }
     });
+}
+
+/// Where a redirected browser (`/?url=…`) lands: the welcome page before
+/// Continue; after it, the status page of the client's open order when
+/// this device placed one during this acceptance, else the shop list.
+pub async fn arrival(app: &App, req: &Request) -> Result<Response> {
+    if !app.clients.is_accepted(req.peer.ip()) {
+        return landing_page(app, req).await;
+    }
+    match app.clients.open_order(req.peer.ip()) {
+        Some((order, token)) => Ok(redirect(&format!(
+            "/o/{order}?t={}",
+            percent_encode(&token)
+        ))),
+        None => super::account::home_or_setup(app, req).await,
+    }
 }
 
 pub async fn landing_page(app: &App, req: &Request) -> Result<Response> {

@@ -44,7 +44,7 @@ pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
         return Plan::Reply(error_reply(&query, packet, Rcode::NotImp));
     }
     let question = &query.questions[0];
-    let own_name = question.name.to_text() == config.host;
+    let own_name = config.is_own_name(&question.name.to_text());
     if !own_name && accepted && config.mode == Mode::Internet {
         return Plan::Forward(query);
     }
@@ -272,6 +272,13 @@ mod tests {
             true,
         ));
         assert_eq!(own.answers[0].data, vec![10, 213, 0, 1]);
+        // Nor does the name of the owner's certificate (HTTPS mode).
+        let secure = PortalConfig {
+            secure_host: Some("order.venue.example".into()),
+            ..config(Mode::Internet, false)
+        };
+        let named = reply(ask_plan("Order.Venue.Example", TYPE_A, &secure, true));
+        assert_eq!(named.answers[0].data, vec![10, 213, 0, 1]);
     }
 
     #[test]
