@@ -131,7 +131,7 @@ fn customer_sees_ready_live_while_shopkeeper_moves_the_order() {
     customer.type_into("input[name=customer_name]", "Ada");
     customer.type_into("textarea[name=note]", "No chilli please");
     customer.screenshot("orderspot-cart.png");
-    customer.click("form[action='/orders'] button[data-once]");
+    customer.click("form#checkout button[data-once]");
     customer.wait_until("the order status page", LIVE_BOUND, |s| {
         s.path().starts_with("/o/") && s.exists("#live .code")
     });
@@ -386,7 +386,7 @@ fn customer_filters_for_a_vegan_dish_and_orders_it_with_a_size_and_add_ons() {
         assert!(cart.contains(shown), "the cart shows {shown:?}: {cart:?}");
     }
     customer.type_into("input[name=customer_name]", "Ada");
-    customer.click("form[action='/orders'] button[data-once]");
+    customer.click("form#checkout button[data-once]");
     customer.wait_until("the order status page", LIVE_BOUND, |s| {
         s.path().starts_with("/o/") && s.exists("#live .code")
     });
@@ -423,7 +423,9 @@ fn pages_work_without_javascript() {
 
     let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
     assert_eq!(menu.status, 200);
-    assert!(menu.body.contains("<form method=\"get\" action=\"/cart\""));
+    assert!(menu
+        .body
+        .contains("<form method=\"post\" action=\"/cart/add\""));
     // The quantities of items that can be ordered now.
     let quantities: Vec<String> = menu
         .body
@@ -433,32 +435,37 @@ fn pages_work_without_javascript() {
         .map(|input| input[..input.find('"').unwrap()].to_string())
         .collect();
     assert!(quantities.len() >= 2, "menu has number inputs");
-    let cart_path = format!(
-        "/cart?shop={SHOP_ID}&{}=2&{}=1",
-        quantities[0], quantities[1]
+    let added = server.post_form(
+        "/cart/add",
+        &[
+            ("csrf".into(), hidden(&menu.body, "csrf")),
+            (quantities[0].clone(), "2".into()),
+            (quantities[1].clone(), "1".into()),
+        ],
+        None,
+    );
+    assert_eq!(added.status, 303, "adding by form: {}", added.body);
+    let cart_path = added.header("location").expect("a Location").to_string();
+    assert!(
+        cart_path.starts_with("/cart?") && cart_path.contains("ct="),
+        "the cart's token travels in the link: {cart_path}"
     );
     let cart = server.get(&cart_path, None);
     assert_eq!(cart.status, 200);
     assert!(cart
         .body
-        .contains("<form method=\"post\" action=\"/orders\""));
-    let mut fields = vec![
-        ("csrf".to_string(), hidden(&cart.body, "csrf")),
-        ("shop_id".to_string(), hidden(&cart.body, "shop_id")),
-        ("client_ref".to_string(), hidden(&cart.body, "client_ref")),
-    ];
-    for line in attr_values(&cart.body, "name=\"item\" value=\"") {
-        fields.push(("item".into(), line));
-    }
-    fields.push(("customer_name".into(), "Grace".into()));
-    fields.push(("note".into(), "".into()));
-    let placed = server.post_form("/orders", &fields, None);
+        .contains("<form method=\"post\" action=\"/checkout\""));
+    let fields = checkout_fields(&cart.body, "Grace");
+    let placed = server.post_form("/checkout", &fields, None);
     assert_eq!(placed.status, 303, "placing by form: {}", placed.body);
     let status_path = placed.header("location").expect("a Location").to_string();
     assert!(
         status_path.starts_with("/o/") && status_path.contains("?t="),
-        "lands on the status page with its token: {status_path}"
+        "one shop's order lands on its status page with its token: {status_path}"
     );
+    // A second tap on "Place order" sends the same form: still one order.
+    let again = server.post_form("/checkout", &fields, None);
+    assert_eq!(again.header("location"), Some(status_path.as_str()));
     let order_id: i64 = status_path["/o/".len()..status_path.find('?').unwrap()]
         .parse()
         .unwrap();
@@ -517,7 +524,7 @@ fn pages_work_without_javascript() {
 }
 
 /// Without JavaScript: the item page's plain form adds a line with options
-/// and a note to the cart the URL carries, the cart removes a line by link
+/// and a note to the cart the URL names, the cart removes a line by a form
 /// and places the order; a menu too big for one page shows one category at
 /// a time, in pages.
 #[test]
@@ -575,7 +582,9 @@ fn options_and_big_menus_work_without_javascript() {
     assert!(menu.body.contains(&format!("href=\"{item_path}\"")));
     let item = server.get(&item_path, None);
     assert_eq!(item.status, 200);
-    assert!(item.body.contains("<form method=\"get\" action=\"/cart\""));
+    assert!(item
+        .body
+        .contains("<form method=\"post\" action=\"/cart/add\""));
     let group = |g: &Value| format!("o{}", g["id"]);
     let option = |g: &Value, i: usize| g["options"][i]["id"].to_string();
     for (g, i) in [(&size, 1), (&extras, 0), (&extras, 1)] {
@@ -583,18 +592,33 @@ fn options_and_big_menus_work_without_javascript() {
             .body
             .contains(&format!("name=\"{}\" value=\"{}\"", group(g), option(g, i))));
     }
-    // What the browser sends for Large, Avocado, Peanuts, two of them and a
-    // note, with a plain line already in the carried cart.
-    let cart_path = format!(
-        "/cart?shop={SHOP_ID}&l={}%3A1%3A&add={dish_id}&{}={}&{}={}&{}={}&qty=2&note=no+salt",
-        plain["id"],
-        group(&size),
-        option(&size, 1),
-        group(&extras),
-        option(&extras, 0),
-        group(&extras),
-        option(&extras, 1),
+    // A plain line from the menu, then what the item page's form sends for
+    // Large, Avocado, Peanuts, two of them and a note.
+    let csrf = hidden(&item.body, "csrf");
+    let first = server.post_form(
+        "/cart/add",
+        &[
+            ("csrf".into(), csrf.clone()),
+            (format!("q{}", plain["id"]), "1".into()),
+        ],
+        None,
     );
+    let first = first.header("location").expect("the cart").to_string();
+    let held = server.get(&first, None);
+    let mut fields = vec![
+        ("csrf".to_string(), csrf),
+        ("cart".to_string(), hidden(&held.body, "cart")),
+        ("ct".to_string(), hidden(&held.body, "ct")),
+        ("add".to_string(), dish_id.to_string()),
+    ];
+    for (g, i) in [(&size, 1), (&extras, 0), (&extras, 1)] {
+        fields.push((group(g), option(g, i)));
+    }
+    fields.push(("qty".into(), "2".into()));
+    fields.push(("note".into(), "no salt".into()));
+    let added = server.post_form("/cart/add", &fields, None);
+    let cart_path = added.header("location").expect("the cart").to_string();
+    assert_eq!(cart_path, first, "the same cart");
     let cart = server.get(&cart_path, None);
     assert_eq!(cart.status, 200);
     for shown in [
@@ -613,21 +637,23 @@ fn options_and_big_menus_work_without_javascript() {
     // Removing the plain line leaves the bowl.
     let remove = cart
         .body
-        .split("<a class=\"remove\" href=\"")
-        .find(|a| a.contains("aria-label=\"Remove Plain rice\""))
-        .map(|a| a[..a.find('"').unwrap()].replace("&amp;", "&"))
-        .expect("a link removing the plain rice");
-    let fewer = server.get(&remove, None);
+        .split("<form method=\"post\" action=\"")
+        .find(|form| form.contains("aria-label=\"Remove Plain rice\""))
+        .map(|form| form[..form.find('"').unwrap()].to_string())
+        .expect("a form removing the plain rice");
+    let removed = server.post_form(
+        &remove,
+        &[
+            ("csrf".into(), hidden(&cart.body, "csrf")),
+            ("cart".into(), hidden(&cart.body, "cart")),
+            ("ct".into(), hidden(&cart.body, "ct")),
+        ],
+        None,
+    );
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    let fewer = server.get(removed.header("location").unwrap(), None);
     assert!(fewer.body.contains("Zucchini tofu bowl") && !fewer.body.contains("Plain rice"));
-    let mut fields = vec![
-        ("csrf".to_string(), hidden(&fewer.body, "csrf")),
-        ("shop_id".to_string(), hidden(&fewer.body, "shop_id")),
-        ("client_ref".to_string(), hidden(&fewer.body, "client_ref")),
-        ("item".to_string(), hidden(&fewer.body, "item")),
-        ("item_note".to_string(), hidden(&fewer.body, "item_note")),
-    ];
-    fields.push(("customer_name".into(), "Grace".into()));
-    let placed = server.post_form("/orders", &fields, None);
+    let placed = server.post_form("/checkout", &checkout_fields(&fewer.body, "Grace"), None);
     assert_eq!(placed.status, 303, "placing by form: {}", placed.body);
     let status = server.get(placed.header("location").unwrap(), None);
     for shown in ["Size: Large", "Extras: Peanuts", "“no salt”", "23.00"] {
@@ -757,7 +783,7 @@ fn the_journey_works_inside_captive_portal_sheets() {
         });
         stays_in_one_window(&phone, "cart");
         phone.type_into("input[name=customer_name]", "Grace");
-        phone.click("form[action='/orders'] button[data-once]");
+        phone.click("form#checkout button[data-once]");
         phone.wait_until("the status page", LIVE_BOUND, |s| {
             s.path().starts_with("/o/") && s.exists("#live .code")
         });
@@ -1492,6 +1518,22 @@ fn hidden(html: &str, name: &str) -> String {
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}"))
+}
+
+/// What the cart page's checkout form sends, as soon as possible, under
+/// `name`.
+fn checkout_fields(cart_page: &str, name: &str) -> Vec<(String, String)> {
+    let form = &cart_page[cart_page
+        .find("id=\"checkout\"")
+        .unwrap_or_else(|| panic!("no checkout form in:\n{cart_page}"))..];
+    let mut fields: Vec<(String, String)> = ["csrf", "client_ref", "cart", "ct"]
+        .iter()
+        .map(|key| (key.to_string(), hidden(form, key)))
+        .collect();
+    fields.push(("customer_name".into(), name.into()));
+    fields.push(("pickup_at".into(), String::new()));
+    fields.push(("note".into(), String::new()));
+    fields
 }
 
 /// "12.50" for 1250, as the pages print prices.

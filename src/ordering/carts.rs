@@ -40,6 +40,13 @@ pub struct CartLine {
     pub added_by: String,
 }
 
+/// A checkout and the token that opens its status page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckoutLink {
+    pub id: i64,
+    pub token: String,
+}
+
 /// What a phone sends to add a line.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct NewLine {
@@ -64,6 +71,9 @@ pub struct Cart {
     pub id: i64,
     pub version: i64,
     pub lines: Vec<CartLine>,
+    /// The checkout its lines last became, for everyone holding the cart
+    /// (at a table, the friends of whoever checked out follow it too).
+    pub checkout: Option<CheckoutLink>,
     token_hash: String,
     client: String,
     touched: i64,
@@ -196,6 +206,7 @@ impl Carts {
                 id,
                 version: 1,
                 lines: Vec::new(),
+                checkout: None,
                 token_hash: crypto::token_hash(&token),
                 client: client.to_string(),
                 touched: now,
@@ -293,16 +304,25 @@ impl Carts {
         Ok(cart)
     }
 
-    /// Empties the cart once its lines became a checkout, if it is still at
-    /// `version` (a line added meanwhile stays).
-    pub fn checked_out(&self, id: i64, token: &str, version: i64, now: i64) -> Result<()> {
+    /// Empties the cart once its lines became `placed`, if it is still at
+    /// `version` (a line added meanwhile stays), and remembers the checkout
+    /// so the cart's other holders can follow it.
+    pub fn checked_out(
+        &self,
+        id: i64,
+        token: &str,
+        version: i64,
+        placed: CheckoutLink,
+        now: i64,
+    ) -> Result<()> {
         let mut shelf = self.lock();
         let cart = shelf.open(id, token, now)?;
-        if cart.version != version {
-            return Ok(());
-        }
-        let emptied = cart.lines.len();
-        cart.lines.clear();
+        let emptied = if cart.version == version {
+            std::mem::take(&mut cart.lines).len()
+        } else {
+            0
+        };
+        cart.checkout = Some(placed);
         cart.version += 1;
         shelf.lines -= emptied;
         Ok(())
@@ -353,6 +373,8 @@ pub struct PricedCart {
     pub shops: Vec<ShopTotal>,
     /// Of the lines that can be ordered.
     pub total_cents: i64,
+    /// The checkout the cart last became, if any.
+    pub checkout: Option<CheckoutLink>,
 }
 
 /// Prices one line from the menu: its shop must take orders at `now`.
@@ -437,6 +459,7 @@ pub fn priced(
         total_cents: shops.iter().map(|s| s.total_cents).sum(),
         shops,
         lines,
+        checkout: cart.checkout.clone(),
     })
 }
 

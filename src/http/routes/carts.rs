@@ -37,7 +37,7 @@ fn wait_of(req: &Request) -> Result<Duration> {
     ))
 }
 
-fn published(app: &App, cart_id: i64) {
+pub(super) fn published(app: &App, cart_id: i64) {
     let mut changes = Changes::default();
     changes.add(Topic::Cart(cart_id));
     app.data.live.publish(&changes);
@@ -207,8 +207,12 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
         }
     };
     if let Some((cart, token)) = cart.filter(|_| done.created) {
+        let placed = carts::CheckoutLink {
+            id: done.view.id,
+            token: done.token.clone(),
+        };
         app.carts
-            .checked_out(cart.id, &token, cart.version, now_ms())?;
+            .checked_out(cart.id, &token, cart.version, placed, now_ms())?;
         published(app, cart.id);
     }
     let mut body = serde_json::to_value(&done.view).map_err(|e| Error::Internal(e.to_string()))?;
