@@ -1,6 +1,7 @@
 //! The stylesheets and scripts, compiled into the binary: app.* for every
 //! page, board.* for the kitchen display and the TV board only, editor.js
-//! for the menu editor's item page, print.css for posters and shelf labels.
+//! for the menu editor's item page, cart.js for the customer's pages,
+//! print.css for posters and shelf labels.
 
 use crate::error::{Code, Error, Result};
 use crate::http::response::{with_body, Response};
@@ -28,6 +29,10 @@ pub fn file(name: &str) -> Result<Response> {
         "editor.js" => (
             "text/javascript; charset=utf-8",
             include_str!("../../../static/editor.js"),
+        ),
+        "cart.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../../../static/cart.js"),
         ),
         "print.css" => (
             "text/css; charset=utf-8",

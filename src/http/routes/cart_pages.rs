@@ -409,6 +409,30 @@ fn checkout_request(pairs: &Pairs, id: i64, token: &str) -> Result<CheckoutReque
     serde_json::from_value(asked).map_err(|e| Error::bad(Code::RequestBadJson).with("detail", e))
 }
 
+/// Where a checkout is followed: one shop's order on its own status page
+/// (with its stages and the customer's cancel button), several on the
+/// checkout's.
+fn status_path(view: &checkout::CheckoutView, token: &str) -> String {
+    let path = match view.orders.as_slice() {
+        [one] => format!("/o/{}", one.order.id),
+        _ => format!("/c/{}", view.id),
+    };
+    format!("{path}?t={}", percent_encode(token))
+}
+
+async fn status_of(app: &App, placed: &CheckoutLink) -> Result<String> {
+    let (id, hash) = (placed.id, crypto::token_hash(&placed.token));
+    let now = now_ms();
+    let view = app
+        .data
+        .read(move |c| {
+            checkout::visible_checkout(c, id, &hash)?;
+            checkout::load_checkout(c, id, now)
+        })
+        .await?;
+    Ok(status_path(&view, &placed.token))
+}
+
 /// `POST /checkout`: the cart the form names becomes one order per shop,
 /// and the customer lands on the checkout's status page. A refusal shows
 /// the cart again with every faulty line named beside it.
@@ -418,6 +442,10 @@ pub async fn checkout_form(app: &App, req: &Request) -> Result<Response> {
     app.limits.take(Action::PlaceOrder, req.peer.ip())?;
     let (id, token) = named_cart(&form.0).ok_or_else(|| Error::not_found(Code::CartNotFound))?;
     let cart = app.carts.get(id, &token, now_ms())?;
+    if let (true, Some(placed)) = (cart.lines.is_empty(), &cart.checkout) {
+        // A second tap after the first emptied the cart: where it went.
+        return status_of(app, placed).await.map(|path| redirect(&path));
+    }
     let asked = checkout_request(&form.0, id, &token)?;
     let who = placement(app, req, holder(app, req, &asked.client_ref));
     let speech = speech(app, req);
@@ -433,17 +461,7 @@ pub async fn checkout_form(app: &App, req: &Request) -> Result<Response> {
                     .checked_out(id, &token, cart.version, placed, now_ms())?;
                 published(app, id);
             }
-            // One shop's order has its own status page, with its stages
-            // and the customer's cancel button; several share the
-            // checkout's.
-            let status = match done.view.orders.as_slice() {
-                [one] => format!("/o/{}", one.order.id),
-                _ => format!("/c/{}", done.view.id),
-            };
-            let mut response = redirect(&format!(
-                "{status}?t={}",
-                percent_encode(&done.token)
-            ));
+            let mut response = redirect(&status_path(&done.view, &done.token));
             identity::set_customer_cookie(&mut response, &done.token);
             return Ok(response);
         }
