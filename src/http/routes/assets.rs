@@ -1,6 +1,7 @@
 //! The stylesheets and scripts, compiled into the binary: app.* for every
 //! page, board.* for the kitchen display and the TV board only, editor.js
-//! for the menu editor's item page, cart.js for the customer's pages,
+//! for the menu editor's item page, cart.js for the customer's pages
+//! (cart_live.js for the cart page),
 //! print.css for posters and shelf labels.
 
 use crate::error::{Code, Error, Result};
@@ -33,6 +34,10 @@ pub fn file(name: &str) -> Result<Response> {
         "cart.js" => (
             "text/javascript; charset=utf-8",
             include_str!("../../../static/cart.js"),
+        ),
+        "cart_live.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../../../static/cart_live.js"),
         ),
         "print.css" => (
             "text/css; charset=utf-8",
