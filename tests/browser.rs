@@ -131,7 +131,7 @@ fn customer_sees_ready_live_while_shopkeeper_moves_the_order() {
     customer.type_into("input[name=customer_name]", "Ada");
     customer.type_into("textarea[name=note]", "No chilli please");
     customer.screenshot("orderspot-cart.png");
-    customer.click("form[action='/orders'] button[data-once]");
+    customer.click("form#checkout button[data-once]");
     customer.wait_until("the order status page", LIVE_BOUND, |s| {
         s.path().starts_with("/o/") && s.exists("#live .code")
     });
@@ -386,7 +386,7 @@ fn customer_filters_for_a_vegan_dish_and_orders_it_with_a_size_and_add_ons() {
         assert!(cart.contains(shown), "the cart shows {shown:?}: {cart:?}");
     }
     customer.type_into("input[name=customer_name]", "Ada");
-    customer.click("form[action='/orders'] button[data-once]");
+    customer.click("form#checkout button[data-once]");
     customer.wait_until("the order status page", LIVE_BOUND, |s| {
         s.path().starts_with("/o/") && s.exists("#live .code")
     });
@@ -423,7 +423,9 @@ fn pages_work_without_javascript() {
 
     let menu = server.get(&format!("/shops/{SHOP_ID}"), None);
     assert_eq!(menu.status, 200);
-    assert!(menu.body.contains("<form method=\"get\" action=\"/cart\""));
+    assert!(menu
+        .body
+        .contains("<form method=\"post\" action=\"/cart/add\""));
     // The quantities of items that can be ordered now.
     let quantities: Vec<String> = menu
         .body
@@ -433,38 +435,40 @@ fn pages_work_without_javascript() {
         .map(|input| input[..input.find('"').unwrap()].to_string())
         .collect();
     assert!(quantities.len() >= 2, "menu has number inputs");
-    let cart_path = format!(
-        "/cart?shop={SHOP_ID}&{}=2&{}=1",
-        quantities[0], quantities[1]
+    let added = server.post_form(
+        "/cart/add",
+        &[
+            ("csrf".into(), hidden(&menu.body, "csrf")),
+            (quantities[0].clone(), "2".into()),
+            (quantities[1].clone(), "1".into()),
+        ],
+        None,
+    );
+    assert_eq!(added.status, 303, "adding by form: {}", added.body);
+    let cart_path = added.header("location").expect("a Location").to_string();
+    assert!(
+        cart_path.starts_with("/cart?") && cart_path.contains("ct="),
+        "the cart's token travels in the link: {cart_path}"
     );
     let cart = server.get(&cart_path, None);
     assert_eq!(cart.status, 200);
     assert!(cart
         .body
-        .contains("<form method=\"post\" action=\"/orders\""));
-    let mut fields = vec![
-        ("csrf".to_string(), hidden(&cart.body, "csrf")),
-        ("shop_id".to_string(), hidden(&cart.body, "shop_id")),
-        ("client_ref".to_string(), hidden(&cart.body, "client_ref")),
-    ];
-    for line in attr_values(&cart.body, "name=\"item\" value=\"") {
-        fields.push(("item".into(), line));
-    }
-    fields.push(("customer_name".into(), "Grace".into()));
-    fields.push(("note".into(), "".into()));
-    let placed = server.post_form("/orders", &fields, None);
+        .contains("<form method=\"post\" action=\"/checkout\""));
+    let fields = checkout_fields(&cart.body, "Grace");
+    let placed = server.post_form("/checkout", &fields, None);
     assert_eq!(placed.status, 303, "placing by form: {}", placed.body);
     let status_path = placed.header("location").expect("a Location").to_string();
     assert!(
         status_path.starts_with("/o/") && status_path.contains("?t="),
-        "lands on the status page with its token: {status_path}"
+        "one shop's order lands on its status page with its token: {status_path}"
     );
+    // A second tap on "Place order" sends the same form: still one order.
+    let again = server.post_form("/checkout", &fields, None);
+    assert_eq!(again.header("location"), Some(status_path.as_str()));
     let order_id: i64 = status_path["/o/".len()..status_path.find('?').unwrap()]
         .parse()
         .unwrap();
-    // A second tap on "Place order" sends the same form: still one order.
-    let again = server.post_form("/orders", &fields, None);
-    assert_eq!(again.header("location"), Some(status_path.as_str()));
 
     let status = server.get(&status_path, None);
     assert_eq!(status.status, 200);
@@ -517,7 +521,7 @@ fn pages_work_without_javascript() {
 }
 
 /// Without JavaScript: the item page's plain form adds a line with options
-/// and a note to the cart the URL carries, the cart removes a line by link
+/// and a note to the cart the URL names, the cart removes a line by a form
 /// and places the order; a menu too big for one page shows one category at
 /// a time, in pages.
 #[test]
@@ -575,7 +579,9 @@ fn options_and_big_menus_work_without_javascript() {
     assert!(menu.body.contains(&format!("href=\"{item_path}\"")));
     let item = server.get(&item_path, None);
     assert_eq!(item.status, 200);
-    assert!(item.body.contains("<form method=\"get\" action=\"/cart\""));
+    assert!(item
+        .body
+        .contains("<form method=\"post\" action=\"/cart/add\""));
     let group = |g: &Value| format!("o{}", g["id"]);
     let option = |g: &Value, i: usize| g["options"][i]["id"].to_string();
     for (g, i) in [(&size, 1), (&extras, 0), (&extras, 1)] {
@@ -583,18 +589,33 @@ fn options_and_big_menus_work_without_javascript() {
             .body
             .contains(&format!("name=\"{}\" value=\"{}\"", group(g), option(g, i))));
     }
-    // What the browser sends for Large, Avocado, Peanuts, two of them and a
-    // note, with a plain line already in the carried cart.
-    let cart_path = format!(
-        "/cart?shop={SHOP_ID}&l={}%3A1%3A&add={dish_id}&{}={}&{}={}&{}={}&qty=2&note=no+salt",
-        plain["id"],
-        group(&size),
-        option(&size, 1),
-        group(&extras),
-        option(&extras, 0),
-        group(&extras),
-        option(&extras, 1),
+    // A plain line from the menu, then what the item page's form sends for
+    // Large, Avocado, Peanuts, two of them and a note.
+    let csrf = hidden(&item.body, "csrf");
+    let first = server.post_form(
+        "/cart/add",
+        &[
+            ("csrf".into(), csrf.clone()),
+            (format!("q{}", plain["id"]), "1".into()),
+        ],
+        None,
     );
+    let first = first.header("location").expect("the cart").to_string();
+    let held = server.get(&first, None);
+    let mut fields = vec![
+        ("csrf".to_string(), csrf),
+        ("cart".to_string(), hidden(&held.body, "cart")),
+        ("ct".to_string(), hidden(&held.body, "ct")),
+        ("add".to_string(), dish_id.to_string()),
+    ];
+    for (g, i) in [(&size, 1), (&extras, 0), (&extras, 1)] {
+        fields.push((group(g), option(g, i)));
+    }
+    fields.push(("qty".into(), "2".into()));
+    fields.push(("note".into(), "no salt".into()));
+    let added = server.post_form("/cart/add", &fields, None);
+    let cart_path = added.header("location").expect("the cart").to_string();
+    assert_eq!(cart_path, first, "the same cart");
     let cart = server.get(&cart_path, None);
     assert_eq!(cart.status, 200);
     for shown in [
@@ -613,21 +634,23 @@ fn options_and_big_menus_work_without_javascript() {
     // Removing the plain line leaves the bowl.
     let remove = cart
         .body
-        .split("<a class=\"remove\" href=\"")
-        .find(|a| a.contains("aria-label=\"Remove Plain rice\""))
-        .map(|a| a[..a.find('"').unwrap()].replace("&amp;", "&"))
-        .expect("a link removing the plain rice");
-    let fewer = server.get(&remove, None);
+        .split("<form method=\"post\" action=\"")
+        .find(|form| form.contains("aria-label=\"Remove Plain rice\""))
+        .map(|form| form[..form.find('"').unwrap()].to_string())
+        .expect("a form removing the plain rice");
+    let removed = server.post_form(
+        &remove,
+        &[
+            ("csrf".into(), hidden(&cart.body, "csrf")),
+            ("cart".into(), hidden(&cart.body, "cart")),
+            ("ct".into(), hidden(&cart.body, "ct")),
+        ],
+        None,
+    );
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    let fewer = server.get(removed.header("location").unwrap(), None);
     assert!(fewer.body.contains("Zucchini tofu bowl") && !fewer.body.contains("Plain rice"));
-    let mut fields = vec![
-        ("csrf".to_string(), hidden(&fewer.body, "csrf")),
-        ("shop_id".to_string(), hidden(&fewer.body, "shop_id")),
-        ("client_ref".to_string(), hidden(&fewer.body, "client_ref")),
-        ("item".to_string(), hidden(&fewer.body, "item")),
-        ("item_note".to_string(), hidden(&fewer.body, "item_note")),
-    ];
-    fields.push(("customer_name".into(), "Grace".into()));
-    let placed = server.post_form("/orders", &fields, None);
+    let placed = server.post_form("/checkout", &checkout_fields(&fewer.body, "Grace"), None);
     assert_eq!(placed.status, 303, "placing by form: {}", placed.body);
     let status = server.get(placed.header("location").unwrap(), None);
     for shown in ["Size: Large", "Extras: Peanuts", "“no salt”", "23.00"] {
@@ -785,7 +808,7 @@ fn the_journey_works_inside_captive_portal_sheets() {
         });
         stays_in_one_window(&phone, "cart");
         phone.type_into("input[name=customer_name]", "Grace");
-        phone.click("form[action='/orders'] button[data-once]");
+        phone.click("form#checkout button[data-once]");
         phone.wait_until("the status page", LIVE_BOUND, |s| {
             s.path().starts_with("/o/") && s.exists("#live .code")
         });
@@ -869,6 +892,215 @@ fn the_journey_works_inside_captive_portal_sheets() {
         }
         eprintln!("{sheet}: ordered and saw READY for {code}");
     }
+}
+
+/// Issue 11's journey: two phones (separate profiles) open the same
+/// table's link; one builds a cart from three demo shops with options, the
+/// other adds a drink, which appears on the first phone without a reload;
+/// the first applies a promo code (made here through the keeper's API) and
+/// checks out; both phones land on the checkout's status page and follow
+/// the three pickup codes to "ready" as the keepers move the orders.
+///
+/// The shared table cart (`cart_id`/`cart_token` from `GET /api/tables/…`)
+/// and promo codes at checkout come from the tables backend: without it
+/// each phone keeps a cart of its own and this test fails at the drink.
+#[test]
+fn two_phones_share_a_table_cart_and_follow_three_orders_to_ready() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    let scratch = Scratch::new("table-cart");
+    let server = Server::start(&scratch);
+    let driver = Driver::start(&scratch, &chromedriver);
+    let login = |email: &str| {
+        let answer = server.api(
+            "POST",
+            "/api/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        );
+        answer["token"].as_str().unwrap().to_string()
+    };
+    let owner = login("owner@demo.local");
+    let table = server.api(
+        "POST",
+        "/api/admin/tables",
+        Some(&owner),
+        json!({"name": "7"}),
+    );
+    let link = format!(
+        "/t/{}?s={}",
+        table["code"].as_str().unwrap(),
+        table["secret"].as_str().unwrap()
+    );
+    let keepers: Vec<String> = (1..=3)
+        .map(|n| login(&format!("shop{n}@demo.local")))
+        .collect();
+    server.api(
+        "POST",
+        "/api/shop/promo-codes",
+        Some(&keepers[0]),
+        json!({"code": "TABLE10", "kind": "percent", "value": 10}),
+    );
+
+    let ada = driver.session(&chromium, &scratch.path.join("ada-profile"));
+    let bo = driver.session(&chromium, &scratch.path.join("bo-profile"));
+    for phone in [&ada, &bo] {
+        phone.go(&server.url(&link));
+        phone.wait_until("the table's shop list", LIVE_BOUND, |s| {
+            s.try_text("#at-table").is_some_and(|t| t.contains('7'))
+        });
+    }
+
+    // Ada: an item with a size and an add-on from each of three shops,
+    // going from shop to shop by the page's own links.
+    for shop in 1..=3 {
+        let menu = server.api("GET", &format!("/api/shops/{shop}/menu"), None, json!(null));
+        let dish = menu["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| {
+                i["available"] == json!(true) && !i["option_groups"].as_array().unwrap().is_empty()
+            })
+            .expect("a dish with options")
+            .clone();
+        if shop > 1 {
+            ada.click("main > p a[href^='/t/']");
+        }
+        ada.click(&format!("a.shop[href^='/shops/{shop}']"));
+        let item = format!("a.button[href^='/shops/{shop}/items/{}']", dish["id"]);
+        ada.wait_until("the menu", LIVE_BOUND, |s| s.exists(&item));
+        // Out from under the menu's fixed review bar.
+        ada.js(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+            json!([item]),
+        );
+        ada.click(&item);
+        ada.wait_until("the item page", LIVE_BOUND, |s| s.exists("form[data-item]"));
+        if shop == 1 {
+            ada.type_into("input[name=by]", "Ada");
+        }
+        let groups = dish["option_groups"].as_array().unwrap();
+        for group in groups {
+            let option = &group["options"][1]["id"];
+            ada.click(&format!("input[data-option='{option}']"));
+        }
+        ada.click("form[data-item] [data-total]");
+        ada.wait_until("the cart", LIVE_BOUND, |s| {
+            s.path() == "/cart" && s.exists(&format!("#live section[data-shop='{shop}']"))
+        });
+    }
+    let cart = ada.text("#live");
+    assert!(ada.text("#at-table").contains("Table 7"));
+    assert!(cart.matches("added by Ada").count() == 3, "{cart}");
+    assert_eq!(
+        cart.matches("Size: Medium").count(),
+        3,
+        "the cart shows the options: {cart}"
+    );
+    ada.set_marker();
+
+    // Bo adds a drink from the Coffee Corner's menu; Ada's cart shows it.
+    bo.click("a.shop[href^='/shops/3']");
+    bo.wait_until("the menu", LIVE_BOUND, |s| s.exists("form[data-cart]"));
+    let drink: i64 = serde_json::from_value(bo.js(
+        "const i = [...document.querySelectorAll('input[data-price]:enabled')]
+            .find(i => i.closest('.item').textContent.includes('Orange juice'));
+         return +i.name.slice(1);",
+        json!([]),
+    ))
+    .unwrap();
+    bo.type_into("input[name=by]", "Bo");
+    let plus = format!("input[name=q{drink}] + button");
+    bo.js(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+        json!([plus]),
+    );
+    bo.click(&plus);
+    let added = Instant::now();
+    bo.click("form[data-cart] [data-total]");
+    bo.wait_until("Bo's cart", LIVE_BOUND, |s| {
+        s.path() == "/cart" && s.exists(&format!("#live tr[data-item='{drink}']"))
+    });
+    ada.wait_until("Bo's drink in Ada's cart", LIVE_BOUND, |s| {
+        s.exists(&format!("#live tr[data-item='{drink}']"))
+    });
+    eprintln!(
+        "the drink reached the other phone {} ms after the tap",
+        added.elapsed().as_millis()
+    );
+    ada.assert_marker("Ada's cart page");
+    assert!(ada.text("#live").contains("added by Bo"));
+
+    // Ada applies the code at the Noodle Bar and checks out.
+    let before = ada.text("#total");
+    ada.type_into("input[name=promo_1]", "table10");
+    ada.click("form#checkout button[data-once]");
+    for (who, phone) in [("Ada", &ada), ("Bo", &bo)] {
+        phone.wait_until(&format!("{who} on the checkout's page"), LIVE_BOUND, |s| {
+            s.path().starts_with("/c/") && s.exists("#live .code")
+        });
+    }
+    assert_eq!(ada.url(), bo.url(), "both follow the same checkout");
+    let after = ada.text("#live p.total");
+    assert!(
+        digits(&after) < digits(&before),
+        "the code takes something off: {before} before, {after} after"
+    );
+    let url = ada.url();
+    let path = &url[url.find("/c/").unwrap()..];
+    let token = &path[path.find("t=").unwrap() + 2..];
+    let id = &path["/c/".len()..path.find('?').unwrap()];
+    let checkout = server.api(
+        "GET",
+        &format!("/api/checkouts/{id}?t={token}"),
+        None,
+        json!(null),
+    );
+    let orders = checkout["orders"].as_array().unwrap().clone();
+    assert_eq!(orders.len(), 3, "one order per shop");
+
+    // The keepers move each order to ready; both phones follow every code.
+    for order in &orders {
+        let keeper = &keepers[order["shop_id"].as_i64().unwrap() as usize - 1];
+        for stage in ["accepted", "preparing", "ready"] {
+            server.api(
+                "POST",
+                &format!("/api/shop/orders/{}/status", order["id"]),
+                Some(keeper),
+                json!({"status": stage}),
+            );
+        }
+    }
+    for phone in [&ada, &bo] {
+        phone.wait_until("three of three ready", LIVE_BOUND, |s| {
+            s.try_text("#live h1").is_some_and(|h| h.contains("3 of 3"))
+        });
+        let ready = phone.text("#live");
+        for order in &orders {
+            let code = order["pickup_code"].as_str().unwrap();
+            assert!(ready.contains(code), "{code} on {ready}");
+        }
+        assert_eq!(
+            phone.js(
+                "return document.querySelectorAll('#live .ready').length;",
+                json!([])
+            ),
+            json!(3)
+        );
+    }
+    ada.screenshot("orderspot-table-ready.png");
+}
+
+/// The number in an amount as the pages print it ("€25.70" → 2570).
+fn digits(amount: &str) -> i64 {
+    amount
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------
@@ -1543,6 +1775,22 @@ fn hidden(html: &str, name: &str) -> String {
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}"))
+}
+
+/// What the cart page's checkout form sends, as soon as possible, under
+/// `name`.
+fn checkout_fields(cart_page: &str, name: &str) -> Vec<(String, String)> {
+    let form = &cart_page[cart_page
+        .find("id=\"checkout\"")
+        .unwrap_or_else(|| panic!("no checkout form in:\n{cart_page}"))..];
+    let mut fields: Vec<(String, String)> = ["csrf", "client_ref", "cart", "ct"]
+        .iter()
+        .map(|key| (key.to_string(), hidden(form, key)))
+        .collect();
+    fields.push(("customer_name".into(), name.into()));
+    fields.push(("pickup_at".into(), String::new()));
+    fields.push(("note".into(), String::new()));
+    fields
 }
 
 /// "12.50" for 1250, as the pages print prices.

@@ -24,7 +24,7 @@ pub fn customer_token(req: &Request, form: Option<&Form>) -> Option<String> {
 }
 
 /// Tokens are our hex or client-made random strings; anything else is ignored.
-fn is_token_shaped(token: &str) -> bool {
+pub(crate) fn is_token_shaped(token: &str) -> bool {
     (32..=128).contains(&token.len())
         && token
             .bytes()

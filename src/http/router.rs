@@ -4,7 +4,8 @@ use super::identity;
 use super::request::{id, Request};
 use super::response::Response;
 use super::routes::{
-    account, admin, assets, board, carts, customer, photos, portal, products, shop, tables,
+    account, admin, assets, board, cart_pages, carts, customer, photos, portal, products, shop,
+    tables,
 };
 use crate::app::App;
 use crate::error::{Code, Error, Result};
@@ -319,6 +320,20 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::GET, ["api", "checkouts", c]) => carts::api_checkout_get(app, req, id(c)?).await,
         (&Method::GET, ["c", c]) => carts::checkout_page(app, req, id(c)?).await,
         (&Method::PUT, ["api", "shop", "slots"]) => shop::api_set_slots(app, req).await,
+        // The cart across shops as pages, and the device's orders
+        (&Method::POST, ["cart", "add"]) => cart_pages::add_form(app, req).await,
+        (&Method::POST, ["cart", "lines", line]) => {
+            cart_pages::line_form(app, req, id(line)?, false).await
+        }
+        (&Method::POST, ["cart", "lines", line, "remove"]) => {
+            cart_pages::line_form(app, req, id(line)?, true).await
+        }
+        (&Method::POST, ["checkout"]) => cart_pages::checkout_form(app, req).await,
+        (&Method::GET, ["orders"]) => cart_pages::history_page(app, req).await,
+        (&Method::GET, ["orders", order]) => cart_pages::receipt_page(app, req, id(order)?).await,
+        (&Method::POST, ["orders", order, "again"]) => {
+            cart_pages::again_form(app, req, id(order)?).await
+        }
         _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }

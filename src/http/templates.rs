@@ -185,6 +185,34 @@ const TEMPLATES: &[(&str, &str)] = &[
         "shop/ticket_stations.html",
         include_str!("../../templates/shop/ticket_stations.html"),
     ),
+    (
+        "customer/cart_fields.html",
+        include_str!("../../templates/customer/cart_fields.html"),
+    ),
+    (
+        "customer/cart_shops.html",
+        include_str!("../../templates/customer/cart_shops.html"),
+    ),
+    (
+        "customer/cart_live.html",
+        include_str!("../../templates/customer/cart_live.html"),
+    ),
+    (
+        "customer/orders.html",
+        include_str!("../../templates/customer/orders.html"),
+    ),
+    (
+        "customer/receipt.html",
+        include_str!("../../templates/customer/receipt.html"),
+    ),
+    (
+        "customer/cart_link.html",
+        include_str!("../../templates/customer/cart_link.html"),
+    ),
+    (
+        "customer/by_field.html",
+        include_str!("../../templates/customer/by_field.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {

@@ -377,9 +377,10 @@ impl Carts {
     }
 
     /// Empties the cart once its lines became a checkout, if it is still at
-    /// `version` (a line added meanwhile stays). A table's cart keeps the
-    /// checkout for the others at the table and, once emptied, stops being
-    /// the table's: its next visitor gets a new one.
+    /// `version` (a line added meanwhile stays), and remembers the checkout
+    /// so its other holders (the others at a table) can follow it. A table's
+    /// cart, once emptied, stops being the table's: its next visitor gets a
+    /// new one.
     pub fn checked_out(
         &self,
         id: i64,
@@ -392,12 +393,8 @@ impl Carts {
         let cart = shelf.open(id, token, now)?;
         let table_id = cart.table_id;
         let unchanged = cart.version == version;
-        if table_id.is_some() {
-            cart.checkout = Some(checkout);
-        }
-        if unchanged || table_id.is_some() {
-            cart.version += 1;
-        }
+        cart.checkout = Some(checkout);
+        cart.version += 1;
         if !unchanged {
             return Ok(());
         }

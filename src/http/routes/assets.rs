@@ -1,6 +1,8 @@
 //! The stylesheets and scripts, compiled into the binary: app.* for every
 //! page, board.* for the kitchen display and the TV board only, editor.js
-//! for the menu editor's item page, print.css for posters and shelf labels.
+//! for the menu editor's item page, cart.js for the customer's pages
+//! (cart_live.js for the cart page),
+//! print.css for posters and shelf labels.
 
 use crate::error::{Code, Error, Result};
 use crate::http::response::{with_body, Response};
@@ -28,6 +30,14 @@ pub fn file(name: &str) -> Result<Response> {
         "editor.js" => (
             "text/javascript; charset=utf-8",
             include_str!("../../../static/editor.js"),
+        ),
+        "cart.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../../../static/cart.js"),
+        ),
+        "cart_live.js" => (
+            "text/javascript; charset=utf-8",
+            include_str!("../../../static/cart_live.js"),
         ),
         "print.css" => (
             "text/css; charset=utf-8",

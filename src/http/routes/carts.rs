@@ -12,8 +12,8 @@ use crate::http::response::{json, with_body, Response, Speech};
 use crate::http::templates::value;
 use crate::live::{Audience, Built, Changes, Topic};
 use crate::ordering::carts::{self, Cart, CheckoutLink, NewLine};
-use crate::ordering::checkout::{self, CheckoutRequest, Outcome};
-use crate::ordering::orders::{Holder, LineRequest};
+use crate::ordering::checkout::{self, CheckedOut, CheckoutRequest, Outcome};
+use crate::ordering::orders::{Holder, LineRequest, Placement};
 use crate::support::crypto;
 use crate::support::ratelimit::Action;
 use crate::support::time::now_ms;
@@ -37,7 +37,7 @@ fn wait_of(req: &Request) -> Result<Duration> {
     ))
 }
 
-fn published(app: &App, cart_id: i64) {
+pub(super) fn published(app: &App, cart_id: i64) {
     let mut changes = Changes::default();
     changes.add(Topic::Cart(cart_id));
     app.data.live.publish(&changes);
@@ -181,33 +181,7 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
         Some((cart, _)) => cart.requests(),
         None => asked.lines.clone(),
     };
-    asked.at_table = super::tables::checkout_table(
-        app,
-        req,
-        asked.table.as_deref(),
-        asked.table_secret.as_deref(),
-    )
-    .await?;
-    let table_cart = cart.as_ref().filter(|(c, _)| c.table_id.is_some());
-    // A table's cart orders at its table, link or not.
-    if let Some(table_id) = table_cart.and_then(|(c, _)| c.table_id) {
-        if asked.at_table.is_none() {
-            asked.at_table = app
-                .data
-                .db
-                .read(move |c| {
-                    Ok(crate::store::tables::by_id(c, table_id)?.map(|row| (row.id, row.name)))
-                })
-                .await?;
-        }
-    }
-    let holder = match table_cart {
-        Some((_, token)) => {
-            Holder::Reserved(app.sign(&format!("table-order:{token}:{}", asked.client_ref)))
-        }
-        None => holder(app, req, &asked.client_ref),
-    };
-    let who = placement(app, req, holder);
+    let who = checkout_placement(app, req, &mut asked, cart.as_ref()).await?;
     let outcome = checkout::place_checkout(&app.data, asked, lines, who).await?;
     let speech = speech(app, req);
     let done = match outcome {
@@ -251,20 +225,7 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
             ));
         }
     };
-    // An Android sign-in window stays open until these are collected.
-    for order in &done.view.orders {
-        app.clients
-            .ordered(req.peer.ip(), order.order.id, &done.token);
-    }
-    if let Some((cart, token)) = cart.as_ref().filter(|_| done.created) {
-        let link = CheckoutLink {
-            id: done.view.id,
-            token: done.token.clone(),
-        };
-        app.carts
-            .checked_out(cart.id, token, cart.version, link, now_ms())?;
-        published(app, cart.id);
-    }
+    after_checkout(app, req, &done, cart.as_ref())?;
     let mut body = serde_json::to_value(&done.view).map_err(|e| Error::Internal(e.to_string()))?;
     body["token"] = done.token.clone().into();
     let status = if done.created {
@@ -273,11 +234,76 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
         StatusCode::OK
     };
     let mut response = json(status, &body);
-    // A table's checkout token is the table's to share, not this device's.
-    if cart.is_none_or(|(c, _)| c.table_id.is_none()) {
+    if owns_token(cart.as_ref()) {
         crate::http::identity::set_customer_cookie(&mut response, &done.token);
     }
     Ok(response)
+}
+
+/// Who places a checkout: a table's shared cart orders at its table (link
+/// or not) under a token of its own, shown to the others at the table.
+pub(super) async fn checkout_placement(
+    app: &App,
+    req: &Request,
+    asked: &mut CheckoutRequest,
+    cart: Option<&(Cart, String)>,
+) -> Result<Placement> {
+    asked.at_table = super::tables::checkout_table(
+        app,
+        req,
+        asked.table.as_deref(),
+        asked.table_secret.as_deref(),
+    )
+    .await?;
+    let table_cart = cart.filter(|(c, _)| c.table_id.is_some());
+    if let Some(table_id) = table_cart.and_then(|(c, _)| c.table_id) {
+        if asked.at_table.is_none() {
+            asked.at_table = app
+                .data
+                .db
+                .read(move |c| {
+                    Ok(crate::store::tables::by_id(c, table_id)?.map(|row| (row.id, row.name)))
+                })
+                .await?;
+        }
+    }
+    let holder = match table_cart {
+        Some((_, token)) => {
+            Holder::Reserved(app.sign(&format!("table-order:{token}:{}", asked.client_ref)))
+        }
+        None => holder(app, req, &asked.client_ref),
+    };
+    Ok(placement(app, req, holder))
+}
+
+/// After a checkout: an Android sign-in window stays open until its orders
+/// are collected, and the cart it came from is emptied for its holders.
+pub(super) fn after_checkout(
+    app: &App,
+    req: &Request,
+    done: &CheckedOut,
+    cart: Option<&(Cart, String)>,
+) -> Result<()> {
+    for order in &done.view.orders {
+        app.clients
+            .ordered(req.peer.ip(), order.order.id, &done.token);
+    }
+    if let Some((cart, token)) = cart.filter(|_| done.created) {
+        let link = CheckoutLink {
+            id: done.view.id,
+            token: done.token.clone(),
+        };
+        app.carts
+            .checked_out(cart.id, token, cart.version, link, now_ms())?;
+        published(app, cart.id);
+    }
+    Ok(())
+}
+
+/// Whether the checkout's token becomes this device's: a table's is the
+/// table's to share.
+pub(super) fn owns_token(cart: Option<&(Cart, String)>) -> bool {
+    cart.is_none_or(|(c, _)| c.table_id.is_none())
 }
 
 /// The checkout with every order's stage and estimate; a long-poll woken by

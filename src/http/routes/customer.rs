@@ -78,18 +78,22 @@ async fn home(
     table: Option<&crate::store::tables::TableRow>,
 ) -> Result<Response> {
     let token = customer_token(req, None);
-    let tq = match table {
-        Some(table) => format!(
-            "?{}",
-            query_text(
-                token
-                    .as_deref()
-                    .map(|t| ("t", t))
-                    .into_iter()
-                    .chain([("table", table.code.as_str()), ("s", table.secret.as_str())])
-            )
-        ),
-        None => token_query(token.as_deref()),
+    let mut cart = carried(req);
+    if let Some(table) = table {
+        cart.retain(|(key, _)| !matches!(key.as_str(), "table" | "s"));
+        cart.splice(
+            0..0,
+            [
+                ("table".to_string(), table.code.clone()),
+                ("s".to_string(), table.secret.clone()),
+            ],
+        );
+    }
+    let query = carry_query(token.as_deref(), &cart);
+    let tq = if query.is_empty() {
+        query
+    } else {
+        format!("?{query}")
     };
     let table = table.map(crate::venue::tables::Table::from);
     let hash = token.as_deref().map(crypto::token_hash);
@@ -114,6 +118,8 @@ async fn home(
             search => blank_search(None),
             tags => value(menu::TAGS),
             allergens => value(menu::ALLERGENS),
+            cart_link => cart_link(&cart),
+            history => history_link(token.as_deref()),
             tq => tq,
             t => token,
             table => table.map(value),
@@ -140,24 +146,56 @@ const MENU_PAGE_ITEMS: usize = 60;
 /// long-poll answers the whole menu, too much to send on each change for
 /// a bigger one.
 const LIVE_MENU_ITEMS: usize = 300;
-/// Most fields a page carries on (a full cart and its notes, the table
-/// and its secret).
-const MAX_CARRIED: usize = 2 * (orders::MAX_LINES + 1) + 2;
+/// Most fields a page carries on (a full cart in the link and its notes,
+/// the table and its secret, the cart's id and token, the name at a table).
+const MAX_CARRIED: usize = 2 * (orders::MAX_LINES + 1) + 5;
 
-/// The cart a page carries on in its links and forms, so the customer can
-/// add several items without cookies: its `l` lines and their `n` notes,
-/// as they came, and the table (`table`, `s`) it was opened at.
-fn carried(req: &Request) -> Vec<(String, String)> {
-    req.query
+/// What a page carries on in its links and forms, so the customer keeps
+/// their cart without cookies: the cart in memory (`cart`, its token `ct`),
+/// or an older link's `l` lines and their `n` notes, as they came; the
+/// table (`table`, `s`) it was opened at and the name shown there (`by`).
+pub(super) fn carried(req: &Request) -> Vec<(String, String)> {
+    carried_of(&req.query)
+}
+
+pub(super) fn carried_of(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
         .iter()
-        .filter(|(key, _)| matches!(key.as_str(), "l" | "n" | "table" | "s"))
+        .filter(|(key, value)| {
+            !value.is_empty()
+                && matches!(
+                    key.as_str(),
+                    "l" | "n" | "table" | "s" | "cart" | "ct" | "by"
+                )
+        })
         .take(MAX_CARRIED)
         .cloned()
         .collect()
 }
 
+/// Where "all shops" leads: the table's page at a table, else the list,
+/// carrying the token and the cart.
+pub(super) fn home_link(token: Option<&str>, cart: &[(String, String)]) -> String {
+    let table = cart.iter().find(|(k, _)| k == "table").map(|(_, v)| v);
+    let rest: Vec<(String, String)> = cart
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "table" | "l" | "n"))
+        .cloned()
+        .collect();
+    let query = carry_query(token, &rest);
+    let path = match table {
+        Some(code) => format!("/t/{}", percent_encode(code)),
+        None => "/".to_string(),
+    };
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 /// `key=value&…`, percent-encoded, for a link.
-fn query_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+pub(super) fn query_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     pairs
         .into_iter()
         .map(|(key, value)| format!("{key}={}", percent_encode(value)))
@@ -166,7 +204,7 @@ fn query_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String
 }
 
 /// The query a link carries: the order token and the cart.
-fn carry_query(token: Option<&str>, cart: &[(String, String)]) -> String {
+pub(super) fn carry_query(token: Option<&str>, cart: &[(String, String)]) -> String {
     let token = token.map(|t| ("t", t));
     query_text(
         token
@@ -295,13 +333,38 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
             search => blank_search(Some(shop_id)),
             tags => value(menu::TAGS),
             allergens => value(menu::ALLERGENS),
+            promo_query => match carry_query(token.as_deref(), &cart) {
+                query if query.is_empty() => query,
+                query => format!("?{query}"),
+            },
             carry => carry_query(token.as_deref(), &cart),
+            home => home_link(token.as_deref(), &cart),
+            cart_link => cart_link(&cart),
+            at_table => cart.iter().any(|(k, _)| k == "table"),
+            by => cart.iter().any(|(k, _)| k == "by"),
             carried => cart,
             tq => token_query(token.as_deref()),
             t => token,
         },
     )
     .await
+}
+
+/// The cart page's address when a page carries a cart in memory.
+pub(super) fn cart_link(cart: &[(String, String)]) -> Option<String> {
+    cart.iter().any(|(k, _)| k == "cart").then(|| {
+        let kept: Vec<(String, String)> = cart
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "l" | "n"))
+            .cloned()
+            .collect();
+        format!("/cart?{}", carry_query(None, &kept))
+    })
+}
+
+/// The device's order history, with the token it holds.
+fn history_link(token: Option<&str>) -> String {
+    format!("/orders{}", token_query(token))
 }
 
 /// One item with its option groups, to choose options, a quantity and a
@@ -329,6 +392,10 @@ pub async fn item_page(app: &App, req: &Request, shop_id: i64, item_id: i64) -> 
             item => value(&item),
             live => live,
             carry => carry_query(token.as_deref(), &cart),
+            home => home_link(token.as_deref(), &cart),
+            cart_link => cart_link(&cart),
+            at_table => cart.iter().any(|(k, _)| k == "table"),
+            by => cart.iter().any(|(k, _)| k == "by"),
             carried => cart,
             tq => token_query(token.as_deref()),
             t => token,
@@ -381,14 +448,14 @@ pub async fn search_page(app: &App, req: &Request) -> Result<Response> {
     .await
 }
 
-/// The lines a cart URL carries, in order: lines with options
+/// The lines a cart URL (or the form adding to a cart) carries, in order: lines with options
 /// (`l=ITEM:QTY:OPT.OPT`, each perhaps followed by its note `n=…`), the
 /// menu form's quantities (`q<item id>=<qty>`, most of them 0), and the
 /// item page's new line (`add=ITEM&qty=N&o<group>=OPT…&note=…`).
-fn cart_lines(req: &Request) -> Result<Vec<LineRequest>> {
+pub(super) fn cart_lines(pairs: &[(String, String)]) -> Result<Vec<LineRequest>> {
     let mut lines: Vec<LineRequest> = Vec::new();
     let mut added: Option<LineRequest> = None;
-    for (key, value) in &req.query {
+    for (key, value) in pairs {
         let value = value.trim();
         let line = if key == "l" {
             LineRequest::parse(value)?
@@ -431,8 +498,14 @@ fn cart_lines(req: &Request) -> Result<Vec<LineRequest>> {
         lines.push(line);
     }
     if let Some(mut new) = added.filter(|l| l.item_id > 0) {
-        new.qty = req.int_param("qty", 1)?;
-        new.note = req.param("note").unwrap_or_default().to_string();
+        let field = |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim());
+        new.qty = match field("qty") {
+            Some(qty) => qty
+                .parse()
+                .map_err(|_| Error::bad(Code::RequestNotWholeNumber).with("name", "qty"))?,
+            None => 1,
+        };
+        new.note = field("note").unwrap_or_default().to_string();
         lines.push(new);
     }
     Ok(lines)
@@ -459,8 +532,11 @@ fn line_pairs(line: &orders::WantedLine) -> Vec<(String, String)> {
 /// ordered, each line is priced alone so the page names the bad ones and
 /// offers to remove them.
 pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
+    if req.param("cart").is_some() {
+        return super::cart_pages::cart_page(app, req).await;
+    }
     let shop_id: i64 = req.int_param("shop", 0)?;
-    let wanted = cart_lines(req).and_then(|lines| orders::merge_lines(&lines));
+    let wanted = cart_lines(&req.query).and_then(|lines| orders::merge_lines(&lines));
     let merged = wanted.as_ref().cloned().unwrap_or_default();
     let minute = minute_now(app);
     let each = merged.clone();
@@ -726,7 +802,7 @@ mod tests {
             ("o13", ""),
             ("note", "no onions"),
         ]);
-        let lines = cart_lines(&req).unwrap();
+        let lines = cart_lines(&req.query).unwrap();
         assert_eq!(
             summary(&lines),
             [
@@ -737,13 +813,13 @@ mod tests {
             ]
         );
         // Options without an item to add are no line; a bad option is refused.
-        assert!(cart_lines(&get(&[("o1", "5")])).unwrap().is_empty());
-        assert!(cart_lines(&get(&[("add", "4"), ("o1", "x")])).is_err());
+        assert!(cart_lines(&get(&[("o1", "5")]).query).unwrap().is_empty());
+        assert!(cart_lines(&get(&[("add", "4"), ("o1", "x")]).query).is_err());
         // A hostile URL cannot make the server collect more than a line holds.
         let many: Vec<(&str, &str)> = std::iter::once(("add", "4"))
             .chain(std::iter::repeat_n(("o1", "5"), 1000))
             .collect();
-        let lines = cart_lines(&get(&many)).unwrap();
+        let lines = cart_lines(&get(&many).query).unwrap();
         assert_eq!(lines[0].options.len(), menu::MAX_OPTIONS_PER_LINE + 1);
         assert!(orders::merge_lines(&lines).is_err());
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod board;
+pub mod cart_pages;
 pub mod carts;
 pub mod customer;
 pub mod photos;
