@@ -45,7 +45,9 @@ pub fn totals(
 }
 
 /// Milliseconds from placement to the first `ready` event of each order
-/// that got there.
+/// that got there. A correlated subquery rather than a join grouped by
+/// order: for the whole venue the join's plan scanned every event ever
+/// recorded (5 s at 3.6 million orders) instead of the range's orders.
 pub fn prep_times(
     conn: &Connection,
     from: i64,
@@ -53,14 +55,14 @@ pub fn prep_times(
     shop: Option<i64>,
 ) -> rusqlite::Result<Vec<i64>> {
     let sql = format!(
-        "SELECT min(e.created_at) - o.created_at FROM orders o
-         JOIN order_events e ON e.order_id = o.id AND e.to_status = 'ready'
-         WHERE {} GROUP BY o.id",
+        "SELECT (SELECT min(e.created_at) FROM order_events e
+                 WHERE e.order_id = o.id AND e.to_status = 'ready') - o.created_at
+         FROM orders o WHERE {}",
         range(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| r.get(0))?;
-    rows.collect()
+    let rows = stmt.query_map(params![from, to, shop], |r| r.get::<_, Option<i64>>(0))?;
+    rows.filter_map(|row| row.transpose()).collect()
 }
 
 /// Orders placed per quarter hour since the epoch: every zone's offset is
@@ -205,13 +207,19 @@ pub fn waste(
     shop: Option<i64>,
     limit: i64,
 ) -> rusqlite::Result<Vec<WasteSum>> {
-    let mut stmt = conn.prepare(
+    // One form per case, so each plan knows whether a shop is given.
+    let shop_filter = match shop {
+        Some(_) => "w.shop_id = ?3",
+        None => "?3 IS NULL",
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT s.name, i.name, sum(w.qty), count(*)
          FROM waste w JOIN ingredients i ON i.id = w.ingredient_id
          JOIN shops s ON s.id = w.shop_id
-         WHERE w.created_at >= ?1 AND w.created_at < ?2 AND (?3 IS NULL OR w.shop_id = ?3)
+         WHERE w.created_at >= ?1 AND w.created_at < ?2 AND {}
          GROUP BY w.ingredient_id ORDER BY 3 DESC, 2 LIMIT ?4",
-    )?;
+        shop_filter
+    ))?;
     let rows = stmt.query_map(params![from, to, shop, limit], |r| {
         Ok(WasteSum {
             shop: r.get(0)?,
