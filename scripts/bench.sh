@@ -180,7 +180,9 @@ fi
 
 # Reports over a long history: REPORT_ORDERS orders (default 1,000,000, 10,000
 # a day: 100 days) written straight into a fresh demo database, each with two
-# lines (one with two options) and placed/ready events; then the venue's and
+# lines (one with two options), placed/ready/finished events (the finishing
+# event fills the report rollups) and a payment by cash, card or UPI (every
+# 50th completed order partly refunded); then the venue's and
 # one shop's report for a day and for a month, over HTTP, as the owner.
 orders=${REPORT_ORDERS:-1000000}
 rdata=$(mktemp -d)
@@ -205,7 +207,7 @@ t0 = time.time()
 order_id = c.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]
 line_id = c.execute("SELECT coalesce(max(id), 0) FROM order_items").fetchone()[0]
 for batch in range(0, n, 10_000):
-    o, l, lo, e = [], [], [], []
+    o, l, lo, e, p = [], [], [], [], []
     for i in range(batch, min(n, batch + 10_000)):
         order_id += 1
         at = start + i * ((end - start) // n)
@@ -217,11 +219,18 @@ for batch in range(0, n, 10_000):
             l.append((line_id, order_id, it[0], it[2], it[3], 1, it[3]))
             if k == 0:
                 lo += [(line_id, opts, "Size", "Large", 50), (line_id, opts, "Extras", "Egg", 100)]
-        e += [(order_id, None, "placed", "customer", at), (order_id, "preparing", "ready", "shop", at + rng.randrange(60_000, 900_000))]
+        ready = at + rng.randrange(60_000, 900_000)
+        e += [(order_id, None, "placed", "customer", at), (order_id, "preparing", "ready", "shop", ready),
+              (order_id, "ready", status, "shop", ready + 60_000)]
+        if status == "completed":
+            p.append((order_id, "payment", ("cash", "card", "upi")[i % 3], it[3] * 2, ready + 60_000))
+            if i % 50 == 1:
+                p.append((order_id, "refund", "", 100, ready + 120_000))
     c.executemany("INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name, status, version, pickup_code, total_cents, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", o)
     c.executemany("INSERT INTO order_items (id, order_id, item_id, name, unit_price_cents, qty, line_total_cents) VALUES (?,?,?,?,?,?,?)", l)
     c.executemany("INSERT INTO order_line_options (line_id, option_id, group_name, name, price_delta_cents) VALUES (?,?,?,?,?)", lo)
     c.executemany("INSERT INTO order_events (order_id, from_status, to_status, actor_role, created_at) VALUES (?,?,?,?,?)", e)
+    c.executemany("INSERT INTO order_payments (order_id, kind, method, amount_cents, created_at) VALUES (?,?,?,?,?)", p)
     c.commit()
 print(f"reports: {n:,} orders generated in {time.time() - t0:.0f} s")
 PY

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/011_tables_promos.sql"),
     include_str!("schema/012_stations.sql"),
     include_str!("schema/013_performance.sql"),
+    include_str!("schema/016_report_rollups.sql"),
     include_str!("schema/017_table_orders.sql"),
 ];
 

@@ -718,7 +718,8 @@ pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Res
 }
 
 /// Deletes up to `limit` finished (completed or cancelled) orders placed
-/// before `before`, with their lines, options, events and stock records.
+/// before `before`, with their lines, options, events, stock records and
+/// payments (their money stays in the report rollups).
 /// Returns how many orders went.
 pub fn delete_finished_before(
     conn: &Connection,
@@ -738,7 +739,12 @@ pub fn delete_finished_before(
                (SELECT id FROM order_items WHERE order_id = ?1)",
             [id],
         )?;
-        for table in ["order_items", "order_events", "order_stock"] {
+        for table in [
+            "order_items",
+            "order_events",
+            "order_stock",
+            "order_payments",
+        ] {
             conn.execute(&format!("DELETE FROM {table} WHERE order_id = ?1"), [id])?;
         }
         conn.execute("DELETE FROM orders WHERE id = ?1", [id])?;

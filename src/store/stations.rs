@@ -211,13 +211,18 @@ pub fn marks(
     to: i64,
     shop: Option<i64>,
 ) -> rusqlite::Result<Vec<MarkRow>> {
-    let mut stmt = conn.prepare(
+    // One form per case, so each plan knows whether a shop is given.
+    let shop_filter = match shop {
+        Some(_) => "o.shop_id = ?3",
+        None => "?3 IS NULL",
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT s.id, s.name, o.created_at, os.done_at - o.created_at, os.items
          FROM orders o JOIN order_stations os ON os.order_id = o.id
          JOIN stations s ON s.id = os.station_id
-         WHERE o.created_at >= ?1 AND o.created_at < ?2 AND (?3 IS NULL OR o.shop_id = ?3)
-         ORDER BY s.shop_id, s.position, s.id",
-    )?;
+         WHERE o.created_at >= ?1 AND o.created_at < ?2 AND {shop_filter}
+         ORDER BY s.shop_id, s.position, s.id"
+    ))?;
     let rows = stmt.query_map(params![from, to, shop], |r| {
         Ok(MarkRow {
             station_id: r.get(0)?,

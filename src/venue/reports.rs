@@ -4,7 +4,7 @@
 //! SVG bar chart and a CSV a spreadsheet opens as it should.
 
 use crate::error::{Code, Error, Result};
-use crate::store::reports::{self, ItemSales, ShopDay, Totals};
+use crate::store::reports::{self, ItemSales, Orders, ShopDay, Totals};
 use crate::store::stations::MarkRow;
 use crate::support::money::MoneyFormat;
 use crate::support::time::{self, LocalTime, Zone};
@@ -144,6 +144,7 @@ pub struct Report {
     pub average_order_cents: i64,
     /// Placed → ready, over the orders that got ready; `None` without any.
     pub prep_average_ms: Option<i64>,
+    /// The end of the whole minute holding the 95th percentile.
     pub prep_p95_ms: Option<i64>,
     pub top_items: Vec<TopItem>,
     /// Orders placed in each local hour of the day, 0–23, over all days.
@@ -220,7 +221,27 @@ pub fn station_days(zone: &Zone, marks: Vec<MarkRow>) -> Vec<StationDay> {
         .collect()
 }
 
-/// The report of `shop` (or the venue) for the days `first..=last`.
+/// Where a report's figures come from: the rollups (migration 016) with
+/// the open orders read directly, or every order of the range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Rollups,
+    Orders,
+}
+
+const QUARTER_MS: i64 = 900_000;
+/// Placement to ready is counted in whole minutes up to this many; longer
+/// times count as this (the same bound as migration 016's `report_prep`).
+const PREP_MINUTES_MAX: i64 = 1440;
+
+/// The whole minute `ms` from placement to ready falls in.
+pub fn prep_minute(ms: i64) -> i64 {
+    (ms.max(0) / 60_000).min(PREP_MINUTES_MAX)
+}
+
+/// The report of `shop` (or the venue) for the days `first..=last`: from
+/// the rollups when the days are whole quarter hours (every zone's are),
+/// else from the orders themselves.
 pub fn build(
     conn: &Connection,
     zone: &Zone,
@@ -229,16 +250,129 @@ pub fn build(
     last: Date,
 ) -> Result<Report> {
     let (from, to) = span(zone, first, last)?;
+    let source = if from % QUARTER_MS == 0 && to % QUARTER_MS == 0 {
+        Source::Rollups
+    } else {
+        Source::Orders
+    };
+    build_from(conn, zone, shop, first, last, source)
+}
+
+/// Order figures, whichever the source.
+#[derive(Default)]
+struct Figures {
+    totals: Totals,
+    refunded_cents: i64,
+    prep_orders: i64,
+    prep_ms: i64,
+    prep_minutes: std::collections::BTreeMap<i64, i64>,
+    quarters: Vec<(i64, i64)>,
+    items: Vec<ItemSales>,
+    by_method: Vec<(String, i64, i64, i64)>,
+}
+
+impl Figures {
+    fn add_prep_times(&mut self, times: &[i64]) {
+        for &ms in times {
+            self.prep_orders += 1;
+            self.prep_ms += ms;
+            *self.prep_minutes.entry(prep_minute(ms)).or_default() += 1;
+        }
+    }
+
+    fn from_orders(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> Result<Figures> {
+        let mut figures = Figures {
+            totals: reports::totals(conn, from, to, shop, Orders::All)?,
+            refunded_cents: reports::refunded(conn, from, to, shop)?,
+            quarters: reports::quarter_hours(conn, from, to, shop, Orders::All)?,
+            items: reports::top_items(conn, from, to, shop, Orders::All, TOP_ITEMS)?,
+            by_method: reports::by_payment_method(conn, from, to, shop)?,
+            ..Figures::default()
+        };
+        figures.add_prep_times(&reports::prep_times(conn, from, to, shop, Orders::All)?);
+        Ok(figures)
+    }
+
+    /// The rollups' finished orders and payments, and the open orders.
+    fn from_rollups(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> Result<Figures> {
+        let (first, end) = (from / QUARTER_MS, to / QUARTER_MS);
+        let rollup = reports::rollup(conn, first, end, shop)?;
+        let open = reports::totals(conn, from, to, shop, Orders::Open)?;
+        let mut figures = Figures {
+            totals: Totals {
+                orders: rollup.totals.orders + open.orders,
+                ..rollup.totals
+            },
+            refunded_cents: rollup.refunded_cents,
+            prep_orders: rollup.prep_orders,
+            prep_ms: rollup.prep_ms,
+            prep_minutes: reports::rollup_prep_minutes(conn, first, end, shop)?
+                .into_iter()
+                .collect(),
+            quarters: reports::rollup_quarter_hours(conn, first, end, shop)?,
+            items: reports::rollup_items(conn, first, end, shop)?,
+            by_method: reports::rollup_methods(conn, first, end, shop)?,
+        };
+        figures.add_prep_times(&reports::prep_times(conn, from, to, shop, Orders::Open)?);
+        figures
+            .quarters
+            .extend(reports::quarter_hours(conn, from, to, shop, Orders::Open)?);
+        let mut items: std::collections::BTreeMap<(String, String), (i64, i64)> = figures
+            .items
+            .drain(..)
+            .map(|i| ((i.name, i.options), (i.qty, i.revenue_cents)))
+            .collect();
+        for i in reports::top_items(conn, from, to, shop, Orders::Open, -1)? {
+            let sums = items.entry((i.name, i.options)).or_default();
+            sums.0 += i.qty;
+            sums.1 += i.revenue_cents;
+        }
+        figures.items = items
+            .into_iter()
+            .map(|((name, options), (qty, revenue_cents))| ItemSales {
+                name,
+                options,
+                qty,
+                revenue_cents,
+            })
+            .collect();
+        // As the direct query orders them.
+        figures.items.sort_by(|a, b| {
+            (b.qty, b.revenue_cents, &a.name, &a.options).cmp(&(
+                a.qty,
+                a.revenue_cents,
+                &b.name,
+                &b.options,
+            ))
+        });
+        figures.items.truncate(TOP_ITEMS as usize);
+        Ok(figures)
+    }
+}
+
+/// The report of `shop` (or the venue) for the days `first..=last`, from
+/// `source`.
+pub fn build_from(
+    conn: &Connection,
+    zone: &Zone,
+    shop: Option<i64>,
+    first: Date,
+    last: Date,
+    source: Source,
+) -> Result<Report> {
+    let (from, to) = span(zone, first, last)?;
+    let figures = match source {
+        Source::Rollups => Figures::from_rollups(conn, from, to, shop)?,
+        Source::Orders => Figures::from_orders(conn, from, to, shop)?,
+    };
     let Totals {
         orders,
         completed,
         cancelled,
         revenue_cents,
-    } = reports::totals(conn, from, to, shop)?;
-    let mut prep = reports::prep_times(conn, from, to, shop)?;
-    prep.sort_unstable();
-    let quarters = reports::quarter_hours(conn, from, to, shop)?;
-    let top_items = reports::top_items(conn, from, to, shop, TOP_ITEMS)?
+    } = figures.totals;
+    let top_items = figures
+        .items
         .into_iter()
         .map(
             |ItemSales {
@@ -260,7 +394,8 @@ pub fn build(
     } else {
         Vec::new()
     };
-    let by_method = reports::by_payment_method(conn, from, to, shop)?
+    let by_method = figures
+        .by_method
         .into_iter()
         .map(|(method, amount_cents, tip_cents, payments)| MethodTotal {
             method,
@@ -280,7 +415,7 @@ pub fn build(
         .collect();
     Ok(Report {
         by_method,
-        refunded_cents: reports::refunded(conn, from, to, shop)?,
+        refunded_cents: figures.refunded_cents,
         waste,
         stations,
         shop_id: shop,
@@ -295,16 +430,23 @@ pub fn build(
         } else {
             0
         },
-        prep_average_ms: average(&prep),
-        prep_p95_ms: percentile(&prep, 95),
+        prep_average_ms: (figures.prep_orders > 0).then(|| figures.prep_ms / figures.prep_orders),
+        prep_p95_ms: minutes_percentile(&figures.prep_minutes, 95),
         top_items,
-        per_hour: per_local_hour(zone, &quarters),
+        per_hour: per_local_hour(zone, &figures.quarters),
     })
 }
 
-pub fn average(values: &[i64]) -> Option<i64> {
-    let count = i64::try_from(values.len()).ok().filter(|&n| n > 0)?;
-    Some(values.iter().sum::<i64>() / count)
+/// The nearest-rank percentile `p` of counts per whole minute, as the
+/// end of its minute: at most a minute above the exact figure.
+pub fn minutes_percentile(counts: &std::collections::BTreeMap<i64, i64>, p: i64) -> Option<i64> {
+    let total: i64 = counts.values().sum();
+    let rank = (total * p + 99) / 100;
+    let mut seen = 0;
+    counts.iter().find_map(|(&minute, &count)| {
+        seen += count;
+        (total > 0 && seen >= rank.max(1)).then_some((minute + 1) * 60_000)
+    })
 }
 
 /// The nearest-rank percentile `p` of ascending `sorted` values.
@@ -647,8 +789,20 @@ mod tests {
         assert_eq!(percentile(&values, 95), Some(19));
         assert_eq!(percentile(&values[..1], 95), Some(1));
         assert_eq!(percentile(&[], 95), None);
-        assert_eq!(average(&[60, 120, 180]), Some(120));
-        assert_eq!(average(&[]), None);
+        let minutes = |pairs: &[(i64, i64)]| pairs.iter().copied().collect();
+        // 20 orders: 19 within minute 3, the 20th in minute 9.
+        assert_eq!(
+            minutes_percentile(&minutes(&[(3, 19), (9, 1)]), 95),
+            Some(4 * 60_000)
+        );
+        assert_eq!(
+            minutes_percentile(&minutes(&[(3, 18), (9, 2)]), 95),
+            Some(10 * 60_000)
+        );
+        assert_eq!(minutes_percentile(&minutes(&[(0, 0)]), 95), None);
+        assert_eq!(prep_minute(59_999), 0);
+        assert_eq!(prep_minute(-5), 0);
+        assert_eq!(prep_minute(90 * 86_400_000), 1440);
     }
 
     #[test]
@@ -707,6 +861,176 @@ mod tests {
         assert_eq!(hours[5], 3);
         assert_eq!(hours[6], 4);
         assert_eq!(hours.iter().sum::<i64>(), 7);
+    }
+
+    /// Two shops' orders over Berlin's spring DST change: cancels (some
+    /// recalled), completions (some recalled and completed again), open
+    /// orders, payments in three methods, tips and refunds.
+    fn generated_orders(conn: &Connection) {
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+               VALUES (1, 'k@x', 'K', 'shopkeeper', 'x', 0);
+             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+               VALUES (1, 1, 'A', 'approved', 0), (2, 1, 'B', 'approved', 0);
+             INSERT INTO menu_items (id, shop_id, name, price_cents, created_at, updated_at)
+               VALUES (1, 1, 'Tea', 100, 0, 0), (2, 1, 'Cake', 250, 0, 0), (3, 2, 'Dal', 400, 0, 0);
+             INSERT INTO option_groups (id, shop_id, name, min_choices, max_choices)
+               VALUES (1, 1, 'Size', 0, 1);
+             INSERT INTO options (id, group_id, name, price_delta_cents) VALUES (1, 1, 'Large', 50);",
+        )
+        .unwrap();
+        // 2024-03-29T00:00Z, five days around Berlin's 2024-03-31.
+        let start: i64 = 1_711_670_400_000;
+        let mut seed: i64 = 7;
+        let mut next = |n: i64| {
+            seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+            (seed >> 16) % n
+        };
+        let event = |id: i64, from: Option<&str>, to: &str, at: i64| {
+            conn.execute(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_role, created_at)
+                 VALUES (?1, ?2, ?3, 'shop', ?4)",
+                rusqlite::params![id, from, to, at],
+            )
+            .unwrap();
+        };
+        for id in 1..=700_i64 {
+            let shop = 1 + id % 2;
+            let at = start + id * 617_000 + next(60_000);
+            let item = if shop == 2 { 3 } else { 1 + next(2) };
+            let (name, price) = [("Tea", 100), ("Cake", 250), ("Dal", 400)][item as usize - 1];
+            let qty = 1 + next(3);
+            let large = next(3) == 0;
+            let total = qty * price + if large { 50 } else { 0 };
+            let fate = next(8);
+            let status = match fate {
+                0 => "cancelled",
+                1 => "placed",
+                2 | 3 => "ready",
+                _ => "completed",
+            };
+            conn.execute(
+                "INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                   status, version, pickup_code, total_cents, created_at, updated_at)
+                 VALUES (?1, ?2, ?1, 'h', 'C', ?3, 1, 'A1', ?4, ?5, ?5)",
+                rusqlite::params![id, shop, status, total, at],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO order_items (id, order_id, item_id, name, unit_price_cents, qty, line_total_cents)
+                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![id, item, name, price, qty, total],
+            )
+            .unwrap();
+            if large {
+                conn.execute(
+                    "INSERT INTO order_line_options (line_id, option_id, group_name, name, price_delta_cents)
+                     VALUES (?1, 1, 'Size', 'Large', 50)",
+                    [id],
+                )
+                .unwrap();
+            }
+            event(id, None, "placed", at);
+            let ready = at + 30_000 + next(40 * 60_000);
+            match fate {
+                0 => {
+                    event(id, Some("placed"), "cancelled", at + 1000);
+                    if next(3) == 0 {
+                        // Recalled, then cancelled again.
+                        event(id, Some("cancelled"), "placed", at + 2000);
+                        event(id, Some("placed"), "cancelled", at + 3000);
+                    }
+                }
+                1 => {}
+                2 => event(id, Some("preparing"), "ready", ready),
+                3 => {
+                    // Completed, then recalled: open again.
+                    event(id, Some("preparing"), "ready", ready);
+                    event(id, Some("ready"), "completed", ready + 1000);
+                    event(id, Some("completed"), "ready", ready + 2000);
+                }
+                _ => {
+                    event(id, Some("preparing"), "ready", ready);
+                    if fate == 4 {
+                        event(id, Some("ready"), "completed", ready + 1000);
+                        event(id, Some("completed"), "ready", ready + 2000);
+                    }
+                    event(id, Some("ready"), "completed", ready + 5000);
+                }
+            }
+            if fate != 0 && next(4) != 0 {
+                let method = ["cash", "card", "upi"][next(3) as usize];
+                conn.execute(
+                    "INSERT INTO order_payments (order_id, kind, method, amount_cents, tip_cents, created_at)
+                     VALUES (?1, 'payment', ?2, ?3, ?4, ?5)",
+                    rusqlite::params![id, method, total, next(2) * 20, ready],
+                )
+                .unwrap();
+                if next(10) == 0 {
+                    conn.execute(
+                        "INSERT INTO order_payments (order_id, kind, amount_cents, created_at)
+                         VALUES (?1, 'refund', ?2, ?3)",
+                        rusqlite::params![id, 1 + next(total), ready + 60_000],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rollups_give_the_figures_of_the_orders_themselves_and_outlive_retention() {
+        let conn = crate::db::test_connection();
+        generated_orders(&conn);
+        let berlin = time::parse_rule("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        let days = [
+            "2024-03-29",
+            "2024-03-30",
+            "2024-03-31",
+            "2024-04-01",
+            "2024-04-02",
+        ];
+        let report = |shop, first: &str, last: &str, source| {
+            build_from(&conn, &berlin, shop, date(first), date(last), source).unwrap()
+        };
+        let mut before = Vec::new();
+        for shop in [None, Some(1), Some(2)] {
+            let mut ranges: Vec<(&str, &str)> = days.iter().map(|d| (*d, *d)).collect();
+            ranges.push(("2024-03-28", "2024-04-03"));
+            for (first, last) in ranges {
+                let rolled = report(shop, first, last, Source::Rollups);
+                assert_eq!(
+                    rolled,
+                    report(shop, first, last, Source::Orders),
+                    "{first}..{last}"
+                );
+                before.push(((shop, first, last), rolled));
+            }
+        }
+        // Something of every kind was counted.
+        let week = report(None, "2024-03-28", "2024-04-03", Source::Rollups);
+        assert_eq!(week.orders, 700);
+        assert!(week.cancelled > 40 && week.completed > 200, "{week:?}");
+        assert!(week.refunded_cents > 0 && week.by_method.len() == 3);
+        assert!(week.prep_p95_ms.is_some() && week.top_items.len() == 6);
+        assert_eq!(
+            report(Some(1), "2024-03-31", "2024-03-31", Source::Rollups).per_hour[2],
+            0
+        );
+
+        // Retention deletes the finished orders before April: the rollups
+        // keep their figures, the orders themselves no longer have them.
+        let april: i64 = 1_711_922_400_000;
+        let deleted = crate::store::orders::delete_finished_before(&conn, april, 10_000).unwrap();
+        assert!(deleted > 200);
+        for ((shop, first, last), rolled) in before {
+            assert_eq!(
+                report(shop, first, last, Source::Rollups),
+                rolled,
+                "{first}..{last}"
+            );
+        }
+        assert!(report(None, "2024-03-30", "2024-03-30", Source::Orders).orders < 100);
     }
 
     #[test]
