@@ -154,7 +154,7 @@ pub fn error(error: &Error, api: bool, speech: &Speech) -> Response {
     }
     match crate::http::templates::render(
         "error.html",
-        minijinja::context! {
+        crate::http::templates::context! {
             message => &message,
             status => status.as_u16(),
             lang => speech.language.lang,
