@@ -18,7 +18,7 @@
 # postrm undoes it; installing on a stock config intercepts nothing until
 # orderspot.main.network is chosen, then exactly that network (nft table,
 # --dns, DHCP option 114), and unsetting it releases it. Also the size
-# budget for mips_24kc (stripped binary <= 2.533 MB, ipk <= 1.151 MB), and that
+# budget for mips_24kc (stripped binary and ipk: MAX_BIN, MAX_IPK), and that
 # src/ uses no SQL feature the router's SQLite is built without.
 #
 # With no package in dist/ it prints "SKIPPED: ..." and exits 0, unless
