@@ -70,7 +70,7 @@ fn language_links(
                 href.push(if i == 0 { '?' } else { '&' });
                 href.push_str(&pair);
             }
-            minijinja::context! {
+            crate::http::templates::context! {
                 code => catalogue.lang,
                 name => catalogue.name(),
                 href => href,
@@ -102,13 +102,13 @@ pub fn render(
 ) -> Result<Response> {
     let venue = app.venue();
     let speech = speech_for(&venue, req);
-    let common = minijinja::context! {
+    let common = crate::http::templates::context! {
         lang => speech.language.lang,
         lang_param => speech.picked.then_some(speech.language.lang),
         languages => language_links(req, &venue.offered(), speech.language.lang),
         money => crate::http::templates::value(&speech.money),
         venue => crate::http::templates::value(venue),
-        staff => staff.map(|s| minijinja::context! {
+        staff => staff.map(|s| crate::http::templates::context! {
             name => s.name.clone(),
             role => s.role.as_str(),
             shop => s.shop().cloned().map(|shop| crate::http::templates::value(crate::ordering::catalog::ShopView::from(shop))),
@@ -116,8 +116,10 @@ pub fn render(
         csrf => identity::csrf_token(app, req),
         now => crate::support::time::now_ms(),
     };
-    let body =
-        crate::http::templates::render(template, minijinja::context! { ..common, ..context })?;
+    let body = crate::http::templates::render(
+        template,
+        crate::http::templates::context! { ..common, ..context },
+    )?;
     Ok(response::html(hyper::StatusCode::OK, body))
 }
 

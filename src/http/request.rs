@@ -63,8 +63,7 @@ impl Request {
 
     /// The body as JSON of type `T`; malformed or mistyped bodies are 400.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| Error::bad(Code::RequestBadJson).with("detail", e))
+        serde_json::from_slice(&self.body).map_err(bad_json)
     }
 
     /// The body as an HTML form.
@@ -90,13 +89,25 @@ impl Form {
     /// A field sent more than once fills a list; where `T` wants one value,
     /// the first counts (as in `get`). Fields `T` does not name are ignored.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T> {
+        T::deserialize(self.fields()).map_err(bad_form)
+    }
+
+    fn fields(&self) -> FormFields<'_> {
         let mut fields: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (key, value) in &self.0 {
             fields.entry(key).or_default().push(value);
         }
-        T::deserialize(FormFields(fields))
-            .map_err(|e| Error::bad(Code::RequestBadForm).with("detail", e))
+        FormFields(fields)
     }
+}
+
+// Not generic, like `Form::fields`: made once, not once per request type.
+fn bad_json(e: serde_json::Error) -> Error {
+    Error::bad(Code::RequestBadJson).with("detail", e)
+}
+
+fn bad_form(e: FieldError) -> Error {
+    Error::bad(Code::RequestBadForm).with("detail", e)
 }
 
 /// A whole form, read as a struct or map of its fields.

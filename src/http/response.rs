@@ -34,7 +34,12 @@ pub fn with_body(
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
+    json_body(status, serde_json::to_vec(value))
+}
+
+/// Not generic: only the serialising above is made once per type.
+fn json_body(status: StatusCode, body: serde_json::Result<Vec<u8>>) -> Response {
+    match body {
         Ok(body) => with_body(status, "application/json", body),
         Err(e) => error(
             &Error::Internal(e.to_string()),
@@ -149,7 +154,7 @@ pub fn error(error: &Error, api: bool, speech: &Speech) -> Response {
     }
     match crate::http::templates::render(
         "error.html",
-        minijinja::context! {
+        crate::http::templates::context! {
             message => &message,
             status => status.as_u16(),
             lang => speech.language.lang,

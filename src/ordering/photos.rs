@@ -6,6 +6,7 @@
 
 use super::catalog::{self, menu_changed, MenuItemView};
 use super::menu_edit;
+use crate::db::blocking;
 use crate::error::{Code, Error, Problem, Result};
 use crate::live::Data;
 use crate::store::items;
@@ -105,12 +106,6 @@ fn photo_dir(data: &Data) -> PathBuf {
     data.db.data_dir().join(DIR)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("photo task failed: {e}")))?
-}
-
 /// Gives the item `bytes` as its photo, within the venue's `quota`, and
 /// removes the file it showed before.
 pub async fn put(
@@ -124,7 +119,7 @@ pub async fn put(
     let name = file_name(&bytes)?;
     let size = bytes.len() as i64;
     let dir = photo_dir(data);
-    let staged = blocking({
+    let staged = blocking("photo", {
         let dir = dir.clone();
         move || photo_files::stage(&dir, &bytes)
     })
@@ -218,7 +213,10 @@ pub async fn read(data: &Data, name: &str) -> Result<Option<(Kind, Vec<u8>)>> {
     };
     let dir = photo_dir(data);
     let name = name.to_string();
-    let bytes = blocking(move || photo_files::read(&dir, &name, MAX_PHOTO_BYTES)).await?;
+    let bytes = blocking("photo", move || {
+        photo_files::read(&dir, &name, MAX_PHOTO_BYTES)
+    })
+    .await?;
     Ok(bytes.map(|bytes| (kind, bytes)))
 }
 

@@ -9,11 +9,11 @@ use crate::http::render::page;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
 use crate::http::routes::admin::language_choices;
+use crate::http::templates::context;
 use crate::ordering::catalog::ShopStatus;
 use crate::support::ratelimit::Action;
 use crate::venue::setup;
 use hyper::StatusCode;
-use minijinja::context;
 use std::collections::BTreeMap;
 
 fn home_of(role: Role) -> &'static str {

@@ -8,6 +8,7 @@ use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{json, redirect, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ShopStatus, ShopView};
 use crate::support::time;
@@ -16,7 +17,6 @@ use crate::venue::backup;
 use crate::venue::reports::{self, Date, Report};
 use crate::venue::settings::Venue;
 use hyper::StatusCode;
-use minijinja::context;
 use serde::Deserialize;
 
 async fn owner(app: &App, req: &Request) -> Result<Staff> {

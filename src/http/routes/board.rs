@@ -6,11 +6,11 @@ use crate::error::Result;
 use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{with_body, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::board;
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use minijinja::context;
 use std::time::Duration;
 
 /// `?shop=ID` for one shop's codes; absent or empty for every shop's.

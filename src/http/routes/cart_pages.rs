@@ -13,6 +13,7 @@ use crate::http::identity::{self, check_csrf, customer_token, device_token, is_t
 use crate::http::render::{page, speech};
 use crate::http::request::Request;
 use crate::http::response::{redirect, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::carts::{self, CheckoutLink, NewLine, PricedLine};
 use crate::ordering::checkout::{self, CheckoutRequest, Outcome, SLOT_MS};
@@ -23,7 +24,6 @@ use crate::support::ratelimit::Action;
 use crate::support::text::percent_encode;
 use crate::support::time::now_ms;
 use hyper::StatusCode;
-use minijinja::context;
 use serde::Serialize;
 
 /// Order tokens the history page reads at once (each its latest 50 orders).

@@ -9,6 +9,7 @@ use crate::http::identity::customer_token;
 use crate::http::render::{page, speech};
 use crate::http::request::Request;
 use crate::http::response::{json, with_body, Response, Speech};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::live::{Audience, Built, Changes, Topic};
 use crate::ordering::carts::{self, Cart, CheckoutLink, NewLine};
@@ -19,7 +20,6 @@ use crate::support::ratelimit::Action;
 use crate::support::time::now_ms;
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use minijinja::context;
 use serde::Deserialize;
 use std::time::Duration;
 

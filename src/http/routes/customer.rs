@@ -7,6 +7,7 @@ use crate::http::identity::{self, customer_token, device_token};
 use crate::http::render::page;
 use crate::http::request::{Form, Request};
 use crate::http::response::{json, redirect, with_body, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::orders::{
     self, Actor, Holder, LineRequest, OrderRequest, Placed, Placement, Status,
@@ -17,7 +18,6 @@ use crate::support::ratelimit::Action;
 use crate::support::text::percent_encode;
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use minijinja::context;
 use serde::Deserialize;
 use std::time::Duration;
 

@@ -108,7 +108,7 @@ pub async fn landing_page(app: &App, req: &Request) -> Result<Response> {
         app,
         req,
         "portal/welcome.html",
-        minijinja::context! { accepted => accepted },
+        crate::http::templates::context! { accepted => accepted },
     )
     .await
 }

@@ -9,6 +9,7 @@ use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, with_body, Response};
 use crate::http::routes::customer;
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::store::tables::TableRow;
 use crate::support::qr;
@@ -16,7 +17,6 @@ use crate::support::ratelimit::Action;
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::tables::{self, Table, TablePatch};
 use hyper::StatusCode;
-use minijinja::context;
 use rusqlite::Connection;
 
 async fn owner(app: &App, req: &Request) -> Result<Staff> {

@@ -9,6 +9,7 @@ use crate::http::identity::check_csrf;
 use crate::http::render::render;
 use crate::http::request::{Form, Request};
 use crate::http::response::{json, no_content, redirect, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::live::Changes;
 use crate::ordering::catalog;
@@ -21,7 +22,6 @@ use crate::ordering::photos;
 use crate::ordering::stations;
 use crate::support::money::MoneyFormat;
 use hyper::StatusCode;
-use minijinja::context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -16,6 +16,7 @@ use crate::http::identity::{check_csrf, require_staff};
 use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{add_cookie, json, no_content, redirect, with_body, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ProfilePatch};
 use crate::ordering::menu_edit;
@@ -24,7 +25,6 @@ use crate::ordering::payments::{self, Money};
 use crate::ordering::windows;
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use minijinja::context;
 use serde::Deserialize;
 use std::time::Duration;
 

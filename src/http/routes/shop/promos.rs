@@ -9,12 +9,12 @@ use crate::http::identity::check_csrf;
 use crate::http::render::{page, render};
 use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::promos::{self, CodePatch, PromotionPatch};
 use crate::support::time::{self, Zone};
 use crate::venue::audit::{self, Actor, Entry};
 use hyper::StatusCode;
-use minijinja::context;
 use rusqlite::Connection;
 
 fn zone(app: &App) -> Zone {

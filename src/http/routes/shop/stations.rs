@@ -10,13 +10,13 @@ use crate::http::identity::check_csrf;
 use crate::http::render::render;
 use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, with_body, Response};
+use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::live::Changes;
 use crate::ordering::orders::OrderView;
 use crate::ordering::stations::{self, Route, StationPatch};
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use minijinja::context;
 use serde::Deserialize;
 use std::time::Duration;
 
