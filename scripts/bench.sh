@@ -178,6 +178,21 @@ print(f"placement with options ({item['name']}, a size and two add-ons): {n} ord
 PY
 fi
 
+# Group commit: durable placements from 64 concurrent clients with 1,000
+# long-polls held, and from 256 with 5,000 held (RSS per waiter), on a fresh server pinned to core 0,
+# the client on core 1.
+for load in "64 1000" "256 5000"; do
+    pdata=$(mktemp -d -p "$PWD/target")
+    pport=$((20000 + RANDOM % 20000))
+    taskset -c 0 ./target/release/orderspot serve --demo --listen "127.0.0.1:$pport" --data-dir "$pdata" \
+        --max-connections 60000 --max-connections-per-client 60000 2>"$pdata/log" &
+    ppid=$!
+    for _ in $(seq 50); do curl -fs "http://127.0.0.1:$pport/api/shops" >/dev/null && break; sleep 0.1; done
+    taskset -c 1 scripts/bench-placements.py "$pport" "$ppid" $load
+    kill $ppid; wait $ppid 2>/dev/null || true
+    rm -rf "$pdata"
+done
+
 # Reports over a long history: REPORT_ORDERS orders (default 1,000,000, 10,000
 # a day: 100 days) written straight into a fresh demo database, each with two
 # lines (one with two options), placed/ready/finished events (the finishing

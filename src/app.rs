@@ -59,6 +59,11 @@ impl App {
         self.venue.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Reads the venue's settings without copying them.
+    pub fn with_venue<T>(&self, read: impl FnOnce(&Venue) -> T) -> T {
+        read(&self.venue.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// The venue's language, for visitors who ask for none we have.
     pub fn default_language(&self) -> &'static i18n::Catalogue {
         let venue = self.venue.read().unwrap_or_else(|p| p.into_inner());
@@ -73,6 +78,8 @@ impl App {
         let saved = venue.clone();
         self.data.db.write(move |tx| saved.save(tx)).await?;
         *self.venue.write().unwrap_or_else(|p| p.into_inner()) = venue.clone();
+        // Every page shows the venue (its name, languages, money format).
+        self.data.live.pages().forget_all();
         Ok(venue)
     }
 

@@ -198,6 +198,8 @@ pub struct Db {
 
 struct Pool {
     writer: Mutex<Connection>,
+    /// Writes waiting for the next group commit.
+    queue: Mutex<Queue>,
     /// Empty when the writer must serve reads too (`Journal::WalAlone`).
     readers: Vec<Mutex<Connection>>,
     data_dir: PathBuf,
@@ -218,6 +220,17 @@ impl Pool {
                 Error::StorageFull
             }
             e => e,
+        }
+    }
+
+    /// Keeps the full state in step with what a commit found.
+    fn note_outcome(&self, committed: &Result<()>) {
+        match committed {
+            Ok(()) if self.out_of_space.load(Ordering::SeqCst) => {
+                self.note_room(free_space(&self.data_dir));
+            }
+            Err(Error::StorageFull) => self.note_full(),
+            _ => {}
         }
     }
 
@@ -330,6 +343,7 @@ impl Db {
         })?;
         let pool = Pool {
             writer: Mutex::new(writer),
+            queue: Mutex::default(),
             readers,
             data_dir: data_dir.to_path_buf(),
             out_of_space: AtomicBool::new(false),
@@ -358,7 +372,11 @@ impl Db {
     }
 
     /// Runs `f` inside an immediate transaction on the writer, off the
-    /// async threads; commits when `f` succeeds.
+    /// async threads, and answers once that transaction has committed.
+    /// Writes that arrive while one commits wait and then share the next
+    /// transaction (group commit: one fsync for many), each inside its own
+    /// savepoint, so a failing `f` is undone alone and reported alone; a
+    /// failed commit is reported to every write it held.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -371,34 +389,34 @@ impl Db {
     }
 
     async fn write_erased(&self, f: WriteJob) -> Result<Erased> {
-        let pool = self.inner.clone();
-        spawn_erased(
-            "database",
-            Box::new(move || {
-                let mut conn = pool.writer.lock().unwrap_or_else(|p| p.into_inner());
-                let written = (|| {
-                    let tx =
-                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    let value = f(&tx)?;
-                    tx.commit()?;
-                    Ok(value)
-                })();
-                match written.map_err(|e| pool.storage_error(e)) {
-                    Ok(value) => {
-                        if pool.out_of_space.load(Ordering::SeqCst) {
-                            pool.note_room(free_space(&pool.data_dir));
-                        }
-                        Ok(value)
-                    }
-                    Err(Error::StorageFull) => {
-                        pool.note_full();
-                        Err(Error::StorageFull)
-                    }
-                    Err(e) => Err(e),
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |batch| {
+            let outcome = match batch {
+                Ok(batch) => batch.run(f),
+                Err(e) => Err(e.clone()),
+            };
+            match outcome {
+                Ok(value) => Box::new(move |committed: Result<(), &Error>| {
+                    let _ = answer.send(committed.map(|()| value).map_err(Error::clone));
+                }),
+                Err(e) => {
+                    let _ = answer.send(Err(e));
+                    Box::new(|_| {})
                 }
-            }),
-        )
-        .await
+            }
+        });
+        let start = {
+            let mut queue = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.jobs.push_back(job);
+            !std::mem::replace(&mut queue.committing, true)
+        };
+        if start {
+            let pool = self.inner.clone();
+            tokio::task::spawn_blocking(move || commit_batches(&pool));
+        }
+        answered
+            .await
+            .map_err(|_| Error::Internal("database write abandoned".into()))?
     }
 
     /// Runs `f` on a free reader connection (or waits for one).
@@ -433,11 +451,128 @@ impl Db {
     }
 }
 
+/// One waiting write: runs in the batch's transaction (or learns that it
+/// could not begin) and returns what answers it once the commit is known.
+type Job = Box<dyn FnOnce(Result<&Batch, &Error>) -> Deliver + Send>;
+type Deliver = Box<dyn FnOnce(Result<(), &Error>) + Send>;
+
+/// Most writes one transaction holds: later ones wait for the next, so a
+/// batch never keeps the writer (and its first caller) long.
+const MAX_BATCH: usize = 64;
+
+#[derive(Default)]
+struct Queue {
+    jobs: std::collections::VecDeque<Job>,
+    /// A blocking thread is committing batches; new jobs join its queue.
+    committing: bool,
+}
+
+/// The transaction a batch of writes shares.
+struct Batch<'a> {
+    tx: rusqlite::Transaction<'a>,
+    pool: &'a Pool,
+    /// A failed write could not be undone: the batch must not commit.
+    broken: std::cell::Cell<bool>,
+}
+
+impl Batch<'_> {
+    /// `f` between `SAVEPOINT` and `RELEASE`, or rolled back to it when it
+    /// fails, so its failure undoes nothing of the others.
+    fn run(&self, f: WriteJob) -> Result<Erased> {
+        let tx = &self.tx;
+        let outcome = tx
+            .execute_batch("SAVEPOINT one_write")
+            .map_err(Error::from)
+            .and_then(|()| match f(tx) {
+                Ok(value) => match tx.execute_batch("RELEASE one_write") {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        self.broken.set(true);
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    if tx
+                        .execute_batch("ROLLBACK TO one_write; RELEASE one_write")
+                        .is_err()
+                    {
+                        self.broken.set(true);
+                    }
+                    Err(e)
+                }
+            });
+        outcome.map_err(|e| {
+            let e = self.pool.storage_error(e);
+            self.pool.note_outcome(&Err(e.clone()));
+            e
+        })
+    }
+}
+
+/// Commits queued writes, up to MAX_BATCH per transaction, until none wait.
+fn commit_batches(pool: &Pool) {
+    /// Lets the next write start a committer again even if this one dies
+    /// (the jobs it held are dropped, and their callers told).
+    struct Done<'a>(&'a Pool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            let mut queue = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.committing = false;
+        }
+    }
+    let done = Done(pool);
+    loop {
+        let batch: Vec<Job> = {
+            let mut queue = pool.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let count = queue.jobs.len().min(MAX_BATCH);
+            if count == 0 {
+                queue.committing = false;
+                std::mem::forget(done);
+                return;
+            }
+            queue.jobs.drain(..count).collect()
+        };
+        commit_batch(pool, batch);
+    }
+}
+
+fn commit_batch(pool: &Pool, jobs: Vec<Job>) {
+    let mut conn = pool.writer.lock().unwrap_or_else(|p| p.into_inner());
+    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = pool.storage_error(e.into());
+            pool.note_outcome(&Err(e.clone()));
+            for job in jobs {
+                job(Err(&e))(Err(&e));
+            }
+            return;
+        }
+    };
+    let batch = Batch {
+        tx,
+        pool,
+        broken: std::cell::Cell::new(false),
+    };
+    let delivers: Vec<Deliver> = jobs.into_iter().map(|job| job(Ok(&batch))).collect();
+    let committed = if batch.broken.get() {
+        Err(Error::Internal(
+            "a failed write could not be undone: its batch was rolled back".into(),
+        ))
+    } else {
+        batch.tx.commit().map_err(|e| pool.storage_error(e.into()))
+    };
+    pool.note_outcome(&committed);
+    for deliver in delivers {
+        deliver(committed.as_ref().map(|_| ()));
+    }
+}
+
 /// A result whose type is erased, so that tokio's blocking-task code and the
 /// connection handling above exist once in the binary, not once per use
 /// case (210,124 bytes of the mips binary).
 type Erased = Box<dyn Any + Send>;
-type Job = Box<dyn FnOnce() -> Result<Erased> + Send>;
+type Task = Box<dyn FnOnce() -> Result<Erased> + Send>;
 type ReadJob = Box<dyn FnOnce(&Connection) -> Result<Erased> + Send>;
 type WriteJob = Box<dyn FnOnce(&rusqlite::Transaction) -> Result<Erased> + Send>;
 
@@ -449,7 +584,7 @@ pub async fn blocking<T: Send + 'static>(
     typed(spawn_erased(what, Box::new(move || Ok(Box::new(f()?) as Erased))).await?)
 }
 
-async fn spawn_erased(what: &'static str, job: Job) -> Result<Erased> {
+async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|e| Error::Internal(format!("{what} task failed: {e}")))?
@@ -474,6 +609,117 @@ pub fn test_connection() -> Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database with table `t`, and a write that holds the writer for a
+    /// while so that the writes sent meanwhile share the next commit.
+    async fn held_database(label: &str) -> (Db, PathBuf, tokio::task::JoinHandle<Result<()>>) {
+        let dir = scratch_dir(label);
+        let db = Db::open(&dir).unwrap();
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE t(x INTEGER PRIMARY KEY)")?))
+            .await
+            .unwrap();
+        let holder = db.clone();
+        let started = Arc::new(AtomicBool::new(false));
+        let running = started.clone();
+        let held = tokio::spawn(async move {
+            holder
+                .write(move |_| {
+                    running.store(true, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .await
+        });
+        while !started.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        (db, dir, held)
+    }
+
+    fn insert(db: &Db, x: i64, fail: bool) -> tokio::task::JoinHandle<Result<i64>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(move |tx| {
+                tx.execute("INSERT INTO t(x) VALUES (?1)", [x])?;
+                if fail {
+                    return Err(Error::bad(crate::error::Code::OrderBadLine));
+                }
+                Ok(x)
+            })
+            .await
+        })
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_in_a_batch_is_undone_alone() {
+        let (db, dir, held) = held_database("batch-fail").await;
+        let writes: Vec<_> = (1..=5).map(|x| insert(&db, x, x == 3)).collect();
+        held.await.unwrap().unwrap();
+        let mut answers = Vec::new();
+        for write in writes {
+            answers.push(write.await.unwrap().is_ok());
+        }
+        assert_eq!(answers, [true, true, false, true, true]);
+        let rows: Vec<i64> = db
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, [1, 2, 4, 5]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_write_is_answered_only_once_its_batch_has_committed() {
+        let (db, dir, held) = held_database("batch-commit").await;
+        // Sent while the holder runs, so both share the next transaction.
+        let first = insert(&db, 1, false);
+        while db.inner.queue.lock().unwrap().jobs.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let slow_done = Arc::new(AtomicBool::new(false));
+        let flag = slow_done.clone();
+        let slow = db.clone();
+        let slow = tokio::spawn(async move {
+            slow.write(move |_| {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                flag.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .await
+        });
+        assert_eq!(first.await.unwrap(), Ok(1));
+        assert!(
+            slow_done.load(Ordering::SeqCst),
+            "answered before the write it commits with had run"
+        );
+        slow.await.unwrap().unwrap();
+        held.await.unwrap().unwrap();
+
+        // A commit that fails (a foreign key checked only at COMMIT) is
+        // reported to the writes it held, and keeps none of them.
+        db.write(|tx| {
+            Ok(tx.execute_batch(
+                "CREATE TABLE p(id INTEGER PRIMARY KEY);
+                 CREATE TABLE c(p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+            )?)
+        })
+        .await
+        .unwrap();
+        let failed = db
+            .write(|tx| Ok(tx.execute("INSERT INTO c(p) VALUES (7)", [])?))
+            .await;
+        assert!(matches!(failed, Err(Error::Internal(_))), "{failed:?}");
+        let kept: i64 = db
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM c", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(kept, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_wal_database_checkpoints_early_and_truncates_its_wal() {

@@ -21,7 +21,21 @@ pub(super) fn chosen_language(venue: &Venue, req: &Request) -> Option<&'static s
 
 /// How to speak to this request: its language and the venue's money format.
 pub fn speech(app: &App, req: &Request) -> Speech {
-    speech_for(&app.venue(), req)
+    app.with_venue(|venue| speech_for(venue, req))
+}
+
+/// The language of this request's pages, and whether it was picked with
+/// `?lang=` (then links carry it).
+pub fn page_language(app: &App, req: &Request) -> (&'static i18n::Catalogue, bool) {
+    app.with_venue(|venue| {
+        let language = i18n::choose(
+            &venue.offered(),
+            req.param("lang"),
+            req.header("accept-language"),
+            &venue.language,
+        );
+        (language, chosen_language(venue, req).is_some())
+    })
 }
 
 fn speech_for(venue: &Venue, req: &Request) -> Speech {
@@ -100,6 +114,18 @@ pub fn render(
     staff: Option<&crate::accounts::Staff>,
     context: minijinja::Value,
 ) -> Result<Response> {
+    let body = render_text(app, req, template, staff, context)?;
+    Ok(response::html(hyper::StatusCode::OK, body))
+}
+
+/// The HTML `render` answers with.
+pub fn render_text(
+    app: &App,
+    req: &Request,
+    template: &str,
+    staff: Option<&crate::accounts::Staff>,
+    context: minijinja::Value,
+) -> Result<String> {
     let venue = app.venue();
     let speech = speech_for(&venue, req);
     let common = crate::http::templates::context! {
@@ -116,11 +142,10 @@ pub fn render(
         csrf => identity::csrf_token(app, req),
         now => crate::support::time::now_ms(),
     };
-    let body = crate::http::templates::render(
+    crate::http::templates::render(
         template,
         crate::http::templates::context! { ..common, ..context },
-    )?;
-    Ok(response::html(hyper::StatusCode::OK, body))
+    )
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! and their codes become words.
 
 use crate::error::Error;
+use crate::live::Page;
 use crate::support::i18n::{self, Catalogue};
 use crate::support::money::MoneyFormat;
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION, SET_COOKIE};
 use hyper::StatusCode;
 use serde::Serialize;
 
@@ -49,11 +50,38 @@ fn json_body(status: StatusCode, body: serde_json::Result<Vec<u8>>) -> Response 
     }
 }
 
-pub fn html(status: StatusCode, body: String) -> Response {
+pub fn html(status: StatusCode, body: impl Into<Bytes>) -> Response {
     let mut response = with_body(status, "text/html; charset=utf-8", body);
     response
         .headers_mut()
         .insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response
+}
+
+/// A kept page, or `304 Not Modified` when the client holds these bytes
+/// (`if_none_match`). Browsers may store it but ask again each time.
+pub fn cached(page: &Page, content_type: &'static str, if_none_match: Option<&str>) -> Response {
+    let held = if_none_match.is_some_and(|tags| {
+        tags.split(',')
+            .map(|tag| tag.trim().trim_start_matches("W/"))
+            .any(|tag| tag == "*" || tag == page.etag)
+    });
+    let mut response = if held {
+        with_body(StatusCode::NOT_MODIFIED, content_type, Bytes::new())
+    } else if content_type.starts_with("text/html") {
+        html(StatusCode::OK, Bytes::from_owner(page.body.clone()))
+    } else {
+        with_body(
+            StatusCode::OK,
+            content_type,
+            Bytes::from_owner(page.body.clone()),
+        )
+    };
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(tag) = HeaderValue::from_str(&page.etag) {
+        headers.insert(ETAG, tag);
+    }
     response
 }
 

@@ -135,8 +135,10 @@ pub(super) async fn handle(
                 Ok(response) => response,
                 Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
             };
-            if let Some(lang) = chosen_language(&app.venue(), &req) {
-                response::carry_language(&mut response, lang);
+            if response.status().is_redirection() {
+                if let Some(lang) = app.with_venue(|venue| chosen_language(venue, &req)) {
+                    response::carry_language(&mut response, lang);
+                }
             }
             response
         }

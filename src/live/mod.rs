@@ -8,8 +8,10 @@
 //! and a topic nobody waits on costs nothing.
 
 mod data;
+mod pages;
 
 pub use data::Data;
+pub use pages::{Page, PageKind, Pages};
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -109,6 +111,7 @@ struct Shared {
     topics: Mutex<HashMap<Topic, watch::Sender<Answers>>>,
     /// Set at shutdown: nobody waits any more.
     closing: AtomicBool,
+    pages: Pages,
 }
 
 pub struct Subscription {
@@ -136,6 +139,11 @@ impl Live {
     /// Wakes everyone waiting on the changed topics. Called once the
     /// transaction that made the changes has committed.
     pub fn publish(&self, changes: &Changes) {
+        for topic in changes.topics() {
+            if let Topic::ShopMenu(shop) = topic {
+                self.shared.pages.forget_shop(*shop);
+            }
+        }
         let topics = self.lock();
         for topic in changes.topics() {
             if let Some(sender) = topics.get(topic) {
@@ -152,6 +160,11 @@ impl Live {
         for sender in topics.values() {
             sender.send_replace(Answers::default());
         }
+    }
+
+    /// Menu answers kept until their shop's menu changes.
+    pub fn pages(&self) -> &Pages {
+        &self.shared.pages
     }
 
     fn closing(&self) -> bool {

@@ -429,7 +429,7 @@ pub fn search(conn: &Connection, search: &Search, minute: i64) -> Result<Vec<Fou
 }
 
 /// The version of an approved shop's menu; others are "not found".
-fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
+pub fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
     shops::by_id(conn, shop_id)?
         .filter(|s| s.status == ShopStatus::Approved)
         .ok_or_else(|| Error::not_found(Code::ShopNotFound))?;
@@ -445,7 +445,7 @@ struct VersionedMenu {
     menu: Menu,
 }
 
-fn menu_answer(conn: &Connection, shop_id: i64, minute: i64) -> Result<Built> {
+pub fn menu_answer(conn: &Connection, shop_id: i64, minute: i64) -> Result<Built> {
     // The version first: a change landing between the reads is then
     // answered again rather than missed.
     let version = public_menu_version(conn, shop_id)?;

@@ -8,7 +8,7 @@ use super::catalog::menu_changed;
 use super::menu::MINUTES_PER_DAY;
 use crate::error::{Code, Error, Result};
 use crate::live::{Changes, Data};
-use crate::store::{items, shops};
+use crate::store::{items, promotions, shops};
 use crate::support::time::now_ms;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -106,10 +106,26 @@ fn end_pauses(conn: &Connection, changes: &mut Changes, now: i64) -> Result<Vec<
     Ok(shops)
 }
 
+/// Moves the menu of every shop whose promotion started or ended after
+/// `after`, up to `now`, so menu pages kept in memory show it; returns them.
+fn promotion_edges(
+    conn: &Connection,
+    changes: &mut Changes,
+    after: i64,
+    now: i64,
+) -> Result<Vec<i64>> {
+    let shops = promotions::shops_with_edge(conn, after, now)?;
+    for shop_id in &shops {
+        menu_changed(conn, changes, *shop_id)?;
+    }
+    Ok(shops)
+}
+
 /// Runs for the server's life. `clock` gives the venue's local time in
 /// minutes after midnight.
 pub async fn follow(data: Data, clock: impl Fn() -> i64) {
     let mut last = clock();
+    let mut last_now = now_ms();
     loop {
         // Just past the next whole minute: every time zone's offset is
         // whole minutes, so local minutes turn with UTC ones.
@@ -118,10 +134,12 @@ pub async fn follow(data: Data, clock: impl Fn() -> i64) {
         let minute = clock();
         let check = what_to_check(last, minute);
         last = minute;
-        let now = now_ms();
+        let (after, now) = (last_now, now_ms());
+        last_now = now;
         let bumped = data
             .write(move |tx, changes| {
                 let mut shops = bump_menus(tx, changes, check)?;
+                shops.extend(promotion_edges(tx, changes, after, now)?);
                 shops.extend(end_pauses(tx, changes, now)?);
                 shops.extend(super::checkout::release_due(tx, changes, now)?);
                 Ok(shops)

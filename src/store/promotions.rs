@@ -100,6 +100,16 @@ pub fn running(
     rows.collect()
 }
 
+/// Shops with a promotion that started or ended after `after`, up to `now`.
+pub fn shops_with_edge(conn: &Connection, after: i64, now: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT shop_id FROM promotions
+         WHERE (starts_at > ?1 AND starts_at <= ?2) OR (ends_at > ?1 AND ends_at <= ?2)",
+    )?;
+    let rows = stmt.query_map(params![after, now], |r| r.get(0))?;
+    rows.collect()
+}
+
 /// How many of the shop's promotions have not ended by `now`.
 pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::Result<i64> {
     conn.query_row(

@@ -93,14 +93,23 @@ pub(crate) fn for_log(value: &str) -> String {
 
 /// Percent-encodes a URL component (a query value, a path segment).
 pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // One buffer, not a string per byte: captive redirects encode every
+    // URL a phone asks for.
+    let mut encoded = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
+                encoded.push(b as char)
             }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+            _ => {
+                encoded.push('%');
+                encoded.push(HEX[usize::from(b >> 4)] as char);
+                encoded.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+    }
+    encoded
 }
 
 #[cfg(test)]

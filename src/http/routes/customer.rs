@@ -4,11 +4,12 @@
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{self, customer_token, device_token};
-use crate::http::render::page;
+use crate::http::render::{page, render_text};
 use crate::http::request::{Form, Request};
-use crate::http::response::{json, redirect, with_body, Response};
+use crate::http::response::{cached, json, redirect, with_body, Response};
 use crate::http::templates::context;
 use crate::http::templates::value;
+use crate::live::PageKind;
 use crate::ordering::orders::{
     self, Actor, Holder, LineRequest, OrderRequest, Placed, Placement, Status,
 };
@@ -26,11 +27,36 @@ pub async fn api_shops(app: &App) -> Result<Response> {
     Ok(json(StatusCode::OK, &shops))
 }
 
+const JSON: &str = "application/json";
+const HTML: &str = "text/html; charset=utf-8";
+
 /// `{version, shop, items}`; with `since` and `wait`, a long-poll like the
-/// order's: menu edits and sold-out switches answer it.
+/// order's: menu edits and sold-out switches answer it. Without a wait (or
+/// once behind) it is answered from the kept JSON of the menu's version.
 pub async fn api_menu(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
     let since = req.int_param("since", -1)?;
     let wait = Duration::from_secs(req.int_param("wait", 0)?.clamp(0, 60) as u64);
+    let pages = app.data.live.pages();
+    if let Some(page) = pages.get(shop_id, PageKind::Json) {
+        if page.version > since || wait.is_zero() {
+            return Ok(cached(&page, JSON, req.header("if-none-match")));
+        }
+    } else if wait.is_zero() || since < 0 {
+        let generation = pages.generation();
+        let minute = minute_now(app);
+        let built = app
+            .data
+            .read(move |c| catalog::menu_answer(c, shop_id, minute))
+            .await?;
+        let page = pages.keep(
+            shop_id,
+            PageKind::Json,
+            generation,
+            built.version,
+            built.body.to_vec(),
+        );
+        return Ok(cached(&page, JSON, req.header("if-none-match")));
+    }
     let menu = catalog::wait_for_menu(&app.data, shop_id, since, wait, || minute_now(app)).await?;
     Ok(with_body(
         StatusCode::OK,
@@ -290,19 +316,40 @@ fn paged<'a>(all: &[Section<'a>], chosen: i64, page: usize) -> MenuPage<'a> {
     }
 }
 
+/// The variant of the menu page this request gets when it carries nothing
+/// of its own (no query but `lang`, no order token, no staff session): the
+/// same bytes for everyone asking in that language, kept until the menu
+/// changes. Other requests are rendered for themselves.
+fn shared_menu_page(app: &App, req: &Request) -> Option<PageKind> {
+    let plain = req.query.iter().all(|(key, _)| key == "lang") && req.query.len() <= 1;
+    if !plain || customer_token(req, None).is_some() || identity::staff_token(req).is_some() {
+        return None;
+    }
+    let (language, picked) = crate::http::render::page_language(app, req);
+    Some(PageKind::Html {
+        lang: language.lang,
+        picked,
+    })
+}
+
 pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Response> {
+    let shared = shared_menu_page(app, req);
+    let pages = app.data.live.pages();
+    if let Some(page) = shared.and_then(|kind| pages.get(shop_id, kind)) {
+        return Ok(cached(&page, HTML, req.header("if-none-match")));
+    }
+    let generation = pages.generation();
     let minute = minute_now(app);
     let now = crate::support::time::now_ms();
-    let (shop, menu, promotions) = app
+    let (version, shop, menu, promotions) = app
         .data
-        .db
         .read(move |c| {
+            // The version first: a change between the reads leaves the
+            // page older than its version says, never newer.
+            let version = catalog::public_menu_version(c, shop_id)?;
             let (shop, menu) = catalog::public_menu(c, shop_id, minute)?;
-            Ok((
-                shop,
-                menu,
-                crate::ordering::promos::running(c, shop_id, now)?,
-            ))
+            let promotions = crate::ordering::promos::running(c, shop_id, now)?;
+            Ok((version, shop, menu, promotions))
         })
         .await?;
     let chosen = req.int_param("category", -1)?;
@@ -315,11 +362,7 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
         .collect();
     let token = customer_token(req, None);
     let cart = carried(req);
-    page(
-        app,
-        req,
-        "customer/menu.html",
-        context! {
+    let context = context! {
             shop => value(&shop),
             bar => bar,
             sections => value(&shown.sections),
@@ -345,9 +388,13 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
             carried => cart,
             tq => token_query(token.as_deref()),
             t => token,
-        },
-    )
-    .await
+    };
+    let Some(kind) = shared else {
+        return page(app, req, "customer/menu.html", context).await;
+    };
+    let body = render_text(app, req, "customer/menu.html", None, context)?;
+    let page = pages.keep(shop_id, kind, generation, version, body.into_bytes());
+    Ok(cached(&page, HTML, req.header("if-none-match")))
 }
 
 /// The cart page's address when a page carries a cart in memory.

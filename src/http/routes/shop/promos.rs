@@ -11,6 +11,7 @@ use crate::http::request::Request;
 use crate::http::response::{json, no_content, redirect, Response};
 use crate::http::templates::context;
 use crate::http::templates::value;
+use crate::ordering::catalog::menu_changed;
 use crate::ordering::promos::{self, CodePatch, PromotionPatch};
 use crate::support::time::{self, Zone};
 use crate::venue::audit::{self, Actor, Entry};
@@ -21,14 +22,16 @@ fn zone(app: &App) -> Zone {
     time::parse_rule(&app.venue().time_zone_rule).unwrap_or(Zone::UTC)
 }
 
-/// A change by the shop's keeper in one write transaction. Promo code
-/// changes are money: each is recorded in the audit log with the code.
-async fn keeper_change<T, F>(
-    app: &App,
-    req: &Request,
-    audited: Option<&'static str>,
-    f: F,
-) -> Result<T>
+/// What a keeper's change touches: promo codes are money (each change is
+/// recorded in the audit log with the code); promotions show on the menu.
+#[derive(Clone, Copy)]
+enum Touches {
+    Codes(&'static str),
+    Menu,
+}
+
+/// A change by the shop's keeper in one write transaction.
+async fn keeper_change<T, F>(app: &App, req: &Request, touches: Touches, f: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&Connection, i64, &Zone) -> Result<(T, String)> + Send + 'static,
@@ -37,10 +40,10 @@ where
     let actor = actor(req, &staff);
     let zone = zone(app);
     app.data
-        .write(move |tx, _| {
+        .write(move |tx, changes| {
             let (value, detail) = f(tx, shop_id, &zone)?;
-            if let Some(action) = audited {
-                audit::record(
+            match touches {
+                Touches::Codes(action) => audit::record(
                     tx,
                     &Entry {
                         actor: &actor,
@@ -48,7 +51,8 @@ where
                         shop_id: Some(shop_id),
                         detail: &detail,
                     },
-                )?;
+                )?,
+                Touches::Menu => menu_changed(tx, changes, shop_id)?,
             }
             Ok(value)
         })
@@ -77,22 +81,32 @@ pub async fn api_promo_codes(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_create_promo_code(app: &App, req: &Request) -> Result<Response> {
     let patch: CodePatch = req.json()?;
     let now = now();
-    let code = keeper_change(app, req, Some("promo.create"), move |c, shop, zone| {
-        let code = promos::create_code(c, zone, shop, &patch, now)?;
-        let detail = code.code.clone();
-        Ok((code, detail))
-    })
+    let code = keeper_change(
+        app,
+        req,
+        Touches::Codes("promo.create"),
+        move |c, shop, zone| {
+            let code = promos::create_code(c, zone, shop, &patch, now)?;
+            let detail = code.code.clone();
+            Ok((code, detail))
+        },
+    )
     .await?;
     Ok(json(StatusCode::CREATED, &code))
 }
 
 pub async fn api_update_promo_code(app: &App, req: &Request, id: i64) -> Result<Response> {
     let patch: CodePatch = req.json()?;
-    let code = keeper_change(app, req, Some("promo.update"), move |c, shop, zone| {
-        let code = promos::update_code(c, zone, shop, id, &patch)?;
-        let detail = code.code.clone();
-        Ok((code, detail))
-    })
+    let code = keeper_change(
+        app,
+        req,
+        Touches::Codes("promo.update"),
+        move |c, shop, zone| {
+            let code = promos::update_code(c, zone, shop, id, &patch)?;
+            let detail = code.code.clone();
+            Ok((code, detail))
+        },
+    )
     .await?;
     Ok(json(StatusCode::OK, &code))
 }
@@ -103,10 +117,15 @@ pub async fn api_delete_promo_code(app: &App, req: &Request, id: i64) -> Result<
 }
 
 async fn delete_code(app: &App, req: &Request, id: i64) -> Result<()> {
-    keeper_change(app, req, Some("promo.delete"), move |c, shop, _| {
-        let code = promos::delete_code(c, shop, id)?;
-        Ok(((), code.code))
-    })
+    keeper_change(
+        app,
+        req,
+        Touches::Codes("promo.delete"),
+        move |c, shop, _| {
+            let code = promos::delete_code(c, shop, id)?;
+            Ok(((), code.code))
+        },
+    )
     .await
 }
 
@@ -123,7 +142,7 @@ pub async fn api_shop_promotions(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_create_promotion(app: &App, req: &Request) -> Result<Response> {
     let patch: PromotionPatch = req.json()?;
     let now = now();
-    let made = keeper_change(app, req, None, move |c, shop, zone| {
+    let made = keeper_change(app, req, Touches::Menu, move |c, shop, zone| {
         Ok((
             promos::create_promotion(c, zone, shop, &patch, now)?,
             String::new(),
@@ -136,7 +155,7 @@ pub async fn api_create_promotion(app: &App, req: &Request) -> Result<Response> 
 pub async fn api_update_promotion(app: &App, req: &Request, id: i64) -> Result<Response> {
     let patch: PromotionPatch = req.json()?;
     let now = now();
-    let changed = keeper_change(app, req, None, move |c, shop, zone| {
+    let changed = keeper_change(app, req, Touches::Menu, move |c, shop, zone| {
         Ok((
             promos::update_promotion(c, zone, shop, id, &patch, now)?,
             String::new(),
@@ -147,7 +166,7 @@ pub async fn api_update_promotion(app: &App, req: &Request, id: i64) -> Result<R
 }
 
 pub async fn api_delete_promotion(app: &App, req: &Request, id: i64) -> Result<Response> {
-    keeper_change(app, req, None, move |c, shop, _| {
+    keeper_change(app, req, Touches::Menu, move |c, shop, _| {
         Ok((promos::delete_promotion(c, shop, id)?, String::new()))
     })
     .await?;
@@ -195,23 +214,28 @@ pub async fn promos_form(
     match (what, id) {
         ("promo-codes", None) => {
             let patch: CodePatch = form.parse()?;
-            keeper_change(app, req, Some("promo.create"), move |c, shop, zone| {
-                let code = promos::create_code(c, zone, shop, &patch, now)?;
-                Ok(((), code.code))
-            })
+            keeper_change(
+                app,
+                req,
+                Touches::Codes("promo.create"),
+                move |c, shop, zone| {
+                    let code = promos::create_code(c, zone, shop, &patch, now)?;
+                    Ok(((), code.code))
+                },
+            )
             .await?
         }
         ("promo-codes", Some(id)) => delete_code(app, req, id).await?,
         ("promotions", None) => {
             let patch: PromotionPatch = form.parse()?;
-            keeper_change(app, req, None, move |c, shop, zone| {
+            keeper_change(app, req, Touches::Menu, move |c, shop, zone| {
                 promos::create_promotion(c, zone, shop, &patch, now)?;
                 Ok(((), String::new()))
             })
             .await?
         }
         (_, Some(id)) => {
-            keeper_change(app, req, None, move |c, shop, _| {
+            keeper_change(app, req, Touches::Menu, move |c, shop, _| {
                 Ok((promos::delete_promotion(c, shop, id)?, String::new()))
             })
             .await?
