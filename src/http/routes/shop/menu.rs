@@ -56,13 +56,14 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
             ))
         })
         .await?;
-    // Each routed item's station name, for the item list.
-    let station_of: BTreeMap<i64, &str> = kitchen
+    // Each routed item's station name, for the item list; keyed by the id
+    // as text, as template values come from JSON, whose keys are text.
+    let station_of: BTreeMap<String, &str> = kitchen
         .routes
         .iter()
         .filter_map(|r| {
             let station = kitchen.stations.iter().find(|s| s.id == r.station_id)?;
-            Some((r.item_id, station.name.as_str()))
+            Some((r.item_id.to_string(), station.name.as_str()))
         })
         .collect();
     let first = (page * ITEMS_PER_PAGE).min(menu.items.len());
