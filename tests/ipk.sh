@@ -37,14 +37,13 @@ check() { # check <description> <command...>
     if "$@"; then pass "$what"; else bad "$what"; fi
 }
 
-# About 20 KB above the last build (3,047,152 and 1,374,997 bytes), tightened
-# from 3,320,000 / 1,463,000 as the size work won 255,632 bytes back. It was
-# loosened from 2,533,000 / 1,151,000 on 2026-11-30, the reason in
-# openwrt/README.md ("Size budget"): menus, photos, staff, payments, the
-# kitchen display and TV board, reports, backup and the audit log cost about
-# 785 KB. Tighten it as bytes are won.
-MAX_BIN=3067000
-MAX_IPK=1395000
+# About 20 KB above the last build (3,677,624 and 1,628,894 bytes). Loosened
+# on 2026-11-30 from 3,067,000 / 1,395,000, the reason in openwrt/README.md
+# ("Size budget"): carts and checkout, tables and QR codes, promotions,
+# kitchen stations, Spanish and Hindi, report rollups, kept menu pages and
+# group commit cost 630,472 bytes. Tighten it as bytes are won.
+MAX_BIN=3698000
+MAX_IPK=1649000
 
 # --- independent of any build -------------------------------------------------
 echo "== sources"
