@@ -5,7 +5,7 @@
 //! without JavaScript; `static/app.js` follows the cart live and remembers
 //! it where the browser keeps storage.
 
-use super::carts::{after_checkout, checkout_placement, owns_token, published};
+use super::carts::{add_priced_line, after_checkout, checkout_placement, owns_token, published};
 use super::customer::{carried_of, carry_query, cart_lines, home_link, minute_now};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
@@ -96,26 +96,6 @@ fn open_or_create(app: &App, req: &Request, pairs: &Pairs) -> Result<(i64, Strin
     app.carts.create(&req.peer.ip().to_string(), now_ms())
 }
 
-/// Adds a line if the menu can price it now.
-async fn add_line(app: &App, id: i64, token: &str, line: NewLine) -> Result<()> {
-    let line = carts::clean_line(&line)?;
-    let asked = LineRequest {
-        item_id: line.item_id,
-        qty: line.qty,
-        options: line.options.clone(),
-        note: line.note.clone(),
-        seen_price_cents: None,
-    };
-    let rule = app.venue().time_zone_rule.clone();
-    let minute = minute_now(app);
-    let now = now_ms();
-    app.data
-        .read(move |c| carts::price_line(c, &asked, &rule, minute, now).map(|_| ()))
-        .await?;
-    app.carts.add(id, token, line, now_ms())?;
-    Ok(())
-}
-
 /// Adds each line it can, each shown as added by `by`; the items of the
 /// lines it could not add (sold out, unavailable now, a full cart).
 async fn add_lines(
@@ -135,8 +115,8 @@ async fn add_lines(
             note: line.note,
             added_by: by.to_string(),
         };
-        match add_line(app, id, token, new).await {
-            Ok(()) => {}
+        match add_priced_line(app, id, token, new).await {
+            Ok(_) => {}
             Err(Error::BadRequest(_) | Error::Conflict(_) | Error::NotFound(_)) => {
                 gone.push(item_id)
             }

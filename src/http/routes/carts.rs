@@ -105,12 +105,15 @@ pub async fn api_get(app: &App, req: &Request, id: i64) -> Result<Response> {
     ))
 }
 
-/// Adds a line the menu can price now (an unknown item, a bad option or a
-/// sold-out one is refused here rather than at checkout).
-pub async fn api_add(app: &App, req: &Request, id: i64) -> Result<Response> {
-    let token = cart_token(req)?;
-    let line = carts::clean_line(&req.json::<NewLine>()?)?;
-    app.carts.get(id, &token, now_ms())?;
+/// Adds a line if the menu can price it now (an unknown item, a bad option
+/// or a sold-out one is refused here rather than at checkout).
+pub(super) async fn add_priced_line(
+    app: &App,
+    id: i64,
+    token: &str,
+    line: NewLine,
+) -> Result<Cart> {
+    let line = carts::clean_line(&line)?;
     let asked = LineRequest {
         item_id: line.item_id,
         qty: line.qty,
@@ -124,7 +127,14 @@ pub async fn api_add(app: &App, req: &Request, id: i64) -> Result<Response> {
     app.data
         .read(move |c| carts::price_line(c, &asked, &rule, minute, now).map(|_| ()))
         .await?;
-    let cart = app.carts.add(id, &token, line, now_ms())?;
+    app.carts.add(id, token, line, now_ms())
+}
+
+pub async fn api_add(app: &App, req: &Request, id: i64) -> Result<Response> {
+    let token = cart_token(req)?;
+    let line = req.json::<NewLine>()?;
+    app.carts.get(id, &token, now_ms())?;
+    let cart = add_priced_line(app, id, &token, line).await?;
     published(app, id);
     Ok(answer(
         StatusCode::CREATED,
