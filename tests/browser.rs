@@ -900,10 +900,6 @@ fn the_journey_works_inside_captive_portal_sheets() {
 /// the first applies a promo code (made here through the keeper's API) and
 /// checks out; both phones land on the checkout's status page and follow
 /// the three pickup codes to "ready" as the keepers move the orders.
-///
-/// The shared table cart (`cart_id`/`cart_token` from `GET /api/tables/…`)
-/// and promo codes at checkout come from the tables backend: without it
-/// each phone keeps a cart of its own and this test fails at the drink.
 #[test]
 fn two_phones_share_a_table_cart_and_follow_three_orders_to_ready() {
     let Some((chromium, chromedriver)) = browser_binaries() else {

@@ -211,6 +211,13 @@ fn every_item_has_a_product_page_and_shelf_labels() {
         .text()
         .contains(&format!("name=\"add\" value=\"{id}\"")));
     server.get("/p/99999999", None).assert_status(404);
+    let api = server.get(&format!("/api/items/{id}"), None).expect(200);
+    assert_eq!(
+        (&api["item"]["id"], &api["item"]["name"]),
+        (&item["id"], &item["name"])
+    );
+    assert_eq!(api["shop"]["id"], 1);
+    server.get("/api/items/99999999", None).expect_error(404);
     server.get("/qr/item/99999999.svg", None).assert_status(404);
     server
         .get(&format!("/qr/item/{id}.svg"), None)

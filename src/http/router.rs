@@ -273,6 +273,7 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         (&Method::GET, ["qr", "table", file]) => tables::qr_svg(app, req, file).await,
         (&Method::GET, ["qr", "item", file]) => products::qr_svg(app, file).await,
         (&Method::GET, ["p", item]) => products::product_page(app, req, id(item)?).await,
+        (&Method::GET, ["api", "items", item]) => products::api_item(app, id(item)?).await,
         (&Method::GET, ["shop", "labels"]) => shop::labels_page(app, req).await,
         // Promo codes and promotions
         (&Method::GET, ["api", "shop", "promo-codes"]) => shop::api_promo_codes(app, req).await,
