@@ -6,6 +6,7 @@ pub(crate) mod fields;
 pub(crate) mod i18n;
 pub(crate) mod logger;
 pub(crate) mod money;
+pub(crate) mod net;
 pub(crate) mod qr;
 pub(crate) mod ratelimit;
 pub mod text;

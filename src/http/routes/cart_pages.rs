@@ -20,6 +20,7 @@ use crate::ordering::checkout::{self, CheckoutRequest, Outcome, SLOT_MS};
 use crate::ordering::menu::MINUTES_PER_DAY;
 use crate::ordering::orders::{self, Actor, LineRequest};
 use crate::support::crypto;
+use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
 use crate::support::text::percent_encode;
 use crate::support::time::now_ms;
@@ -93,7 +94,8 @@ fn open_or_create(app: &App, req: &Request, pairs: &Pairs) -> Result<(i64, Strin
             return Ok((id, token));
         }
     }
-    app.carts.create(&req.peer.ip().to_string(), now_ms())
+    app.carts
+        .create(&client_key(req.peer.ip()).to_string(), now_ms())
 }
 
 /// Adds each line it can, each shown as added by `by`; the items of the

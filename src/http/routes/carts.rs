@@ -16,6 +16,7 @@ use crate::ordering::carts::{self, Cart, CheckoutLink, NewLine};
 use crate::ordering::checkout::{self, CheckedOut, CheckoutRequest, Outcome};
 use crate::ordering::orders::{Holder, LineRequest, Placement};
 use crate::support::crypto;
+use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
 use crate::support::time::now_ms;
 use hyper::body::Bytes;
@@ -63,7 +64,9 @@ fn answer(status: StatusCode, built: Built) -> Response {
 }
 
 pub async fn api_create(app: &App, req: &Request) -> Result<Response> {
-    let (id, token) = app.carts.create(&req.peer.ip().to_string(), now_ms())?;
+    let (id, token) = app
+        .carts
+        .create(&client_key(req.peer.ip()).to_string(), now_ms())?;
     Ok(json(
         StatusCode::CREATED,
         &serde_json::json!({ "id": id, "token": token, "version": 1 }),

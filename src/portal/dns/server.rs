@@ -7,8 +7,9 @@ use super::wire::Rcode;
 use crate::error::{Error, Result};
 use crate::portal::clients::Clients;
 use crate::portal::PortalConfig;
+use crate::support::net::client_key;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -217,16 +218,6 @@ impl Drop for TcpSlot {
     }
 }
 
-/// The address a client is counted by: an IPv4 address as is (also when
-/// mapped into IPv6), an IPv6 address by its /64, because one device can
-/// give itself any number of addresses in its network.
-fn client_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !0u128 << 64)),
-        v4 => v4,
-    }
-}
-
 pub(super) async fn write_framed(stream: &mut TcpStream, message: &[u8]) -> std::io::Result<()> {
     let len = u16::try_from(message.len()).map_err(|_| std::io::ErrorKind::InvalidData)?;
     let mut framed = Vec::with_capacity(message.len() + 2);
@@ -253,7 +244,7 @@ mod tests {
         drop(held);
         assert!(slots.claim(one).is_some());
         // Many addresses in one IPv6 /64 are one client.
-        let v6 = |i: u16| IpAddr::V6(Ipv6Addr::new(0xfd13, 0, 0, 0, 0, 0, 7, i));
+        let v6 = |i: u16| IpAddr::V6(std::net::Ipv6Addr::new(0xfd13, 0, 0, 0, 0, 0, 7, i));
         let _v6: Vec<_> = (0..MAX_TCP_PER_CLIENT as u16)
             .map(|i| slots.claim(v6(i)).unwrap())
             .collect();
