@@ -15,7 +15,9 @@ use crate::ordering::orders::{validate_request, LineRequest, OrderRequest};
 use crate::ordering::payments::{PaymentRequest, RefundRequest};
 use crate::support::money::MoneyFormat;
 use crate::support::text::percent_encode;
-use crate::venue::reports::{csv, csv_field, hour_chart_svg, Report, TopItem};
+use crate::venue::reports::{
+    csv, csv_field, hour_chart_svg, MethodTotal, Report, StationDay, TopItem, Waste,
+};
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, AUTHORIZATION, COOKIE};
 use hyper::{HeaderMap, Method};
@@ -173,6 +175,7 @@ pub fn report_writers(data: &[u8]) {
     let number = |i: usize| numbers.get(i).copied().unwrap_or(0);
     let mut names = text.split('\n');
     let shop_name = names.next().unwrap_or("");
+    let named = names.next().unwrap_or("");
     let report = Report {
         shop_id: None,
         from: "2026-01-01".into(),
@@ -194,10 +197,31 @@ pub fn report_writers(data: &[u8]) {
             })
             .collect(),
         per_hour: std::array::from_fn(|hour| number(hour).abs() % 100_000),
+        by_method: vec![MethodTotal {
+            method: named.into(),
+            amount_cents: number(8),
+            tip_cents: number(9),
+            payments: number(10),
+        }],
+        refunded_cents: number(11),
+        waste: vec![Waste {
+            shop: shop_name.into(),
+            ingredient: named.into(),
+            qty: number(12),
+            entries: number(13),
+        }],
+        stations: vec![StationDay {
+            station_id: number(14),
+            station: named.into(),
+            day: "2026-01-02".into(),
+            items: number(15),
+            median_ms: number(16),
+            p95_ms: number(17),
+        }],
     };
     let written = csv(&report, shop_name, &MoneyFormat::default());
     assert!(written.starts_with('\u{feff}'));
-    for field in [shop_name]
+    for field in [shop_name, named]
         .into_iter()
         .chain(report.top_items.iter().map(|i| i.name.as_str()))
     {
