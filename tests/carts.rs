@@ -9,23 +9,6 @@ use common::{int_of, str_of, unique_ref, Server, LIVE_BOUND, PASSWORD, SHOP1, SH
 use serde_json::{json, Value};
 use std::time::Instant;
 
-/// An item of `shop` that needs no options and is not counted.
-fn plain_item(server: &Server, shop: i64) -> i64 {
-    server
-        .menu(shop)
-        .iter()
-        .find(|i| {
-            i["available"] == true
-                && i["stock"].is_null()
-                && i["window"].is_null()
-                && i["option_groups"]
-                    .as_array()
-                    .is_none_or(|g| g.iter().all(|g| g["min"] == 0))
-        })
-        .map(|i| int_of(i, "id"))
-        .expect("a plain item")
-}
-
 fn checkout(
     server: &Server,
     token: Option<&str>,
@@ -54,7 +37,7 @@ fn orders_count(server: &Server, shop_email: &str) -> usize {
 #[test]
 fn a_three_shop_checkout_goes_on_when_one_shop_cancels() {
     let server = Server::start_demo();
-    let items = [1, 2, 3].map(|shop| plain_item(&server, shop));
+    let items = [1, 2, 3].map(|shop| server.plain_item(shop));
     let done = checkout(&server, None, &items, &unique_ref()).expect(201);
     let token = str_of(&done, "token").to_string();
     let orders = done["orders"].as_array().unwrap();
@@ -112,7 +95,7 @@ fn a_three_shop_checkout_goes_on_when_one_shop_cancels() {
 #[test]
 fn a_refused_checkout_names_every_faulty_line_and_orders_nothing() {
     let server = Server::start_demo();
-    let items = [1, 2, 3].map(|shop| plain_item(&server, shop));
+    let items = [1, 2, 3].map(|shop| server.plain_item(shop));
     let noodles = server.login(SHOP1, PASSWORD);
     server
         .patch(
@@ -150,7 +133,7 @@ fn a_refused_checkout_names_every_faulty_line_and_orders_nothing() {
 #[test]
 fn a_replayed_client_ref_answers_the_first_checkout() {
     let server = Server::start_demo();
-    let items = [1, 3].map(|shop| plain_item(&server, shop));
+    let items = [1, 3].map(|shop| server.plain_item(shop));
     let client_ref = unique_ref();
     let first = checkout(&server, None, &items, &client_ref).expect(201);
     let token = str_of(&first, "token");
@@ -166,7 +149,7 @@ fn a_cart_change_reaches_the_other_phone_within_a_second() {
     let server = Server::start_demo();
     let made = server.post("/api/carts", None, &json!({})).expect(201);
     let (id, token) = (int_of(&made, "id"), str_of(&made, "token").to_string());
-    let item = plain_item(&server, 1);
+    let item = server.plain_item(1);
     let cart = server
         .get(&format!("/api/carts/{id}"), Some(&token))
         .expect(200);
@@ -219,7 +202,7 @@ fn carts_are_bounded_per_client_and_per_cart() {
     refused.assert_status(429);
     assert_eq!(refused.json()["code"], "cart.too_many");
     let (id, token) = (int_of(&carts[0], "id"), str_of(&carts[0], "token"));
-    let item = plain_item(&server, 1);
+    let item = server.plain_item(1);
     for n in 0..30 {
         server
             .post(
@@ -247,7 +230,7 @@ fn carts_are_bounded_per_client_and_per_cart() {
 #[test]
 fn an_estimate_comes_forward_as_the_queue_moves() {
     let server = Server::start_demo();
-    let item = plain_item(&server, 1);
+    let item = server.plain_item(1);
     let noodles = server.login(SHOP1, PASSWORD);
     server
         .patch(

@@ -15,23 +15,6 @@ use serde_json::{json, Value};
 use std::net::IpAddr;
 use std::time::Instant;
 
-/// An item of `shop` that needs no options and is not counted.
-fn plain_item(server: &Server, shop: i64) -> i64 {
-    server
-        .menu(shop)
-        .iter()
-        .find(|i| {
-            i["available"] == true
-                && i["stock"].is_null()
-                && i["window"].is_null()
-                && i["option_groups"]
-                    .as_array()
-                    .is_none_or(|g| g.iter().all(|g| g["min"] == 0))
-        })
-        .map(|i| int_of(i, "id"))
-        .expect("a plain item")
-}
-
 /// A new table: (id, code, secret).
 fn table(server: &Server, name: &str) -> (i64, String, String) {
     let owner = server.login(OWNER, PASSWORD);
@@ -125,7 +108,7 @@ fn two_phones_share_a_table_cart_live_and_a_rotated_secret_ends_it() {
     );
     waiting.wait_until_taken();
     let added = Instant::now();
-    add(&server, (ann.0, &ann.1), plain_item(&server, 1), "Ann");
+    add(&server, (ann.0, &ann.1), server.plain_item(1), "Ann");
     let (answered, seen) = waiting.join();
     assert!(answered.duration_since(added) < LIVE_BOUND, "too late");
     assert_eq!(seen.json()["lines"][0]["added_by"], "Ann");
@@ -166,7 +149,7 @@ fn a_table_checkout_carries_the_table_and_the_others_follow_it() {
     let server = Server::start_demo();
     let (_, code, secret) = table(&server, "Window 4");
     let cart = open_table(&server, "127.0.0.2", &code, &secret);
-    let [noodle, taco] = [1, 2].map(|shop| plain_item(&server, shop));
+    let [noodle, taco] = [1, 2].map(|shop| server.plain_item(shop));
     add(&server, (cart.0, &cart.1), noodle, "Ann");
     add(&server, (cart.0, &cart.1), taco, "Bo");
 
@@ -261,7 +244,7 @@ fn promo_codes_apply_per_shop_and_a_refused_one_orders_nothing() {
     server.set_venue(&json!({ "max_open_orders_per_device": 100 }));
     let noodles = server.login(SHOP1, PASSWORD);
     let tacos = server.login(SHOP2, PASSWORD);
-    let [noodle, taco] = [1, 2].map(|shop| plain_item(&server, shop));
+    let [noodle, taco] = [1, 2].map(|shop| server.plain_item(shop));
     for (keeper, item, price) in [(&noodles, noodle, 999), (&tacos, taco, 350)] {
         server
             .patch(
@@ -376,7 +359,7 @@ fn fifty_concurrent_checkouts_for_five_uses_give_exactly_five_discounts() {
         &noodles,
         json!({ "code": "LAST", "kind": "fixed", "value": 100, "use_limit": 5 }),
     );
-    let item = plain_item(&server, 1);
+    let item = server.plain_item(1);
     let body = json!({ "lines": lines(&[item]), "promo_codes": { "1": "LAST" } });
     let answers: Vec<common::Response> = std::thread::scope(|s| {
         let racers: Vec<_> = (0..50)
@@ -425,7 +408,7 @@ fn scheduled_orders_stay_off_the_tv_and_the_counts_until_released() {
         return;
     }
     let noodles = server.login(SHOP1, PASSWORD);
-    let item = plain_item(&server, 1);
+    let item = server.plain_item(1);
     let later = checkout(
         &server,
         json!({ "lines": lines(&[item]), "pickup_at": slot }),
@@ -466,7 +449,7 @@ fn an_order_for_now_is_refused_outside_the_shops_hours() {
             Some(&json!({ "opens": clock(minute + 120), "closes": clock(minute + 180) })),
         )
         .expect(200);
-    let item = plain_item(&server, 1);
+    let item = server.plain_item(1);
     let refused = checkout(&server, json!({ "lines": lines(&[item]) }));
     refused.assert_status(409);
     assert_eq!(refused.json()["lines"][0]["code"], "shop.outside_hours");

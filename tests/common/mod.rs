@@ -504,6 +504,22 @@ impl Server {
         )
     }
 
+    /// An item of `shop` that needs no options and is not counted.
+    pub fn plain_item(&self, shop: i64) -> i64 {
+        self.menu(shop)
+            .iter()
+            .find(|i| {
+                i["available"] == true
+                    && i["stock"].is_null()
+                    && i["window"].is_null()
+                    && i["option_groups"]
+                        .as_array()
+                        .is_none_or(|g| g.iter().all(|g| g["min"] == 0))
+            })
+            .map(|i| int_of(i, "id"))
+            .expect("a plain item")
+    }
+
     /// The menu items of an approved shop.
     pub fn menu(&self, shop_id: i64) -> Vec<Value> {
         self.get(&format!("/api/shops/{shop_id}/menu"), None)
