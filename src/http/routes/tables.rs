@@ -80,19 +80,23 @@ pub async fn table_page(app: &App, req: &Request, code: &str) -> Result<Response
     customer::home_at_table(app, req, &row).await
 }
 
-pub async fn api_list(app: &App, req: &Request) -> Result<Response> {
-    owner(app, req).await?;
+/// Every table as the owner sees it, with its link.
+async fn owner_tables(app: &App) -> Result<Vec<tables::OwnerTable>> {
     let host = app.portal.host.clone();
-    let list = app
-        .data
+    app.data
         .db
         .read(move |c| {
             Ok(crate::store::tables::all(c)?
                 .iter()
                 .map(|row| tables::for_owner(&host, row))
-                .collect::<Vec<_>>())
+                .collect())
         })
-        .await?;
+        .await
+}
+
+pub async fn api_list(app: &App, req: &Request) -> Result<Response> {
+    owner(app, req).await?;
+    let list = owner_tables(app).await?;
     Ok(json(StatusCode::OK, &list))
 }
 
@@ -183,17 +187,7 @@ pub async fn api_delete(app: &App, req: &Request, id: i64) -> Result<Response> {
 
 pub async fn page(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let host = app.portal.host.clone();
-    let list = app
-        .data
-        .db
-        .read(move |c| {
-            Ok(crate::store::tables::all(c)?
-                .iter()
-                .map(|row| tables::for_owner(&host, row))
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    let list = owner_tables(app).await?;
     render(
         app,
         req,
