@@ -6,12 +6,13 @@ use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::http::identity::{self, check_csrf, set_staff_cookie, staff_token};
 use crate::http::render::page;
-use crate::http::request::Request;
+use crate::http::request::{Form, Request};
 use crate::http::response::{json, redirect, Response};
 use crate::http::routes::admin::language_choices;
 use crate::http::templates::context;
 use crate::ordering::catalog::ShopStatus;
 use crate::support::ratelimit::Action;
+use crate::support::text;
 use crate::venue::setup;
 use hyper::StatusCode;
 use std::collections::BTreeMap;
@@ -44,7 +45,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
         }
         Err(e @ Error::Unauthorized(_)) => {
             let message = crate::http::render::speech(app, req).message(&e);
-            let email = form.text("email");
+            let email = text::clean_line(&form.text("email"));
             page(
                 app,
                 req,
@@ -97,7 +98,7 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
         }
         Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
             let message = crate::http::render::speech(app, req).message(&e);
-            let fields: BTreeMap<String, String> = form.0.into_iter().collect();
+            let fields = typed_again(form);
             page(
                 app,
                 req,
@@ -218,8 +219,7 @@ pub async fn setup_form(app: &App, req: &Request) -> Result<Response> {
         }
         Err(e @ Error::BadRequest(_)) => {
             let message = crate::http::render::speech(app, req).message(&e);
-            let mut fields: BTreeMap<String, String> = form.0.into_iter().collect();
-            fields.remove("password");
+            let fields = typed_again(form);
             page(
                 app,
                 req,
@@ -230,4 +230,14 @@ pub async fn setup_form(app: &App, req: &Request) -> Result<Response> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// A refused form's fields, shown again as typed by the API's rule for
+/// text (no control or bidi characters), never the password.
+fn typed_again(form: Form) -> BTreeMap<String, String> {
+    form.0
+        .into_iter()
+        .filter(|(key, _)| key != "password")
+        .map(|(key, value)| (key, text::clean_text(&value)))
+        .collect()
 }

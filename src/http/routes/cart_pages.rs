@@ -22,7 +22,7 @@ use crate::ordering::orders::{self, Actor, LineRequest};
 use crate::support::crypto;
 use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
-use crate::support::text::percent_encode;
+use crate::support::text::{self, percent_encode};
 use crate::support::time::now_ms;
 use hyper::StatusCode;
 use serde::Serialize;
@@ -49,15 +49,9 @@ fn named_cart(pairs: &Pairs) -> Option<(i64, String)> {
     ))
 }
 
-/// The name a table's guest shows on the lines they add, cut to what a
-/// line keeps.
+/// The name a table's guest shows on the lines they add.
 fn added_by(pairs: &Pairs) -> String {
-    field(pairs, "by")
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(carts::MAX_ADDED_BY_CHARS)
-        .collect()
+    super::customer::guest_name(field(pairs, "by").unwrap_or_default())
 }
 
 /// The order token a form or link carries, if it looks like one.
@@ -295,6 +289,7 @@ async fn show(
         Some(r) => (r.status, Some(r.problem), r.lines.len()),
         None => (StatusCode::OK, None, 0),
     };
+    let by = Some(added_by(pairs)).filter(|by| !by.is_empty());
     let template = if req.param("fragment").is_some() {
         "customer/cart_live.html"
     } else {
@@ -312,16 +307,17 @@ async fn show(
             fields => kept,
             home => home_link(token.as_deref(), &carried_of(pairs)),
             table => table.map(|t| value(&t)),
-            by => field(pairs, "by"),
+            by => by.clone(),
             gone => (!gone_names.is_empty()).then(|| gone_names.join(", ")),
             cart_token => named.as_ref().map(|(_, token)| token.clone()),
             slots => slots_today(now, minute),
             problem => problem,
             faults => faults,
-            name => field(pairs, "customer_name").or(field(pairs, "by")),
-            note => field(pairs, "note"),
+            // What was typed, shown again by the API's rules for text.
+            name => field(pairs, "customer_name").map(text::clean_line).or(by),
+            note => field(pairs, "note").map(text::clean_text),
             pickup_at => field(pairs, "pickup_at").and_then(|p| p.parse::<i64>().ok()),
-            promo => pairs.iter().filter(|(k, v)| k.starts_with("promo_") && !v.is_empty()).cloned().collect::<Vec<_>>(),
+            promo => pairs.iter().filter(|(k, v)| k.starts_with("promo_") && !v.is_empty()).map(|(k, v)| (k.clone(), text::clean_line(v))).collect::<Vec<_>>(),
             // Fixed when the cart is shown: a double tap on "Place order"
             // sends the same reference and so makes one checkout.
             client_ref => identity::new_form_ref(app)?,

@@ -187,15 +187,29 @@ pub(super) fn carried(req: &Request) -> Vec<(String, String)> {
 pub(super) fn carried_of(pairs: &[(String, String)]) -> Vec<(String, String)> {
     pairs
         .iter()
-        .filter(|(key, value)| {
-            !value.is_empty()
-                && matches!(
-                    key.as_str(),
-                    "l" | "n" | "table" | "s" | "cart" | "ct" | "by"
-                )
+        .filter(|(key, _)| {
+            matches!(
+                key.as_str(),
+                "l" | "n" | "table" | "s" | "cart" | "ct" | "by"
+            )
         })
+        .map(|(key, value)| match key.as_str() {
+            "by" => (key.clone(), guest_name(value)),
+            _ => (key.clone(), value.clone()),
+        })
+        .filter(|(_, value)| !value.is_empty())
         .take(MAX_CARRIED)
-        .cloned()
+        .collect()
+}
+
+/// The name a table's guest shows on the lines they add, as a line keeps
+/// it: the API's rule for a line of text (no control or bidi characters),
+/// trimmed, cut to what a line keeps.
+pub(super) fn guest_name(text: &str) -> String {
+    crate::support::text::clean_line(text)
+        .trim()
+        .chars()
+        .take(crate::ordering::carts::MAX_ADDED_BY_CHARS)
         .collect()
 }
 

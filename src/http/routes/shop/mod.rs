@@ -196,13 +196,15 @@ pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
 
 /// `back` if it is a path on this site, else the board: a form field must
 /// not send the browser to another site. Browsers read `//host` and `/\host`
-/// as another host and drop tabs and newlines before deciding.
+/// as another host and drop tabs and newlines before deciding. Only
+/// visible ASCII, as our links are: a `Location` header cannot carry the
+/// rest, and a redirect without one leaves a blank page.
 fn same_site_path(back: &str) -> &str {
     let mut bytes = back.bytes();
     let same_site = bytes.next() == Some(b'/')
         && !matches!(bytes.next(), Some(b'/' | b'\\'))
         && back.len() <= 1_000
-        && !back.chars().any(char::is_control);
+        && back.bytes().all(|b| b.is_ascii_graphic());
     if same_site {
         back
     } else {
@@ -434,6 +436,9 @@ mod tests {
             "evil.example",
             "/\t/evil.example",
             "/\n/evil.example",
+            "/shop?\u{202E}x",
+            "/shop?a b",
+            "/shop?\"><img src=x>",
         ] {
             assert_eq!(same_site_path(bad), "/shop", "{bad:?}");
         }
