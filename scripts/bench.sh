@@ -9,6 +9,26 @@ cd "$(dirname "$0")/.."
 waiters=${1:-2000}
 # The router's trimmed SQLite, as scripts/test.sh and CI build it.
 export LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
+# Rows bench-peers.py does not measure, each rewriting only its own goal row:
+# BENCH_PARTS=burst (RSS after a load burst on the static musl x86_64 build,
+# the routers' libc, built by scripts/build.sh into target/musl-x86_64), qemu
+# (the smoke workload, mipsel under qemu-user beside that x86_64 build;
+# MIPSEL_BIN, default dist/mipsel_24kc/orderspot).
+musl() {
+    local bin=target/musl-x86_64/dist/x86_64/orderspot
+    [ -x "$bin" ] || CARGO_TARGET_DIR=$PWD/target/musl-x86_64 DIST=$PWD/target/musl-x86_64/dist \
+        scripts/build.sh x86_64 >&2
+    echo "$bin"
+}
+export PATH=$PATH:/usr/sbin
+case ${BENCH_PARTS:-all} in
+    burst) exec scripts/bench-rows.py burst "$(musl)" BENCHMARKS.md ;;
+    qemu)
+        mipsel=${MIPSEL_BIN:-dist/mipsel_24kc/orderspot}
+        [ -x "$mipsel" ] || scripts/build.sh mipsel_24kc
+        exec scripts/bench-rows.py qemu "$(musl)" "$mipsel" "$(scripts/build.sh --qemu mipsel_24kc)" BENCHMARKS.md
+        ;;
+esac
 cargo build --release --quiet
 # BENCH_PARTS=peers runs only the side-by-side pairs and placement against
 # history (they write BENCHMARKS.md); the default runs everything.
