@@ -129,9 +129,10 @@ const FIREFOX_CANONICAL: &str =
 impl Probe {
     /// The probe a request is, by its Host (as `host_name` returns it) and path.
     pub(crate) fn recognise(host: &str, path: &str) -> Option<Probe> {
+        // Paths first: few, and most requests ask for none of them.
         PROBES
             .iter()
-            .find(|(hosts, paths, _)| hosts.contains(&host) && paths.contains(&path))
+            .find(|(hosts, paths, _)| paths.contains(&path) && hosts.contains(&host))
             .map(|&(_, _, probe)| probe)
     }
 
