@@ -159,25 +159,25 @@ impl Clients {
         Ok(())
     }
 
-    /// Records that `ip` made a request (at most once a minute per client).
-    pub async fn seen(&self, ip: IpAddr) -> Result<()> {
-        let ip = ip.to_canonical();
+    /// When `ip` made a request now and its `last_seen` is due a write
+    /// (`record_sighting`), that time; `None` when it was written less than
+    /// a minute ago. In memory only: asked on every intercepted request.
+    pub fn sighting_due(&self, ip: IpAddr) -> Option<i64> {
         let now = now_ms();
-        {
-            let mut seen = self.inner.seen.lock().unwrap_or_else(|p| p.into_inner());
-            if seen.get(&ip).is_some_and(|&at| now - at < SEEN_EVERY_MS) {
-                return Ok(());
-            }
-            seen.retain(|_, at| now - *at < SEEN_EVERY_MS);
-            seen.insert(ip, now);
-        }
+        let mut seen = self.inner.seen.lock().unwrap_or_else(|p| p.into_inner());
+        sighting_due(&mut seen, ip.to_canonical(), now).then_some(now)
+    }
+
+    /// Writes that `ip` made a request `at` (as `sighting_due` said).
+    pub async fn record_sighting(&self, ip: IpAddr, at: i64) -> Result<()> {
+        let ip = ip.to_canonical();
         let arp = self.inner.settings.arp_path.clone();
         let accepted = self
             .inner
             .db
             .write(move |tx| {
                 let mac = mac_of(&arp, ip);
-                Ok(rows::touch(tx, &ip.to_string(), mac.as_deref(), now)?)
+                Ok(rows::touch(tx, &ip.to_string(), mac.as_deref(), at)?)
             })
             .await?;
         // A device allowed by MAC just showed up under this IP.
@@ -445,6 +445,19 @@ fn age(ms: i64) -> String {
     }
 }
 
+/// Whether a request from `ip` at `now` is due a `last_seen` write: the
+/// first in `SEEN_EVERY_MS`. Notes it in `seen` (the last write of each
+/// client) when it is, and forgets clients not written within that time,
+/// so the map holds at most the clients of the last minute.
+fn sighting_due(seen: &mut HashMap<IpAddr, i64>, ip: IpAddr, now: i64) -> bool {
+    if seen.get(&ip).is_some_and(|&at| now - at < SEEN_EVERY_MS) {
+        return false;
+    }
+    seen.retain(|_, at| now - *at < SEEN_EVERY_MS);
+    seen.insert(ip, now);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,6 +545,21 @@ mod tests {
         assert!(text.contains("10.0.0.7"), "{text}");
         assert!(text.contains("1h ago"), "{text}");
         assert!(text.contains("portal"), "{text}");
+    }
+
+    #[test]
+    fn a_client_is_written_as_seen_at_most_once_a_minute() {
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.2".parse().unwrap(), "fd00::2".parse().unwrap());
+        let mut seen = HashMap::new();
+        assert!(sighting_due(&mut seen, a, 1_000));
+        assert!(!sighting_due(&mut seen, a, 1_000));
+        assert!(!sighting_due(&mut seen, a, 1_000 + SEEN_EVERY_MS - 1));
+        assert!(sighting_due(&mut seen, b, 2_000));
+        assert!(sighting_due(&mut seen, a, 1_000 + SEEN_EVERY_MS));
+        assert_eq!(seen.len(), 2);
+        // Clients quiet for a minute are forgotten.
+        assert!(sighting_due(&mut seen, a, 2_000 + 2 * SEEN_EVERY_MS));
+        assert_eq!(seen, HashMap::from([(a, 2_000 + 2 * SEEN_EVERY_MS)]));
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub(crate) mod firewall;
 pub(crate) mod journeys;
 
 use crate::support::i18n::Catalogue;
-use crate::support::text::percent_encode;
+use crate::support::text::percent_encode_into;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
@@ -129,9 +129,10 @@ const FIREFOX_CANONICAL: &str =
 impl Probe {
     /// The probe a request is, by its Host (as `host_name` returns it) and path.
     pub(crate) fn recognise(host: &str, path: &str) -> Option<Probe> {
+        // Paths first: few, and most requests ask for none of them.
         PROBES
             .iter()
-            .find(|(hosts, paths, _)| hosts.contains(&host) && paths.contains(&path))
+            .find(|(hosts, paths, _)| paths.contains(&path) && hosts.contains(&host))
             .map(|&(_, _, probe)| probe)
     }
 
@@ -178,8 +179,8 @@ pub(crate) enum Visit {
 /// What a request for some other site gets.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Intercept {
-    /// Send the browser to the portal (this URL).
-    Redirect(String),
+    /// Send the browser to the portal (`PortalConfig::write_redirect_location`).
+    Redirect,
     /// Answer the probe with what its OS expects when online.
     Online(Probe),
 }
@@ -224,16 +225,10 @@ impl PortalConfig {
     /// bound to an offline Wi-Fi, so it must stay open from Continue to
     /// pickup. In `internet` mode probes only reach us while the phone still
     /// caches a pre-acceptance DNS answer.
-    pub(crate) fn intercept(
-        &self,
-        host: &str,
-        path: &str,
-        original_url: &str,
-        visit: Visit,
-    ) -> Intercept {
+    pub(crate) fn intercept(&self, host: &str, path: &str, visit: Visit) -> Intercept {
         match Probe::recognise(host, path) {
             Some(probe) if self.answers_online(probe, visit) => Intercept::Online(probe),
-            _ => Intercept::Redirect(self.redirect_location(original_url)),
+            _ => Intercept::Redirect,
         }
     }
 
@@ -262,9 +257,38 @@ impl PortalConfig {
         }
     }
 
-    /// The landing page with the URL the browser wanted kept as `url`.
-    pub(crate) fn redirect_location(&self, original_url: &str) -> String {
-        format!("http://{}/?url={}", self.host, percent_encode(original_url))
+    /// Appends the landing page's URL with the URL the browser wanted,
+    /// `http://{host}{path_and_query}` (`host` as the Host header sent it),
+    /// kept as `url`. Written in place, with no copy of either URL: every
+    /// intercepted request makes one.
+    pub(crate) fn write_redirect_location(
+        &self,
+        out: &mut String,
+        host: &str,
+        path_and_query: &str,
+    ) {
+        out.push_str("http://");
+        out.push_str(&self.host);
+        // "http://" percent-encoded.
+        out.push_str("/?url=http%3A%2F%2F");
+        percent_encode_into(out, host);
+        percent_encode_into(out, path_and_query);
+    }
+
+    /// The most bytes `write_redirect_location` writes for these parts.
+    pub(crate) fn redirect_location_max_len(&self, host: &str, path_and_query: &str) -> usize {
+        "http:///?url=http%3A%2F%2F".len()
+            + self.host.len()
+            + 3 * (host.len() + path_and_query.len())
+    }
+
+    /// Whether redirect locations go into HTML as they are: the encoded URL
+    /// never holds a character HTML escapes, so only the portal's name can.
+    pub(crate) fn redirect_is_html_plain(&self) -> bool {
+        !self
+            .host
+            .bytes()
+            .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
     }
 
     pub(crate) fn landing_url(&self) -> String {
@@ -371,12 +395,10 @@ mod tests {
     fn every_probe_is_redirected_before_acceptance_in_both_modes() {
         for mode in [Mode::Local, Mode::Internet] {
             for &(host, path, _) in CASES {
-                let url = format!("http://{host}{path}");
-                let expected = format!("http://order.lan/?url={}", percent_encode(&url));
                 assert_eq!(
-                    config(mode).intercept(host, path, &url, Visit::Held),
-                    Intercept::Redirect(expected),
-                    "{mode:?} {url}"
+                    config(mode).intercept(host, path, Visit::Held),
+                    Intercept::Redirect,
+                    "{mode:?} {host}{path}"
                 );
             }
         }
@@ -390,12 +412,12 @@ mod tests {
                     let keeps_window_open =
                         probe == Probe::Android && mode == Mode::Local && visit != Visit::Done;
                     let expected = if keeps_window_open {
-                        Intercept::Redirect("http://order.lan/?url=http%3A%2F%2Fx%2F".into())
+                        Intercept::Redirect
                     } else {
                         Intercept::Online(probe)
                     };
                     assert_eq!(
-                        config(mode).intercept(host, path, "http://x/", visit),
+                        config(mode).intercept(host, path, visit),
                         expected,
                         "{mode:?} {visit:?} {host}{path}"
                     );
@@ -408,16 +430,57 @@ mod tests {
     fn other_sites_are_always_sent_to_the_portal() {
         for visit in [Visit::Held, Visit::Browsing, Visit::Waiting, Visit::Done] {
             assert_eq!(
-                config(Mode::Local).intercept(
-                    "example.com",
-                    "/a",
-                    "http://example.com/a?b=c&d",
-                    visit
-                ),
-                Intercept::Redirect(
-                    "http://order.lan/?url=http%3A%2F%2Fexample.com%2Fa%3Fb%3Dc%26d".into()
+                config(Mode::Local).intercept("example.com", "/a", visit),
+                Intercept::Redirect
+            );
+        }
+    }
+
+    fn redirect_location(c: &PortalConfig, host: &str, path_and_query: &str) -> String {
+        let mut out = String::new();
+        c.write_redirect_location(&mut out, host, path_and_query);
+        assert!(out.len() <= c.redirect_location_max_len(host, path_and_query));
+        out
+    }
+
+    #[test]
+    fn redirects_keep_the_wanted_url_percent_encoded() {
+        let c = config(Mode::Local);
+        assert_eq!(
+            redirect_location(&c, "example.com", "/a?b=c&d"),
+            "http://order.lan/?url=http%3A%2F%2Fexample.com%2Fa%3Fb%3Dc%26d"
+        );
+        for (host, path_and_query) in [
+            ("EXAMPLE.com.:8080", "/a b?q=\"<x>\"&y='1'"),
+            ("[fe80::1]:80", "/%zz/../\u{202e}ünï"),
+            ("\u{1}\u{ff}", "\u{7f}"),
+        ] {
+            let original = format!("http://{host}{path_and_query}");
+            let location = redirect_location(&c, host, path_and_query);
+            assert_eq!(
+                location,
+                format!(
+                    "http://order.lan/?url={}",
+                    crate::support::text::percent_encode(&original)
                 )
             );
+            assert!(location.bytes().all(|b| b.is_ascii_graphic()), "{location}");
+            assert!(!location.contains(['&', '<', '>', '"', '\'']), "{location}");
+        }
+        // The upper bound holds when every byte needs encoding.
+        let all: String = (0u8..128).map(char::from).collect();
+        redirect_location(&c, &all, &all);
+    }
+
+    #[test]
+    fn only_the_portals_name_can_make_a_redirect_need_html_escaping() {
+        assert!(config(Mode::Local).redirect_is_html_plain());
+        for odd in ["a&b", "a<b", "a>b", "a\"b", "a'b"] {
+            let c = PortalConfig {
+                host: odd.into(),
+                ..config(Mode::Local)
+            };
+            assert!(!c.redirect_is_html_plain(), "{odd}");
         }
     }
 
@@ -485,9 +548,7 @@ mod tests {
         assert!(!c.is_own_name("venue.example"));
         // Redirects stay plain HTTP on the short name: the phone's sheet
         // opened on http://, and every client can reach it.
-        assert!(c
-            .redirect_location("http://x/")
-            .starts_with("http://order.lan/"));
+        assert!(redirect_location(&c, "x", "/").starts_with("http://order.lan/"));
     }
 
     #[test]

@@ -93,23 +93,27 @@ pub(crate) fn for_log(value: &str) -> String {
 
 /// Percent-encodes a URL component (a query value, a path segment).
 pub fn percent_encode(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    // One buffer, not a string per byte: captive redirects encode every
-    // URL a phone asks for.
     let mut encoded = String::with_capacity(text.len());
+    percent_encode_into(&mut encoded, text);
+    encoded
+}
+
+/// `percent_encode` appended to `out`: captive redirects write the URL a
+/// phone asked for straight into the page they send.
+pub fn percent_encode_into(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in text.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(b as char)
+                out.push(b as char)
             }
             _ => {
-                encoded.push('%');
-                encoded.push(HEX[usize::from(b >> 4)] as char);
-                encoded.push(HEX[usize::from(b & 15)] as char);
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
             }
         }
     }
-    encoded
 }
 
 #[cfg(test)]

@@ -7,14 +7,15 @@ use crate::error::Result;
 use crate::http::identity;
 use crate::http::request::Request;
 use crate::http::response::{redirect, with_body, Response};
-use crate::portal::{host_name, redirect_body, Intercept};
+use crate::portal::{host_name, redirect_body, Intercept, PortalConfig};
 use crate::support::i18n::{self, Catalogue};
 use crate::support::text::percent_encode;
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, ACCEPT_LANGUAGE, HOST, LOCATION};
+use hyper::header::{HeaderMap, HeaderValue, ACCEPT_LANGUAGE, HOST, LOCATION};
 use hyper::StatusCode;
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 /// The answer to a request whose Host is another site, or `None` when it
@@ -34,31 +35,24 @@ pub fn intercept(
     let peer_ip = peer.ip().to_canonical();
     // The router itself (health checks, the owner on SSH) is no Wi-Fi client.
     if !peer_ip.is_loopback() && Some(peer_ip) != local {
-        record_seen(app, peer);
+        record_seen(app, peer_ip);
     }
     let name = bare_host(host);
     if app.portal.is_portal_host(&name, local) {
         return None;
     }
-    let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let mut original = String::with_capacity(7 + host.len() + path_and_query.len());
-    original.push_str("http://");
-    original.push_str(host);
-    original.push_str(path_and_query);
-    let visit = app.clients.visit(peer.ip());
-    Some(
-        match app
-            .portal
-            .intercept(&name, req.uri().path(), &original, visit)
-        {
-            Intercept::Online(probe) => {
-                let (status, content_type, body) = probe.online_answer();
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                with_body(status, content_type, body)
-            }
-            Intercept::Redirect(location) => redirected(&location, language(app, req)),
-        },
-    )
+    let visit = app.clients.visit(peer_ip);
+    Some(match app.portal.intercept(&name, req.uri().path(), visit) {
+        Intercept::Online(probe) => {
+            let (status, content_type, body) = probe.online_answer();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            with_body(status, content_type, body)
+        }
+        Intercept::Redirect => {
+            let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            redirected(&app.portal, host, path_and_query, language(app, req))
+        }
+    })
 }
 
 /// `host_name` without its copy when the Host is already a bare lower-case
@@ -92,34 +86,63 @@ fn redirect_pages() -> &'static [(&'static Catalogue, String, String)] {
 /// Where a redirect page's link goes, while it is made.
 const HOLE: &str = "\u{1}";
 
-/// The 302 to the portal: its page and its `Location` in one buffer.
-fn redirected(location: &str, language: &'static Catalogue) -> Response {
+/// The 302 to the portal for `http://{host}{path_and_query}`: its
+/// `Location` written once, into its page, and sent from there.
+fn redirected(
+    portal: &PortalConfig,
+    host: &str,
+    path_and_query: &str,
+    language: &'static Catalogue,
+) -> Response {
     let page = redirect_pages()
         .iter()
         .find(|(l, _, _)| std::ptr::eq(*l, language));
-    // A percent-encoded URL needs no HTML escaping; anything else takes
-    // the long way.
-    let plain = !location.contains(['&', '<', '>', '"', '\'']);
     let (body, link) = match page {
-        Some((_, head, tail)) if plain => {
-            let mut body = String::with_capacity(head.len() + location.len() + tail.len());
+        Some((_, head, tail)) if portal.redirect_is_html_plain() => {
+            let most = portal.redirect_location_max_len(host, path_and_query);
+            let mut body = String::with_capacity(head.len() + most + tail.len());
             body.push_str(head);
-            body.push_str(location);
+            portal.write_redirect_location(&mut body, host, path_and_query);
+            let end = body.len();
             body.push_str(tail);
             let body = Bytes::from(body);
-            let link = body.slice(head.len()..head.len() + location.len());
+            let link = body.slice(head.len()..end);
             (body, link)
         }
-        _ => (
-            Bytes::from(redirect_body(location, language)),
-            Bytes::copy_from_slice(location.as_bytes()),
-        ),
+        // A portal name that HTML must escape takes the long way.
+        _ => {
+            let mut location = String::new();
+            portal.write_redirect_location(&mut location, host, path_and_query);
+            (
+                Bytes::from(redirect_body(&location, language)),
+                Bytes::from(location),
+            )
+        }
     };
-    let mut response = with_body(StatusCode::FOUND, "text/html; charset=utf-8", body);
-    if let Ok(value) = HeaderValue::from_maybe_shared(link) {
-        response.headers_mut().insert(LOCATION, value);
-    }
+    let mut response = hyper::Response::new(Full::new(body));
+    *response.status_mut() = StatusCode::FOUND;
+    let headers = response.headers_mut();
+    *headers = redirect_headers().clone();
+    match HeaderValue::from_maybe_shared(link) {
+        Ok(value) => headers.insert(LOCATION, value),
+        Err(_) => headers.remove(LOCATION),
+    };
     response
+}
+
+/// A redirect's headers, made once: `with_body`'s for an HTML page and a
+/// `Location` to replace. Copying them is cheaper than building a header
+/// map per request, and with the `Location` already in, replacing it
+/// grows nothing.
+fn redirect_headers() -> &'static HeaderMap {
+    static HEADERS: OnceLock<HeaderMap> = OnceLock::new();
+    HEADERS.get_or_init(|| {
+        let mut headers = with_body(StatusCode::FOUND, "text/html; charset=utf-8", "")
+            .headers()
+            .clone();
+        headers.insert(LOCATION, HeaderValue::from_static("/"));
+        headers
+    })
 }
 
 /// The language of a redirected request: its browser's, else the venue's.
@@ -134,12 +157,16 @@ fn language(app: &App, req: &hyper::Request<Incoming>) -> &'static Catalogue {
     })
 }
 
-/// Sessions record when a client was last seen; off the request's path.
-fn record_seen(app: &App, peer: SocketAddr) {
+/// Sessions record when a client was last seen, off the request's path:
+/// a task only when the database is due a write (once a minute a client).
+fn record_seen(app: &App, ip: IpAddr) {
+    let Some(at) = app.clients.sighting_due(ip) else {
+        return;
+    };
     let clients = app.clients.clone();
     tokio::spawn(async move {
-        if let Err(e) = clients.seen(peer.ip()).await {
-            log::warn!("recording Wi-Fi client {peer}: {e}");
+        if let Err(e) = clients.record_sighting(ip, at).await {
+            log::warn!("recording Wi-Fi client {ip}: {e}");
         }
     });
 }
@@ -188,7 +215,6 @@ pub fn captive_api(app: &App, req: &Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::portal::PortalConfig;
     use http_body_util::BodyExt;
 
     async fn body_of(response: Response) -> String {
@@ -198,28 +224,45 @@ mod tests {
 
     #[tokio::test]
     async fn a_redirect_sends_the_portals_location_and_page_for_odd_hosts_and_paths() {
-        let portal = PortalConfig::default();
-        let originals = [
-            "http://example.com/",
-            "http://EXAMPLE.com.:8080/a b?q=\"<x>\"&y='1'#frag",
-            "http://[fe80::1]:80/%zz/../\u{202e}ünï",
-            "http://10.0.0.9/generate_204",
+        let odd_name = PortalConfig {
+            host: "order.lan&<\"'>".into(),
+            ..PortalConfig::default()
+        };
+        let wanted = [
+            ("example.com", "/"),
+            ("EXAMPLE.com.:8080", "/a b?q=\"<x>\"&y='1'#frag"),
+            ("[fe80::1]:80", "/%zz/../\u{202e}ünï"),
+            ("10.0.0.9", "/generate_204"),
         ];
-        for original in originals {
-            let location = portal.redirect_location(original);
-            for language in i18n::catalogues() {
-                let response = redirected(&location, language);
-                assert_eq!(response.status(), StatusCode::FOUND);
-                assert_eq!(response.headers()[LOCATION], location.as_str());
-                assert_eq!(body_of(response).await, redirect_body(&location, language));
+        // The headers of any page, and the Location.
+        let mut expected_headers = with_body(StatusCode::OK, "text/html; charset=utf-8", "")
+            .headers()
+            .clone();
+        for portal in [PortalConfig::default(), odd_name] {
+            for (host, path_and_query) in wanted {
+                let location = format!(
+                    "http://{}/?url={}",
+                    portal.host,
+                    percent_encode(&format!("http://{host}{path_and_query}"))
+                );
+                expected_headers.insert(LOCATION, location.parse().unwrap());
+                for language in i18n::catalogues() {
+                    let response = redirected(&portal, host, path_and_query, language);
+                    assert_eq!(response.status(), StatusCode::FOUND);
+                    assert_eq!(response.headers(), &expected_headers);
+                    assert_eq!(body_of(response).await, redirect_body(&location, language));
+                }
             }
         }
-        // A location that needs escaping in HTML still gets the page's own.
-        let odd = "/?a=1&b=\"2\"";
-        let response = redirected(odd, i18n::english());
-        assert_eq!(response.headers()[LOCATION], odd);
-        assert_eq!(body_of(response).await, redirect_body(odd, i18n::english()));
         assert_eq!(redirect_pages().len(), i18n::catalogues().len());
+        // A Location no header can carry is left out, not replaced by the
+        // one the headers were made with.
+        let unsendable = PortalConfig {
+            host: "order.lan\n".into(),
+            ..PortalConfig::default()
+        };
+        let response = redirected(&unsendable, "example.com", "/", i18n::english());
+        assert!(response.headers().get(LOCATION).is_none());
     }
 
     #[test]
