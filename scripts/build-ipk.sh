@@ -6,11 +6,14 @@
 #                                        # dist/orderspot-<apk version>_mipsel_24kc.apk
 #   scripts/build-ipk.sh all             # every architecture scripts/build.sh knows
 #   scripts/build-ipk.sh --no-build all  # package the binaries already in dist/
+#   scripts/build-ipk.sh --https mips_24kc  # the orderspot-https variant:
+#                 # dist/orderspot-https_<version>_mips_24kc.ipk and .apk, its
+#                 # binary (cargo feature https) in dist/https/mips_24kc/
 #
 # Builds each binary first (scripts/build.sh; cargo makes that quick when
 # nothing changed). Both packages' contents come from openwrt/Makefile, the
 # SDK recipe, so both ways of building give the same packages: the files and
-# modes of the install section, Depends, Conflicts, USERID (Require-User),
+# modes of the install section, Depends, Conflicts, Provides, USERID (Require-User),
 # conffiles (files in the
 # package; any other path listed there becomes /lib/upgrade/keep.d/orderspot,
 # as package-pack.mk does), description, and the postinst/prerm/postrm parts.
@@ -27,9 +30,12 @@
 # /lib/apk/packages/orderspot.{list,conffiles,conffiles_static,rusers}; post-install
 # is default_postinst then the postinst part, post-upgrade the same with
 # PKG_UPGRADE=1, pre-deinstall default_prerm then the prerm part,
-# post-deinstall the postrm part. One addition: package-pack.mk never passes
-# CONFLICTS to mkpkg; here they become apk's conflict dependencies (!name), so
-# 25.12 refuses the other captive portals as opkg does.
+# post-deinstall the postrm part; PROVIDES as versioned provides
+# (name=<version>), which apk installs only one package of, as package-pack.mk
+# writes them. One addition: package-pack.mk never passes CONFLICTS to
+# mkpkg; here they become apk's conflict dependencies (!name), so 25.12
+# refuses the other captive portals as opkg does (but a name the package
+# provides: orderspot-https and orderspot exclude each other by that).
 #
 # Reproducible: sorted names, owner and group 0 (numeric), every mtime set to
 # SOURCE_DATE_EPOCH (default: the time of the last git commit), gzip -n, and
@@ -44,27 +50,57 @@ WORK=${CARGO_TARGET_DIR:-$ROOT/target}/ipk
 
 die() { echo "build-ipk.sh: $*" >&2; exit 1; }
 
-# block [name]: the text of `define Package/orderspot[/name]` with make's $$
-# turned back into $.
-block() {
-    awk -v start="define Package/orderspot${1:+/$1}" '
+# The package being made (--https: orderspot-https) and where its binaries are.
+PKG=orderspot
+BIN_DIST=$DIST
+
+# raw NAME: the text of `define NAME` with make's $$ turned back into $.
+raw() {
+    awk -v start="define $1" '
         $0 == start { on = 1; next }
         on && $0 == "endef" { exit }
         on { gsub(/\$\$/, "$"); print }' "$MK"
+}
+
+# expand NAME: raw NAME with each line that is `$(call Package/X[,...])` or
+# `$(Package/X)` replaced by the text of Package/X (how the variant reuses
+# orderspot's parts).
+expand() {
+    local line
+    while IFS= read -r line; do
+        if [[ $line =~ ^\$\((call\ )?(Package/[^,\)]*)(,.*)?\)$ ]]; then
+            expand "${BASH_REMATCH[2]}"
+        else
+            printf '%s\n' "$line"
+        fi
+    done < <(raw "$1")
+}
+
+# block [part]: the text of `define Package/$PKG[/part]`, or of the part it
+# is set to (`Package/$PKG/part = $(Package/orderspot/part)`).
+block() {
+    local name="Package/$PKG${1:+/$1}" other
+    if grep -qxF "define $name" "$MK"; then
+        expand "$name"
+        return
+    fi
+    other=$(sed -n "s|^$name = \$(\(Package/[^)]*\))\$|\1|p" "$MK")
+    [ -z "$other" ] || expand "$other"
 }
 
 mk_var() { # mk_var NAME: a simple `NAME:=value` of the Makefile
     sed -n "s/^$1:=//p" "$MK" | head -n1
 }
 
-pkg_field() { # pkg_field NAME: `NAME:=value` of define Package/orderspot
+pkg_field() { # pkg_field NAME: `NAME:=value` of define Package/$PKG
     block '' | sed -n "s/^[[:space:]]*$1:=//p"
 }
 
 # The package names of DEPENDS (not the $(...) variables or @conditions),
-# one a line, and of CONFLICTS.
+# one a line, and of CONFLICTS and PROVIDES.
 depends_names() { pkg_field DEPENDS | tr ' ' '\n' | grep -v -e '^\$(' -e '^@' -e '^$' | sed 's/^+//'; }
 conflicts_names() { pkg_field CONFLICTS | tr ' ' '\n' | sed '/^$/d'; }
+provides_names() { pkg_field PROVIDES | tr ' ' '\n' | sed '/^$/d'; }
 
 pkg_version() {
     local v r
@@ -123,7 +159,7 @@ install_files() {
             *) die "$MK: cannot mirror this install line: $line" ;;
         esac
         case $src in
-            '$(PKG_INSTALL_DIR)/bin/orderspot') src=$DIST/$arch/orderspot ;;
+            '$(PKG_INSTALL_DIR)/bin/orderspot') src=$BIN_DIST/$arch/orderspot ;;
             ./files/*) src=openwrt/${src#./} ;;
             *) die "$MK: unknown source in: $line" ;;
         esac
@@ -135,12 +171,13 @@ install_files() {
 build_one() {
     local arch=$1 version pkg stage data ctl out size
     version=$(pkg_version)
-    pkg=$(mk_var PKG_NAME)
+    pkg=$PKG
+    grep -qxF "define Package/$pkg" "$MK" || die "$MK defines no package $pkg"
     [ -f openwrt/files/orderspot.nft ] ||
         die "openwrt/files/orderspot.nft (the captive portal's nftables rules) is missing"
-    [ -x "$DIST/$arch/orderspot" ] || die "no binary at $DIST/$arch/orderspot (run scripts/build.sh $arch)"
+    [ -x "$BIN_DIST/$arch/orderspot" ] || die "no binary at $BIN_DIST/$arch/orderspot (run scripts/build.sh $arch)"
 
-    stage=$WORK/$arch
+    stage=$WORK/$pkg/$arch
     rm -rf "$stage"
     data=$stage/data
     ctl=$stage/control
@@ -160,19 +197,21 @@ build_one() {
     fi
 
     # control.tar.gz
-    local depends conflicts desc url users
+    local depends conflicts provides desc url users
     url=$(pkg_field URL)
     users=$(pkg_field USERID)
     depends=$(depends_names | paste -sd, - | sed 's/,/, /g')
     conflicts=$(conflicts_names | paste -sd, - | sed 's/,/, /g')
+    provides=$(provides_names | paste -sd, - | sed 's/,/, /g')
     desc=$(block description | sed 's/^[[:space:]]*//')
     {
         echo "Package: $pkg"
         echo "Version: $version"
         [ -z "$depends" ] || echo "Depends: $depends"
         [ -z "$conflicts" ] || echo "Conflicts: $conflicts"
+        [ -z "$provides" ] || echo "Provides: $provides"
         [ -z "$users" ] || echo "Require-User: $users"
-        echo "Source: package/$pkg"
+        echo "Source: package/$(mk_var PKG_NAME)"
         echo "SourceName: $pkg"
         echo "License: $(mk_var PKG_LICENSE)"
         echo "LicenseFiles: $(mk_var PKG_LICENSE_FILES)"
@@ -225,10 +264,10 @@ EOF
     reproducible_tar "$pk" ./debian-binary ./data.tar.gz ./control.tar.gz >"$out.tmp"
     mv -f "$out.tmp" "$out"
     size=$(stat -c %s "$out")
-    printf '    %s: %s bytes (binary %s bytes)\n' "$out" "$size" "$(stat -c %s "$DIST/$arch/orderspot")"
+    printf '    %s: %s bytes (binary %s bytes)\n' "$out" "$size" "$(stat -c %s "$BIN_DIST/$arch/orderspot")"
     local max_ipk
-    max_ipk=$(sed -n 's/^MAX_IPK=//p' tests/ipk.sh)
-    if [ "$arch" = mips_24kc ] && [ "$size" -gt "$max_ipk" ]; then
+    max_ipk=$(sed -n "s/^MAX_IPK$([ "$pkg" = orderspot ] || echo _HTTPS)=//p" tests/ipk.sh)
+    if [ "$arch" = mips_24kc ] && [ -n "$max_ipk" ] && [ "$size" -gt "$max_ipk" ]; then
         echo "    WARNING: over the size budget for the mips_24kc package (tests/ipk.sh: $max_ipk bytes)" >&2
     fi
 
@@ -239,7 +278,7 @@ EOF
 # composed as package-pack.mk does when CONFIG_USE_APK is set.
 build_apk() {
     local arch=$1 stage=$2 pkg version idir adir meta out f
-    pkg=$(mk_var PKG_NAME)
+    pkg=$PKG
     version=$(pkg_version)
     version=${version%-*}-r${version##*-}
     idir=$stage/apk-root
@@ -298,8 +337,10 @@ build_apk() {
     done <"$meta/$pkg.conffiles" >"$meta/$pkg.conffiles_static"
     chmod 0644 "$meta"/*
 
-    local depends desc
-    depends=$({ depends_names; conflicts_names | sed 's/^/!/'; } | paste -sd' ' -)
+    local depends provides=() desc
+    depends=$({ depends_names; conflicts_names | grep -vxF -f <(provides_names; echo) | sed 's/^/!/'; } | paste -sd' ' -)
+    [ -z "$(provides_names)" ] ||
+        provides=(--info "provides:$(provides_names | sed "s/\$/=$version/" | paste -sd' ' -)")
     desc=$(block description | tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//')
     out=$DIST/${pkg}-${version}_${arch}.apk
     rm -f "$out"
@@ -313,23 +354,28 @@ build_apk() {
         --info "description:$desc" \
         --info "arch:$arch" \
         --info "license:$(mk_var PKG_LICENSE)" \
-        --info "origin:package/$pkg" \
+        --info "origin:package/$(mk_var PKG_NAME)" \
         --info "url:$(pkg_field URL)" \
         --info "maintainer:$(mk_var PKG_MAINTAINER)" \
         "${scripts[@]}" \
         --info "depends:$depends" \
+        "${provides[@]}" \
         --files "$idir" \
         --output "$out" || die "apk mkpkg failed for $arch"
     printf '    %s: %s bytes\n' "$out" "$(stat -c %s "$out")"
 }
 
 BUILD=1
-if [ "${1-}" = --no-build ]; then
-    BUILD=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --no-build) BUILD=0 ;;
+        --https) PKG=orderspot-https BIN_DIST=$DIST/https ;;
+        *) break ;;
+    esac
     shift
-fi
+done
 case ${1-} in
-    "" | -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    "" | -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     all) mapfile -t all < <(scripts/build.sh --list); set -- "${all[@]}" ;;
 esac
 EPOCH=$(epoch)
@@ -338,7 +384,13 @@ APK=$(scripts/apk-tools.sh) || die "no apk-tools to write the .apk (scripts/apk-
 mkdir -p "$WORK"
 for arch in "$@"; do
     scripts/build.sh --list | grep -qx -- "$arch" || die "unknown architecture '$arch'"
-    if [ $BUILD = 1 ]; then scripts/build.sh "$arch"; fi
-    echo "==> package $arch"
+    if [ $BUILD = 1 ]; then
+        if [ "$PKG" = orderspot ]; then
+            scripts/build.sh "$arch"
+        else
+            DIST=$BIN_DIST ORDERSPOT_CARGO_FLAGS="--features https ${ORDERSPOT_CARGO_FLAGS-}" scripts/build.sh "$arch"
+        fi
+    fi
+    echo "==> package $PKG $arch"
     build_one "$arch"
 done

@@ -1,7 +1,6 @@
 //! The server's settings, finished before anything is built: the `serve`
-//! flags merged with what follows from them (the portal's address from the
-//! listen address, the firewall from its name, connection caps fitted to
-//! the open-file limit). `App::open` builds everything from one `Config`,
+//! flags merged with what follows from them (the firewall from its name,
+//! connection caps fitted to the open-file limit). `App::open` builds everything from one `Config`,
 //! and nothing is changed after.
 
 use crate::error::{Code, Error, Result};
@@ -36,8 +35,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     pub dns: Option<SocketAddr>,
 
-    /// The portal's IPv4 address: the DNS answer for every name
-    /// (default: the --listen address if it is a specific one)
+    /// The portal's IPv4 address on the hotspot: the DNS answer for every
+    /// name, and its /24 is the hotspot (never offered the first-run
+    /// set-up); required with --dns
     #[arg(long, value_name = "IP")]
     pub portal_ip: Option<Ipv4Addr>,
 
@@ -145,10 +145,9 @@ impl Config {
     /// The flags checked and merged. Raises the open-file limit as far as
     /// the connection caps need.
     pub fn from_args(data_dir: PathBuf, args: ServeArgs) -> Result<Config> {
-        let portal_ip = args.portal_ip.or(match args.listen.ip() {
-            IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
-            _ => None,
-        });
+        // Only the hotspot's own address: a --listen address may well be
+        // the LAN's, whose /24 would then count as the hotspot.
+        let portal_ip = args.portal_ip;
         if args.dns.is_some() && portal_ip.is_none() {
             return Err(Error::bad(Code::Usage).with(
                 "detail",
@@ -310,6 +309,59 @@ impl ConnectionLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn config(flags: &[&str]) -> Result<Config> {
+        let args = Serve::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))
+            .unwrap()
+            .args;
+        Config::from_args(PathBuf::from("/nonexistent"), args)
+    }
+
+    #[test]
+    fn a_specific_listen_address_does_not_make_its_network_the_hotspot() {
+        let lan = config(&["--listen", "192.168.1.1:8080"]).unwrap();
+        assert_eq!(lan.portal.ip, None);
+        let client: IpAddr = "192.168.1.20".parse().unwrap();
+        let local = Some(lan.listen.ip());
+        assert!(crate::venue::setup::from_lan(
+            client,
+            local,
+            lan.portal.ip,
+            false
+        ));
+
+        let hotspot = config(&[
+            "--listen",
+            "192.168.1.1:8080",
+            "--portal-ip",
+            "192.168.51.1",
+        ])
+        .unwrap();
+        assert_eq!(hotspot.portal.ip, Some(Ipv4Addr::new(192, 168, 51, 1)));
+        assert!(crate::venue::setup::from_lan(
+            client,
+            local,
+            hotspot.portal.ip,
+            false
+        ));
+        let phone: IpAddr = "192.168.51.20".parse().unwrap();
+        assert!(!crate::venue::setup::from_lan(
+            phone,
+            local,
+            hotspot.portal.ip,
+            false
+        ));
+
+        // DNS answers need the hotspot's address, never the listen one.
+        assert!(config(&["--listen", "192.168.1.1:8080", "--dns", "192.168.1.1:5300"]).is_err());
+    }
 
     #[test]
     fn fit_keeps_the_reserve_free_and_refuses_a_hopeless_limit() {

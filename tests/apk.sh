@@ -4,6 +4,7 @@
 #
 #   tests/apk.sh                 # every dist/orderspot-<version>_*.apk
 #   tests/apk.sh mipsel_24kc     # just these architectures
+#   tests/apk.sh --https mips_24kc   # the orderspot-https variant's packages
 #
 # For each package, read with the real apk (apk-tools 3.0.6,
 # scripts/apk-tools.sh): the package info (name, version <version>-r<release>,
@@ -21,7 +22,11 @@
 # /etc/config/orderspot (the new one lands as .apk-new) and the database, and
 # runs post-upgrade with PKG_UPGRADE=1 and no removal script; `apk del`
 # runs pre-deinstall and post-deinstall and removes every file of the package
-# but the edited config, leaving the database.
+# but the edited config, leaving the database. orderspot-https the same way,
+# plus: it provides orderspot=<version> (and has no !orderspot, which would
+# exclude itself), and in a scratch root with orderspot installed, adding it
+# leaves exactly one of the two installed, /usr/bin/orderspot and the
+# owner's config that one's.
 #
 # With no package in dist/ it prints "SKIPPED: ..." and exits 0, unless
 # ORDERSPOT_REQUIRE_APK=1 (CI), which turns the skip into a failure. Runs
@@ -42,6 +47,16 @@ check() { # check <description> <command...>
 }
 
 mk_var() { sed -n "s/^$1:=//p" "$MK" | head -n1; }
+# The package under test and where scripts/build-ipk.sh put its binaries.
+PKGNAME=orderspot
+HTTPS_FLAG=()
+BIN_SUB=
+if [ "${1-}" = --https ]; then
+    PKGNAME=orderspot-https
+    HTTPS_FLAG=(--https)
+    BIN_SUB=/https
+    shift
+fi
 RELEASE=$(mk_var PKG_RELEASE)
 UPSTREAM=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
 VERSION=$UPSTREAM-r$RELEASE
@@ -49,13 +64,13 @@ VERSION=$UPSTREAM-r$RELEASE
 shopt -s nullglob
 if [ $# -gt 0 ]; then
     apks=()
-    for a in "$@"; do apks+=("$DIST/orderspot-${VERSION}_$a.apk"); done
+    for a in "$@"; do apks+=("$DIST/$PKGNAME-${VERSION}_$a.apk"); done
     for p in "${apks[@]}"; do [ -f "$p" ] || { bad "missing $p"; apks=(); break; }; done
 else
-    apks=("$DIST/orderspot-${VERSION}_"*.apk)
+    apks=("$DIST/$PKGNAME-${VERSION}_"*.apk)
 fi
 if [ ${#apks[@]} = 0 ]; then
-    echo "SKIPPED: no orderspot-${VERSION}_*.apk in $DIST (run scripts/build-ipk.sh <arch>|all)"
+    echo "SKIPPED: no $PKGNAME-${VERSION}_*.apk in $DIST (run scripts/build-ipk.sh ${HTTPS_FLAG[*]} <arch>|all)"
     [ "${ORDERSPOT_REQUIRE_APK:-0}" = 1 ] && exit 1
     [ $FAILS = 0 ] || exit 1
     exit 0
@@ -79,7 +94,9 @@ scripts_of() {
 
 # info <dump> <field>: a scalar of the package info
 info() { awk -v f="$2" '/^info:/ { on = 1; next } on && /^[^ ]/ { exit } on && $1 == f ":" { sub(/^ *[a-z-]+: /, ""); print; exit }' "$1"; }
-depends() { awk '/^info:/ { on = 1; next } on && /^[^ ]/ { exit } on && /^  depends:/ { d = 1; next } d && /^    - / { print $2; next } d { exit }' "$1" | tr -d "'" | paste -sd' '; }
+# list <dump> <field>: a list of the package info (depends, provides), on one line
+list() { awk -v f="  $2:" '/^info:/ { on = 1; next } on && /^[^ ]/ { exit } on && index($0, f) == 1 { d = 1; next } d && /^    - / { print $2; next } d { exit }' "$1" | tr -d "'" | paste -sd' '; }
+depends() { list "$1" depends; }
 
 # path mode of every entry under <dir> (directories end in /)
 tree_modes() {
@@ -190,11 +207,11 @@ gone_but() {
 
 for pkg in "${apks[@]}"; do
     name=$(basename "$pkg" .apk)
-    ARCH=${name#orderspot-"$VERSION"_}
+    ARCH=${name#"$PKGNAME"-"$VERSION"_}
     echo "== $name"
     w=$SCRATCH/$ARCH
     mkdir -p "$w"
-    ipk=$DIST/orderspot_$UPSTREAM-${RELEASE}_$ARCH.ipk
+    ipk=$DIST/${PKGNAME}_$UPSTREAM-${RELEASE}_$ARCH.ipk
     [ -f "$ipk" ] || { bad "no $ipk to compare with"; continue; }
 
     # --- the package as apk reads it ---
@@ -204,14 +221,20 @@ for pkg in "${apks[@]}"; do
         continue
     fi
     check "apk v3 format (ADB, deflate)" test "$(head -c 4 "$pkg")" = ADBd
-    check "name: orderspot" test "$(info "$dump" name)" = orderspot
+    check "name: $PKGNAME" test "$(info "$dump" name)" = "$PKGNAME"
     check "version: $VERSION" test "$(info "$dump" version)" = "$VERSION"
     check "arch: $ARCH" test "$(info "$dump" arch)" = "$ARCH"
     check "license: $(mk_var PKG_LICENSE)" test "$(info "$dump" license)" = "$(mk_var PKG_LICENSE)"
     check "maintainer: as PKG_MAINTAINER" test "$(info "$dump" maintainer)" = "$(mk_var PKG_MAINTAINER)"
     check "origin: package/orderspot" test "$(info "$dump" origin)" = package/orderspot
-    check "depends: the ipk's Depends, and its Conflicts as !name" \
+    check "depends: the ipk's Depends, and its Conflicts as !name (but what it provides)" \
         test "$(depends "$dump")" = "kmod-nft-core kmod-nft-fib kmod-nft-nat nftables !nodogsplash !opennds"
+    if [ "$PKGNAME" = orderspot ]; then
+        check "provides: nothing" test -z "$(list "$dump" provides)"
+    else
+        check "provides: orderspot=$VERSION (versioned: apk installs one of the two)" \
+            test "$(list "$dump" provides)" = "orderspot=$VERSION"
+    fi
 
     # files: the ipk's, plus the three /lib/apk/packages files
     mkdir -p "$w/ipk" "$w/ipk-root" "$w/apk-root"
@@ -219,12 +242,12 @@ for pkg in "${apks[@]}"; do
     tar -xzf "$w/ipk/control.tar.gz" -C "$w/ipk"
     "$APK" extract --allow-untrusted --destination "$w/apk-root" "$pkg" >/dev/null
     meta=lib/apk/packages
-    extra=$(printf '%s\n' "./lib/apk/ 755" "./$meta/ 755" "./$meta/orderspot.conffiles 644" \
-        "./$meta/orderspot.conffiles_static 644" "./$meta/orderspot.list 644" "./$meta/orderspot.rusers 644")
+    extra=$(printf '%s\n' "./lib/apk/ 755" "./$meta/ 755" "./$meta/$PKGNAME.conffiles 644" \
+        "./$meta/$PKGNAME.conffiles_static 644" "./$meta/$PKGNAME.list 644" "./$meta/$PKGNAME.rusers 644")
     want=$( (tree_modes "$w/ipk-root"; echo "$extra") | LC_ALL=C sort)
     got=$(tree_modes "$w/apk-root")
     if [ "$got" = "$want" ]; then
-        pass "files: exactly the ipk's paths and modes, plus /$meta/orderspot.{list,conffiles,conffiles_static,rusers}"
+        pass "files: exactly the ipk's paths and modes, plus /$meta/$PKGNAME.{list,conffiles,conffiles_static,rusers}"
     else
         bad "files: paths and modes differ from the ipk's"
         diff <(echo "$want") <(echo "$got") | sed 's/^/       /' || true
@@ -235,17 +258,17 @@ for pkg in "${apks[@]}"; do
         test -z "$(grep -E '^ +(user|group):' "$dump" | grep -v -E ': root$')"
     check "every mtime is SOURCE_DATE_EPOCH ($(sed -n 's/^SourceDateEpoch: //p' "$w/ipk/control"))" \
         test "$(grep -E '^ +mtime:' "$dump" | sort -u | awk '{ print $2 }')" = "$(sed -n 's/^SourceDateEpoch: //p' "$w/ipk/control")"
-    check "$meta/orderspot.list: every file and link of the package but the metadata" test \
-        "$(cat "$w/apk-root/$meta/orderspot.list")" = "$(cd "$w/ipk-root" && find . -type f,l -printf '/%P\n' | LC_ALL=C sort)"
-    check "$meta/orderspot.conffiles: the Makefile's conffiles" test \
-        "$(cat "$w/apk-root/$meta/orderspot.conffiles")" = "$(printf '/etc/config/orderspot\n/etc/orderspot/')"
-    check "$meta/orderspot.conffiles_static: /etc/config/orderspot with its sha256" test \
-        "$(cat "$w/apk-root/$meta/orderspot.conffiles_static")" = \
+    check "$meta/$PKGNAME.list: every file and link of the package but the metadata" test \
+        "$(cat "$w/apk-root/$meta/$PKGNAME.list")" = "$(cd "$w/ipk-root" && find . -type f,l -printf '/%P\n' | LC_ALL=C sort)"
+    check "$meta/$PKGNAME.conffiles: the Makefile's conffiles" test \
+        "$(cat "$w/apk-root/$meta/$PKGNAME.conffiles")" = "$(printf '/etc/config/orderspot\n/etc/orderspot/')"
+    check "$meta/$PKGNAME.conffiles_static: /etc/config/orderspot with its sha256" test \
+        "$(cat "$w/apk-root/$meta/$PKGNAME.conffiles_static")" = \
         "/etc/config/orderspot $(sha256sum <"$w/ipk-root/etc/config/orderspot" | cut -d' ' -f1)"
-    check "$meta/orderspot.rusers: the Makefile's USERID, for add_group_and_user" \
-        test "$(cat "$w/apk-root/$meta/orderspot.rusers")" = orderspot:orderspot
+    check "$meta/$PKGNAME.rusers: the Makefile's USERID, for add_group_and_user" \
+        test "$(cat "$w/apk-root/$meta/$PKGNAME.rusers")" = orderspot:orderspot
     check "keep.d keeps the database directory (from conffiles)" \
-        test "$(cat "$w/apk-root/lib/upgrade/keep.d/orderspot")" = /etc/orderspot/
+        test "$(cat "$w/apk-root/lib/upgrade/keep.d/$PKGNAME")" = /etc/orderspot/
 
     # scripts, composed from the ipk's as package-pack.mk does
     s=$w/scripts
@@ -259,7 +282,7 @@ for pkg in "${apks[@]}"; do
     check "post-install: default_postinst (exported pkgname, add_group_and_user), then the ipk's postinst part" test \
         "$(cat "$s/post-install")" = "$(printf '%s\n' '#!/bin/sh' '[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0' \
             '[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0' '. ${IPKG_INSTROOT}/lib/functions.sh' \
-            'export root="${IPKG_INSTROOT}"' 'export pkgname="orderspot"' add_group_and_user default_postinst
+            'export root="${IPKG_INSTROOT}"' "export pkgname=\"$PKGNAME\"" add_group_and_user default_postinst
             sed '1d' "$w/ipk/postinst-pkg")"
     check "post-upgrade: PKG_UPGRADE=1, then post-install" \
         test "$(cat "$s/post-upgrade")" = "$(printf '#!/bin/sh\nexport PKG_UPGRADE=1\n'; sed 1d "$s/post-install")"
@@ -269,19 +292,19 @@ for pkg in "${apks[@]}"; do
         sh -c 'r=$(PKG_UPGRADE=1 PATH=/nonexistent /bin/sh "$1" 2>&1) && [ -z "$r" ]' _ "$s/post-deinstall"
 
     # reproducible, and the next release for the upgrade below
-    mkdir -p "$w/again/$ARCH" "$w/next/$ARCH"
-    cp "$w/ipk-root/usr/bin/orderspot" "$w/again/$ARCH/orderspot"
-    cp "$w/ipk-root/usr/bin/orderspot" "$w/next/$ARCH/orderspot"
+    mkdir -p "$w/again$BIN_SUB/$ARCH" "$w/next$BIN_SUB/$ARCH"
+    cp "$w/ipk-root/usr/bin/orderspot" "$w/again$BIN_SUB/$ARCH/orderspot"
+    cp "$w/ipk-root/usr/bin/orderspot" "$w/next$BIN_SUB/$ARCH/orderspot"
     epoch=$(sed -n 's/^SourceDateEpoch: //p' "$w/ipk/control")
     if SOURCE_DATE_EPOCH=$epoch DIST=$w/again CARGO_TARGET_DIR=$w/target \
-        scripts/build-ipk.sh --no-build "$ARCH" >/dev/null; then
+        scripts/build-ipk.sh --no-build "${HTTPS_FLAG[@]}" "$ARCH" >/dev/null; then
         check "packaging again gives the same bytes" cmp -s "$pkg" "$w/again/$(basename "$pkg")"
     else
         bad "packaging again failed"
     fi
-    next=$w/next/orderspot-$UPSTREAM-r$((RELEASE + 1))_$ARCH.apk
+    next=$w/next/$PKGNAME-$UPSTREAM-r$((RELEASE + 1))_$ARCH.apk
     SOURCE_DATE_EPOCH=$epoch DIST=$w/next CARGO_TARGET_DIR=$w/target \
-        ORDERSPOT_PKG_RELEASE=$((RELEASE + 1)) scripts/build-ipk.sh --no-build "$ARCH" >/dev/null ||
+        ORDERSPOT_PKG_RELEASE=$((RELEASE + 1)) scripts/build-ipk.sh --no-build "${HTTPS_FLAG[@]}" "$ARCH" >/dev/null ||
         bad "packaging release $((RELEASE + 1)) failed"
 
     # --- install, upgrade, remove in a scratch root ---
@@ -302,7 +325,7 @@ for pkg in "${apks[@]}"; do
     check "apk add --allow-untrusted installs it" logged "$w/add.log" apk_in "$r" add "$pkg"
     check "installed: every file of the package with its mode and bytes (uci-defaults applied and removed)" installed_as "$r" "$w/apk-root"
     check "post-install ran: default_postinst applied uci-defaults, enabled and started the service; postinst reloaded dnsmasq" \
-        calls_are "$r" "add_group_and_user pkgname=orderspot" "default_postinst pkgname=orderspot root= upgrade=" \
+        calls_are "$r" "add_group_and_user pkgname=$PKGNAME" "default_postinst pkgname=$PKGNAME root= upgrade=" \
         "uci -q get orderspot.main.portal_host" "uci -q get orderspot.main.network" \
         "uci -q get firewall.orderspot.path" "uci -q get network.lan.ipaddr" "uci commit dhcp" \
         "uci-defaults /etc/uci-defaults/99-orderspot" "enable /etc/init.d/orderspot" "start /etc/init.d/orderspot" \
@@ -316,9 +339,9 @@ for pkg in "${apks[@]}"; do
     echo orders >"$r/etc/orderspot/orderspot.db"
     rm -f "$r/calls"
     check "apk add of release $((RELEASE + 1)) upgrades it" logged "$w/upgrade.log" apk_in "$r" add "$next"
-    check "upgrade: release $((RELEASE + 1)) installed" grep -qx "V:$UPSTREAM-r$((RELEASE + 1))" <(sed -n '/^P:orderspot$/,/^$/p' "$r/lib/apk/db/installed")
+    check "upgrade: release $((RELEASE + 1)) installed" grep -qx "V:$UPSTREAM-r$((RELEASE + 1))" <(sed -n "/^P:$PKGNAME\$/,/^\$/p" "$r/lib/apk/db/installed")
     check "upgrade: post-upgrade ran with PKG_UPGRADE=1 (start, no enable), no removal script" \
-        calls_are "$r" "add_group_and_user pkgname=orderspot" "default_postinst pkgname=orderspot root= upgrade=1" \
+        calls_are "$r" "add_group_and_user pkgname=$PKGNAME" "default_postinst pkgname=$PKGNAME root= upgrade=1" \
         "uci -q get orderspot.main.portal_host" "uci -q get orderspot.main.network" \
         "uci -q get firewall.orderspot.path" "uci -q get network.lan.ipaddr" "uci commit dhcp" \
         "uci-defaults /etc/uci-defaults/99-orderspot" "start /etc/init.d/orderspot" \
@@ -329,9 +352,9 @@ for pkg in "${apks[@]}"; do
     check "upgrade: the database is untouched" test "$(cat "$r/etc/orderspot/orderspot.db")" = orders
 
     rm -f "$r/calls"
-    check "apk del removes it" logged "$w/del.log" apk_in "$r" del orderspot
+    check "apk del removes it" logged "$w/del.log" apk_in "$r" del "$PKGNAME"
     check "removal: pre-deinstall stopped and disabled the service, post-deinstall took back uci-defaults' changes" \
-        calls_are "$r" "default_prerm pkgname=orderspot upgrade=" "disable /etc/init.d/orderspot" "stop /etc/init.d/orderspot" \
+        calls_are "$r" "default_prerm pkgname=$PKGNAME upgrade=" "disable /etc/init.d/orderspot" "stop /etc/init.d/orderspot" \
         "nft delete table inet orderspot" "uci -q delete firewall.orderspot" "uci commit firewall" \
         "uci -q delete dhcp.orderspot_portal" "uci show dhcp" "uci commit dhcp" "dnsmasq reload"
     check "removal: no file of the package is left but the owner's edited config" \
@@ -339,6 +362,41 @@ for pkg in "${apks[@]}"; do
     check "removal: no .apk-new left, the database stays" \
         test ! -e "$r/etc/config/orderspot.apk-new" -a "$(cat "$r/etc/orderspot/orderspot.db")" = orders
     check "removal: apk knows only the stand-in package" test "$(sed -n 's/^P://p' "$r/lib/apk/db/installed")" = router-base
+
+    # The two variants, one after the other in either order: never both.
+    if [ "$PKGNAME" != orderspot ]; then
+        plain=$DIST/orderspot-${VERSION}_$ARCH.apk
+        plain_bin=$DIST/$ARCH/orderspot
+        variants() { sed -n 's/^P://p' "$r/lib/apk/db/installed" | grep -vx router-base | paste -sd' ' -; }
+        # one_variant <package> <binary>: only it is installed, with its binary
+        one_variant() {
+            [ "$(variants)" = "$1" ] && cmp -s "$r/usr/bin/orderspot" "$2" ||
+                { echo "    installed: $(variants)"; return 1; }
+        }
+        if [ ! -f "$plain" ] || [ ! -f "$plain_bin" ]; then
+            bad "no $plain (and $plain_bin) to install beside it (scripts/build-ipk.sh $ARCH)"
+        else
+            https_bin=$w/ipk-root/usr/bin/orderspot
+            check "orderspot installs" logged "$w/plain.log" apk_in "$r" add "$plain"
+            sed -i "s/option venue_name ''/option venue_name 'Food Court'/" "$r/etc/config/orderspot"
+            check "adding $PKGNAME where orderspot is installed is refused (conflict)" \
+                sh -c '! "$@" >"$0" 2>&1 && grep -q "conflicts: orderspot-https" "$0"' "$w/switch.log" \
+                "$APK" --root "$r" --arch "$ARCH" --no-cache --allow-untrusted add "$pkg"
+            check "... orderspot stays, alone, with its binary" one_variant orderspot "$plain_bin"
+            check "switching: apk del orderspot, then apk add $PKGNAME" \
+                sh -c '"$@" del orderspot >/dev/null 2>&1 && "$@" add "$0" >/dev/null 2>&1' "$pkg" \
+                "$APK" --root "$r" --arch "$ARCH" --no-cache --allow-untrusted
+            https_alone() { one_variant "$PKGNAME" "$https_bin" && [ -f "$r/usr/share/orderspot/https" ]; }
+            check "... $PKGNAME alone, with its binary and the HTTPS marker" https_alone
+            check "... the owner's config and the database kept" \
+                test "$(grep -c "option venue_name 'Food Court'" "$r/etc/config/orderspot")" = 1 -a \
+                "$(cat "$r/etc/orderspot/orderspot.db")" = orders
+            check "adding orderspot where $PKGNAME is installed is refused (conflict)" \
+                sh -c '! "$@" >"$0" 2>&1 && grep -q "conflicts: orderspot-https" "$0"' "$w/switch2.log" \
+                "$APK" --root "$r" --arch "$ARCH" --no-cache --allow-untrusted add "$plain"
+            check "... $PKGNAME stays, alone, with its binary" one_variant "$PKGNAME" "$https_bin"
+        fi
+    fi
 
     echo "  size: apk $(stat -c %s "$pkg") bytes, ipk $(stat -c %s "$ipk") bytes"
 done

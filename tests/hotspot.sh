@@ -10,7 +10,11 @@
 #    change nothing; create adds exactly the expected sections; create again
 #    changes no byte; --mode internet adds the wan forwarding, --mode local
 #    takes it back; moving to another radio disables the first one again;
-#    remove leaves every file byte-identical to before.
+#    remove leaves every file byte-identical to before. As the
+#    orderspot-https package with tls_domain, tls_cert and tls_key set, create
+#    adds the rule letting HTTPS (tls_listen's port) through to the router,
+#    not without the certificate nor in the default package, and remove takes
+#    it back.
 # 2. firewall (root, ip, nft): the zone's ruleset as firewall4 would render it
 #    (tests/hotspot/fw4like.py: fw4 is ucode, which is not available here,
 #    so its templates are followed by hand, not run), with the package's
@@ -21,7 +25,9 @@
 #    it back. The client's DNS and HTTP reach the portal's ports; SSH to the
 #    router, the LAN and (until accepted, and always in local mode) the
 #    internet are refused at once; accepted in internet mode it reaches the
-#    internet and the router's dnsmasq, still not the LAN.
+#    internet and the router's dnsmasq, still not the LAN. With HTTPS
+#    configured, the client's HTTPS to the router (port 443) reaches the
+#    portal's HTTPS port, accepted or not, and no longer after remove.
 # All traffic stays on the namespaces' own 10.213.0.0/16 addresses.
 #
 # Prints "SKIPPED: ..." and exits 0 without uci (or, for part 2, root and
@@ -69,11 +75,20 @@ expect() { # expect <what> <command...>
     if "$@"; then ok "$what"; else fail "$what"; fi
 }
 
-hotspot() { # hotspot <config dir> <args...>: the script on that config
+# The script as each package ships it: the default one (no HTTPS build
+# marker) and orderspot-https's (the marker exists).
+mkdir -p "$WORK/default" "$WORK/https"
+touch "$WORK/https/marker"
+for v in default https; do
+    sed "s|^HTTPS_BUILD=.*|HTTPS_BUILD=$WORK/$v/marker|" openwrt/files/orderspot-hotspot >"$WORK/$v/orderspot-hotspot"
+done
+SCRIPT=$WORK/default/orderspot-hotspot
+hotspot() { # hotspot <config dir> <args...>: the script ($SCRIPT) on that config
     local dir=$1
     shift
-    UCI_CONFIG_DIR=$dir "${SHELL_CMD[@]}" openwrt/files/orderspot-hotspot "$@"
+    UCI_CONFIG_DIR=$dir "${SHELL_CMD[@]}" "$SCRIPT" "$@"
 }
+hotspot_https() { SCRIPT=$WORK/https/orderspot-hotspot hotspot "$@"; }
 show() { uci -c "$1" -t "$1.delta" show "$2"; }
 same_files() { diff -r -x '*.delta' "$1" "$2" >/dev/null; }
 
@@ -216,6 +231,36 @@ echo "    $out"
 expect "remove leaves every config file byte-identical to before create" same_files "$A" "$WORK/before"
 expect "remove again is refused" refuses "$A" "nothing removed" remove
 
+step "HTTPS (orderspot-https): the certificate's port opened to the router"
+H=$WORK/https-config
+cp -a "$WORK/before" "$H"
+https_rule() { show "$1" firewall | grep '^firewall\.hotspot_https' | paste -sd' ' || true; }
+hotspot_https "$H" create --ssid "Food Court" >/dev/null
+expect "orderspot-https without a certificate: no HTTPS rule" test -z "$(https_rule "$H")"
+hotspot_https "$H" remove >/dev/null
+uci -c "$H" -t "$H.delta" batch <<'EOF'
+set orderspot.main.tls_domain=order.venue.test
+set orderspot.main.tls_cert=/etc/orderspot/chain.pem
+set orderspot.main.tls_key=/etc/orderspot/key.pem
+set orderspot.main.tls_listen=0.0.0.0:8444
+commit orderspot
+EOF
+cp -a "$H" "$WORK/https-before"
+hotspot "$H" create --ssid "Food Court" >/dev/null
+expect "the default package ignores the certificate: no HTTPS rule" test -z "$(https_rule "$H")"
+hotspot_https "$H" create --ssid "Food Court" >/dev/null
+expect "with domain, certificate and key: HTTPS from the hotspot to tls_listen's port (8444) accepted" \
+    test "$(https_rule "$H")" = "firewall.hotspot_https=rule firewall.hotspot_https.name='Allow-Hotspot-HTTPS' firewall.hotspot_https.src='hotspot' firewall.hotspot_https.proto='tcp' firewall.hotspot_https.dest_port='8444' firewall.hotspot_https.target='ACCEPT'"
+uci -c "$H" -t "$H.delta" set orderspot.main.tls_listen="0.0.0.0:84'4"
+uci -c "$H" -t "$H.delta" commit orderspot
+SCRIPT=$WORK/https/orderspot-hotspot
+expect "a tls_listen with no port number is refused" refuses "$H" "has no port" create --ssid "Food Court"
+SCRIPT=$WORK/default/orderspot-hotspot
+uci -c "$H" -t "$H.delta" set orderspot.main.tls_listen=0.0.0.0:8444
+uci -c "$H" -t "$H.delta" commit orderspot
+hotspot_https "$H" remove >/dev/null
+expect "remove takes the HTTPS rule back with the rest: every file as before create" same_files "$H" "$WORK/https-before"
+
 # ------------------------------------------------------------------ 2. firewall
 step "firewall in network namespaces"
 [ "$(id -u)" = 0 ] || skip "part 2 needs root (part 1 passed: $PASSED checks)"
@@ -282,7 +327,7 @@ serve() { # serve <ns> <addr> <specs...>
     ip netns exec "$ns" python3 tests/hotspot/net.py listen "$@" >"$WORK/listen-$ns-$#.log" 2>&1 &
     PIDS+=($!)
 }
-serve "$RTR" 0.0.0.0 tcp:22 tcp:53 tcp:80 tcp:5300 tcp:8080 udp:53 udp:5300
+serve "$RTR" 0.0.0.0 tcp:22 tcp:53 tcp:80 tcp:5300 tcp:8080 tcp:8443 udp:53 udp:5300
 serve "$LANH" 10.213.1.2 tcp:8000
 serve "$WANH" 10.213.99.2 tcp:443 udp:53
 for _ in $(seq 1 50); do
@@ -347,13 +392,32 @@ expect "fw4 reload with the local-mode zone" rtr nft -f "$WORK/fw4.nft"
 answers "the internet is refused" refused tcp 10.213.99.2 443
 answers "the portal still answers" "port 8080" tcp 10.213.50.1 80
 
+step "HTTPS (orderspot-https with a certificate)"
+answers "without HTTPS configured, HTTPS to the router is refused" refused tcp 10.213.50.1 443
+uci -c "$B" -t "$B.delta" batch <<'EOF'
+set orderspot.main.tls_domain=order.venue.test
+set orderspot.main.tls_cert=/etc/orderspot/chain.pem
+set orderspot.main.tls_key=/etc/orderspot/key.pem
+commit orderspot
+EOF
+hotspot_https "$B" create --ssid Test --mode local >/dev/null
+fw4_ruleset
+expect "fw4 reload with the HTTPS rule" rtr nft -f "$WORK/fw4.nft"
+expect "load_rules with the HTTPS port redirects the hotspot's 443 to it" \
+    rtr "${SHELL_CMD[@]}" -c ". '$WORK/init'; load_rules br-hotspot 8080 5300 8443 >/dev/null"
+answers "HTTPS to the router reaches the portal's HTTPS port (accepted client)" "port 8443" tcp 10.213.50.1 443
+rtr nft delete element inet orderspot accepted4 '{ 10.213.50.2 }'
+answers "HTTPS to the router reaches the portal's HTTPS port (client not accepted)" "port 8443" tcp 10.213.50.1 443
+answers "HTTPS to the internet is still refused" refused tcp 10.213.99.2 443
+
 step "remove"
-hotspot "$B" remove >/dev/null
+hotspot_https "$B" remove >/dev/null
 expect "the zone is gone from the config" bash -c "! uci -c '$B' -t '$B.delta' -q get firewall.hotspot"
 expect "the init script's unload_rules deletes the table and the included file" \
     rtr "${SHELL_CMD[@]}" -c ". '$WORK/init'; unload_rules; ! nft list table inet orderspot 2>/dev/null && [ ! -e '$WORK/run/orderspot/fw4.nft' ]"
 fw4_ruleset
 expect "fw4 reload after remove loads without the hotspot" rtr nft -f "$WORK/fw4.nft"
+expect "... and without the HTTPS rule" bash -c "! grep -q 8443 '$WORK/fw4.nft'"
 
 echo "hotspot test: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

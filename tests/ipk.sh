@@ -3,6 +3,8 @@
 #
 #   tests/ipk.sh                 # every dist/orderspot_<version>_*.ipk
 #   tests/ipk.sh mipsel_24kc     # just these architectures
+#   tests/ipk.sh --https mips_24kc   # the orderspot-https variant's packages
+#                                # (scripts/build-ipk.sh --https)
 #
 # For each package: the outer format opkg reads (a gzip'd tar of exactly
 # ./debian-binary, ./data.tar.gz, ./control.tar.gz; not ar), the control
@@ -18,8 +20,12 @@
 # postrm undoes it; installing on a stock config intercepts nothing until
 # orderspot.main.network is chosen, then exactly that network (nft table,
 # --dns, DHCP option 114), and unsetting it releases it. Also the size
-# budget for mips_24kc (stripped binary and ipk: MAX_BIN, MAX_IPK), and that
-# src/ uses no SQL feature the router's SQLite is built without.
+# budget for mips_24kc (stripped binary and ipk: MAX_BIN, MAX_IPK; for
+# orderspot-https MAX_BIN_HTTPS, MAX_IPK_HTTPS), and that src/ uses no SQL
+# feature the router's SQLite is built without. orderspot-https is checked
+# the same way, plus: Conflicts and Provides orderspot, the marker file
+# /usr/share/orderspot/https, and every --tls-* flag of the init script in
+# its binary's `serve --help`.
 #
 # With no package in dist/ it prints "SKIPPED: ..." and exits 0, unless
 # ORDERSPOT_REQUIRE_IPK=1 (CI), which turns the skip into a failure.
@@ -27,6 +33,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DIST=${DIST:-$ROOT/dist}
+# The package under test and where scripts/build-ipk.sh put its binaries.
+PKGNAME=orderspot
+BIN_DIST=$DIST
+HTTPS_FLAG=()
+if [ "${1-}" = --https ]; then
+    PKGNAME=orderspot-https
+    BIN_DIST=$DIST/https
+    HTTPS_FLAG=(--https)
+    shift
+fi
 
 FAILS=0
 pass() { echo "  ok   $*"; }
@@ -44,6 +60,11 @@ check() { # check <description> <command...>
 # group commit cost 630,472 bytes. Tighten it as bytes are won.
 MAX_BIN=3698000
 MAX_IPK=1649000
+# orderspot-https: about 20 KB above its first build (2026-11-30: binary
+# 4,127,280 and ipk 1,836,463 bytes, 445,320 and 207,989 above the default
+# package's of the same code), as the default package's budget.
+MAX_BIN_HTTPS=4148000
+MAX_IPK_HTTPS=1857000
 
 # --- independent of any build -------------------------------------------------
 echo "== sources"
@@ -701,13 +722,13 @@ VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)-$(sed -n 
 shopt -s nullglob
 if [ $# -gt 0 ]; then
     ipks=()
-    for a in "$@"; do ipks+=("$DIST/orderspot_${VERSION}_$a.ipk"); done
+    for a in "$@"; do ipks+=("$DIST/${PKGNAME}_${VERSION}_$a.ipk"); done
     for i in "${ipks[@]}"; do [ -f "$i" ] || { bad "missing $i"; ipks=(); break; }; done
 else
-    ipks=("$DIST/orderspot_${VERSION}_"*.ipk)
+    ipks=("$DIST/${PKGNAME}_${VERSION}_"*.ipk)
 fi
 if [ ${#ipks[@]} = 0 ]; then
-    echo "SKIPPED: no orderspot_${VERSION}_*.ipk in $DIST (run scripts/build-ipk.sh <arch>|all)"
+    echo "SKIPPED: no ${PKGNAME}_${VERSION}_*.ipk in $DIST (run scripts/build-ipk.sh ${HTTPS_FLAG[*]} <arch>|all)"
     [ "${ORDERSPOT_REQUIRE_IPK:-0}" = 1 ] && exit 1
     [ $FAILS = 0 ] || exit 1
     exit 0
@@ -728,7 +749,7 @@ EXPECTED_FILES="./ 0755
 ./lib/ 0755
 ./lib/upgrade/ 0755
 ./lib/upgrade/keep.d/ 0755
-./lib/upgrade/keep.d/orderspot 0644
+./lib/upgrade/keep.d/$PKGNAME 0644
 ./lib/upgrade/orderspot.sh 0644
 ./usr/ 0755
 ./usr/bin/ 0755
@@ -741,6 +762,8 @@ EXPECTED_FILES="./ 0755
 ./usr/share/nftables.d/ruleset-post/ 0755
 ./usr/share/nftables.d/ruleset-post/orderspot.nft 0644
 ./usr/share/orderspot/orderspot.nft 0644"
+[ "$PKGNAME" = orderspot ] || EXPECTED_FILES="$EXPECTED_FILES
+./usr/share/orderspot/https 0644"
 
 field() { sed -n "s/^$1: //p" "$2" | head -n1; }
 
@@ -756,10 +779,10 @@ machine_of() {
 
 for ipk in "${ipks[@]}"; do
     name=$(basename "$ipk" .ipk)
-    arch=${name#orderspot_"$VERSION"_}
+    arch=${name#"$PKGNAME"_"$VERSION"_}
     echo "== $name"
     if [ "$arch" = "$name" ]; then
-        bad "file name is orderspot_${VERSION}_<arch>.ipk (Cargo.toml and PKG_RELEASE say $VERSION)"
+        bad "file name is ${PKGNAME}_${VERSION}_<arch>.ipk (Cargo.toml and PKG_RELEASE say $VERSION)"
         continue
     fi
     w=$SCRATCH/$arch
@@ -778,14 +801,23 @@ for ipk in "${ipks[@]}"; do
     tar -xzf "$w/outer/control.tar.gz" -C "$w/control"
     ctl=$w/control/control
     check "control.tar.gz: every entry owned by 0/0" owners_root "$w/outer/control.tar.gz"
-    check "Package: orderspot" test "$(field Package "$ctl")" = orderspot
+    check "Package: $PKGNAME" test "$(field Package "$ctl")" = "$PKGNAME"
     check "Version: $VERSION" test "$(field Version "$ctl")" = "$VERSION"
     check "Architecture: $arch" test "$(field Architecture "$ctl")" = "$arch"
     deps=$(field Depends "$ctl")
     for d in kmod-nft-core kmod-nft-fib kmod-nft-nat nftables; do
         check "Depends names $d" grep -qE "(^|, )$d(,|$)" <<<"$deps"
     done
-    check "Conflicts: opennds, nodogsplash (captive portals)" test "$(field Conflicts "$ctl")" = "opennds, nodogsplash"
+    if [ "$PKGNAME" = orderspot ]; then
+        check "Conflicts: opennds, nodogsplash (captive portals)" test "$(field Conflicts "$ctl")" = "opennds, nodogsplash"
+        check "no Provides" test -z "$(field Provides "$ctl")"
+    else
+        check "Conflicts: orderspot (the default variant), opennds, nodogsplash (captive portals)" \
+            test "$(field Conflicts "$ctl")" = "orderspot, opennds, nodogsplash"
+        check "Provides: orderspot (what depends on it takes either variant)" test "$(field Provides "$ctl")" = orderspot
+        check "the HTTPS marker the init script and orderspot-hotspot look for" \
+            sh -c 'tar -xzOf "$1" ./usr/share/orderspot/https | grep -q orderspot-https' _ "$w/outer/data.tar.gz"
+    fi
     for f in Source SourceName Section License Maintainer Description; do
         check "$f is set" test -n "$(field "$f" "$ctl")"
     done
@@ -827,7 +859,7 @@ for ipk in "${ipks[@]}"; do
     done
     mtimes=$(tar -tvzf "$w/outer/data.tar.gz" | awk '{ print $4, $5 }' | sort -u | wc -l)
     check "every file has the same mtime (SOURCE_DATE_EPOCH)" test "$mtimes" = 1
-    check "keep.d keeps the database directory" grep -qx /etc/orderspot/ "$w/root/lib/upgrade/keep.d/orderspot"
+    check "keep.d keeps the database directory" grep -qx /etc/orderspot/ "$w/root/lib/upgrade/keep.d/$PKGNAME"
     check "init script: sh -n" sh -n "$w/root/etc/init.d/orderspot"
     check "init script: procd service with respawn, logd output, reload trigger" \
         grep -q 'USE_PROCD=1' "$w/root/etc/init.d/orderspot"
@@ -851,8 +883,8 @@ for ipk in "${ipks[@]}"; do
     check "binary: $(machine_of "$arch")" grep -qF "$(machine_of "$arch")" <<<"$info"
     check "binary: statically linked" grep -q 'statically linked' <<<"$info"
     check "binary: stripped" grep -q ', stripped' <<<"$info"
-    if [ -f "$DIST/$arch/orderspot" ]; then
-        check "binary is dist/$arch/orderspot" cmp -s "$bin" "$DIST/$arch/orderspot"
+    if [ -f "$BIN_DIST/$arch/orderspot" ]; then
+        check "binary is ${BIN_DIST#"$ROOT"/}/$arch/orderspot" cmp -s "$bin" "$BIN_DIST/$arch/orderspot"
     fi
     qemu=$(scripts/build.sh --qemu "$arch")
     run=()
@@ -899,10 +931,11 @@ for ipk in "${ipks[@]}"; do
     fi
 
     # reproducible: packaging the same binary again gives the same bytes
-    mkdir -p "$w/again/$arch"
-    cp "$bin" "$w/again/$arch/orderspot"
+    again_bin=$w/again${BIN_DIST#"$DIST"}/$arch
+    mkdir -p "$again_bin"
+    cp "$bin" "$again_bin/orderspot"
     if SOURCE_DATE_EPOCH=$(field SourceDateEpoch "$ctl") DIST=$w/again CARGO_TARGET_DIR=$w/target \
-        scripts/build-ipk.sh --no-build "$arch" >/dev/null; then
+        scripts/build-ipk.sh --no-build "${HTTPS_FLAG[@]}" "$arch" >/dev/null; then
         check "packaging again gives the same bytes" cmp -s "$ipk" "$w/again/$(basename "$ipk")"
     else
         bad "packaging again failed"
@@ -912,14 +945,17 @@ for ipk in "${ipks[@]}"; do
     bsize=$(stat -c %s "$bin")
     isize=$(stat -c %s "$ipk")
     echo "  size: binary $bsize bytes, ipk $isize bytes"
-    if [ "$arch" = mips_24kc ]; then
+    if [ "$arch" = mips_24kc ] && [ "$PKGNAME" = orderspot ]; then
         check "size budget: mips_24kc binary $bsize <= $MAX_BIN bytes" test "$bsize" -le $MAX_BIN
         check "size budget: mips_24kc ipk $isize <= $MAX_IPK bytes" test "$isize" -le $MAX_IPK
+    elif [ "$arch" = mips_24kc ]; then
+        check "size budget: mips_24kc $PKGNAME binary $bsize <= $MAX_BIN_HTTPS bytes" test "$bsize" -le $MAX_BIN_HTTPS
+        check "size budget: mips_24kc $PKGNAME ipk $isize <= $MAX_IPK_HTTPS bytes" test "$isize" -le $MAX_IPK_HTTPS
     fi
 done
 
 if ! printf '%s\n' "${ipks[@]}" | grep -q '_mips_24kc\.ipk$'; then
-    echo "NOTE: size budget not checked: no mips_24kc package in $DIST (scripts/build-ipk.sh mips_24kc)"
+    echo "NOTE: size budget not checked: no mips_24kc package in $DIST (scripts/build-ipk.sh ${HTTPS_FLAG[*]} mips_24kc)"
 fi
 
 if [ $FAILS -gt 0 ]; then

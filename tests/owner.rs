@@ -108,6 +108,21 @@ fn first_run_is_offered_once_and_only_from_the_lan() {
     assert_eq!(audit[0]["address"], "127.0.0.2");
 }
 
+/// `--listen` on one of the router's own addresses (here 127.0.0.1) says
+/// nothing about the hotspot: a LAN client beside it is offered set-up.
+#[test]
+fn a_specific_listen_address_leaves_its_network_the_lan() {
+    let server = Server::start_empty();
+    let lan: IpAddr = "127.0.0.2".parse().unwrap();
+    let home = request_from(lan, server.addr, "GET", "/", &[], b"");
+    assert_eq!(home.status, 303);
+    assert_eq!(home.header("location"), Some("/setup"));
+    assert_eq!(
+        request_from(lan, server.addr, "GET", "/setup", &[], b"").status,
+        200
+    );
+}
+
 #[test]
 fn a_days_report_counts_what_happened() {
     let server = Server::start_demo();
