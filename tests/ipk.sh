@@ -359,8 +359,18 @@ fake_router() {
     mkdir -p "$d/data" "$d/etc/uci-defaults"
     export FAKE_ROOT=$d UCI_STATE=$d/uci.json FAKE_LAN_IP=
     read -r PORT DNS < <(python3 -c 'import socket
+import random
+# Below the ephemeral range, so no outgoing connection takes it meanwhile.
 def free(kind):
-    s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+    while True:
+        p = random.randint(20000, 32000)
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", p)); return p
+        except OSError:
+            pass
+        finally:
+            s.close()
 print(free(socket.SOCK_STREAM), free(socket.SOCK_DGRAM))')
     cat >"$UCI_STATE" <<'JSON'
 {"dhcp": {"cfg01411c": {".type": "dnsmasq", "domain": "lan", "local": "/lan/"},
