@@ -110,23 +110,30 @@ pub struct NewOrder<'a> {
     pub table: Option<(i64, &'a str)>,
 }
 
-/// The order columns `from_row` reads, then `$tail`, as one literal.
+/// The order columns `from_row` reads, then `$tail`, as one literal;
+/// `$from` names how orders `o` are read (`orders o` by default).
 macro_rules! select {
     ($tail:literal) => {
+        select!("orders o", $tail)
+    };
+    ($from:literal, $tail:literal) => {
         concat!(
             "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
                              o.note, o.status, o.version, o.pickup_code,
                              o.total_cents, o.created_at, o.updated_at, o.request_hash,
                              o.checkout_id, o.pickup_at, o.discount_cents, o.promo_code,
-                             o.table_name
-                      FROM orders o JOIN shops s ON s.id = o.shop_id ",
+                             o.table_name FROM ",
+            $from,
+            " JOIN shops s ON s.id = o.shop_id ",
             $tail
         )
     };
 }
 
 /// Open orders, worded exactly as in the partial indexes of schema 003
-/// (a literal, for `concat!`).
+/// (a literal, for `concat!`). A shop's open orders are read `INDEXED BY
+/// orders_open_code`: without statistics SQLite takes orders_shop_created
+/// as readily, which holds the shop's whole history.
 macro_rules! open {
     () => {
         "status IN ('placed', 'accepted', 'preparing', 'ready')"
@@ -411,6 +418,7 @@ pub fn open_for_shop(
     now: i64,
 ) -> rusqlite::Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare_cached(select!(
+        "orders o INDEXED BY orders_open_code",
         "WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
            AND o.id > ?2 AND o.release_at <= ?4 ORDER BY o.id LIMIT ?3"
     ))?;
@@ -436,7 +444,7 @@ pub fn finished_for_shop(
 /// How many open orders a shop has.
 pub fn open_count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
     conn.prepare_cached(concat!(
-        "SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND ",
+        "SELECT COUNT(*) FROM orders INDEXED BY orders_open_code WHERE shop_id = ?1 AND ",
         open!()
     ))?
     .query_row([shop_id], |r| r.get(0))
@@ -559,7 +567,8 @@ pub fn ahead_of(
     limit: i64,
 ) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare(
-        "SELECT id FROM orders WHERE shop_id = ?1 AND id < ?2 AND release_at <= ?3
+        "SELECT id FROM orders INDEXED BY orders_open_code
+         WHERE shop_id = ?1 AND id < ?2 AND release_at <= ?3
            AND status IN ('placed', 'accepted', 'preparing')
            AND status IN ('placed', 'accepted', 'preparing', 'ready') ORDER BY id LIMIT ?4",
     )?;
@@ -647,7 +656,7 @@ pub fn waiting_items(
                 COALESCE((SELECT group_concat(lo.name, ', ' ORDER BY lo.option_id)
                           FROM order_line_options lo WHERE lo.line_id = l.id), '') AS chosen,
                 SUM(l.qty) AS total
-         FROM orders o JOIN order_items l ON l.order_id = o.id
+         FROM orders o INDEXED BY orders_open_code JOIN order_items l ON l.order_id = o.id
          WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing')
            AND o.status IN ('placed', 'accepted', 'preparing', 'ready') AND o.release_at <= ?3
          GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
@@ -696,7 +705,8 @@ pub fn preparing_codes(
     now: i64,
 ) -> rusqlite::Result<Vec<ServingRow>> {
     let mut stmt = conn.prepare(
-        "SELECT o.shop_id, s.name, o.pickup_code, 0 FROM orders o JOIN shops s ON s.id = o.shop_id
+        "SELECT o.shop_id, s.name, o.pickup_code, 0
+         FROM orders o INDEXED BY orders_open_code JOIN shops s ON s.id = o.shop_id
          WHERE o.status IN ('placed', 'accepted', 'preparing')
            AND o.status IN ('placed', 'accepted', 'preparing', 'ready') AND s.status = 'approved'
            AND (?1 IS NULL OR o.shop_id = ?1) AND o.release_at <= ?3
@@ -717,7 +727,7 @@ pub fn ready_codes(
     let mut stmt = conn.prepare(&format!(
         "SELECT * FROM (
              SELECT o.shop_id, s.name, o.pickup_code, {READY_AT} AS ready_at
-             FROM orders o JOIN shops s ON s.id = o.shop_id
+             FROM orders o INDEXED BY orders_open_code JOIN shops s ON s.id = o.shop_id
              WHERE o.status = 'ready' AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
                AND s.status = 'approved' AND (?1 IS NULL OR o.shop_id = ?1))
          WHERE ready_at > ?2 ORDER BY ready_at DESC LIMIT ?3"
