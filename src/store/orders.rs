@@ -798,3 +798,32 @@ pub fn finished_among(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<i6
     }
     Ok(finished)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_keeps_the_newest_event_so_event_ids_never_go_back() {
+        let conn = crate::db::test_connection();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
+             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+                 VALUES (1, 1, 'Noodles', 'approved', 0);
+             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                                 status, version, change_seq, pickup_code, total_cents,
+                                 created_at, updated_at)
+                 VALUES (1, 1, 'a', 't', 'Ann', 'completed', 2, 5, 'A1', 500, 1000, 2000),
+                        (2, 1, 'b', 't', 'Bo', 'completed', 2, 8, 'B2', 500, 1500, 2500);
+             INSERT INTO order_events (id, order_id, to_status, actor_role, created_at)
+                 VALUES (4, 1, 'placed', 'customer', 1000), (5, 1, 'completed', 'shop', 2000),
+                        (7, 2, 'placed', 'customer', 1500), (8, 2, 'completed', 'shop', 2500);",
+        )
+        .unwrap();
+        assert_eq!(delete_finished_before(&conn, 10_000, 10).unwrap(), 1);
+        assert!(by_id(&conn, 1).unwrap().is_none());
+        assert!(by_id(&conn, 2).unwrap().is_some());
+        assert_eq!(serving_version(&conn, None).unwrap(), 8);
+    }
+}
