@@ -28,12 +28,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/013_performance.sql"),
     include_str!("schema/016_report_rollups.sql"),
     include_str!("schema/017_table_orders.sql"),
+    include_str!("schema/018_fewer_pages.sql"),
 ];
 
 /// The newest `user_version` this binary knows.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 const READERS: usize = 3;
+
+/// Statements each connection keeps prepared (rusqlite keeps 16).
+const STATEMENT_CACHE: usize = 64;
 
 const FILE_NAME: &str = "orderspot.db";
 
@@ -42,12 +46,15 @@ const FILE_NAME: &str = "orderspot.db";
 /// chunk of the `-shm` file).
 const NO_SPACE_BYTES: u64 = 64 * 1024;
 
-/// Flash wear: checkpoint after about 1 MiB of WAL (256 pages of 4 KiB,
-/// SQLite's default is 1000) and truncate the file back to 1 MiB after a
+/// Flash wear: checkpoint after about 1 MiB of WAL whatever the page size
+/// (`wal_checkpoint_pages`), and truncate the file back to 1 MiB after a
 /// checkpoint. Without the limit the file keeps the largest size it ever
 /// reached (about 4 MiB, more while a long read holds a checkpoint back).
-/// `scripts/wal-bench.sh` measures both and the bytes written per order.
-const WAL_CHECKPOINT_PAGES: &str = "PRAGMA wal_autocheckpoint = 256";
+/// A checkpoint copies each page the WAL holds once, however many commits
+/// changed it: at 256 KiB (256 pages of 1 KiB) an order's life wrote 20%
+/// more than at 1 MiB. `scripts/wal-bench.sh` measures both and the bytes
+/// written per order.
+const WAL_CHECKPOINT_BYTES: i64 = 1 << 20;
 const WAL_SIZE_LIMIT: &str = "PRAGMA journal_size_limit = 1048576";
 
 /// How transactions are journaled. WAL lets readers run beside the writer,
@@ -112,17 +119,12 @@ impl Journal {
 
     fn pragmas(self) -> &'static [&'static str] {
         match self {
-            Journal::Wal => &[
-                "PRAGMA journal_mode = WAL",
-                WAL_CHECKPOINT_PAGES,
-                WAL_SIZE_LIMIT,
-            ],
+            Journal::Wal => &["PRAGMA journal_mode = WAL", WAL_SIZE_LIMIT],
             // Exclusive before the first access keeps the WAL index in
             // memory: no -shm file.
             Journal::WalAlone => &[
                 "PRAGMA locking_mode = EXCLUSIVE",
                 "PRAGMA journal_mode = WAL",
-                WAL_CHECKPOINT_PAGES,
                 WAL_SIZE_LIMIT,
             ],
             // Truncating the journal to commit spares flash a directory
@@ -260,6 +262,9 @@ impl Pool {
 /// Opens a connection with the pragmas every connection needs.
 fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
+    // Room for every statement of a placement and a stage move, which the
+    // store prepares once per connection (`prepare_cached`).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // Each commit writes every page it changed whole: 1 KiB pages write a
     // quarter of the bytes of the default 4 KiB for an order (flash wear).
@@ -268,12 +273,23 @@ fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
     for pragma in journal.pragmas() {
         conn.query_row(pragma, [], |_| Ok(()))?;
     }
+    if journal != Journal::Rollback {
+        let pages = wal_checkpoint_pages(conn.query_row("PRAGMA page_size", [], |r| r.get(0))?);
+        conn.query_row(&format!("PRAGMA wal_autocheckpoint = {pages}"), [], |_| {
+            Ok(())
+        })?;
+    }
     // FULL: an acknowledged order must survive a power cut, routers get many.
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;",
     )?;
     Ok(conn)
+}
+
+/// Pages of `page_size` bytes in WAL_CHECKPOINT_BYTES.
+fn wal_checkpoint_pages(page_size: i64) -> i64 {
+    WAL_CHECKPOINT_BYTES / page_size.max(512)
 }
 
 /// The database file in `data_dir`.
@@ -480,11 +496,10 @@ impl Batch<'_> {
     /// fails, so its failure undoes nothing of the others.
     fn run(&self, f: WriteJob) -> Result<Erased> {
         let tx = &self.tx;
-        let outcome = tx
-            .execute_batch("SAVEPOINT one_write")
+        let outcome = run_cached(tx, "SAVEPOINT one_write")
             .map_err(Error::from)
             .and_then(|()| match f(tx) {
-                Ok(value) => match tx.execute_batch("RELEASE one_write") {
+                Ok(value) => match run_cached(tx, "RELEASE one_write") {
                     Ok(()) => Ok(value),
                     Err(e) => {
                         self.broken.set(true);
@@ -507,6 +522,11 @@ impl Batch<'_> {
             e
         })
     }
+}
+
+/// Runs a statement without parameters or rows, prepared once per connection.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Commits queued writes, up to MAX_BATCH per transaction, until none wait.
@@ -721,6 +741,108 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Runs the first `count` migrations, as an older binary left the file.
+    fn migrate_to(conn: &mut Connection, count: usize) {
+        for (index, sql) in MIGRATIONS.iter().enumerate().take(count) {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", index as i64 + 1)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+    }
+
+    #[test]
+    fn migration_18_keeps_every_order_event_and_key_and_ids_go_on_rising() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        migrate_to(&mut conn, 17);
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
+             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+                 VALUES (1, 1, 'Noodles', 'approved', 0);
+             INSERT INTO menu_items (id, shop_id, name, price_cents, created_at, updated_at)
+                 VALUES (1, 1, 'Soup', 500, 0, 0);
+             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                                 status, version, change_seq, pickup_code, total_cents,
+                                 created_at, updated_at)
+                 VALUES (1, 1, 'a', 't', 'Ann', 'ready', 3, 7, 'A1', 500, 1000, 2000),
+                        (2, 1, 'b', 't', 'Bo', 'placed', 1, 9, 'B2', 500, 3000, 3000);
+             INSERT INTO order_items (order_id, item_id, name, unit_price_cents, qty,
+                                      line_total_cents)
+                 VALUES (1, 1, 'Soup', 500, 1, 500), (2, 1, 'Soup', 500, 1, 500);
+             INSERT INTO order_events (id, order_id, from_status, to_status, actor_role,
+                                       actor_user_id, reason, created_at)
+                 VALUES (5, 1, NULL, 'placed', 'customer', NULL, '', 1000),
+                        (6, 1, 'placed', 'accepted', 'shop', 1, 'ok', 1500),
+                        (7, 1, 'preparing', 'ready', 'shop', 1, '', 2000),
+                        (9, 2, NULL, 'placed', 'customer', NULL, '', 3000);",
+        )
+        .unwrap();
+        // Every column of every event, as text.
+        let events = |conn: &Connection| -> Vec<String> {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT concat_ws('|', id, order_id, from_status, to_status, actor_role,
+                                      actor_user_id, reason, created_at)
+                     FROM order_events ORDER BY id",
+                )
+                .unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        let before = events(&conn);
+
+        migrate(&mut conn).unwrap();
+        assert_eq!(events(&conn), before);
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+        let sequences: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_sequence WHERE name = 'order_events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(sequences, 0, "order_events still has AUTOINCREMENT");
+        // An event names an existing order, and the next one goes on from 9.
+        assert!(conn
+            .execute(
+                "INSERT INTO order_events (order_id, to_status, actor_role, created_at)
+                 VALUES (99, 'placed', 'customer', 0)",
+                [],
+            )
+            .is_err());
+        let seq = crate::store::orders::record_event(
+            &conn,
+            &crate::store::orders::NewEvent {
+                order_id: 1,
+                from: Some(crate::store::orders::Status::Ready),
+                to: crate::store::orders::Status::Completed,
+                actor_role: crate::store::orders::ActorRole::Shop,
+                actor_user_id: Some(1),
+                reason: "",
+                now: 4000,
+            },
+        )
+        .unwrap();
+        assert_eq!(seq, 10);
+        // The rollup trigger came back with the table.
+        let completed: i64 = conn
+            .query_row(
+                "SELECT completed FROM report_quarters WHERE shop_id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(completed, 1);
+    }
+
     #[test]
     fn a_wal_database_checkpoints_early_and_truncates_its_wal() {
         let dir = std::env::temp_dir().join(format!("orderspot-db-wal-{}", std::process::id()));
@@ -733,7 +855,8 @@ mod tests {
             .unwrap();
         drop(conn);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!((limit, pages), (1_048_576, 256));
+        assert_eq!((limit, pages), (1_048_576, 1024));
+        assert_eq!(wal_checkpoint_pages(4096), 256);
     }
 
     #[test]

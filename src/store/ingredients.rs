@@ -83,7 +83,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 
 /// `(ingredient_id, qty per item)` of an item's recipe.
 pub fn recipe(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT r.ingredient_id, r.qty FROM item_ingredients r
          JOIN ingredients i ON i.id = r.ingredient_id
          WHERE r.item_id = ?1 AND i.deleted = 0 ORDER BY r.ingredient_id",

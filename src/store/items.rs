@@ -177,7 +177,7 @@ pub fn of_shop_by_ids(
     ids: &[i64],
 ) -> rusqlite::Result<Vec<ItemRow>> {
     let mut found = Vec::with_capacity(ids.len());
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} WHERE m.id = ?1 AND m.shop_id = ?2 AND m.deleted = 0"
     ))?;
     for id in ids {

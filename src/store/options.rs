@@ -128,12 +128,11 @@ pub fn insert_option(
 /// `(shop_id, group name, option name)` of any option ever made, removed
 /// ones too: names what a stale cart asks for.
 pub fn describe(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, String, String)>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT g.shop_id, g.name, o.name FROM options o JOIN option_groups g ON g.id = o.group_id
          WHERE o.id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
+    )?
+    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     .optional()
 }
 

@@ -110,15 +110,36 @@ pub struct NewOrder<'a> {
     pub table: Option<(i64, &'a str)>,
 }
 
-const SELECT: &str = "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
+/// The order columns `from_row` reads, then `$tail`, as one literal;
+/// `$from` names how orders `o` are read (`orders o` by default).
+macro_rules! select {
+    ($tail:literal) => {
+        select!("orders o", $tail)
+    };
+    ($from:literal, $tail:literal) => {
+        concat!(
+            "SELECT o.id, o.shop_id, s.name, o.customer_token_hash, o.customer_name,
                              o.note, o.status, o.version, o.pickup_code,
                              o.total_cents, o.created_at, o.updated_at, o.request_hash,
                              o.checkout_id, o.pickup_at, o.discount_cents, o.promo_code,
-                             o.table_name
-                      FROM orders o JOIN shops s ON s.id = o.shop_id";
+                             o.table_name FROM ",
+            $from,
+            " JOIN shops s ON s.id = o.shop_id ",
+            $tail
+        )
+    };
+}
 
-/// Open orders, worded exactly as in the partial indexes of schema 003.
-const OPEN: &str = "status IN ('placed', 'accepted', 'preparing', 'ready')";
+/// Open orders, worded exactly as in the partial indexes of schema 003
+/// (a literal, for `concat!`). A shop's open orders are read `INDEXED BY
+/// orders_open_code`: without statistics SQLite takes orders_shop_created
+/// as readily, which holds the shop's whole history.
+macro_rules! open {
+    () => {
+        "status IN ('placed', 'accepted', 'preparing', 'ready')"
+    };
+}
+const OPEN: &str = open!();
 
 fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
     Ok(OrderRow {
@@ -144,54 +165,54 @@ fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
 }
 
 pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO orders (shop_id, client_ref, customer_token_hash, request_hash, placed_from,
                              customer_name, note, status, version, pickup_code, total_cents,
                              created_at, updated_at, checkout_id, pickup_at, release_at,
                              discount_cents, promo_code, table_id, table_name)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
                  ?17, ?18)",
-        params![
-            o.shop_id,
-            o.client_ref,
-            o.customer_token_hash,
-            o.request_hash,
-            o.placed_from,
-            o.customer_name,
-            o.note,
-            o.status,
-            o.pickup_code,
-            o.total_cents,
-            o.now,
-            o.checkout_id,
-            o.pickup_at,
-            o.release_at,
-            o.discount_cents,
-            o.promo_code,
-            o.table.map(|t| t.0),
-            o.table.map_or("", |t| t.1)
-        ],
-    )?;
+    )?
+    .execute(params![
+        o.shop_id,
+        o.client_ref,
+        o.customer_token_hash,
+        o.request_hash,
+        o.placed_from,
+        o.customer_name,
+        o.note,
+        o.status,
+        o.pickup_code,
+        o.total_cents,
+        o.now,
+        o.checkout_id,
+        o.pickup_at,
+        o.release_at,
+        o.discount_cents,
+        o.promo_code,
+        o.table.map(|t| t.0),
+        o.table.map_or("", |t| t.1)
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
 pub fn insert_line(conn: &Connection, order_id: i64, line: &LineRow) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO order_items (order_id, item_id, name, unit_price_cents, qty, line_total_cents,
                                   note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            order_id,
-            line.item_id,
-            line.name,
-            line.unit_price_cents,
-            line.qty,
-            line.line_total_cents,
-            line.note
-        ],
-    )?;
+    )?
+    .execute(params![
+        order_id,
+        line.item_id,
+        line.name,
+        line.unit_price_cents,
+        line.qty,
+        line.line_total_cents,
+        line.note
+    ])?;
     let line_id = conn.last_insert_rowid();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "INSERT INTO order_line_options (line_id, option_id, group_name, name, price_delta_cents)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -212,7 +233,7 @@ pub fn record_taken(conn: &Connection, order_id: i64, taken: Taken) -> rusqlite:
         Taken::Item { item_id, qty } => (Some(item_id), None, qty),
         Taken::Ingredient { ingredient_id, qty } => (None, Some(ingredient_id), qty),
     };
-    conn.prepare(
+    conn.prepare_cached(
         "INSERT INTO order_stock (order_id, item_id, ingredient_id, qty) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![order_id, item_id, ingredient_id, qty])?;
@@ -252,28 +273,41 @@ pub struct NewEvent<'a> {
     pub now: i64,
 }
 
+/// The next change number for an order: above every event's id and every
+/// change of its shop (payments and station marks take numbers without an
+/// event, `store::payments::touch_order`), so a shop's version only rises.
+pub fn next_change_seq(conn: &Connection, order_id: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT max((SELECT coalesce(max(id), 0) FROM order_events),
+                    (SELECT coalesce(max(change_seq), 0) FROM orders
+                     WHERE shop_id = (SELECT shop_id FROM orders WHERE id = ?1))) + 1",
+    )?
+    .query_row([order_id], |r| r.get(0))
+}
+
 /// Appends an event and stamps the order with it; returns the event id,
 /// which is the shop's new change sequence number.
 pub fn record_event(conn: &Connection, e: &NewEvent) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO order_events (order_id, from_status, to_status, actor_role, actor_user_id,
-                                   reason, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            e.order_id,
-            e.from,
-            e.to,
-            e.actor_role,
-            e.actor_user_id,
-            e.reason,
-            e.now
-        ],
-    )?;
-    let seq = conn.last_insert_rowid();
-    conn.execute(
-        "UPDATE orders SET change_seq = ?2 WHERE id = ?1",
-        params![e.order_id, seq],
-    )?;
+    let seq = next_change_seq(conn, e.order_id)?;
+    conn.prepare_cached(
+        "INSERT INTO order_events (id, order_id, from_status, to_status, actor_role,
+                                   actor_user_id, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        seq,
+        e.order_id,
+        e.from,
+        e.to,
+        e.actor_role,
+        e.actor_user_id,
+        e.reason,
+        e.now
+    ])?;
+    // The same pages as the INSERT and the stage move before it: this
+    // transaction writes them once.
+    conn.prepare_cached("UPDATE orders SET change_seq = ?2 WHERE id = ?1")?
+        .execute(params![e.order_id, seq])?;
     Ok(seq)
 }
 
@@ -286,33 +320,33 @@ pub fn set_status(
     expected_version: i64,
     now: i64,
 ) -> rusqlite::Result<bool> {
-    Ok(conn.execute(
-        "UPDATE orders SET status = ?2, version = version + 1, updated_at = ?4
-         WHERE id = ?1 AND version = ?3",
-        params![id, status, expected_version, now],
-    )? == 1)
+    Ok(conn
+        .prepare_cached(
+            "UPDATE orders SET status = ?2, version = version + 1, updated_at = ?4
+             WHERE id = ?1 AND version = ?3",
+        )?
+        .execute(params![id, status, expected_version, now])?
+        == 1)
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<OrderRow>> {
-    conn.query_row(&format!("{SELECT} WHERE o.id = ?1"), [id], from_row)
+    conn.prepare_cached(select!("WHERE o.id = ?1"))?
+        .query_row([id], from_row)
         .optional()
 }
 
 pub fn by_client_ref(conn: &Connection, client_ref: &str) -> rusqlite::Result<Option<OrderRow>> {
-    conn.query_row(
-        &format!("{SELECT} WHERE o.client_ref = ?1"),
-        [client_ref],
-        from_row,
-    )
-    .optional()
+    conn.prepare_cached(select!("WHERE o.client_ref = ?1"))?
+        .query_row([client_ref], from_row)
+        .optional()
 }
 
 pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, item_id, name, unit_price_cents, qty, line_total_cents, note
          FROM order_items WHERE order_id = ?1 ORDER BY id",
     )?;
-    let mut options = conn.prepare(
+    let mut options = conn.prepare_cached(
         "SELECT option_id, group_name, name, price_delta_cents
          FROM order_line_options WHERE line_id = ?1 ORDER BY rowid",
     )?;
@@ -349,7 +383,7 @@ pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>>
 }
 
 pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT e.from_status, e.to_status,
                 CASE WHEN u.name IS NULL THEN e.actor_role ELSE e.actor_role || ' ' || u.name END,
                 e.reason, e.created_at
@@ -370,11 +404,8 @@ pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow
 
 /// The highest change sequence number among a shop's orders (0 if none).
 pub fn shop_version(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COALESCE(MAX(change_seq), 0) FROM orders WHERE shop_id = ?1",
-        [shop_id],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM orders WHERE shop_id = ?1")?
+        .query_row([shop_id], |r| r.get(0))
 }
 
 /// Up to `limit` of a shop's open orders with ids above `after`, oldest
@@ -386,9 +417,10 @@ pub fn open_for_shop(
     limit: i64,
     now: i64,
 ) -> rusqlite::Result<Vec<OrderRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE o.shop_id = ?1 AND o.{OPEN} AND o.id > ?2 AND o.release_at <= ?4
-         ORDER BY o.id LIMIT ?3"
+    let mut stmt = conn.prepare_cached(select!(
+        "orders o INDEXED BY orders_open_code",
+        "WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
+           AND o.id > ?2 AND o.release_at <= ?4 ORDER BY o.id LIMIT ?3"
     ))?;
     let rows = stmt.query_map(params![shop_id, after, limit, now], from_row)?;
     rows.collect()
@@ -401,9 +433,9 @@ pub fn finished_for_shop(
     finished_after: i64,
     limit: i64,
 ) -> rusqlite::Result<Vec<OrderRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE o.shop_id = ?1 AND o.status IN ('completed', 'cancelled')
-                    AND o.updated_at > ?2 ORDER BY o.updated_at DESC LIMIT ?3"
+    let mut stmt = conn.prepare_cached(select!(
+        "WHERE o.shop_id = ?1 AND o.status IN ('completed', 'cancelled')
+           AND o.updated_at > ?2 ORDER BY o.updated_at DESC LIMIT ?3"
     ))?;
     let rows = stmt.query_map(params![shop_id, finished_after, limit], from_row)?;
     rows.collect()
@@ -411,11 +443,11 @@ pub fn finished_for_shop(
 
 /// How many open orders a shop has.
 pub fn open_count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
-        &format!("SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND {OPEN}"),
-        [shop_id],
-        |r| r.get(0),
-    )
+    conn.prepare_cached(concat!(
+        "SELECT COUNT(*) FROM orders INDEXED BY orders_open_code WHERE shop_id = ?1 AND ",
+        open!()
+    ))?
+    .query_row([shop_id], |r| r.get(0))
 }
 
 /// How many open orders were placed under a customer token or from an address.
@@ -424,41 +456,36 @@ pub fn open_count_for_device(
     token_hash: &str,
     placed_from: &str,
 ) -> rusqlite::Result<i64> {
-    conn.query_row(
-        &format!(
-            "SELECT COUNT(*) FROM (
-                 SELECT id FROM orders WHERE customer_token_hash = ?1 AND {OPEN}
-                 UNION SELECT id FROM orders WHERE placed_from = ?2 AND {OPEN})"
-        ),
-        params![token_hash, placed_from],
-        |r| r.get(0),
-    )
+    conn.prepare_cached(concat!(
+        "SELECT COUNT(*) FROM (SELECT id FROM orders WHERE customer_token_hash = ?1 AND ",
+        open!(),
+        " UNION SELECT id FROM orders WHERE placed_from = ?2 AND ",
+        open!(),
+        ")"
+    ))?
+    .query_row(params![token_hash, placed_from], |r| r.get(0))
 }
 
 /// Whether an open order of the shop uses `code`.
 pub fn pickup_code_taken(conn: &Connection, shop_id: i64, code: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        &format!(
-            "SELECT EXISTS (SELECT 1 FROM orders WHERE shop_id = ?1 AND pickup_code = ?2 AND {OPEN})"
-        ),
-        params![shop_id, code],
-        |r| r.get(0),
-    )
+    conn.prepare_cached(concat!(
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE shop_id = ?1 AND pickup_code = ?2 AND ",
+        open!(),
+        ")"
+    ))?
+    .query_row(params![shop_id, code], |r| r.get(0))
 }
 
 /// Whether any order was placed under this customer token.
 pub fn token_known(conn: &Connection, token_hash: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM orders WHERE customer_token_hash = ?1)",
-        [token_hash],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM orders WHERE customer_token_hash = ?1)")?
+        .query_row([token_hash], |r| r.get(0))
 }
 
 /// A customer's orders, newest first: the device's order history.
 pub fn for_customer(conn: &Connection, token_hash: &str) -> rusqlite::Result<Vec<OrderRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE o.customer_token_hash = ?1 ORDER BY o.id DESC LIMIT 50"
+    let mut stmt = conn.prepare_cached(select!(
+        "WHERE o.customer_token_hash = ?1 ORDER BY o.id DESC LIMIT 50"
     ))?;
     let rows = stmt.query_map([token_hash], from_row)?;
     rows.collect()
@@ -525,9 +552,7 @@ pub fn checkout_by_client_ref(
 
 /// The orders of a checkout, by shop.
 pub fn of_checkout(conn: &Connection, checkout_id: i64) -> rusqlite::Result<Vec<OrderRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE o.checkout_id = ?1 ORDER BY o.shop_id, o.id"
-    ))?;
+    let mut stmt = conn.prepare(select!("WHERE o.checkout_id = ?1 ORDER BY o.shop_id, o.id"))?;
     let rows = stmt.query_map([checkout_id], from_row)?;
     rows.collect()
 }
@@ -542,8 +567,10 @@ pub fn ahead_of(
     limit: i64,
 ) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare(
-        "SELECT id FROM orders WHERE shop_id = ?1 AND id < ?2 AND release_at <= ?3
-           AND status IN ('placed', 'accepted', 'preparing') ORDER BY id LIMIT ?4",
+        "SELECT id FROM orders INDEXED BY orders_open_code
+         WHERE shop_id = ?1 AND id < ?2 AND release_at <= ?3
+           AND status IN ('placed', 'accepted', 'preparing')
+           AND status IN ('placed', 'accepted', 'preparing', 'ready') ORDER BY id LIMIT ?4",
     )?;
     let rows = stmt.query_map(params![shop_id, order_id, now, limit], |r| r.get(0))?;
     rows.collect()
@@ -629,9 +656,9 @@ pub fn waiting_items(
                 COALESCE((SELECT group_concat(lo.name, ', ' ORDER BY lo.option_id)
                           FROM order_line_options lo WHERE lo.line_id = l.id), '') AS chosen,
                 SUM(l.qty) AS total
-         FROM orders o JOIN order_items l ON l.order_id = o.id
+         FROM orders o INDEXED BY orders_open_code JOIN order_items l ON l.order_id = o.id
          WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing')
-           AND o.release_at <= ?3
+           AND o.status IN ('placed', 'accepted', 'preparing', 'ready') AND o.release_at <= ?3
          GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![shop_id, limit, now], |r| {
@@ -678,8 +705,10 @@ pub fn preparing_codes(
     now: i64,
 ) -> rusqlite::Result<Vec<ServingRow>> {
     let mut stmt = conn.prepare(
-        "SELECT o.shop_id, s.name, o.pickup_code, 0 FROM orders o JOIN shops s ON s.id = o.shop_id
-         WHERE o.status IN ('placed', 'accepted', 'preparing') AND s.status = 'approved'
+        "SELECT o.shop_id, s.name, o.pickup_code, 0
+         FROM orders o INDEXED BY orders_open_code JOIN shops s ON s.id = o.shop_id
+         WHERE o.status IN ('placed', 'accepted', 'preparing')
+           AND o.status IN ('placed', 'accepted', 'preparing', 'ready') AND s.status = 'approved'
            AND (?1 IS NULL OR o.shop_id = ?1) AND o.release_at <= ?3
          ORDER BY o.id LIMIT ?2",
     )?;
@@ -698,8 +727,9 @@ pub fn ready_codes(
     let mut stmt = conn.prepare(&format!(
         "SELECT * FROM (
              SELECT o.shop_id, s.name, o.pickup_code, {READY_AT} AS ready_at
-             FROM orders o JOIN shops s ON s.id = o.shop_id
-             WHERE o.status = 'ready' AND s.status = 'approved' AND (?1 IS NULL OR o.shop_id = ?1))
+             FROM orders o INDEXED BY orders_open_code JOIN shops s ON s.id = o.shop_id
+             WHERE o.status = 'ready' AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
+               AND s.status = 'approved' AND (?1 IS NULL OR o.shop_id = ?1))
          WHERE ready_at > ?2 ORDER BY ready_at DESC LIMIT ?3"
     ))?;
     let rows = stmt.query_map(params![shop_id, ready_after, limit], serving_row)?;
@@ -719,7 +749,8 @@ pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Res
 
 /// Deletes up to `limit` finished (completed or cancelled) orders placed
 /// before `before`, with their lines, options, events, stock records and
-/// payments (their money stays in the report rollups).
+/// payments (their money stays in the report rollups). The order with the
+/// newest event stays, so event ids (the board's versions) go on from it.
 /// Returns how many orders went.
 pub fn delete_finished_before(
     conn: &Connection,
@@ -728,8 +759,10 @@ pub fn delete_finished_before(
 ) -> rusqlite::Result<usize> {
     let ids: Vec<i64> = conn
         .prepare(
-            "SELECT id FROM orders WHERE created_at < ?1
-               AND status IN ('completed', 'cancelled') ORDER BY created_at LIMIT ?2",
+            "SELECT id FROM orders WHERE shop_id IN (SELECT id FROM shops) AND created_at < ?1
+               AND status IN ('completed', 'cancelled')
+               AND id IS NOT (SELECT order_id FROM order_events ORDER BY id DESC LIMIT 1)
+             LIMIT ?2",
         )?
         .query_map(params![before, limit], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
@@ -764,4 +797,33 @@ pub fn finished_among(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<i6
         }
     }
     Ok(finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_keeps_the_newest_event_so_event_ids_never_go_back() {
+        let conn = crate::db::test_connection();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
+             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+                 VALUES (1, 1, 'Noodles', 'approved', 0);
+             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                                 status, version, change_seq, pickup_code, total_cents,
+                                 created_at, updated_at)
+                 VALUES (1, 1, 'a', 't', 'Ann', 'completed', 2, 5, 'A1', 500, 1000, 2000),
+                        (2, 1, 'b', 't', 'Bo', 'completed', 2, 8, 'B2', 500, 1500, 2500);
+             INSERT INTO order_events (id, order_id, to_status, actor_role, created_at)
+                 VALUES (4, 1, 'placed', 'customer', 1000), (5, 1, 'completed', 'shop', 2000),
+                        (7, 2, 'placed', 'customer', 1500), (8, 2, 'completed', 'shop', 2500);",
+        )
+        .unwrap();
+        assert_eq!(delete_finished_before(&conn, 10_000, 10).unwrap(), 1);
+        assert!(by_id(&conn, 1).unwrap().is_none());
+        assert!(by_id(&conn, 2).unwrap().is_some());
+        assert_eq!(serving_version(&conn, None).unwrap(), 8);
+    }
 }

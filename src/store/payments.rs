@@ -78,20 +78,10 @@ pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Payme
 
 /// Moves the order's version and its shop's board version without a
 /// change of stage: its customer's and its shop's long-polls then answer.
-/// The board's version is the highest `change_seq`, which order events'
-/// AUTOINCREMENT ids feed; taking the next number from that same sequence
-/// keeps it rising for every later event too.
+/// The board's version is the highest `change_seq`: the order takes the
+/// next change number, which later events go above (`next_change_seq`).
 pub fn touch_order(conn: &Connection, order_id: i64, now: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO sqlite_sequence (name, seq)
-         SELECT 'order_events', COALESCE(MAX(id), 0) FROM order_events",
-        [],
-    )?;
-    let seq: i64 = conn.query_row(
-        "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'order_events' RETURNING seq",
-        [],
-        |r| r.get(0),
-    )?;
+    let seq = super::orders::next_change_seq(conn, order_id)?;
     conn.execute(
         "UPDATE orders SET version = version + 1, change_seq = ?2, updated_at = ?3 WHERE id = ?1",
         params![order_id, seq, now],

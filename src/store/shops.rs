@@ -63,7 +63,8 @@ pub fn insert(
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ShopRow>> {
-    conn.query_row(&format!("{SELECT} WHERE s.id = ?1"), [id], from_row)
+    conn.prepare_cached(&format!("{SELECT} WHERE s.id = ?1"))?
+        .query_row([id], from_row)
         .optional()
 }
 
@@ -171,10 +172,8 @@ pub struct Slots {
 }
 
 pub fn slots(conn: &Connection, shop_id: i64) -> rusqlite::Result<Slots> {
-    conn.query_row(
-        "SELECT opens_minute, closes_minute, slot_cap FROM shops WHERE id = ?1",
-        [shop_id],
-        |r| {
+    conn.prepare_cached("SELECT opens_minute, closes_minute, slot_cap FROM shops WHERE id = ?1")?
+        .query_row([shop_id], |r| {
             let hours = match (r.get(0)?, r.get(1)?) {
                 (Some(from), Some(until)) => Some((from, until)),
                 _ => None,
@@ -183,8 +182,7 @@ pub fn slots(conn: &Connection, shop_id: i64) -> rusqlite::Result<Slots> {
                 hours,
                 cap: r.get(2)?,
             })
-        },
-    )
+        })
 }
 
 pub fn set_slots(conn: &Connection, shop_id: i64, slots: Slots) -> rusqlite::Result<()> {
