@@ -37,12 +37,14 @@ check() { # check <description> <command...>
     if "$@"; then pass "$what"; else bad "$what"; fi
 }
 
-# About 20 KB above the last build (3,677,624 and 1,628,894 bytes). Loosened
+# About 20 KB above the last build (3,622,612 and 1,629,757 bytes; the ipk's
+# budget kept, as MIPS delay slots filled made the binary smaller but its
+# compressed bytes a little larger). Loosened
 # on 2026-11-30 from 3,067,000 / 1,395,000, the reason in openwrt/README.md
 # ("Size budget"): carts and checkout, tables and QR codes, promotions,
 # kitchen stations, Spanish and Hindi, report rollups, kept menu pages and
 # group commit cost 630,472 bytes. Tighten it as bytes are won.
-MAX_BIN=3698000
+MAX_BIN=3643000
 MAX_IPK=1649000
 
 # --- independent of any build -------------------------------------------------
