@@ -21,7 +21,8 @@
 #
 # Environment: CARGO_TARGET_DIR (default: the repo's target/), DIST (default:
 # dist/), ORDERSPOT_CARGO_FLAGS (extra cargo build flags), ORDERSPOT_RUSTFLAGS
-# (extra rustc flags), ORDERSPOT_SQLITE_FLAGS (extra SQLite -D/-U options),
+# (extra rustc flags), ORDERSPOT_CFLAGS (extra C compiler flags, for SQLite),
+# ORDERSPOT_SQLITE_FLAGS (extra SQLite -D/-U options),
 # ORDERSPOT_STD_FEATURES (-Zbuild-std-features; default optimize_for_size,
 # without backtrace symbolizer and unwinder, which panics never use).
 set -euo pipefail
@@ -106,7 +107,7 @@ cross_cargo() {
         "CARGO_TARGET_${up}_LINKER=$bin/$zt-cc" \
         "CARGO_TARGET_${up}_RUSTFLAGS=$RUSTFLAGS_CROSS ${ORDERSPOT_RUSTFLAGS-}" \
         "CC_$lo=$bin/$zt-cc" "AR_$lo=$bin/$zt-ar" \
-        "CFLAGS_$lo=$CFLAGS_CROSS" \
+        "CFLAGS_$lo=$(echo $CFLAGS_CROSS ${ORDERSPOT_CFLAGS-})" \
         "LIBSQLITE3_FLAGS=$(echo $SQLITE_FLAGS ${ORDERSPOT_SQLITE_FLAGS-})" \
         cargo "$sub" --release --target "$RUST_TARGET" \
         -Z build-std=std,panic_abort \
