@@ -195,6 +195,9 @@ codes! {
     ShopOutsideHours = "shop.outside_hours",
     CheckoutPromoRefused = "checkout.promo_refused",
     CheckoutPromoElsewhere = "checkout.promo_elsewhere",
+    VenueTooManyItems = "venue.too_many_items",
+    VenueTooManyPendingShops = "venue.too_many_pending_shops",
+    ShopPendingTooManyItems = "shop.pending_too_many_items",
 }
 
 impl Problem {

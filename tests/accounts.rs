@@ -476,3 +476,49 @@ fn unknown_accounts_get_the_same_401_as_wrong_passwords() {
         .expect(200);
     assert_eq!(ok["role"], "shopkeeper");
 }
+
+#[test]
+fn registrations_waiting_for_approval_are_capped_per_venue() {
+    let server = Server::start_demo();
+    let owner = server.login(OWNER, PASSWORD);
+    // From many addresses, as a venue's worth of phones would (each address
+    // may register 5 times a minute).
+    let register = |n: u32| {
+        let body = json!({
+            "email": format!("stall{n}@example.org"), "password": "a long password",
+            "name": "Keeper", "shop_name": format!("Stall {n}"),
+        });
+        let from = IpAddr::V4(Ipv4Addr::new(127, 0, 9, (n % 250) as u8 + 1));
+        common::request_from(
+            from,
+            server.addr,
+            "POST",
+            "/api/auth/register",
+            &[("content-type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+    };
+    for n in 0..50 {
+        register(n).assert_status(201);
+    }
+    let refused = register(50);
+    refused.expect_error(409);
+    assert_eq!(refused.json()["code"], "venue.too_many_pending_shops");
+    // The owner's decision frees a place.
+    let all = server.get("/api/admin/shops", Some(&owner)).expect(200);
+    let pending = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "pending")
+        .map(|s| int_of(s, "id"))
+        .unwrap();
+    server
+        .post(
+            &format!("/api/admin/shops/{pending}/approve"),
+            Some(&owner),
+            &json!({}),
+        )
+        .expect(200);
+    register(51).assert_status(201);
+}

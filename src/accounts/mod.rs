@@ -459,6 +459,10 @@ pub(crate) struct Registration {
     pub(crate) description: String,
 }
 
+/// Registrations waiting for the owner: each is an account, a shop and up
+/// to `menu_edit::MAX_ITEMS_PENDING_SHOP` items a stranger can create.
+pub(crate) const MAX_PENDING_SHOPS: i64 = 50;
+
 /// A shopkeeper signs up with their shop, which waits for the owner's
 /// approval. Returns a session token so they can start on the menu at once.
 pub(crate) async fn register(
@@ -481,21 +485,25 @@ pub(crate) async fn register(
     .map_err(|e| Error::Internal(e.to_string()))??;
     let now = crate::support::time::now_ms();
     let logged = format!("shop '{shop_name}' registered by {email}, waiting for approval");
-    let token = data
-        .db
-        .write(move |tx| {
-            let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;
-            create_shop(
-                tx,
-                user_id,
-                &shop_name,
-                &description,
-                ShopStatus::Pending,
-                now,
-            )?;
-            start_session(tx, user_id, now)
-        })
-        .await?;
+    let token =
+        data.db
+            .write(move |tx| {
+                if shops::count_with_status(tx, ShopStatus::Pending)? >= MAX_PENDING_SHOPS {
+                    return Err(Error::conflict(Code::VenueTooManyPendingShops)
+                        .with("max", MAX_PENDING_SHOPS));
+                }
+                let user_id = create_user(tx, &email, &name, Role::Shopkeeper, &hash, now)?;
+                create_shop(
+                    tx,
+                    user_id,
+                    &shop_name,
+                    &description,
+                    ShopStatus::Pending,
+                    now,
+                )?;
+                start_session(tx, user_id, now)
+            })
+            .await?;
     // Only once committed: a failed commit registered nothing.
     log::info!("{logged}");
     Ok(token)

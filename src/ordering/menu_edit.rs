@@ -10,6 +10,7 @@ use crate::store::categories::{self, CategoryRow};
 use crate::store::ingredients::{self, IngredientRow, NewWaste};
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::options::{self, GroupRow, OptionRow};
+use crate::store::shops::{self, ShopStatus};
 use crate::support::fields::{clearable_int, id_list, word_list};
 use crate::support::money::{self, MoneyFormat};
 use crate::support::text::{optional_line, optional_text, required};
@@ -17,6 +18,11 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 pub const MAX_ITEMS_PER_SHOP: i64 = 10_000;
+/// A shop waiting for approval may build a menu, but whoever registers
+/// cannot fill the router's flash before the owner has looked.
+pub const MAX_ITEMS_PENDING_SHOP: i64 = 500;
+/// All shops' items together.
+pub const MAX_ITEMS_PER_VENUE: i64 = 50_000;
 pub const MAX_CATEGORIES_PER_SHOP: i64 = 100;
 pub const MAX_GROUPS_PER_SHOP: i64 = 200;
 pub const MAX_OPTIONS_PER_GROUP: i64 = 30;
@@ -273,6 +279,25 @@ fn own_ingredient(conn: &Connection, shop_id: i64, id: i64) -> Result<Ingredient
         .ok_or_else(|| Error::not_found(Code::IngredientNotFound))
 }
 
+/// Why a shop at `status` with `shop_items` items may not have one more;
+/// the venue's count is read only when the shop's own allow it.
+fn item_refusal(
+    status: ShopStatus,
+    shop_items: i64,
+    venue_items: impl FnOnce() -> rusqlite::Result<i64>,
+) -> rusqlite::Result<Option<Error>> {
+    let refusal = if status == ShopStatus::Pending && shop_items >= MAX_ITEMS_PENDING_SHOP {
+        Error::conflict(Code::ShopPendingTooManyItems).with("max", MAX_ITEMS_PENDING_SHOP)
+    } else if shop_items >= MAX_ITEMS_PER_SHOP {
+        Error::conflict(Code::ShopTooManyItems).with("max", MAX_ITEMS_PER_SHOP)
+    } else if venue_items()? >= MAX_ITEMS_PER_VENUE {
+        Error::conflict(Code::VenueTooManyItems).with("max", MAX_ITEMS_PER_VENUE)
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(refusal))
+}
+
 pub fn create_item(
     conn: &Connection,
     changes: &mut Changes,
@@ -283,8 +308,12 @@ pub fn create_item(
     if patch.name.is_none() || patch.price_cents.is_none() {
         return Err(Error::bad(Code::ItemNeedsNameAndPrice));
     }
-    if items::count_for_shop(conn, shop_id)? >= MAX_ITEMS_PER_SHOP {
-        return Err(Error::conflict(Code::ShopTooManyItems).with("max", MAX_ITEMS_PER_SHOP));
+    let status = shops::by_id(conn, shop_id)?
+        .ok_or_else(|| Error::not_found(Code::ShopNotFound))?
+        .status;
+    let shop_items = items::count_for_shop(conn, shop_id)?;
+    if let Some(refusal) = item_refusal(status, shop_items, || items::count_in_venue(conn))? {
+        return Err(refusal);
     }
     let fields = patch.apply(
         conn,
@@ -869,6 +898,32 @@ mod tests {
 
     fn json<T: serde::de::DeserializeOwned>(text: &str) -> T {
         serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_pending_shop_and_the_venue_have_item_caps() {
+        let code = |status, shop_items, venue_items: i64| {
+            item_refusal(status, shop_items, || Ok(venue_items))
+                .unwrap()
+                .map(|e| e.code())
+        };
+        let pending = ShopStatus::Pending;
+        let approved = ShopStatus::Approved;
+        assert_eq!(code(pending, MAX_ITEMS_PENDING_SHOP - 1, 0), None);
+        assert_eq!(
+            code(pending, MAX_ITEMS_PENDING_SHOP, 0),
+            Some("shop.pending_too_many_items")
+        );
+        assert_eq!(code(approved, MAX_ITEMS_PENDING_SHOP, 0), None);
+        assert_eq!(
+            code(approved, MAX_ITEMS_PER_SHOP, 0),
+            Some("shop.too_many_items")
+        );
+        assert_eq!(
+            code(approved, 10, MAX_ITEMS_PER_VENUE),
+            Some("venue.too_many_items")
+        );
+        assert_eq!(code(approved, 10, MAX_ITEMS_PER_VENUE - 1), None);
     }
 
     #[test]

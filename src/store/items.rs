@@ -223,6 +223,15 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
     )
 }
 
+/// Items of every shop of the venue, not deleted.
+pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM menu_items WHERE deleted = 0",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// Takes `qty` units of a counted item if that many are left; an item
 /// that is not counted always gives. Returns whether it gave.
 pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool> {

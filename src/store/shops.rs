@@ -85,6 +85,15 @@ pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
     rows.collect()
 }
 
+/// How many shops stand at `status` (bounded registrations count pending ones).
+pub fn count_with_status(conn: &Connection, status: ShopStatus) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM shops WHERE status = ?1",
+        [status],
+        |r| r.get(0),
+    )
+}
+
 pub fn set_status(conn: &Connection, id: i64, status: ShopStatus) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "UPDATE shops SET status = ?2 WHERE id = ?1",
