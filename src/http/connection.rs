@@ -175,6 +175,11 @@ impl<T> WriteTimeout<T> {
         }
     }
 
+    /// The connection itself, to wait for its requests without a buffer.
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
     fn deadline<R>(
         &mut self,
         cx: &mut Context<'_>,
@@ -243,6 +248,83 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
         let this = self.get_mut();
         let shutdown = Pin::new(&mut this.inner).poll_shutdown(cx);
         this.deadline(cx, shutdown)
+    }
+}
+
+/// A connection's I/O with bytes already read from it put back in front:
+/// what the lean reader (`lean`) took of a request it hands to hyper.
+pub struct Rewind<T> {
+    prefix: Vec<u8>,
+    taken: usize,
+    inner: T,
+}
+
+impl<T> Rewind<T> {
+    pub fn new(prefix: Vec<u8>, inner: T) -> Rewind<T> {
+        Rewind {
+            prefix,
+            taken: 0,
+            inner,
+        }
+    }
+
+    /// The I/O, and what of the prefix was not read.
+    pub fn into_parts(mut self) -> (T, Vec<u8>) {
+        self.prefix.drain(..self.taken);
+        (self.inner, self.prefix)
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Rewind<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let rest = &this.prefix[this.taken..];
+        if rest.is_empty() {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
+        let n = rest.len().min(buf.remaining());
+        buf.put_slice(&rest[..n]);
+        this.taken += n;
+        if this.taken == this.prefix.len() {
+            // Its memory is not kept for the connection's life.
+            this.prefix = Vec::new();
+            this.taken = 0;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

@@ -2,17 +2,19 @@
 //! each request whole (bounded in size and time), handing it to the router,
 //! and the graceful stop.
 
-use super::connection::{self, Admission, ConnectionLimits, RefusalLog, WriteTimeout};
+use super::connection::{self, Admission, ConnectionLimits, RefusalLog, Rewind, WriteTimeout};
+use super::lean;
 use super::render::{chosen_language, speech};
 use super::request::{self, Request};
 use super::response::{self, Response, Speech};
-use super::router::route;
+use super::router::{self, route};
 use super::routes::{photos, portal};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::ordering::photos::{too_large as photo_too_large, MAX_PHOTO_BYTES};
 use crate::support::i18n;
 use http_body_util::{BodyExt, Limited};
+use hyper::body::Bytes;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -21,7 +23,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 /// Largest request body we read; bigger ones get 413. Photo uploads alone
@@ -75,28 +77,11 @@ pub async fn serve(
         };
         let app = app.clone();
         let local = stream.local_addr().ok();
-        let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
-        let mut stopping = stopping.clone();
+        let io = WriteTimeout::new(stream, limits.write_timeout);
+        let stopping = stopping.clone();
         let open = open.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(app.clone(), peer, local, req));
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(READ_TIMEOUT)
-                .max_buf_size(64 * 1024)
-                .serve_connection(io, service);
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
-                    // Ends an idle connection now, a busy one after its answer.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = result {
-                log::debug!("connection from {peer}: {e}");
-            }
+            lean::serve(app, io, peer, local, stopping).await;
             // Only now is the socket closed and its descriptor free.
             drop(slot);
             drop(open);
@@ -118,6 +103,74 @@ pub async fn serve(
     }
 }
 
+/// Hyper serves the rest of a connection the lean reader could not
+/// (HTTP/1.0, a chunked body, an oversized head), starting with `io`'s
+/// replayed bytes.
+pub(super) async fn hyper_connection(
+    app: App,
+    io: Rewind<WriteTimeout<TcpStream>>,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |req| handle(app.clone(), peer, local, req));
+    let connection = builder().serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
+            // Ends an idle connection now, a busy one after its answer.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        log::debug!("connection from {peer}: {e}");
+    }
+}
+
+/// Hyper answers one request read from `io` (its head replayed first) and
+/// gives the connection back with what it read beyond that request, so
+/// hyper's buffers live only while it works; `None` when the connection
+/// failed or was closed.
+pub(super) async fn hyper_request(
+    app: &App,
+    io: Rewind<WriteTimeout<TcpStream>>,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Option<(WriteTimeout<TcpStream>, Vec<u8>)> {
+    let app = app.clone();
+    let service = service_fn(move |req| handle(app.clone(), peer, local, req));
+    // Without keep-alive hyper stops after this answer; the client is not
+    // told, and the lean reader reads its next request.
+    let served = builder()
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(io), service)
+        .without_shutdown()
+        .await;
+    match served {
+        Ok(parts) => {
+            let (io, unread) = parts.io.into_inner().into_parts();
+            let mut ahead = parts.read_buf.to_vec();
+            ahead.extend_from_slice(&unread);
+            Some((io, ahead))
+        }
+        Err(e) => {
+            log::debug!("connection from {peer}: {e}");
+            None
+        }
+    }
+}
+
+fn builder() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT)
+        .max_buf_size(64 * 1024);
+    builder
+}
+
 pub(super) async fn handle(
     app: App,
     peer: SocketAddr,
@@ -131,16 +184,8 @@ pub(super) async fn handle(
     let api = req.uri().path().starts_with("/api/");
     let response = match read_request(peer, local, req).await {
         Ok((req, _upload)) => {
-            let mut response = match route(&app, &req).await {
-                Ok(response) => response,
-                Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
-            };
-            if response.status().is_redirection() {
-                if let Some(lang) = app.with_venue(|venue| chosen_language(venue, &req)) {
-                    response::carry_language(&mut response, lang);
-                }
-            }
-            response
+            let routed = route(&app, &req).await;
+            finish(&app, &req, routed)
         }
         Err(e) => {
             let venue = app.venue();
@@ -149,6 +194,53 @@ pub(super) async fn handle(
         }
     };
     Ok(response)
+}
+
+/// The answer to a long-poll the lean reader took (a GET without a body,
+/// past the portal's intercept): what `handle` would answer.
+pub(super) async fn answer_long_poll(
+    app: &App,
+    parts: hyper::http::request::Parts,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Response {
+    let segments = request::path_segments(parts.uri.path());
+    let req = request_of(parts, segments, Bytes::new(), peer, local);
+    let routed = router::long_poll(app, &req).await;
+    finish(app, &req, routed)
+}
+
+/// A routed answer, or its error in the asker's words; a redirect keeps a
+/// picked language.
+fn finish(app: &App, req: &Request, routed: Result<Response>) -> Response {
+    let mut response = match routed {
+        Ok(response) => response,
+        Err(e) => response::error(&e, req.is_api(), &speech(app, req)),
+    };
+    if response.status().is_redirection() {
+        if let Some(lang) = app.with_venue(|venue| chosen_language(venue, req)) {
+            response::carry_language(&mut response, lang);
+        }
+    }
+    response
+}
+
+fn request_of(
+    parts: hyper::http::request::Parts,
+    segments: Vec<String>,
+    body: Bytes,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Request {
+    Request {
+        method: parts.method,
+        segments,
+        query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
+        headers: parts.headers,
+        body,
+        peer,
+        local,
+    }
 }
 
 /// The request with its body, and for a photo upload the slot its larger
@@ -188,14 +280,5 @@ async fn read_request(
             }
         })?
         .to_bytes();
-    let request = Request {
-        method: parts.method,
-        segments,
-        query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
-        headers: parts.headers,
-        body,
-        peer,
-        local,
-    };
-    Ok((request, upload))
+    Ok((request_of(parts, segments, body, peer, local), upload))
 }
