@@ -81,7 +81,9 @@ pub(super) async fn serve(
             }
             Ok(Ok(Head::Other(close))) => {
                 let replay = Rewind::new(std::mem::take(&mut read), io);
-                match server::hyper_request(&app, replay, peer, local).await {
+                // Boxed, as below: a connection's task is sized by what it holds
+                // between requests, not by hyper's connection state.
+                match Box::pin(server::hyper_request(&app, replay, peer, local)).await {
                     Some((back, ahead)) => {
                         io = back;
                         read = ahead;
@@ -92,7 +94,8 @@ pub(super) async fn serve(
             }
             Ok(Ok(Head::Hyper)) => {
                 let replay = Rewind::new(read, io);
-                return server::hyper_connection(app, replay, peer, local, stopping).await;
+                return Box::pin(server::hyper_connection(app, replay, peer, local, stopping))
+                    .await;
             }
             // Closed, failed, or too slow: end it, as hyper does.
             Ok(Ok(Head::Partial)) | Ok(Err(_)) | Err(_) => return,
