@@ -192,3 +192,73 @@ fn heads_the_lean_reader_cannot_take_get_hypers_answers() {
     assert_eq!(server.get("/api/shops", None).status, 200);
     assert!(started.elapsed() < CONDITION_TIMEOUT);
 }
+
+/// One response's raw bytes as text, with its `date` line taken out.
+fn raw_response(stream: &mut TcpStream) -> String {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |n| n.trim().parse().unwrap());
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    let head: String = head
+        .split_inclusive("\r\n")
+        .filter(|line| !line.starts_with("date: "))
+        .collect();
+    head + &String::from_utf8_lossy(&body)
+}
+
+#[test]
+fn gets_without_a_body_get_the_bytes_hyper_sends_and_keep_their_connection() {
+    let server = Server::start_demo();
+    let host = server.addr.to_string();
+    let mut lean = connect(server.addr, common::READ_TIMEOUT).unwrap();
+    for (path, host) in [
+        ("/shops/1", host.as_str()),
+        ("/shops/1?lang=es", &host),
+        ("/admin?lang=hi", &host),
+        ("/no/such/page", &host),
+        ("/api/orders/999999", &host),
+        ("/some/page?x=1", "example.com"),
+    ] {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n");
+        // A chunked (empty) body: hyper takes that connection for good.
+        let mut hyper_s = connect(server.addr, common::READ_TIMEOUT).unwrap();
+        write!(hyper_s, "{head}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n").unwrap();
+        let expected = raw_response(&mut hyper_s);
+        write!(lean, "{head}\r\n").unwrap();
+        let answered = raw_response(&mut lean);
+        assert_eq!(answered, expected, "{path} for {host}");
+        assert!(!answered.contains("connection:"), "{answered}");
+    }
+}
+
+#[test]
+fn requests_with_a_body_keep_their_connection() {
+    let server = Server::start_demo();
+    let host = server.addr;
+    let mut stream = connect(server.addr, common::READ_TIMEOUT).unwrap();
+    let login = r#"{"email":"nobody@demo.local","password":"wrong"}"#;
+    for _ in 0..2 {
+        // A body, with a request pipelined right behind it.
+        write!(
+            stream,
+            "POST /api/auth/login HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{login}GET /api/shops HTTP/1.1\r\nHost: {host}\r\n\r\n",
+            login.len()
+        )
+        .unwrap();
+        let refused = raw_response(&mut stream);
+        assert!(refused.starts_with("HTTP/1.1 401 "), "{refused}");
+        assert!(!refused.contains("connection:"), "{refused}");
+        let shops = raw_response(&mut stream);
+        assert!(shops.starts_with("HTTP/1.1 200 OK"), "{shops}");
+    }
+}

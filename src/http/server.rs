@@ -2,7 +2,9 @@
 //! each request whole (bounded in size and time), handing it to the router,
 //! and the graceful stop.
 
-use super::connection::{self, Admission, ConnectionLimits, RefusalLog, Rewind, WriteTimeout};
+use super::connection::{
+    self, Admission, ConnectionLimits, Handed, Progress, RefusalLog, Rewind, WriteTimeout,
+};
 use super::lean;
 use super::render::{chosen_language, speech};
 use super::request::{self, Request};
@@ -22,6 +24,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -129,37 +133,46 @@ pub(super) async fn hyper_connection(
     }
 }
 
-/// Hyper answers one request read from `io` (its head replayed first) and
-/// gives the connection back with what it read beyond that request, so
-/// hyper's buffers live only while it works; `None` when the connection
-/// failed or was closed.
+/// Hyper answers one request: `request` (what the lean reader read of
+/// it), then at most `left` bytes more from `io` (the rest of its body).
+/// Hyper's buffers live only while it works; true when the connection is
+/// the lean reader's again (the answer written, the request read whole),
+/// false when it failed or is to close.
 pub(super) async fn hyper_request(
     app: &App,
-    io: Rewind<WriteTimeout<TcpStream>>,
+    io: &mut WriteTimeout<TcpStream>,
+    request: Vec<u8>,
+    left: usize,
     peer: SocketAddr,
     local: Option<SocketAddr>,
-) -> Option<(WriteTimeout<TcpStream>, Vec<u8>)> {
+) -> bool {
+    let progress = Arc::new(Progress::default());
+    let handed = Handed::new(io, request, left, progress.clone());
     let app = app.clone();
-    let service = service_fn(move |req| handle(app.clone(), peer, local, req));
-    // Without keep-alive hyper stops after this answer; the client is not
-    // told, and the lean reader reads its next request.
-    let served = builder()
-        .keep_alive(false)
-        .serve_connection(TokioIo::new(io), service)
-        .without_shutdown()
-        .await;
-    match served {
-        Ok(parts) => {
-            let (io, unread) = parts.io.into_inner().into_parts();
-            let mut ahead = parts.read_buf.to_vec();
-            ahead.extend_from_slice(&unread);
-            Some((io, ahead))
+    let answered = progress.clone();
+    let service = service_fn(move |req| {
+        let (app, answered) = (app.clone(), answered.clone());
+        async move {
+            let response = handle(app, peer, local, req).await;
+            answered.answer();
+            response
         }
-        Err(e) => {
+    });
+    let connection = builder().serve_connection(TokioIo::new(handed), service);
+    tokio::pin!(connection);
+    // Hyper keeps the connection alive as usual (so it says nothing of
+    // closing it), and is dropped once the answer is out and the request
+    // read whole; a body the answer left unread, hyper drains or closes.
+    std::future::poll_fn(|cx| match connection.as_mut().poll(cx) {
+        Poll::Ready(Ok(())) => Poll::Ready(false),
+        Poll::Ready(Err(e)) => {
             log::debug!("connection from {peer}: {e}");
-            None
+            Poll::Ready(false)
         }
-    }
+        Poll::Pending if progress.sent() && progress.read_whole() => Poll::Ready(true),
+        Poll::Pending => Poll::Pending,
+    })
+    .await
 }
 
 fn builder() -> http1::Builder {
@@ -196,15 +209,29 @@ pub(super) async fn handle(
     Ok(response)
 }
 
-/// The answer to a long-poll the lean reader took (a GET without a body,
-/// past the portal's intercept): what `handle` would answer.
-pub(super) async fn answer_long_poll(
+/// What `handle` answers to a GET without a body that the lean reader
+/// took, past the portal's intercept: the route table's answer.
+pub(super) async fn answer_bodiless(
     app: &App,
     parts: hyper::http::request::Parts,
+    segments: Vec<String>,
     peer: SocketAddr,
     local: Option<SocketAddr>,
 ) -> Response {
-    let segments = request::path_segments(parts.uri.path());
+    let req = request_of(parts, segments, Bytes::new(), peer, local);
+    let routed = route(app, &req).await;
+    finish(app, &req, routed)
+}
+
+/// `answer_bodiless` for a long-poll (`router::is_long_poll`), with a
+/// future sized by the long-poll handlers alone.
+pub(super) async fn answer_long_poll(
+    app: &App,
+    parts: hyper::http::request::Parts,
+    segments: Vec<String>,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Response {
     let req = request_of(parts, segments, Bytes::new(), peer, local);
     let routed = router::long_poll(app, &req).await;
     finish(app, &req, routed)
