@@ -177,8 +177,8 @@ impl<T> WriteTimeout<T> {
     }
 
     /// The connection itself, to wait for its requests without a buffer.
-    pub fn get_ref(&self) -> &T {
-        &self.inner
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
     }
 
     fn deadline<R>(

@@ -28,8 +28,10 @@ use hyper::header::{
 use hyper::{HeaderMap, Method, StatusCode, Uri, Version};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::SystemTime;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -72,7 +74,7 @@ pub(super) async fn serve(
     let mut read = Vec::new();
     loop {
         let head = tokio::select! {
-            head = tokio::time::timeout(READ_TIMEOUT, read_head(io.get_ref(), &mut read)) => head,
+            head = tokio::time::timeout(READ_TIMEOUT, read_head(io.get_mut(), &mut read)) => head,
             _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => return,
         };
         let close = match head {
@@ -117,7 +119,7 @@ pub(super) async fn serve(
 }
 
 /// Reads until `read` holds a head; `Partial` only when the client closed.
-async fn read_head(stream: &TcpStream, read: &mut Vec<u8>) -> io::Result<Head> {
+async fn read_head(stream: &mut TcpStream, read: &mut Vec<u8>) -> io::Result<Head> {
     loop {
         match parse(read) {
             Head::Partial if read.len() >= MAX_HEAD => return Ok(Head::Hyper),
@@ -133,27 +135,26 @@ async fn read_head(stream: &TcpStream, read: &mut Vec<u8>) -> io::Result<Head> {
 /// Waits for bytes and appends what came, never past `MAX_HEAD` bytes
 /// held (nor that much room); 0 when the client closed, or when `read`
 /// is full already.
-async fn read_some(stream: &TcpStream, read: &mut Vec<u8>) -> io::Result<usize> {
-    loop {
-        let room = READ_STEP.min(MAX_HEAD.saturating_sub(read.len()));
-        if room == 0 {
-            return Ok(0);
-        }
-        stream.readable().await?;
-        let mut step = [0u8; READ_STEP];
-        match stream.try_read(&mut step[..room]) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
-            Ok(n) => {
-                // Allocated only once something came, so an idle
-                // connection holds no buffer; a step at a time, never
-                // with room past `MAX_HEAD`.
-                read.reserve_exact(n.max(room));
-                read.extend_from_slice(&step[..n]);
-                return Ok(n);
-            }
-        }
+async fn read_some(stream: &mut TcpStream, read: &mut Vec<u8>) -> io::Result<usize> {
+    let room = READ_STEP.min(MAX_HEAD.saturating_sub(read.len()));
+    if room == 0 {
+        return Ok(0);
     }
+    // `poll_read`, not `try_read`: a short read clears the socket's
+    // readiness, sparing a read that would block before each request. The
+    // step lives only within a poll, not in the waiting future.
+    std::future::poll_fn(|cx| {
+        let mut step = [0u8; READ_STEP];
+        let mut buf = ReadBuf::new(&mut step[..room]);
+        std::task::ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf))?;
+        let came = buf.filled();
+        // Allocated only once something came, so an idle connection holds
+        // no buffer; a step at a time, never with room past `MAX_HEAD`.
+        read.reserve_exact(came.len().max(room));
+        read.extend_from_slice(came);
+        Poll::Ready(Ok(came.len()))
+    })
+    .await
 }
 
 fn parse(read: &[u8]) -> Head {
@@ -240,7 +241,7 @@ async fn answer(
                 let answer = Box::pin(server::answer_long_poll(app, parts, segments, peer, local));
                 tokio::select! {
                     response = answer => response,
-                    () = hung_up(io.get_ref(), ahead) => return false,
+                    () = hung_up(io.get_mut(), ahead) => return false,
                 }
             } else {
                 // Boxed too: the route table's future is sized by its largest
@@ -253,7 +254,7 @@ async fn answer(
 }
 
 /// Resolves when the client closes its side or the connection fails.
-async fn hung_up(stream: &TcpStream, ahead: &mut Vec<u8>) {
+async fn hung_up(stream: &mut TcpStream, ahead: &mut Vec<u8>) {
     while ahead.len() < MAX_HEAD {
         if !matches!(read_some(stream, ahead).await, Ok(n) if n > 0) {
             return;
