@@ -2,11 +2,12 @@
 # Benchmarks (not tests): long-poll wake-up latency with many waiters, memory
 # per waiting request, order placement throughput (plain and with options),
 # and search over a shop of 10,000 products, against a release build on
-# loopback. Usage: scripts/bench.sh [WAITERS]; BENCH=reports runs only the
+# loopback. Usage: scripts/bench.sh ["WAITERS ..."] (held long-polls, default
+# "1000 5000 10000"); BENCH=reports runs only the
 # reports benchmark (REPORT_ORDERS orders, default 1,000,000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-waiters=${1:-2000}
+waiters=${1:-1000 5000 10000}
 # The router's trimmed SQLite, as scripts/test.sh and CI build it.
 export LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
 # Rows bench-peers.py does not measure, each rewriting only its own goal row:
@@ -55,10 +56,10 @@ ulimit -n 65536 2>/dev/null || true
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/api/shops" >/dev/null && break; sleep 0.1; done
-python3 - "$port" "$pid" "$waiters" <<'PY'
-import asyncio, json, sys, time, urllib.request
+python3 - "$port" <<'PY'
+import json, sys, time, urllib.request
 
-port, pid, waiters = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+port = int(sys.argv[1])
 base = f"http://127.0.0.1:{port}"
 
 def call(method, path, body=None, token=None):
@@ -71,12 +72,6 @@ def call(method, path, body=None, token=None):
     with urllib.request.urlopen(req) as r:
         return json.load(r)
 
-def rss_kib():
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1])
-
-shop = call("POST", "/api/auth/login", {"email": "shop1@demo.local", "password": "demo-password"})["token"]
 owner = call("POST", "/api/auth/login", {"email": "owner@demo.local", "password": "demo-password"})["token"]
 call("PATCH", "/api/admin/venue", {"max_open_orders_per_device": 1000}, owner)
 
@@ -89,37 +84,6 @@ elapsed = time.perf_counter() - t0
 print(f"placement: {n} orders one after another in {elapsed:.2f} s = {n/elapsed:.0f} orders/s "
       f"({1000*elapsed/n:.1f} ms each, each an fsync'd transaction)")
 
-order = call("POST", "/api/orders", {"shop_id": 1, "items": [{"item_id": 2, "qty": 1}],
-                                     "customer_name": "Watcher", "client_ref": f"watch-{time.time_ns()}"})
-
-async def wait(path):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
-    await reader.read()
-    done = time.perf_counter()
-    writer.close()
-    return done
-
-async def main():
-    before = rss_kib()
-    path = f"/api/orders/{order['id']}?since={order['version']}&wait=60&t={order['token']}"
-    tasks = [asyncio.create_task(wait(path)) for _ in range(waiters)]
-    await asyncio.sleep(3)
-    during = rss_kib()
-    start = time.perf_counter()
-    await asyncio.to_thread(call, "POST", f"/api/shop/orders/{order['id']}/status",
-                            {"status": "accepted"}, shop)
-    committed = time.perf_counter()
-    done = await asyncio.gather(*tasks)
-    lat = sorted((d - start) * 1000 for d in done)
-    print(f"status change request (commit with fsync) took {(committed - start) * 1000:.1f} ms")
-    print(f"long-poll: {waiters} waiters; RSS {before} KiB before, {during} KiB while waiting "
-          f"({(during - before) * 1024 / waiters:.0f} bytes per waiter)")
-    print(f"answers, from sending the status change (client on the same 2 cores): first {lat[0]:.1f} ms, median {lat[len(lat)//2]:.1f} ms, "
-          f"last {lat[-1]:.1f} ms")
-
-asyncio.run(main())
 PY
 
 # Search: a shop of 10,000 generated products written straight into the
@@ -197,6 +161,24 @@ print(f"placement with options ({item['name']}, a size and two add-ons): {n} ord
       f"({1000*elapsed/n:.1f} ms each)")
 PY
 fi
+
+# Held long-polls: RSS with each count of customers' order long-polls held
+# (over 100 orders) and the fan-out of one status change to each order, on a
+# fresh server pinned to core 0 (caps lifted with --max-connections and
+# --max-connections-per-client 60000; the server lowers them to its open-file
+# limit), the client on core 1; both need an open file per waiter.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+for n in $waiters; do
+    wdata=$(mktemp -d -p "$PWD/target")
+    wport=$((20000 + RANDOM % 20000))
+    taskset -c 0 ./target/release/orderspot serve --demo --listen "127.0.0.1:$wport" --data-dir "$wdata" \
+        --max-connections 60000 --max-connections-per-client 60000 2>"$wdata/log" &
+    wpid=$!
+    for _ in $(seq 50); do curl -fs "http://127.0.0.1:$wport/api/shops" >/dev/null && break; sleep 0.1; done
+    taskset -c 1 scripts/bench-waiters.py "$wport" "$wpid" "$n" 100
+    kill $wpid; wait $wpid 2>/dev/null || true
+    rm -rf "$wdata"
+done
 
 # Group commit: durable placements from 64 concurrent clients with 1,000
 # long-polls held, and from 256 with 5,000 held (RSS per waiter), on a fresh server pinned to core 0,

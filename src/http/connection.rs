@@ -13,6 +13,7 @@ use std::future::Future;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -175,6 +176,11 @@ impl<T> WriteTimeout<T> {
         }
     }
 
+    /// The connection itself, to wait for its requests without a buffer.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+
     fn deadline<R>(
         &mut self,
         cx: &mut Context<'_>,
@@ -243,6 +249,206 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
         let this = self.get_mut();
         let shutdown = Pin::new(&mut this.inner).poll_shutdown(cx);
         this.deadline(cx, shutdown)
+    }
+}
+
+/// A connection's I/O with bytes already read from it put back in front:
+/// what the lean reader (`lean`) took of a request it hands to hyper.
+pub struct Rewind<T> {
+    prefix: Vec<u8>,
+    taken: usize,
+    inner: T,
+}
+
+impl<T> Rewind<T> {
+    pub fn new(prefix: Vec<u8>, inner: T) -> Rewind<T> {
+        Rewind {
+            prefix,
+            taken: 0,
+            inner,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Rewind<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let rest = &this.prefix[this.taken..];
+        if rest.is_empty() {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
+        let n = rest.len().min(buf.remaining());
+        buf.put_slice(&rest[..n]);
+        this.taken += n;
+        if this.taken == this.prefix.len() {
+            // Its memory is not kept for the connection's life.
+            this.prefix = Vec::new();
+            this.taken = 0;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// How far hyper got with a request handed to it alone (`Handed`).
+#[derive(Default)]
+pub struct Progress {
+    answered: AtomicBool,
+    sent: AtomicBool,
+    read_whole: AtomicBool,
+}
+
+impl Progress {
+    /// The service produced its answer.
+    pub fn answer(&self) {
+        self.answered.store(true, Ordering::Relaxed);
+    }
+
+    /// The answer is written out: hyper flushed after it.
+    pub fn sent(&self) -> bool {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Hyper read the whole request, and nothing beyond it.
+    pub fn read_whole(&self) -> bool {
+        self.read_whole.load(Ordering::Relaxed)
+    }
+}
+
+/// A connection lent to hyper for one request: the bytes the lean reader
+/// read of it first, then at most `left` more from the connection (the
+/// rest of its body), then nothing, so hyper never reads past the request
+/// and the connection can be taken back once the answer is out.
+pub struct Handed<'a, T> {
+    inner: &'a mut T,
+    prefix: Vec<u8>,
+    taken: usize,
+    left: usize,
+    progress: Arc<Progress>,
+}
+
+impl<'a, T> Handed<'a, T> {
+    pub fn new(inner: &'a mut T, prefix: Vec<u8>, left: usize, progress: Arc<Progress>) -> Self {
+        progress
+            .read_whole
+            .store(prefix.is_empty() && left == 0, Ordering::Relaxed);
+        Handed {
+            inner,
+            prefix,
+            taken: 0,
+            left,
+            progress,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Handed<'_, T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let rest = &this.prefix[this.taken..];
+        if !rest.is_empty() {
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.taken += n;
+            if this.taken == this.prefix.len() {
+                this.prefix = Vec::new();
+                this.taken = 0;
+            }
+        } else if this.left > 0 {
+            let room = buf.initialize_unfilled_to(this.left.min(buf.remaining()));
+            let mut limited = ReadBuf::new(room);
+            std::task::ready!(Pin::new(&mut *this.inner).poll_read(cx, &mut limited))?;
+            let n = limited.filled().len();
+            if n == 0 {
+                // Closed mid-body: hyper sees it as such.
+                return Poll::Ready(Ok(()));
+            }
+            buf.advance(n);
+            this.left -= n;
+        } else {
+            // The request is all read; whatever comes next is for the lean
+            // reader, which takes the connection back after the answer.
+            return Poll::Pending;
+        }
+        if this.prefix.is_empty() && this.left == 0 {
+            this.progress.read_whole.store(true, Ordering::Relaxed);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Handed<'_, T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut *this.inner).poll_flush(cx);
+        // Hyper flushes the connection only once its own buffer is empty:
+        // after the answer, that means all of it was written.
+        if matches!(flushed, Poll::Ready(Ok(()))) && this.progress.answered.load(Ordering::Relaxed)
+        {
+            this.progress.sent.store(true, Ordering::Relaxed);
+        }
+        flushed
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod connection;
 pub mod identity;
+mod lean;
 pub mod render;
 pub mod request;
 pub mod response;

@@ -338,3 +338,30 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         _ => Err(Error::not_found(Code::PageNotFound)),
     }
 }
+
+/// The long-polls a customer's phone holds open (its order, checkout or
+/// cart, a shop's menu): the server reads and answers these itself
+/// (`lean`), so one held for a minute keeps no HTTP buffers.
+pub(super) fn is_long_poll(method: &Method, segments: &[String]) -> bool {
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    *method == Method::GET
+        && matches!(
+            segments.as_slice(),
+            ["api", "orders" | "checkouts" | "carts", _] | ["api", "shops", _, "menu"]
+        )
+}
+
+/// `route` for the requests `is_long_poll` picks, with a future sized by
+/// these handlers alone rather than the whole table's largest.
+pub(super) async fn long_poll(app: &App, req: &Request) -> Result<Response> {
+    let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    match (&req.method, segments.as_slice()) {
+        (&Method::GET, ["api", "orders", order]) => customer::api_order(app, req, id(order)?).await,
+        (&Method::GET, ["api", "checkouts", c]) => carts::api_checkout_get(app, req, id(c)?).await,
+        (&Method::GET, ["api", "carts", cart]) => carts::api_get(app, req, id(cart)?).await,
+        (&Method::GET, ["api", "shops", shop, "menu"]) => {
+            customer::api_menu(app, req, id(shop)?).await
+        }
+        _ => Box::pin(route(app, req)).await,
+    }
+}

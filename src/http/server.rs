@@ -2,17 +2,21 @@
 //! each request whole (bounded in size and time), handing it to the router,
 //! and the graceful stop.
 
-use super::connection::{self, Admission, ConnectionLimits, RefusalLog, WriteTimeout};
+use super::connection::{
+    self, Admission, ConnectionLimits, Handed, Progress, RefusalLog, Rewind, WriteTimeout,
+};
+use super::lean;
 use super::render::{chosen_language, speech};
 use super::request::{self, Request};
 use super::response::{self, Response, Speech};
-use super::router::route;
+use super::router::{self, route};
 use super::routes::{photos, portal};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::ordering::photos::{too_large as photo_too_large, MAX_PHOTO_BYTES};
 use crate::support::i18n;
 use http_body_util::{BodyExt, Limited};
+use hyper::body::Bytes;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,8 +24,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 /// Largest request body we read; bigger ones get 413. Photo uploads alone
@@ -75,28 +81,11 @@ pub async fn serve(
         };
         let app = app.clone();
         let local = stream.local_addr().ok();
-        let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
-        let mut stopping = stopping.clone();
+        let io = WriteTimeout::new(stream, limits.write_timeout);
+        let stopping = stopping.clone();
         let open = open.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(app.clone(), peer, local, req));
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(READ_TIMEOUT)
-                .max_buf_size(64 * 1024)
-                .serve_connection(io, service);
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
-                    // Ends an idle connection now, a busy one after its answer.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = result {
-                log::debug!("connection from {peer}: {e}");
-            }
+            lean::serve(app, io, peer, local, stopping).await;
             // Only now is the socket closed and its descriptor free.
             drop(slot);
             drop(open);
@@ -118,6 +107,83 @@ pub async fn serve(
     }
 }
 
+/// Hyper serves the rest of a connection the lean reader could not
+/// (HTTP/1.0, a chunked body, an oversized head), starting with `io`'s
+/// replayed bytes.
+pub(super) async fn hyper_connection(
+    app: App,
+    io: Rewind<WriteTimeout<TcpStream>>,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |req| handle(app.clone(), peer, local, req));
+    let connection = builder().serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
+            // Ends an idle connection now, a busy one after its answer.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        log::debug!("connection from {peer}: {e}");
+    }
+}
+
+/// Hyper answers one request: `request` (what the lean reader read of
+/// it), then at most `left` bytes more from `io` (the rest of its body).
+/// Hyper's buffers live only while it works; true when the connection is
+/// the lean reader's again (the answer written, the request read whole),
+/// false when it failed or is to close.
+pub(super) async fn hyper_request(
+    app: &App,
+    io: &mut WriteTimeout<TcpStream>,
+    request: Vec<u8>,
+    left: usize,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> bool {
+    let progress = Arc::new(Progress::default());
+    let handed = Handed::new(io, request, left, progress.clone());
+    let app = app.clone();
+    let answered = progress.clone();
+    let service = service_fn(move |req| {
+        let (app, answered) = (app.clone(), answered.clone());
+        async move {
+            let response = handle(app, peer, local, req).await;
+            answered.answer();
+            response
+        }
+    });
+    let connection = builder().serve_connection(TokioIo::new(handed), service);
+    tokio::pin!(connection);
+    // Hyper keeps the connection alive as usual (so it says nothing of
+    // closing it), and is dropped once the answer is out and the request
+    // read whole; a body the answer left unread, hyper drains or closes.
+    std::future::poll_fn(|cx| match connection.as_mut().poll(cx) {
+        Poll::Ready(Ok(())) => Poll::Ready(false),
+        Poll::Ready(Err(e)) => {
+            log::debug!("connection from {peer}: {e}");
+            Poll::Ready(false)
+        }
+        Poll::Pending if progress.sent() && progress.read_whole() => Poll::Ready(true),
+        Poll::Pending => Poll::Pending,
+    })
+    .await
+}
+
+fn builder() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT)
+        .max_buf_size(64 * 1024);
+    builder
+}
+
 pub(super) async fn handle(
     app: App,
     peer: SocketAddr,
@@ -131,16 +197,8 @@ pub(super) async fn handle(
     let api = req.uri().path().starts_with("/api/");
     let response = match read_request(peer, local, req).await {
         Ok((req, _upload)) => {
-            let mut response = match route(&app, &req).await {
-                Ok(response) => response,
-                Err(e) => response::error(&e, req.is_api(), &speech(&app, &req)),
-            };
-            if response.status().is_redirection() {
-                if let Some(lang) = app.with_venue(|venue| chosen_language(venue, &req)) {
-                    response::carry_language(&mut response, lang);
-                }
-            }
-            response
+            let routed = route(&app, &req).await;
+            finish(&app, &req, routed)
         }
         Err(e) => {
             let venue = app.venue();
@@ -149,6 +207,67 @@ pub(super) async fn handle(
         }
     };
     Ok(response)
+}
+
+/// What `handle` answers to a GET without a body that the lean reader
+/// took, past the portal's intercept: the route table's answer.
+pub(super) async fn answer_bodiless(
+    app: &App,
+    parts: hyper::http::request::Parts,
+    segments: Vec<String>,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Response {
+    let req = request_of(parts, segments, Bytes::new(), peer, local);
+    let routed = route(app, &req).await;
+    finish(app, &req, routed)
+}
+
+/// `answer_bodiless` for a long-poll (`router::is_long_poll`), with a
+/// future sized by the long-poll handlers alone.
+pub(super) async fn answer_long_poll(
+    app: &App,
+    parts: hyper::http::request::Parts,
+    segments: Vec<String>,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Response {
+    let req = request_of(parts, segments, Bytes::new(), peer, local);
+    let routed = router::long_poll(app, &req).await;
+    finish(app, &req, routed)
+}
+
+/// A routed answer, or its error in the asker's words; a redirect keeps a
+/// picked language.
+fn finish(app: &App, req: &Request, routed: Result<Response>) -> Response {
+    let mut response = match routed {
+        Ok(response) => response,
+        Err(e) => response::error(&e, req.is_api(), &speech(app, req)),
+    };
+    if response.status().is_redirection() {
+        if let Some(lang) = app.with_venue(|venue| chosen_language(venue, req)) {
+            response::carry_language(&mut response, lang);
+        }
+    }
+    response
+}
+
+fn request_of(
+    parts: hyper::http::request::Parts,
+    segments: Vec<String>,
+    body: Bytes,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Request {
+    Request {
+        method: parts.method,
+        segments,
+        query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
+        headers: parts.headers,
+        body,
+        peer,
+        local,
+    }
 }
 
 /// The request with its body, and for a photo upload the slot its larger
@@ -188,14 +307,5 @@ async fn read_request(
             }
         })?
         .to_bytes();
-    let request = Request {
-        method: parts.method,
-        segments,
-        query: request::parse_urlencoded(parts.uri.query().unwrap_or("")),
-        headers: parts.headers,
-        body,
-        peer,
-        local,
-    };
-    Ok((request, upload))
+    Ok((request_of(parts, segments, body, peer, local), upload))
 }

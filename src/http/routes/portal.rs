@@ -11,7 +11,7 @@ use crate::portal::{host_name, redirect_body, Intercept, PortalConfig};
 use crate::support::i18n::{self, Catalogue};
 use crate::support::text::percent_encode;
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper::header::{HeaderMap, HeaderValue, ACCEPT_LANGUAGE, HOST, LOCATION};
 use hyper::StatusCode;
 use std::borrow::Cow;
@@ -20,11 +20,11 @@ use std::sync::OnceLock;
 
 /// The answer to a request whose Host is another site, or `None` when it
 /// is for the portal (or names no host) and goes through the route table.
-pub fn intercept(
+pub fn intercept<B>(
     app: &App,
     peer: SocketAddr,
     local: Option<SocketAddr>,
-    req: &hyper::Request<Incoming>,
+    req: &hyper::Request<B>,
 ) -> Option<Response> {
     let host = req
         .headers()
@@ -146,7 +146,7 @@ fn redirect_headers() -> &'static HeaderMap {
 }
 
 /// The language of a redirected request: its browser's, else the venue's.
-fn language(app: &App, req: &hyper::Request<Incoming>) -> &'static Catalogue {
+fn language<B>(app: &App, req: &hyper::Request<B>) -> &'static Catalogue {
     let accept = req
         .headers()
         .get(ACCEPT_LANGUAGE)
