@@ -1342,13 +1342,30 @@ struct Driver {
 }
 
 impl Driver {
-    /// On port 0: the port comes from chromedriver's own report.
+    /// On port 0: the port comes from chromedriver's own report. It binds
+    /// IPv6 and IPv4 apart, so the port the kernel gave one can be taken on
+    /// the other meanwhile; it then exits at once, and is started again.
     fn start(scratch: &Scratch, binary: &Path) -> Driver {
+        let log = scratch.path.join("chromedriver.log");
         let mut process = Process::spawn(
             "chromedriver",
             Command::new(binary).arg("--port=0"),
-            scratch.path.join("chromedriver.log"),
+            log.clone(),
         );
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(300));
+            let refused = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("port not available");
+            if !(refused && process.child.try_wait().is_ok_and(|s| s.is_some())) {
+                break;
+            }
+            process = Process::spawn(
+                "chromedriver",
+                Command::new(binary).arg("--port=0"),
+                log.clone(),
+            );
+        }
         let port: u16 = wait_for_log_line(&mut process, |line| {
             line.strip_prefix("ChromeDriver was started successfully on port ")?
                 .trim_end_matches('.')
