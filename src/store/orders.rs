@@ -130,13 +130,15 @@ macro_rules! select {
     };
 }
 
-/// Open orders, worded exactly as in the partial indexes of schema 003
-/// (a literal, for `concat!`). A shop's open orders are read `INDEXED BY
-/// orders_open_code`: without statistics SQLite takes orders_shop_created
-/// as readily, which holds the shop's whole history.
+/// Open orders, worded exactly as in the partial indexes of schema 018
+/// (a literal, for `concat!`): `finished_at` is set (by triggers) only when
+/// an order completes or is cancelled, so a stage move leaves those indexes
+/// alone. A shop's open orders are read `INDEXED BY orders_open_code`:
+/// without statistics SQLite takes orders_shop_created as readily, which
+/// holds the shop's whole history.
 macro_rules! open {
     () => {
-        "status IN ('placed', 'accepted', 'preparing', 'ready')"
+        "finished_at IS NULL"
     };
 }
 const OPEN: &str = open!();
@@ -419,7 +421,7 @@ pub fn open_for_shop(
 ) -> rusqlite::Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare_cached(select!(
         "orders o INDEXED BY orders_open_code",
-        "WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
+        "WHERE o.shop_id = ?1 AND o.finished_at IS NULL
            AND o.id > ?2 AND o.release_at <= ?4 ORDER BY o.id LIMIT ?3"
     ))?;
     let rows = stmt.query_map(params![shop_id, after, limit, now], from_row)?;
@@ -570,7 +572,7 @@ pub fn ahead_of(
         "SELECT id FROM orders INDEXED BY orders_open_code
          WHERE shop_id = ?1 AND id < ?2 AND release_at <= ?3
            AND status IN ('placed', 'accepted', 'preparing')
-           AND status IN ('placed', 'accepted', 'preparing', 'ready') ORDER BY id LIMIT ?4",
+           AND finished_at IS NULL ORDER BY id LIMIT ?4",
     )?;
     let rows = stmt.query_map(params![shop_id, order_id, now, limit], |r| r.get(0))?;
     rows.collect()
@@ -658,7 +660,7 @@ pub fn waiting_items(
                 SUM(l.qty) AS total
          FROM orders o INDEXED BY orders_open_code JOIN order_items l ON l.order_id = o.id
          WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing')
-           AND o.status IN ('placed', 'accepted', 'preparing', 'ready') AND o.release_at <= ?3
+           AND o.finished_at IS NULL AND o.release_at <= ?3
          GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![shop_id, limit, now], |r| {
@@ -708,7 +710,7 @@ pub fn preparing_codes(
         "SELECT o.shop_id, s.name, o.pickup_code, 0
          FROM orders o INDEXED BY orders_open_code JOIN shops s ON s.id = o.shop_id
          WHERE o.status IN ('placed', 'accepted', 'preparing')
-           AND o.status IN ('placed', 'accepted', 'preparing', 'ready') AND s.status = 'approved'
+           AND o.finished_at IS NULL AND s.status = 'approved'
            AND (?1 IS NULL OR o.shop_id = ?1) AND o.release_at <= ?3
          ORDER BY o.id LIMIT ?2",
     )?;
@@ -728,7 +730,7 @@ pub fn ready_codes(
         "SELECT * FROM (
              SELECT o.shop_id, s.name, o.pickup_code, {READY_AT} AS ready_at
              FROM orders o INDEXED BY orders_open_code JOIN shops s ON s.id = o.shop_id
-             WHERE o.status = 'ready' AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
+             WHERE o.status = 'ready' AND o.finished_at IS NULL
                AND s.status = 'approved' AND (?1 IS NULL OR o.shop_id = ?1))
          WHERE ready_at > ?2 ORDER BY ready_at DESC LIMIT ?3"
     ))?;
