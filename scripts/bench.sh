@@ -31,6 +31,8 @@ case ${BENCH_PARTS:-all} in
         ;;
 esac
 cargo build --release --quiet
+# The placement load generator (examples/bench_placements.rs, behind its feature).
+cargo build --release --quiet --features bench --example bench_placements
 # BENCH_PARTS=peers runs only the side-by-side pairs and placement against
 # history (they write BENCHMARKS.md); the default runs everything.
 parts=${BENCH_PARTS:-all}
@@ -182,7 +184,7 @@ done
 
 # Group commit: durable placements from 64 concurrent clients with 1,000
 # long-polls held, and from 256 with 5,000 held (RSS per waiter), on a fresh server pinned to core 0,
-# the client on core 1.
+# the client (in Rust, so that it is not the limit) on core 1.
 for load in "64 1000" "256 5000"; do
     pdata=$(mktemp -d -p "$PWD/target")
     pport=$((20000 + RANDOM % 20000))
@@ -190,7 +192,7 @@ for load in "64 1000" "256 5000"; do
         --max-connections 60000 --max-connections-per-client 60000 2>"$pdata/log" &
     ppid=$!
     for _ in $(seq 50); do curl -fs "http://127.0.0.1:$pport/api/shops" >/dev/null && break; sleep 0.1; done
-    taskset -c 1 scripts/bench-placements.py "$pport" "$ppid" $load
+    taskset -c 1 target/release/examples/bench_placements "$pport" "$ppid" $load
     kill $ppid; wait $ppid 2>/dev/null || true
     rm -rf "$pdata"
 done

@@ -844,6 +844,96 @@ mod tests {
     }
 
     #[test]
+    fn migration_18_keys_open_orders_on_when_they_finished() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 17);
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
+             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+                 VALUES (1, 1, 'Noodles', 'approved', 0);
+             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                                 status, version, pickup_code, total_cents, created_at,
+                                 updated_at)
+                 VALUES (1, 1, 'a', 't', 'Ann', 'completed', 5, 'A1', 500, 1000, 2000),
+                        (2, 1, 'b', 't', 'Bo', 'ready', 4, 'B2', 500, 3000, 3000);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let finished = |conn: &Connection| -> Vec<Option<i64>> {
+            let mut stmt = conn
+                .prepare("SELECT finished_at FROM orders ORDER BY id")
+                .unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        assert_eq!(finished(&conn), [Some(2000), None]);
+        // Whoever changes the status, the open orders' column follows it.
+        use crate::store::orders::{set_status, Status};
+        assert!(set_status(&conn, 2, Status::Cancelled, 4, 4000).unwrap());
+        assert!(set_status(&conn, 1, Status::Ready, 5, 5000).unwrap());
+        assert_eq!(finished(&conn), [None, Some(4000)]);
+        assert!(set_status(&conn, 1, Status::Completed, 6, 6000).unwrap());
+        conn.execute(
+            "INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                                 status, version, pickup_code, total_cents, created_at,
+                                 updated_at)
+             VALUES (3, 1, 'c', 't', 'Cy', 'cancelled', 1, 'C3', 500, 7000, 7000)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(finished(&conn), [Some(6000), Some(4000), Some(7000)]);
+        assert_eq!(
+            crate::store::orders::open_count_for_shop(&conn, 1).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_stage_move_writes_no_page_of_the_open_orders_indexes() {
+        use crate::store::orders::{record_event, set_status, ActorRole, NewEvent, Status};
+        let dir = std::env::temp_dir().join(format!("orderspot-db-move-{}", std::process::id()));
+        let conn = open_one(&dir).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
+             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+                 VALUES (1, 1, 'Noodles', 'approved', 0);
+             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                                 status, version, pickup_code, total_cents, created_at,
+                                 updated_at, placed_from)
+                 VALUES (1, 1, 'a', 't', 'Ann', 'placed', 1, 'A1', 500, 1000, 1000, '10.0.0.2');
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+        let wal = dir.join(format!("{FILE_NAME}-wal"));
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        assert!(set_status(&conn, 1, Status::Accepted, 1, 2000).unwrap());
+        let event = NewEvent {
+            order_id: 1,
+            from: Some(Status::Placed),
+            to: Status::Accepted,
+            actor_role: ActorRole::Shop,
+            actor_user_id: Some(1),
+            reason: "",
+            now: 2000,
+        };
+        record_event(&conn, &event).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        let page: u32 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        let frames = (std::fs::metadata(&wal).unwrap().len() - 32) / (u64::from(page) + 24);
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
+        // The order's row, its orders_shop_change entry, the event and its
+        // order_events_order entry; orders_open_code and orders_open_from
+        // made it six while their clause read `status`.
+        assert_eq!(frames, 4);
+    }
+
+    #[test]
     fn a_wal_database_checkpoints_early_and_truncates_its_wal() {
         let dir = std::env::temp_dir().join(format!("orderspot-db-wal-{}", std::process::id()));
         let conn = open_one(&dir).unwrap();

@@ -28,11 +28,11 @@ fn range(shop: Option<i64>, orders: Orders) -> &'static str {
              AND ?3 IS NULL"
         }
         (Orders::Open, Some(_)) => {
-            "o.status IN ('placed', 'accepted', 'preparing', 'ready') AND +o.shop_id = ?3
+            "o.finished_at IS NULL AND +o.shop_id = ?3
              AND +o.created_at >= ?1 AND +o.created_at < ?2"
         }
         (Orders::Open, None) => {
-            "o.status IN ('placed', 'accepted', 'preparing', 'ready')
+            "o.finished_at IS NULL
              AND +o.created_at >= ?1 AND +o.created_at < ?2 AND ?3 IS NULL"
         }
     }
@@ -178,7 +178,7 @@ pub fn shops_at_a_glance(
     let mut stmt = conn.prepare(
         "SELECT s.id,
             (SELECT count(*) FROM orders o INDEXED BY orders_open_code WHERE o.shop_id = s.id
-               AND o.status IN ('placed', 'accepted', 'preparing', 'ready')),
+               AND o.finished_at IS NULL),
             (SELECT count(*) FROM orders o WHERE o.shop_id = s.id
                AND o.created_at >= ?1 AND o.created_at < ?2),
             (SELECT coalesce(sum(o.total_cents), 0) FROM orders o WHERE o.shop_id = s.id

@@ -183,7 +183,7 @@ pub fn open_orders_at(
 ) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT o.id FROM orders o INDEXED BY orders_open_code
-         WHERE o.shop_id = ?1 AND o.status IN ('placed', 'accepted', 'preparing', 'ready')
+         WHERE o.shop_id = ?1 AND o.finished_at IS NULL
            AND o.release_at <= ?4 AND EXISTS (SELECT 1 FROM order_items oi
                        JOIN station_items si ON si.item_id = oi.item_id
                        WHERE oi.order_id = o.id AND si.station_id = ?2)
