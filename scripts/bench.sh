@@ -170,7 +170,10 @@ fi
 # --max-connections-per-client 60000; the server lowers them to its open-file
 # limit), the client on core 1; both need an open file per waiter.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-for n in $waiters; do
+# Each count 3 times; bench-rows.py writes the fan-out and memory rows from
+# the medians of the lines printed (as it writes the placements row below).
+wlog=$(mktemp -p "$PWD/target")
+for n in $waiters $waiters $waiters; do
     wdata=$(mktemp -d -p "$PWD/target")
     wport=$((20000 + RANDOM % 20000))
     taskset -c 0 ./target/release/orderspot serve --demo --listen "127.0.0.1:$wport" --data-dir "$wdata" \
@@ -180,12 +183,15 @@ for n in $waiters; do
     taskset -c 1 scripts/bench-waiters.py "$wport" "$wpid" "$n" 100
     kill $wpid; wait $wpid 2>/dev/null || true
     rm -rf "$wdata"
-done
+done | tee "$wlog"
+scripts/bench-rows.py waiters "$wlog" BENCHMARKS.md
+rm -f "$wlog"
 
 # Group commit: durable placements from 64 concurrent clients with 1,000
 # long-polls held, and from 256 with 5,000 held (RSS per waiter), on a fresh server pinned to core 0,
 # the client (in Rust, so that it is not the limit) on core 1.
-for load in "64 1000" "256 5000"; do
+plog=$(mktemp -p "$PWD/target")
+for load in "64 1000" "64 1000" "64 1000" "256 5000"; do
     pdata=$(mktemp -d -p "$PWD/target")
     pport=$((20000 + RANDOM % 20000))
     taskset -c 0 ./target/release/orderspot serve --demo --listen "127.0.0.1:$pport" --data-dir "$pdata" \
@@ -195,7 +201,9 @@ for load in "64 1000" "256 5000"; do
     taskset -c 1 target/release/examples/bench_placements "$pport" "$ppid" $load
     kill $ppid; wait $ppid 2>/dev/null || true
     rm -rf "$pdata"
-done
+done | tee "$plog"
+scripts/bench-rows.py placements "$plog" BENCHMARKS.md
+rm -f "$plog"
 
 # Reports over a long history: REPORT_ORDERS orders (default 1,000,000, 10,000
 # a day: 100 days) written straight into a fresh demo database, each with two
