@@ -53,18 +53,16 @@ check() { # check <description> <command...>
     if "$@"; then pass "$what"; else bad "$what"; fi
 }
 
-# About 20 KB above the last build (3,605,172 and 1,621,970 bytes). Loosened
-# on 2026-11-30 from 3,067,000 / 1,395,000, the reason in openwrt/README.md
-# ("Size budget"): carts and checkout, tables and QR codes, promotions,
-# kitchen stations, Spanish and Hindi, report rollups, kept menu pages and
-# group commit cost 630,472 bytes. Tighten it as bytes are won.
-MAX_BIN=3698000
-MAX_IPK=1649000
-# orderspot-https: about 20 KB above its first build (2026-11-30: binary
-# 4,127,280 and ipk 1,836,463 bytes, 445,320 and 207,989 above the default
+# About 20 KB above the last build (3,727,468 and 1,647,831 bytes). Loosened
+# on 2026-11-30 (twice), the reasons in openwrt/README.md ("Size budget").
+# Tighten it as bytes are won.
+MAX_BIN=3748000
+MAX_IPK=1668000
+# orderspot-https: about 20 KB above its last build (2026-11-30: binary
+# 4,170,168 and ipk 1,853,470 bytes, 442,700 and 205,639 above the default
 # package's of the same code), as the default package's budget.
-MAX_BIN_HTTPS=4148000
-MAX_IPK_HTTPS=1857000
+MAX_BIN_HTTPS=4191000
+MAX_IPK_HTTPS=1874000
 
 # --- independent of any build -------------------------------------------------
 echo "== sources"
