@@ -115,7 +115,7 @@ ip netns exec "$EXT" "$BIN" --data-dir "$WORK/ext80" serve --listen 10.213.1.2:8
     --dns 10.213.1.2:53 --portal-ip 10.213.1.2 --portal-host outside.test \
     >"$WORK/ext80.log" 2>&1 &
 PIDS+=($!)
-ip netns exec "$EXT" "$BIN" --data-dir "$WORK/ext443" serve --listen 10.213.1.2:443 \
+ip netns exec "$EXT" "$BIN" --data-dir "$WORK/ext443" serve --demo --listen 10.213.1.2:443 \
     >"$WORK/ext443.log" 2>&1 &
 PIDS+=($!)
 
