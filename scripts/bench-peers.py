@@ -8,29 +8,11 @@ Each pair runs back to back, three times; the server (either one) is pinned
 to core 0 and the load generator to core 1, the same for both sides."""
 import http.client, json, os, random, shutil, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
-from benchmd import set_head, set_row
+from benchmd import free_port, set_head, set_row, wait_http
 
 binary, histories, out = os.path.abspath(sys.argv[1]), [int(h) for h in sys.argv[2].split()], sys.argv[3]
 SERVER, CLIENT = "0", "1"
 REPEATS, SECONDS, CONNECTIONS = 3, 5, 64
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(port):
-    for _ in range(100):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/api/shops")
-            c.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answers on port {port}")
 
 
 def orderspot(data, *extra):

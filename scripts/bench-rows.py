@@ -11,28 +11,10 @@ scripts/bench.sh:
 Servers are pinned to core 0 and load generators to core 1, as in bench-peers.py."""
 import http.client, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time
 
-from benchmd import set_row
+from benchmd import free_port, set_row, wait_http
 
 SERVER, CLIENT = "0", "1"
 REPEATS = 3
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(port, tries=600):
-    for _ in range(tries):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/shops")
-            c.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answers on port {port}")
 
 
 def serve(command, data, *extra):

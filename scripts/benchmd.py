@@ -1,9 +1,28 @@
 """BENCHMARKS.md's parts, each written by the script that measures it: the
 text before the goals table (bench-peers.py) and each goal row's status, so
 that no script overwrites what another measured."""
-import re
+import http.client, re, socket, time
 
 GOALS = "## Goals (issue 14)"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port, tries=600):
+    """Until the server on `port` answers (a binary under qemu starts slowly)."""
+    for _ in range(tries):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/shops")
+            c.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing answers on port {port}")
 
 
 def set_row(out, what, status):
