@@ -166,14 +166,18 @@ fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
     })
 }
 
+/// Stores a new order, its change number at its shop's latest until its
+/// first event (`record_event`) takes the next: its `orders_shop_change`
+/// entry is written once, at the end of the shop's range. At 0 it went to
+/// the range's start, a page of the shop's oldest orders, then moved.
 pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO orders (shop_id, client_ref, customer_token_hash, request_hash, placed_from,
                              customer_name, note, status, version, pickup_code, total_cents,
                              created_at, updated_at, checkout_id, pickup_at, release_at,
-                             discount_cents, promo_code, table_id, table_name)
+                             discount_cents, promo_code, table_id, table_name, change_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
-                 ?17, ?18)",
+                 ?17, ?18, (SELECT coalesce(max(change_seq), 0) FROM orders WHERE shop_id = ?1))",
     )?
     .execute(params![
         o.shop_id,
@@ -833,6 +837,67 @@ mod tests {
         assert_eq!(open_count_for_device(&conn, "v", "10.0.0.9").unwrap(), 0);
         let stmt = conn.prepare_cached(OPEN_FOR_DEVICE).unwrap();
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
+
+    #[test]
+    fn a_new_order_sits_at_its_shop_s_latest_change_until_its_first_event() {
+        let conn = crate::db::test_connection();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
+             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+                 VALUES (1, 1, 'Noodles', 'approved', 0);
+             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+                                 status, version, change_seq, pickup_code, total_cents,
+                                 created_at, updated_at)
+                 VALUES (1, 1, 'a', 't', 'Ann', 'placed', 1, 7, 'A1', 500, 0, 0);",
+        )
+        .unwrap();
+        let id = insert(
+            &conn,
+            &NewOrder {
+                shop_id: 1,
+                client_ref: "b",
+                customer_token_hash: "u",
+                request_hash: "",
+                placed_from: "10.0.0.2",
+                customer_name: "Bo",
+                note: "",
+                status: Status::Placed,
+                pickup_code: "B2",
+                total_cents: 500,
+                now: 0,
+                checkout_id: None,
+                pickup_at: None,
+                release_at: 0,
+                discount_cents: 0,
+                promo_code: "",
+                table: None,
+            },
+        )
+        .unwrap();
+        let seq = |id: i64| -> i64 {
+            conn.query_row("SELECT change_seq FROM orders WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(seq(id), 7);
+        let event = record_event(
+            &conn,
+            &NewEvent {
+                order_id: id,
+                from: None,
+                to: Status::Placed,
+                actor_role: ActorRole::Customer,
+                actor_user_id: None,
+                reason: "",
+                now: 0,
+            },
+        )
+        .unwrap();
+        assert_eq!((event, seq(id)), (8, 8));
+        assert_eq!(shop_version(&conn, 1).unwrap(), 8);
     }
 
     #[test]
