@@ -1,16 +1,15 @@
 #!/usr/bin/env python3
-"""OrderSpot beside nginx and dnsmasq, and placement against history; writes
-BENCHMARKS.md's text before the goals table and the goal rows it measures
-(the other rows are left as they are). Called by scripts/bench.sh:
-bench-peers.py BINARY "HISTORIES" OUT.
+"""OrderSpot beside nginx and dnsmasq; writes BENCHMARKS.md's text before
+the goals table and the goal rows it measures (the other rows are left as
+they are). Called by scripts/bench.sh: bench-peers.py BINARY OUT.
 
 Each pair runs back to back, three times; the server (either one) is pinned
 to core 0 and the load generator to core 1, the same for both sides."""
-import http.client, json, os, random, shutil, socket, sqlite3, statistics, subprocess, sys, tempfile, time
+import http.client, json, os, shutil, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
 from benchmd import free_port, set_head, set_row, wait_http
 
-binary, histories, out = os.path.abspath(sys.argv[1]), [int(h) for h in sys.argv[2].split()], sys.argv[3]
+binary, out = os.path.abspath(sys.argv[1]), sys.argv[2]
 SERVER, CLIENT = "0", "1"
 REPEATS, SECONDS, CONNECTIONS = 3, 5, 64
 
@@ -72,56 +71,6 @@ def rss_mb(pid):
             return int(line.split()[1]) / 1024
 
 
-def cpu_s(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def write_bytes(pid):
-    for line in open(f"/proc/{pid}/io"):
-        if line.startswith("write_bytes"):
-            return int(line.split()[1])
-
-
-def call(conn, method, path, body=None, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-    r = conn.getresponse()
-    data = r.read()
-    return r.status, json.loads(data) if data else None
-
-
-def add_history(db, n):
-    """n finished orders of the demo shops, written straight into the file."""
-    c = sqlite3.connect(db)
-    c.execute("PRAGMA synchronous=OFF")
-    items = c.execute("SELECT id, shop_id, name, price_cents FROM menu_items WHERE shop_id <= 3").fetchall()
-    start = int(time.time() * 1000) - (n // 10_000 + 1) * 86_400_000
-    rng = random.Random(1)
-    oid = c.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]
-    for batch in range(0, n, 10_000):
-        o, l, e = [], [], []
-        for i in range(batch, min(n, batch + 10_000)):
-            oid += 1
-            at = start + i * 8_000
-            it = items[rng.randrange(len(items))]
-            o.append((oid, it[1], f"h{oid}", f"t{oid}", "cancelled" if i % 20 == 0 else "completed", it[3], at))
-            l.append((oid, it[0], it[2], it[3], it[3]))
-            e += [(oid, None, "placed", at), (oid, "ready", "completed", at + 600_000)]
-        c.executemany("INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name, status, "
-                      "version, pickup_code, total_cents, created_at, updated_at) VALUES (?,?,?,?,'Bench',?,5,'A1',?,?,?)",
-                      [r + (r[-1],) for r in o])
-        c.executemany("INSERT INTO order_items (order_id, item_id, name, unit_price_cents, qty, line_total_cents) "
-                      "VALUES (?,?,?,?,1,?)", l)
-        c.executemany("INSERT INTO order_events (order_id, from_status, to_status, actor_role, created_at) "
-                      "VALUES (?,?,?,'shop',?)", e)
-        c.commit()
-    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    c.close()
-
-
 def add_big_shop(db):
     """An approved shop of 100 items in 10 categories, each item with a
     required size (3 choices) and optional add-ons (up to 3 of 4); its id."""
@@ -154,39 +103,6 @@ def add_big_shop(db):
                           [(item, size, 0), (item, extras, 1)])
     c.close()
     return shop
-
-
-def placements(port, pid, n=200):
-    """p50 latency, server CPU and bytes written per placement, n in a row."""
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    owner = call(conn, "POST", "/api/auth/login", {"email": "owner@demo.local", "password": "demo-password"})[1]["token"]
-    call(conn, "PATCH", "/api/admin/venue", {"max_open_orders_per_device": 1000, "max_open_orders_per_shop": 40000}, owner)
-    conns, times = {}, []
-    c0, w0 = cpu_s(pid), write_bytes(pid)
-    for i in range(n):
-        src = f"127.0.{1 + i // 50}.1"  # the per-address limit is 60 placements a minute
-        conns.setdefault(src, http.client.HTTPConnection("127.0.0.1", port, source_address=(src, 0)))
-        t0 = time.perf_counter()
-        status, _ = call(conns[src], "POST", "/api/orders", {"shop_id": 1, "items": [{"item_id": 1, "qty": 1}],
-                         "customer_name": "Bench", "client_ref": f"hist-{i:06d}-{time.time_ns()}"})
-        times.append((time.perf_counter() - t0) * 1000)
-        assert status == 201, status
-    return statistics.median(times), 1000 * (cpu_s(pid) - c0) / n, (write_bytes(pid) - w0) / n / 1024
-
-
-def order_lives(port, pid, source, n=50):
-    """Bytes written per order over its life: placement and four stage moves,
-    from `source` (the per-address limit is 60 placements a minute)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, source_address=(source, 0))
-    shop = call(conn, "POST", "/api/auth/login", {"email": "shop1@demo.local", "password": "demo-password"})[1]["token"]
-    w0 = write_bytes(pid)
-    for i in range(n):
-        status, order = call(conn, "POST", "/api/orders", {"shop_id": 1, "items": [{"item_id": 1, "qty": 1}],
-                             "customer_name": "Bench", "client_ref": f"life-{i:06d}-{time.time_ns()}"})
-        assert status == 201, status
-        for stage in ["accepted", "preparing", "ready", "completed"]:
-            assert call(conn, "POST", f"/api/shop/orders/{order['id']}/status", {"status": stage}, shop)[0] == 200
-    return (write_bytes(pid) - w0) / n / 1024
 
 
 def burst(port, pid):
@@ -273,19 +189,6 @@ try:
         pair("captive DNS answers", ours_dns, theirs_dns),
     ]
 
-    history = []
-    for n in histories:
-        data = os.path.join(work, f"history-{n}")
-        shutil.copytree(demo, data)
-        add_history(os.path.join(data, "orderspot.db"), n)
-        proc, port = orderspot(data)
-        history.append((n, *placements(port, proc.pid)))
-        print(f"placement after {n:,} past orders: p50 {history[-1][1]:.2f} ms, "
-              f"{history[-1][2]:.2f} ms CPU, {history[-1][3]:.1f} KiB written", flush=True)
-        if n == histories[0]:
-            lives = sorted(order_lives(port, proc.pid, f"127.0.9.{k + 1}") for k in range(REPEATS))
-        stop(proc)
-        shutil.rmtree(data)
 finally:
     shutil.rmtree(work, ignore_errors=True)
 
@@ -297,7 +200,7 @@ lines = [
     f"{cpu}, {os.cpu_count()} cores, x86_64 release build. **This machine is shared with other builds "
     "and tests and is noisy**: read the ratios and their spread, not the absolute figures. Each script writes "
     "only what it measures: `bench-peers.py` this text and its goal rows, the other goal rows come from "
-    "`bench-rows.py` (`BENCH_PARTS=burst`, `qemu`, and the waiters' and placements' runs of the full bench).",
+    "`bench-rows.py` (`BENCH_PARTS=burst`, `qemu`, `history`, and the waiters' and placements' runs of the full bench).",
     "",
     f"Each pair runs back to back, {REPEATS} times; the server (OrderSpot or its peer) is pinned to core {SERVER} "
     f"and the load generator to core {CLIENT} (`taskset`), the same for both sides. HTTP: `wrk -t1 -c{CONNECTIONS} "
@@ -313,20 +216,7 @@ lines = [
 for p in pairs:
     lines.append(f"| {p['label']} | {statistics.median(r[0] for r in p['rows']):,.0f}/s | "
                  f"{statistics.median(r[1] for r in p['rows']):,.0f}/s | {p['median']:.2f} ({p['lo']:.2f}–{p['hi']:.2f}) |")
-lines += ["", "Placement against history (200 placements one after another over keep-alive, each an fsync'd "
-          "transaction; the history written straight into the database):", "",
-          "| past orders | p50 | server CPU per placement | bytes written per placement |", "|---|---|---|---|"]
-for n, p50, cpu_ms, kib in history:
-    lines.append(f"| {n:,} | {p50:.2f} ms | {cpu_ms:.2f} ms | {kib:.1f} KiB |")
-life_kib = statistics.median(lives)
-per_day = life_kib * 10_000 / 1024
-lines += ["", f"Bytes written per order over its life (placement and four stage moves, `/proc/PID/io` "
-          f"`write_bytes`, WAL and checkpoints): **{life_kib:.1f} KiB** (median of {len(lives)} runs of 50 lives: "
-          f"{', '.join(f'{k:.1f}' for k in lives)} KiB). At 10,000 orders a day that is {per_day:.0f} MiB a day: "
-          f"with ideal wear levelling over 8 MiB of free NOR flash rated for 100,000 erase cycles, "
-          f"{8 * 100_000 / per_day / 365:.1f} years (JFFS2 and UBIFS add their own overhead; a rollback journal "
-          "writes each page twice).",
-          "", f"Memory (this glibc build): RSS {idle:.1f} MB idle, {after_burst:.1f} MB 5 s after a burst (wrk, 256 "
+lines += ["", f"Memory (this glibc build): RSS {idle:.1f} MB idle, {after_burst:.1f} MB 5 s after a burst (wrk, 256 "
           "connections, 5 s of `GET /api/shops/1/menu`); the router's musl build is in “RSS after a burst”.", ""]
 set_head(out, "\n".join(lines))
 
@@ -364,27 +254,4 @@ set_row(out, "menu page of a 100-item shop", (
     "hotspot’s clients are on the local Wi-Fi"
     + ("" if big_met else "; gap not profiled at this page size yet")))
 set_row(out, "captive DNS", f"{'met' if dns['median'] >= 1.2 else 'not met'}: {ratio(dns)}")
-cpus = [h[2] for h in history]
-flat = max(cpus) <= 1.5 * min(cpus)
-set_row(out, "placement against history", (
-    f"{'met' if flat else 'not met (server CPU per placement differs by more than 1.5×)'}: "
-    f"{' / '.join(f'{h[2]:.2f}' for h in history)} ms server CPU, p50 {' / '.join(f'{h[1]:.2f}' for h in history)} ms "
-    f"at {' / '.join(f'{h[0]:,}' for h in history)} past orders (judged on server CPU, as fsync latency on this "
-    "shared disk varies more than the placement itself). A shop’s open orders are read `INDEXED BY "
-    "orders_open_code`: without `orders_status` SQLite (which has no statistics here) took `orders_shop_created`, "
-    "the shop’s whole history"))
-set_row(out, "bytes written per order life", (
-    f"{'met' if life_kib <= 40 else 'not met'}: {life_kib:.1f} KiB (see the figure above; one client at a time, "
-    "so no batching; under concurrent load group commit shares pages between orders, see the durable placements "
-    "row). Migration 018: order events without AUTOINCREMENT (no `sqlite_sequence` page per event), "
-    "`orders_created` and `orders_status` dropped (a page per order, two per stage move; the queries they served "
-    "read each shop’s `orders_shop_created` or the open orders’ partial index), and WAL checkpoints after 1 MiB "
-    "instead of 256 KiB (each page copied once for more commits); the open orders’ partial indexes are keyed on "
-     "`finished_at`, which triggers set only when an order finishes or reopens, so a stage move between open "
-     "stages writes none of their pages (4 WAL frames a move, from 6)."
-     + ("" if life_kib <= 40 else
-        " Gap: `write_bytes` counts whole 4 KiB page-cache pages, and each of the five fsync’d commits dirties "
-        "some of them in the WAL however few bytes change. Measured and not taken: 512-byte pages would write "
-        "20% less (simulated: 69 vs 87 KiB before migration 018) but halve every B-tree’s fan-out for reports, and "
-        "only new databases would get them")))
 print(f"wrote {out}")

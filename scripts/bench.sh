@@ -33,8 +33,9 @@ esac
 cargo build --release --quiet
 # The placement load generator (examples/bench_placements.rs, behind its feature).
 cargo build --release --quiet --features bench --example bench_placements
-# BENCH_PARTS=peers runs only the side-by-side pairs and placement against
-# history (they write BENCHMARKS.md); the default runs everything.
+# BENCH_PARTS=peers runs only the side-by-side pairs, BENCH_PARTS=history
+# only placement against history and bytes per order life (each writes its
+# part of BENCHMARKS.md); the default runs everything.
 parts=${BENCH_PARTS:-all}
 peers=(nginx wrk dnsmasq dnsperf)
 for tool in "${peers[@]}"; do
@@ -45,8 +46,12 @@ for tool in "${peers[@]}"; do
     }
 done
 export PATH=$PATH:/usr/sbin
-scripts/bench-peers.py ./target/release/orderspot "${HISTORY:-0 100000 1000000}" BENCHMARKS.md
+[ "$parts" = history ] || scripts/bench-peers.py ./target/release/orderspot BENCHMARKS.md
 [ "$parts" = peers ] && exit 0
+# Placement against history (HISTORY past orders, default "0 100000
+# 1000000") and bytes written per order life, one at a time and in a rush.
+scripts/bench-rows.py history ./target/release/orderspot "${HISTORY:-0 100000 1000000}" BENCHMARKS.md
+[ "$parts" = history ] && exit 0
 data=$(mktemp -d)
 pid=
 if [ "${BENCH:-}" != reports ]; then
