@@ -88,6 +88,11 @@ impl Name {
 /// Whether the name in wire form `wire` reads as `text` in `Name::to_text`
 /// form, compared piece by piece without building the text.
 pub fn wire_name_is(wire: &[u8], text: &str) -> bool {
+    // Each byte of the wire but its first and last gives at least one
+    // character (length bytes become dots): most names fail here.
+    if text.len() < wire.len().saturating_sub(2) {
+        return false;
+    }
     let mut rest = Some(text.as_bytes());
     write_text(wire, |piece| {
         rest = rest.and_then(|rest| rest.strip_prefix(piece));
