@@ -9,6 +9,6 @@ mod plan;
 mod server;
 pub mod wire;
 
-pub use plan::{fit_udp, plan, query_packet, Plan, MAX_UDP, MIN_UDP};
+pub use plan::{answer_in_place, fit_udp, plan, query_packet, Plan, MAX_UDP, MIN_UDP};
 pub use server::MAX_TCP_PER_CLIENT;
 pub(crate) use server::{bind, max_descriptors, serve};

@@ -65,6 +65,144 @@ pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
     Plan::Reply(reply.encode())
 }
 
+/// The reply `plan` (then `fit_udp`) gives the common query, written over
+/// it in `buf`, whose first `len` bytes are the query: the header, one
+/// uncompressed question, and at most an EDNS OPT record owned by the
+/// root, answered with the portal's addresses. `buf` keeps the header and
+/// question, gets new flags and counts, and the answers after the question
+/// (the OPT record, which replies never echo, is overwritten). Returns the
+/// reply's length, or `None` with `buf` untouched when `plan` must decide
+/// (anything else, forwarding, the Windows probe, a reply over `MIN_UDP`).
+/// `accepted` is asked only in internet mode, where it decides forwarding.
+pub fn answer_in_place(
+    buf: &mut [u8],
+    len: usize,
+    config: &PortalConfig,
+    accepted: impl FnOnce() -> bool,
+) -> Option<usize> {
+    let packet = buf.get(..len)?;
+    let header = packet.get(..wire::HEADER_LEN)?;
+    let field = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
+    let flags = field(2);
+    if flags & (wire::FLAG_QR | wire::OPCODE_MASK) != 0
+        || (field(4), field(6), field(8)) != (1, 0, 0)
+        || field(10) > 1
+    {
+        return None;
+    }
+    // The question's name: plain labels only, at most `MAX_NAME` bytes.
+    let mut at = wire::HEADER_LEN;
+    loop {
+        let label = usize::from(*packet.get(at)?);
+        if label > wire::MAX_LABEL || at + 1 + label - wire::HEADER_LEN > wire::MAX_NAME {
+            return None;
+        }
+        at += 1 + label;
+        if label == 0 {
+            break;
+        }
+    }
+    let name_end = at;
+    let fixed = packet.get(name_end..name_end + 4)?;
+    let (qtype, qclass) = (
+        u16::from_be_bytes([fixed[0], fixed[1]]),
+        u16::from_be_bytes([fixed[2], fixed[3]]),
+    );
+    let question_end = name_end + 4;
+    // Nothing after the question but, if counted, one OPT record whose
+    // owner is the root (zero byte, type, class, TTL, data length, data).
+    let rest = &packet[question_end..];
+    let ends_well = match field(10) {
+        0 => rest.is_empty(),
+        _ => {
+            rest.len() >= 11
+                && rest[0] == 0
+                && u16::from_be_bytes([rest[1], rest[2]]) == wire::TYPE_OPT
+                && rest.len() == 11 + usize::from(u16::from_be_bytes([rest[9], rest[10]]))
+        }
+    };
+    if !ends_well || qclass != CLASS_IN {
+        return None;
+    }
+    let name = &packet[wire::HEADER_LEN..name_end];
+    let own_name = wire::wire_name_is(name, &config.host)
+        || config
+            .secure_host
+            .as_deref()
+            .is_some_and(|host| wire::wire_name_is(name, host));
+    if wire::wire_name_is(name, WINDOWS_DNS_PROBE.0)
+        || (!own_name && config.mode == Mode::Internet && accepted())
+    {
+        return None;
+    }
+    let v4 = config.ip.filter(|_| matches!(qtype, TYPE_A | TYPE_ANY));
+    let v6 = config.ip6.filter(|_| matches!(qtype, TYPE_AAAA | TYPE_ANY));
+    let answers = u16::from(v4.is_some()) + u16::from(v6.is_some());
+    let records_len = match answers {
+        0 => NODATA_SOA_LEN,
+        _ => usize::from(answers) * (name.len() + 10) + v4.map_or(0, |_| 4) + v6.map_or(0, |_| 16),
+    };
+    let reply_len = question_end + records_len;
+    if reply_len > MIN_UDP || reply_len > buf.len() {
+        return None;
+    }
+    let flags = wire::FLAG_QR | wire::FLAG_AA | wire::FLAG_RA | (flags & wire::FLAG_RD);
+    buf[2..4].copy_from_slice(&flags.to_be_bytes());
+    buf[6..8].copy_from_slice(&answers.to_be_bytes());
+    buf[8..10].copy_from_slice(&u16::from(answers == 0).to_be_bytes());
+    buf[10..12].copy_from_slice(&[0, 0]);
+    let mut end = question_end;
+    let mut answer = |rtype: u16, data: &[u8]| {
+        buf.copy_within(wire::HEADER_LEN..name_end, end);
+        end += name_end - wire::HEADER_LEN;
+        end = put_record_tail(buf, end, rtype, data);
+    };
+    if let Some(ip) = v4 {
+        answer(TYPE_A, &ip.octets());
+    }
+    if let Some(ip) = v6 {
+        answer(TYPE_AAAA, &ip.octets());
+    }
+    if answers == 0 {
+        buf[end] = 0;
+        put_record_tail(buf, end + 1, TYPE_SOA, &NODATA_SOA_DATA);
+    }
+    Some(reply_len)
+}
+
+/// Writes a record's type, class IN, the portal's TTL and `data` at `at`
+/// (its owner name already there); returns where the record ends.
+fn put_record_tail(buf: &mut [u8], at: usize, rtype: u16, data: &[u8]) -> usize {
+    let mut fixed = [0; 10];
+    fixed[..2].copy_from_slice(&rtype.to_be_bytes());
+    fixed[2..4].copy_from_slice(&CLASS_IN.to_be_bytes());
+    fixed[4..8].copy_from_slice(&PORTAL_TTL.to_be_bytes());
+    fixed[8..].copy_from_slice(&(data.len() as u16).to_be_bytes());
+    buf[at..at + 10].copy_from_slice(&fixed);
+    buf[at + 10..at + 10 + data.len()].copy_from_slice(data);
+    at + 10 + data.len()
+}
+
+/// `nodata_soa`'s data: MNAME and RNAME the root, serial 1, then refresh,
+/// retry, expire and MINIMUM (the negative TTL) all `PORTAL_TTL`.
+const NODATA_SOA_DATA: [u8; 22] = {
+    let mut data = [0; 22];
+    data[5] = 1;
+    let ttl = PORTAL_TTL.to_be_bytes();
+    let mut field = 0;
+    while field < 4 {
+        let at = 6 + 4 * field;
+        data[at] = ttl[0];
+        data[at + 1] = ttl[1];
+        data[at + 2] = ttl[2];
+        data[at + 3] = ttl[3];
+        field += 1;
+    }
+    data
+};
+/// `nodata_soa` on the wire: the root, type, class, TTL, length, data.
+const NODATA_SOA_LEN: usize = 1 + 10 + NODATA_SOA_DATA.len();
+
 /// The SOA that goes with every NODATA answer (AAAA without an IPv6, HTTPS,
 /// SVCB, TXT, MX, CNAME, unknown types). We answer as the authority for
 /// every name, and RFC 2308 3 requires an authority's NODATA to carry its
@@ -73,19 +211,12 @@ pub fn plan(packet: &[u8], config: &PortalConfig, accepted: bool) -> Plan {
 /// cached and is asked again for every connection. Owned by the root, with
 /// root names inside: the smallest SOA there is (33 bytes).
 fn nodata_soa() -> Record {
-    let mut data = Vec::with_capacity(22);
-    // MNAME and RNAME: the root.
-    data.extend_from_slice(&[0, 0]);
-    // Serial, refresh, retry, expire, then MINIMUM: the negative TTL.
-    for field in [1, PORTAL_TTL, PORTAL_TTL, PORTAL_TTL, PORTAL_TTL] {
-        data.extend_from_slice(&field.to_be_bytes());
-    }
     Record {
         name: Name::root(),
         rtype: TYPE_SOA,
         class: CLASS_IN,
         ttl: PORTAL_TTL,
-        data,
+        data: NODATA_SOA_DATA.to_vec(),
     }
 }
 
@@ -443,5 +574,96 @@ mod tests {
             panic!("expected an answer");
         };
         assert_eq!(fit_udp(answer.clone(), &short), Some(answer));
+    }
+
+    /// What the server sends for `packet` the slow way: `plan`, `fit_udp`.
+    fn planned(packet: &[u8], c: &PortalConfig, accepted: bool) -> Option<Vec<u8>> {
+        match plan(packet, c, accepted) {
+            Plan::Reply(reply) => fit_udp(reply, packet),
+            _ => None,
+        }
+    }
+
+    /// `answer_in_place` on `packet`: the reply, or `None` with the buffer
+    /// left as it was.
+    fn in_place(packet: &[u8], c: &PortalConfig, accepted: bool) -> Option<Vec<u8>> {
+        let mut buf = [0x5a; MAX_UDP];
+        buf[..packet.len()].copy_from_slice(packet);
+        let before = buf;
+        match answer_in_place(&mut buf, packet.len(), c, || accepted) {
+            Some(len) => Some(buf[..len].to_vec()),
+            None => {
+                assert_eq!(buf, before, "untouched when declined");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn answers_in_place_are_the_planned_replies() {
+        let own = PortalConfig {
+            host: "order.lan".into(),
+            secure_host: Some("order.venue.example".into()),
+            ..config(Mode::Internet, true)
+        };
+        let configs = [config(Mode::Local, false), config(Mode::Local, true), own];
+        let mut packets = Vec::new();
+        for name in [
+            "a.b",
+            "Example.COM",
+            "order.lan",
+            "ORDER.venue.example",
+            "dns.msftncsi.com",
+            "",
+        ] {
+            for qtype in [TYPE_A, TYPE_AAAA, TYPE_ANY, 5, 65, 4242] {
+                let packet = query_packet(9, name, qtype).unwrap();
+                packets.push(with_edns(&packet, 1232));
+                packets.push(packet);
+            }
+        }
+        packets.push(query_packet(3, &longest_name(), TYPE_ANY).unwrap());
+        packets.push(query_packet(3, &longest_name(), TYPE_A).unwrap());
+        // Every one-byte change and cut of a few of them: whatever the fast
+        // path answers must be what `plan` answers.
+        let mut seed = 0x2545_f491_u32;
+        let mut varied = Vec::new();
+        for packet in packets.iter().take(4).chain(packets.iter().rev().take(3)) {
+            for at in 0..packet.len() {
+                for _ in 0..4 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    let mut changed = packet.clone();
+                    changed[at] = seed as u8;
+                    varied.push(changed);
+                }
+                varied.push(packet[..at].to_vec());
+            }
+        }
+        let mut answered = 0;
+        for packet in packets.iter().chain(&varied) {
+            for c in &configs {
+                for accepted in [false, true] {
+                    if let Some(reply) = in_place(packet, c, accepted) {
+                        assert_eq!(Some(reply), planned(packet, c, accepted), "{packet:x?}");
+                        answered += 1;
+                    }
+                }
+            }
+        }
+        // The common queries take the fast path.
+        for packet in &packets[..24] {
+            for c in &configs[..2] {
+                assert!(in_place(packet, c, false).is_some(), "{packet:x?}");
+            }
+        }
+        assert!(answered > 1000, "{answered}");
+        // What it leaves to `plan`: forwarding, the Windows probe, long replies.
+        let ask = |name: &str, qtype| query_packet(1, name, qtype).unwrap();
+        assert!(in_place(&ask("a.b", TYPE_A), &configs[2], true).is_none());
+        assert!(in_place(&ask("order.lan", TYPE_A), &configs[2], true).is_some());
+        assert!(in_place(&ask("dns.msftncsi.com", TYPE_A), &configs[0], false).is_none());
+        assert!(in_place(&ask(&longest_name(), TYPE_ANY), &configs[1], false).is_none());
     }
 }

@@ -2,18 +2,24 @@
 //! and total limits on TCP connections, and carrying out each packet's plan.
 
 use super::forward::forward;
-use super::plan::{error_reply, fit_udp, plan, Plan, MAX_UDP};
+use super::plan::{answer_in_place, error_reply, fit_udp, plan, Plan, MAX_UDP};
 use super::wire::Rcode;
 use crate::error::{Error, Result};
 use crate::portal::clients::Clients;
 use crate::portal::PortalConfig;
 use crate::support::net::client_key;
+use nix::sys::socket::{
+    recvmmsg, sendmmsg, sendto, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
+};
 use std::collections::HashMap;
+use std::io::{IoSlice, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
 /// Forwarded queries in flight; more are answered SERVFAIL at once.
@@ -54,57 +60,184 @@ struct Answering {
     clients: Clients,
 }
 
-/// Serves DNS on both sockets until the task is dropped.
+/// Datagrams taken from the socket and answered with one system call each
+/// way; under load the queue holds many, idle it costs one buffer each.
+const BATCH: usize = 16;
+/// A reply the socket cannot take within this is dropped (UDP is lossy;
+/// the client asks again), so no client can hold the thread.
+const SEND_WAIT: Duration = Duration::from_secs(1);
+
+/// Serves DNS on both sockets: UDP on a thread of its own (below), TCP in
+/// this task until it is dropped.
 pub async fn serve(udp: UdpSocket, tcp: TcpListener, portal: Arc<PortalConfig>, clients: Clients) {
     let answering = Answering { portal, clients };
-    tokio::join!(serve_udp(udp, answering.clone()), serve_tcp(tcp, answering));
+    match udp_thread(udp, answering.clone()) {
+        Ok(()) => {}
+        Err(e) => log::warn!("DNS over UDP not served: {e}"),
+    }
+    serve_tcp(tcp, answering).await;
 }
 
-async fn serve_udp(socket: UdpSocket, answering: Answering) {
-    let socket = Arc::new(socket);
+/// Starts the UDP thread, which serves for the life of the process: it
+/// blocks in `recvmmsg` for the next batch of queries instead of waking the
+/// runtime for each datagram, answers them in their own buffers and sends
+/// the replies with one `sendmmsg`. Forwarded queries still go to the
+/// runtime as tasks.
+fn udp_thread(udp: UdpSocket, answering: Answering) -> std::io::Result<()> {
+    let socket = udp.into_std()?;
+    socket.set_nonblocking(false)?;
+    socket.set_write_timeout(Some(SEND_WAIT))?;
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::Builder::new()
+        .name("dns-udp".into())
+        .stack_size(256 * 1024)
+        .spawn(move || serve_udp(&socket, &answering, &runtime))?;
+    Ok(())
+}
+
+fn serve_udp(socket: &std::net::UdpSocket, answering: &Answering, runtime: &Handle) {
     let forwards = Arc::new(Semaphore::new(MAX_FORWARDS));
-    let mut buf = vec![0u8; MAX_UDP];
+    let mut buffers = vec![[0u8; MAX_UDP]; BATCH];
+    let mut receive = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    let mut send = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    // Each buffer's length and sender, then its reply's length and where
+    // it goes (`None`: nothing to send).
+    let mut filled: [(usize, Option<SockaddrStorage>); BATCH] = [(0, None); BATCH];
     loop {
-        let (len, peer) = match socket.recv_from(&mut buf).await {
-            Ok(received) => received,
-            Err(e) => {
-                log::debug!("DNS receive: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let packet = &buf[..len];
-        let reply = match plan(
-            packet,
-            &answering.portal,
-            answering.clients.is_accepted(peer.ip()),
-        ) {
-            Plan::Drop => continue,
-            Plan::Reply(reply) => reply,
-            Plan::Forward(query) => match forwards.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let (socket, answering, packet) =
-                        (socket.clone(), answering.clone(), packet.to_vec());
-                    tokio::spawn(async move {
-                        let reply =
-                            forward(&packet, &query, &answering.portal.upstreams, false).await;
-                        if let Some(reply) = fit_udp(reply, &packet) {
-                            let _ = socket.send_to(&reply, peer).await;
-                        }
-                        drop(permit);
-                    });
+        let received = {
+            let mut buffers = buffers.iter_mut();
+            let mut slices: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
+                [IoSliceMut::new(
+                    buffers.next().map_or(&mut [][..], |b| &mut b[..]),
+                )]
+            });
+            match recvmmsg(
+                socket.as_raw_fd(),
+                &mut receive,
+                slices.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            ) {
+                Ok(messages) => {
+                    let mut count = 0;
+                    for (message, slot) in messages.zip(&mut filled) {
+                        *slot = (message.bytes, message.address);
+                        count += 1;
+                    }
+                    count
+                }
+                Err(e) => {
+                    log::debug!("DNS receive: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
-                Err(_) => error_reply(&query, packet, Rcode::ServFail),
-            },
+            }
         };
-        let Some(reply) = fit_udp(reply, packet) else {
-            continue;
-        };
-        if let Err(e) = socket.send_to(&reply, peer).await {
-            log::debug!("DNS reply to {peer}: {e}");
+        for (buffer, (len, peer)) in buffers.iter_mut().zip(&mut filled).take(received) {
+            let reply = peer
+                .as_ref()
+                .and_then(socket_addr)
+                .and_then(|from| answer(buffer, *len, from, answering, socket, &forwards, runtime));
+            match reply {
+                Some(reply_len) => *len = reply_len,
+                None => *peer = None,
+            }
+        }
+        send_replies(socket, &mut send, &buffers, &filled[..received]);
+    }
+}
+
+/// The replies in `buffers` that `filled` gives a length and peer.
+fn send_replies(
+    socket: &std::net::UdpSocket,
+    headers: &mut MultiHeaders<SockaddrStorage>,
+    buffers: &[[u8; MAX_UDP]],
+    filled: &[(usize, Option<SockaddrStorage>)],
+) {
+    let mut slices: [[IoSlice<'_>; 1]; BATCH] = [[IoSlice::new(&[])]; BATCH];
+    let mut peers = [None; BATCH];
+    let mut ready = 0;
+    for (buffer, &(len, peer)) in buffers.iter().zip(filled) {
+        if peer.is_some() && ready < BATCH {
+            slices[ready] = [IoSlice::new(&buffer[..len])];
+            peers[ready] = peer;
+            ready += 1;
         }
     }
+    let mut sent = 0;
+    // Each round sends at least one reply or gives it up.
+    while sent < ready {
+        let no_control: [ControlMessage<'_>; 0] = [];
+        match sendmmsg(
+            socket.as_raw_fd(),
+            headers,
+            slices[sent..ready].iter(),
+            &peers[sent..ready],
+            no_control,
+            MsgFlags::empty(),
+        ) {
+            Ok(results) => sent += results.count().max(1),
+            Err(e) => {
+                log::debug!("DNS reply: {e}");
+                sent += 1;
+            }
+        }
+    }
+}
+
+fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(SocketAddr::V4((*v4).into()));
+    }
+    address
+        .as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6((*v6).into()))
+}
+
+/// The reply to the query in `buffer[..len]`, written into `buffer`; its
+/// length, or `None` when nothing is sent now (dropped, or forwarded by a
+/// task that answers on its own).
+fn answer(
+    buffer: &mut [u8; MAX_UDP],
+    len: usize,
+    peer: SocketAddr,
+    answering: &Answering,
+    socket: &std::net::UdpSocket,
+    forwards: &Arc<Semaphore>,
+    runtime: &Handle,
+) -> Option<usize> {
+    let accepted = || answering.clients.is_accepted(peer.ip());
+    if let Some(reply_len) = answer_in_place(buffer, len, &answering.portal, accepted) {
+        return Some(reply_len);
+    }
+    let packet = buffer.get(..len)?;
+    let reply = match plan(packet, &answering.portal, accepted()) {
+        Plan::Drop => return None,
+        Plan::Reply(reply) => reply,
+        Plan::Forward(query) => match (forwards.clone().try_acquire_owned(), socket.try_clone()) {
+            (Ok(permit), Ok(socket)) => {
+                let (answering, packet) = (answering.clone(), packet.to_vec());
+                runtime.spawn(async move {
+                    let reply = forward(&packet, &query, &answering.portal.upstreams, false).await;
+                    if let Some(reply) = fit_udp(reply, &packet) {
+                        // Not waiting for room: this task must not block the runtime.
+                        let to = SockaddrStorage::from(peer);
+                        let sent = sendto(socket.as_raw_fd(), &reply, &to, MsgFlags::MSG_DONTWAIT);
+                        if let Err(e) = sent {
+                            log::debug!("DNS reply to {peer}: {e}");
+                        }
+                    }
+                    drop(permit);
+                });
+                return None;
+            }
+            _ => error_reply(&query, packet, Rcode::ServFail),
+        },
+    };
+    // `fit_udp` keeps every reply within `MAX_UDP`, the buffer's size.
+    let reply = fit_udp(reply, packet)?;
+    buffer.get_mut(..reply.len())?.copy_from_slice(&reply);
+    Some(reply.len())
 }
 
 async fn serve_tcp(listener: TcpListener, answering: Answering) {

@@ -19,11 +19,11 @@ pub const FLAG_AA: u16 = 0x0400;
 pub const FLAG_TC: u16 = 0x0200;
 pub const FLAG_RD: u16 = 0x0100;
 pub const FLAG_RA: u16 = 0x0080;
-const OPCODE_MASK: u16 = 0x7800;
+pub(crate) const OPCODE_MASK: u16 = 0x7800;
 
 /// Longest name on the wire, terminating zero included (RFC 1035 2.3.4).
-const MAX_NAME: usize = 255;
-const MAX_LABEL: usize = 63;
+pub(crate) const MAX_NAME: usize = 255;
+pub(crate) const MAX_LABEL: usize = 63;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rcode {
@@ -69,23 +69,9 @@ impl Name {
     /// bytes outside printable ASCII become `\DDD` as in zone files.
     pub fn to_text(&self) -> String {
         let mut text = String::new();
-        let mut rest = &self.0[..];
-        while let Some((&len, tail)) = rest.split_first() {
-            if len == 0 {
-                break;
-            }
-            if !text.is_empty() {
-                text.push('.');
-            }
-            let (label, tail) = tail.split_at(usize::from(len).min(tail.len()));
-            for &b in label {
-                match b.to_ascii_lowercase() {
-                    c @ (b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_') => text.push(c as char),
-                    other => text.push_str(&format!("\\{other:03}")),
-                }
-            }
-            rest = tail;
-        }
+        write_text(&self.0, |piece| {
+            text.extend(piece.iter().map(|&b| char::from(b)));
+        });
         text
     }
 
@@ -96,6 +82,50 @@ impl Name {
 
     pub fn wire(&self) -> &[u8] {
         &self.0
+    }
+}
+
+/// Whether the name in wire form `wire` reads as `text` in `Name::to_text`
+/// form, compared piece by piece without building the text.
+pub fn wire_name_is(wire: &[u8], text: &str) -> bool {
+    // Each byte of the wire but its first and last gives at least one
+    // character (length bytes become dots): most names fail here.
+    if text.len() < wire.len().saturating_sub(2) {
+        return false;
+    }
+    let mut rest = Some(text.as_bytes());
+    write_text(wire, |piece| {
+        rest = rest.and_then(|rest| rest.strip_prefix(piece));
+    });
+    rest == Some(&[][..])
+}
+
+/// `Name::to_text` as ASCII pieces handed to `out`: lower-case labels
+/// joined by dots, bytes outside `[a-z0-9_-]` as `\DDD`.
+fn write_text(wire: &[u8], mut out: impl FnMut(&[u8])) {
+    let mut rest = wire;
+    let mut first = true;
+    while let Some((&len, tail)) = rest.split_first() {
+        if len == 0 {
+            break;
+        }
+        if !first {
+            out(b".");
+        }
+        first = false;
+        let (label, tail) = tail.split_at(usize::from(len).min(tail.len()));
+        for &b in label {
+            match b.to_ascii_lowercase() {
+                c @ (b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_') => out(&[c]),
+                other => out(&[
+                    b'\\',
+                    b'0' + other / 100,
+                    b'0' + other / 10 % 10,
+                    b'0' + other % 10,
+                ]),
+            }
+        }
+        rest = tail;
     }
 }
 
@@ -420,6 +450,23 @@ mod tests {
             "a\\046b",
             "dots inside a label must not read as label breaks"
         );
+    }
+
+    #[test]
+    fn wire_names_compare_as_their_text() {
+        for (wire, text) in [
+            (&b"\x05Order\x03LAN\x00"[..], "order.lan"),
+            (b"\x03a.b\x00", "a\\046b"),
+            (b"\x00", ""),
+            (b"\x01\xff\x00", "\\255"),
+        ] {
+            assert_eq!(Name(wire.to_vec()).to_text(), text);
+            assert!(wire_name_is(wire, text), "{text}");
+        }
+        assert!(!wire_name_is(b"\x05order\x03lan\x00", "order.la"));
+        assert!(!wire_name_is(b"\x05order\x03la\x00", "order.lan"));
+        assert!(!wire_name_is(b"\x03a.b\x00", "a.b"));
+        assert!(!wire_name_is(b"\x05order\x03lan\x00", ""));
     }
 
     #[test]
