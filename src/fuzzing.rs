@@ -113,7 +113,9 @@ pub fn http_request(data: &[u8]) {
     if let Some(token) = req.bearer() {
         assert_eq!(token, token.trim());
     }
-    form_as_each(&req.form());
+    if let Ok(form) = req.form() {
+        form_as_each(&form);
+    }
 }
 
 fn form_as_each(form: &Form) {

@@ -872,3 +872,34 @@ fn hostile_text_through_every_html_form_is_stored_cleaned_and_shown_escaped() {
         owner.page(path);
     }
 }
+
+#[test]
+fn form_text_that_is_not_utf8_is_refused_as_in_json() {
+    let server = Server::start_demo();
+    let shop_token = server.login(SHOP1, PASSWORD);
+    let shop = Browser::open(&server, Some(&shop_token), "/shop/promos");
+    let csrf = form_encode(&shop.csrf);
+    for body in [
+        format!("csrf={csrf}&text=Half%FF%FEprice").into_bytes(),
+        [
+            format!("csrf={csrf}&text=Half").as_bytes(),
+            b"\xff\xfe",
+            b"price",
+        ]
+        .concat(),
+        format!("csrf={csrf}&text=Half+price%C3").into_bytes(),
+    ] {
+        let response = shop.post_raw("/shop/promotions", &body);
+        refused_page("/shop/promotions", &response, 400);
+    }
+    let promotions = shop.api("/api/shop/promotions", &shop_token);
+    assert!(!promotions.to_string().contains('\u{FFFD}'), "{promotions}");
+    // The same refusal a customer's form gets.
+    let customer = Browser::open(&server, None, "/login");
+    let csrf = form_encode(&customer.csrf);
+    let response = customer.post_raw(
+        "/login",
+        format!("csrf={csrf}&email=a%FF&password=x").as_bytes(),
+    );
+    refused_page("/login", &response, 400);
+}

@@ -66,9 +66,12 @@ impl Request {
         serde_json::from_slice(&self.body).map_err(bad_json)
     }
 
-    /// The body as an HTML form.
-    pub fn form(&self) -> Form {
-        Form(parse_urlencoded(&String::from_utf8_lossy(&self.body)))
+    /// The body as an HTML form. Text that is not UTF-8, sent as it is or
+    /// percent-encoded, is refused (as in JSON), never stored as U+FFFD.
+    pub fn form(&self) -> Result<Form> {
+        form_fields(&self.body).map(Form).ok_or_else(|| {
+            Error::bad(Code::RequestBadForm).with("detail", "text that is not UTF-8")
+        })
     }
 }
 
@@ -272,28 +275,46 @@ pub fn path_segments(raw_path: &str) -> Vec<String> {
     raw_path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| decode(s, false))
+        .map(|s| lossy(decode(s, false)))
         .collect()
 }
 
+/// A query string's fields; bytes that are not UTF-8 become U+FFFD (a
+/// query only finds things, it stores nothing).
 pub fn parse_urlencoded(text: &str) -> Vec<(String, String)> {
+    pairs(text)
+        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+        .collect()
+}
+
+/// A form body's fields, or `None` if any of its text is not UTF-8.
+fn form_fields(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let strict = |text| String::from_utf8(decode(text, true)).ok();
+    pairs(std::str::from_utf8(body).ok()?)
+        .map(|(key, value)| Some((strict(key)?, strict(value)?)))
+        .collect()
+}
+
+/// The `key=value` pairs of a form or query string, still encoded.
+fn pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.split('&')
         .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(key), percent_decode(value))
-        })
-        .collect()
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
-/// Decodes a form or query-string field: `%XX` escapes, and `+` as a space.
+/// Decodes a query-string field: `%XX` escapes, and `+` as a space.
 pub fn percent_decode(text: &str) -> String {
-    decode(text, true)
+    lossy(decode(text, true))
+}
+
+/// Bytes that are not UTF-8 become U+FFFD.
+fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Decodes `%XX` escapes; a `%` without two hex digits after it stays as it
-/// is, and bytes that are not UTF-8 become U+FFFD.
-fn decode(text: &str, plus_is_space: bool) -> String {
+/// is.
+fn decode(text: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -314,7 +335,7 @@ fn decode(text: &str, plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
@@ -435,6 +456,39 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    fn posted(body: &[u8]) -> Request {
+        Request {
+            method: Method::POST,
+            segments: Vec::new(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body),
+            peer: ([127, 0, 0, 1], 1).into(),
+            local: None,
+        }
+    }
+
+    #[test]
+    fn form_text_that_is_not_utf8_is_refused_not_replaced() {
+        let read = posted(b"name=J%C3%B6&empty=").form().unwrap();
+        assert_eq!(read.get("name"), Some("J\u{f6}"));
+        for bad in [
+            &b"name=%FF%FE"[..],
+            b"name=%C3",
+            b"%FF=x",
+            b"name=\xff\xfe",
+            b"ok=1&name=a\xc3",
+        ] {
+            match posted(bad).form() {
+                Err(Error::BadRequest(problem)) => assert_eq!(problem.code, Code::RequestBadForm),
+                Err(other) => panic!("{bad:?}: {other:?}"),
+                Ok(form) => panic!("{bad:?} taken as {:?}", form.0),
+            }
+        }
+        // Query strings only find things: there it stays U+FFFD.
+        assert_eq!(percent_decode("%FF"), "\u{FFFD}");
     }
 
     #[test]

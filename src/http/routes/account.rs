@@ -35,7 +35,7 @@ pub async fn login_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     match accounts::login(&app.data, &app.limits, req.peer.ip(), form.parse()?).await {
         Ok((token, role)) => {
@@ -59,7 +59,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
-    check_csrf(app, req, &req.form())?;
+    check_csrf(app, req, &req.form()?)?;
     if let Some(token) = staff_token(req) {
         accounts::logout(&app.data, token.to_string()).await?;
     }
@@ -88,7 +88,7 @@ pub async fn register_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     match register(app, req, form.parse()?).await {
         Ok(token) => {
@@ -191,7 +191,7 @@ pub async fn setup_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn setup_form(app: &App, req: &Request) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     if !setup_open(app, req).await? {
         return Err(Error::not_found(Code::PageNotFound));

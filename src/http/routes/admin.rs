@@ -106,7 +106,7 @@ fn size_text(bytes: u64) -> String {
 
 pub async fn shop_form(app: &App, req: &Request, shop_id: i64, action: &str) -> Result<Response> {
     let staff = owner(app, req).await?;
-    check_csrf(app, req, &req.form())?;
+    check_csrf(app, req, &req.form()?)?;
     set_shop_status(app, req, &staff, shop_id, action).await?;
     Ok(redirect("/admin"))
 }
@@ -281,7 +281,7 @@ fn changed_fields(before: &Venue, after: &Venue) -> String {
 
 pub async fn venue_form(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     update_venue(app, req, &staff, form.parse()?).await?;
     Ok(redirect("/admin"))
@@ -462,7 +462,7 @@ pub async fn api_audit(app: &App, req: &Request) -> Result<Response> {
 /// while it is sent: the database of a venue is a few megabytes.
 pub async fn backup_download(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
-    check_csrf(app, req, &req.form())?;
+    check_csrf(app, req, &req.form()?)?;
     let snapshot = backup::claim(app.data.db.data_dir())?;
     let path = snapshot.path.clone();
     let bytes = app

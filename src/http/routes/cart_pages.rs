@@ -126,7 +126,7 @@ async fn add_lines(
 /// `POST /cart/add`: a menu's quantities or an item page's line into the
 /// cart the form names (or a new one); then the cart page.
 pub async fn add_form(app: &App, req: &Request) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let lines = cart_lines(&form.0)?;
     if lines.is_empty() && named_cart(&form.0).is_none() {
@@ -144,7 +144,7 @@ pub async fn add_form(app: &App, req: &Request) -> Result<Response> {
 
 /// `POST /cart/lines/{line}` (`qty`) and `…/{line}/remove`.
 pub async fn line_form(app: &App, req: &Request, line: i64, remove: bool) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let (id, token) = named_cart(&form.0).ok_or_else(|| Error::not_found(Code::CartNotFound))?;
     if remove {
@@ -413,7 +413,7 @@ async fn status_of(app: &App, placed: &CheckoutLink) -> Result<String> {
 /// and the customer lands on the checkout's status page. A refusal shows
 /// the cart again with every faulty line named beside it.
 pub async fn checkout_form(app: &App, req: &Request) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     app.limits.take(Action::PlaceOrder, req.peer.ip())?;
     let (id, token) = named_cart(&form.0).ok_or_else(|| Error::not_found(Code::CartNotFound))?;
@@ -562,7 +562,7 @@ pub async fn receipt_page(app: &App, req: &Request, order_id: i64) -> Result<Res
 /// `POST /orders/{id}/again`: the order's lines into a cart, those still
 /// available; the cart page says which are not.
 pub async fn again_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let (actor, _) = visible(req, customer_token(req, Some(&form)))?;
     let view = app

@@ -664,7 +664,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn place_form(app: &App, req: &Request) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     identity::check_csrf(app, req, &form)?;
     let mut order: OrderRequest = form.parse()?;
     // Each line's note travels in an `item_note` field beside its `item`.
@@ -783,7 +783,7 @@ pub(crate) struct CancelRequest {
 }
 
 pub async fn cancel_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     identity::check_csrf(app, req, &form)?;
     let actor = customer(req, Some(&form))?;
     let cancel: CancelRequest = form.parse()?;

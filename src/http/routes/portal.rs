@@ -200,7 +200,7 @@ pub async fn landing_page(app: &App, req: &Request) -> Result<Response> {
 
 /// "Continue": the client is authorised and lands on the shop list.
 pub async fn accept_form(app: &App, req: &Request) -> Result<Response> {
-    identity::check_csrf(app, req, &req.form())?;
+    identity::check_csrf(app, req, &req.form()?)?;
     app.clients.accept(req.peer.ip()).await?;
     Ok(redirect("/"))
 }

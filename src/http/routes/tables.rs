@@ -201,7 +201,7 @@ pub async fn page(app: &App, req: &Request) -> Result<Response> {
 /// `…/{id}/rotate` and `…/{id}/delete`.
 pub async fn form(app: &App, req: &Request, id: Option<i64>, action: &str) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let patch: TablePatch = form.parse()?;
     let now = crate::support::time::now_ms();

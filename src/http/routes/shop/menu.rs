@@ -138,7 +138,7 @@ pub async fn item_page(app: &App, req: &Request, item_id: i64) -> Result<Respons
 
 pub async fn create_item_form(app: &App, req: &Request) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     menu_edit::add_item(
         &app.data,
@@ -166,7 +166,7 @@ pub async fn api_create_item(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn update_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (staff, _) = shopkeeper(app, req).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let patch: ItemPatch = form.parse()?;
     let shop_id = staff.shop_for(item_action(&patch))?.id;
@@ -200,7 +200,7 @@ pub async fn api_update_item(app: &App, req: &Request, item_id: i64) -> Result<R
 
 pub async fn delete_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    check_csrf(app, req, &req.form())?;
+    check_csrf(app, req, &req.form()?)?;
     photos::remove_item(&app.data, shop_id, item_id).await?;
     Ok(redirect("/shop/menu"))
 }
@@ -481,7 +481,7 @@ where
     F: FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send + 'static,
 {
     let (staff, shop_id) = acting_shopkeeper(app, req, action).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let user_id = staff.user_id;
     menu_edit::edit(&app.data, move |c, changes| f(c, changes, shop_id, user_id)).await?;
@@ -495,7 +495,7 @@ pub(crate) struct Move {
 }
 
 pub async fn create_category_form(app: &App, req: &Request) -> Result<Response> {
-    let patch: CategoryPatch = req.form().parse()?;
+    let patch: CategoryPatch = req.form()?.parse()?;
     form_edit(
         app,
         req,
@@ -507,7 +507,7 @@ pub async fn create_category_form(app: &App, req: &Request) -> Result<Response> 
 }
 
 pub async fn update_category_form(app: &App, req: &Request, id: i64) -> Result<Response> {
-    let patch: CategoryPatch = req.form().parse()?;
+    let patch: CategoryPatch = req.form()?.parse()?;
     form_edit(
         app,
         req,
@@ -519,7 +519,7 @@ pub async fn update_category_form(app: &App, req: &Request, id: i64) -> Result<R
 }
 
 pub async fn move_category_form(app: &App, req: &Request, id: i64) -> Result<Response> {
-    let Move { up } = req.form().parse()?;
+    let Move { up } = req.form()?.parse()?;
     form_edit(
         app,
         req,
@@ -542,7 +542,7 @@ pub async fn delete_category_form(app: &App, req: &Request, id: i64) -> Result<R
 }
 
 pub async fn move_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let Move { up } = req.form().parse()?;
+    let Move { up } = req.form()?.parse()?;
     let now = crate::support::time::now_ms();
     let back = format!("/shop/menu#item-{item_id}");
     form_edit(
@@ -601,7 +601,7 @@ pub(super) fn whole_number(name: &str, text: &str) -> Result<Option<i64>> {
 
 pub async fn item_ingredients_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let patch = form.parse::<RecipeForm>()?.into_patch()?;
     menu_edit::edit_item(
@@ -618,7 +618,7 @@ pub async fn item_ingredients_form(app: &App, req: &Request, item_id: i64) -> Re
 
 /// Ticked items (`items`, repeated) sold out (`available=0`) or back.
 pub async fn bulk_available_form(app: &App, req: &Request) -> Result<Response> {
-    let bulk: BulkAvailability = req.form().parse()?;
+    let bulk: BulkAvailability = req.form()?.parse()?;
     let now = crate::support::time::now_ms();
     form_edit(
         app,
@@ -690,7 +690,7 @@ fn typed_delta(money: &MoneyFormat, text: &str) -> Result<i64> {
 
 pub async fn create_group_form(app: &App, req: &Request) -> Result<Response> {
     let patch = req
-        .form()
+        .form()?
         .parse::<GroupForm>()?
         .into_patch(&app.venue().money())?;
     form_edit(
@@ -705,7 +705,7 @@ pub async fn create_group_form(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn update_group_form(app: &App, req: &Request, id: i64) -> Result<Response> {
     let patch = req
-        .form()
+        .form()?
         .parse::<GroupForm>()?
         .into_patch(&app.venue().money())?;
     form_edit(
@@ -741,7 +741,7 @@ pub async fn option_switch_form(
     group_id: i64,
     option_id: i64,
 ) -> Result<Response> {
-    let OptionSwitch { available } = req.form().parse()?;
+    let OptionSwitch { available } = req.form()?.parse()?;
     let patch = GroupPatch {
         options: Some(vec![OptionPatch {
             id: Some(option_id),
@@ -763,7 +763,7 @@ pub async fn option_switch_form(
 }
 
 pub async fn create_ingredient_form(app: &App, req: &Request) -> Result<Response> {
-    let patch: IngredientPatch = req.form().parse()?;
+    let patch: IngredientPatch = req.form()?.parse()?;
     form_edit(
         app,
         req,
@@ -776,7 +776,7 @@ pub async fn create_ingredient_form(app: &App, req: &Request) -> Result<Response
 
 /// Restocking (`stock` alone) or the ingredient's name and threshold.
 pub async fn update_ingredient_form(app: &App, req: &Request, id: i64) -> Result<Response> {
-    let patch: IngredientPatch = req.form().parse()?;
+    let patch: IngredientPatch = req.form()?.parse()?;
     form_edit(
         app,
         req,
@@ -799,7 +799,7 @@ pub async fn delete_ingredient_form(app: &App, req: &Request, id: i64) -> Result
 }
 
 pub async fn waste_form(app: &App, req: &Request, id: i64) -> Result<Response> {
-    let report: WasteReport = req.form().parse()?;
+    let report: WasteReport = req.form()?.parse()?;
     let now = crate::support::time::now_ms();
     form_edit(
         app,

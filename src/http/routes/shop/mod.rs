@@ -172,7 +172,7 @@ async fn move_order(
 
 pub async fn status_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     move_order(app, &staff, shop_id, order_id, form.parse()?).await?;
     Ok(redirect("/shop"))
@@ -186,7 +186,7 @@ pub async fn api_status(app: &App, req: &Request, order_id: i64) -> Result<Respo
 
 pub async fn profile_form(app: &App, req: &Request) -> Result<Response> {
     let (staff, _) = acting_shopkeeper(app, req, ShopAction::EditProfile).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let patch: ProfilePatch = form.parse()?;
     let shop = staff.shop_for(ShopAction::EditProfile)?.clone();
@@ -274,7 +274,7 @@ pub async fn staff_page(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn add_staff_form(app: &App, req: &Request) -> Result<Response> {
     let keeper = shop_staff(app, req).await?;
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     accounts::add_staff(&app.data, &app.limits, keeper, form.parse()?).await?;
     Ok(redirect("/shop/staff"))
@@ -282,7 +282,7 @@ pub async fn add_staff_form(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn remove_staff_form(app: &App, req: &Request, user_id: i64) -> Result<Response> {
     let keeper = shop_staff(app, req).await?;
-    check_csrf(app, req, &req.form())?;
+    check_csrf(app, req, &req.form()?)?;
     remove_staff(app, keeper, user_id).await?;
     Ok(redirect("/shop/staff"))
 }
@@ -297,7 +297,7 @@ pub async fn api_recall(app: &App, req: &Request, order_id: i64) -> Result<Respo
 
 pub async fn recall_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
     let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::MoveOrders).await?;
-    check_csrf(app, req, &req.form())?;
+    check_csrf(app, req, &req.form()?)?;
     orders::recall_order(&app.data, order_id, actor(&staff, shop_id)).await?;
     Ok(redirect("/shop"))
 }
@@ -327,7 +327,7 @@ pub async fn api_pause(app: &App, req: &Request) -> Result<Response> {
 
 /// The board's pause form: `minutes`, `until` ("13:20"), or neither to resume.
 pub async fn pause_form(app: &App, req: &Request) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let until = match (form.get("minutes"), form.get("until")) {
         (Some(m), _) if !m.trim().is_empty() => m
@@ -359,7 +359,7 @@ pub async fn api_payment(app: &App, req: &Request, order_id: i64) -> Result<Resp
 
 /// The ticket's one-tap "paid by cash/card": what is still due.
 pub async fn payment_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     money(app, req, order_id, Money::Pay(form.parse()?)).await?;
     Ok(redirect("/shop"))

@@ -208,7 +208,7 @@ pub async fn promos_form(
     what: &str,
     id: Option<i64>,
 ) -> Result<Response> {
-    let form = req.form();
+    let form = req.form()?;
     check_csrf(app, req, &form)?;
     let now = now();
     match (what, id) {

@@ -117,7 +117,7 @@ pub async fn mark_form(
     station: i64,
     done: bool,
 ) -> Result<Response> {
-    check_csrf(app, req, &req.form())?;
+    check_csrf(app, req, &req.form()?)?;
     mark(app, req, order, station, done).await?;
     Ok(redirect(&format!("/shop/stations/{station}")))
 }
@@ -185,7 +185,7 @@ impl StationForm {
 }
 
 pub async fn create_station_form(app: &App, req: &Request) -> Result<Response> {
-    let patch = req.form().parse::<NameForm>()?.into_patch();
+    let patch = req.form()?.parse::<NameForm>()?.into_patch();
     form_edit(
         app,
         req,
@@ -197,7 +197,7 @@ pub async fn create_station_form(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn rename_station_form(app: &App, req: &Request, id: i64) -> Result<Response> {
-    let patch = req.form().parse::<NameForm>()?.into_patch();
+    let patch = req.form()?.parse::<NameForm>()?.into_patch();
     form_edit(
         app,
         req,
@@ -221,7 +221,7 @@ pub async fn delete_station_form(app: &App, req: &Request, id: i64) -> Result<Re
 
 /// The item page's station select.
 pub async fn route_item_form(app: &App, req: &Request, item_id: i64) -> Result<Response> {
-    let station_id = req.form().parse::<StationForm>()?.station()?;
+    let station_id = req.form()?.parse::<StationForm>()?.station()?;
     form_edit(
         app,
         req,
@@ -250,7 +250,7 @@ struct CategoryRouteForm {
 }
 
 pub async fn route_category_form(app: &App, req: &Request) -> Result<Response> {
-    let sent = req.form().parse::<CategoryRouteForm>()?;
+    let sent = req.form()?.parse::<CategoryRouteForm>()?;
     let category = sent.category_id;
     let station = whole_number("station_id", &sent.station_id)?;
     form_edit(
