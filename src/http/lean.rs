@@ -14,7 +14,7 @@
 //! cannot parse) goes to hyper for the rest of the connection, which
 //! answers it as before (errors included).
 
-use super::connection::{Rewind, WriteTimeout};
+use super::connection::{Replay, WriteTimeout};
 use super::response::Response;
 use super::router;
 use super::routes::portal;
@@ -104,7 +104,7 @@ pub(super) async fn serve(
                 close
             }
             Ok(Ok(Head::Hyper)) => {
-                let replay = Rewind::new(read, io);
+                let replay = Replay::new(read, io);
                 return Box::pin(server::hyper_connection(app, replay, peer, local, stopping))
                     .await;
             }
