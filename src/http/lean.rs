@@ -7,6 +7,9 @@
 //! (the portal's intercept, then the route table; a customer's long-poll,
 //! `router::is_long_poll`, by its own smaller future), which also spares
 //! the captive redirect and cached pages a hyper connection per request.
+//! The portal's intercept looks at the head's bytes where they were read,
+//! and a redirect is written from parts made at start: another site's
+//! request makes no `HeaderMap`, no `Response` and no allocation.
 //! Any other request (one with a body, HEAD) is handed to hyper with its
 //! bytes replayed, for that request alone, and the connection comes back
 //! after the answer. What this reader cannot take whole (HTTP/1.0, a
@@ -17,20 +20,24 @@
 use super::connection::{Replay, WriteTimeout};
 use super::response::Response;
 use super::router;
-use super::routes::portal;
+use super::routes::portal::{self, Interception};
 use super::server::{self, READ_TIMEOUT};
 use crate::app::App;
+use crate::portal::PortalConfig;
+use crate::support::i18n::Catalogue;
 use http_body_util::BodyExt;
 use hyper::body::Bytes;
-use hyper::header::{
-    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING, UPGRADE,
-};
-use hyper::{HeaderMap, Method, StatusCode, Uri, Version};
-use std::io;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, DATE, LOCATION};
+use hyper::{Method, StatusCode, Uri, Version};
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::Poll;
-use std::time::SystemTime;
+use std::thread::LocalKey;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -45,12 +52,33 @@ const READ_STEP: usize = 1024;
 const MAX_HEADERS: usize = 48;
 /// Bodies up to this size go out in one write with their head.
 const JOINED_BODY: usize = 16 * 1024;
+/// The most memory a thread keeps in a spare buffer (`SPARE_READ`,
+/// `SPARE_ANSWER`) between requests; a larger one is freed.
+const MAX_SPARE: usize = MAX_HEAD + READ_STEP;
+
+thread_local! {
+    /// A read buffer kept between requests, so a connection between two
+    /// requests holds none and the next request still allocates none:
+    /// one a thread is enough, as a head is mostly answered (or taken
+    /// out of the buffer) before its task waits again.
+    static SPARE_READ: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// The same for the portal's redirects, each written out before the
+    /// next is made.
+    static SPARE_ANSWER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// The `date` of answers written here and the second it was made in:
+    /// formatted once a second, as hyper does.
+    static NOW_DATE: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+}
 
 /// What the bytes read so far hold.
 enum Head {
     /// Not a whole head yet.
     Partial,
-    /// A GET without a body, answered here: the request, its head's
+    /// A GET for another site, which the portal answered (`elsewhere`):
+    /// the answer, the head's length, and whether the client asked to
+    /// close after it.
+    Elsewhere(Answer, usize, bool),
+    /// Another GET without a body, answered here: the request, its head's
     /// length, and whether the client asked to close after it.
     Bodiless(Box<hyper::Request<()>>, usize, bool),
     /// Another HTTP/1.1 request (with a body, or HEAD) hyper answers alone:
@@ -58,6 +86,23 @@ enum Head {
     Other(usize, bool),
     /// Hyper takes the connection from here.
     Hyper,
+}
+
+/// A GET without a body as the portal's intercept needs it, in the bytes
+/// read: `host` as the request named it (its Host header, else its URI's).
+struct Get<'a> {
+    host: &'a str,
+    path: &'a str,
+    path_and_query: &'a str,
+    accept_language: Option<&'a str>,
+}
+
+/// The portal's answer to a GET for another site.
+enum Answer {
+    /// A redirect, written whole (`write_redirect`).
+    Written(String),
+    /// A probe's answer, or a redirect the long way.
+    Response(Response),
 }
 
 /// Serves a connection until it closes, the server stops or a read times
@@ -72,17 +117,30 @@ pub(super) async fn serve(
 ) {
     // Bytes read and not yet served: empty, and unallocated, while idle.
     let mut read = Vec::new();
+    let portal = |get: &Get<'_>| elsewhere(&app, peer, local, get);
     loop {
         let head = tokio::select! {
-            head = tokio::time::timeout(READ_TIMEOUT, read_head(io.get_mut(), &mut read)) => head,
+            head = tokio::time::timeout(READ_TIMEOUT, read_head(io.get_mut(), &mut read, portal)) => head,
             _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => return,
         };
         let close = match head {
-            Ok(Ok(Head::Bodiless(request, length, close))) => {
-                read.drain(..length);
-                if read.is_empty() {
-                    read = Vec::new();
+            Ok(Ok(Head::Elsewhere(answer, length, close))) => {
+                served(&mut read, length);
+                let sent = match answer {
+                    Answer::Written(out) => {
+                        let sent = io.write_all(out.as_bytes()).await.is_ok();
+                        keep_spare(&SPARE_ANSWER, out.into_bytes());
+                        sent
+                    }
+                    Answer::Response(response) => write(&mut io, response).await,
+                };
+                if !sent {
+                    return;
                 }
+                close
+            }
+            Ok(Ok(Head::Bodiless(request, length, close))) => {
+                served(&mut read, length);
                 if !answer(&app, &mut io, *request, peer, local, &mut read).await {
                     return;
                 }
@@ -118,10 +176,32 @@ pub(super) async fn serve(
     }
 }
 
+/// Takes a served head of `length` bytes out of `read`; once nothing is
+/// left, its memory goes back to the thread's spare.
+fn served(read: &mut Vec<u8>, length: usize) {
+    read.drain(..length.min(read.len()));
+    if read.is_empty() {
+        keep_spare(&SPARE_READ, std::mem::take(read));
+    }
+}
+
+/// Keeps `buffer`'s memory as the thread's spare, up to `MAX_SPARE`.
+fn keep_spare(spare: &'static LocalKey<Cell<Vec<u8>>>, mut buffer: Vec<u8>) {
+    if buffer.capacity() <= MAX_SPARE {
+        buffer.clear();
+        spare.set(buffer);
+    }
+}
+
 /// Reads until `read` holds a head; `Partial` only when the client closed.
-async fn read_head(stream: &mut TcpStream, read: &mut Vec<u8>) -> io::Result<Head> {
+/// `portal` answers a GET for another site (`elsewhere`).
+async fn read_head(
+    stream: &mut TcpStream,
+    read: &mut Vec<u8>,
+    mut portal: impl FnMut(&Get<'_>) -> Option<Answer>,
+) -> io::Result<Head> {
     loop {
-        match parse(read) {
+        match parse(read, &mut portal) {
             Head::Partial if read.len() >= MAX_HEAD => return Ok(Head::Hyper),
             Head::Partial => {}
             head => return Ok(head),
@@ -148,8 +228,11 @@ async fn read_some(stream: &mut TcpStream, read: &mut Vec<u8>) -> io::Result<usi
         let mut buf = ReadBuf::new(&mut step[..room]);
         std::task::ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf))?;
         let came = buf.filled();
-        // Allocated only once something came, so an idle connection holds
-        // no buffer; a step at a time, never with room past `MAX_HEAD`.
+        // Taken only once something came, so an idle connection holds no
+        // buffer; a step at a time, never with room past `MAX_HEAD`.
+        if read.capacity() == 0 {
+            *read = SPARE_READ.take();
+        }
         read.reserve_exact(came.len().max(room));
         read.extend_from_slice(came);
         Poll::Ready(Ok(came.len()))
@@ -157,7 +240,9 @@ async fn read_some(stream: &mut TcpStream, read: &mut Vec<u8>) -> io::Result<usi
     .await
 }
 
-fn parse(read: &[u8]) -> Head {
+/// What `read` holds. A GET without a body for another site is answered
+/// by `portal` here, from the bytes; any other GET becomes a request.
+fn parse(read: &[u8], portal: impl FnOnce(&Get<'_>) -> Option<Answer>) -> Head {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     let length = match parsed.parse(read) {
@@ -171,11 +256,78 @@ fn parse(read: &[u8]) -> Head {
     if parsed.version != Some(1) {
         return Head::Hyper;
     }
-    let (Some(method), Some(path)) = (parsed.method, parsed.path) else {
+    let (Some(method), Some(target)) = (parsed.method, parsed.path) else {
         return Head::Hyper;
     };
-    let (Ok(method), Ok(uri)) = (Method::from_bytes(method.as_bytes()), path.parse::<Uri>()) else {
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
         return Head::Hyper;
+    };
+    // Only a target `Uri` cannot take in place is parsed into one here.
+    let origin = origin_form(target);
+    let uri = match origin {
+        Some(_) => None,
+        None => match target.parse::<Uri>() {
+            Ok(uri) => Some(uri),
+            Err(_) => return Head::Hyper,
+        },
+    };
+    // Names and values httparse took are ones `HeaderName` and
+    // `HeaderValue` take too, so they are looked at here as they are.
+    let headers = parsed.headers.iter();
+    let named = |name: &'static str| {
+        headers
+            .clone()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    };
+    if ["transfer-encoding", "expect", "upgrade"]
+        .iter()
+        .any(|name| named(name).next().is_some())
+    {
+        return Head::Hyper;
+    }
+    let close = named("connection")
+        .filter_map(header_text)
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("close"));
+    // Hyper refuses differing lengths; it takes those whole.
+    let mut lengths = named("content-length");
+    let length_of = |v: &[u8]| header_text(v)?.parse::<usize>().ok();
+    let body = match lengths.next().map(length_of) {
+        None => 0,
+        Some(Some(body)) if lengths.all(|v| length_of(v) == Some(body)) => body,
+        Some(_) => return Head::Hyper,
+    };
+    if !(body == 0 && method == Method::GET) {
+        return Head::Other(length.saturating_add(body), close);
+    }
+    let (path, path_and_query, uri_host) = match (&uri, origin) {
+        (Some(uri), _) => (
+            uri.path(),
+            uri.path_and_query().map_or("/", |p| p.as_str()),
+            uri.host(),
+        ),
+        (None, Some((path, path_and_query))) => (path, path_and_query, None),
+        (None, None) => return Head::Hyper,
+    };
+    let host = named("host").next().and_then(header_text).or(uri_host);
+    if let Some(host) = host {
+        let get = Get {
+            host,
+            path,
+            path_and_query,
+            accept_language: named("accept-language").next().and_then(header_text),
+        };
+        if let Some(answer) = portal(&get) {
+            return Head::Elsewhere(answer, length, close);
+        }
+    }
+    let uri = match uri {
+        Some(uri) => uri,
+        None => match target.parse::<Uri>() {
+            Ok(uri) => uri,
+            Err(_) => return Head::Hyper,
+        },
     };
     let mut map = HeaderMap::with_capacity(parsed.headers.len());
     for header in parsed.headers.iter() {
@@ -187,29 +339,6 @@ fn parse(read: &[u8]) -> Head {
         };
         map.append(name, value);
     }
-    if [TRANSFER_ENCODING, EXPECT, UPGRADE]
-        .iter()
-        .any(|name| map.contains_key(name))
-    {
-        return Head::Hyper;
-    }
-    let close = map
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("close"));
-    // Hyper refuses differing lengths; it takes those whole.
-    let mut lengths = map.get_all(CONTENT_LENGTH).iter();
-    let length_of = |v: &HeaderValue| v.to_str().ok()?.parse::<usize>().ok();
-    let body = match lengths.next().map(length_of) {
-        None => 0,
-        Some(Some(body)) if lengths.all(|v| length_of(v) == Some(body)) => body,
-        Some(_) => return Head::Hyper,
-    };
-    if !(body == 0 && method == Method::GET) {
-        return Head::Other(length.saturating_add(body), close);
-    }
     let mut request = hyper::Request::new(());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
@@ -218,10 +347,130 @@ fn parse(read: &[u8]) -> Head {
     Head::Bodiless(Box::new(request), length, close)
 }
 
-/// Answers a GET without a body as `server::handle` does; false when the
-/// client hung up or the answer could not be written. While a long-poll
-/// waits, what the client sends is kept in `ahead` (a pipelined request)
-/// and its hanging up ends the wait.
+/// A header's value as `HeaderValue::to_str` gives it: visible ASCII only.
+fn header_text(value: &[u8]) -> Option<&str> {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b' '..0x7f).contains(&b))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
+}
+
+/// A request target in origin form (`/path?query`) that `Uri` takes, as
+/// it would read it: its path, and its path and query (a `#fragment` cut
+/// off). `None` for another form, or a target `Uri` refuses (the bytes it
+/// wants percent-encoded, which httparse lets through).
+fn origin_form(target: &str) -> Option<(&str, &str)> {
+    if !target.starts_with('/') {
+        return None;
+    }
+    let mut query = None;
+    let mut end = target.len();
+    for (at, b) in target.bytes().enumerate() {
+        match (query.is_some(), b) {
+            (_, b'#') => {
+                end = at;
+                break;
+            }
+            (false, b'?') => query = Some(at),
+            (false, b'<' | b'>' | b'`') | (true, b'"' | b'<' | b'>') => return None,
+            (_, b) if b <= b' ' || b == 0x7f => return None,
+            _ => {}
+        }
+    }
+    let path_and_query = &target[..end];
+    Some((&path_and_query[..query.unwrap_or(end)], path_and_query))
+}
+
+/// The portal's answer to a GET for another site, `None` when it is for
+/// the portal: as `portal::intercept` answers, its redirect written from
+/// the parts made at start (`write_redirect`) where the portal allows.
+fn elsewhere(
+    app: &App,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    get: &Get<'_>,
+) -> Option<Answer> {
+    let language =
+        match portal::interception(app, peer, local, get.host, get.path, get.accept_language) {
+            Interception::Portal => return None,
+            Interception::Online(response) => return Some(Answer::Response(response)),
+            Interception::Redirect(language) => language,
+        };
+    // Spares are kept empty, so this one is text.
+    let mut out = String::from_utf8(SPARE_ANSWER.take()).unwrap_or_default();
+    if write_redirect(
+        &mut out,
+        &app.portal,
+        get.host,
+        get.path_and_query,
+        language,
+    ) {
+        return Some(Answer::Written(out));
+    }
+    keep_spare(&SPARE_ANSWER, out.into_bytes());
+    let response = portal::redirected(&app.portal, get.host, get.path_and_query, language);
+    Some(Answer::Response(response))
+}
+
+/// Writes into `out` the bytes `encode` makes of `portal::redirected`'s
+/// 302, from its head and page made once; false (and nothing written)
+/// when the portal's name needs escaping, which only `redirected` does.
+fn write_redirect(
+    out: &mut String,
+    portal: &PortalConfig,
+    host: &str,
+    path_and_query: &str,
+    language: &'static Catalogue,
+) -> bool {
+    let (Some(head), Some((page, page_end))) =
+        (redirect_head(), portal::redirect_page(portal, language))
+    else {
+        return false;
+    };
+    out.push_str(head);
+    let link_at = out.len();
+    portal.write_redirect_location(out, host, path_and_query);
+    let link = out.len() - link_at;
+    let _ = write!(
+        out,
+        "\r\ncontent-length: {}\r\ndate: ",
+        page.len() + link + page_end.len()
+    );
+    with_date(|date| out.push_str(date));
+    out.push_str("\r\n\r\n");
+    out.push_str(page);
+    portal.write_redirect_location(out, host, path_and_query);
+    out.push_str(page_end);
+    true
+}
+
+/// A redirect's status line and headers up to its `Location`'s value, as
+/// `encode` writes them (`portal::redirect_headers`, `Location` last),
+/// made once.
+fn redirect_head() -> Option<&'static str> {
+    static HEAD: OnceLock<Option<String>> = OnceLock::new();
+    HEAD.get_or_init(|| {
+        let headers = portal::redirect_headers();
+        let (last, _) = headers.iter().last()?;
+        if *last != LOCATION {
+            return None;
+        }
+        let mut head = Vec::new();
+        push_status(&mut head, StatusCode::FOUND);
+        for (name, value) in headers.iter().filter(|(name, _)| **name != LOCATION) {
+            push_header(&mut head, name.as_str(), value.as_bytes());
+        }
+        head.extend_from_slice(b"location: ");
+        String::from_utf8(head).ok()
+    })
+    .as_deref()
+}
+
+/// Answers a GET without a body as `server::handle` does past the
+/// portal's intercept; false when the client hung up or the answer could
+/// not be written. While a long-poll waits, what the client sends is kept
+/// in `ahead` (a pipelined request) and its hanging up ends the wait.
 async fn answer(
     app: &App,
     io: &mut WriteTimeout<TcpStream>,
@@ -230,25 +479,19 @@ async fn answer(
     local: Option<SocketAddr>,
     ahead: &mut Vec<u8>,
 ) -> bool {
-    // Captive portal first: requests for other sites never reach the routes.
-    let response = match portal::intercept(app, peer, local, &request) {
-        Some(response) => response,
-        None => {
-            let (parts, ()) = request.into_parts();
-            let segments = super::request::path_segments(parts.uri.path());
-            if router::is_long_poll(&parts.method, &segments) {
-                // Boxed: only while it waits does a connection hold its future.
-                let answer = Box::pin(server::answer_long_poll(app, parts, segments, peer, local));
-                tokio::select! {
-                    response = answer => response,
-                    () = hung_up(io.get_mut(), ahead) => return false,
-                }
-            } else {
-                // Boxed too: the route table's future is sized by its largest
-                // handler, which a waiting connection must not carry.
-                Box::pin(server::answer_bodiless(app, parts, segments, peer, local)).await
-            }
+    let (parts, ()) = request.into_parts();
+    let segments = super::request::path_segments(parts.uri.path());
+    let response = if router::is_long_poll(&parts.method, &segments) {
+        // Boxed: only while it waits does a connection hold its future.
+        let answer = Box::pin(server::answer_long_poll(app, parts, segments, peer, local));
+        tokio::select! {
+            response = answer => response,
+            () = hung_up(io.get_mut(), ahead) => return false,
         }
+    } else {
+        // Boxed too: the route table's future is sized by its largest
+        // handler, which a waiting connection must not carry.
+        Box::pin(server::answer_bodiless(app, parts, segments, peer, local)).await
     };
     write(io, response).await
 }
@@ -292,37 +535,182 @@ async fn encode(response: Response) -> (Vec<u8>, Bytes) {
             body.len()
         },
     );
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
-    out.extend_from_slice(b"\r\n");
+    push_status(&mut out, status);
     for (name, value) in &parts.headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        push_header(&mut out, name.as_str(), value.as_bytes());
     }
     if !bodiless && !parts.headers.contains_key(CONTENT_LENGTH) {
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(body.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
+        let _ = write!(out, "content-length: {}\r\n", body.len());
     }
     if !parts.headers.contains_key(DATE) {
-        out.extend_from_slice(b"date: ");
-        out.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
-        out.extend_from_slice(b"\r\n");
+        with_date(|date| push_header(&mut out, "date", date.as_bytes()));
     }
     out.extend_from_slice(b"\r\n");
     (out, if bodiless { Bytes::new() } else { body })
 }
 
+fn push_status(out: &mut Vec<u8>, status: StatusCode) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Hands `use_it` the `date` header's value for now, formatted once a
+/// second (as hyper's is) rather than for every answer.
+fn with_date<T>(use_it: impl FnOnce(&str) -> T) -> T {
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    NOW_DATE.with_borrow_mut(|(made_in, date)| {
+        if *made_in != second || date.is_empty() {
+            *date = httpdate::fmt_http_date(now);
+            *made_in = second;
+        }
+        use_it(date)
+    })
+}
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Head {
-        parse(text.as_bytes())
+        parse(text.as_bytes(), |_| None)
+    }
+
+    /// What `parse` asks the portal about `head`, when it does.
+    fn asked(head: &str) -> Option<(String, String, String, Option<String>)> {
+        let mut asked = None;
+        let parsed = parse(head.as_bytes(), |get| {
+            asked = Some((
+                get.host.to_string(),
+                get.path.to_string(),
+                get.path_and_query.to_string(),
+                get.accept_language.map(str::to_string),
+            ));
+            Some(Answer::Written("answered".into()))
+        });
+        match parsed {
+            Head::Elsewhere(Answer::Written(out), length, false) => {
+                assert_eq!((out.as_str(), length), ("answered", head.len()));
+                assert!(asked.is_some());
+            }
+            Head::Bodiless(..) => assert!(asked.is_none()),
+            _ => panic!("neither asked nor taken: {head:?}"),
+        }
+        asked
+    }
+
+    #[test]
+    fn the_portal_is_asked_about_a_get_with_its_parts_as_they_were_read() {
+        let parts = |host: &str, path: &str, path_and_query: &str, language: Option<&str>| {
+            Some((
+                host.to_string(),
+                path.to_string(),
+                path_and_query.to_string(),
+                language.map(str::to_string),
+            ))
+        };
+        assert_eq!(
+            asked(
+                "GET /a/b?c=1#top HTTP/1.1\r\nAccept-Language: es\r\nHost: Example.COM:80\r\n\r\n"
+            ),
+            parts("Example.COM:80", "/a/b", "/a/b?c=1", Some("es"))
+        );
+        // The Host header first (the first of them), else the URI's host.
+        assert_eq!(
+            asked("GET http://example.com/x?y HTTP/1.1\r\n\r\n"),
+            parts("example.com", "/x", "/x?y", None)
+        );
+        assert_eq!(
+            asked("GET http://example.com HTTP/1.1\r\nHOST: other.org\r\nHost: third\r\n\r\n"),
+            parts("other.org", "/", "/", None)
+        );
+        // A Host no header text can hold counts as none, as in `portal::intercept`.
+        for unasked in [
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET /x HTTP/1.1\r\nHost: caf\u{e9}.example\r\n\r\n",
+        ] {
+            assert_eq!(asked(unasked), None, "{unasked:?}");
+        }
+    }
+
+    #[test]
+    fn origin_form_targets_are_read_as_uri_reads_them() {
+        let mut bytes: Vec<String> = (b'!'..0x7f).map(|b| char::from(b).to_string()).collect();
+        bytes.extend(["\u{e9}", "%zz", "\u{202e}"].map(String::from));
+        for b in &bytes {
+            for target in [
+                format!("/a{b}c"),
+                format!("/a?x{b}y"),
+                format!("/a#{b}"),
+                format!("/{b}?{b}#{b}"),
+            ] {
+                let ours = origin_form(&target).map(|(path, path_and_query)| {
+                    (path.to_string(), Some(path_and_query.to_string()))
+                });
+                let uris = target.parse::<Uri>().ok().map(|uri| {
+                    let path_and_query = uri.path_and_query().map(|p| p.as_str().to_string());
+                    (uri.path().to_string(), path_and_query)
+                });
+                assert_eq!(ours, uris, "{target:?}");
+            }
+        }
+        for other in ["*", "http://example.com/", "example.com:80", "?x"] {
+            assert_eq!(origin_form(other), None, "{other:?}");
+        }
+    }
+
+    /// `answer` without its `date` line, which may be of another second.
+    fn undated(answer: &str) -> String {
+        answer
+            .split_inclusive("\r\n")
+            .filter(|line| !line.starts_with("date: "))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_redirect_written_from_its_parts_has_the_bytes_of_its_response() {
+        let plain = PortalConfig::default();
+        let odd = PortalConfig {
+            host: "order.lan&".into(),
+            ..PortalConfig::default()
+        };
+        for (host, path_and_query) in [
+            ("example.com", "/"),
+            ("EXAMPLE.com.:8080", "/a b?q=\"<x>\"&y='1'"),
+            ("[fe80::1]:80", "/%zz/../\u{202e}\u{fc}n"),
+        ] {
+            for language in crate::support::i18n::catalogues() {
+                let mut written = String::new();
+                assert!(write_redirect(
+                    &mut written,
+                    &plain,
+                    host,
+                    path_and_query,
+                    language
+                ));
+                let response = portal::redirected(&plain, host, path_and_query, language);
+                assert_eq!(undated(&written), undated(&encoded(response).await));
+                assert!(written.contains("\r\ndate: "), "{written}");
+                let mut none = String::new();
+                assert!(!write_redirect(
+                    &mut none,
+                    &odd,
+                    host,
+                    path_and_query,
+                    language
+                ));
+                assert!(none.is_empty());
+            }
+        }
     }
 
     #[test]
