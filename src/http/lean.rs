@@ -30,8 +30,8 @@ use hyper::body::Bytes;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, DATE, LOCATION};
 use hyper::{Method, StatusCode, Uri, Version};
 use std::cell::{Cell, RefCell};
-use std::fmt::Write as _;
-use std::io::{self, Write as _};
+use std::io;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::OnceLock;
@@ -41,6 +41,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// The largest head read here (and the most kept of what a client sends
 /// while its long-poll waits); a bigger one goes to hyper, which allows
@@ -113,18 +114,38 @@ pub(super) async fn serve(
     mut io: WriteTimeout<TcpStream>,
     peer: SocketAddr,
     local: Option<SocketAddr>,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) {
     // Bytes read and not yet served: empty, and unallocated, while idle.
     let mut read = Vec::new();
     let portal = |get: &Get<'_>| elsewhere(&app, peer, local, get);
+    // One timer and one stop signal for the connection's life, rather than
+    // one of each registered and removed again for every request: the
+    // timer is moved only when it goes off before the head's deadline.
+    let mut stop = stopping.clone();
+    let stopped = stop.wait_for(|stop| *stop);
+    tokio::pin!(stopped);
+    let timer = tokio::time::sleep(READ_TIMEOUT);
+    tokio::pin!(timer);
     loop {
-        let head = tokio::select! {
-            head = tokio::time::timeout(READ_TIMEOUT, read_head(io.get_mut(), &mut read, portal)) => head,
-            _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => return,
+        let deadline = Instant::now() + READ_TIMEOUT;
+        let head = loop {
+            tokio::select! {
+                // The head first: it is what most wake-ups bring.
+                biased;
+                head = read_head(io.get_mut(), &mut read, portal) => break head,
+                () = &mut timer => {
+                    if Instant::now() >= deadline {
+                        // Too slow: end it, as hyper does.
+                        return;
+                    }
+                    timer.as_mut().reset(deadline);
+                }
+                _ = &mut stopped => return,
+            }
         };
         let close = match head {
-            Ok(Ok(Head::Elsewhere(answer, length, close))) => {
+            Ok(Head::Elsewhere(answer, length, close)) => {
                 served(&mut read, length);
                 let sent = match answer {
                     Answer::Written(out) => {
@@ -139,14 +160,14 @@ pub(super) async fn serve(
                 }
                 close
             }
-            Ok(Ok(Head::Bodiless(request, length, close))) => {
+            Ok(Head::Bodiless(request, length, close)) => {
                 served(&mut read, length);
                 if !answer(&app, &mut io, *request, peer, local, &mut read).await {
                     return;
                 }
                 close
             }
-            Ok(Ok(Head::Other(total, close))) => {
+            Ok(Head::Other(total, close)) => {
                 // What was read beyond this request stays here (pipelined).
                 let rest = read.split_off(total.min(read.len()));
                 let request = std::mem::replace(&mut read, rest);
@@ -161,13 +182,13 @@ pub(super) async fn serve(
                 }
                 close
             }
-            Ok(Ok(Head::Hyper)) => {
+            Ok(Head::Hyper) => {
                 let replay = Replay::new(read, io);
                 return Box::pin(server::hyper_connection(app, replay, peer, local, stopping))
                     .await;
             }
-            // Closed, failed, or too slow: end it, as hyper does.
-            Ok(Ok(Head::Partial)) | Ok(Err(_)) | Err(_) => return,
+            // Closed or failed: end it, as hyper does.
+            Ok(Head::Partial) | Err(_) => return,
         };
         if close || *stopping.borrow() {
             let _ = io.shutdown().await;
@@ -187,7 +208,7 @@ fn served(read: &mut Vec<u8>, length: usize) {
 
 /// Keeps `buffer`'s memory as the thread's spare, up to `MAX_SPARE`.
 fn keep_spare(spare: &'static LocalKey<Cell<Vec<u8>>>, mut buffer: Vec<u8>) {
-    if buffer.capacity() <= MAX_SPARE {
+    if (1..=MAX_SPARE).contains(&buffer.capacity()) {
         buffer.clear();
         spare.set(buffer);
     }
@@ -224,8 +245,8 @@ async fn read_some(stream: &mut TcpStream, read: &mut Vec<u8>) -> io::Result<usi
     // readiness, sparing a read that would block before each request. The
     // step lives only within a poll, not in the waiting future.
     std::future::poll_fn(|cx| {
-        let mut step = [0u8; READ_STEP];
-        let mut buf = ReadBuf::new(&mut step[..room]);
+        let mut step = [const { MaybeUninit::<u8>::uninit() }; READ_STEP];
+        let mut buf = ReadBuf::uninit(&mut step[..room]);
         std::task::ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf))?;
         let came = buf.filled();
         // Taken only once something came, so an idle connection holds no
@@ -432,11 +453,9 @@ fn write_redirect(
     let link_at = out.len();
     portal.write_redirect_location(out, host, path_and_query);
     let link = out.len() - link_at;
-    let _ = write!(
-        out,
-        "\r\ncontent-length: {}\r\ndate: ",
-        page.len() + link + page_end.len()
-    );
+    out.push_str("\r\ncontent-length: ");
+    out.push_str(decimal(page.len() + link + page_end.len(), &mut [0; 20]));
+    out.push_str("\r\ndate: ");
     with_date(|date| out.push_str(date));
     out.push_str("\r\n\r\n");
     out.push_str(page);
@@ -540,13 +559,29 @@ async fn encode(response: Response) -> (Vec<u8>, Bytes) {
         push_header(&mut out, name.as_str(), value.as_bytes());
     }
     if !bodiless && !parts.headers.contains_key(CONTENT_LENGTH) {
-        let _ = write!(out, "content-length: {}\r\n", body.len());
+        let mut digits = [0; 20];
+        let length = decimal(body.len(), &mut digits);
+        push_header(&mut out, "content-length", length.as_bytes());
     }
     if !parts.headers.contains_key(DATE) {
         with_date(|date| push_header(&mut out, "date", date.as_bytes()));
     }
     out.extend_from_slice(b"\r\n");
     (out, if bodiless { Bytes::new() } else { body })
+}
+
+/// `n` in decimal, written into `digits` (no formatter for a length).
+fn decimal(mut n: usize, digits: &mut [u8; 20]) -> &str {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&digits[at..]).unwrap_or_default()
 }
 
 fn push_status(out: &mut Vec<u8>, status: StatusCode) {
@@ -665,6 +700,13 @@ mod tests {
         }
         for other in ["*", "http://example.com/", "example.com:80", "?x"] {
             assert_eq!(origin_form(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn lengths_are_written_in_decimal() {
+        for n in [0, 7, 10, 183, 65_536, usize::MAX] {
+            assert_eq!(decimal(n, &mut [0; 20]), n.to_string());
         }
     }
 
