@@ -24,7 +24,6 @@ use super::routes::portal::{self, Interception};
 use super::server::{self, READ_TIMEOUT};
 use crate::app::App;
 use crate::portal::PortalConfig;
-use crate::support::i18n::Catalogue;
 use http_body_util::BodyExt;
 use hyper::body::Bytes;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, DATE, LOCATION};
@@ -101,7 +100,7 @@ struct Get<'a> {
 /// The portal's answer to a GET for another site.
 enum Answer {
     /// A redirect, written whole (`write_redirect`).
-    Written(String),
+    Written(Vec<u8>),
     /// A probe's answer, or a redirect the long way.
     Response(Response),
 }
@@ -149,8 +148,8 @@ pub(super) async fn serve(
                 served(&mut read, length);
                 let sent = match answer {
                     Answer::Written(out) => {
-                        let sent = io.write_all(out.as_bytes()).await.is_ok();
-                        keep_spare(&SPARE_ANSWER, out.into_bytes());
+                        let sent = io.write_all(&out).await.is_ok();
+                        keep_spare(&SPARE_ANSWER, out);
                         sent
                     }
                     Answer::Response(response) => write(&mut io, response).await,
@@ -418,50 +417,45 @@ fn elsewhere(
             Interception::Online(response) => return Some(Answer::Response(response)),
             Interception::Redirect(language) => language,
         };
-    // Spares are kept empty, so this one is text.
-    let mut out = String::from_utf8(SPARE_ANSWER.take()).unwrap_or_default();
-    if write_redirect(
-        &mut out,
-        &app.portal,
-        get.host,
-        get.path_and_query,
-        language,
-    ) {
-        return Some(Answer::Written(out));
-    }
-    keep_spare(&SPARE_ANSWER, out.into_bytes());
-    let response = portal::redirected(&app.portal, get.host, get.path_and_query, language);
-    Some(Answer::Response(response))
+    let Some((head, page)) = redirect_head().zip(portal::redirect_page(&app.portal, language))
+    else {
+        // A portal name that needs escaping takes the long way.
+        let response = portal::redirected(&app.portal, get.host, get.path_and_query, language);
+        return Some(Answer::Response(response));
+    };
+    let out = SPARE_ANSWER.take();
+    let written = write_redirect(out, head, page, &app.portal, get);
+    Some(Answer::Written(written))
 }
 
-/// Writes into `out` the bytes `encode` makes of `portal::redirected`'s
-/// 302, from its head and page made once; false (and nothing written)
-/// when the portal's name needs escaping, which only `redirected` does.
+/// `out` (empty) with the bytes `encode` makes of `portal::redirected`'s
+/// 302, from its `head` (`redirect_head`) and `page`
+/// (`portal::redirect_page`) made once. The Location is encoded once, for
+/// the header, and copied into the page.
 fn write_redirect(
-    out: &mut String,
+    out: Vec<u8>,
+    head: &str,
+    (page, page_end): (&str, &str),
     portal: &PortalConfig,
-    host: &str,
-    path_and_query: &str,
-    language: &'static Catalogue,
-) -> bool {
-    let (Some(head), Some((page, page_end))) =
-        (redirect_head(), portal::redirect_page(portal, language))
-    else {
-        return false;
-    };
-    out.push_str(head);
-    let link_at = out.len();
-    portal.write_redirect_location(out, host, path_and_query);
-    let link = out.len() - link_at;
-    out.push_str("\r\ncontent-length: ");
-    out.push_str(decimal(page.len() + link + page_end.len(), &mut [0; 20]));
-    out.push_str("\r\ndate: ");
-    with_date(|date| out.push_str(date));
-    out.push_str("\r\n\r\n");
-    out.push_str(page);
-    portal.write_redirect_location(out, host, path_and_query);
-    out.push_str(page_end);
-    true
+    get: &Get<'_>,
+) -> Vec<u8> {
+    // Spares are kept empty, so this one is text.
+    let mut text = String::from_utf8(out).unwrap_or_default();
+    text.push_str(head);
+    let link_at = text.len();
+    portal.write_redirect_location(&mut text, get.host, get.path_and_query);
+    let link = link_at..text.len();
+    let mut out = text.into_bytes();
+    out.extend_from_slice(b"\r\ncontent-length: ");
+    let length = page.len() + link.len() + page_end.len();
+    out.extend_from_slice(decimal(length, &mut [0; 20]).as_bytes());
+    out.extend_from_slice(b"\r\ndate: ");
+    with_date(|date| out.extend_from_slice(date.as_bytes()));
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(page.as_bytes());
+    out.extend_from_within(link);
+    out.extend_from_slice(page_end.as_bytes());
+    out
 }
 
 /// A redirect's status line and headers up to its `Location`'s value, as
@@ -630,11 +624,11 @@ mod tests {
                 get.path_and_query.to_string(),
                 get.accept_language.map(str::to_string),
             ));
-            Some(Answer::Written("answered".into()))
+            Some(Answer::Written(b"answered".to_vec()))
         });
         match parsed {
             Head::Elsewhere(Answer::Written(out), length, false) => {
-                assert_eq!((out.as_str(), length), ("answered", head.len()));
+                assert_eq!((&out[..], length), (&b"answered"[..], head.len()));
                 assert!(asked.is_some());
             }
             Head::Bodiless(..) => assert!(asked.is_none()),
@@ -725,32 +719,26 @@ mod tests {
             host: "order.lan&".into(),
             ..PortalConfig::default()
         };
+        let head = redirect_head().unwrap();
         for (host, path_and_query) in [
             ("example.com", "/"),
             ("EXAMPLE.com.:8080", "/a b?q=\"<x>\"&y='1'"),
             ("[fe80::1]:80", "/%zz/../\u{202e}\u{fc}n"),
         ] {
+            let get = Get {
+                host,
+                path: "/",
+                path_and_query,
+                accept_language: None,
+            };
             for language in crate::support::i18n::catalogues() {
-                let mut written = String::new();
-                assert!(write_redirect(
-                    &mut written,
-                    &plain,
-                    host,
-                    path_and_query,
-                    language
-                ));
+                let page = portal::redirect_page(&plain, language).unwrap();
+                let written = write_redirect(Vec::new(), head, page, &plain, &get);
+                let written = String::from_utf8(written).unwrap();
                 let response = portal::redirected(&plain, host, path_and_query, language);
                 assert_eq!(undated(&written), undated(&encoded(response).await));
                 assert!(written.contains("\r\ndate: "), "{written}");
-                let mut none = String::new();
-                assert!(!write_redirect(
-                    &mut none,
-                    &odd,
-                    host,
-                    path_and_query,
-                    language
-                ));
-                assert!(none.is_empty());
+                assert!(portal::redirect_page(&odd, language).is_none());
             }
         }
     }
