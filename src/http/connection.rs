@@ -252,78 +252,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
     }
 }
 
-/// A connection's I/O with bytes already read from it put back in front:
-/// what the lean reader (`lean`) took of a request it hands to hyper.
-pub struct Rewind<T> {
-    prefix: Vec<u8>,
-    taken: usize,
-    inner: T,
-}
-
-impl<T> Rewind<T> {
-    pub fn new(prefix: Vec<u8>, inner: T) -> Rewind<T> {
-        Rewind {
-            prefix,
-            taken: 0,
-            inner,
-        }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Rewind<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let rest = &this.prefix[this.taken..];
-        if rest.is_empty() {
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
-        }
-        let n = rest.len().min(buf.remaining());
-        buf.put_slice(&rest[..n]);
-        this.taken += n;
-        if this.taken == this.prefix.len() {
-            // Its memory is not kept for the connection's life.
-            this.prefix = Vec::new();
-            this.taken = 0;
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// How far hyper got with a request handed to it alone (`Handed`).
+/// How far hyper got with a request lent to it alone (`Replay::one_request`).
 #[derive(Default)]
 pub struct Progress {
     answered: AtomicBool,
@@ -348,34 +277,46 @@ impl Progress {
     }
 }
 
-/// A connection lent to hyper for one request: the bytes the lean reader
-/// read of it first, then at most `left` more from the connection (the
-/// rest of its body), then nothing, so hyper never reads past the request
-/// and the connection can be taken back once the answer is out.
-pub struct Handed<'a, T> {
-    inner: &'a mut T,
+/// A connection's I/O with the bytes the lean reader (`lean`) already read
+/// of it put back in front, for hyper: either the rest of the connection
+/// (`new`), or one request lent to it (`one_request`).
+pub struct Replay<T> {
+    inner: T,
     prefix: Vec<u8>,
     taken: usize,
-    left: usize,
-    progress: Arc<Progress>,
+    /// For a lent request: how much more of it the connection holds (the
+    /// rest of its body), and how far hyper got with it.
+    lent: Option<(usize, Arc<Progress>)>,
 }
 
-impl<'a, T> Handed<'a, T> {
-    pub fn new(inner: &'a mut T, prefix: Vec<u8>, left: usize, progress: Arc<Progress>) -> Self {
-        progress
-            .read_whole
-            .store(prefix.is_empty() && left == 0, Ordering::Relaxed);
-        Handed {
+impl<T> Replay<T> {
+    /// Hyper's for good: `prefix`, then whatever the connection sends.
+    pub fn new(prefix: Vec<u8>, inner: T) -> Replay<T> {
+        Replay {
             inner,
             prefix,
             taken: 0,
-            left,
-            progress,
+            lent: None,
+        }
+    }
+
+    /// Lent for one request: `prefix`, then at most `left` more bytes from
+    /// the connection, then nothing, so hyper never reads past the request
+    /// and the connection can be taken back once the answer is out.
+    pub fn one_request(inner: T, prefix: Vec<u8>, left: usize, progress: Arc<Progress>) -> Self {
+        progress
+            .read_whole
+            .store(prefix.is_empty() && left == 0, Ordering::Relaxed);
+        Replay {
+            inner,
+            prefix,
+            taken: 0,
+            lent: Some((left, progress)),
         }
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Handed<'_, T> {
+impl<T: AsyncRead + Unpin> AsyncRead for Replay<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -388,39 +329,46 @@ impl<T: AsyncRead + Unpin> AsyncRead for Handed<'_, T> {
             buf.put_slice(&rest[..n]);
             this.taken += n;
             if this.taken == this.prefix.len() {
+                // Its memory is not kept for the connection's life.
                 this.prefix = Vec::new();
                 this.taken = 0;
             }
-        } else if this.left > 0 {
-            let room = buf.initialize_unfilled_to(this.left.min(buf.remaining()));
-            let mut limited = ReadBuf::new(room);
-            std::task::ready!(Pin::new(&mut *this.inner).poll_read(cx, &mut limited))?;
-            let n = limited.filled().len();
-            if n == 0 {
-                // Closed mid-body: hyper sees it as such.
-                return Poll::Ready(Ok(()));
-            }
-            buf.advance(n);
-            this.left -= n;
         } else {
-            // The request is all read; whatever comes next is for the lean
-            // reader, which takes the connection back after the answer.
-            return Poll::Pending;
+            match &mut this.lent {
+                None => return Pin::new(&mut this.inner).poll_read(cx, buf),
+                Some((left, _)) if *left > 0 => {
+                    let room = buf.initialize_unfilled_to((*left).min(buf.remaining()));
+                    let mut limited = ReadBuf::new(room);
+                    std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, &mut limited))?;
+                    let n = limited.filled().len();
+                    if n == 0 {
+                        // Closed mid-body: hyper sees it as such.
+                        return Poll::Ready(Ok(()));
+                    }
+                    buf.advance(n);
+                    *left -= n;
+                }
+                // The request is all read; whatever comes next is for the
+                // lean reader, which takes the connection back after the answer.
+                Some(_) => return Poll::Pending,
+            }
         }
-        if this.prefix.is_empty() && this.left == 0 {
-            this.progress.read_whole.store(true, Ordering::Relaxed);
+        if let Some((0, progress)) = &this.lent {
+            if this.prefix.is_empty() {
+                progress.read_whole.store(true, Ordering::Relaxed);
+            }
         }
         Poll::Ready(Ok(()))
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Handed<'_, T> {
+impl<T: AsyncWrite + Unpin> AsyncWrite for Replay<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().inner).poll_write(cx, buf)
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -428,7 +376,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Handed<'_, T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().inner).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -437,18 +385,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Handed<'_, T> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let flushed = Pin::new(&mut *this.inner).poll_flush(cx);
+        let flushed = Pin::new(&mut this.inner).poll_flush(cx);
         // Hyper flushes the connection only once its own buffer is empty:
         // after the answer, that means all of it was written.
-        if matches!(flushed, Poll::Ready(Ok(()))) && this.progress.answered.load(Ordering::Relaxed)
-        {
-            this.progress.sent.store(true, Ordering::Relaxed);
+        if let Some((_, progress)) = &this.lent {
+            if matches!(flushed, Poll::Ready(Ok(()))) && progress.answered.load(Ordering::Relaxed) {
+                progress.sent.store(true, Ordering::Relaxed);
+            }
         }
         flushed
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().inner).poll_shutdown(cx)
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

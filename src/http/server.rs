@@ -3,7 +3,7 @@
 //! and the graceful stop.
 
 use super::connection::{
-    self, Admission, ConnectionLimits, Handed, Progress, RefusalLog, Rewind, WriteTimeout,
+    self, Admission, ConnectionLimits, Progress, RefusalLog, Replay, WriteTimeout,
 };
 use super::lean;
 use super::render::{chosen_language, speech};
@@ -112,7 +112,7 @@ pub async fn serve(
 /// replayed bytes.
 pub(super) async fn hyper_connection(
     app: App,
-    io: Rewind<WriteTimeout<TcpStream>>,
+    io: Replay<WriteTimeout<TcpStream>>,
     peer: SocketAddr,
     local: Option<SocketAddr>,
     mut stopping: watch::Receiver<bool>,
@@ -147,7 +147,7 @@ pub(super) async fn hyper_request(
     local: Option<SocketAddr>,
 ) -> bool {
     let progress = Arc::new(Progress::default());
-    let handed = Handed::new(io, request, left, progress.clone());
+    let handed = Replay::one_request(io, request, left, progress.clone());
     let app = app.clone();
     let answered = progress.clone();
     let service = service_fn(move |req| {

@@ -225,9 +225,15 @@ impl PortalConfig {
     /// bound to an offline Wi-Fi, so it must stay open from Continue to
     /// pickup. In `internet` mode probes only reach us while the phone still
     /// caches a pre-acceptance DNS answer.
-    pub(crate) fn intercept(&self, host: &str, path: &str, visit: Visit) -> Intercept {
+    /// `visit` is asked only for a probe: most requests are none.
+    pub(crate) fn intercept(
+        &self,
+        host: &str,
+        path: &str,
+        visit: impl FnOnce() -> Visit,
+    ) -> Intercept {
         match Probe::recognise(host, path) {
-            Some(probe) if self.answers_online(probe, visit) => Intercept::Online(probe),
+            Some(probe) if self.answers_online(probe, visit()) => Intercept::Online(probe),
             _ => Intercept::Redirect,
         }
     }
@@ -282,13 +288,14 @@ impl PortalConfig {
             + 3 * (host.len() + path_and_query.len())
     }
 
-    /// Whether redirect locations go into HTML as they are: the encoded URL
-    /// never holds a character HTML escapes, so only the portal's name can.
-    pub(crate) fn redirect_is_html_plain(&self) -> bool {
-        !self
-            .host
-            .bytes()
-            .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    /// Whether redirect locations go into HTML and a `Location` header as
+    /// they are: the encoded URL never holds a character HTML escapes or a
+    /// header refuses, so only the portal's name can.
+    pub(crate) fn redirect_is_plain(&self) -> bool {
+        self.host.bytes().all(|b| {
+            let in_header = b == b'\t' || (b >= b' ' && b != 0x7f);
+            in_header && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')
+        })
     }
 
     pub(crate) fn landing_url(&self) -> String {
@@ -396,7 +403,7 @@ mod tests {
         for mode in [Mode::Local, Mode::Internet] {
             for &(host, path, _) in CASES {
                 assert_eq!(
-                    config(mode).intercept(host, path, Visit::Held),
+                    config(mode).intercept(host, path, || Visit::Held),
                     Intercept::Redirect,
                     "{mode:?} {host}{path}"
                 );
@@ -417,7 +424,7 @@ mod tests {
                         Intercept::Online(probe)
                     };
                     assert_eq!(
-                        config(mode).intercept(host, path, visit),
+                        config(mode).intercept(host, path, || visit),
                         expected,
                         "{mode:?} {visit:?} {host}{path}"
                     );
@@ -427,10 +434,10 @@ mod tests {
     }
 
     #[test]
-    fn other_sites_are_always_sent_to_the_portal() {
-        for visit in [Visit::Held, Visit::Browsing, Visit::Waiting, Visit::Done] {
+    fn other_sites_are_always_sent_to_the_portal_without_asking_the_visit() {
+        for host in ["example.com", "connectivitycheck.gstatic.com"] {
             assert_eq!(
-                config(Mode::Local).intercept("example.com", "/a", visit),
+                config(Mode::Local).intercept(host, "/a", || unreachable!("no probe")),
                 Intercept::Redirect
             );
         }
@@ -473,14 +480,14 @@ mod tests {
     }
 
     #[test]
-    fn only_the_portals_name_can_make_a_redirect_need_html_escaping() {
-        assert!(config(Mode::Local).redirect_is_html_plain());
-        for odd in ["a&b", "a<b", "a>b", "a\"b", "a'b"] {
+    fn only_the_portals_name_can_make_a_redirect_need_escaping() {
+        assert!(config(Mode::Local).redirect_is_plain());
+        for odd in ["a&b", "a<b", "a>b", "a\"b", "a'b", "a\nb", "a\u{7f}b"] {
             let c = PortalConfig {
                 host: odd.into(),
                 ..config(Mode::Local)
             };
-            assert!(!c.redirect_is_html_plain(), "{odd}");
+            assert!(!c.redirect_is_plain(), "{odd:?}");
         }
     }
 

@@ -31,6 +31,42 @@ pub fn intercept<B>(
         .get(HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| req.uri().host())?;
+    let accept_language = req
+        .headers()
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    match interception(app, peer, local, host, req.uri().path(), accept_language) {
+        Interception::Portal => None,
+        Interception::Online(response) => Some(response),
+        Interception::Redirect(language) => {
+            let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            Some(redirected(&app.portal, host, path_and_query, language))
+        }
+    }
+}
+
+/// What the portal does with a request, before any route sees it.
+pub enum Interception {
+    /// It is for the portal: the route table answers it.
+    Portal,
+    /// Another site's connectivity probe, answered "online".
+    Online(Response),
+    /// Another site: the browser is sent to the portal (`redirected`),
+    /// with a page in this language.
+    Redirect(&'static Catalogue),
+}
+
+/// `intercept` on a request's parts, so the lean reader needs no
+/// `hyper::Request` for it: `host` as the request named it (its Host
+/// header, else its URI's), `path` its URI's, and its `Accept-Language`.
+pub fn interception(
+    app: &App,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    host: &str,
+    path: &str,
+    accept_language: Option<&str>,
+) -> Interception {
     let local = local.map(|l| l.ip().to_canonical());
     let peer_ip = peer.ip().to_canonical();
     // The router itself (health checks, the owner on SSH) is no Wi-Fi client.
@@ -39,20 +75,19 @@ pub fn intercept<B>(
     }
     let name = bare_host(host);
     if app.portal.is_portal_host(&name, local) {
-        return None;
+        return Interception::Portal;
     }
-    let visit = app.clients.visit(peer_ip);
-    Some(match app.portal.intercept(&name, req.uri().path(), visit) {
+    match app
+        .portal
+        .intercept(&name, path, || app.clients.visit(peer_ip))
+    {
         Intercept::Online(probe) => {
             let (status, content_type, body) = probe.online_answer();
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            with_body(status, content_type, body)
+            Interception::Online(with_body(status, content_type, body))
         }
-        Intercept::Redirect => {
-            let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
-            redirected(&app.portal, host, path_and_query, language(app, req))
-        }
-    })
+        Intercept::Redirect => Interception::Redirect(language(app, accept_language)),
+    }
 }
 
 /// `host_name` without its copy when the Host is already a bare lower-case
@@ -86,19 +121,31 @@ fn redirect_pages() -> &'static [(&'static Catalogue, String, String)] {
 /// Where a redirect page's link goes, while it is made.
 const HOLE: &str = "\u{1}";
 
+/// The redirect page of `language` split around its link, for a portal
+/// whose redirects need no escaping (`PortalConfig::redirect_is_plain`):
+/// the link goes in as `write_redirect_location` writes it.
+pub fn redirect_page(
+    portal: &PortalConfig,
+    language: &'static Catalogue,
+) -> Option<(&'static str, &'static str)> {
+    let (_, head, tail) = redirect_pages()
+        .iter()
+        .find(|(l, _, _)| std::ptr::eq(*l, language))?;
+    portal
+        .redirect_is_plain()
+        .then_some((head.as_str(), tail.as_str()))
+}
+
 /// The 302 to the portal for `http://{host}{path_and_query}`: its
 /// `Location` written once, into its page, and sent from there.
-fn redirected(
+pub fn redirected(
     portal: &PortalConfig,
     host: &str,
     path_and_query: &str,
     language: &'static Catalogue,
 ) -> Response {
-    let page = redirect_pages()
-        .iter()
-        .find(|(l, _, _)| std::ptr::eq(*l, language));
-    let (body, link) = match page {
-        Some((_, head, tail)) if portal.redirect_is_html_plain() => {
+    let (body, link) = match redirect_page(portal, language) {
+        Some((head, tail)) => {
             let most = portal.redirect_location_max_len(host, path_and_query);
             let mut body = String::with_capacity(head.len() + most + tail.len());
             body.push_str(head);
@@ -109,8 +156,9 @@ fn redirected(
             let link = body.slice(head.len()..end);
             (body, link)
         }
-        // A portal name that HTML must escape takes the long way.
-        _ => {
+        // A portal name that HTML must escape (or no header can carry)
+        // takes the long way.
+        None => {
             let mut location = String::new();
             portal.write_redirect_location(&mut location, host, path_and_query);
             (
@@ -133,8 +181,8 @@ fn redirected(
 /// A redirect's headers, made once: `with_body`'s for an HTML page and a
 /// `Location` to replace. Copying them is cheaper than building a header
 /// map per request, and with the `Location` already in, replacing it
-/// grows nothing.
-fn redirect_headers() -> &'static HeaderMap {
+/// grows nothing. The lean reader writes them as they are, `Location` last.
+pub fn redirect_headers() -> &'static HeaderMap {
     static HEADERS: OnceLock<HeaderMap> = OnceLock::new();
     HEADERS.get_or_init(|| {
         let mut headers = with_body(StatusCode::FOUND, "text/html; charset=utf-8", "")
@@ -146,11 +194,7 @@ fn redirect_headers() -> &'static HeaderMap {
 }
 
 /// The language of a redirected request: its browser's, else the venue's.
-fn language<B>(app: &App, req: &hyper::Request<B>) -> &'static Catalogue {
-    let accept = req
-        .headers()
-        .get(ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
+fn language(app: &App, accept: Option<&str>) -> &'static Catalogue {
     app.with_venue(|venue| match accept {
         Some(accept) => i18n::choose(&venue.offered(), None, Some(accept), &venue.language),
         None => i18n::find(&venue.language).unwrap_or_else(i18n::english),
