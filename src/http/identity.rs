@@ -40,25 +40,59 @@ pub fn device_token(req: &Request) -> Option<String> {
         .map(str::to_string)
 }
 
-/// A fresh `client_ref` for a cart page's order form: a random nonce and
-/// its MAC, so placement can tell the reference was made by us.
+/// A fresh `client_ref` for a cart page's order form: the time prefix, a
+/// random nonce and their MAC, so placement can tell the reference was made
+/// by us. The prefix makes new references grow with time, so their unique
+/// index takes each at its end (64 characters, the longest a reference may be).
 pub fn new_form_ref(app: &App) -> Result<String> {
     let nonce = crypto::hex(&crypto::random_bytes::<16>()?);
-    let mac = app.sign(&format!("form-ref:{nonce}"));
-    Ok(format!("{nonce}-{}", &mac[..FORM_REF_MAC_CHARS]))
+    let head = crypto::time_prefix(crate::support::time::now_ms()) + &nonce;
+    Ok(form_ref_for(|data| app.sign(data), &head))
 }
 
 const FORM_REF_MAC_CHARS: usize = 24;
+/// A form reference's nonce in hex, after its time prefix if it has one
+/// (pages shown before references had one sent 32 characters only).
+const FORM_REF_NONCE_CHARS: usize = 32;
+
+fn form_ref_for(sign: impl Fn(&str) -> String, head: &str) -> String {
+    let mac = sign(&format!("form-ref:{head}"));
+    format!("{head}-{}", &mac[..FORM_REF_MAC_CHARS])
+}
 
 /// The token reserved for an order placed from our cart page with
 /// `client_ref`, if we made that reference: a double tap in a sheet without
 /// cookies gets the same token, and nobody else can know it.
 pub fn reserved_token(app: &App, client_ref: &str) -> Option<String> {
-    let (nonce, mac) = client_ref.split_once('-')?;
-    let expected = app.sign(&format!("form-ref:{nonce}"));
-    let genuine = nonce.len() == 32
+    reserved_token_for(|data| app.sign(data), client_ref)
+}
+
+fn reserved_token_for(sign: impl Fn(&str) -> String, client_ref: &str) -> Option<String> {
+    let prefix = genuine_form_ref_prefix(&sign, client_ref)?;
+    Some(prefix.to_string() + &sign(&format!("order-token:{client_ref}")))
+}
+
+/// A token derived from `data` for an order with `client_ref`: the MAC of
+/// `data`, after the reference's time prefix when our page made it (so the
+/// order's token key grows with time too; the same reference always gives
+/// the same token).
+pub fn derived_token(app: &App, data: &str, client_ref: &str) -> String {
+    let prefix = genuine_form_ref_prefix(|data| app.sign(data), client_ref).unwrap_or("");
+    prefix.to_string() + &app.sign(data)
+}
+
+/// The time prefix of a reference our cart page made ("" for one made
+/// before references had one); `None` for any other reference. The MAC
+/// covers the prefix, so nobody can relabel a reference's time.
+fn genuine_form_ref_prefix(sign: impl Fn(&str) -> String, client_ref: &str) -> Option<&str> {
+    let (head, mac) = client_ref.rsplit_once('-')?;
+    let prefix = head.get(..head.len().checked_sub(FORM_REF_NONCE_CHARS)?)?;
+    let shaped = prefix.is_empty() || crypto::is_time_prefix(prefix);
+    let expected = sign(&format!("form-ref:{head}"));
+    let genuine = shaped
+        && mac.len() == FORM_REF_MAC_CHARS
         && crypto::constant_time_eq(mac.as_bytes(), &expected.as_bytes()[..FORM_REF_MAC_CHARS]);
-    genuine.then(|| app.sign(&format!("order-token:{client_ref}")))
+    genuine.then_some(prefix)
 }
 
 pub fn set_customer_cookie(response: &mut Response, token: &str) {
@@ -180,6 +214,57 @@ mod tests {
 
     fn sign(data: &str) -> String {
         crypto::hex(&crypto::hmac_sha256(b"test secret", data.as_bytes()))
+    }
+
+    #[test]
+    fn form_refs_grow_with_time_and_reserve_ordered_tokens() {
+        crypto::init().unwrap();
+        let (t1, t2) = (1_800_000_000_000, 1_800_000_060_000);
+        let early = form_ref_for(sign, &(crypto::time_prefix(t1) + &"f".repeat(32)));
+        let late = form_ref_for(sign, &(crypto::time_prefix(t2) + &"0".repeat(32)));
+        assert!(early < late, "{early} >= {late}");
+        assert_eq!(late.len(), 64);
+        assert!(late
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        let token = reserved_token_for(sign, &late).unwrap();
+        assert_eq!(reserved_token_for(sign, &late), Some(token.clone()));
+        assert!(token.starts_with(&crypto::time_prefix(t2)));
+        assert!(is_token_shaped(&token));
+        // Its key keeps the order: the reserved token sorts as its page's time.
+        let early_key = crypto::token_hash(&reserved_token_for(sign, &early).unwrap());
+        assert!(early_key < crypto::token_hash(&token));
+        assert!(crypto::token_hash(&token).starts_with(&crypto::time_prefix(t2)));
+    }
+
+    #[test]
+    fn form_refs_made_before_the_prefix_still_reserve_their_token() {
+        let nonce = "0123456789abcdef0123456789abcdef";
+        let mac = &sign(&format!("form-ref:{nonce}"))[..FORM_REF_MAC_CHARS];
+        let old = format!("{nonce}-{mac}");
+        assert_eq!(
+            reserved_token_for(sign, &old),
+            Some(sign(&format!("order-token:{old}")))
+        );
+    }
+
+    #[test]
+    fn a_relabelled_or_forged_form_ref_reserves_nothing() {
+        let head = crypto::time_prefix(1_800_000_000_000) + &"a".repeat(32);
+        let genuine = form_ref_for(sign, &head);
+        // Another time on the same nonce and MAC.
+        let relabelled =
+            crypto::time_prefix(1_900_000_000_000) + &genuine[crypto::TIME_PREFIX_LEN..];
+        assert_eq!(reserved_token_for(sign, &relabelled), None);
+        let other_secret =
+            |data: &str| crypto::hex(&crypto::hmac_sha256(b"other", data.as_bytes()));
+        assert_eq!(
+            reserved_token_for(sign, &form_ref_for(other_secret, &head)),
+            None
+        );
+        for junk in ["", "-", "abc-def", &genuine[..63], &format!("x{genuine}")] {
+            assert_eq!(reserved_token_for(sign, junk), None, "{junk}");
+        }
     }
 
     #[test]

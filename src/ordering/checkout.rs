@@ -319,7 +319,7 @@ pub fn check_out(
     if let Some(fault) = promo_fault(tx, &parts, &codes, now)? {
         return Ok(Outcome::PromoRefused(fault));
     }
-    let token = order_token(tx, &who.holder)?;
+    let token = order_token(tx, &who.holder, now)?;
     let checkout_id =
         rows::insert_checkout(tx, &req.client_ref, &crypto::token_hash(&token), &hash, now)?;
     for part in &parts {

@@ -754,7 +754,7 @@ pub fn place(tx: &Connection, req: &OrderRequest, who: &Placement, now: i64) -> 
     let shop = open_shop(tx, req.shop_id, &who.zone_rule, now)?;
     within_hours(tx, &shop, who.minute_of_day)?;
     let lines = price_lines(tx, shop.id, &valid.lines, who.minute_of_day)?;
-    let token = order_token(tx, &who.holder)?;
+    let token = order_token(tx, &who.holder, now)?;
     let new = ShopOrder {
         shop_id: shop.id,
         client_ref: &req.client_ref,
@@ -814,14 +814,15 @@ pub fn within_hours(
 }
 
 /// The token a new order (or checkout) goes under: the device's own if we
-/// minted it, the one reserved for our cart page's reference, else new.
-pub fn order_token(conn: &Connection, holder: &Holder) -> Result<String> {
+/// minted it, the one reserved for our cart page's reference, else a new
+/// one that begins with the time (see `crypto::ordered_token`).
+pub fn order_token(conn: &Connection, holder: &Holder, now: i64) -> Result<String> {
     Ok(match holder {
         Holder::Device(token) if rows::token_known(conn, &crypto::token_hash(token))? => {
             token.clone()
         }
         Holder::Reserved(token) => token.clone(),
-        Holder::Anonymous | Holder::Device(_) => crypto::random_token()?,
+        Holder::Anonymous | Holder::Device(_) => crypto::ordered_token(now)?,
     })
 }
 
@@ -1375,7 +1376,13 @@ mod tests {
         assert_eq!(placed.view.order.total_cents, 2 * 950 + 250);
         assert_eq!(placed.view.items[0].name, "Beef noodle soup");
         assert_eq!(placed.view.order.version, 1);
-        assert_eq!(placed.token.len(), 64);
+        // A new token begins with when it was minted, and so does its key.
+        assert_eq!(placed.token.len(), crypto::TIME_PREFIX_LEN + 64);
+        assert!(placed.token.starts_with(&crypto::time_prefix(5)));
+        let stored = rows::by_id(&conn, placed.view.order.id).unwrap().unwrap();
+        assert!(stored
+            .customer_token_hash
+            .starts_with(&crypto::time_prefix(5)));
         // The taco belongs to another shop.
         assert!(matches!(
             place(&conn, &request("ref-0002", &[(taco(&conn), 1)]), &anonymous(), 8),

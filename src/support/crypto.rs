@@ -66,9 +66,62 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
-/// Tokens are stored only as their SHA-256, so a stolen database opens nothing.
+/// Tokens are stored only as their SHA-256, so a stolen database opens
+/// nothing. A token that begins with a time prefix (`ordered_token`) keeps
+/// it in front of its hash, so new orders' keys are appended at one end of
+/// the index instead of on a random cold leaf of a large B-tree (whose pages
+/// every checkpoint would write to flash again). The hash covers the whole
+/// token, prefix included: a forged prefix only moves where a key sorts,
+/// and older random tokens keep their plain hash.
 pub fn token_hash(token: &str) -> String {
-    hex(&sha256(token.as_bytes()))
+    let hash = hex(&sha256(token.as_bytes()));
+    match ordered_prefix(token) {
+        Some(prefix) => format!("{prefix}{hash}"),
+        None => hash,
+    }
+}
+
+/// Characters of a time prefix, in ASCII order so that text order is time
+/// order (SQLite compares text bytewise); all are URL- and cookie-safe.
+const SORTED_DIGITS: &[u8; 64] =
+    b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+/// Seven of those digits count milliseconds until 2109, when they wrap:
+/// keys then sort from the left again, which costs writes, not correctness.
+pub const TIME_PREFIX_LEN: usize = 7;
+
+/// A fixed-width prefix that grows with `now_ms` (a clock before 1970
+/// counts as 1970).
+pub fn time_prefix(now_ms: i64) -> String {
+    let mut value = now_ms.max(0) as u64;
+    let mut digits = [0u8; TIME_PREFIX_LEN];
+    for digit in digits.iter_mut().rev() {
+        *digit = SORTED_DIGITS[(value % 64) as usize];
+        value /= 64;
+    }
+    digits.iter().map(|&d| d as char).collect()
+}
+
+/// Whether `text` is a time prefix's characters.
+pub fn is_time_prefix(text: &str) -> bool {
+    text.len() == TIME_PREFIX_LEN && text.bytes().all(|b| SORTED_DIGITS.contains(&b))
+}
+
+/// An order token: the time prefix, then 32 random bytes in hex, so the
+/// secret part is as long as a `random_token`.
+pub fn ordered_token(now_ms: i64) -> Result<String> {
+    Ok(time_prefix(now_ms) + &random_token()?)
+}
+
+/// The time prefix of a token shaped as `ordered_token` makes them (also
+/// the reserved tokens derived from our form references).
+fn ordered_prefix(token: &str) -> Option<&str> {
+    let (prefix, secret) = token.split_at_checked(TIME_PREFIX_LEN)?;
+    let hex_secret = secret.len() == 64
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (is_time_prefix(prefix) && hex_secret).then_some(prefix)
 }
 
 /// HMAC-SHA256 with the key pads hashed once, so PBKDF2 can reuse them.
@@ -170,6 +223,81 @@ mod tests {
     fn random_bytes_differ() {
         init().unwrap();
         assert_ne!(random_bytes::<16>().unwrap(), random_bytes::<16>().unwrap());
+    }
+
+    #[test]
+    fn time_prefixes_sort_as_time_and_keep_their_width() {
+        let times = [
+            -5,
+            0,
+            1,
+            63,
+            64,
+            4095,
+            1_700_000_000_000,
+            1_700_000_000_001,
+            1_800_000_000_000,
+            4_398_046_511_103,
+        ];
+        for pair in times.windows(2) {
+            let (a, b) = (time_prefix(pair[0]), time_prefix(pair[1]));
+            assert_eq!((a.len(), b.len()), (TIME_PREFIX_LEN, TIME_PREFIX_LEN));
+            assert!(a <= b, "{a} > {b}");
+            assert!(is_time_prefix(&a) && is_time_prefix(&b));
+        }
+        assert!(time_prefix(1_700_000_000_000) < time_prefix(1_700_000_000_001));
+        assert!(!is_time_prefix("abc.def") && !is_time_prefix("abcdef"));
+    }
+
+    #[test]
+    fn ordered_tokens_keep_their_order_in_their_hashes() {
+        init().unwrap();
+        let (t1, t2) = (1_800_000_000_000, 1_800_000_000_001);
+        let (early, late) = (ordered_token(t1).unwrap(), ordered_token(t2).unwrap());
+        assert_eq!(early.len(), TIME_PREFIX_LEN + 64);
+        assert!(early.starts_with(&time_prefix(t1)));
+        // The secret part is still 256 random bits.
+        assert_ne!(early[TIME_PREFIX_LEN..], late[TIME_PREFIX_LEN..]);
+        let (early_key, late_key) = (token_hash(&early), token_hash(&late));
+        assert!(early_key < late_key);
+        assert_eq!(
+            early_key,
+            format!("{}{}", time_prefix(t1), hex(&sha256(early.as_bytes())))
+        );
+        // Any presented token is looked up the same way; tokens issued
+        // before (random hex) and client-made strings keep their plain hash.
+        assert_eq!(token_hash(&early), early_key);
+        let hex_token = "a".repeat(64);
+        assert_eq!(token_hash(&hex_token), hex(&sha256(hex_token.as_bytes())));
+        // Client-made strings: not our shape (too short, not hex after the
+        // prefix), so their plain hash too.
+        for made in [
+            "client-made-token-0123456789abcdef",
+            &format!("0000000{}", "z".repeat(64)),
+        ] {
+            assert_eq!(token_hash(made), hex(&sha256(made.as_bytes())));
+        }
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_forged_prefix_moves_only_where_the_key_sorts() {
+        init().unwrap();
+        let token = ordered_token(1_800_000_000_000).unwrap();
+        let forged = format!(
+            "{}{}",
+            time_prefix(1_900_000_000_000),
+            &token[TIME_PREFIX_LEN..]
+        );
+        let (key, forged_key) = (token_hash(&token), token_hash(&forged));
+        assert_ne!(key[TIME_PREFIX_LEN..], forged_key[TIME_PREFIX_LEN..]);
+        assert_ne!(key, forged_key);
+        // Nor does writing the real key's prefix on another secret.
+        let other = format!("{}{}", &token[..TIME_PREFIX_LEN], "0".repeat(64));
+        assert_ne!(token_hash(&other), key);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::customer::{holder, minute_now, placement};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
-use crate::http::identity::customer_token;
+use crate::http::identity::{self, customer_token};
 use crate::http::render::{page, speech};
 use crate::http::request::Request;
 use crate::http::response::{json, with_body, Response, Speech};
@@ -282,7 +282,8 @@ pub(super) async fn checkout_placement(
     }
     let holder = match table_cart {
         Some((_, token)) => {
-            Holder::Reserved(app.sign(&format!("table-order:{token}:{}", asked.client_ref)))
+            let data = format!("table-order:{token}:{}", asked.client_ref);
+            Holder::Reserved(identity::derived_token(app, &data, &asked.client_ref))
         }
         None => holder(app, req, &asked.client_ref),
     };
