@@ -16,7 +16,7 @@ use nix::sys::socket::{
 };
 use std::collections::HashMap;
 use std::io::{IoSlice, IoSliceMut};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -125,53 +125,55 @@ fn udp_thread(udp: UdpSocket, answering: Answering) -> std::io::Result<StopOnDro
     Ok(StopOnDrop(stop))
 }
 
-/// The local address a query came to, which its reply is sent from.
-/// IPv6 keeps the interface, which link-local addresses need.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The local address a query came to, which its reply is sent from, as
+/// the control message that says so. IPv6 keeps the interface, which
+/// link-local addresses need; IPv4 leaves it to the route.
+#[derive(Clone, Copy)]
 enum Local {
-    V4(Ipv4Addr),
-    V6(Ipv6Addr, u32),
+    V4(libc::in_pktinfo),
+    V6(libc::in6_pktinfo),
+}
+
+impl PartialEq for Local {
+    fn eq(&self, other: &Local) -> bool {
+        match (self, other) {
+            (Local::V4(a), Local::V4(b)) => a.ipi_spec_dst.s_addr == b.ipi_spec_dst.s_addr,
+            (Local::V6(a), Local::V6(b)) => {
+                a.ipi6_addr.s6_addr == b.ipi6_addr.s6_addr && a.ipi6_ifindex == b.ipi6_ifindex
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Local {
     fn of(message: &RecvMsg<'_, '_, SockaddrStorage>) -> Option<Local> {
         message.cmsgs().ok()?.find_map(|cmsg| match cmsg {
-            // The local address the packet was taken for (its header's
-            // destination for unicast).
-            ControlMessageOwned::Ipv4PacketInfo(info) => Some(Local::V4(Ipv4Addr::from(
-                u32::from_be(info.ipi_spec_dst.s_addr),
-            ))),
-            ControlMessageOwned::Ipv6PacketInfo(info) => {
+            // `ipi_spec_dst` is the local address the packet was taken
+            // for (its header's destination for unicast).
+            ControlMessageOwned::Ipv4PacketInfo(info) => Some(Local::V4(libc::in_pktinfo {
+                ipi_ifindex: 0,
+                ipi_spec_dst: info.ipi_spec_dst,
+                ipi_addr: libc::in_addr { s_addr: 0 },
+            })),
+            ControlMessageOwned::Ipv6PacketInfo(mut info) => {
                 let ip = Ipv6Addr::from(info.ipi6_addr.s6_addr);
-                // A reply cannot come from a multicast address; an
-                // IPv4-mapped one leaves the interface to the route, as
-                // IPv4 does.
-                let index = match ip.to_ipv4_mapped() {
-                    Some(_) => 0,
-                    None => info.ipi6_ifindex,
-                };
-                (!ip.is_multicast()).then_some(Local::V6(ip, index))
+                // An IPv4-mapped address leaves the interface to the
+                // route, as IPv4 does.
+                if ip.to_ipv4_mapped().is_some() {
+                    info.ipi6_ifindex = 0;
+                }
+                // A reply cannot come from a multicast address.
+                (!ip.is_multicast()).then_some(Local::V6(info))
             }
             _ => None,
         })
     }
 
-    fn v4_info(ip: Ipv4Addr) -> libc::in_pktinfo {
-        libc::in_pktinfo {
-            ipi_ifindex: 0,
-            ipi_spec_dst: libc::in_addr {
-                s_addr: u32::from(ip).to_be(),
-            },
-            ipi_addr: libc::in_addr { s_addr: 0 },
-        }
-    }
-
-    fn v6_info(ip: Ipv6Addr, index: u32) -> libc::in6_pktinfo {
-        libc::in6_pktinfo {
-            ipi6_addr: libc::in6_addr {
-                s6_addr: ip.octets(),
-            },
-            ipi6_ifindex: index,
+    fn control(&self) -> ControlMessage<'_> {
+        match self {
+            Local::V4(info) => ControlMessage::Ipv4PacketInfo(info),
+            Local::V6(info) => ControlMessage::Ipv6PacketInfo(info),
         }
     }
 }
@@ -295,26 +297,21 @@ fn send_replies(
             .iter()
             .position(|other| *other != local)
             .map_or(ready, |run| sent + run);
-        let (slices, peers) = (&slices[sent..run_end], &peers[sent..run_end]);
-        let fd = socket.as_raw_fd();
-        let flags = MsgFlags::empty();
-        let result = match local {
-            None => {
-                let no_control: [ControlMessage<'_>; 0] = [];
-                sendmmsg(fd, &mut headers.plain, slices, peers, no_control, flags)
-                    .map(Iterator::count)
-            }
-            Some(Local::V4(ip)) => {
-                let info = Local::v4_info(ip);
-                let control = [ControlMessage::Ipv4PacketInfo(&info)];
-                sendmmsg(fd, &mut headers.v4, slices, peers, control, flags).map(Iterator::count)
-            }
-            Some(Local::V6(ip, index)) => {
-                let info = Local::v6_info(ip, index);
-                let control = [ControlMessage::Ipv6PacketInfo(&info)];
-                sendmmsg(fd, &mut headers.v6, slices, peers, control, flags).map(Iterator::count)
-            }
+        let run_headers = match local {
+            None => &mut headers.plain,
+            Some(Local::V4(_)) => &mut headers.v4,
+            Some(Local::V6(_)) => &mut headers.v6,
         };
+        let control = local.as_ref().map(Local::control);
+        let result = sendmmsg(
+            socket.as_raw_fd(),
+            run_headers,
+            &slices[sent..run_end],
+            &peers[sent..run_end],
+            control.as_slice(),
+            MsgFlags::empty(),
+        )
+        .map(Iterator::count);
         match result {
             Ok(count) => sent += count.max(1),
             Err(e) => {
@@ -333,22 +330,14 @@ fn send_from(
     peer: SocketAddr,
     local: Option<Local>,
 ) -> nix::Result<usize> {
-    let (fd, to) = (socket.as_raw_fd(), SockaddrStorage::from(peer));
-    let data = [IoSlice::new(reply)];
-    let flags = MsgFlags::MSG_DONTWAIT;
-    match local {
-        None => sendmsg(fd, &data, &[], flags, Some(&to)),
-        Some(Local::V4(ip)) => {
-            let info = Local::v4_info(ip);
-            let control = [ControlMessage::Ipv4PacketInfo(&info)];
-            sendmsg(fd, &data, &control, flags, Some(&to))
-        }
-        Some(Local::V6(ip, index)) => {
-            let info = Local::v6_info(ip, index);
-            let control = [ControlMessage::Ipv6PacketInfo(&info)];
-            sendmsg(fd, &data, &control, flags, Some(&to))
-        }
-    }
+    let control = local.as_ref().map(Local::control);
+    sendmsg(
+        socket.as_raw_fd(),
+        &[IoSlice::new(reply)],
+        control.as_slice(),
+        MsgFlags::MSG_DONTWAIT,
+        Some(&SockaddrStorage::from(peer)),
+    )
 }
 
 fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
@@ -536,6 +525,7 @@ mod tests {
     use crate::portal::clients::ClientSettings;
     use crate::portal::dns::query_packet;
     use crate::portal::dns::wire::TYPE_A;
+    use std::net::Ipv4Addr;
     use std::time::Instant;
 
     #[test]
