@@ -278,6 +278,8 @@ grep -q '10.213.0.2 timeout' <<<"$(accepted4)" || fail "10.213.0.2 not restored 
 # An accepted client's DNS is not redirected (on the router dnsmasq answers
 # it); asked directly, the portal's DNS forwards.
 expect_eq "$(dig_a "$CLI" 10.213.0.1 forwarded.example -p 5300)" 10.213.1.2 "DNS forwarded upstream"
+expect_eq "$(dig_a "$CLI" 10.213.0.9 forwarded2.example -p 5300)" 10.213.1.2 \
+    "forwarded reply from the second address asked"
 expect_eq "$(dig_a "$CLI" 10.213.1.2 direct.example)" 10.213.1.2 "own resolver allowed"
 expect_eq "$(dig_a "$CLI" 10.213.0.1 order.lan -p 5300)" 10.213.0.1 "portal name stays local"
 got=$(http_code "$CLI" http://order.lan/api/shops --resolve order.lan:80:10.213.0.1)
