@@ -3,15 +3,18 @@
 # nft, dig, curl; scripts/setup-netns.sh installs them).
 #
 #   client (10.213.0.2, fd13::2) ──┐
-#   client2 (10.213.0.3)        ───┤ br-hot  router  up0 ── outside (10.213.1.2, fd13:1::2)
-#                                     10.213.0.1        10.213.1.1
+#   client2 (10.213.0.3)        ───┤ br-hot  router  up0 ── outside (10.213.1.2, fd13:1::2,
+#                                     10.213.0.1        10.213.1.1    10.213.1.3, fd13:1::3)
+#                                     10.213.0.9
 #
 # The router runs `orderspot serve` as the OpenWrt package does (as a user
 # with only CAP_NET_ADMIN, which must reach the nft it runs): HTTP on
 # 8080 and DNS on 5300 (port 80 and 53 belong to LuCI and dnsmasq there),
 # with openwrt/files/orderspot.nft loaded to redirect the hotspot to them;
 # "outside" stands in for the internet with two other orderspot instances
-# (DNS answering 10.213.1.2 for everything, HTTP on 80 and 443). All traffic
+# (DNS answering 10.213.1.2 for everything on a dual-stack wildcard address,
+# HTTP on 80 and 443). Second addresses on br-hot and outside check that DNS
+# on a wildcard address answers from the address asked. All traffic
 # stays on these namespaces' own addresses.
 #
 # Prints "SKIPPED: ..." and exits 0 without root or tools, unless
@@ -77,6 +80,7 @@ in_ns "$RTR" ip link set up0 up
 in_ns "$EXT" ip link set eth0 up
 
 in_ns "$RTR" ip addr add 10.213.0.1/24 dev br-hot
+in_ns "$RTR" ip addr add 10.213.0.9/24 dev br-hot
 in_ns "$RTR" ip -6 addr add fd13::1/64 dev br-hot nodad
 in_ns "$RTR" ip addr add 10.213.1.1/24 dev up0
 in_ns "$RTR" ip -6 addr add fd13:1::1/64 dev up0 nodad
@@ -89,6 +93,8 @@ in_ns "$CLI2" ip addr add 10.213.0.3/24 dev eth0
 in_ns "$CLI2" ip route add default via 10.213.0.1
 in_ns "$EXT" ip addr add 10.213.1.2/24 dev eth0
 in_ns "$EXT" ip -6 addr add fd13:1::2/64 dev eth0 nodad
+in_ns "$EXT" ip addr add 10.213.1.3/24 dev eth0
+in_ns "$EXT" ip -6 addr add fd13:1::3/64 dev eth0 nodad
 in_ns "$EXT" ip route add default via 10.213.1.1
 in_ns "$EXT" ip -6 route add default via fd13:1::1
 # The clients' system resolver is the outside host: only interception
@@ -112,7 +118,7 @@ wait_http() { # ns url
 }
 
 ip netns exec "$EXT" "$BIN" --data-dir "$WORK/ext80" serve --listen 10.213.1.2:80 \
-    --dns 10.213.1.2:53 --portal-ip 10.213.1.2 --portal-host outside.test \
+    --dns '[::]:53' --portal-ip 10.213.1.2 --portal-host outside.test \
     >"$WORK/ext80.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "$EXT" "$BIN" --data-dir "$WORK/ext443" serve --demo --listen 10.213.1.2:443 \
@@ -200,6 +206,16 @@ ms=$((($(date +%s%N) - started) / 1000000))
 [ "$ms" -lt 2000 ] || fail "DNS over IPv6 took ${ms} ms to fail"
 echo "    DNS over IPv6 refused in ${ms} ms"
 
+step "DNS on a wildcard address answers from the address asked"
+# dig, like a phone's resolver, ignores a reply from any other address; the
+# route alone would pick the interface's first address.
+expect_eq "$(dig_a "$CLI" 10.213.0.9 second.example -p 5300)" 10.213.0.1 "dig @second address"
+expect_eq "$(dig_a "$CLI" 10.213.0.1 first.example -p 5300)" 10.213.0.1 "dig @first address"
+# Outside's DNS is on [::]:53: IPv4 arrives there as IPv4-mapped.
+for server in 10.213.1.2 10.213.1.3 fd13:1::2 fd13:1::3; do
+    expect_eq "$(dig_a "$RTR" "$server" wildcard.example)" 10.213.1.2 "dig @$server on a dual-stack socket"
+done
+
 step "HTTP: the probe by name is redirected to the portal"
 got=$(probe "$CLI")
 expect_eq "$got" "302 http://order.lan/?url=http%3A%2F%2Fconnectivitycheck.gstatic.com%2Fgenerate_204" "probe before"
@@ -262,6 +278,8 @@ grep -q '10.213.0.2 timeout' <<<"$(accepted4)" || fail "10.213.0.2 not restored 
 # An accepted client's DNS is not redirected (on the router dnsmasq answers
 # it); asked directly, the portal's DNS forwards.
 expect_eq "$(dig_a "$CLI" 10.213.0.1 forwarded.example -p 5300)" 10.213.1.2 "DNS forwarded upstream"
+expect_eq "$(dig_a "$CLI" 10.213.0.9 forwarded2.example -p 5300)" 10.213.1.2 \
+    "forwarded reply from the second address asked"
 expect_eq "$(dig_a "$CLI" 10.213.1.2 direct.example)" 10.213.1.2 "own resolver allowed"
 expect_eq "$(dig_a "$CLI" 10.213.0.1 order.lan -p 5300)" 10.213.0.1 "portal name stays local"
 got=$(http_code "$CLI" http://order.lan/api/shops --resolve order.lan:80:10.213.0.1)

@@ -8,13 +8,17 @@ use crate::error::{Error, Result};
 use crate::portal::clients::Clients;
 use crate::portal::PortalConfig;
 use crate::support::net::client_key;
+use nix::errno::Errno;
+use nix::libc;
 use nix::sys::socket::{
-    recvmmsg, sendmmsg, sendto, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
+    recvmmsg, sendmmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned,
+    MsgFlags, MultiHeaders, RecvMsg, SockaddrStorage,
 };
 use std::collections::HashMap;
 use std::io::{IoSlice, IoSliceMut};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -66,45 +70,146 @@ const BATCH: usize = 16;
 /// A reply the socket cannot take within this is dropped (UDP is lossy;
 /// the client asks again), so no client can hold the thread.
 const SEND_WAIT: Duration = Duration::from_secs(1);
+/// How often the idle UDP thread looks whether DNS has stopped.
+const STOP_CHECK: Duration = Duration::from_secs(1);
 
 /// Serves DNS on both sockets: UDP on a thread of its own (below), TCP in
-/// this task until it is dropped.
+/// this task until it is dropped, which stops the UDP thread too.
 pub async fn serve(udp: UdpSocket, tcp: TcpListener, portal: Arc<PortalConfig>, clients: Clients) {
     let answering = Answering { portal, clients };
-    match udp_thread(udp, answering.clone()) {
-        Ok(()) => {}
-        Err(e) => log::warn!("DNS over UDP not served: {e}"),
-    }
+    let _stop_udp = match udp_thread(udp, answering.clone()) {
+        Ok(stop) => Some(stop),
+        Err(e) => {
+            log::warn!("DNS over UDP not served: {e}");
+            None
+        }
+    };
     serve_tcp(tcp, answering).await;
 }
 
-/// Starts the UDP thread, which serves for the life of the process: it
-/// blocks in `recvmmsg` for the next batch of queries instead of waking the
-/// runtime for each datagram, answers them in their own buffers and sends
-/// the replies with one `sendmmsg`. Forwarded queries still go to the
-/// runtime as tasks.
-fn udp_thread(udp: UdpSocket, answering: Answering) -> std::io::Result<()> {
+/// Tells the UDP thread to end when dropped; it does within `STOP_CHECK`,
+/// freeing the port.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the UDP thread, which serves until the returned guard is
+/// dropped: it blocks in `recvmmsg` for the next batch of queries instead
+/// of waking the runtime for each datagram, answers them in their own
+/// buffers and sends the replies with one `sendmmsg`. Forwarded queries
+/// still go to the runtime as tasks.
+fn udp_thread(udp: UdpSocket, answering: Answering) -> std::io::Result<StopOnDrop> {
     let socket = udp.into_std()?;
     socket.set_nonblocking(false)?;
     socket.set_write_timeout(Some(SEND_WAIT))?;
+    socket.set_read_timeout(Some(STOP_CHECK))?;
+    // Each query's own destination, so that on a wildcard address the
+    // reply comes from the address the client asked (it drops any other).
+    // An IPv6 socket gets it for IPv4-mapped queries too.
+    if socket.local_addr()?.is_ipv4() {
+        setsockopt(&socket, sockopt::Ipv4PacketInfo, &true)?;
+    } else {
+        setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)?;
+    }
     let runtime = tokio::runtime::Handle::current();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
     std::thread::Builder::new()
         .name("dns-udp".into())
         .stack_size(256 * 1024)
-        .spawn(move || serve_udp(&socket, &answering, &runtime))?;
-    Ok(())
+        .spawn(move || serve_udp(&socket, &answering, &runtime, &stopped))?;
+    Ok(StopOnDrop(stop))
 }
 
-fn serve_udp(socket: &std::net::UdpSocket, answering: &Answering, runtime: &Handle) {
+/// The local address a query came to, which its reply is sent from, as
+/// the control message that says so. IPv6 keeps the interface, which
+/// link-local addresses need; IPv4 leaves it to the route.
+#[derive(Clone, Copy)]
+enum Local {
+    V4(libc::in_pktinfo),
+    V6(libc::in6_pktinfo),
+}
+
+impl PartialEq for Local {
+    fn eq(&self, other: &Local) -> bool {
+        match (self, other) {
+            (Local::V4(a), Local::V4(b)) => a.ipi_spec_dst.s_addr == b.ipi_spec_dst.s_addr,
+            (Local::V6(a), Local::V6(b)) => {
+                a.ipi6_addr.s6_addr == b.ipi6_addr.s6_addr && a.ipi6_ifindex == b.ipi6_ifindex
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Local {
+    fn of(message: &RecvMsg<'_, '_, SockaddrStorage>) -> Option<Local> {
+        message.cmsgs().ok()?.find_map(|cmsg| match cmsg {
+            // `ipi_spec_dst` is the local address the packet was taken
+            // for (its header's destination for unicast).
+            ControlMessageOwned::Ipv4PacketInfo(info) => Some(Local::V4(libc::in_pktinfo {
+                ipi_ifindex: 0,
+                ipi_spec_dst: info.ipi_spec_dst,
+                ipi_addr: libc::in_addr { s_addr: 0 },
+            })),
+            ControlMessageOwned::Ipv6PacketInfo(mut info) => {
+                let ip = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                // An IPv4-mapped address leaves the interface to the
+                // route, as IPv4 does.
+                if ip.to_ipv4_mapped().is_some() {
+                    info.ipi6_ifindex = 0;
+                }
+                // A reply cannot come from a multicast address.
+                (!ip.is_multicast()).then_some(Local::V6(info))
+            }
+            _ => None,
+        })
+    }
+
+    fn control(&self) -> ControlMessage<'_> {
+        match self {
+            Local::V4(info) => ControlMessage::Ipv4PacketInfo(info),
+            Local::V6(info) => ControlMessage::Ipv6PacketInfo(info),
+        }
+    }
+}
+
+/// Headers for `sendmmsg`, one set per kind of control message: the
+/// kernel reads each header's whole control buffer, so it must hold
+/// exactly the message sent.
+struct SendHeaders {
+    plain: MultiHeaders<SockaddrStorage>,
+    v4: MultiHeaders<SockaddrStorage>,
+    v6: MultiHeaders<SockaddrStorage>,
+}
+
+fn receive_headers() -> MultiHeaders<SockaddrStorage> {
+    MultiHeaders::preallocate(BATCH, Some(nix::cmsg_space!(libc::in6_pktinfo)))
+}
+
+fn serve_udp(
+    socket: &std::net::UdpSocket,
+    answering: &Answering,
+    runtime: &Handle,
+    stop: &AtomicBool,
+) {
     let forwards = Arc::new(Semaphore::new(MAX_FORWARDS));
     let mut buffers = vec![[0u8; MAX_UDP]; BATCH];
-    let mut receive = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
-    let mut send = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
-    // Each buffer's length and sender, then its reply's length and where
-    // it goes (`None`: nothing to send).
-    let mut filled: [(usize, Option<SockaddrStorage>); BATCH] = [(0, None); BATCH];
-    loop {
-        let received = {
+    let mut receive = receive_headers();
+    let mut send = SendHeaders {
+        plain: MultiHeaders::preallocate(BATCH, None),
+        v4: MultiHeaders::preallocate(BATCH, Some(nix::cmsg_space!(libc::in_pktinfo))),
+        v6: MultiHeaders::preallocate(BATCH, Some(nix::cmsg_space!(libc::in6_pktinfo))),
+    };
+    // Each buffer's length, sender and local address, then its reply's
+    // length (the sender is `None` when nothing is sent).
+    let mut filled: [Received; BATCH] = [(0, None, None); BATCH];
+    while !stop.load(Ordering::Relaxed) {
+        let (received, lacking_local) = {
             let mut buffers = buffers.iter_mut();
             let mut slices: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
                 [IoSliceMut::new(
@@ -119,13 +224,17 @@ fn serve_udp(socket: &std::net::UdpSocket, answering: &Answering, runtime: &Hand
                 None,
             ) {
                 Ok(messages) => {
-                    let mut count = 0;
+                    let (mut count, mut lacking_local) = (0, false);
                     for (message, slot) in messages.zip(&mut filled) {
-                        *slot = (message.bytes, message.address);
+                        let local = Local::of(&message);
+                        lacking_local |= local.is_none();
+                        *slot = (message.bytes, message.address, local);
                         count += 1;
                     }
-                    count
+                    (count, lacking_local)
                 }
+                // The read timeout: time to look at `stop` again.
+                Err(Errno::EAGAIN) => continue,
                 Err(e) => {
                     log::debug!("DNS receive: {e}");
                     std::thread::sleep(Duration::from_millis(10));
@@ -133,11 +242,20 @@ fn serve_udp(socket: &std::net::UdpSocket, answering: &Answering, runtime: &Hand
                 }
             }
         };
-        for (buffer, (len, peer)) in buffers.iter_mut().zip(&mut filled).take(received) {
-            let reply = peer
-                .as_ref()
-                .and_then(socket_addr)
-                .and_then(|from| answer(buffer, *len, from, answering, socket, &forwards, runtime));
+        // The kernel shrinks a header's control space to what it last
+        // held; after a datagram without one, the headers start afresh.
+        if lacking_local {
+            receive = receive_headers();
+        }
+        for (buffer, (len, peer, local)) in buffers.iter_mut().zip(&mut filled).take(received) {
+            let reply = peer.as_ref().and_then(socket_addr).and_then(|from| {
+                let query = Query {
+                    len: *len,
+                    peer: from,
+                    local: *local,
+                };
+                answer(buffer, query, answering, socket, &forwards, runtime)
+            });
             match reply {
                 Some(reply_len) => *len = reply_len,
                 None => *peer = None,
@@ -147,42 +265,79 @@ fn serve_udp(socket: &std::net::UdpSocket, answering: &Answering, runtime: &Hand
     }
 }
 
-/// The replies in `buffers` that `filled` gives a length and peer.
+/// A datagram's length, sender and local address.
+type Received = (usize, Option<SockaddrStorage>, Option<Local>);
+
+/// The replies in `buffers` that `filled` gives a length and peer, each
+/// from its local address: one `sendmmsg` per run of replies from the same
+/// address (usually the whole batch).
 fn send_replies(
     socket: &std::net::UdpSocket,
-    headers: &mut MultiHeaders<SockaddrStorage>,
+    headers: &mut SendHeaders,
     buffers: &[[u8; MAX_UDP]],
-    filled: &[(usize, Option<SockaddrStorage>)],
+    filled: &[Received],
 ) {
     let mut slices: [[IoSlice<'_>; 1]; BATCH] = [[IoSlice::new(&[])]; BATCH];
     let mut peers = [None; BATCH];
+    let mut locals = [None; BATCH];
     let mut ready = 0;
-    for (buffer, &(len, peer)) in buffers.iter().zip(filled) {
+    for (buffer, &(len, peer, local)) in buffers.iter().zip(filled) {
         if peer.is_some() && ready < BATCH {
             slices[ready] = [IoSlice::new(&buffer[..len])];
             peers[ready] = peer;
+            locals[ready] = local;
             ready += 1;
         }
     }
     let mut sent = 0;
     // Each round sends at least one reply or gives it up.
     while sent < ready {
-        let no_control: [ControlMessage<'_>; 0] = [];
-        match sendmmsg(
+        let local = locals[sent];
+        let run_end = locals[sent..ready]
+            .iter()
+            .position(|other| *other != local)
+            .map_or(ready, |run| sent + run);
+        let run_headers = match local {
+            None => &mut headers.plain,
+            Some(Local::V4(_)) => &mut headers.v4,
+            Some(Local::V6(_)) => &mut headers.v6,
+        };
+        let control = local.as_ref().map(Local::control);
+        let result = sendmmsg(
             socket.as_raw_fd(),
-            headers,
-            slices[sent..ready].iter(),
-            &peers[sent..ready],
-            no_control,
+            run_headers,
+            &slices[sent..run_end],
+            &peers[sent..run_end],
+            control.as_slice(),
             MsgFlags::empty(),
-        ) {
-            Ok(results) => sent += results.count().max(1),
+        )
+        .map(Iterator::count);
+        match result {
+            Ok(count) => sent += count.max(1),
             Err(e) => {
                 log::debug!("DNS reply: {e}");
                 sent += 1;
             }
         }
     }
+}
+
+/// Sends one reply from `local` without waiting for room (a task must not
+/// block the runtime).
+fn send_from(
+    socket: &std::net::UdpSocket,
+    reply: &[u8],
+    peer: SocketAddr,
+    local: Option<Local>,
+) -> nix::Result<usize> {
+    let control = local.as_ref().map(Local::control);
+    sendmsg(
+        socket.as_raw_fd(),
+        &[IoSlice::new(reply)],
+        control.as_slice(),
+        MsgFlags::MSG_DONTWAIT,
+        Some(&SockaddrStorage::from(peer)),
+    )
 }
 
 fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
@@ -194,13 +349,20 @@ fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
         .map(|v6| SocketAddr::V6((*v6).into()))
 }
 
+/// A received query: its length in the buffer, who sent it and to which
+/// local address.
+struct Query {
+    len: usize,
+    peer: SocketAddr,
+    local: Option<Local>,
+}
+
 /// The reply to the query in `buffer[..len]`, written into `buffer`; its
 /// length, or `None` when nothing is sent now (dropped, or forwarded by a
 /// task that answers on its own).
 fn answer(
     buffer: &mut [u8; MAX_UDP],
-    len: usize,
-    peer: SocketAddr,
+    Query { len, peer, local }: Query,
     answering: &Answering,
     socket: &std::net::UdpSocket,
     forwards: &Arc<Semaphore>,
@@ -220,10 +382,7 @@ fn answer(
                 runtime.spawn(async move {
                     let reply = forward(&packet, &query, &answering.portal.upstreams, false).await;
                     if let Some(reply) = fit_udp(reply, &packet) {
-                        // Not waiting for room: this task must not block the runtime.
-                        let to = SockaddrStorage::from(peer);
-                        let sent = sendto(socket.as_raw_fd(), &reply, &to, MsgFlags::MSG_DONTWAIT);
-                        if let Err(e) = sent {
+                        if let Err(e) = send_from(&socket, &reply, peer, local) {
                             log::debug!("DNS reply to {peer}: {e}");
                         }
                     }
@@ -362,7 +521,51 @@ pub(super) async fn write_framed(stream: &mut TcpStream, message: &[u8]) -> std:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Db;
+    use crate::portal::clients::ClientSettings;
+    use crate::portal::dns::query_packet;
+    use crate::portal::dns::wire::TYPE_A;
     use std::net::Ipv4Addr;
+    use std::time::Instant;
+
+    #[test]
+    fn stopping_dns_frees_its_udp_port() {
+        let dir = std::env::temp_dir().join(format!("orderspot-dns-stop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (udp, tcp) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+            let addr = udp.local_addr().unwrap();
+            let clients = Clients::new(Db::open(&dir).unwrap(), ClientSettings::default());
+            let portal = Arc::new(PortalConfig {
+                ip: Some(Ipv4Addr::new(10, 213, 0, 1)),
+                ..PortalConfig::default()
+            });
+            let server = tokio::spawn(serve(udp, tcp, portal, clients));
+            let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let query = query_packet(7, "stop.example", TYPE_A).unwrap();
+            client.send_to(&query, addr).await.unwrap();
+            let mut reply = [0; MAX_UDP];
+            let answered = tokio::time::timeout(Duration::from_secs(5), client.recv(&mut reply));
+            assert!(answered.await.is_ok(), "DNS did not answer before stopping");
+
+            server.abort();
+            assert!(server.await.unwrap_err().is_cancelled());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while let Err(e) = std::net::UdpSocket::bind(addr) {
+                assert!(
+                    Instant::now() < deadline,
+                    "{addr} still held after DNS stopped: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn tcp_slots_are_limited_per_client_and_in_all() {
