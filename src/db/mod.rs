@@ -508,7 +508,10 @@ impl Batch<'_> {
             .map_err(Error::from)
             .and_then(|()| match f(tx) {
                 Ok(value) => match run_cached(tx, "RELEASE one_write") {
-                    Ok(()) => Ok(value),
+                    Ok(()) => {
+                        POSITION.set(POSITION.get().map(|(batch, kept)| (batch, kept + 1)));
+                        Ok(value)
+                    }
                     Err(e) => {
                         self.broken.set(true);
                         Err(e.into())
@@ -530,6 +533,24 @@ impl Batch<'_> {
             e
         })
     }
+}
+
+/// Group commits started so far, numbering them.
+static BATCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+std::thread_local! {
+    /// The group commit this thread is running writes of, and how many of
+    /// them it has kept so far.
+    static POSITION: std::cell::Cell<Option<(u64, u64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Called from inside a write: which group commit it runs in and how many
+/// writes before it that transaction kept (their savepoints released);
+/// `None` outside `Db::write`. A write may leave what it learnt for the
+/// next one of the same transaction, valid only if the position has moved
+/// by exactly one (its own write kept) and nothing else changed since.
+pub fn write_position() -> Option<(u64, u64)> {
+    POSITION.get()
 }
 
 /// Runs a statement without parameters or rows, prepared once per connection.
@@ -582,7 +603,9 @@ fn commit_batch(pool: &Pool, jobs: Vec<Job>) {
         pool,
         broken: std::cell::Cell::new(false),
     };
+    POSITION.set(Some((BATCHES.fetch_add(1, Ordering::Relaxed) + 1, 0)));
     let delivers: Vec<Deliver> = jobs.into_iter().map(|job| job(Ok(&batch))).collect();
+    POSITION.set(None);
     let committed = if batch.broken.get() {
         Err(Error::Internal(
             "a failed write could not be undone: its batch was rolled back".into(),
