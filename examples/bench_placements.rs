@@ -116,6 +116,20 @@ fn proc_field(pid: &str, file: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The server's CPU time so far (user and system), in clock ticks.
+fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which may hold spaces: utime and stime
+    // are the 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum()
+}
+
 fn stamp() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -197,6 +211,7 @@ async fn run(port: u16, pid: &str, clients: u32, waiters: u32, seconds: u64) -> 
     let during = proc_field(pid, "status", "VmRSS:");
 
     let w0 = proc_field(pid, "io", "write_bytes:");
+    let (cpu0, own0) = (cpu_ticks(pid), cpu_ticks("self"));
     let t0 = Instant::now();
     let stop = t0 + Duration::from_secs(seconds);
     let loops: Vec<_> = (0..clients)
@@ -207,9 +222,13 @@ async fn run(port: u16, pid: &str, clients: u32, waiters: u32, seconds: u64) -> 
         times.extend(one.await?.map_err(|e| e.to_string())?);
     }
     let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = cpu_ticks(pid).saturating_sub(cpu0);
+    let own = cpu_ticks("self").saturating_sub(own0);
     let written = proc_field(pid, "io", "write_bytes:").saturating_sub(w0) as f64
         / times.len().max(1) as f64
         / 1024.0;
+    // Clock ticks are 10 ms on Linux (USER_HZ 100).
+    let cpu_ms = cpu as f64 * 10.0 / times.len().max(1) as f64;
     times.sort();
     let at = |q: usize| {
         times
@@ -218,10 +237,15 @@ async fn run(port: u16, pid: &str, clients: u32, waiters: u32, seconds: u64) -> 
     };
     println!(
         "durable placements, {clients} concurrent clients, {waiters} long-polls held: {:.0}/s, p50 {:.1} ms, \
-         p99 {:.1} ms (Rust client on the other core), {written:.1} KiB written to disk per placement",
+         p99 {:.1} ms (Rust client on the other core), {written:.1} KiB written to disk per placement, \
+         server CPU {cpu_ms:.3} ms per placement",
         times.len() as f64 / elapsed,
         at(50),
         at(99)
+    );
+    println!(
+        "load generator busy {:.0}% of its core",
+        own as f64 * 10.0 / 1000.0 / elapsed * 100.0
     );
     println!(
         "RSS {before} KiB before the long-polls, {during} KiB with {waiters} held ({:.0} bytes each)",

@@ -862,7 +862,7 @@ pub fn insert_order(
                 .with("count", open_for_device),
         );
     }
-    let open_at_shop = rows::open_count_for_shop(tx, new.shop_id)?;
+    let open_at_shop = open_orders_at(tx, new.shop_id)?;
     if open_at_shop >= who.limits.per_shop {
         return Err(too_busy());
     }
@@ -908,6 +908,63 @@ pub fn insert_order(
         },
     )?;
     Ok((order_id, stock_moved))
+}
+
+/// A shop's open orders as a placement left them, for the next placement
+/// of the same group commit: counting walks every open order of the shop,
+/// which made most of a placement's CPU once a busy shop had thousands.
+#[derive(Clone, Copy)]
+struct OpenAtShop {
+    /// `db::write_position()` of the placement that counted.
+    position: (u64, u64),
+    shop_id: i64,
+    /// Its count with its own order.
+    count: i64,
+    /// Whether that placement got to its end (made all its changes).
+    settled: bool,
+}
+
+std::thread_local! {
+    static OPEN_AT_SHOP: std::cell::Cell<Option<OpenAtShop>> = const { std::cell::Cell::new(None) };
+}
+
+/// How many open orders a shop has, inside a write. Taken from the last
+/// placement only when it got to its end and was the write just before in
+/// the same transaction, and kept (its savepoint released): no other write
+/// changed anything since. Else counted. Either way remembered with the
+/// order about to be placed, for the next.
+fn open_orders_at(tx: &Connection, shop_id: i64) -> Result<i64> {
+    let position = crate::db::write_position();
+    let known = OPEN_AT_SHOP.get().filter(|last| {
+        position.is_some_and(|(batch, kept)| last.position == (batch, kept.wrapping_sub(1)))
+            && last.shop_id == shop_id
+            && last.settled
+    });
+    let count = match known {
+        Some(last) => last.count,
+        None => rows::open_count_for_shop(tx, shop_id)?,
+    };
+    OPEN_AT_SHOP.set(position.map(|position| OpenAtShop {
+        position,
+        shop_id,
+        count: count + 1,
+        settled: false,
+    }));
+    Ok(count)
+}
+
+/// A placement has made all its changes: its count may serve the next.
+fn open_orders_settled() {
+    let position = crate::db::write_position();
+    OPEN_AT_SHOP.set(
+        OPEN_AT_SHOP
+            .get()
+            .filter(|last| Some(last.position) == position)
+            .map(|last| OpenAtShop {
+                settled: true,
+                ..last
+            }),
+    );
 }
 
 /// Who is moving an order, as far as access goes.
@@ -1125,6 +1182,9 @@ pub async fn place_order(data: &Data, req: OrderRequest, who: Placement) -> Resu
             }
             if placed.stock_moved {
                 catalog::menu_changed(tx, changes, placed.view.order.shop_id)?;
+            }
+            if placed.created {
+                open_orders_settled();
             }
             Ok(placed)
         })
@@ -1497,6 +1557,96 @@ mod tests {
         )
         .unwrap();
         place(&conn, &request("ref-0008", &[(1, 1)]), &at("127.0.0.2"), 3).unwrap();
+    }
+
+    /// Holds the writer until the writes sent meanwhile are queued: they
+    /// then share the next transaction, in the order they were sent.
+    async fn hold_writer(data: &Data) -> tokio::task::JoinHandle<Result<()>> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let started = std::sync::Arc::new(AtomicBool::new(false));
+        let running = started.clone();
+        let db = data.db.clone();
+        let hold = tokio::spawn(async move {
+            db.write(move |_| {
+                running.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+            .await
+        });
+        while !started.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        hold
+    }
+
+    #[tokio::test]
+    async fn a_group_commit_counts_open_orders_past_undone_placements_and_other_writes() {
+        let dir = std::env::temp_dir().join(format!("orderspot-open-count-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let data = Data::new(crate::db::Db::open(&dir).unwrap());
+        data.db
+            .write(|tx| crate::venue::demo::seed(tx))
+            .await
+            .unwrap();
+        let placing = |name: &str, per_shop: i64| {
+            let data = data.clone();
+            let req = request(&format!("ref-{name}-0000"), &[(1, 1)]);
+            let who = Placement {
+                limits: OpenOrderLimits {
+                    per_device: 50,
+                    per_shop,
+                },
+                ..from(Holder::Anonymous, &format!("127.0.1.{}", name.len()))
+            };
+            tokio::spawn(async move { place_order(&data, req, who).await.map(|_| ()) })
+        };
+        let full = |placed: Result<()>| matches!(placed, Err(Error::ShopTooBusy(_)));
+
+        // A placement undone at its very end, after it had left its count.
+        let hold = hold_writer(&data).await;
+        let first = placing("a", 3);
+        let (undone, who) = (data.clone(), from(Holder::Anonymous, "127.0.1.9"));
+        let undone = tokio::spawn(async move {
+            undone
+                .write(move |tx, _| {
+                    place(tx, &request("ref-undone", &[(1, 1)]), &who, 1)?;
+                    open_orders_settled();
+                    Err::<(), _>(Error::bad(Code::OrderBadLine))
+                })
+                .await
+        });
+        let (second, third, fourth) = (placing("bb", 3), placing("ccc", 3), placing("dddd", 3));
+        hold.await.unwrap().unwrap();
+        first.await.unwrap().unwrap();
+        assert!(undone.await.unwrap().is_err());
+        second.await.unwrap().unwrap();
+        third.await.unwrap().unwrap();
+        assert!(full(fourth.await.unwrap()));
+
+        // Another write opens an order of the same shop between two placements.
+        let hold = hold_writer(&data).await;
+        let fifth = placing("eeeee", 6);
+        let db = data.db.clone();
+        let other = tokio::spawn(async move {
+            db.write(|tx| {
+                Ok(tx.execute(
+                    "INSERT INTO orders (shop_id, client_ref, customer_token_hash, customer_name,
+                                         status, version, pickup_code, total_cents, created_at,
+                                         updated_at, placed_from)
+                     VALUES (1, 'direct-0', 't', 'Dee', 'placed', 1, 'ZZZ', 500, 0, 0, '10.0.0.9')",
+                    [],
+                )?)
+            })
+            .await
+        });
+        let (sixth, seventh) = (placing("ffffff", 6), placing("ggggggg", 6));
+        hold.await.unwrap().unwrap();
+        fifth.await.unwrap().unwrap();
+        other.await.unwrap().unwrap();
+        sixth.await.unwrap().unwrap();
+        assert!(full(seventh.await.unwrap()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -118,10 +118,9 @@ pub fn set_recipe(conn: &Connection, item_id: i64, uses: &[(i64, i64)]) -> rusql
 
 /// Takes `qty` units if that many are left; returns whether it did.
 pub fn take(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool> {
-    let changed = conn.execute(
-        "UPDATE ingredients SET stock = stock - ?2 WHERE id = ?1 AND stock >= ?2",
-        params![id, qty],
-    )?;
+    let changed = conn
+        .prepare_cached("UPDATE ingredients SET stock = stock - ?2 WHERE id = ?1 AND stock >= ?2")?
+        .execute(params![id, qty])?;
     Ok(changed == 1)
 }
 

@@ -161,12 +161,9 @@ pub fn photo_in_use(conn: &Connection, photo: &str) -> rusqlite::Result<bool> {
 
 /// A live (not deleted) item.
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ItemRow>> {
-    conn.query_row(
-        &format!("{SELECT} WHERE m.id = ?1 AND m.deleted = 0"),
-        [id],
-        from_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("{SELECT} WHERE m.id = ?1 AND m.deleted = 0"))?
+        .query_row([id], from_row)
+        .optional()
 }
 
 /// The live items of `shop_id` among `ids` (at most a few dozen: an
@@ -235,11 +232,12 @@ pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
 /// Takes `qty` units of a counted item if that many are left; an item
 /// that is not counted always gives. Returns whether it gave.
 pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool> {
-    let changed = conn.execute(
-        "UPDATE menu_items SET stock = stock - ?2
-         WHERE id = ?1 AND stock IS NOT NULL AND stock >= ?2",
-        params![id, qty],
-    )?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE menu_items SET stock = stock - ?2
+             WHERE id = ?1 AND stock IS NOT NULL AND stock >= ?2",
+        )?
+        .execute(params![id, qty])?;
     if changed == 1 {
         return Ok(true);
     }

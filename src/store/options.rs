@@ -161,7 +161,7 @@ pub fn option_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Optio
 
 /// A group's live options in display order.
 pub fn options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<Vec<OptionRow>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "{OPTION} WHERE group_id = ?1 AND deleted = 0 ORDER BY position, id"
     ))?;
     let rows = stmt.query_map([group_id], option_row)?;
@@ -203,7 +203,7 @@ pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result
 
 /// The live groups an item offers, in its display order.
 pub fn groups_of_item(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<GroupRow>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT g.id, g.shop_id, g.name, g.min_choices, g.max_choices
          FROM item_option_groups a JOIN option_groups g ON g.id = a.group_id
          WHERE a.item_id = ?1 AND g.deleted = 0

@@ -56,7 +56,7 @@ pub fn insert(conn: &Connection, p: &NewPayment) -> rusqlite::Result<()> {
 
 /// An order's payments and refunds in the order they were recorded.
 pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<PaymentRow>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT p.kind, p.method, p.amount_cents, p.tip_cents, p.reason,
                 COALESCE(u.name, ''), p.created_at
          FROM order_payments p LEFT JOIN users u ON u.id = p.user_id

@@ -684,18 +684,29 @@ pub async fn place_form(app: &App, req: &Request) -> Result<Response> {
 
 pub async fn api_place(app: &App, req: &Request) -> Result<Response> {
     let placed = place(app, req, req.json()?).await?;
-    let token = placed.token;
-    let mut body =
-        serde_json::to_value(&placed.view).map_err(|e| Error::Internal(e.to_string()))?;
-    body["token"] = token.clone().into();
     let status = if placed.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let mut response = json(status, &body);
-    identity::set_customer_cookie(&mut response, &token);
+    let mut response = with_body(status, "application/json", placed_answer(&placed)?);
+    identity::set_customer_cookie(&mut response, &placed.token);
     Ok(response)
+}
+
+/// The order's view with its token, serialised once: the view is a JSON
+/// object, and the token goes in before its closing brace (no value tree
+/// built and serialised again).
+fn placed_answer(placed: &Placed) -> Result<Vec<u8>> {
+    let internal = |e: serde_json::Error| Error::Internal(e.to_string());
+    let mut body = serde_json::to_vec(&placed.view).map_err(internal)?;
+    if body.pop() != Some(b'}') {
+        return Err(Error::Internal("an order's view is not an object".into()));
+    }
+    body.extend_from_slice(b",\"token\":");
+    serde_json::to_writer(&mut body, &placed.token).map_err(internal)?;
+    body.push(b'}');
+    Ok(body)
 }
 
 /// Placement, whether the cart page's form or the API asked for it. The
