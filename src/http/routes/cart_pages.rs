@@ -166,7 +166,8 @@ pub async fn line_form(app: &App, req: &Request, line: i64, remove: bool) -> Res
 }
 
 /// The start (UTC ms) of each 15-minute pickup slot left today in the
-/// venue's day: from the next quarter hour to midnight (at most 96). The
+/// venue's day: from the next quarter hour to midnight, at most the next
+/// `SLOTS_SHOWN` (a phone's list stays short and the page light). The
 /// shops' hours and caps are checked at checkout.
 fn slots_today(now: i64, minute: i64) -> Vec<i64> {
     let first = now - now.rem_euclid(SLOT_MS) + SLOT_MS;
@@ -174,9 +175,13 @@ fn slots_today(now: i64, minute: i64) -> Vec<i64> {
     (0..)
         .map(|i| (first + i * SLOT_MS, first_minute + i * 15))
         .take_while(|(_, m)| *m < MINUTES_PER_DAY)
+        .take(SLOTS_SHOWN)
         .map(|(at, _)| at)
         .collect()
 }
+
+/// Twelve hours of quarter-hour slots.
+const SLOTS_SHOWN: usize = 48;
 
 /// One shop's part of the cart page.
 #[derive(Serialize)]
@@ -609,8 +614,10 @@ mod tests {
                 midnight + (23 * 60 + 45) * 60_000
             ]
         );
-        // Just after midnight: the whole day, 95 quarters.
-        assert_eq!(slots_today(midnight + 60_000, 1).len(), 95);
+        // Just after midnight: the next twelve hours, not the whole day.
+        let morning = slots_today(midnight + 60_000, 1);
+        assert_eq!(morning.len(), SLOTS_SHOWN);
+        assert_eq!(morning.last(), Some(&(midnight + 12 * 3_600_000)));
         // A venue two hours ahead of UTC counts to its own midnight.
         assert_eq!(slots_today(now - 2 * 3_600_000, 23 * 60 + 20).len(), 2);
     }
