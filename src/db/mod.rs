@@ -535,10 +535,11 @@ impl Batch<'_> {
     }
 }
 
-/// Group commits started so far, numbering them.
-static BATCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 std::thread_local! {
+    /// Group commits this thread has started, numbering them (per thread,
+    /// as what a write leaves for the next is too; MIPS32 has no 64-bit
+    /// atomics).
+    static BATCHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// The group commit this thread is running writes of, and how many of
     /// them it has kept so far.
     static POSITION: std::cell::Cell<Option<(u64, u64)>> = const { std::cell::Cell::new(None) };
@@ -603,7 +604,9 @@ fn commit_batch(pool: &Pool, jobs: Vec<Job>) {
         pool,
         broken: std::cell::Cell::new(false),
     };
-    POSITION.set(Some((BATCHES.fetch_add(1, Ordering::Relaxed) + 1, 0)));
+    let number = BATCHES.get().wrapping_add(1);
+    BATCHES.set(number);
+    POSITION.set(Some((number, 0)));
     let delivers: Vec<Deliver> = jobs.into_iter().map(|job| job(Ok(&batch))).collect();
     POSITION.set(None);
     let committed = if batch.broken.get() {
