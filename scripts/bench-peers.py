@@ -114,6 +114,8 @@ def burst(port, pid):
     return idle, rss_mb(pid)
 
 
+# Other work on the machine skews every pair: the head of the results says how busy it was.
+LOAD_BEFORE = os.getloadavg()[0]
 work = tempfile.mkdtemp(prefix="orderspot-bench-")
 try:
     demo = os.path.join(work, "demo")
@@ -197,8 +199,9 @@ lines = [
     "# Benchmarks",
     "",
     f"Written by `scripts/bench.sh` (`BENCH_PARTS=peers` for this part alone) on {time.strftime('%Y-%m-%d')}, "
-    f"{cpu}, {os.cpu_count()} cores, x86_64 release build. **This machine is shared with other builds "
-    "and tests and is noisy**: read the ratios and their spread, not the absolute figures. Each script writes "
+    f"{cpu}, {os.cpu_count()} cores, x86_64 release build, load average {LOAD_BEFORE:.1f} before the run. **This "
+    "virtual machine is noisy even when nothing else runs on it**: read the ratios and their spread, not the "
+    "absolute figures. Each script writes "
     "only what it measures: `bench-peers.py` this text and its goal rows, the other goal rows come from "
     "`bench-rows.py` (`BENCH_PARTS=burst`, `qemu`, `history`, and the waiters' and placements' runs of the full bench).",
     "",
