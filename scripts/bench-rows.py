@@ -34,14 +34,10 @@ def stop(proc):
 
 def call(port, method, path, body=None, token=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-    r = conn.getresponse()
-    data = r.read()
-    conn.close()
-    return r.status, json.loads(data) if data and r.getheader("Content-Type", "").startswith("application/json") else data
+    try:
+        return keep_alive_call(conn, method, path, body, token)
+    finally:
+        conn.close()
 
 
 def login(port, email):
@@ -258,7 +254,7 @@ def keep_alive_call(conn, method, path, body=None, token=None):
     conn.request(method, path, json.dumps(body) if body is not None else None, headers)
     r = conn.getresponse()
     data = r.read()
-    return r.status, json.loads(data) if data else None
+    return r.status, json.loads(data) if data and r.getheader("Content-Type", "").startswith("application/json") else data
 
 
 # A time prefix as src/support/crypto.rs makes it: 7 digits of the
