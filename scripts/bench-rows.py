@@ -222,7 +222,7 @@ def placements(log, out):
            "writer checkpointing after it had answered the batch (its own WAL hook instead of `wal_autocheckpoint`, "
            "rusqlite's `hooks` feature, +2.7 KB x86 binary): no gain beyond the noise of a busy disk"
            if rust else " Gap: the Python client on one core is near its own limit")
-    verdict = "met" if met else f"not met: {rate:,.0f}/s, p99 {p99:.0f} ms"
+    verdict = f"{'met' if met else 'not met'}: {rate:,.0f}/s, p99 {p99:.1f} ms with 1,000 long-polls held"
     set_row(out, "durable placements with 1,000 waiters", (
         f"{verdict}: group commit (`db::Db::write`: writes arriving while one commits share the next transaction "
         "and fsync, at most 64, a savepoint each, each answered after the commit). Statements stay prepared: "

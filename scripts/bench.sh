@@ -285,3 +285,6 @@ for label, query in [("day, venue", f"from={day}"), ("day, one shop", f"from={da
         times.append((time.perf_counter() - t0) * 1000)
     print(f"report, {label}: {r['orders']:,} orders, best of 3 {min(times):.0f} ms")
 PY
+# The goals, each with its status and figures (the whole text in BENCHMARKS.md).
+echo
+python3 scripts/benchmd.py BENCHMARKS.md

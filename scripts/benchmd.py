@@ -42,3 +42,22 @@ def set_head(out, head):
     if at < 0:
         raise SystemExit(f"no '{GOALS}' in {out}")
     open(out, "w").write(head.rstrip("\n") + "\n\n" + text[at:])
+
+
+def goals_summary(out):
+    """The goals table as bench.sh prints it at its end: each goal with its
+    status up to the first sentence's end (the figures), the rest in `out`."""
+    text = open(out).read()
+    lines = []
+    for m in re.finditer(r"^\| ([^|]+) \| ([^|]+) \| (.+) \|$", text[text.find(GOALS):], re.M):
+        what, goal, status = (cell.strip() for cell in m.groups())
+        if what in ("what", "---"):
+            continue
+        first = re.split(r"(?<=[^0-9])\. ", status, maxsplit=1)[0]
+        lines.append(f"{what} | {goal} | {first[:300]}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+    print(goals_summary(sys.argv[1]))
