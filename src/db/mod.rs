@@ -651,6 +651,13 @@ fn typed<T: 'static>(value: Erased) -> Result<T> {
         .map_err(|_| Error::Internal("a blocking task returned another type".into()))
 }
 
+/// Kim's approved shop (user and shop ids 1), which unit tests' orders name.
+#[cfg(test)]
+pub const TEST_SHOP: &str = "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
+                             INSERT INTO shops (id, owner_user_id, name, status, created_at)
+                                 VALUES (1, 1, 'Noodles', 'approved', 0);";
+
 /// An in-memory database with the full schema, for unit tests.
 #[cfg(test)]
 pub fn test_connection() -> Connection {
@@ -791,12 +798,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         migrate_to(&mut conn, 17);
+        conn.execute_batch(crate::db::TEST_SHOP).unwrap();
         conn.execute_batch(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at)
-                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
-             INSERT INTO shops (id, owner_user_id, name, status, created_at)
-                 VALUES (1, 1, 'Noodles', 'approved', 0);
-             INSERT INTO menu_items (id, shop_id, name, price_cents, created_at, updated_at)
+            "INSERT INTO menu_items (id, shop_id, name, price_cents, created_at, updated_at)
                  VALUES (1, 1, 'Soup', 500, 0, 0);
              INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
                                  status, version, change_seq, pickup_code, total_cents,
@@ -881,12 +885,9 @@ mod tests {
     fn migration_18_keys_open_orders_on_when_they_finished() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 17);
+        conn.execute_batch(crate::db::TEST_SHOP).unwrap();
         conn.execute_batch(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at)
-                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
-             INSERT INTO shops (id, owner_user_id, name, status, created_at)
-                 VALUES (1, 1, 'Noodles', 'approved', 0);
-             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+            "INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
                                  status, version, pickup_code, total_cents, created_at,
                                  updated_at)
                  VALUES (1, 1, 'a', 't', 'Ann', 'completed', 5, 'A1', 500, 1000, 2000),
@@ -928,12 +929,9 @@ mod tests {
         use crate::store::orders::{record_event, set_status, ActorRole, NewEvent, Status};
         let dir = std::env::temp_dir().join(format!("orderspot-db-move-{}", std::process::id()));
         let conn = open_one(&dir).unwrap();
+        conn.execute_batch(crate::db::TEST_SHOP).unwrap();
         conn.execute_batch(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at)
-                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
-             INSERT INTO shops (id, owner_user_id, name, status, created_at)
-                 VALUES (1, 1, 'Noodles', 'approved', 0);
-             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+            "INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
                                  status, version, pickup_code, total_cents, created_at,
                                  updated_at, placed_from)
                  VALUES (1, 1, 'a', 't', 'Ann', 'placed', 1, 'A1', 500, 1000, 1000, '10.0.0.2');

@@ -818,12 +818,9 @@ mod tests {
     #[test]
     fn a_device_s_open_orders_are_counted_once_without_preparing_again() {
         let conn = crate::db::test_connection();
+        conn.execute_batch(crate::db::TEST_SHOP).unwrap();
         conn.execute_batch(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at)
-                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
-             INSERT INTO shops (id, owner_user_id, name, status, created_at)
-                 VALUES (1, 1, 'Noodles', 'approved', 0);
-             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+            "INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
                                  status, version, pickup_code, total_cents, created_at,
                                  updated_at, placed_from)
                  VALUES (1, 1, 'a', 't', 'Ann', 'placed', 1, 'A1', 500, 0, 0, '10.0.0.2'),
@@ -842,12 +839,9 @@ mod tests {
     #[test]
     fn a_new_order_sits_at_its_shop_s_latest_change_until_its_first_event() {
         let conn = crate::db::test_connection();
+        conn.execute_batch(crate::db::TEST_SHOP).unwrap();
         conn.execute_batch(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at)
-                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
-             INSERT INTO shops (id, owner_user_id, name, status, created_at)
-                 VALUES (1, 1, 'Noodles', 'approved', 0);
-             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+            "INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
                                  status, version, change_seq, pickup_code, total_cents,
                                  created_at, updated_at)
                  VALUES (1, 1, 'a', 't', 'Ann', 'placed', 1, 7, 'A1', 500, 0, 0);",
@@ -903,12 +897,9 @@ mod tests {
     #[test]
     fn retention_keeps_the_newest_event_so_event_ids_never_go_back() {
         let conn = crate::db::test_connection();
+        conn.execute_batch(crate::db::TEST_SHOP).unwrap();
         conn.execute_batch(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at)
-                 VALUES (1, 'k@x', 'Kim', 'shopkeeper', 'h', 0);
-             INSERT INTO shops (id, owner_user_id, name, status, created_at)
-                 VALUES (1, 1, 'Noodles', 'approved', 0);
-             INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
+            "INSERT INTO orders (id, shop_id, client_ref, customer_token_hash, customer_name,
                                  status, version, change_seq, pickup_code, total_cents,
                                  created_at, updated_at)
                  VALUES (1, 1, 'a', 't', 'Ann', 'completed', 2, 5, 'A1', 500, 1000, 2000),
