@@ -215,17 +215,25 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// `range(n)` in a template makes at most this many numbers.
+const MAX_RANGE: u32 = 100;
+
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
-        // Empty, not `new()`: its 90-odd builtin filters, tests and globals
-        // would all be compiled in (190 KB of the mips binary). Only what
-        // the templates use is added (a builtin is one line away, e.g.
-        // `minijinja::filters::join`); a test checks none is missing.
+        // Empty, not `new()`, and minijinja without its `builtins` feature:
+        // its 90-odd builtin filters, tests and globals would be compiled in
+        // (190 KB of the mips binary), and even the few the templates used
+        // (`round`, `map`, `replace` …) took 18 KB for what they do here.
+        // The templates' filters are these; a test checks none is missing.
         let mut env = Environment::empty();
         env.set_auto_escape_callback(minijinja::default_auto_escape_callback);
-        env.add_filter("length", minijinja::filters::length);
-        env.add_filter("round", minijinja::filters::round);
+        env.add_filter("length", |value: Value| value.len().unwrap_or(0));
+        // Milliseconds as minutes with one decimal ("2.5"), for durations.
+        env.add_filter("minutes", |ms: i64| {
+            let tenths = (ms.max(0) + 3_000) / 6_000;
+            format!("{}.{}", tenths / 10, tenths % 10)
+        });
         // minijinja's needs its `urlencode` feature; ours is already here.
         env.add_filter("urlencode", |value: Value| {
             if value.is_none() || value.is_undefined() {
@@ -234,12 +242,18 @@ fn environment() -> &'static Environment<'static> {
                 crate::support::text::percent_encode(&value.to_string())
             }
         });
-        env.add_function("range", minijinja::functions::range);
-        env.add_filter("list", minijinja::filters::list);
-        env.add_filter("map", minijinja::filters::map);
+        env.add_function("range", |end: u32| Value::from_iter(0..end.min(MAX_RANGE)));
+        // `items|ids`: the `id` of each item.
+        env.add_filter("ids", |items: Value| {
+            let items = items.try_iter().into_iter().flatten();
+            let ids = items.filter_map(|item| item.get_attr("id").ok());
+            Value::from_iter(ids.filter(|id| !id.is_undefined()))
+        });
         env.add_test("none", minijinja::tests::is_none);
-        env.add_filter("abs", minijinja::filters::abs);
-        env.add_filter("replace", minijinja::filters::replace);
+        env.add_filter("abs", |value: i64| value.unsigned_abs());
+        env.add_filter("replace", |text: &str, from: &str, to: &str| {
+            text.replace(from, to)
+        });
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
@@ -437,6 +451,29 @@ mod tests {
             }
         }
         names
+    }
+
+    #[test]
+    fn the_templates_own_filters_and_functions() {
+        let render = |source: &str| {
+            environment()
+                .render_named_str("probe.html", source, context! {})
+                .unwrap()
+        };
+        // As minijinja's `(ms / 60000)|round(1)` showed them.
+        assert_eq!(
+            render("{{ 150000|minutes }} {{ 180000|minutes }}"),
+            "2.5 3.0"
+        );
+        assert_eq!(render("{{ 2999|minutes }} {{ 3000|minutes }}"), "0.0 0.1");
+        assert_eq!(render("{{ [{'id': 4}, {'id': 9}, 7]|ids }}"), "[4, 9]");
+        assert_eq!(
+            render("{{ 'gluten-free'|replace('-', '_') }}"),
+            "gluten_free"
+        );
+        assert_eq!(render("{{ -250|abs }} {{ 'abc'|length }}"), "250 3");
+        assert_eq!(render("{% for i in range(3) %}{{ i }}{% endfor %}"), "012");
+        assert_eq!(render("{{ range(1000000)|length }}"), "100");
     }
 
     #[test]
