@@ -270,6 +270,10 @@ fn a_keeper_builds_a_whole_menu_with_the_forms() {
         "the item's ingredient is chosen on its page"
     );
     assert!(editor.contains("value=\"2\""), "with its quantity");
+    assert!(
+        editor.contains(&format!("name=\"option_groups\" value=\"{group}\" checked")),
+        "its option group is ticked"
+    );
     assert!(editor.contains("Gluten-free") && editor.contains("Molluscs"));
     for page in [editor, keeper.page("/shop/menu"), keeper.page("/shop")] {
         assert!(
@@ -326,6 +330,18 @@ fn a_keeper_builds_a_whole_menu_with_the_forms() {
     keeper.submit(&format!("/shop/items/{toast}/move"), &[("up", "1")]);
     keeper.submit(&format!("/shop/items/{eggs}/move"), &[("up", "0")]);
     assert_eq!(breakfast_order(), [toast, eggs, porridge]);
+    // The editor's list: one heading over each category's items.
+    add_item(&keeper, "Tea", "1.50", "Drinks");
+    let page = keeper.page("/shop/menu");
+    let headings: Vec<&str> = page
+        .split("<h3>")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</h3>").unwrap()])
+        .collect();
+    assert_eq!(
+        headings,
+        ["Drinks", "Breakfast", "Waste in the last 24 hours"]
+    );
 
     // Bulk sold-out and back.
     let both = [toast.to_string(), eggs.to_string()];
