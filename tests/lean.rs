@@ -262,3 +262,27 @@ fn requests_with_a_body_keep_their_connection() {
         assert!(shops.starts_with("HTTP/1.1 200 OK"), "{shops}");
     }
 }
+
+/// A page longer than the lean reader joins to its head (16 KB: the two
+/// go out in separate writes) is not held back until the client has
+/// acknowledged the head. With Nagle's algorithm on, each such answer on a
+/// kept-alive connection waited for the client's delayed ACK: at least
+/// 40 ms on Linux, up to 200 ms on phones.
+#[test]
+fn long_pages_on_a_kept_alive_connection_do_not_wait_for_an_ack() {
+    let server = Server::start_demo();
+    let mut stream = connect(server.addr, common::READ_TIMEOUT).unwrap();
+    let mut times = Vec::new();
+    for _ in 0..40 {
+        let start = std::time::Instant::now();
+        keep_alive_get(&mut stream, &server, "/shops/4");
+        let page = raw_response(&mut stream);
+        times.push(start.elapsed());
+        assert!(page.len() > 16 * 1024, "the grocery stall's page is long");
+    }
+    times.sort();
+    // Held back, every answer after the connection's first few quick
+    // acknowledgements takes 40 ms or more.
+    let median = times[times.len() / 2];
+    assert!(median < Duration::from_millis(40), "{times:?}");
+}

@@ -72,6 +72,7 @@ pub async fn serve(
             // No plain-text refusal inside TLS: the connection just closes.
             continue;
         };
+        super::server::no_delay(&stream, peer);
         let app = app.clone();
         let local = stream.local_addr().ok();
         let acceptor = acceptor.clone();
