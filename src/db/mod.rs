@@ -4,35 +4,30 @@
 //! turns with the writer where the filesystem cannot do WAL).
 
 use crate::error::{Error, Result};
+use crate::support::inflate::Packed;
 use rusqlite::Connection;
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Each entry moves the schema one `user_version` forward. Never edit a
-/// released entry: append a new one.
-const MIGRATIONS: &[&str] = &[
-    include_str!("schema/001_core.sql"),
-    include_str!("schema/002_clients.sql"),
-    include_str!("schema/003_order_limits.sql"),
-    include_str!("schema/004_menu_version.sql"),
-    include_str!("schema/005_members.sql"),
-    include_str!("schema/006_menus.sql"),
-    include_str!("schema/007_staff_payments.sql"),
-    include_str!("schema/008_owner.sql"),
-    include_str!("schema/009_board.sql"),
-    include_str!("schema/010_checkouts.sql"),
-    include_str!("schema/011_tables_promos.sql"),
-    include_str!("schema/012_stations.sql"),
-    include_str!("schema/013_performance.sql"),
-    include_str!("schema/016_report_rollups.sql"),
-    include_str!("schema/017_table_orders.sql"),
-    include_str!("schema/018_fewer_pages.sql"),
-];
+/// Each file of `src/db/schema/` moves the schema one `user_version`
+/// forward, in the order of their names (build.rs deflates them). Never edit
+/// a released one: add a new one.
+const MIGRATIONS: Packed = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// The newest `user_version` this binary knows.
-pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+pub const SCHEMA_VERSION: usize = MIGRATIONS.names.len();
+
+/// The migrations' SQL, inflated (only when one is to run).
+fn migrations() -> rusqlite::Result<Vec<(&'static str, String)>> {
+    MIGRATIONS.texts().map_err(|_| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some("the migrations built in are malformed".into()),
+        )
+    })
+}
 
 const READERS: usize = 3;
 
@@ -324,13 +319,15 @@ fn prepare_dir(data_dir: &Path) -> Result<Journal> {
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let current = usize::try_from(current).unwrap_or(0);
-    if current > MIGRATIONS.len() {
+    if current > SCHEMA_VERSION {
         log::warn!(
-            "database schema version {current} is newer than this binary knows ({})",
-            MIGRATIONS.len()
+            "database schema version {current} is newer than this binary knows ({SCHEMA_VERSION})"
         );
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    if current >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    for (index, (_, sql)) in migrations()?.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
@@ -782,9 +779,18 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn every_migration_is_its_file_in_the_order_of_their_names() {
+        crate::support::inflate::assert_holds_folder(&MIGRATIONS, "src/db/schema", ".sql", false);
+        let names: Vec<&str> = MIGRATIONS.names.iter().map(|(name, _)| *name).collect();
+        assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "{names:?}");
+        assert_eq!(names[0], "001_core.sql");
+        assert_eq!(names[SCHEMA_VERSION - 1], "018_fewer_pages.sql");
+    }
+
     /// Runs the first `count` migrations, as an older binary left the file.
     fn migrate_to(conn: &mut Connection, count: usize) {
-        for (index, sql) in MIGRATIONS.iter().enumerate().take(count) {
+        for (index, (_, sql)) in migrations().unwrap().iter().enumerate().take(count) {
             let tx = conn.transaction().unwrap();
             tx.execute_batch(sql).unwrap();
             tx.pragma_update(None, "user_version", index as i64 + 1)

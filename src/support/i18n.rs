@@ -4,19 +4,17 @@
 //! in when the text is shown. Keys ending in `_html` may hold markup (their
 //! values are escaped); all other texts are plain and escaped as a whole.
 //!
-//! Adding a language is adding its file and one line to `SOURCES`.
+//! Adding a language is adding its file (build.rs deflates every one).
 
 use crate::error::{Arg, Error};
+use crate::support::inflate::Packed;
 use crate::support::money::MoneyFormat;
 use std::fmt;
 use std::sync::OnceLock;
 
-/// English first: it is the fallback for keys another language lacks.
-const SOURCES: &[(&str, &str)] = &[
-    ("en", include_str!("../../catalogue/en.txt")),
-    ("es", include_str!("../../catalogue/es.txt")),
-    ("hi", include_str!("../../catalogue/hi.txt")),
-];
+/// Every `catalogue/<language>.txt`, deflated by build.rs, English first:
+/// it is the fallback for keys another language lacks.
+const CATALOGUES: Packed = include!(concat!(env!("OUT_DIR"), "/catalogues.rs"));
 
 /// How a missing text shows: visible on the page, and logged.
 const MISSING_OPEN: &str = "⟦";
@@ -124,13 +122,31 @@ impl Catalogue {
     }
 }
 
+/// Each language's code and catalogue text, inflated once, when first needed.
+fn sources() -> &'static [(&'static str, String)] {
+    static SOURCES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        // Not the error's text: its `Display` reads the catalogues.
+        CATALOGUES.texts().unwrap_or_else(|_| {
+            log::error!("the catalogues built in are malformed");
+            Vec::new()
+        })
+    })
+}
+
+/// Never empty: English (without texts if the build's stream is broken,
+/// every text then showing its key) comes first.
 pub fn catalogues() -> &'static [Catalogue] {
     static ALL: OnceLock<Vec<Catalogue>> = OnceLock::new();
     ALL.get_or_init(|| {
-        SOURCES
+        let mut all: Vec<Catalogue> = sources()
             .iter()
             .map(|(lang, source)| Catalogue::parse(lang, source))
-            .collect()
+            .collect();
+        if all.is_empty() {
+            all.push(Catalogue::parse("en", ""));
+        }
+        all
     })
 }
 
@@ -187,8 +203,9 @@ pub fn choose<'a>(
         .unwrap_or(english())
 }
 
-/// An `Accept-Language` weight ("0.8") in thousandths; malformed is 0.
-fn quality(text: &str) -> u32 {
+/// An HTTP weight (`q=0.8` of `Accept-Language`, `Accept-Encoding`) in
+/// thousandths; malformed is 0.
+pub fn quality(text: &str) -> u32 {
     let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
     if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return 0;
@@ -240,9 +257,15 @@ mod tests {
 
     fn with_test_language() -> Vec<Catalogue> {
         vec![
-            Catalogue::parse("en", SOURCES[0].1),
+            Catalogue::parse("en", &sources()[0].1),
             Catalogue::parse("xx", TEST_SOURCE),
         ]
+    }
+
+    #[test]
+    fn every_catalogue_is_its_file_with_english_first() {
+        crate::support::inflate::assert_holds_folder(&CATALOGUES, "catalogue", ".txt", true);
+        assert_eq!(catalogues()[0].lang, "en");
     }
 
     #[test]
@@ -254,7 +277,7 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_well_formed() {
-        for (lang, source) in SOURCES {
+        for (lang, source) in sources() {
             let mut keys: Vec<&str> = Catalogue::parse(lang, source).keys().collect();
             let count = keys.len();
             keys.dedup();
