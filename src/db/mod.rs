@@ -19,9 +19,9 @@ const MIGRATIONS: Packed = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 /// The newest `user_version` this binary knows.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.names.len();
 
-/// The migrations' SQL, inflated (only when one is to run).
-fn migrations() -> rusqlite::Result<Vec<(&'static str, String)>> {
-    MIGRATIONS.texts().map_err(|_| {
+/// The migrations' SQL, one after the other (`MIGRATIONS.texts` cuts it).
+fn migrations() -> rusqlite::Result<String> {
+    MIGRATIONS.inflate().map_err(|_| {
         rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
             Some("the migrations built in are malformed".into()),
@@ -327,7 +327,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     if current >= SCHEMA_VERSION {
         return Ok(());
     }
-    for (index, (_, sql)) in migrations()?.iter().enumerate().skip(current) {
+    let all = migrations()?;
+    for (index, (_, sql)) in MIGRATIONS.texts(&all).enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
@@ -790,7 +791,8 @@ mod tests {
 
     /// Runs the first `count` migrations, as an older binary left the file.
     fn migrate_to(conn: &mut Connection, count: usize) {
-        for (index, (_, sql)) in migrations().unwrap().iter().enumerate().take(count) {
+        let all = migrations().unwrap();
+        for (index, (_, sql)) in MIGRATIONS.texts(&all).enumerate().take(count) {
             let tx = conn.transaction().unwrap();
             tx.execute_batch(sql).unwrap();
             tx.pragma_update(None, "user_version", index as i64 + 1)

@@ -18,19 +18,6 @@ use std::sync::OnceLock;
 /// Every file of `templates/`, deflated by build.rs.
 const TEMPLATES: Packed = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
-/// The templates' names and sources, inflated once: the environment
-/// borrows them. None if the build's stream is broken (every page then
-/// fails as a missing template does).
-fn sources() -> &'static [(&'static str, String)] {
-    static SOURCES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
-    SOURCES.get_or_init(|| {
-        TEMPLATES.texts().unwrap_or_else(|_| {
-            log::error!("the templates built in are malformed");
-            Vec::new()
-        })
-    })
-}
-
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -56,7 +43,15 @@ fn environment() -> &'static Environment<'static> {
         env.add_test("none", minijinja::tests::is_none);
         env.add_filter("abs", minijinja::filters::abs);
         env.add_filter("replace", minijinja::filters::replace);
-        for (name, source) in sources() {
+        // Kept for the process's life: the environment borrows it.
+        let sources: &'static str = match TEMPLATES.inflate() {
+            Ok(all) => all.leak(),
+            Err(_) => {
+                log::error!("the templates built in are malformed");
+                ""
+            }
+        };
+        for (name, source) in TEMPLATES.texts(sources) {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
@@ -209,6 +204,12 @@ pub fn render(name: &str, context: minijinja::Value) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sources() -> Vec<(&'static str, &'static str)> {
+        TEMPLATES
+            .texts(TEMPLATES.inflate().unwrap().leak())
+            .collect()
+    }
 
     #[test]
     fn every_template_is_its_file() {

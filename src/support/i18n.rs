@@ -122,25 +122,22 @@ impl Catalogue {
     }
 }
 
-/// Each language's code and catalogue text, inflated once, when first needed.
-fn sources() -> &'static [(&'static str, String)] {
-    static SOURCES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
-    SOURCES.get_or_init(|| {
-        // Not the error's text: its `Display` reads the catalogues.
-        CATALOGUES.texts().unwrap_or_else(|_| {
-            log::error!("the catalogues built in are malformed");
-            Vec::new()
-        })
-    })
-}
-
 /// Never empty: English (without texts if the build's stream is broken,
-/// every text then showing its key) comes first.
+/// every text then showing its key) comes first. Inflated when first needed.
 pub fn catalogues() -> &'static [Catalogue] {
     static ALL: OnceLock<Vec<Catalogue>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let mut all: Vec<Catalogue> = sources()
-            .iter()
+        // Kept for the process's life: the catalogues borrow their texts.
+        // Not the error's text: its `Display` reads the catalogues.
+        let sources: &'static str = match CATALOGUES.inflate() {
+            Ok(all) => all.leak(),
+            Err(_) => {
+                log::error!("the catalogues built in are malformed");
+                ""
+            }
+        };
+        let mut all: Vec<Catalogue> = CATALOGUES
+            .texts(sources)
             .map(|(lang, source)| Catalogue::parse(lang, source))
             .collect();
         if all.is_empty() {
@@ -248,6 +245,12 @@ impl fmt::Display for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sources() -> Vec<(&'static str, &'static str)> {
+        CATALOGUES
+            .texts(CATALOGUES.inflate().unwrap().leak())
+            .collect()
+    }
     use crate::error::Code;
 
     const TEST_SOURCE: &str = "# a test language\n\
@@ -257,7 +260,7 @@ mod tests {
 
     fn with_test_language() -> Vec<Catalogue> {
         vec![
-            Catalogue::parse("en", &sources()[0].1),
+            Catalogue::parse("en", sources()[0].1),
             Catalogue::parse("xx", TEST_SOURCE),
         ]
     }

@@ -14,20 +14,20 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Every text, inflated, with its name.
-    pub fn texts(&self) -> Result<Vec<(&'static str, String)>> {
+    /// The texts, inflated, one after the other (as build.rs joined them).
+    pub fn inflate(&self) -> Result<String> {
         let length = self.names.iter().map(|(_, length)| length).sum();
-        let all = inflate(self.deflated, length)?;
-        let mut rest = all.as_slice();
-        self.names
-            .iter()
-            .map(|&(name, length)| {
-                let (text, after) = rest.split_at_checked(length).ok_or_else(malformed)?;
-                rest = after;
-                let text = String::from_utf8(text.to_vec()).map_err(|_| malformed())?;
-                Ok((name, text))
-            })
-            .collect()
+        String::from_utf8(inflate(self.deflated, length)?).map_err(|_| malformed())
+    }
+
+    /// Each text's name, and the text cut from `all` (what `inflate` gave).
+    pub fn texts<'a>(&self, all: &'a str) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        let mut at = 0;
+        self.names.iter().map_while(move |&(name, length)| {
+            let text = all.get(at..at + length)?;
+            at += length;
+            Some((name, text))
+        })
     }
 }
 
@@ -297,11 +297,10 @@ pub fn assert_holds_folder(packed: &Packed, folder: &str, extension: &str, named
             }
         }
     }
+    let all = packed.inflate().unwrap();
     let mut texts: Vec<(String, String)> = packed
-        .texts()
-        .unwrap()
-        .into_iter()
-        .map(|(name, text)| (name.to_string(), text))
+        .texts(&all)
+        .map(|(name, text)| (name.to_string(), text.to_string()))
         .collect();
     assert!(!texts.is_empty(), "{folder}");
     texts.sort();
@@ -468,17 +467,21 @@ mod tests {
             names: &[("a", 6), ("b", 6)],
             deflated,
         };
-        let texts = packed.texts().unwrap();
-        assert_eq!(
-            texts,
-            [("a", "héllo".to_string()), ("b", " world".to_string())]
-        );
-        // A length that splits a character is refused.
-        let split = Packed {
-            names: &[("a", 2), ("b", 10)],
+        let all = packed.inflate().unwrap();
+        let texts: Vec<_> = packed.texts(&all).collect();
+        assert_eq!(texts, [("a", "héllo"), ("b", " world")]);
+        // Lengths that do not add up to the stream's are refused.
+        let long = Packed {
+            names: &[("a", 6), ("b", 7)],
             deflated,
         };
-        assert!(split.texts().is_err());
+        assert!(long.inflate().is_err());
+        // Text that is not UTF-8 is refused.
+        let latin1 = Packed {
+            names: &[("a", 1)],
+            deflated: compress_to_vec(&[0xe9], 10).leak(),
+        };
+        assert!(latin1.inflate().is_err());
     }
 
     /// A deflate stream written bit by bit, as the format packs them.

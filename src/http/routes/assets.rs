@@ -5,8 +5,7 @@
 //! print.css for posters and shelf labels.
 //!
 //! Each is stored as a gzip member (build.rs) and sent as it is to clients
-//! that accept gzip (every browser); others get it inflated, made once and
-//! kept.
+//! that accept gzip (every browser); others get it inflated.
 
 use crate::error::{Code, Error, Result};
 use crate::http::request::Request;
@@ -17,7 +16,6 @@ use hyper::header::{
     HeaderValue, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, ETAG, IF_NONE_MATCH, VARY,
 };
 use hyper::StatusCode;
-use std::sync::OnceLock;
 
 /// One file of `static/`, as build.rs wrote it.
 struct Asset {
@@ -37,10 +35,9 @@ const FILES: &[Asset] = include!(concat!(env!("OUT_DIR"), "/static.rs"));
 const MAX_CODINGS: usize = 16;
 
 pub fn file(req: &Request, name: &str) -> Result<Response> {
-    let Some(index) = FILES.iter().position(|f| f.name == name) else {
+    let Some(asset) = FILES.iter().find(|f| f.name == name) else {
         return Err(Error::not_found(Code::PageNotFound));
     };
-    let asset = &FILES[index];
     let content_type = if name.ends_with(".css") {
         "text/css; charset=utf-8"
     } else {
@@ -63,7 +60,7 @@ pub fn file(req: &Request, name: &str) -> Result<Response> {
             .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         response
     } else {
-        with_body(StatusCode::OK, content_type, plain(index)?)
+        with_body(StatusCode::OK, content_type, plain(asset)?)
     };
     let headers = response.headers_mut();
     // Phones on a slow hotspot should fetch these once per hour at most.
@@ -76,20 +73,14 @@ pub fn file(req: &Request, name: &str) -> Result<Response> {
     Ok(response)
 }
 
-/// The file `FILES[index]` inflated, kept once a client has asked for it so.
-fn plain(index: usize) -> Result<Bytes> {
-    static PLAIN: [OnceLock<Bytes>; FILES.len()] = [const { OnceLock::new() }; FILES.len()];
-    let kept = &PLAIN[index];
-    if let Some(bytes) = kept.get() {
-        return Ok(bytes.clone());
-    }
-    let asset = &FILES[index];
+/// The file inflated (for the few clients that do not take gzip).
+fn plain(asset: &Asset) -> Result<Vec<u8>> {
+    // The deflate stream between the member's header and trailer.
     let deflated = asset
         .gzip
         .get(10..asset.gzip.len().saturating_sub(8))
         .unwrap_or_default();
-    let bytes = Bytes::from(inflate::inflate(deflated, asset.length)?);
-    Ok(kept.get_or_init(|| bytes).clone())
+    inflate::inflate(deflated, asset.length)
 }
 
 /// Whether `Accept-Encoding` lets gzip be sent: named (or `x-gzip`, its
@@ -256,7 +247,7 @@ mod tests {
         on_disk.sort();
         let names: Vec<&str> = FILES.iter().map(|f| f.name).collect();
         assert_eq!(names, on_disk);
-        for (index, asset) in FILES.iter().enumerate() {
+        for asset in FILES {
             let source = std::fs::read(dir.join(asset.name)).unwrap();
             // A gzip reader that checks the trailer's CRC and length.
             let mut unzipped = Vec::new();
@@ -264,7 +255,7 @@ mod tests {
                 .read_to_end(&mut unzipped)
                 .unwrap();
             assert_eq!(unzipped, source, "{}", asset.name);
-            assert_eq!(plain(index).unwrap(), source, "{}", asset.name);
+            assert_eq!(plain(asset).unwrap(), source, "{}", asset.name);
             assert!(asset.gzip.len() < source.len(), "{}", asset.name);
             assert_ne!(asset.etag, asset.gzip_etag);
         }
