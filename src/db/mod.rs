@@ -780,13 +780,65 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// What `sqls`, run as `migrate` runs them, leave in `sqlite_master`.
+    fn schema_made_by(sqls: &[&str]) -> Vec<(String, String, Option<String>)> {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in sqls {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+        rows.unwrap().map(Result::unwrap).collect()
+    }
+
     #[test]
-    fn every_migration_is_its_file_in_the_order_of_their_names() {
-        crate::support::inflate::assert_holds_folder(&MIGRATIONS, "src/db/schema", ".sql", false);
-        let names: Vec<&str> = MIGRATIONS.names.iter().map(|(name, _)| *name).collect();
-        assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "{names:?}");
-        assert_eq!(names[0], "001_core.sql");
-        assert_eq!(names[SCHEMA_VERSION - 1], "018_fewer_pages.sql");
+    fn migrations_lose_only_comment_lines_and_keep_the_schema() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db/schema");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        on_disk.sort();
+        let all = migrations().unwrap();
+        let packed: Vec<(&str, &str)> = MIGRATIONS.texts(&all).collect();
+        let names: Vec<&str> = packed.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, on_disk, "every file, in the order of their names");
+        assert_eq!(names.len(), SCHEMA_VERSION);
+
+        let originals: Vec<String> = names
+            .iter()
+            .map(|name| std::fs::read_to_string(dir.join(name)).unwrap())
+            .collect();
+        let mut dropped = 0;
+        for ((name, kept), original) in packed.iter().zip(&originals) {
+            // The kept lines are the original's, in order; the others are comments.
+            let mut kept = kept.lines().peekable();
+            for line in original.lines() {
+                if kept.peek() == Some(&line) {
+                    kept.next();
+                } else {
+                    assert!(line.trim_start().starts_with("--"), "{name}: {line}");
+                    dropped += 1;
+                }
+            }
+            assert_eq!(kept.next(), None, "{name}");
+        }
+        assert!(dropped > 100, "{dropped}");
+
+        let originals: Vec<&str> = originals.iter().map(String::as_str).collect();
+        let packed: Vec<&str> = packed.iter().map(|(_, sql)| *sql).collect();
+        let schema = schema_made_by(&packed);
+        assert!(schema.len() > 50, "{schema:?}");
+        assert_eq!(schema, schema_made_by(&originals));
+        // Comments inside a statement are kept, as SQLite stores them.
+        assert!(schema
+            .iter()
+            .any(|(_, _, sql)| sql.as_deref().is_some_and(|sql| sql.contains("--"))));
     }
 
     /// Runs the first `count` migrations, as an older binary left the file.
