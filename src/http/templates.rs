@@ -1,6 +1,6 @@
-//! Page templates, compiled into the binary from `templates/`. Their words
-//! come from the catalogues (`tr`), their amounts from the venue's money
-//! format (`money`, `amount`).
+//! Page templates, compiled into the binary (deflated) from `templates/`.
+//! Their words come from the catalogues (`tr`), their amounts from the
+//! venue's money format (`money`, `amount`).
 //!
 //! Every page's context names `lang` (the catalogue to speak) and may name
 //! `lang_param` (a language the visitor picked, carried on links by
