@@ -6,7 +6,8 @@
 //! browsers that accept gzip (`http::routes::assets`).
 //!
 //! Every file is stored byte for byte but the migrations, which lose their
-//! comment lines between statements (`strip_sql_comments`). No indentation
+//! comment lines between statements (`strip_sql_comments`), and the
+//! catalogues, their comment and blank lines. No indentation
 //! is stripped: `<pre>` and `<textarea>` keep their spaces, and the
 //! templates' indentation is 377 bytes deflated.
 
@@ -79,7 +80,21 @@ fn read(path: &Path) -> Vec<u8> {
     if path.extension() == Some("sql".as_ref()) {
         return strip_sql_comments(&text).into_bytes();
     }
+    if path.starts_with("catalogue") {
+        return strip_catalogue_comments(&text).into_bytes();
+    }
     text.into_bytes()
+}
+
+/// A catalogue without its comment and blank lines, which
+/// `i18n::Catalogue::parse` skips: 862 bytes deflated.
+fn strip_catalogue_comments(text: &str) -> String {
+    text.split_inclusive('\n')
+        .filter(|line| {
+            let line = line.trim();
+            !line.is_empty() && !line.starts_with('#')
+        })
+        .collect()
 }
 
 /// `sql` without its whole-line `--` comments that stand between

@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn every_template_is_its_file() {
-        crate::support::inflate::assert_holds_folder(&TEMPLATES, "templates", ".html", false);
+        crate::support::inflate::assert_holds_folder(&TEMPLATES, "templates", ".html");
     }
 
     #[test]

@@ -274,10 +274,10 @@ impl Code {
 }
 
 /// Checks that `packed` holds exactly the files of `folder` (recursively)
-/// whose names end in `extension`, each named by its path there (less the
-/// extension where `named_without` says so), byte for byte.
+/// whose names end in `extension`, each named by its path there, byte for
+/// byte.
 #[cfg(test)]
-pub fn assert_holds_folder(packed: &Packed, folder: &str, extension: &str, named_without: bool) {
+pub fn assert_holds_folder(packed: &Packed, folder: &str, extension: &str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut on_disk = Vec::new();
     let mut folders = vec![root.clone()];
@@ -288,11 +288,6 @@ pub fn assert_holds_folder(packed: &Packed, folder: &str, extension: &str, named
                 folders.push(path);
             } else if path.to_str().unwrap().ends_with(extension) {
                 let name = path.strip_prefix(&root).unwrap().to_str().unwrap();
-                let name = if named_without {
-                    name.strip_suffix(extension).unwrap()
-                } else {
-                    name
-                };
                 on_disk.push((name.to_string(), std::fs::read_to_string(&path).unwrap()));
             }
         }
