@@ -4,35 +4,30 @@
 //! turns with the writer where the filesystem cannot do WAL).
 
 use crate::error::{Error, Result};
+use crate::support::inflate::Packed;
 use rusqlite::Connection;
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Each entry moves the schema one `user_version` forward. Never edit a
-/// released entry: append a new one.
-const MIGRATIONS: &[&str] = &[
-    include_str!("schema/001_core.sql"),
-    include_str!("schema/002_clients.sql"),
-    include_str!("schema/003_order_limits.sql"),
-    include_str!("schema/004_menu_version.sql"),
-    include_str!("schema/005_members.sql"),
-    include_str!("schema/006_menus.sql"),
-    include_str!("schema/007_staff_payments.sql"),
-    include_str!("schema/008_owner.sql"),
-    include_str!("schema/009_board.sql"),
-    include_str!("schema/010_checkouts.sql"),
-    include_str!("schema/011_tables_promos.sql"),
-    include_str!("schema/012_stations.sql"),
-    include_str!("schema/013_performance.sql"),
-    include_str!("schema/016_report_rollups.sql"),
-    include_str!("schema/017_table_orders.sql"),
-    include_str!("schema/018_fewer_pages.sql"),
-];
+/// Each file of `src/db/schema/` moves the schema one `user_version`
+/// forward, in the order of their names (build.rs deflates them). Never edit
+/// a released one: add a new one.
+const MIGRATIONS: Packed = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// The newest `user_version` this binary knows.
-pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+pub const SCHEMA_VERSION: usize = MIGRATIONS.names.len();
+
+/// The migrations' SQL, one after the other (`MIGRATIONS.texts` cuts it).
+fn migrations() -> rusqlite::Result<String> {
+    MIGRATIONS.inflate().map_err(|_| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some("the migrations built in are malformed".into()),
+        )
+    })
+}
 
 const READERS: usize = 3;
 
@@ -324,13 +319,16 @@ fn prepare_dir(data_dir: &Path) -> Result<Journal> {
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let current = usize::try_from(current).unwrap_or(0);
-    if current > MIGRATIONS.len() {
+    if current > SCHEMA_VERSION {
         log::warn!(
-            "database schema version {current} is newer than this binary knows ({})",
-            MIGRATIONS.len()
+            "database schema version {current} is newer than this binary knows ({SCHEMA_VERSION})"
         );
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    if current >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let all = migrations()?;
+    for (index, (_, sql)) in MIGRATIONS.texts(&all).enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
@@ -782,9 +780,71 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// What `sqls`, run as `migrate` runs them, leave in `sqlite_master`.
+    fn schema_made_by(sqls: &[&str]) -> Vec<(String, String, Option<String>)> {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in sqls {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+        rows.unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn migrations_lose_only_comment_lines_and_keep_the_schema() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db/schema");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        on_disk.sort();
+        let all = migrations().unwrap();
+        let packed: Vec<(&str, &str)> = MIGRATIONS.texts(&all).collect();
+        let names: Vec<&str> = packed.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, on_disk, "every file, in the order of their names");
+        assert_eq!(names.len(), SCHEMA_VERSION);
+
+        let originals: Vec<String> = names
+            .iter()
+            .map(|name| std::fs::read_to_string(dir.join(name)).unwrap())
+            .collect();
+        let mut dropped = 0;
+        for ((name, kept), original) in packed.iter().zip(&originals) {
+            // The kept lines are the original's, in order; the others are comments.
+            let mut kept = kept.lines().peekable();
+            for line in original.lines() {
+                if kept.peek() == Some(&line) {
+                    kept.next();
+                } else {
+                    assert!(line.trim_start().starts_with("--"), "{name}: {line}");
+                    dropped += 1;
+                }
+            }
+            assert_eq!(kept.next(), None, "{name}");
+        }
+        assert!(dropped > 100, "{dropped}");
+
+        let originals: Vec<&str> = originals.iter().map(String::as_str).collect();
+        let packed: Vec<&str> = packed.iter().map(|(_, sql)| *sql).collect();
+        let schema = schema_made_by(&packed);
+        assert!(schema.len() > 50, "{schema:?}");
+        assert_eq!(schema, schema_made_by(&originals));
+        // Comments inside a statement are kept, as SQLite stores them.
+        assert!(schema
+            .iter()
+            .any(|(_, _, sql)| sql.as_deref().is_some_and(|sql| sql.contains("--"))));
+    }
+
     /// Runs the first `count` migrations, as an older binary left the file.
     fn migrate_to(conn: &mut Connection, count: usize) {
-        for (index, sql) in MIGRATIONS.iter().enumerate().take(count) {
+        let all = migrations().unwrap();
+        for (index, (_, sql)) in MIGRATIONS.texts(&all).enumerate().take(count) {
             let tx = conn.transaction().unwrap();
             tx.execute_batch(sql).unwrap();
             tx.pragma_update(None, "user_version", index as i64 + 1)

@@ -248,7 +248,7 @@ pub(super) async fn route(app: &App, req: &Request) -> Result<Response> {
         // The now-serving board
         (&Method::GET, ["board"]) => board::page(app, req).await,
         (&Method::GET, ["api", "board"]) => board::api(app, req).await,
-        (&Method::GET, ["static", file]) => assets::file(file),
+        (&Method::GET, ["static", file]) => assets::file(req, file),
         // Tables and QR codes
         (&Method::GET, ["t", code]) => tables::table_page(app, req, code).await,
         (&Method::GET, ["api", "tables", code]) => tables::api_table(app, req, code).await,

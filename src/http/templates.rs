@@ -1,6 +1,6 @@
-//! Page templates, compiled into the binary from `templates/`. Their words
-//! come from the catalogues (`tr`), their amounts from the venue's money
-//! format (`money`, `amount`).
+//! Page templates, compiled into the binary (deflated) from `templates/`.
+//! Their words come from the catalogues (`tr`), their amounts from the
+//! venue's money format (`money`, `amount`).
 //!
 //! Every page's context names `lang` (the catalogue to speak) and may name
 //! `lang_param` (a language the visitor picked, carried on links by
@@ -9,211 +9,14 @@
 use crate::error::{Error, Result};
 use crate::ordering::orders::Status;
 use crate::support::i18n;
+use crate::support::inflate::Packed;
 use crate::support::money::MoneyFormat;
 use minijinja::value::Kwargs;
 use minijinja::{Environment, State, Value};
 use std::sync::OnceLock;
 
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "account/login.html",
-        include_str!("../../templates/account/login.html"),
-    ),
-    (
-        "account/register.html",
-        include_str!("../../templates/account/register.html"),
-    ),
-    (
-        "admin/venue.html",
-        include_str!("../../templates/admin/venue.html"),
-    ),
-    (
-        "admin/setup.html",
-        include_str!("../../templates/admin/setup.html"),
-    ),
-    (
-        "admin/languages.html",
-        include_str!("../../templates/admin/languages.html"),
-    ),
-    (
-        "admin/report.html",
-        include_str!("../../templates/admin/report.html"),
-    ),
-    (
-        "admin/audit.html",
-        include_str!("../../templates/admin/audit.html"),
-    ),
-    ("base.html", include_str!("../../templates/base.html")),
-    (
-        "customer/badges.html",
-        include_str!("../../templates/customer/badges.html"),
-    ),
-    (
-        "customer/cart.html",
-        include_str!("../../templates/customer/cart.html"),
-    ),
-    (
-        "customer/item.html",
-        include_str!("../../templates/customer/item.html"),
-    ),
-    (
-        "customer/search.html",
-        include_str!("../../templates/customer/search.html"),
-    ),
-    (
-        "customer/search_form.html",
-        include_str!("../../templates/customer/search_form.html"),
-    ),
-    (
-        "customer/home.html",
-        include_str!("../../templates/customer/home.html"),
-    ),
-    (
-        "customer/menu.html",
-        include_str!("../../templates/customer/menu.html"),
-    ),
-    (
-        "customer/order.html",
-        include_str!("../../templates/customer/order.html"),
-    ),
-    (
-        "customer/order_status.html",
-        include_str!("../../templates/customer/order_status.html"),
-    ),
-    (
-        "customer/checkout.html",
-        include_str!("../../templates/customer/checkout.html"),
-    ),
-    (
-        "customer/checkout_status.html",
-        include_str!("../../templates/customer/checkout_status.html"),
-    ),
-    ("error.html", include_str!("../../templates/error.html")),
-    (
-        "portal/welcome.html",
-        include_str!("../../templates/portal/welcome.html"),
-    ),
-    (
-        "shop/board.html",
-        include_str!("../../templates/shop/board.html"),
-    ),
-    (
-        "shop/menu.html",
-        include_str!("../../templates/shop/menu.html"),
-    ),
-    (
-        "shop/orders.html",
-        include_str!("../../templates/shop/orders.html"),
-    ),
-    (
-        "shop/item.html",
-        include_str!("../../templates/shop/item.html"),
-    ),
-    (
-        "shop/group_form.html",
-        include_str!("../../templates/shop/group_form.html"),
-    ),
-    (
-        "board/tv.html",
-        include_str!("../../templates/board/tv.html"),
-    ),
-    (
-        "shop/staff.html",
-        include_str!("../../templates/shop/staff.html"),
-    ),
-    (
-        "shop/ticket_payment.html",
-        include_str!("../../templates/shop/ticket_payment.html"),
-    ),
-    (
-        "customer/order_payments.html",
-        include_str!("../../templates/customer/order_payments.html"),
-    ),
-    (
-        "customer/paused.html",
-        include_str!("../../templates/customer/paused.html"),
-    ),
-    (
-        "shop/pause.html",
-        include_str!("../../templates/shop/pause.html"),
-    ),
-    (
-        "shop/ticket_recall.html",
-        include_str!("../../templates/shop/ticket_recall.html"),
-    ),
-    (
-        "shop/cancel_reasons.html",
-        include_str!("../../templates/shop/cancel_reasons.html"),
-    ),
-    (
-        "admin/tables.html",
-        include_str!("../../templates/admin/tables.html"),
-    ),
-    (
-        "admin/posters.html",
-        include_str!("../../templates/admin/posters.html"),
-    ),
-    (
-        "shop/promos.html",
-        include_str!("../../templates/shop/promos.html"),
-    ),
-    (
-        "shop/labels.html",
-        include_str!("../../templates/shop/labels.html"),
-    ),
-    (
-        "customer/offers.html",
-        include_str!("../../templates/customer/offers.html"),
-    ),
-    (
-        "customer/promotions.html",
-        include_str!("../../templates/customer/promotions.html"),
-    ),
-    (
-        "shop/station.html",
-        include_str!("../../templates/shop/station.html"),
-    ),
-    (
-        "shop/station_orders.html",
-        include_str!("../../templates/shop/station_orders.html"),
-    ),
-    (
-        "shop/station_links.html",
-        include_str!("../../templates/shop/station_links.html"),
-    ),
-    (
-        "shop/ticket_stations.html",
-        include_str!("../../templates/shop/ticket_stations.html"),
-    ),
-    (
-        "customer/cart_fields.html",
-        include_str!("../../templates/customer/cart_fields.html"),
-    ),
-    (
-        "customer/cart_shops.html",
-        include_str!("../../templates/customer/cart_shops.html"),
-    ),
-    (
-        "customer/cart_live.html",
-        include_str!("../../templates/customer/cart_live.html"),
-    ),
-    (
-        "customer/orders.html",
-        include_str!("../../templates/customer/orders.html"),
-    ),
-    (
-        "customer/receipt.html",
-        include_str!("../../templates/customer/receipt.html"),
-    ),
-    (
-        "customer/cart_link.html",
-        include_str!("../../templates/customer/cart_link.html"),
-    ),
-    (
-        "customer/by_field.html",
-        include_str!("../../templates/customer/by_field.html"),
-    ),
-];
+/// Every file of `templates/`, deflated by build.rs.
+const TEMPLATES: Packed = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 /// `range(n)` in a template makes at most this many numbers.
 const MAX_RANGE: u32 = 100;
@@ -254,7 +57,15 @@ fn environment() -> &'static Environment<'static> {
         env.add_filter("replace", |text: &str, from: &str, to: &str| {
             text.replace(from, to)
         });
-        for (name, source) in TEMPLATES {
+        // Kept for the process's life: the environment borrows it.
+        let sources: &'static str = match TEMPLATES.inflate() {
+            Ok(all) => all.leak(),
+            Err(_) => {
+                log::error!("the templates built in are malformed");
+                ""
+            }
+        };
+        for (name, source) in TEMPLATES.texts(sources) {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
@@ -408,9 +219,20 @@ pub fn render(name: &str, context: minijinja::Value) -> Result<String> {
 mod tests {
     use super::*;
 
+    fn sources() -> Vec<(&'static str, &'static str)> {
+        TEMPLATES
+            .texts(TEMPLATES.inflate().unwrap().leak())
+            .collect()
+    }
+
+    #[test]
+    fn every_template_is_its_file() {
+        crate::support::inflate::assert_holds_folder(&TEMPLATES, "templates", ".html");
+    }
+
     #[test]
     fn every_template_compiles() {
-        for (name, _) in TEMPLATES {
+        for (name, _) in sources() {
             assert!(environment().get_template(name).is_ok(), "{name}");
         }
     }
@@ -480,7 +302,7 @@ mod tests {
     fn every_filter_test_and_function_the_templates_call_is_registered() {
         use minijinja::ErrorKind;
         let env = environment();
-        for (template, source) in TEMPLATES {
+        for (template, source) in sources() {
             for (kind, name) in names_called(source) {
                 let (probe, unknown) = match kind {
                     '|' => (format!("{{{{ none|{name} }}}}"), ErrorKind::UnknownFilter),
@@ -535,7 +357,7 @@ mod tests {
 
     #[test]
     fn every_key_a_template_names_is_in_english() {
-        for (name, source) in TEMPLATES {
+        for (name, source) in sources() {
             for piece in source.split("tr('").skip(1) {
                 let key = &piece[..piece.find('\'').unwrap_or(0)];
                 // Keys built from a state or column name end in '.'.

@@ -4,19 +4,17 @@
 //! in when the text is shown. Keys ending in `_html` may hold markup (their
 //! values are escaped); all other texts are plain and escaped as a whole.
 //!
-//! Adding a language is adding its file and one line to `SOURCES`.
+//! Adding a language is adding its file (build.rs deflates every one).
 
 use crate::error::{Arg, Error};
+use crate::support::inflate::Packed;
 use crate::support::money::MoneyFormat;
 use std::fmt;
 use std::sync::OnceLock;
 
-/// English first: it is the fallback for keys another language lacks.
-const SOURCES: &[(&str, &str)] = &[
-    ("en", include_str!("../../catalogue/en.txt")),
-    ("es", include_str!("../../catalogue/es.txt")),
-    ("hi", include_str!("../../catalogue/hi.txt")),
-];
+/// Every `catalogue/<language>.txt`, deflated by build.rs, English first:
+/// it is the fallback for keys another language lacks.
+const CATALOGUES: Packed = include!(concat!(env!("OUT_DIR"), "/catalogues.rs"));
 
 /// How a missing text shows: visible on the page, and logged.
 const MISSING_OPEN: &str = "⟦";
@@ -124,13 +122,28 @@ impl Catalogue {
     }
 }
 
+/// Never empty: English (without texts if the build's stream is broken,
+/// every text then showing its key) comes first. Inflated when first needed.
 pub fn catalogues() -> &'static [Catalogue] {
     static ALL: OnceLock<Vec<Catalogue>> = OnceLock::new();
     ALL.get_or_init(|| {
-        SOURCES
-            .iter()
+        // Kept for the process's life: the catalogues borrow their texts.
+        // Not the error's text: its `Display` reads the catalogues.
+        let sources: &'static str = match CATALOGUES.inflate() {
+            Ok(all) => all.leak(),
+            Err(_) => {
+                log::error!("the catalogues built in are malformed");
+                ""
+            }
+        };
+        let mut all: Vec<Catalogue> = CATALOGUES
+            .texts(sources)
             .map(|(lang, source)| Catalogue::parse(lang, source))
-            .collect()
+            .collect();
+        if all.is_empty() {
+            all.push(Catalogue::parse("en", ""));
+        }
+        all
     })
 }
 
@@ -187,8 +200,9 @@ pub fn choose<'a>(
         .unwrap_or(english())
 }
 
-/// An `Accept-Language` weight ("0.8") in thousandths; malformed is 0.
-fn quality(text: &str) -> u32 {
+/// An HTTP weight (`q=0.8` of `Accept-Language`, `Accept-Encoding`) in
+/// thousandths; malformed is 0.
+pub fn quality(text: &str) -> u32 {
     let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
     if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return 0;
@@ -231,6 +245,12 @@ impl fmt::Display for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sources() -> Vec<(&'static str, &'static str)> {
+        CATALOGUES
+            .texts(CATALOGUES.inflate().unwrap().leak())
+            .collect()
+    }
     use crate::error::Code;
 
     const TEST_SOURCE: &str = "# a test language\n\
@@ -240,9 +260,43 @@ mod tests {
 
     fn with_test_language() -> Vec<Catalogue> {
         vec![
-            Catalogue::parse("en", SOURCES[0].1),
+            Catalogue::parse("en", sources()[0].1),
             Catalogue::parse("xx", TEST_SOURCE),
         ]
+    }
+
+    #[test]
+    fn every_catalogue_is_its_file_without_comments_english_first() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                e.unwrap()
+                    .file_name()
+                    .into_string()
+                    .unwrap()
+                    .strip_suffix(".txt")
+                    .map(str::to_string)
+            })
+            .collect();
+        on_disk.sort();
+        let mut langs: Vec<&str> = sources().iter().map(|(lang, _)| *lang).collect();
+        assert_eq!(langs[0], "en");
+        assert_eq!(catalogues()[0].lang, "en");
+        langs.sort();
+        assert_eq!(langs, on_disk);
+        for (lang, packed) in sources() {
+            let file = std::fs::read_to_string(dir.join(format!("{lang}.txt"))).unwrap();
+            let texts = |source: &'static str| Catalogue::parse(lang, source).texts;
+            assert_eq!(texts(packed), texts(file.clone().leak()), "{lang}");
+            // Only comment and blank lines are left out.
+            let kept: Vec<&str> = file
+                .lines()
+                .filter(|line| !line.trim().is_empty() && !line.trim().starts_with('#'))
+                .collect();
+            assert_eq!(packed.lines().collect::<Vec<_>>(), kept, "{lang}");
+            assert!(packed.len() < file.len(), "{lang}");
+        }
     }
 
     #[test]
@@ -254,7 +308,7 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_well_formed() {
-        for (lang, source) in SOURCES {
+        for (lang, source) in sources() {
             let mut keys: Vec<&str> = Catalogue::parse(lang, source).keys().collect();
             let count = keys.len();
             keys.dedup();
