@@ -14,7 +14,7 @@ use super::routes::{photos, portal};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::ordering::photos::{too_large as photo_too_large, MAX_PHOTO_BYTES};
-use crate::support::i18n;
+use crate::support::{i18n, task};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Bytes;
 use hyper::body::Incoming;
@@ -84,7 +84,7 @@ pub async fn serve(
         let io = WriteTimeout::new(stream, limits.write_timeout);
         let stopping = stopping.clone();
         let open = open.clone();
-        tokio::spawn(async move {
+        task::spawn(async move {
             lean::serve(app, io, peer, local, stopping).await;
             // Only now is the socket closed and its descriptor free.
             drop(slot);
