@@ -436,7 +436,13 @@ impl Db {
         };
         if start {
             let pool = self.inner.clone();
-            tokio::task::spawn_blocking(move || commit_batches(&pool));
+            // Of `spawn_erased`'s task type, so tokio's blocking-task code
+            // exists once for both.
+            let commit: Task = Box::new(move || {
+                commit_batches(&pool);
+                Ok(Box::new(()))
+            });
+            tokio::task::spawn_blocking(commit);
         }
         answered
             .await
