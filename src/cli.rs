@@ -67,8 +67,8 @@ pub(crate) enum ClientsCommand {
     Allow {
         target: Target,
         #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES,
-              value_parser = clap::value_parser!(i64).range(1..=525_600))]
-        minutes: i64,
+              value_parser = clap::value_parser!(u32).range(1..=525_600))]
+        minutes: u32,
     },
     /// Send a client (IP or MAC) back to the portal
     Deny { target: Target },
@@ -276,7 +276,7 @@ fn clients_command(data_dir: PathBuf, command: ClientsCommand) -> Result<()> {
     match command {
         ClientsCommand::List => print!("{}", clients::list_text(&conn, now)?),
         ClientsCommand::Allow { target, minutes } => {
-            clients::allow(&conn, &target, now, minutes)?;
+            clients::allow(&conn, &target, now, i64::from(minutes))?;
             println!("{target} allowed for {minutes} minutes");
         }
         ClientsCommand::Deny { target } => {

@@ -56,8 +56,8 @@ pub struct ServeArgs {
 
     /// How long an acceptance lasts before the client sees the portal again
     #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES, value_name = "MINUTES",
-          value_parser = clap::value_parser!(i64).range(1..=525_600))]
-    pub session_minutes: i64,
+          value_parser = clap::value_parser!(u32).range(1..=525_600))]
+    pub session_minutes: u32,
 
     /// A resolver for accepted clients in internet mode (IP or IP:PORT;
     /// repeat for several, they are asked at once)
@@ -176,7 +176,7 @@ impl Config {
                 secure_host,
             },
             clients: ClientSettings {
-                session_minutes: args.session_minutes,
+                session_minutes: i64::from(args.session_minutes),
                 arp_path: args.arp_path,
                 open_firewall: args.mode == Mode::Internet,
                 firewall: match args.firewall.as_str() {

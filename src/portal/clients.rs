@@ -25,7 +25,8 @@ const RESTORE_EVERY: u64 = 12;
 /// `last_seen` is written at most this often per client: each write is a
 /// synced commit, too costly per request.
 const SEEN_EVERY_MS: i64 = 60_000;
-pub const DEFAULT_SESSION_MINUTES: i64 = 24 * 60;
+/// A u32 as the command line reads it (one clap parser for every count).
+pub const DEFAULT_SESSION_MINUTES: u32 = 24 * 60;
 
 #[derive(Clone)]
 pub struct ClientSettings {
@@ -40,7 +41,7 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         ClientSettings {
-            session_minutes: DEFAULT_SESSION_MINUTES,
+            session_minutes: i64::from(DEFAULT_SESSION_MINUTES),
             arp_path: "/proc/net/arp".into(),
             open_firewall: false,
             firewall: Arc::new(crate::portal::firewall::NoFirewall),
