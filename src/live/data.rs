@@ -6,6 +6,7 @@ use super::{Changes, Live};
 use crate::db::Db;
 use crate::error::Result;
 use rusqlite::{Connection, Transaction};
+use std::future::Future;
 
 #[derive(Clone)]
 pub struct Data {
@@ -21,13 +22,14 @@ impl Data {
         }
     }
 
-    /// Runs `f` on a reader connection.
-    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` on a reader connection. `Db::read`'s own future, not one
+    /// more around it for each use.
+    pub fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T>> + '_
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.db.read(f).await
+        self.db.read(f)
     }
 
     /// Runs `f` in a write transaction; once it has committed, wakes whoever
