@@ -6,9 +6,13 @@
 use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 /// Each entry moves the schema one `user_version` forward. Never edit a
 /// released entry: append a new one.
@@ -401,15 +405,12 @@ impl Db {
     /// transaction (group commit: one fsync for many), each inside its own
     /// savepoint, so a failing `f` is undone alone and reported alone; a
     /// failed commit is reported to every write it held.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    pub fn write<T, F>(&self, f: F) -> impl Future<Output = Result<T>> + Send + '_
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static,
     {
-        let value = self
-            .write_erased(Box::new(move |tx| Ok(Box::new(f(tx)?) as Erased)))
-            .await?;
-        typed(value)
+        Typed::new(self.write_erased(Box::new(move |tx| Ok(Box::new(f(tx)?) as Erased))))
     }
 
     async fn write_erased(&self, f: WriteJob) -> Result<Erased> {
@@ -450,15 +451,12 @@ impl Db {
     }
 
     /// Runs `f` on a free reader connection (or waits for one).
-    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    pub fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T>> + Send + '_
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let value = self
-            .read_erased(Box::new(move |conn| Ok(Box::new(f(conn)?) as Erased)))
-            .await?;
-        typed(value)
+        Typed::new(self.read_erased(Box::new(move |conn| Ok(Box::new(f(conn)?) as Erased))))
     }
 
     async fn read_erased(&self, f: ReadJob) -> Result<Erased> {
@@ -648,6 +646,31 @@ async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|e| Error::Internal(format!("{what} task failed: {e}")))?
+}
+
+/// An erased answer's future as one of `T`: the code per use of `read` and
+/// `write` is then this small future per result type, not a future per
+/// closure type around the erased one.
+struct Typed<'a, T> {
+    erased: Pin<Box<dyn Future<Output = Result<Erased>> + Send + 'a>>,
+    wants: PhantomData<fn() -> T>,
+}
+
+impl<'a, T> Typed<'a, T> {
+    fn new(erased: impl Future<Output = Result<Erased>> + Send + 'a) -> Self {
+        Typed {
+            erased: Box::pin(erased),
+            wants: PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> Future for Typed<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        self.erased.as_mut().poll(cx).map(|erased| typed(erased?))
+    }
 }
 
 fn typed<T: 'static>(value: Erased) -> Result<T> {
