@@ -405,7 +405,7 @@ impl Db {
     /// transaction (group commit: one fsync for many), each inside its own
     /// savepoint, so a failing `f` is undone alone and reported alone; a
     /// failed commit is reported to every write it held.
-    pub fn write<T, F>(&self, f: F) -> impl Future<Output = Result<T>> + Send + '_
+    pub fn write<T, F>(&self, f: F) -> Typed<'_, T>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static,
@@ -651,7 +651,7 @@ async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
 /// An erased answer's future as one of `T`: the code per use of `read` and
 /// `write` is then this small future per result type, not a future per
 /// closure type around the erased one.
-struct Typed<'a, T> {
+pub struct Typed<'a, T> {
     erased: Pin<Box<dyn Future<Output = Result<Erased>> + Send + 'a>>,
     wants: PhantomData<fn() -> T>,
 }
