@@ -635,11 +635,14 @@ type ReadJob = Box<dyn FnOnce(&Connection) -> Result<Erased> + Send>;
 type WriteJob = Box<dyn FnOnce(&rusqlite::Transaction) -> Result<Erased> + Send>;
 
 /// Runs `f` off the async threads; `what` names the work if its task fails.
-pub async fn blocking<T: Send + 'static>(
+pub fn blocking<T: Send + 'static>(
     what: &'static str,
     f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    typed(spawn_erased(what, Box::new(move || Ok(Box::new(f()?) as Erased))).await?)
+) -> Typed<'static, T> {
+    Typed::new(spawn_erased(
+        what,
+        Box::new(move || Ok(Box::new(f()?) as Erased)),
+    ))
 }
 
 async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
@@ -648,9 +651,9 @@ async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
         .map_err(|e| Error::Internal(format!("{what} task failed: {e}")))?
 }
 
-/// An erased answer's future as one of `T`: the code per use of `read` and
-/// `write` is then this small future per result type, not a future per
-/// closure type around the erased one.
+/// An erased answer's future as one of `T`: the code per use of `read`,
+/// `write` and `blocking` is then this small future per result type, not a
+/// future per closure type around the erased one.
 pub struct Typed<'a, T> {
     erased: Pin<Box<dyn Future<Output = Result<Erased>> + Send + 'a>>,
     wants: PhantomData<fn() -> T>,
