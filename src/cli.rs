@@ -5,9 +5,10 @@ use crate::app::App;
 use crate::config::{Config, ServeArgs};
 use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, Target};
+use crate::support::{crypto, task};
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::{backup, demo, retention};
-use crate::{accounts, db, http, ordering, portal::dns, support::crypto};
+use crate::{accounts, db, http, ordering, portal::dns};
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -66,8 +67,8 @@ pub(crate) enum ClientsCommand {
     Allow {
         target: Target,
         #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES,
-              value_parser = clap::value_parser!(i64).range(1..=525_600))]
-        minutes: i64,
+              value_parser = clap::value_parser!(u32).range(1..=525_600))]
+        minutes: u32,
     },
     /// Send a client (IP or MAC) back to the portal
     Deny { target: Target },
@@ -143,11 +144,11 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         let app = App::open(&config).await?;
         start_portal(&app, &config).await?;
         let clock = app.clone();
-        tokio::spawn(ordering::windows::follow(app.data.clone(), move || {
+        task::spawn(ordering::windows::follow(app.data.clone(), move || {
             clock.venue().minute_of_day(crate::support::time::now_ms())
         }));
         let settings = app.clone();
-        tokio::spawn(retention::follow(app.data.clone(), move || {
+        task::spawn(retention::follow(app.data.clone(), move || {
             settings.venue()
         }));
         if config.demo && app.data.db.write(|tx| demo::seed(tx)).await? {
@@ -179,7 +180,7 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
                 app.portal.secure_host.as_deref().unwrap_or_default(),
                 tls_listener.local_addr().unwrap_or(addr)
             );
-            tokio::spawn(http::tls::serve(tls_listener, tls, app.clone(), limits));
+            task::spawn(http::tls::serve(tls_listener, tls, app.clone(), limits));
         }
         http::serve(listener, app, limits, shutdown_signal()).await;
         log::info!("stopped");
@@ -192,7 +193,7 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
 async fn start_portal(app: &App, config: &Config) -> Result<()> {
     let accepted = app.clients.restore().await?;
     log::info!("{accepted} accepted Wi-Fi clients restored");
-    tokio::spawn(app.clients.clone().keep_in_sync());
+    task::spawn(app.clients.clone().keep_in_sync());
     if let Some(addr) = config.dns {
         let (udp, tcp) = dns::bind(addr).await?;
         // The bound addresses, not the asked-for one: with port 0 (tests)
@@ -204,7 +205,7 @@ async fn start_portal(app: &App, config: &Config) -> Result<()> {
             bound(tcp.local_addr()),
             app.portal.mode
         );
-        tokio::spawn(dns::serve(
+        task::spawn(dns::serve(
             udp,
             tcp,
             app.portal.clone(),
@@ -275,7 +276,7 @@ fn clients_command(data_dir: PathBuf, command: ClientsCommand) -> Result<()> {
     match command {
         ClientsCommand::List => print!("{}", clients::list_text(&conn, now)?),
         ClientsCommand::Allow { target, minutes } => {
-            clients::allow(&conn, &target, now, minutes)?;
+            clients::allow(&conn, &target, now, i64::from(minutes))?;
             println!("{target} allowed for {minutes} minutes");
         }
         ClientsCommand::Deny { target } => {

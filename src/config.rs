@@ -56,8 +56,8 @@ pub struct ServeArgs {
 
     /// How long an acceptance lasts before the client sees the portal again
     #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES, value_name = "MINUTES",
-          value_parser = clap::value_parser!(i64).range(1..=525_600))]
-    pub session_minutes: i64,
+          value_parser = clap::value_parser!(u32).range(1..=525_600))]
+    pub session_minutes: u32,
 
     /// A resolver for accepted clients in internet mode (IP or IP:PORT;
     /// repeat for several, they are asked at once)
@@ -89,9 +89,10 @@ pub struct ServeArgs {
     pub max_connections_per_client: u32,
 
     /// Drop a connection whose client has taken none of its answer for this long
+    // A u32 as the counts above are: one clap parser (its code) serves all three.
     #[arg(long, default_value_t = DEFAULT_WRITE_TIMEOUT_SECS, value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub write_timeout: u64,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub write_timeout: u32,
 
     /// Serve HTTPS on this address (e.g. 0.0.0.0:8443) with --tls-cert,
     /// --tls-key and --tls-host
@@ -175,7 +176,7 @@ impl Config {
                 secure_host,
             },
             clients: ClientSettings {
-                session_minutes: args.session_minutes,
+                session_minutes: i64::from(args.session_minutes),
                 arp_path: args.arp_path,
                 open_firewall: args.mode == Mode::Internet,
                 firewall: match args.firewall.as_str() {
@@ -229,7 +230,7 @@ fn connection_limits(args: &ServeArgs) -> Result<ConnectionLimits> {
     ConnectionLimits::fit(
         args.max_connections,
         args.max_connections_per_client,
-        Duration::from_secs(args.write_timeout),
+        Duration::from_secs(args.write_timeout.into()),
         raise_file_limit(wanted)?,
         reserved,
     )
@@ -263,7 +264,7 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
 /// A phone's browser opens about six connections, more with long-polls and
 /// the captive-portal sheet beside the browser; a shop's tablet a few more.
 pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
-pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 20;
+pub const DEFAULT_WRITE_TIMEOUT_SECS: u32 = 20;
 /// Below this many connections the server could not serve a venue at all,
 /// so start-up fails instead of running crippled.
 const MIN_CONNECTIONS: u64 = 16;

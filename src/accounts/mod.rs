@@ -1,6 +1,7 @@
 //! Accounts, passwords and login sessions of shopkeepers and the venue owner,
 //! and the permission rules that follow from a user's role.
 
+use crate::db::blocking;
 use crate::error::{Code, Error, Result};
 use crate::live::Data;
 use crate::store::shops::{self, ShopRow, ShopStatus};
@@ -240,12 +241,11 @@ pub(crate) async fn add_staff(
     let name = text::required("name", &form.name, 60)?;
     let password = form.password;
     let slot = limits.hashing_slot().await?;
-    let hash = tokio::task::spawn_blocking(move || {
+    let hash = blocking("password hashing", move || {
         let _slot = slot;
         hash_password(&password)
     })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
+    .await?;
     let now = crate::support::time::now_ms();
     data.db
         .write(move |tx| {
@@ -421,14 +421,16 @@ pub(crate) async fn login(
     let user = data.read(move |c| Ok(users::by_email(c, &lookup)?)).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     // Hash even for unknown users so timing does not reveal who exists.
-    let valid = tokio::task::spawn_blocking(move || {
+    let valid = blocking("password check", move || {
         // Held until the hash is done, even if the client has gone.
         let _slot = slot;
         let fallback = "pbkdf2-sha256$60000$00$00";
-        verify_password(&credentials.password, stored.as_deref().unwrap_or(fallback))
+        Ok(verify_password(
+            &credentials.password,
+            stored.as_deref().unwrap_or(fallback),
+        ))
     })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    .await?;
     let Some(user) = user.filter(|_| valid) else {
         return Err(Error::unauthorized(Code::AuthWrongPassword));
     };
@@ -477,12 +479,11 @@ pub(crate) async fn register(
     let description = text::optional_text("description", &form.description, 500)?;
     let password = form.password;
     let slot = limits.hashing_slot().await?;
-    let hash = tokio::task::spawn_blocking(move || {
+    let hash = blocking("password hashing", move || {
         let _slot = slot;
         hash_password(&password)
     })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
+    .await?;
     let now = crate::support::time::now_ms();
     let logged = format!("shop '{shop_name}' registered by {email}, waiting for approval");
     let token =

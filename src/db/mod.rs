@@ -7,9 +7,13 @@ use crate::error::{Error, Result};
 use crate::support::inflate::Packed;
 use rusqlite::Connection;
 use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 /// Each file of `src/db/schema/` moves the schema one `user_version`
 /// forward, in the order of their names (build.rs deflates them). Never edit
@@ -399,15 +403,12 @@ impl Db {
     /// transaction (group commit: one fsync for many), each inside its own
     /// savepoint, so a failing `f` is undone alone and reported alone; a
     /// failed commit is reported to every write it held.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    pub fn write<T, F>(&self, f: F) -> Typed<'_, T>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static,
     {
-        let value = self
-            .write_erased(Box::new(move |tx| Ok(Box::new(f(tx)?) as Erased)))
-            .await?;
-        typed(value)
+        Typed::new(self.write_erased(Box::new(move |tx| Ok(Box::new(f(tx)?) as Erased))))
     }
 
     async fn write_erased(&self, f: WriteJob) -> Result<Erased> {
@@ -434,7 +435,13 @@ impl Db {
         };
         if start {
             let pool = self.inner.clone();
-            tokio::task::spawn_blocking(move || commit_batches(&pool));
+            // Of `spawn_erased`'s task type, so tokio's blocking-task code
+            // exists once for both.
+            let commit: Task = Box::new(move || {
+                commit_batches(&pool);
+                Ok(Box::new(()))
+            });
+            tokio::task::spawn_blocking(commit);
         }
         answered
             .await
@@ -442,15 +449,12 @@ impl Db {
     }
 
     /// Runs `f` on a free reader connection (or waits for one).
-    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    pub fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T>> + Send + '_
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let value = self
-            .read_erased(Box::new(move |conn| Ok(Box::new(f(conn)?) as Erased)))
-            .await?;
-        typed(value)
+        Typed::new(self.read_erased(Box::new(move |conn| Ok(Box::new(f(conn)?) as Erased))))
     }
 
     async fn read_erased(&self, f: ReadJob) -> Result<Erased> {
@@ -629,11 +633,14 @@ type ReadJob = Box<dyn FnOnce(&Connection) -> Result<Erased> + Send>;
 type WriteJob = Box<dyn FnOnce(&rusqlite::Transaction) -> Result<Erased> + Send>;
 
 /// Runs `f` off the async threads; `what` names the work if its task fails.
-pub async fn blocking<T: Send + 'static>(
+pub fn blocking<T: Send + 'static>(
     what: &'static str,
     f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    typed(spawn_erased(what, Box::new(move || Ok(Box::new(f()?) as Erased))).await?)
+) -> Typed<'static, T> {
+    Typed::new(spawn_erased(
+        what,
+        Box::new(move || Ok(Box::new(f()?) as Erased)),
+    ))
 }
 
 async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
@@ -642,11 +649,43 @@ async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
         .map_err(|e| Error::Internal(format!("{what} task failed: {e}")))?
 }
 
+/// An erased answer's future as one of `T`: the code per use of `read`,
+/// `write` and `blocking` is then this small future per result type, not a
+/// future per closure type around the erased one.
+pub struct Typed<'a, T> {
+    erased: Pin<Box<dyn Future<Output = Result<Erased>> + Send + 'a>>,
+    wants: PhantomData<fn() -> T>,
+}
+
+impl<'a, T> Typed<'a, T> {
+    fn new(erased: impl Future<Output = Result<Erased>> + Send + 'a) -> Self {
+        Typed {
+            erased: Box::pin(erased),
+            wants: PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> Future for Typed<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        self.erased.as_mut().poll(cx).map(|erased| typed(erased?))
+    }
+}
+
 fn typed<T: 'static>(value: Erased) -> Result<T> {
-    value
-        .downcast()
-        .map(|value| *value)
-        .map_err(|_| Error::Internal("a blocking task returned another type".into()))
+    match value.downcast() {
+        Ok(value) => Ok(*value),
+        Err(other) => Err(another_type(other)),
+    }
+}
+
+/// `typed`'s error, made once rather than in each of its copies.
+#[inline(never)]
+fn another_type(value: Erased) -> Error {
+    drop(value);
+    Error::Internal("a blocking task returned another type".into())
 }
 
 /// Kim's approved shop (user and shop ids 1), which unit tests' orders name.

@@ -182,7 +182,7 @@ pub(super) async fn serve(
                 close
             }
             Ok(Head::Hyper) => {
-                let replay = Replay::new(read, io);
+                let replay = Replay::new(read, &mut io);
                 return Box::pin(server::hyper_connection(app, replay, peer, local, stopping))
                     .await;
             }

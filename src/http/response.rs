@@ -18,7 +18,12 @@ pub fn with_body(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response {
-    let mut response = hyper::Response::new(Full::new(body.into()));
+    with_bytes(status, content_type, body.into())
+}
+
+/// Not generic: only the conversion above is made once per body type.
+fn with_bytes(status: StatusCode, content_type: &'static str, body: Bytes) -> Response {
+    let mut response = hyper::Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

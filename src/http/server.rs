@@ -14,7 +14,7 @@ use super::routes::{photos, portal};
 use crate::app::App;
 use crate::error::{Code, Error, Result};
 use crate::ordering::photos::{too_large as photo_too_large, MAX_PHOTO_BYTES};
-use crate::support::i18n;
+use crate::support::{i18n, task};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Bytes;
 use hyper::body::Incoming;
@@ -85,7 +85,7 @@ pub async fn serve(
         let io = WriteTimeout::new(stream, limits.write_timeout);
         let stopping = stopping.clone();
         let open = open.clone();
-        tokio::spawn(async move {
+        task::spawn(async move {
             lean::serve(app, io, peer, local, stopping).await;
             // Only now is the socket closed and its descriptor free.
             drop(slot);
@@ -122,12 +122,12 @@ pub(super) fn no_delay(stream: &TcpStream, peer: SocketAddr) {
 /// replayed bytes.
 pub(super) async fn hyper_connection(
     app: App,
-    io: Replay<WriteTimeout<TcpStream>>,
+    io: Replay<&mut WriteTimeout<TcpStream>>,
     peer: SocketAddr,
     local: Option<SocketAddr>,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let service = service_fn(move |req| handle(app.clone(), peer, local, req));
+    let service = service(app, peer, local, Arc::default());
     let connection = builder().serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let result = tokio::select! {
@@ -158,16 +158,7 @@ pub(super) async fn hyper_request(
 ) -> bool {
     let progress = Arc::new(Progress::default());
     let handed = Replay::one_request(io, request, left, progress.clone());
-    let app = app.clone();
-    let answered = progress.clone();
-    let service = service_fn(move |req| {
-        let (app, answered) = (app.clone(), answered.clone());
-        async move {
-            let response = handle(app, peer, local, req).await;
-            answered.answer();
-            response
-        }
-    });
+    let service = service(app.clone(), peer, local, progress.clone());
     let connection = builder().serve_connection(TokioIo::new(handed), service);
     tokio::pin!(connection);
     // Hyper keeps the connection alive as usual (so it says nothing of
@@ -183,6 +174,30 @@ pub(super) async fn hyper_request(
         Poll::Pending => Poll::Pending,
     })
     .await
+}
+
+/// Hyper's service for both of the above: one service type over one I/O
+/// type, so hyper's HTTP/1 code is compiled once, not once per use.
+/// `answered` hears of each answer made (only a lent request looks).
+fn service(
+    app: App,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    answered: Arc<Progress>,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = std::result::Result<Response, Infallible>> + Send,
+> + Send {
+    service_fn(move |req| {
+        let (app, answered) = (app.clone(), answered.clone());
+        async move {
+            let response = handle(app, peer, local, req).await;
+            answered.answer();
+            response
+        }
+    })
 }
 
 fn builder() -> http1::Builder {

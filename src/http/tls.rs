@@ -9,6 +9,7 @@ use super::connection::{Admission, ConnectionLimits, WriteTimeout};
 use super::server::{handle, READ_TIMEOUT};
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::support::task;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -77,7 +78,7 @@ pub async fn serve(
         let local = stream.local_addr().ok();
         let acceptor = acceptor.clone();
         let write_timeout = limits.write_timeout;
-        tokio::spawn(async move {
+        task::spawn(async move {
             let handshake = acceptor.accept(WriteTimeout::new(stream, write_timeout));
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                 Ok(Ok(stream)) => stream,

@@ -4,7 +4,7 @@
 //! per-request and per-DNS-query "accepted?" question, and is re-read
 //! every few seconds to pick up command-line changes and expiries.
 
-use crate::db::Db;
+use crate::db::{blocking, Db};
 use crate::error::{Code, Error, Result};
 use crate::portal::firewall::Firewall;
 use crate::portal::journeys::Journeys;
@@ -25,7 +25,8 @@ const RESTORE_EVERY: u64 = 12;
 /// `last_seen` is written at most this often per client: each write is a
 /// synced commit, too costly per request.
 const SEEN_EVERY_MS: i64 = 60_000;
-pub const DEFAULT_SESSION_MINUTES: i64 = 24 * 60;
+/// A u32 as the command line reads it (one clap parser for every count).
+pub const DEFAULT_SESSION_MINUTES: u32 = 24 * 60;
 
 #[derive(Clone)]
 pub struct ClientSettings {
@@ -40,7 +41,7 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         ClientSettings {
-            session_minutes: DEFAULT_SESSION_MINUTES,
+            session_minutes: i64::from(DEFAULT_SESSION_MINUTES),
             arp_path: "/proc/net/arp".into(),
             open_firewall: false,
             firewall: Arc::new(crate::portal::firewall::NoFirewall),
@@ -214,7 +215,7 @@ impl Clients {
             .insert(ip, expires_at);
         if self.inner.settings.open_firewall {
             let seconds = seconds_until(expires_at, now);
-            self.firewall(move |f| f.allow(ip, seconds)).await;
+            self.firewall(Box::new(move |f| f.allow(ip, seconds))).await;
         }
         log::info!("client {ip} accepted the portal");
         Ok(())
@@ -242,7 +243,7 @@ impl Clients {
             .accepted
             .write()
             .unwrap_or_else(|p| p.into_inner()) = fresh;
-        self.firewall(move |f| f.restore(&allowed)).await;
+        self.firewall(Box::new(move |f| f.restore(&allowed))).await;
         Ok(count)
     }
 
@@ -267,11 +268,11 @@ impl Clients {
         for (&ip, &until) in &fresh {
             if old.get(&ip) != Some(&until) {
                 let seconds = seconds_until(until, now);
-                self.firewall(move |f| f.allow(ip, seconds)).await;
+                self.firewall(Box::new(move |f| f.allow(ip, seconds))).await;
             }
         }
         for &ip in old.keys().filter(|ip| !fresh.contains_key(ip)) {
-            self.firewall(move |f| f.revoke(ip)).await;
+            self.firewall(Box::new(move |f| f.revoke(ip))).await;
         }
         Ok(())
     }
@@ -306,17 +307,18 @@ impl Clients {
 
     /// Firewall commands block (they run `nft`); a failure is logged, not
     /// fatal: the portal keeps working and the next change retries.
-    async fn firewall(&self, op: impl FnOnce(&dyn Firewall) -> Result<()> + Send + 'static) {
+    async fn firewall(&self, op: FirewallOp) {
         let inner = self.inner.clone();
-        let result =
-            tokio::task::spawn_blocking(move || op(inner.settings.firewall.as_ref())).await;
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => log::error!("firewall: {e}"),
-            Err(e) => log::error!("firewall task failed: {e}"),
+        // `db::blocking`'s one type-erased task: no task code per operation.
+        let result = blocking("firewall", move || op(inner.settings.firewall.as_ref())).await;
+        if let Err(e) = result {
+            log::error!("firewall: {e}");
         }
     }
 }
+
+/// One firewall command, boxed so `Clients::firewall` exists once.
+type FirewallOp = Box<dyn FnOnce(&dyn Firewall) -> Result<()> + Send>;
 
 fn seconds_until(until_ms: i64, now_ms: i64) -> u64 {
     u64::try_from((until_ms - now_ms + 999) / 1000).unwrap_or(0)

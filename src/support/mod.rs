@@ -10,5 +10,6 @@ pub(crate) mod money;
 pub(crate) mod net;
 pub(crate) mod qr;
 pub(crate) mod ratelimit;
+pub(crate) mod task;
 pub mod text;
 pub(crate) mod time;

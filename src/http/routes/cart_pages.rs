@@ -387,7 +387,11 @@ fn checkout_request(pairs: &Pairs, id: i64, token: &str) -> Result<CheckoutReque
         asked["table"] = table.into();
         asked["table_secret"] = secret.into();
     }
-    serde_json::from_value(asked).map_err(|e| Error::bad(Code::RequestBadJson).with("detail", e))
+    // Read as the API reads its body, from JSON text: `CheckoutRequest`'s
+    // deserialiser is then compiled once, not also for `serde_json::Value`.
+    serde_json::to_vec(&asked)
+        .and_then(|json| serde_json::from_slice(&json))
+        .map_err(|e| Error::bad(Code::RequestBadJson).with("detail", e))
 }
 
 /// Where a checkout is followed: one shop's order on its own status page

@@ -9,6 +9,7 @@ use crate::http::request::Request;
 use crate::http::response::{redirect, with_body, Response};
 use crate::portal::{host_name, redirect_body, Intercept, PortalConfig};
 use crate::support::i18n::{self, Catalogue};
+use crate::support::task;
 use crate::support::text::percent_encode;
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -208,7 +209,7 @@ fn record_seen(app: &App, ip: IpAddr) {
         return;
     };
     let clients = app.clients.clone();
-    tokio::spawn(async move {
+    task::spawn(async move {
         if let Err(e) = clients.record_sighting(ip, at).await {
             log::warn!("recording Wi-Fi client {ip}: {e}");
         }

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::portal::clients::Clients;
 use crate::portal::PortalConfig;
 use crate::support::net::client_key;
+use crate::support::task;
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{
@@ -379,7 +380,7 @@ fn answer(
         Plan::Forward(query) => match (forwards.clone().try_acquire_owned(), socket.try_clone()) {
             (Ok(permit), Ok(socket)) => {
                 let (answering, packet) = (answering.clone(), packet.to_vec());
-                runtime.spawn(async move {
+                task::spawn_on(runtime, async move {
                     let reply = forward(&packet, &query, &answering.portal.upstreams, false).await;
                     if let Some(reply) = fit_udp(reply, &packet) {
                         if let Err(e) = send_from(&socket, &reply, peer, local) {
@@ -415,7 +416,7 @@ async fn serve_tcp(listener: TcpListener, answering: Answering) {
             continue;
         };
         let answering = answering.clone();
-        tokio::spawn(async move {
+        task::spawn(async move {
             let served = tokio::time::timeout(
                 TCP_LIFETIME,
                 serve_tcp_connection(stream, peer.ip(), &answering),
