@@ -13,3 +13,14 @@ pub mod portal;
 pub mod products;
 pub mod shop;
 pub mod tables;
+
+use crate::http::response::{json, Response};
+use hyper::StatusCode;
+
+/// A value to answer as JSON with the status given, its type erased so
+/// that the async helpers handing it on are compiled once, not per type.
+type Answer = Box<dyn FnOnce(StatusCode) -> Response + Send>;
+
+fn answer<T: serde::Serialize + Send + 'static>(value: T) -> Answer {
+    Box::new(move |status| json(status, &value))
+}

@@ -9,6 +9,7 @@ use crate::http::identity::check_csrf;
 use crate::http::render::render;
 use crate::http::request::{Form, Request};
 use crate::http::response::{json, no_content, redirect, Response};
+use crate::http::routes::{answer, Answer};
 use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::live::Changes;
@@ -24,6 +25,7 @@ use crate::support::money::MoneyFormat;
 use hyper::StatusCode;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::future::Future;
 
 /// A patch that only marks an item sold out, back in stock or restocks it
 /// is the sold-out switch, which staff may use; any other is a menu edit.
@@ -220,33 +222,59 @@ pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
 }
 
 /// Reads what the shop's members may see and answers its JSON.
-async fn api_read<T, F>(app: &App, req: &Request, f: F) -> Result<Response>
+fn api_read<'a, T, F>(
+    app: &'a App,
+    req: &'a Request,
+    f: F,
+) -> impl Future<Output = Result<Response>> + 'a
 where
     T: serde::Serialize + Send + 'static,
     F: FnOnce(&rusqlite::Connection, i64) -> Result<T> + Send + 'static,
 {
+    read_answer(app, req, Box::new(move |c, shop| f(c, shop).map(answer)))
+}
+
+/// `api_read` compiled once: only the boxed read differs per caller.
+async fn read_answer(app: &App, req: &Request, f: Read<Answer>) -> Result<Response> {
     let (_, shop_id) = shopkeeper(app, req).await?;
-    let value = app.data.db.read(move |c| f(c, shop_id)).await?;
-    Ok(json(StatusCode::OK, &value))
+    let answer = app.data.db.read(move |c| f(c, shop_id)).await?;
+    Ok(answer(StatusCode::OK))
 }
 
 /// Runs a menu edit the shopkeeper's role must allow and answers its JSON.
-async fn api_edit<T, F>(
-    app: &App,
-    req: &Request,
+pub(super) fn api_edit<'a, T, F>(
+    app: &'a App,
+    req: &'a Request,
     action: ShopAction,
     status: StatusCode,
     f: F,
-) -> Result<Response>
+) -> impl Future<Output = Result<Response>> + 'a
 where
     T: serde::Serialize + Send + 'static,
     F: FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send + 'static,
 {
+    edit_answer(
+        app,
+        req,
+        action,
+        status,
+        Box::new(move |c, changes, shop, user| f(c, changes, shop, user).map(answer)),
+    )
+}
+
+/// `api_edit` compiled once: only the boxed edit differs per caller.
+async fn edit_answer(
+    app: &App,
+    req: &Request,
+    action: ShopAction,
+    status: StatusCode,
+    f: Edit<Answer>,
+) -> Result<Response> {
     let (staff, shop_id) = acting_shopkeeper(app, req, action).await?;
     let user_id = staff.user_id;
-    let value =
+    let answer =
         menu_edit::edit(&app.data, move |c, changes| f(c, changes, shop_id, user_id)).await?;
-    Ok(json(status, &value))
+    Ok(answer(status))
 }
 
 pub async fn api_categories(app: &App, req: &Request) -> Result<Response> {
@@ -469,17 +497,34 @@ fn back_to(form: &Form, default: &str) -> String {
 
 /// Runs a menu edit from a form the shopkeeper's role must allow, then
 /// redirects to the form's `back` (or `default`).
-pub(super) async fn form_edit<T, F>(
-    app: &App,
-    req: &Request,
+pub(super) fn form_edit<'a, T, F>(
+    app: &'a App,
+    req: &'a Request,
     action: ShopAction,
-    default: &str,
+    default: &'a str,
     f: F,
-) -> Result<Response>
+) -> impl Future<Output = Result<Response>> + 'a
 where
     T: Send + 'static,
     F: FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send + 'static,
 {
+    form_edit_once(
+        app,
+        req,
+        action,
+        default,
+        Box::new(move |c, changes, shop, user| f(c, changes, shop, user).map(drop)),
+    )
+}
+
+/// `form_edit` compiled once: only the boxed edit differs per caller.
+async fn form_edit_once(
+    app: &App,
+    req: &Request,
+    action: ShopAction,
+    default: &str,
+    f: Edit<()>,
+) -> Result<Response> {
     let (staff, shop_id) = acting_shopkeeper(app, req, action).await?;
     let form = req.form()?;
     check_csrf(app, req, &form)?;
@@ -487,6 +532,12 @@ where
     menu_edit::edit(&app.data, move |c, changes| f(c, changes, shop_id, user_id)).await?;
     Ok(redirect(&back_to(&form, default)))
 }
+
+/// A read boxed: its connection and shop.
+type Read<T> = Box<dyn FnOnce(&rusqlite::Connection, i64) -> Result<T> + Send>;
+
+/// A menu edit boxed: its connection, changes, shop and acting user.
+type Edit<T> = Box<dyn FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send>;
 
 /// An arrow button: one place up (`up=1`) or down (`up=0`).
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Kitchen stations: the keeper's stations and routing (JSON), and each
 //! station's view, where staff mark its items done or take that back.
 
-use super::menu::{form_edit, whole_number};
+use super::menu::{api_edit, form_edit, whole_number};
 use super::{acting_shopkeeper, actor, shopkeeper};
 use crate::accounts::ShopAction;
 use crate::app::App;
@@ -18,20 +18,27 @@ use crate::ordering::stations::{self, Route, StationPatch};
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use serde::Deserialize;
+use std::future::Future;
 use std::time::Duration;
 
 /// Runs a change of the keeper's stations in a write transaction.
-async fn edit<T, F>(app: &App, req: &Request, status: StatusCode, f: F) -> Result<Response>
+fn edit<'a, T, F>(
+    app: &'a App,
+    req: &'a Request,
+    status: StatusCode,
+    f: F,
+) -> impl Future<Output = Result<Response>> + 'a
 where
     T: serde::Serialize + Send + 'static,
     F: FnOnce(&rusqlite::Connection, &mut Changes, i64) -> Result<T> + Send + 'static,
 {
-    let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
-    let value = app
-        .data
-        .write(move |tx, changes| f(tx, changes, shop_id))
-        .await?;
-    Ok(json(status, &value))
+    api_edit(
+        app,
+        req,
+        ShopAction::EditMenu,
+        status,
+        move |c, changes, shop, _| f(c, changes, shop),
+    )
 }
 
 pub async fn api_stations(app: &App, req: &Request) -> Result<Response> {
