@@ -100,18 +100,19 @@ pub async fn api_list(app: &App, req: &Request) -> Result<Response> {
     Ok(json(StatusCode::OK, &list))
 }
 
+/// A change to the tables boxed; it answers the table changed, if any.
+type TableChange = Box<dyn FnOnce(&Connection) -> Result<Option<TableRow>> + Send>;
+
 /// One change to the tables in a write transaction, recorded in the
-/// audit log as `action` with the table's name.
-async fn change<F>(
+/// audit log as `action` with the table's name. Boxed, so that this is
+/// compiled once, not once per change.
+async fn change(
     app: &App,
     req: &Request,
     staff: &Staff,
     action: &'static str,
-    f: F,
-) -> Result<Option<TableRow>>
-where
-    F: FnOnce(&Connection) -> Result<Option<TableRow>> + Send + 'static,
-{
+    f: TableChange,
+) -> Result<Option<TableRow>> {
     let actor = Actor {
         user_id: Some(staff.user_id),
         name: staff.name.clone(),
@@ -146,9 +147,13 @@ pub async fn api_create(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
     let patch: TablePatch = req.json()?;
     let now = crate::support::time::now_ms();
-    let row = change(app, req, &staff, "table.create", move |c| {
-        tables::create(c, &patch, now).map(Some)
-    })
+    let row = change(
+        app,
+        req,
+        &staff,
+        "table.create",
+        Box::new(move |c| tables::create(c, &patch, now).map(Some)),
+    )
     .await?;
     Ok(owner_json(app, StatusCode::CREATED, row))
 }
@@ -156,18 +161,26 @@ pub async fn api_create(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_update(app: &App, req: &Request, id: i64) -> Result<Response> {
     let staff = owner(app, req).await?;
     let patch: TablePatch = req.json()?;
-    let row = change(app, req, &staff, "table.rename", move |c| {
-        tables::rename(c, id, &patch).map(Some)
-    })
+    let row = change(
+        app,
+        req,
+        &staff,
+        "table.rename",
+        Box::new(move |c| tables::rename(c, id, &patch).map(Some)),
+    )
     .await?;
     Ok(owner_json(app, StatusCode::OK, row))
 }
 
 pub async fn api_rotate(app: &App, req: &Request, id: i64) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let row = change(app, req, &staff, "table.rotate", move |c| {
-        tables::rotate(c, id).map(Some)
-    })
+    let row = change(
+        app,
+        req,
+        &staff,
+        "table.rotate",
+        Box::new(move |c| tables::rotate(c, id).map(Some)),
+    )
     .await?;
     app.carts.forget_table(id);
     Ok(owner_json(app, StatusCode::OK, row))
@@ -175,11 +188,17 @@ pub async fn api_rotate(app: &App, req: &Request, id: i64) -> Result<Response> {
 
 pub async fn api_delete(app: &App, req: &Request, id: i64) -> Result<Response> {
     let staff = owner(app, req).await?;
-    change(app, req, &staff, "table.delete", move |c| {
-        let row = tables::owner_table(c, id)?;
-        tables::delete(c, id)?;
-        Ok(Some(row))
-    })
+    change(
+        app,
+        req,
+        &staff,
+        "table.delete",
+        Box::new(move |c| {
+            let row = tables::owner_table(c, id)?;
+            tables::delete(c, id)?;
+            Ok(Some(row))
+        }),
+    )
     .await?;
     app.carts.forget_table(id);
     Ok(no_content())
@@ -207,29 +226,47 @@ pub async fn form(app: &App, req: &Request, id: Option<i64>, action: &str) -> Re
     let now = crate::support::time::now_ms();
     match (id, action) {
         (None, "") => {
-            change(app, req, &staff, "table.create", move |c| {
-                tables::create(c, &patch, now).map(Some)
-            })
+            change(
+                app,
+                req,
+                &staff,
+                "table.create",
+                Box::new(move |c| tables::create(c, &patch, now).map(Some)),
+            )
             .await?
         }
         (Some(id), "") => {
-            change(app, req, &staff, "table.rename", move |c| {
-                tables::rename(c, id, &patch).map(Some)
-            })
+            change(
+                app,
+                req,
+                &staff,
+                "table.rename",
+                Box::new(move |c| tables::rename(c, id, &patch).map(Some)),
+            )
             .await?
         }
         (Some(id), "rotate") => {
-            change(app, req, &staff, "table.rotate", move |c| {
-                tables::rotate(c, id).map(Some)
-            })
+            change(
+                app,
+                req,
+                &staff,
+                "table.rotate",
+                Box::new(move |c| tables::rotate(c, id).map(Some)),
+            )
             .await?
         }
         (Some(id), "delete") => {
-            change(app, req, &staff, "table.delete", move |c| {
-                let row = tables::owner_table(c, id)?;
-                tables::delete(c, id)?;
-                Ok(Some(row))
-            })
+            change(
+                app,
+                req,
+                &staff,
+                "table.delete",
+                Box::new(move |c| {
+                    let row = tables::owner_table(c, id)?;
+                    tables::delete(c, id)?;
+                    Ok(Some(row))
+                }),
+            )
             .await?
         }
         _ => return Err(Error::not_found(Code::PageNotFound)),
