@@ -14,7 +14,7 @@ pub mod products;
 pub mod shop;
 pub mod tables;
 
-use crate::http::response::{json, Response};
+use crate::http::response::{json, no_content, Response};
 use hyper::StatusCode;
 
 /// A value to answer as JSON with the status given, its type erased so
@@ -23,4 +23,9 @@ type Answer = Box<dyn FnOnce(StatusCode) -> Response + Send>;
 
 fn answer<T: serde::Serialize + Send + 'static>(value: T) -> Answer {
     Box::new(move |status| json(status, &value))
+}
+
+/// Where nothing is sent back but the status: no content.
+fn no_answer() -> Answer {
+    Box::new(|_| no_content())
 }

@@ -8,7 +8,8 @@ use crate::error::Result;
 use crate::http::identity::check_csrf;
 use crate::http::render::{page, render};
 use crate::http::request::Request;
-use crate::http::response::{json, no_content, redirect, Response};
+use crate::http::response::{json, redirect, Response};
+use crate::http::routes::{answer, no_answer, Answer};
 use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::catalog::menu_changed;
@@ -30,12 +31,18 @@ enum Touches {
     Menu,
 }
 
-/// A change by the shop's keeper in one write transaction.
-async fn keeper_change<T, F>(app: &App, req: &Request, touches: Touches, f: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection, i64, &Zone) -> Result<(T, String)> + Send + 'static,
-{
+/// A keeper's change boxed: its connection, shop and zone; it answers
+/// what to send back and the audit log's detail.
+type KeeperChange = Box<dyn FnOnce(&Connection, i64, &Zone) -> Result<(Answer, String)> + Send>;
+
+/// A change by the shop's keeper in one write transaction; `f` is boxed
+/// so that this is compiled once, not once per change.
+async fn keeper_change(
+    app: &App,
+    req: &Request,
+    touches: Touches,
+    f: KeeperChange,
+) -> Result<Answer> {
     let (staff, shop_id) = acting_shopkeeper(app, req, ShopAction::EditMenu).await?;
     let actor = actor(req, &staff);
     let zone = zone(app);
@@ -85,14 +92,14 @@ pub async fn api_create_promo_code(app: &App, req: &Request) -> Result<Response>
         app,
         req,
         Touches::Codes("promo.create"),
-        move |c, shop, zone| {
+        Box::new(move |c, shop, zone| {
             let code = promos::create_code(c, zone, shop, &patch, now)?;
             let detail = code.code.clone();
-            Ok((code, detail))
-        },
+            Ok((answer(code), detail))
+        }),
     )
     .await?;
-    Ok(json(StatusCode::CREATED, &code))
+    Ok(code(StatusCode::CREATED))
 }
 
 pub async fn api_update_promo_code(app: &App, req: &Request, id: i64) -> Result<Response> {
@@ -101,30 +108,29 @@ pub async fn api_update_promo_code(app: &App, req: &Request, id: i64) -> Result<
         app,
         req,
         Touches::Codes("promo.update"),
-        move |c, shop, zone| {
+        Box::new(move |c, shop, zone| {
             let code = promos::update_code(c, zone, shop, id, &patch)?;
             let detail = code.code.clone();
-            Ok((code, detail))
-        },
+            Ok((answer(code), detail))
+        }),
     )
     .await?;
-    Ok(json(StatusCode::OK, &code))
+    Ok(code(StatusCode::OK))
 }
 
 pub async fn api_delete_promo_code(app: &App, req: &Request, id: i64) -> Result<Response> {
-    delete_code(app, req, id).await?;
-    Ok(no_content())
+    Ok(delete_code(app, req, id).await?(StatusCode::NO_CONTENT))
 }
 
-async fn delete_code(app: &App, req: &Request, id: i64) -> Result<()> {
+async fn delete_code(app: &App, req: &Request, id: i64) -> Result<Answer> {
     keeper_change(
         app,
         req,
         Touches::Codes("promo.delete"),
-        move |c, shop, _| {
+        Box::new(move |c, shop, _| {
             let code = promos::delete_code(c, shop, id)?;
-            Ok(((), code.code))
-        },
+            Ok((no_answer(), code.code))
+        }),
     )
     .await
 }
@@ -142,35 +148,52 @@ pub async fn api_shop_promotions(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_create_promotion(app: &App, req: &Request) -> Result<Response> {
     let patch: PromotionPatch = req.json()?;
     let now = now();
-    let made = keeper_change(app, req, Touches::Menu, move |c, shop, zone| {
-        Ok((
-            promos::create_promotion(c, zone, shop, &patch, now)?,
-            String::new(),
-        ))
-    })
+    let made = keeper_change(
+        app,
+        req,
+        Touches::Menu,
+        Box::new(move |c, shop, zone| {
+            let made = promos::create_promotion(c, zone, shop, &patch, now)?;
+            Ok((answer(made), String::new()))
+        }),
+    )
     .await?;
-    Ok(json(StatusCode::CREATED, &made))
+    Ok(made(StatusCode::CREATED))
 }
 
 pub async fn api_update_promotion(app: &App, req: &Request, id: i64) -> Result<Response> {
     let patch: PromotionPatch = req.json()?;
     let now = now();
-    let changed = keeper_change(app, req, Touches::Menu, move |c, shop, zone| {
-        Ok((
-            promos::update_promotion(c, zone, shop, id, &patch, now)?,
-            String::new(),
-        ))
-    })
+    let changed = keeper_change(
+        app,
+        req,
+        Touches::Menu,
+        Box::new(move |c, shop, zone| {
+            let changed = promos::update_promotion(c, zone, shop, id, &patch, now)?;
+            Ok((answer(changed), String::new()))
+        }),
+    )
     .await?;
-    Ok(json(StatusCode::OK, &changed))
+    Ok(changed(StatusCode::OK))
 }
 
 pub async fn api_delete_promotion(app: &App, req: &Request, id: i64) -> Result<Response> {
-    keeper_change(app, req, Touches::Menu, move |c, shop, _| {
-        Ok((promos::delete_promotion(c, shop, id)?, String::new()))
-    })
-    .await?;
-    Ok(no_content())
+    Ok(delete_promotion(app, req, id).await?(
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+async fn delete_promotion(app: &App, req: &Request, id: i64) -> Result<Answer> {
+    keeper_change(
+        app,
+        req,
+        Touches::Menu,
+        Box::new(move |c, shop, _| {
+            promos::delete_promotion(c, shop, id)?;
+            Ok((no_answer(), String::new()))
+        }),
+    )
+    .await
 }
 
 /// The keeper's page of promo codes and promotions.
@@ -214,32 +237,36 @@ pub async fn promos_form(
     match (what, id) {
         ("promo-codes", None) => {
             let patch: CodePatch = form.parse()?;
-            keeper_change(
-                app,
-                req,
-                Touches::Codes("promo.create"),
-                move |c, shop, zone| {
-                    let code = promos::create_code(c, zone, shop, &patch, now)?;
-                    Ok(((), code.code))
-                },
-            )
-            .await?
+            drop(
+                keeper_change(
+                    app,
+                    req,
+                    Touches::Codes("promo.create"),
+                    Box::new(move |c, shop, zone| {
+                        let code = promos::create_code(c, zone, shop, &patch, now)?;
+                        Ok((no_answer(), code.code))
+                    }),
+                )
+                .await?,
+            );
         }
-        ("promo-codes", Some(id)) => delete_code(app, req, id).await?,
+        ("promo-codes", Some(id)) => drop(delete_code(app, req, id).await?),
         ("promotions", None) => {
             let patch: PromotionPatch = form.parse()?;
-            keeper_change(app, req, Touches::Menu, move |c, shop, zone| {
-                promos::create_promotion(c, zone, shop, &patch, now)?;
-                Ok(((), String::new()))
-            })
-            .await?
+            drop(
+                keeper_change(
+                    app,
+                    req,
+                    Touches::Menu,
+                    Box::new(move |c, shop, zone| {
+                        promos::create_promotion(c, zone, shop, &patch, now)?;
+                        Ok((no_answer(), String::new()))
+                    }),
+                )
+                .await?,
+            );
         }
-        (_, Some(id)) => {
-            keeper_change(app, req, Touches::Menu, move |c, shop, _| {
-                Ok((promos::delete_promotion(c, shop, id)?, String::new()))
-            })
-            .await?
-        }
+        (_, Some(id)) => drop(delete_promotion(app, req, id).await?),
         _ => {}
     }
     Ok(redirect("/shop/promos"))
