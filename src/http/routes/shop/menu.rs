@@ -222,7 +222,7 @@ pub async fn api_items(app: &App, req: &Request) -> Result<Response> {
 }
 
 /// Reads what the shop's members may see and answers its JSON.
-fn api_read<'a, T, F>(
+pub(super) fn api_read<'a, T, F>(
     app: &'a App,
     req: &'a Request,
     f: F,

@@ -376,16 +376,11 @@ pub(crate) struct MethodsRequest {
 }
 
 pub async fn api_payment_methods(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
-    let methods = app
-        .data
-        .db
-        .read(move |c| payments::methods_of(c, shop_id))
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "methods": methods }),
-    ))
+    menu::api_read(app, req, |c, shop| {
+        let methods = payments::methods_of(c, shop)?;
+        Ok(serde_json::json!({ "methods": methods }))
+    })
+    .await
 }
 
 pub async fn api_set_payment_methods(app: &App, req: &Request) -> Result<Response> {

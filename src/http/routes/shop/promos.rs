@@ -1,6 +1,7 @@
 //! A shop's promo codes and promotions (the keeper's), the venue's offers
 //! page and `GET /api/promotions` (everyone's), and the shelf labels.
 
+use super::menu::api_read;
 use super::{acting_shopkeeper, shopkeeper};
 use crate::accounts::{ShopAction, Staff};
 use crate::app::App;
@@ -136,13 +137,7 @@ async fn delete_code(app: &App, req: &Request, id: i64) -> Result<Answer> {
 }
 
 pub async fn api_shop_promotions(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
-    let list = app
-        .data
-        .db
-        .read(move |c| promos::shop_promotions(c, shop_id))
-        .await?;
-    Ok(json(StatusCode::OK, &list))
+    api_read(app, req, promos::shop_promotions).await
 }
 
 pub async fn api_create_promotion(app: &App, req: &Request) -> Result<Response> {

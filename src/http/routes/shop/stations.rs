@@ -1,7 +1,7 @@
 //! Kitchen stations: the keeper's stations and routing (JSON), and each
 //! station's view, where staff mark its items done or take that back.
 
-use super::menu::{api_edit, form_edit, whole_number};
+use super::menu::{api_edit, api_read, form_edit, whole_number};
 use super::{acting_shopkeeper, actor, shopkeeper};
 use crate::accounts::ShopAction;
 use crate::app::App;
@@ -42,9 +42,7 @@ where
 }
 
 pub async fn api_stations(app: &App, req: &Request) -> Result<Response> {
-    let (_, shop_id) = shopkeeper(app, req).await?;
-    let list = app.data.read(move |c| stations::list(c, shop_id)).await?;
-    Ok(json(StatusCode::OK, &list))
+    api_read(app, req, stations::list).await
 }
 
 pub async fn api_create_station(app: &App, req: &Request) -> Result<Response> {
