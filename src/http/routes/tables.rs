@@ -136,6 +136,28 @@ async fn change(
         .await
 }
 
+// The changes the API and the forms make, each built once for both.
+
+fn create_table(patch: TablePatch, now: i64) -> TableChange {
+    Box::new(move |c| tables::create(c, &patch, now).map(Some))
+}
+
+fn rename_table(id: i64, patch: TablePatch) -> TableChange {
+    Box::new(move |c| tables::rename(c, id, &patch).map(Some))
+}
+
+fn rotate_table(id: i64) -> TableChange {
+    Box::new(move |c| tables::rotate(c, id).map(Some))
+}
+
+fn delete_table(id: i64) -> TableChange {
+    Box::new(move |c| {
+        let row = tables::owner_table(c, id)?;
+        tables::delete(c, id)?;
+        Ok(Some(row))
+    })
+}
+
 fn owner_json(app: &App, status: StatusCode, row: Option<TableRow>) -> Response {
     match row {
         Some(row) => json(status, &tables::for_owner(&app.portal.host, &row)),
@@ -147,59 +169,27 @@ pub async fn api_create(app: &App, req: &Request) -> Result<Response> {
     let staff = owner(app, req).await?;
     let patch: TablePatch = req.json()?;
     let now = crate::support::time::now_ms();
-    let row = change(
-        app,
-        req,
-        &staff,
-        "table.create",
-        Box::new(move |c| tables::create(c, &patch, now).map(Some)),
-    )
-    .await?;
+    let row = change(app, req, &staff, "table.create", create_table(patch, now)).await?;
     Ok(owner_json(app, StatusCode::CREATED, row))
 }
 
 pub async fn api_update(app: &App, req: &Request, id: i64) -> Result<Response> {
     let staff = owner(app, req).await?;
     let patch: TablePatch = req.json()?;
-    let row = change(
-        app,
-        req,
-        &staff,
-        "table.rename",
-        Box::new(move |c| tables::rename(c, id, &patch).map(Some)),
-    )
-    .await?;
+    let row = change(app, req, &staff, "table.rename", rename_table(id, patch)).await?;
     Ok(owner_json(app, StatusCode::OK, row))
 }
 
 pub async fn api_rotate(app: &App, req: &Request, id: i64) -> Result<Response> {
     let staff = owner(app, req).await?;
-    let row = change(
-        app,
-        req,
-        &staff,
-        "table.rotate",
-        Box::new(move |c| tables::rotate(c, id).map(Some)),
-    )
-    .await?;
+    let row = change(app, req, &staff, "table.rotate", rotate_table(id)).await?;
     app.carts.forget_table(id);
     Ok(owner_json(app, StatusCode::OK, row))
 }
 
 pub async fn api_delete(app: &App, req: &Request, id: i64) -> Result<Response> {
     let staff = owner(app, req).await?;
-    change(
-        app,
-        req,
-        &staff,
-        "table.delete",
-        Box::new(move |c| {
-            let row = tables::owner_table(c, id)?;
-            tables::delete(c, id)?;
-            Ok(Some(row))
-        }),
-    )
-    .await?;
+    change(app, req, &staff, "table.delete", delete_table(id)).await?;
     app.carts.forget_table(id);
     Ok(no_content())
 }
@@ -224,53 +214,14 @@ pub async fn form(app: &App, req: &Request, id: Option<i64>, action: &str) -> Re
     check_csrf(app, req, &form)?;
     let patch: TablePatch = form.parse()?;
     let now = crate::support::time::now_ms();
-    match (id, action) {
-        (None, "") => {
-            change(
-                app,
-                req,
-                &staff,
-                "table.create",
-                Box::new(move |c| tables::create(c, &patch, now).map(Some)),
-            )
-            .await?
-        }
-        (Some(id), "") => {
-            change(
-                app,
-                req,
-                &staff,
-                "table.rename",
-                Box::new(move |c| tables::rename(c, id, &patch).map(Some)),
-            )
-            .await?
-        }
-        (Some(id), "rotate") => {
-            change(
-                app,
-                req,
-                &staff,
-                "table.rotate",
-                Box::new(move |c| tables::rotate(c, id).map(Some)),
-            )
-            .await?
-        }
-        (Some(id), "delete") => {
-            change(
-                app,
-                req,
-                &staff,
-                "table.delete",
-                Box::new(move |c| {
-                    let row = tables::owner_table(c, id)?;
-                    tables::delete(c, id)?;
-                    Ok(Some(row))
-                }),
-            )
-            .await?
-        }
+    let (audit_action, f) = match (id, action) {
+        (None, "") => ("table.create", create_table(patch, now)),
+        (Some(id), "") => ("table.rename", rename_table(id, patch)),
+        (Some(id), "rotate") => ("table.rotate", rotate_table(id)),
+        (Some(id), "delete") => ("table.delete", delete_table(id)),
         _ => return Err(Error::not_found(Code::PageNotFound)),
     };
+    change(app, req, &staff, audit_action, f).await?;
     if let Some(id) = id.filter(|_| !action.is_empty()) {
         app.carts.forget_table(id);
     }
