@@ -57,8 +57,7 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<Categor
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE shop_id = ?1 ORDER BY position, id"
     ))?;
-    let rows = stmt.query_map([shop_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {

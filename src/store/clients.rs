@@ -110,8 +110,7 @@ pub fn deny_mac(conn: &Connection, mac: &str) -> rusqlite::Result<usize> {
 pub fn accepted(conn: &Connection, now: i64) -> rusqlite::Result<Vec<(String, i64)>> {
     let mut stmt = conn
         .prepare("SELECT ip, expires_at FROM clients WHERE ip IS NOT NULL AND expires_at > ?1")?;
-    let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![now], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
@@ -119,8 +118,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
         "SELECT ip, mac, first_seen, last_seen, accepted_at, expires_at
          FROM clients ORDER BY last_seen DESC",
     )?;
-    let rows = stmt.query_map([], row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], row)
 }
 
 /// Deletes up to `limit` clients last seen before `before` whose

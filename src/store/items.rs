@@ -1,6 +1,6 @@
 //! Menu items of a shop, and the search over them.
 
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 #[derive(Debug, Clone)]
 pub struct ItemRow {
@@ -190,8 +190,7 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<ItemRow
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE m.shop_id = ?1 AND m.deleted = 0 ORDER BY {DISPLAY_ORDER}"
     ))?;
-    let rows = stmt.query_map([shop_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 /// `(id, name, stock)` of a shop's counted items at or below their
@@ -206,10 +205,9 @@ pub fn running_low(
          WHERE shop_id = ?1 AND deleted = 0 AND stock IS NOT NULL AND stock <= low_stock
          ORDER BY stock, name COLLATE NOCASE, id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![shop_id, limit], |r| {
+    super::all_rows(&mut stmt, params![shop_id, limit], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?;
-    rows.collect()
+    })
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
@@ -316,8 +314,8 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> rusqlite::Result<Vec<ItemRo
     args.push(q.limit.into());
     sql += &format!(" ORDER BY m.shop_id, {DISPLAY_ORDER} LIMIT ?{}", args.len());
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), from_row)?;
-    rows.collect()
+    let args: Vec<&dyn rusqlite::ToSql> = args.iter().map(|a| a as _).collect();
+    super::all_rows(&mut stmt, &args, from_row)
 }
 
 /// Shops with a live item whose time window opens or closes at local
@@ -333,6 +331,5 @@ pub fn shops_with_window_edge(
                AND (?1 IS NULL OR window_from = ?1 OR window_until % 1440 = ?1)
          ORDER BY shop_id",
     )?;
-    let rows = stmt.query_map([minute], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![minute], |r| r.get(0))
 }

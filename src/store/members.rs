@@ -111,7 +111,7 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<MemberRow>>
          FROM shop_members m JOIN users u ON u.id = m.user_id
          WHERE m.shop_id = ?1 ORDER BY m.role = 'keeper' DESC, m.created_at, m.user_id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| {
+    super::all_rows(&mut stmt, params![shop_id], |r| {
         Ok(MemberRow {
             user_id: r.get(0)?,
             login: r.get(1)?,
@@ -119,8 +119,7 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<MemberRow>>
             role: r.get(3)?,
             created_at: r.get(4)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 #[cfg(test)]

@@ -97,8 +97,7 @@ pub fn groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<
     let mut stmt = conn.prepare(&format!(
         "{GROUP} WHERE shop_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"
     ))?;
-    let rows = stmt.query_map([shop_id], group_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], group_row)
 }
 
 pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
@@ -164,8 +163,7 @@ pub fn options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<Ve
     let mut stmt = conn.prepare_cached(&format!(
         "{OPTION} WHERE group_id = ?1 AND deleted = 0 ORDER BY position, id"
     ))?;
-    let rows = stmt.query_map([group_id], option_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![group_id], option_row)
 }
 
 /// Every live option of a shop's live groups, in display order per group.
@@ -176,8 +174,7 @@ pub fn options_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec
          WHERE g.shop_id = ?1 AND g.deleted = 0 AND o.deleted = 0
          ORDER BY o.group_id, o.position, o.id",
     )?;
-    let rows = stmt.query_map([shop_id], option_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], option_row)
 }
 
 pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<i64> {
@@ -197,8 +194,7 @@ pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result
          WHERE g.shop_id = ?1 AND g.deleted = 0
          ORDER BY a.item_id, a.position, a.group_id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// The live groups an item offers, in its display order.
@@ -209,8 +205,7 @@ pub fn groups_of_item(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<G
          WHERE a.item_id = ?1 AND g.deleted = 0
          ORDER BY a.position, g.id",
     )?;
-    let rows = stmt.query_map([item_id], group_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![item_id], group_row)
 }
 
 /// Sets exactly which groups an item offers, in this order.

@@ -73,16 +73,14 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} ORDER BY s.status = 'pending' DESC, s.name COLLATE NOCASE"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], from_row)
 }
 
 pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE s.status = 'approved' ORDER BY s.name COLLATE NOCASE"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], from_row)
 }
 
 /// How many shops stand at `status` (bounded registrations count pending ones).
@@ -166,8 +164,7 @@ pub fn set_paused_until(
 pub fn end_pauses(conn: &Connection, now: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt =
         conn.prepare("UPDATE shops SET paused_until = NULL WHERE paused_until <= ?1 RETURNING id")?;
-    let rows = stmt.query_map([now], |r| r.get(0))?;
-    let mut shops: Vec<i64> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut shops: Vec<i64> = super::all_rows(&mut stmt, params![now], |r| r.get(0))?;
     shops.sort_unstable();
     Ok(shops)
 }

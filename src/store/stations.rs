@@ -16,14 +16,13 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>
         "SELECT id, name, position FROM stations WHERE shop_id = ?1 AND deleted = 0
          ORDER BY position, id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| {
+    super::all_rows(&mut stmt, params![shop_id], |r| {
         Ok(StationRow {
             id: r.get(0)?,
             name: r.get(1)?,
             position: r.get(2)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<StationRow>> {
@@ -97,15 +96,13 @@ pub fn routes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64
         "SELECT si.item_id, si.station_id FROM station_items si
          JOIN stations s ON s.id = si.station_id WHERE s.shop_id = ?1 ORDER BY si.item_id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// The item ids routed to a station.
 pub fn items_of(conn: &Connection, station_id: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare("SELECT item_id FROM station_items WHERE station_id = ?1")?;
-    let rows = stmt.query_map([station_id], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![station_id], |r| r.get(0))
 }
 
 /// A station holding items of an order, and when it marked them done.
@@ -127,15 +124,14 @@ pub fn of_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<OrderS
          LEFT JOIN order_stations os ON os.order_id = oi.order_id AND os.station_id = s.id
          WHERE oi.order_id = ?1 GROUP BY s.id ORDER BY s.position, s.id",
     )?;
-    let rows = stmt.query_map([order_id], |r| {
+    super::all_rows(&mut stmt, params![order_id], |r| {
         Ok(OrderStationRow {
             station_id: r.get(0)?,
             name: r.get(1)?,
             items: r.get(2)?,
             done_at: r.get(3)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// How many of an order's lines go to no station.
@@ -189,8 +185,9 @@ pub fn open_orders_at(
                        WHERE oi.order_id = o.id AND si.station_id = ?2)
          ORDER BY o.id LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![shop_id, station_id, limit, now], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, station_id, limit, now], |r| {
+        r.get(0)
+    })
 }
 
 /// A station's mark: the station, the order's placement, how long the
@@ -223,7 +220,7 @@ pub fn marks(
          WHERE o.created_at >= ?1 AND o.created_at < ?2 AND {shop_filter}
          ORDER BY s.shop_id, s.position, s.id"
     ))?;
-    let rows = stmt.query_map(params![from, to, shop], |r| {
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
         Ok(MarkRow {
             station_id: r.get(0)?,
             station: r.get(1)?,
@@ -231,6 +228,5 @@ pub fn marks(
             took_ms: r.get(3)?,
             items: r.get(4)?,
         })
-    })?;
-    rows.collect()
+    })
 }

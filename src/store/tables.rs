@@ -79,8 +79,7 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<TableRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} ORDER BY area COLLATE NOCASE, length(name), name COLLATE NOCASE, id"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], from_row)
 }
 
 pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
