@@ -48,8 +48,13 @@ pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CategoryRow>> {
-    conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
-        .optional()
+    super::one_row(
+        conn,
+        &format!("{SELECT} WHERE id = ?1"),
+        params![id],
+        from_row,
+    )
+    .optional()
 }
 
 /// A shop's categories in display order.
@@ -61,16 +66,18 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<Categor
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM categories WHERE shop_id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
 
 /// The shop's category with this name (any case), if any.
 pub fn by_name(conn: &Connection, shop_id: i64, name: &str) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT id FROM categories WHERE shop_id = ?1 AND name = ?2 COLLATE NOCASE",
         params![shop_id, name],
         |r| r.get(0),

@@ -49,7 +49,8 @@ pub fn touch(
             params![ip, mac, now],
         )?;
     }
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT expires_at FROM clients WHERE ip = ?1 AND expires_at > ?2",
         params![ip, now],
         |r| r.get(0),

@@ -57,9 +57,10 @@ pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<IngredientRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{SELECT} WHERE id = ?1 AND deleted = 0"),
-        [id],
+        params![id],
         from_row,
     )
     .optional()
@@ -73,9 +74,10 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<Ingredi
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM ingredients WHERE shop_id = ?1 AND deleted = 0",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }

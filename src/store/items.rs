@@ -143,18 +143,20 @@ pub fn set_photo(
 /// What the photos of the venue's items take, leaving out `except_item`'s
 /// (the one being replaced). Deleted items hold none.
 pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COALESCE(SUM(photo_bytes), 0) FROM menu_items WHERE id != ?1",
-        [except_item],
+        params![except_item],
         |r| r.get(0),
     )
 }
 
 /// Whether an item shows the photo file `photo` (items may share one).
 pub fn photo_in_use(conn: &Connection, photo: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT EXISTS (SELECT 1 FROM menu_items WHERE photo = ?1)",
-        [photo],
+        params![photo],
         |r| r.get(0),
     )
 }
@@ -211,18 +213,20 @@ pub fn running_low(
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM menu_items WHERE shop_id = ?1 AND deleted = 0",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
 
 /// Items of every shop of the venue, not deleted.
 pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM menu_items WHERE deleted = 0",
-        [],
+        params![],
         |r| r.get(0),
     )
 }
@@ -239,13 +243,13 @@ pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool
     if changed == 1 {
         return Ok(true);
     }
-    let uncounted: Option<bool> = conn
-        .query_row(
-            "SELECT stock IS NULL FROM menu_items WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let uncounted: Option<bool> = super::one_row(
+        conn,
+        "SELECT stock IS NULL FROM menu_items WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()?;
     Ok(uncounted == Some(true))
 }
 

@@ -40,6 +40,32 @@ pub(crate) fn all_rows<T>(
     Ok(all)
 }
 
+/// The one row `sql` gives for `params`, read by `read`; like
+/// `Connection::query_row`, whose body would otherwise be made once per
+/// closure and parameter type.
+pub(crate) fn one_row<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let mut one = None;
+    first_row(conn, sql, params, &mut |row| {
+        one = Some(read(row)?);
+        Ok(())
+    })?;
+    one.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+fn first_row(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    read: &mut dyn FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    conn.query_row(sql, params, |row| read(row))
+}
+
 fn each_row(
     stmt: &mut rusqlite::Statement<'_>,
     params: &[&dyn rusqlite::ToSql],

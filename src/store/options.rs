@@ -85,9 +85,10 @@ pub fn delete_group(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 pub fn group_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<GroupRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{GROUP} WHERE id = ?1 AND deleted = 0"),
-        [id],
+        params![id],
         group_row,
     )
     .optional()
@@ -101,9 +102,10 @@ pub fn groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<
 }
 
 pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM option_groups WHERE shop_id = ?1 AND deleted = 0",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
@@ -150,9 +152,10 @@ pub fn delete_option(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 pub fn option_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<OptionRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{OPTION} WHERE id = ?1 AND deleted = 0"),
-        [id],
+        params![id],
         option_row,
     )
     .optional()
@@ -178,9 +181,10 @@ pub fn options_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec
 }
 
 pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM options WHERE group_id = ?1 AND deleted = 0",
-        [group_id],
+        params![group_id],
         |r| r.get(0),
     )
 }

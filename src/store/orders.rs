@@ -534,9 +534,10 @@ const CHECKOUT_SELECT: &str =
     "SELECT id, customer_token_hash, request_hash, created_at FROM checkouts";
 
 pub fn checkout_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CheckoutRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{CHECKOUT_SELECT} WHERE id = ?1"),
-        [id],
+        params![id],
         checkout_row,
     )
     .optional()
@@ -546,9 +547,10 @@ pub fn checkout_by_client_ref(
     conn: &Connection,
     client_ref: &str,
 ) -> rusqlite::Result<Option<CheckoutRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{CHECKOUT_SELECT} WHERE client_ref = ?1"),
-        [client_ref],
+        params![client_ref],
         checkout_row,
     )
     .optional()
@@ -582,7 +584,8 @@ pub fn ahead_of(
 
 /// How many orders not cancelled a shop has for the pickup slot `pickup_at`.
 pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND pickup_at = ?2
            AND status <> 'cancelled'",
         params![shop_id, pickup_at],
@@ -741,9 +744,12 @@ pub fn ready_codes(
 pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Result<i64> {
     match shop_id {
         Some(shop_id) => shop_version(conn, shop_id),
-        None => conn.query_row("SELECT COALESCE(MAX(id), 0) FROM order_events", [], |r| {
-            r.get(0)
-        }),
+        None => super::one_row(
+            conn,
+            "SELECT COALESCE(MAX(id), 0) FROM order_events",
+            params![],
+            |r| r.get(0),
+        ),
     }
 }
 

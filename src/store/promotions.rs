@@ -67,7 +67,8 @@ pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<bool
 }
 
 pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<PromotionRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{SELECT} WHERE p.id = ?1 AND p.shop_id = ?2"),
         params![id, shop_id],
         from_row,
@@ -109,7 +110,8 @@ pub fn shops_with_edge(conn: &Connection, after: i64, now: i64) -> rusqlite::Res
 
 /// How many of the shop's promotions have not ended by `now`.
 pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT count(*) FROM promotions
          WHERE shop_id = ?1 AND (ends_at IS NULL OR ends_at > ?2)",
         params![shop_id, now],
@@ -118,9 +120,10 @@ pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::R
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT count(*) FROM promotions WHERE shop_id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }

@@ -19,7 +19,8 @@ pub fn insert(
 
 /// The user of a live session.
 pub fn user_id(conn: &Connection, token_hash: &str, now: i64) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
         params![token_hash, now],
         |r| r.get(0),

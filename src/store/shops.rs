@@ -85,9 +85,10 @@ pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
 
 /// How many shops stand at `status` (bounded registrations count pending ones).
 pub fn count_with_status(conn: &Connection, status: ShopStatus) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM shops WHERE status = ?1",
-        [status],
+        params![status],
         |r| r.get(0),
     )
 }
@@ -123,9 +124,12 @@ pub fn bump_menu_version(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
-    conn.query_row("SELECT menu_version FROM shops WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
+    super::one_row(
+        conn,
+        "SELECT menu_version FROM shops WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
     .optional()
 }
 
@@ -133,9 +137,10 @@ pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>>
 
 /// The payment methods the shop takes, as stored (comma-separated).
 pub fn methods(conn: &Connection, shop_id: i64) -> rusqlite::Result<String> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT payment_methods FROM shops WHERE id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }

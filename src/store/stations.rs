@@ -26,7 +26,8 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>
 }
 
 pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<StationRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT id, name, position FROM stations WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
         params![id, shop_id],
         |r| {
@@ -46,7 +47,8 @@ pub fn name_taken(
     name: &str,
     other_than: i64,
 ) -> rusqlite::Result<bool> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT EXISTS (SELECT 1 FROM stations WHERE shop_id = ?1 AND name = ?2
                         AND deleted = 0 AND id != ?3)",
         params![shop_id, name, other_than],
@@ -136,11 +138,12 @@ pub fn of_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<OrderS
 
 /// How many of an order's lines go to no station.
 pub fn unrouted_lines(conn: &Connection, order_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT count(*) FROM order_items oi
          WHERE oi.order_id = ?1
            AND NOT EXISTS (SELECT 1 FROM station_items si WHERE si.item_id = oi.item_id)",
-        [order_id],
+        params![order_id],
         |r| r.get(0),
     )
 }
