@@ -41,9 +41,9 @@ pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE menu_items SET category_id = NULL WHERE category_id = ?1",
-        [id],
+        params![id],
     )?;
-    conn.execute("DELETE FROM categories WHERE id = ?1", [id])?;
+    conn.execute("DELETE FROM categories WHERE id = ?1", params![id])?;
     Ok(())
 }
 

@@ -96,14 +96,14 @@ pub fn accept_mac(conn: &Connection, mac: &str, now: i64, expires_at: i64) -> ru
 pub fn deny_ip(conn: &Connection, ip: &str) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE ip = ?1",
-        [ip],
+        params![ip],
     )
 }
 
 pub fn deny_mac(conn: &Connection, mac: &str) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE mac = ?1",
-        [mac],
+        params![mac],
     )
 }
 

@@ -50,9 +50,12 @@ pub fn update(conn: &Connection, i: &IngredientRow) -> rusqlite::Result<()> {
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM item_ingredients WHERE ingredient_id = ?1",
-        [id],
+        params![id],
     )?;
-    conn.execute("UPDATE ingredients SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute(
+        "UPDATE ingredients SET deleted = 1 WHERE id = ?1",
+        params![id],
+    )?;
     Ok(())
 }
 
@@ -106,7 +109,10 @@ pub fn recipes_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec
 
 /// Sets exactly which ingredients (and how many of each) an item uses.
 pub fn set_recipe(conn: &Connection, item_id: i64, uses: &[(i64, i64)]) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM item_ingredients WHERE item_id = ?1", [item_id])?;
+    conn.execute(
+        "DELETE FROM item_ingredients WHERE item_id = ?1",
+        params![item_id],
+    )?;
     let mut stmt = conn.prepare(
         "INSERT OR REPLACE INTO item_ingredients (item_id, ingredient_id, qty)
          VALUES (?1, ?2, ?3)",

@@ -78,9 +78,18 @@ pub fn update_group(
 
 /// Deletes the group and its options and detaches it from every item.
 pub fn delete_group(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM item_option_groups WHERE group_id = ?1", [id])?;
-    conn.execute("UPDATE options SET deleted = 1 WHERE group_id = ?1", [id])?;
-    conn.execute("UPDATE option_groups SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute(
+        "DELETE FROM item_option_groups WHERE group_id = ?1",
+        params![id],
+    )?;
+    conn.execute(
+        "UPDATE options SET deleted = 1 WHERE group_id = ?1",
+        params![id],
+    )?;
+    conn.execute(
+        "UPDATE option_groups SET deleted = 1 WHERE id = ?1",
+        params![id],
+    )?;
     Ok(())
 }
 
@@ -147,7 +156,7 @@ pub fn update_option(conn: &Connection, o: &OptionRow) -> rusqlite::Result<()> {
 }
 
 pub fn delete_option(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("UPDATE options SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute("UPDATE options SET deleted = 1 WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -216,7 +225,7 @@ pub fn groups_of_item(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<G
 pub fn set_item_groups(conn: &Connection, item_id: i64, group_ids: &[i64]) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM item_option_groups WHERE item_id = ?1",
-        [item_id],
+        params![item_id],
     )?;
     let mut stmt = conn.prepare(
         "INSERT OR IGNORE INTO item_option_groups (item_id, group_id, position)

@@ -263,7 +263,10 @@ pub fn take_back_stock(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec
             },
         })
     })?;
-    conn.execute("DELETE FROM order_stock WHERE order_id = ?1", [order_id])?;
+    conn.execute(
+        "DELETE FROM order_stock WHERE order_id = ?1",
+        params![order_id],
+    )?;
     Ok(taken)
 }
 
@@ -610,7 +613,10 @@ pub fn due_releases(
 }
 
 pub fn mark_released(conn: &Connection, order_id: i64) -> rusqlite::Result<()> {
-    conn.execute("UPDATE orders SET release_at = 0 WHERE id = ?1", [order_id])?;
+    conn.execute(
+        "UPDATE orders SET release_at = 0 WHERE id = ?1",
+        params![order_id],
+    )?;
     Ok(())
 }
 
@@ -774,7 +780,7 @@ pub fn delete_finished_before(
         conn.execute(
             "DELETE FROM order_line_options WHERE line_id IN
                (SELECT id FROM order_items WHERE order_id = ?1)",
-            [id],
+            params![id],
         )?;
         for table in [
             "order_items",
@@ -782,9 +788,12 @@ pub fn delete_finished_before(
             "order_stock",
             "order_payments",
         ] {
-            conn.execute(&format!("DELETE FROM {table} WHERE order_id = ?1"), [id])?;
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE order_id = ?1"),
+                params![id],
+            )?;
         }
-        conn.execute("DELETE FROM orders WHERE id = ?1", [id])?;
+        conn.execute("DELETE FROM orders WHERE id = ?1", params![id])?;
     }
     Ok(ids.len())
 }

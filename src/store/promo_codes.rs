@@ -160,7 +160,7 @@ pub fn claim_use(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     conn.execute(
         "UPDATE promo_codes SET used = used + 1
          WHERE id = ?1 AND (use_limit IS NULL OR used < use_limit)",
-        [id],
+        params![id],
     )
     .map(|n| n == 1)
 }

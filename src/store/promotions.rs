@@ -132,7 +132,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 pub fn set_items(conn: &Connection, promotion_id: i64, items: &[i64]) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM promotion_items WHERE promotion_id = ?1",
-        [promotion_id],
+        params![promotion_id],
     )?;
     let mut stmt = conn
         .prepare("INSERT OR IGNORE INTO promotion_items (promotion_id, item_id) VALUES (?1, ?2)")?;

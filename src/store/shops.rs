@@ -118,7 +118,7 @@ pub fn update_profile(
 pub fn bump_menu_version(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE shops SET menu_version = menu_version + 1 WHERE id = ?1",
-        [id],
+        params![id],
     )?;
     Ok(())
 }

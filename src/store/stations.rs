@@ -74,8 +74,11 @@ pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite
 
 /// Marks the station removed and sends its items back to no station.
 pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM station_items WHERE station_id = ?1", [id])?;
-    conn.execute("UPDATE stations SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute(
+        "DELETE FROM station_items WHERE station_id = ?1",
+        params![id],
+    )?;
+    conn.execute("UPDATE stations SET deleted = 1 WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -87,7 +90,10 @@ pub fn route(conn: &Connection, item_id: i64, station_id: Option<i64>) -> rusqli
              ON CONFLICT (item_id) DO UPDATE SET station_id = excluded.station_id",
             params![item_id, station],
         )?,
-        None => conn.execute("DELETE FROM station_items WHERE item_id = ?1", [item_id])?,
+        None => conn.execute(
+            "DELETE FROM station_items WHERE item_id = ?1",
+            params![item_id],
+        )?,
     };
     Ok(())
 }

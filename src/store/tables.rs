@@ -60,7 +60,7 @@ pub fn set_secret(conn: &Connection, id: i64, secret: &str) -> rusqlite::Result<
 
 /// Whether the table existed.
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    conn.execute("DELETE FROM venue_tables WHERE id = ?1", [id])
+    conn.execute("DELETE FROM venue_tables WHERE id = ?1", params![id])
         .map(|n| n == 1)
 }
 
