@@ -68,6 +68,5 @@ pub fn list(
          WHERE id < ?1 AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR shop_id = ?3)
          ORDER BY id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![before, action, shop_id, limit], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![before, action, shop_id, limit], from_row)
 }

@@ -41,15 +41,20 @@ pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE menu_items SET category_id = NULL WHERE category_id = ?1",
-        [id],
+        params![id],
     )?;
-    conn.execute("DELETE FROM categories WHERE id = ?1", [id])?;
+    conn.execute("DELETE FROM categories WHERE id = ?1", params![id])?;
     Ok(())
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CategoryRow>> {
-    conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
-        .optional()
+    super::one_row(
+        conn,
+        &format!("{SELECT} WHERE id = ?1"),
+        params![id],
+        from_row,
+    )
+    .optional()
 }
 
 /// A shop's categories in display order.
@@ -57,21 +62,22 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<Categor
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE shop_id = ?1 ORDER BY position, id"
     ))?;
-    let rows = stmt.query_map([shop_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM categories WHERE shop_id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
 
 /// The shop's category with this name (any case), if any.
 pub fn by_name(conn: &Connection, shop_id: i64, name: &str) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT id FROM categories WHERE shop_id = ?1 AND name = ?2 COLLATE NOCASE",
         params![shop_id, name],
         |r| r.get(0),

@@ -49,7 +49,8 @@ pub fn touch(
             params![ip, mac, now],
         )?;
     }
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT expires_at FROM clients WHERE ip = ?1 AND expires_at > ?2",
         params![ip, now],
         |r| r.get(0),
@@ -95,14 +96,14 @@ pub fn accept_mac(conn: &Connection, mac: &str, now: i64, expires_at: i64) -> ru
 pub fn deny_ip(conn: &Connection, ip: &str) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE ip = ?1",
-        [ip],
+        params![ip],
     )
 }
 
 pub fn deny_mac(conn: &Connection, mac: &str) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE mac = ?1",
-        [mac],
+        params![mac],
     )
 }
 
@@ -110,8 +111,7 @@ pub fn deny_mac(conn: &Connection, mac: &str) -> rusqlite::Result<usize> {
 pub fn accepted(conn: &Connection, now: i64) -> rusqlite::Result<Vec<(String, i64)>> {
     let mut stmt = conn
         .prepare("SELECT ip, expires_at FROM clients WHERE ip IS NOT NULL AND expires_at > ?1")?;
-    let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![now], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
@@ -119,8 +119,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
         "SELECT ip, mac, first_seen, last_seen, accepted_at, expires_at
          FROM clients ORDER BY last_seen DESC",
     )?;
-    let rows = stmt.query_map([], row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], row)
 }
 
 /// Deletes up to `limit` clients last seen before `before` whose

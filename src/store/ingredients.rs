@@ -50,16 +50,20 @@ pub fn update(conn: &Connection, i: &IngredientRow) -> rusqlite::Result<()> {
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM item_ingredients WHERE ingredient_id = ?1",
-        [id],
+        params![id],
     )?;
-    conn.execute("UPDATE ingredients SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute(
+        "UPDATE ingredients SET deleted = 1 WHERE id = ?1",
+        params![id],
+    )?;
     Ok(())
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<IngredientRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{SELECT} WHERE id = ?1 AND deleted = 0"),
-        [id],
+        params![id],
         from_row,
     )
     .optional()
@@ -69,14 +73,14 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<Ingredi
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE shop_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"
     ))?;
-    let rows = stmt.query_map([shop_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM ingredients WHERE shop_id = ?1 AND deleted = 0",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
@@ -88,8 +92,7 @@ pub fn recipe(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<(i64, i64
          JOIN ingredients i ON i.id = r.ingredient_id
          WHERE r.item_id = ?1 AND i.deleted = 0 ORDER BY r.ingredient_id",
     )?;
-    let rows = stmt.query_map([item_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![item_id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// `(item_id, ingredient_id, qty)` of every recipe in a shop.
@@ -99,13 +102,17 @@ pub fn recipes_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec
          JOIN ingredients i ON i.id = r.ingredient_id
          WHERE i.shop_id = ?1 AND i.deleted = 0 ORDER BY r.item_id, r.ingredient_id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
 }
 
 /// Sets exactly which ingredients (and how many of each) an item uses.
 pub fn set_recipe(conn: &Connection, item_id: i64, uses: &[(i64, i64)]) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM item_ingredients WHERE item_id = ?1", [item_id])?;
+    conn.execute(
+        "DELETE FROM item_ingredients WHERE item_id = ?1",
+        params![item_id],
+    )?;
     let mut stmt = conn.prepare(
         "INSERT OR REPLACE INTO item_ingredients (item_id, ingredient_id, qty)
          VALUES (?1, ?2, ?3)",
@@ -180,7 +187,7 @@ pub fn waste_between(
          WHERE w.shop_id = ?1 AND w.created_at >= ?2 AND w.created_at < ?3
          ORDER BY w.created_at DESC, w.id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![shop_id, from, until, limit], |r| {
+    super::all_rows(&mut stmt, params![shop_id, from, until, limit], |r| {
         Ok(WasteRow {
             ingredient_id: r.get(0)?,
             ingredient: r.get(1)?,
@@ -188,6 +195,5 @@ pub fn waste_between(
             reason: r.get(3)?,
             created_at: r.get(4)?,
         })
-    })?;
-    rows.collect()
+    })
 }

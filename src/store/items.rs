@@ -1,6 +1,6 @@
 //! Menu items of a shop, and the search over them.
 
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 #[derive(Debug, Clone)]
 pub struct ItemRow {
@@ -143,18 +143,20 @@ pub fn set_photo(
 /// What the photos of the venue's items take, leaving out `except_item`'s
 /// (the one being replaced). Deleted items hold none.
 pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COALESCE(SUM(photo_bytes), 0) FROM menu_items WHERE id != ?1",
-        [except_item],
+        params![except_item],
         |r| r.get(0),
     )
 }
 
 /// Whether an item shows the photo file `photo` (items may share one).
 pub fn photo_in_use(conn: &Connection, photo: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT EXISTS (SELECT 1 FROM menu_items WHERE photo = ?1)",
-        [photo],
+        params![photo],
         |r| r.get(0),
     )
 }
@@ -190,8 +192,7 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<ItemRow
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE m.shop_id = ?1 AND m.deleted = 0 ORDER BY {DISPLAY_ORDER}"
     ))?;
-    let rows = stmt.query_map([shop_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 /// `(id, name, stock)` of a shop's counted items at or below their
@@ -206,25 +207,26 @@ pub fn running_low(
          WHERE shop_id = ?1 AND deleted = 0 AND stock IS NOT NULL AND stock <= low_stock
          ORDER BY stock, name COLLATE NOCASE, id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![shop_id, limit], |r| {
+    super::all_rows(&mut stmt, params![shop_id, limit], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?;
-    rows.collect()
+    })
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM menu_items WHERE shop_id = ?1 AND deleted = 0",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
 
 /// Items of every shop of the venue, not deleted.
 pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM menu_items WHERE deleted = 0",
-        [],
+        params![],
         |r| r.get(0),
     )
 }
@@ -241,13 +243,13 @@ pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool
     if changed == 1 {
         return Ok(true);
     }
-    let uncounted: Option<bool> = conn
-        .query_row(
-            "SELECT stock IS NULL FROM menu_items WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let uncounted: Option<bool> = super::one_row(
+        conn,
+        "SELECT stock IS NULL FROM menu_items WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()?;
     Ok(uncounted == Some(true))
 }
 
@@ -316,8 +318,8 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> rusqlite::Result<Vec<ItemRo
     args.push(q.limit.into());
     sql += &format!(" ORDER BY m.shop_id, {DISPLAY_ORDER} LIMIT ?{}", args.len());
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), from_row)?;
-    rows.collect()
+    let args: Vec<&dyn rusqlite::ToSql> = args.iter().map(|a| a as _).collect();
+    super::all_rows(&mut stmt, &args, from_row)
 }
 
 /// Shops with a live item whose time window opens or closes at local
@@ -333,6 +335,5 @@ pub fn shops_with_window_edge(
                AND (?1 IS NULL OR window_from = ?1 OR window_until % 1440 = ?1)
          ORDER BY shop_id",
     )?;
-    let rows = stmt.query_map([minute], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![minute], |r| r.get(0))
 }

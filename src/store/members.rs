@@ -63,7 +63,8 @@ pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result
 
 /// The user's role at the shop, if they are a member.
 pub fn role(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<Option<ShopRole>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT role FROM shop_members WHERE shop_id = ?1 AND user_id = ?2",
         params![shop_id, user_id],
         |r| r.get(0),
@@ -74,10 +75,11 @@ pub fn role(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<O
 /// The shop a user works at, with their role there. Someone who works at
 /// several gets the oldest they keep, else the oldest they work at.
 pub fn shop_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<(i64, ShopRole)>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT shop_id, role FROM shop_members WHERE user_id = ?1
          ORDER BY role = 'keeper' DESC, shop_id LIMIT 1",
-        [user_id],
+        params![user_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()
@@ -85,10 +87,11 @@ pub fn shop_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<(i64,
 
 /// How many members, and how many keepers, the shop has.
 pub fn counts(conn: &Connection, shop_id: i64) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*), COUNT(*) FILTER (WHERE role = 'keeper')
          FROM shop_members WHERE shop_id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
 }
@@ -111,7 +114,7 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<MemberRow>>
          FROM shop_members m JOIN users u ON u.id = m.user_id
          WHERE m.shop_id = ?1 ORDER BY m.role = 'keeper' DESC, m.created_at, m.user_id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| {
+    super::all_rows(&mut stmt, params![shop_id], |r| {
         Ok(MemberRow {
             user_id: r.get(0)?,
             login: r.get(1)?,
@@ -119,8 +122,7 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<MemberRow>>
             role: r.get(3)?,
             created_at: r.get(4)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 #[cfg(test)]

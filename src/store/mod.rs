@@ -24,6 +24,60 @@ pub mod stations;
 pub mod tables;
 pub mod users;
 
+/// Every row `stmt` gives for `params`, each read by `read`. One loop for
+/// every query, not a `query_map(..).collect()` per closure and parameter
+/// type: only the small push below is made once per row type.
+pub(crate) fn all_rows<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[&dyn rusqlite::ToSql],
+    read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut all = Vec::new();
+    each_row(stmt, params, &mut |row| {
+        all.push(read(row)?);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// The one row `sql` gives for `params`, read by `read`; like
+/// `Connection::query_row`, whose body would otherwise be made once per
+/// closure and parameter type.
+pub(crate) fn one_row<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let mut one = None;
+    first_row(conn, sql, params, &mut |row| {
+        one = Some(read(row)?);
+        Ok(())
+    })?;
+    one.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+fn first_row(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    read: &mut dyn FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    conn.query_row(sql, params, |row| read(row))
+}
+
+fn each_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[&dyn rusqlite::ToSql],
+    each: &mut dyn FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut rows = stmt.query(params)?;
+    while let Some(row) = rows.next()? {
+        each(row)?;
+    }
+    Ok(())
+}
+
 /// An enum stored as a word in a text column, and shown to clients as the
 /// same word. Reading a word it does not know is an error, never a guess.
 macro_rules! stored_enum {

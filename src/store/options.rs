@@ -78,16 +78,26 @@ pub fn update_group(
 
 /// Deletes the group and its options and detaches it from every item.
 pub fn delete_group(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM item_option_groups WHERE group_id = ?1", [id])?;
-    conn.execute("UPDATE options SET deleted = 1 WHERE group_id = ?1", [id])?;
-    conn.execute("UPDATE option_groups SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute(
+        "DELETE FROM item_option_groups WHERE group_id = ?1",
+        params![id],
+    )?;
+    conn.execute(
+        "UPDATE options SET deleted = 1 WHERE group_id = ?1",
+        params![id],
+    )?;
+    conn.execute(
+        "UPDATE option_groups SET deleted = 1 WHERE id = ?1",
+        params![id],
+    )?;
     Ok(())
 }
 
 pub fn group_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<GroupRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{GROUP} WHERE id = ?1 AND deleted = 0"),
-        [id],
+        params![id],
         group_row,
     )
     .optional()
@@ -97,14 +107,14 @@ pub fn groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<
     let mut stmt = conn.prepare(&format!(
         "{GROUP} WHERE shop_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"
     ))?;
-    let rows = stmt.query_map([shop_id], group_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], group_row)
 }
 
 pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM option_groups WHERE shop_id = ?1 AND deleted = 0",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
@@ -146,14 +156,15 @@ pub fn update_option(conn: &Connection, o: &OptionRow) -> rusqlite::Result<()> {
 }
 
 pub fn delete_option(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("UPDATE options SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute("UPDATE options SET deleted = 1 WHERE id = ?1", params![id])?;
     Ok(())
 }
 
 pub fn option_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<OptionRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{OPTION} WHERE id = ?1 AND deleted = 0"),
-        [id],
+        params![id],
         option_row,
     )
     .optional()
@@ -164,8 +175,7 @@ pub fn options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<Ve
     let mut stmt = conn.prepare_cached(&format!(
         "{OPTION} WHERE group_id = ?1 AND deleted = 0 ORDER BY position, id"
     ))?;
-    let rows = stmt.query_map([group_id], option_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![group_id], option_row)
 }
 
 /// Every live option of a shop's live groups, in display order per group.
@@ -176,14 +186,14 @@ pub fn options_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec
          WHERE g.shop_id = ?1 AND g.deleted = 0 AND o.deleted = 0
          ORDER BY o.group_id, o.position, o.id",
     )?;
-    let rows = stmt.query_map([shop_id], option_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], option_row)
 }
 
 pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM options WHERE group_id = ?1 AND deleted = 0",
-        [group_id],
+        params![group_id],
         |r| r.get(0),
     )
 }
@@ -197,8 +207,7 @@ pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result
          WHERE g.shop_id = ?1 AND g.deleted = 0
          ORDER BY a.item_id, a.position, a.group_id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// The live groups an item offers, in its display order.
@@ -209,15 +218,14 @@ pub fn groups_of_item(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<G
          WHERE a.item_id = ?1 AND g.deleted = 0
          ORDER BY a.position, g.id",
     )?;
-    let rows = stmt.query_map([item_id], group_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![item_id], group_row)
 }
 
 /// Sets exactly which groups an item offers, in this order.
 pub fn set_item_groups(conn: &Connection, item_id: i64, group_ids: &[i64]) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM item_option_groups WHERE item_id = ?1",
-        [item_id],
+        params![item_id],
     )?;
     let mut stmt = conn.prepare(
         "INSERT OR IGNORE INTO item_option_groups (item_id, group_id, position)

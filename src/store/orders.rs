@@ -251,7 +251,7 @@ pub fn record_taken(conn: &Connection, order_id: i64, taken: Taken) -> rusqlite:
 pub fn take_back_stock(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Taken>> {
     let mut stmt =
         conn.prepare("SELECT item_id, ingredient_id, qty FROM order_stock WHERE order_id = ?1")?;
-    let rows = stmt.query_map([order_id], |r| {
+    let taken = super::all_rows(&mut stmt, params![order_id], |r| {
         let item: Option<i64> = r.get(0)?;
         let ingredient: Option<i64> = r.get(1)?;
         let qty: i64 = r.get(2)?;
@@ -263,8 +263,10 @@ pub fn take_back_stock(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec
             },
         })
     })?;
-    let taken = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    conn.execute("DELETE FROM order_stock WHERE order_id = ?1", [order_id])?;
+    conn.execute(
+        "DELETE FROM order_stock WHERE order_id = ?1",
+        params![order_id],
+    )?;
     Ok(taken)
 }
 
@@ -356,7 +358,7 @@ pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>>
         "SELECT option_id, group_name, name, price_delta_cents
          FROM order_line_options WHERE line_id = ?1 ORDER BY rowid",
     )?;
-    let rows = stmt.query_map([order_id], |r| {
+    let rows = super::all_rows(&mut stmt, params![order_id], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             LineRow {
@@ -371,18 +373,15 @@ pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>>
         ))
     })?;
     let mut lines = Vec::new();
-    for row in rows {
-        let (line_id, mut line) = row?;
-        line.options = options
-            .query_map([line_id], |r| {
-                Ok(LineOptionRow {
-                    option_id: r.get(0)?,
-                    group_name: r.get(1)?,
-                    name: r.get(2)?,
-                    price_delta_cents: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+    for (line_id, mut line) in rows {
+        line.options = super::all_rows(&mut options, params![line_id], |r| {
+            Ok(LineOptionRow {
+                option_id: r.get(0)?,
+                group_name: r.get(1)?,
+                name: r.get(2)?,
+                price_delta_cents: r.get(3)?,
+            })
+        })?;
         lines.push(line);
     }
     Ok(lines)
@@ -396,7 +395,7 @@ pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow
          FROM order_events e LEFT JOIN users u ON u.id = e.actor_user_id
          WHERE e.order_id = ?1 ORDER BY e.id",
     )?;
-    let rows = stmt.query_map([order_id], |r| {
+    super::all_rows(&mut stmt, params![order_id], |r| {
         Ok(EventRow {
             from: r.get(0)?,
             to: r.get(1)?,
@@ -404,8 +403,7 @@ pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow
             reason: r.get(3)?,
             at: r.get(4)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// The highest change sequence number among a shop's orders (0 if none).
@@ -428,8 +426,7 @@ pub fn open_for_shop(
         "WHERE o.shop_id = ?1 AND o.finished_at IS NULL
            AND o.id > ?2 AND o.release_at <= ?4 ORDER BY o.id LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![shop_id, after, limit, now], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, after, limit, now], from_row)
 }
 
 /// Up to `limit` of a shop's orders finished since `finished_after`, latest first.
@@ -443,8 +440,7 @@ pub fn finished_for_shop(
         "WHERE o.shop_id = ?1 AND o.status IN ('completed', 'cancelled')
            AND o.updated_at > ?2 ORDER BY o.updated_at DESC LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![shop_id, finished_after, limit], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, finished_after, limit], from_row)
 }
 
 /// How many open orders a shop has.
@@ -499,8 +495,7 @@ pub fn for_customer(conn: &Connection, token_hash: &str) -> rusqlite::Result<Vec
     let mut stmt = conn.prepare_cached(select!(
         "WHERE o.customer_token_hash = ?1 ORDER BY o.id DESC LIMIT 50"
     ))?;
-    let rows = stmt.query_map([token_hash], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![token_hash], from_row)
 }
 
 // ---- Checkouts: one order per shop, placed together ----
@@ -542,9 +537,10 @@ const CHECKOUT_SELECT: &str =
     "SELECT id, customer_token_hash, request_hash, created_at FROM checkouts";
 
 pub fn checkout_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CheckoutRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{CHECKOUT_SELECT} WHERE id = ?1"),
-        [id],
+        params![id],
         checkout_row,
     )
     .optional()
@@ -554,9 +550,10 @@ pub fn checkout_by_client_ref(
     conn: &Connection,
     client_ref: &str,
 ) -> rusqlite::Result<Option<CheckoutRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{CHECKOUT_SELECT} WHERE client_ref = ?1"),
-        [client_ref],
+        params![client_ref],
         checkout_row,
     )
     .optional()
@@ -565,8 +562,7 @@ pub fn checkout_by_client_ref(
 /// The orders of a checkout, by shop.
 pub fn of_checkout(conn: &Connection, checkout_id: i64) -> rusqlite::Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare(select!("WHERE o.checkout_id = ?1 ORDER BY o.shop_id, o.id"))?;
-    let rows = stmt.query_map([checkout_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![checkout_id], from_row)
 }
 
 /// The open orders of a shop being worked on before `order_id` (on the
@@ -584,13 +580,15 @@ pub fn ahead_of(
            AND status IN ('placed', 'accepted', 'preparing')
            AND finished_at IS NULL ORDER BY id LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![shop_id, order_id, now, limit], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, order_id, now, limit], |r| {
+        r.get(0)
+    })
 }
 
 /// How many orders not cancelled a shop has for the pickup slot `pickup_at`.
 pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND pickup_at = ?2
            AND status <> 'cancelled'",
         params![shop_id, pickup_at],
@@ -609,14 +607,16 @@ pub fn due_releases(
         "SELECT id, shop_id, status FROM orders WHERE release_at > 0 AND release_at <= ?1
          ORDER BY release_at LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![now, limit], |r| {
+    super::all_rows(&mut stmt, params![now, limit], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?;
-    rows.collect()
+    })
 }
 
 pub fn mark_released(conn: &Connection, order_id: i64) -> rusqlite::Result<()> {
-    conn.execute("UPDATE orders SET release_at = 0 WHERE id = ?1", [order_id])?;
+    conn.execute(
+        "UPDATE orders SET release_at = 0 WHERE id = ?1",
+        params![order_id],
+    )?;
     Ok(())
 }
 
@@ -673,15 +673,14 @@ pub fn waiting_items(
            AND o.finished_at IS NULL AND o.release_at <= ?3
          GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![shop_id, limit, now], |r| {
+    super::all_rows(&mut stmt, params![shop_id, limit, now], |r| {
         Ok(WaitingRow {
             item_id: r.get(0)?,
             name: r.get(1)?,
             options: r.get(2)?,
             qty: r.get(3)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// A pickup code on the now-serving board.
@@ -724,8 +723,7 @@ pub fn preparing_codes(
            AND (?1 IS NULL OR o.shop_id = ?1) AND o.release_at <= ?3
          ORDER BY o.id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![shop_id, limit, now], serving_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, limit, now], serving_row)
 }
 
 /// Approved shops' (or one shop's) ready orders that turned ready after
@@ -744,8 +742,7 @@ pub fn ready_codes(
                AND s.status = 'approved' AND (?1 IS NULL OR o.shop_id = ?1))
          WHERE ready_at > ?2 ORDER BY ready_at DESC LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![shop_id, ready_after, limit], serving_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, ready_after, limit], serving_row)
 }
 
 /// The latest change to any order (or to one shop's): the now-serving
@@ -753,9 +750,12 @@ pub fn ready_codes(
 pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Result<i64> {
     match shop_id {
         Some(shop_id) => shop_version(conn, shop_id),
-        None => conn.query_row("SELECT COALESCE(MAX(id), 0) FROM order_events", [], |r| {
-            r.get(0)
-        }),
+        None => super::one_row(
+            conn,
+            "SELECT COALESCE(MAX(id), 0) FROM order_events",
+            params![],
+            |r| r.get(0),
+        ),
     }
 }
 
@@ -769,20 +769,18 @@ pub fn delete_finished_before(
     before: i64,
     limit: i64,
 ) -> rusqlite::Result<usize> {
-    let ids: Vec<i64> = conn
-        .prepare(
-            "SELECT id FROM orders WHERE shop_id IN (SELECT id FROM shops) AND created_at < ?1
-               AND status IN ('completed', 'cancelled')
-               AND id IS NOT (SELECT order_id FROM order_events ORDER BY id DESC LIMIT 1)
-             LIMIT ?2",
-        )?
-        .query_map(params![before, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT id FROM orders WHERE shop_id IN (SELECT id FROM shops) AND created_at < ?1
+           AND status IN ('completed', 'cancelled')
+           AND id IS NOT (SELECT order_id FROM order_events ORDER BY id DESC LIMIT 1)
+         LIMIT ?2",
+    )?;
+    let ids: Vec<i64> = super::all_rows(&mut stmt, params![before, limit], |r| r.get(0))?;
     for id in &ids {
         conn.execute(
             "DELETE FROM order_line_options WHERE line_id IN
                (SELECT id FROM order_items WHERE order_id = ?1)",
-            [id],
+            params![id],
         )?;
         for table in [
             "order_items",
@@ -790,9 +788,12 @@ pub fn delete_finished_before(
             "order_stock",
             "order_payments",
         ] {
-            conn.execute(&format!("DELETE FROM {table} WHERE order_id = ?1"), [id])?;
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE order_id = ?1"),
+                params![id],
+            )?;
         }
-        conn.execute("DELETE FROM orders WHERE id = ?1", [id])?;
+        conn.execute("DELETE FROM orders WHERE id = ?1", params![id])?;
     }
     Ok(ids.len())
 }

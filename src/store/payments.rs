@@ -62,7 +62,7 @@ pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Payme
          FROM order_payments p LEFT JOIN users u ON u.id = p.user_id
          WHERE p.order_id = ?1 ORDER BY p.id",
     )?;
-    let rows = stmt.query_map([order_id], |r| {
+    super::all_rows(&mut stmt, params![order_id], |r| {
         Ok(PaymentRow {
             kind: r.get(0)?,
             method: r.get(1)?,
@@ -72,8 +72,7 @@ pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Payme
             by: r.get(5)?,
             at: r.get(6)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// Moves the order's version and its shop's board version without a

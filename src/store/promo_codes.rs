@@ -115,7 +115,8 @@ pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<bool
 }
 
 pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<PromoCodeRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{SELECT} WHERE id = ?1 AND shop_id = ?2"),
         params![id, shop_id],
         from_row,
@@ -129,7 +130,8 @@ pub fn by_code(
     shop_id: i64,
     code: &str,
 ) -> rusqlite::Result<Option<PromoCodeRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{SELECT} WHERE shop_id = ?1 AND code = ?2"),
         params![shop_id, code],
         from_row,
@@ -139,14 +141,14 @@ pub fn by_code(
 
 pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<PromoCodeRow>> {
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE shop_id = ?1 ORDER BY code"))?;
-    let rows = stmt.query_map([shop_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT count(*) FROM promo_codes WHERE shop_id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
@@ -158,7 +160,7 @@ pub fn claim_use(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     conn.execute(
         "UPDATE promo_codes SET used = used + 1
          WHERE id = ?1 AND (use_limit IS NULL OR used < use_limit)",
-        [id],
+        params![id],
     )
     .map(|n| n == 1)
 }

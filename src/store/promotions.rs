@@ -67,7 +67,8 @@ pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<bool
 }
 
 pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<PromotionRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("{SELECT} WHERE p.id = ?1 AND p.shop_id = ?2"),
         params![id, shop_id],
         from_row,
@@ -78,8 +79,7 @@ pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Optio
 /// A shop's promotions, newest first.
 pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<PromotionRow>> {
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE p.shop_id = ?1 ORDER BY p.id DESC"))?;
-    let rows = stmt.query_map([shop_id], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 /// Promotions running at `now` of approved shops (`shop_id` 0: every
@@ -96,8 +96,7 @@ pub fn running(
            AND (p.ends_at IS NULL OR p.ends_at > ?2)
          ORDER BY s.name COLLATE NOCASE, s.id, p.id DESC LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![shop_id, now, limit], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, now, limit], from_row)
 }
 
 /// Shops with a promotion that started or ended after `after`, up to `now`.
@@ -106,13 +105,13 @@ pub fn shops_with_edge(conn: &Connection, after: i64, now: i64) -> rusqlite::Res
         "SELECT DISTINCT shop_id FROM promotions
          WHERE (starts_at > ?1 AND starts_at <= ?2) OR (ends_at > ?1 AND ends_at <= ?2)",
     )?;
-    let rows = stmt.query_map(params![after, now], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![after, now], |r| r.get(0))
 }
 
 /// How many of the shop's promotions have not ended by `now`.
 pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT count(*) FROM promotions
          WHERE shop_id = ?1 AND (ends_at IS NULL OR ends_at > ?2)",
         params![shop_id, now],
@@ -121,9 +120,10 @@ pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::R
 }
 
 pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT count(*) FROM promotions WHERE shop_id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
@@ -132,7 +132,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 pub fn set_items(conn: &Connection, promotion_id: i64, items: &[i64]) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM promotion_items WHERE promotion_id = ?1",
-        [promotion_id],
+        params![promotion_id],
     )?;
     let mut stmt = conn
         .prepare("INSERT OR IGNORE INTO promotion_items (promotion_id, item_id) VALUES (?1, ?2)")?;
@@ -148,6 +148,7 @@ pub fn items_of(conn: &Connection, promotion_id: i64) -> rusqlite::Result<Vec<(i
         "SELECT m.id, m.name FROM promotion_items pi JOIN menu_items m ON m.id = pi.item_id
          WHERE pi.promotion_id = ?1 AND m.deleted = 0 ORDER BY m.name COLLATE NOCASE",
     )?;
-    let rows = stmt.query_map([promotion_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![promotion_id], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
 }

@@ -99,8 +99,8 @@ pub fn prep_times(
         range(shop, orders)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| r.get::<_, Option<i64>>(0))?;
-    rows.filter_map(|row| row.transpose()).collect()
+    let all: Vec<Option<i64>> = super::all_rows(&mut stmt, params![from, to, shop], |r| r.get(0))?;
+    Ok(all.into_iter().flatten().collect())
 }
 
 /// Orders placed per quarter hour since the epoch: every zone's offset is
@@ -117,8 +117,9 @@ pub fn quarter_hours(
         range(shop, orders)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -151,15 +152,14 @@ pub fn top_items(
         range(shop, orders)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop, limit], |r| {
+    super::all_rows(&mut stmt, params![from, to, shop, limit], |r| {
         Ok(ItemSales {
             name: r.get(0)?,
             options: r.get(1)?,
             qty: r.get(2)?,
             revenue_cents: r.get(3)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -185,7 +185,7 @@ pub fn shops_at_a_glance(
                AND o.created_at >= ?1 AND o.created_at < ?2 AND o.status = 'completed')
          FROM shops s",
     )?;
-    let rows = stmt.query_map(params![from, to], |r| {
+    super::all_rows(&mut stmt, params![from, to], |r| {
         Ok((
             r.get(0)?,
             ShopDay {
@@ -194,8 +194,7 @@ pub fn shops_at_a_glance(
                 revenue_cents: r.get(3)?,
             },
         ))
-    })?;
-    rows.collect()
+    })
 }
 
 /// Money taken per payment method for the orders placed in the range:
@@ -213,10 +212,9 @@ pub fn by_payment_method(
         range(shop, Orders::All)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| {
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
-    rows.collect()
+    })
 }
 
 /// What was refunded on the orders placed in the range.
@@ -260,15 +258,14 @@ pub fn waste(
          GROUP BY w.ingredient_id ORDER BY 3 DESC, 2 LIMIT ?4",
         shop_filter
     ))?;
-    let rows = stmt.query_map(params![from, to, shop, limit], |r| {
+    super::all_rows(&mut stmt, params![from, to, shop, limit], |r| {
         Ok(WasteSum {
             shop: r.get(0)?,
             ingredient: r.get(1)?,
             qty: r.get(2)?,
             entries: r.get(3)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// The rollups' figures for quarter hours `from..to` (see migration 016).
@@ -321,8 +318,9 @@ pub fn rollup_quarter_hours(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
 }
 
 /// Finished orders per whole minute from placement to ready.
@@ -337,8 +335,9 @@ pub fn rollup_prep_minutes(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
 }
 
 /// Every item and options sold in completed orders (not only the top).
@@ -354,15 +353,14 @@ pub fn rollup_items(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| {
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
         Ok(ItemSales {
             name: r.get(0)?,
             options: r.get(1)?,
             qty: r.get(2)?,
             revenue_cents: r.get(3)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// Money taken per method, as `by_payment_method`.
@@ -378,8 +376,7 @@ pub fn rollup_methods(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![from, to, shop], |r| {
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
-    rows.collect()
+    })
 }

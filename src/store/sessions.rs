@@ -19,7 +19,8 @@ pub fn insert(
 
 /// The user of a live session.
 pub fn user_id(conn: &Connection, token_hash: &str, now: i64) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
         params![token_hash, now],
         |r| r.get(0),
@@ -28,15 +29,18 @@ pub fn user_id(conn: &Connection, token_hash: &str, now: i64) -> rusqlite::Resul
 }
 
 pub fn delete(conn: &Connection, token_hash: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    conn.execute(
+        "DELETE FROM sessions WHERE token_hash = ?1",
+        params![token_hash],
+    )?;
     Ok(())
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", params![user_id])?;
     Ok(())
 }
 
 pub fn delete_expired(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+    conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])
 }

@@ -73,23 +73,22 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} ORDER BY s.status = 'pending' DESC, s.name COLLATE NOCASE"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], from_row)
 }
 
 pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE s.status = 'approved' ORDER BY s.name COLLATE NOCASE"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], from_row)
 }
 
 /// How many shops stand at `status` (bounded registrations count pending ones).
 pub fn count_with_status(conn: &Connection, status: ShopStatus) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT COUNT(*) FROM shops WHERE status = ?1",
-        [status],
+        params![status],
         |r| r.get(0),
     )
 }
@@ -119,15 +118,18 @@ pub fn update_profile(
 pub fn bump_menu_version(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE shops SET menu_version = menu_version + 1 WHERE id = ?1",
-        [id],
+        params![id],
     )?;
     Ok(())
 }
 
 pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
-    conn.query_row("SELECT menu_version FROM shops WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
+    super::one_row(
+        conn,
+        "SELECT menu_version FROM shops WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
     .optional()
 }
 
@@ -135,9 +137,10 @@ pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>>
 
 /// The payment methods the shop takes, as stored (comma-separated).
 pub fn methods(conn: &Connection, shop_id: i64) -> rusqlite::Result<String> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT payment_methods FROM shops WHERE id = ?1",
-        [shop_id],
+        params![shop_id],
         |r| r.get(0),
     )
 }
@@ -166,8 +169,7 @@ pub fn set_paused_until(
 pub fn end_pauses(conn: &Connection, now: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt =
         conn.prepare("UPDATE shops SET paused_until = NULL WHERE paused_until <= ?1 RETURNING id")?;
-    let rows = stmt.query_map([now], |r| r.get(0))?;
-    let mut shops: Vec<i64> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut shops: Vec<i64> = super::all_rows(&mut stmt, params![now], |r| r.get(0))?;
     shops.sort_unstable();
     Ok(shops)
 }

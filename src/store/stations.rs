@@ -16,18 +16,18 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>
         "SELECT id, name, position FROM stations WHERE shop_id = ?1 AND deleted = 0
          ORDER BY position, id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| {
+    super::all_rows(&mut stmt, params![shop_id], |r| {
         Ok(StationRow {
             id: r.get(0)?,
             name: r.get(1)?,
             position: r.get(2)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<StationRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT id, name, position FROM stations WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
         params![id, shop_id],
         |r| {
@@ -47,7 +47,8 @@ pub fn name_taken(
     name: &str,
     other_than: i64,
 ) -> rusqlite::Result<bool> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT EXISTS (SELECT 1 FROM stations WHERE shop_id = ?1 AND name = ?2
                         AND deleted = 0 AND id != ?3)",
         params![shop_id, name, other_than],
@@ -73,8 +74,11 @@ pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite
 
 /// Marks the station removed and sends its items back to no station.
 pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM station_items WHERE station_id = ?1", [id])?;
-    conn.execute("UPDATE stations SET deleted = 1 WHERE id = ?1", [id])?;
+    conn.execute(
+        "DELETE FROM station_items WHERE station_id = ?1",
+        params![id],
+    )?;
+    conn.execute("UPDATE stations SET deleted = 1 WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -86,7 +90,10 @@ pub fn route(conn: &Connection, item_id: i64, station_id: Option<i64>) -> rusqli
              ON CONFLICT (item_id) DO UPDATE SET station_id = excluded.station_id",
             params![item_id, station],
         )?,
-        None => conn.execute("DELETE FROM station_items WHERE item_id = ?1", [item_id])?,
+        None => conn.execute(
+            "DELETE FROM station_items WHERE item_id = ?1",
+            params![item_id],
+        )?,
     };
     Ok(())
 }
@@ -97,15 +104,13 @@ pub fn routes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64
         "SELECT si.item_id, si.station_id FROM station_items si
          JOIN stations s ON s.id = si.station_id WHERE s.shop_id = ?1 ORDER BY si.item_id",
     )?;
-    let rows = stmt.query_map([shop_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// The item ids routed to a station.
 pub fn items_of(conn: &Connection, station_id: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare("SELECT item_id FROM station_items WHERE station_id = ?1")?;
-    let rows = stmt.query_map([station_id], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![station_id], |r| r.get(0))
 }
 
 /// A station holding items of an order, and when it marked them done.
@@ -127,24 +132,24 @@ pub fn of_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<OrderS
          LEFT JOIN order_stations os ON os.order_id = oi.order_id AND os.station_id = s.id
          WHERE oi.order_id = ?1 GROUP BY s.id ORDER BY s.position, s.id",
     )?;
-    let rows = stmt.query_map([order_id], |r| {
+    super::all_rows(&mut stmt, params![order_id], |r| {
         Ok(OrderStationRow {
             station_id: r.get(0)?,
             name: r.get(1)?,
             items: r.get(2)?,
             done_at: r.get(3)?,
         })
-    })?;
-    rows.collect()
+    })
 }
 
 /// How many of an order's lines go to no station.
 pub fn unrouted_lines(conn: &Connection, order_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
+    super::one_row(
+        conn,
         "SELECT count(*) FROM order_items oi
          WHERE oi.order_id = ?1
            AND NOT EXISTS (SELECT 1 FROM station_items si WHERE si.item_id = oi.item_id)",
-        [order_id],
+        params![order_id],
         |r| r.get(0),
     )
 }
@@ -189,8 +194,9 @@ pub fn open_orders_at(
                        WHERE oi.order_id = o.id AND si.station_id = ?2)
          ORDER BY o.id LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![shop_id, station_id, limit, now], |r| r.get(0))?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![shop_id, station_id, limit, now], |r| {
+        r.get(0)
+    })
 }
 
 /// A station's mark: the station, the order's placement, how long the
@@ -223,7 +229,7 @@ pub fn marks(
          WHERE o.created_at >= ?1 AND o.created_at < ?2 AND {shop_filter}
          ORDER BY s.shop_id, s.position, s.id"
     ))?;
-    let rows = stmt.query_map(params![from, to, shop], |r| {
+    super::all_rows(&mut stmt, params![from, to, shop], |r| {
         Ok(MarkRow {
             station_id: r.get(0)?,
             station: r.get(1)?,
@@ -231,6 +237,5 @@ pub fn marks(
             took_ms: r.get(3)?,
             items: r.get(4)?,
         })
-    })?;
-    rows.collect()
+    })
 }

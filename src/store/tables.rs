@@ -60,18 +60,28 @@ pub fn set_secret(conn: &Connection, id: i64, secret: &str) -> rusqlite::Result<
 
 /// Whether the table existed.
 pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    conn.execute("DELETE FROM venue_tables WHERE id = ?1", [id])
+    conn.execute("DELETE FROM venue_tables WHERE id = ?1", params![id])
         .map(|n| n == 1)
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<TableRow>> {
-    conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
-        .optional()
+    super::one_row(
+        conn,
+        &format!("{SELECT} WHERE id = ?1"),
+        params![id],
+        from_row,
+    )
+    .optional()
 }
 
 pub fn by_code(conn: &Connection, code: &str) -> rusqlite::Result<Option<TableRow>> {
-    conn.query_row(&format!("{SELECT} WHERE code = ?1"), [code], from_row)
-        .optional()
+    super::one_row(
+        conn,
+        &format!("{SELECT} WHERE code = ?1"),
+        params![code],
+        from_row,
+    )
+    .optional()
 }
 
 /// Every table, by area and then name (numbers in their order: "2" before "10").
@@ -79,10 +89,11 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<TableRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} ORDER BY area COLLATE NOCASE, length(name), name COLLATE NOCASE, id"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all_rows(&mut stmt, params![], from_row)
 }
 
 pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT count(*) FROM venue_tables", [], |r| r.get(0))
+    super::one_row(conn, "SELECT count(*) FROM venue_tables", params![], |r| {
+        r.get(0)
+    })
 }

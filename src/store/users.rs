@@ -47,18 +47,20 @@ pub fn insert(
 }
 
 pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
-        [email],
+        params![email],
         from_row,
     )
     .optional()
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<UserRow>> {
-    conn.query_row(
+    super::one_row(
+        conn,
         &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-        [id],
+        params![id],
         from_row,
     )
     .optional()
@@ -73,7 +75,10 @@ pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite
 }
 
 pub fn count_by_role(conn: &Connection, role: Role) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COUNT(*) FROM users WHERE role = ?1", [role], |r| {
-        r.get(0)
-    })
+    super::one_row(
+        conn,
+        "SELECT COUNT(*) FROM users WHERE role = ?1",
+        params![role],
+        |r| r.get(0),
+    )
 }
