@@ -53,11 +53,11 @@ check() { # check <description> <command...>
     if "$@"; then pass "$what"; else bad "$what"; fi
 }
 
-# About 20 KB above the last build (3,721,896 and 1,646,620 bytes). Loosened
-# on 2026-11-30 (twice), the reasons in openwrt/README.md ("Size budget").
-# Tighten it as bytes are won.
-MAX_BIN=3742000
-MAX_IPK=1667000
+# About 10 KB above the last build (3,312,432 and 1,560,347 bytes,
+# 2026-12-01); loosened on 2026-11-30 (twice), the reasons in
+# openwrt/README.md ("Size budget"). Tighten it as bytes are won.
+MAX_BIN=3322000
+MAX_IPK=1570000
 # orderspot-https: about 20 KB above its last build (2026-11-30: binary
 # 4,170,168 and ipk 1,853,470 bytes, 442,700 and 205,639 above the default
 # package's of the same code), as the default package's budget.
