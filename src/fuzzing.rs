@@ -13,6 +13,7 @@ use crate::ordering::menu_edit::{
 };
 use crate::ordering::orders::{validate_request, LineRequest, OrderRequest};
 use crate::ordering::payments::{PaymentRequest, RefundRequest};
+use crate::support::fields::{json_object, Fields, FromFields};
 use crate::support::money::MoneyFormat;
 use crate::support::text::percent_encode;
 use crate::venue::reports::{
@@ -21,7 +22,6 @@ use crate::venue::reports::{
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, AUTHORIZATION, COOKIE};
 use hyper::{HeaderMap, Method};
-use serde::de::DeserializeOwned;
 
 /// Calls `$each::<T>()` for every type a request body is read as.
 macro_rules! every_body {
@@ -119,7 +119,7 @@ pub fn http_request(data: &[u8]) {
 }
 
 fn form_as_each(form: &Form) {
-    fn parse<T: DeserializeOwned>(form: &Form) {
+    fn parse<T: FromFields>(form: &Form) {
         let _ = form.parse::<T>();
     }
     every_body!(parse(form));
@@ -130,12 +130,15 @@ fn form_as_each(form: &Form) {
 
 /// `data` as every JSON body type, and as every form body type.
 pub fn bodies(data: &[u8]) {
-    fn json<T: DeserializeOwned>(data: &[u8]) {
-        let _ = serde_json::from_slice::<T>(data);
+    fn json<T: FromFields>(fields: &Fields) {
+        let _ = T::from_fields(fields);
     }
-    every_body!(json(data));
-    if let Ok(order) = serde_json::from_slice::<OrderRequest>(data) {
-        let _ = validate_request(&order);
+    if let Ok(map) = json_object(data) {
+        let fields = Fields::Json(&map);
+        every_body!(json(&fields));
+        if let Ok(order) = OrderRequest::from_fields(&fields) {
+            let _ = validate_request(&order);
+        }
     }
     form_as_each(&Form(parse_urlencoded(&String::from_utf8_lossy(data))));
 }

@@ -7,10 +7,10 @@ use crate::live::Data;
 use crate::store::shops::{self, ShopRow, ShopStatus};
 use crate::store::{members, sessions, users};
 use crate::support::crypto;
+use crate::support::fields::{Fields, FromFields};
 use crate::support::ratelimit::{Action, RateLimiter};
 use crate::support::text;
 use rusqlite::Connection;
-use serde::Deserialize;
 use std::net::IpAddr;
 
 pub(crate) use crate::store::users::Role;
@@ -197,14 +197,23 @@ pub(crate) fn member_list(conn: &Connection, keeper: &Staff) -> Result<Vec<Membe
 }
 
 /// A kitchen staff account a keeper adds: an email or a short username.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct NewStaff {
-    #[serde(default)]
     pub(crate) email: String,
-    #[serde(default)]
     pub(crate) username: String,
     pub(crate) name: String,
     pub(crate) password: String,
+}
+
+impl FromFields for NewStaff {
+    fn from_fields(f: &Fields) -> Result<NewStaff> {
+        Ok(NewStaff {
+            email: f.text_or_empty("email")?,
+            username: f.text_or_empty("username")?,
+            name: f.required_text("name")?,
+            password: f.required_text("password")?,
+        })
+    }
 }
 
 const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
@@ -389,10 +398,19 @@ pub(crate) fn start_session(conn: &Connection, user_id: i64, now: i64) -> Result
     Ok(token)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct Credentials {
     pub(crate) email: String,
     pub(crate) password: String,
+}
+
+impl FromFields for Credentials {
+    fn from_fields(f: &Fields) -> Result<Credentials> {
+        Ok(Credentials {
+            email: f.required_text("email")?,
+            password: f.required_text("password")?,
+        })
+    }
 }
 
 /// Checks credentials and starts a session: `(token, role)`. Each attempt
@@ -451,14 +469,25 @@ pub(crate) async fn logout(data: &Data, token: String) -> Result<()> {
         .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct Registration {
     pub(crate) email: String,
     pub(crate) password: String,
     pub(crate) name: String,
     pub(crate) shop_name: String,
-    #[serde(default)]
     pub(crate) description: String,
+}
+
+impl FromFields for Registration {
+    fn from_fields(f: &Fields) -> Result<Registration> {
+        Ok(Registration {
+            email: f.required_text("email")?,
+            password: f.required_text("password")?,
+            name: f.required_text("name")?,
+            shop_name: f.required_text("shop_name")?,
+            description: f.text_or_empty("description")?,
+        })
+    }
 }
 
 /// Registrations waiting for the owner: each is an account, a shop and up

@@ -2,11 +2,9 @@
 //! needs: path parameters, query strings, forms, JSON, cookies.
 
 use crate::error::{Code, Error, Result};
+use crate::support::fields::{json_object, Fields, FromFields};
 use hyper::body::Bytes;
 use hyper::{HeaderMap, Method};
-use serde::de::value::{Error as FieldError, SeqDeserializer};
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
-use std::collections::{btree_map, BTreeMap};
 use std::net::SocketAddr;
 
 pub struct Request {
@@ -61,9 +59,10 @@ impl Request {
             .map(str::trim)
     }
 
-    /// The body as JSON of type `T`; malformed or mistyped bodies are 400.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(bad_json)
+    /// The body as a JSON object, read as `T`; malformed bodies and
+    /// mistyped fields are 400.
+    pub fn json<T: FromFields>(&self) -> Result<T> {
+        T::from_fields(&Fields::Json(&json_object(&self.body)?))
     }
 
     /// The body as an HTML form. Text that is not UTF-8, sent as it is or
@@ -88,167 +87,11 @@ impl Form {
         self.get(key).unwrap_or("").to_string()
     }
 
-    /// The fields as `T`, the same request struct the API reads from JSON.
+    /// The fields as `T`, the same request type the API reads from JSON.
     /// A field sent more than once fills a list; where `T` wants one value,
     /// the first counts (as in `get`). Fields `T` does not name are ignored.
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T> {
-        T::deserialize(self.fields()).map_err(bad_form)
-    }
-
-    fn fields(&self) -> FormFields<'_> {
-        let mut fields: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (key, value) in &self.0 {
-            fields.entry(key).or_default().push(value);
-        }
-        FormFields(fields)
-    }
-}
-
-// Not generic, like `Form::fields`: made once, not once per request type.
-fn bad_json(e: serde_json::Error) -> Error {
-    Error::bad(Code::RequestBadJson).with("detail", e)
-}
-
-fn bad_form(e: FieldError) -> Error {
-    Error::bad(Code::RequestBadForm).with("detail", e)
-}
-
-/// A whole form, read as a struct or map of its fields.
-struct FormFields<'de>(BTreeMap<&'de str, Vec<&'de str>>);
-
-impl<'de> de::Deserializer<'de> for FormFields<'de> {
-    type Error = FieldError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
-        visitor.visit_map(FieldAccess {
-            fields: self.0.into_iter(),
-            values: Vec::new(),
-        })
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
-        identifier ignored_any
-    }
-}
-
-struct FieldAccess<'de> {
-    fields: btree_map::IntoIter<&'de str, Vec<&'de str>>,
-    values: Vec<&'de str>,
-}
-
-impl<'de> MapAccess<'de> for FieldAccess<'de> {
-    type Error = FieldError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, FieldError> {
-        let Some((key, values)) = self.fields.next() else {
-            return Ok(None);
-        };
-        self.values = values;
-        seed.deserialize(key.into_deserializer()).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, FieldError> {
-        seed.deserialize(FieldValues(std::mem::take(&mut self.values)))
-    }
-}
-
-/// Every value sent for one field. Forms carry only text: numbers and
-/// booleans are read from it, and a checkbox that is not ticked is absent.
-struct FieldValues<'de>(Vec<&'de str>);
-
-impl<'de> FieldValues<'de> {
-    fn first(&self) -> &'de str {
-        self.0.first().copied().unwrap_or_default()
-    }
-
-    fn number<T: std::str::FromStr>(&self) -> Result<T, FieldError> {
-        let text = self.first().trim();
-        text.parse()
-            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(text), &"a number"))
-    }
-}
-
-impl<'de> IntoDeserializer<'de, FieldError> for FieldValues<'de> {
-    type Deserializer = Self;
-
-    fn into_deserializer(self) -> Self {
-        self
-    }
-}
-
-macro_rules! deserialize_numbers {
-    ($($method:ident $visit:ident $type:ty),+) => {
-        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
-            visitor.$visit(self.number::<$type>()?)
-        })+
-    };
-}
-
-impl<'de> de::Deserializer<'de> for FieldValues<'de> {
-    type Error = FieldError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
-        visitor.visit_borrowed_str(self.first())
-    }
-
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
-        match self.first() {
-            "1" | "true" | "on" => visitor.visit_bool(true),
-            "0" | "false" => visitor.visit_bool(false),
-            other => Err(de::Error::invalid_value(
-                de::Unexpected::Str(other),
-                &"1, 0, true, false or on",
-            )),
-        }
-    }
-
-    deserialize_numbers! {
-        deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16,
-        deserialize_i32 visit_i32 i32, deserialize_i64 visit_i64 i64,
-        deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
-        deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64,
-        deserialize_f32 visit_f32 f32, deserialize_f64 visit_f64 f64
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
-        let each = self.0.into_iter().map(|value| FieldValues(vec![value]));
-        SeqDeserializer::new(each).deserialize_any(visitor)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, FieldError> {
-        self.first()
-            .into_deserializer()
-            .deserialize_enum(name, variants, visitor)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, FieldError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    serde::forward_to_deserialize_any! {
-        i128 u128 char str string bytes byte_buf unit unit_struct tuple tuple_struct map struct
-        identifier ignored_any
+    pub fn parse<T: FromFields>(&self) -> Result<T> {
+        T::from_fields(&Fields::Form(&self.0))
     }
 }
 
@@ -365,23 +208,37 @@ mod tests {
         assert_eq!(path_segments("/%+1/%2F%41"), vec!["%+1", "/A"]);
     }
 
-    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[derive(Debug, PartialEq)]
     struct Everything {
         text: String,
-        #[serde(default)]
         missing: String,
         number: i64,
-        price: Option<u32>,
+        price: Option<i64>,
         absent: Option<i64>,
         ticked: bool,
-        #[serde(default)]
         unticked: bool,
         off: bool,
         repeated: Vec<String>,
         once: Vec<i64>,
-        #[serde(default)]
         none: Vec<i64>,
-        status: crate::ordering::orders::Status,
+    }
+
+    impl FromFields for Everything {
+        fn from_fields(f: &Fields) -> Result<Everything> {
+            Ok(Everything {
+                text: f.required_text("text")?,
+                missing: f.text_or_empty("missing")?,
+                number: f.required_int("number")?,
+                price: f.int("price")?,
+                absent: f.int("absent")?,
+                ticked: f.required_bool("ticked")?,
+                unticked: f.bool("unticked")?.unwrap_or(false),
+                off: f.required_bool("off")?,
+                repeated: f.texts("repeated")?.unwrap_or_default(),
+                once: f.ints("once")?.unwrap_or_default(),
+                none: f.ints("none")?.unwrap_or_default(),
+            })
+        }
     }
 
     fn form(body: &str) -> Form {
@@ -391,7 +248,7 @@ mod tests {
     #[test]
     fn forms_read_as_the_structs_json_fills() {
         let parsed: Everything = form(
-            "text=J%C3%B6+Doe&number=+-42+&price=7&ticked=on&off=0&repeated=a&status=ready\
+            "text=J%C3%B6+Doe&number=+-42+&price=7&ticked=on&off=0&repeated=a\
              &repeated=b+c&once=3&csrf=ignored&number=9",
         )
         .parse()
@@ -410,28 +267,31 @@ mod tests {
                 repeated: vec!["a".into(), "b c".into()],
                 once: vec![3],
                 none: Vec::new(),
-                status: crate::ordering::orders::Status::Ready,
             }
         );
     }
 
     #[test]
     fn mistyped_or_missing_form_fields_are_bad_requests() {
-        let valid = "text=a&number=1&ticked=1&off=false&repeated=x&once=1&status=placed";
+        let valid = "text=a&number=1&ticked=1&off=false&repeated=x&once=1";
         assert!(form(valid).parse::<Everything>().is_ok());
         for bad in [
-            "text=a&number=1&ticked=1&off=false&repeated=x&once=1",
-            "text=a&number=x&ticked=1&off=false&repeated=x&once=1&status=placed",
-            "text=a&number=1&ticked=yes&off=false&repeated=x&once=1&status=placed",
-            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&once=z&status=placed",
-            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&status=lost",
-            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&status=placed&price=-1",
-            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&status=placed&price=",
+            "number=1&ticked=1&off=false",
+            "text=a&ticked=1&off=false",
+            "text=a&number=x&ticked=1&off=false&repeated=x&once=1",
+            "text=a&number=1&ticked=yes&off=false&repeated=x&once=1",
+            "text=a&number=1&off=false",
+            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&once=z",
+            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&once=",
+            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&price=",
+            "text=a&number=1&ticked=1&off=false&repeated=x&once=1&price=1.5",
         ] {
-            assert!(
-                matches!(form(bad).parse::<Everything>(), Err(Error::BadRequest(_))),
-                "{bad}"
-            );
+            match form(bad).parse::<Everything>() {
+                Err(Error::BadRequest(problem)) => {
+                    assert_eq!(problem.code, Code::RequestBadForm, "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 
@@ -441,7 +301,7 @@ mod tests {
             form("shop_id=2&item=7:2&item=9:1&customer_name=Ann&client_ref=ref-0001&t=x")
                 .parse()
                 .unwrap();
-        let from_json: crate::ordering::orders::OrderRequest = serde_json::from_str(
+        let from_json: crate::ordering::orders::OrderRequest = crate::support::fields::from_json(
             r#"{"shop_id": 2, "items": [{"item_id": 7, "qty": 2}, {"item_id": 9, "qty": 1}],
                 "customer_name": "Ann", "client_ref": "ref-0001", "total_cents": 1}"#,
         )

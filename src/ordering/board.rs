@@ -201,7 +201,7 @@ mod tests {
             "customer_name": "Ann",
             "client_ref": client_ref,
         });
-        let req = serde_json::from_value(json).unwrap();
+        let req = crate::support::fields::from_json(&json.to_string()).unwrap();
         let who = crate::ordering::orders::Placement {
             holder: crate::ordering::orders::Holder::Anonymous,
             placed_from: client_ref.into(),

@@ -7,9 +7,10 @@
 use crate::error::{Code, Error, Result};
 use crate::ordering::orders::{self, LineRequest, MAX_LINE_NOTE_CHARS, MAX_QTY};
 use crate::ordering::{catalog, menu};
+use crate::support::fields::{Fields, FromFields};
 use crate::support::{crypto, text};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -41,21 +42,25 @@ pub struct CartLine {
 }
 
 /// What a phone sends to add a line.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct NewLine {
     pub item_id: i64,
-    #[serde(default = "one")]
     pub qty: i64,
-    #[serde(default)]
     pub options: Vec<i64>,
-    #[serde(default)]
     pub note: String,
-    #[serde(default)]
     pub added_by: String,
 }
 
-fn one() -> i64 {
-    1
+impl FromFields for NewLine {
+    fn from_fields(f: &Fields) -> Result<NewLine> {
+        Ok(NewLine {
+            item_id: f.required_int("item_id")?,
+            qty: f.int("qty")?.unwrap_or(1),
+            options: f.ints("options")?.unwrap_or_default(),
+            note: f.text_or_empty("note")?,
+            added_by: f.text_or_empty("added_by")?,
+        })
+    }
 }
 
 /// A checkout made from a table's cart, for the others at the table: its

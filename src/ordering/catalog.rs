@@ -8,10 +8,10 @@ use crate::store::categories::{self, CategoryRow};
 use crate::store::items::{self, ItemRow, SearchQuery};
 use crate::store::shops::{self, ShopRow};
 use crate::store::{ingredients, options};
-use crate::support::fields::{clearable_int, word_list};
+use crate::support::fields::{Fields, FromFields};
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -371,18 +371,25 @@ pub const MAX_SEARCH_RESULTS: i64 = 50;
 
 /// What a customer searches for: text in names and descriptions, a shop,
 /// a category, dietary tags every result has, allergens none has.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Search {
-    #[serde(default)]
     pub q: String,
-    #[serde(default, deserialize_with = "clearable_int")]
     pub shop: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "clearable_int")]
     pub category: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "word_list")]
     pub tag: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "word_list")]
     pub without: Option<Vec<String>>,
+}
+
+impl FromFields for Search {
+    fn from_fields(f: &Fields) -> Result<Search> {
+        Ok(Search {
+            q: f.text_or_empty("q")?,
+            shop: f.clearable_int("shop")?,
+            category: f.clearable_int("category")?,
+            tag: f.words("tag")?,
+            without: f.words("without")?,
+        })
+    }
 }
 
 /// A search result: the item (its options are on its shop's menu) and
@@ -495,11 +502,21 @@ pub(crate) fn menu_changed(conn: &Connection, changes: &mut Changes, shop_id: i6
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct ProfilePatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub open: Option<bool>,
+}
+
+impl FromFields for ProfilePatch {
+    fn from_fields(f: &Fields) -> Result<ProfilePatch> {
+        Ok(ProfilePatch {
+            name: f.text("name")?,
+            description: f.text("description")?,
+            open: f.bool("open")?,
+        })
+    }
 }
 
 pub fn update_profile(

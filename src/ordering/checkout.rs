@@ -19,8 +19,10 @@ use crate::ordering::promos;
 use crate::store::orders::{self as rows, ActorRole, NewEvent, OrderRow};
 use crate::store::{items, shops};
 use crate::support::crypto;
+use crate::support::fields::{Fields, FromFields};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -42,31 +44,50 @@ pub const RELEASE_REASON: &str = "scheduled";
 /// lines of its own, the name, a note, a fresh `client_ref`, a pickup
 /// slot (`null`: as soon as possible), a promo code per shop id, and the
 /// table's code and secret from its link.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CheckoutRequest {
-    #[serde(default)]
     pub cart_id: Option<i64>,
-    #[serde(default)]
     pub cart_token: Option<String>,
-    #[serde(default, alias = "item", deserialize_with = "orders::lines_field")]
     pub lines: Vec<LineRequest>,
-    #[serde(default)]
     pub customer_name: String,
-    #[serde(default)]
     pub note: String,
     pub client_ref: String,
-    #[serde(default)]
     pub pickup_at: Option<i64>,
-    #[serde(default)]
     pub promo_codes: BTreeMap<String, String>,
-    #[serde(default)]
     pub table: Option<String>,
-    #[serde(default)]
     pub table_secret: Option<String>,
     /// The table the orders are placed at (id, name), once the handler has
     /// checked the link's secret.
-    #[serde(skip)]
     pub at_table: Option<(i64, String)>,
+}
+
+impl FromFields for CheckoutRequest {
+    fn from_fields(f: &Fields) -> Result<CheckoutRequest> {
+        let promo_codes = match f.value("promo_codes") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(codes)) => codes
+                .into_iter()
+                .map(|(shop, code)| match code {
+                    Value::String(code) => Ok((shop, code)),
+                    _ => Err(f.bad("promo_codes", "expected a code per shop")),
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(f.bad("promo_codes", "expected a code per shop")),
+        };
+        Ok(CheckoutRequest {
+            cart_id: f.int("cart_id")?,
+            cart_token: f.text("cart_token")?,
+            lines: orders::lines_of(f, "lines")?,
+            customer_name: f.text_or_empty("customer_name")?,
+            note: f.text_or_empty("note")?,
+            client_ref: f.required_text("client_ref")?,
+            pickup_at: f.int("pickup_at")?,
+            promo_codes,
+            table: f.text("table")?,
+            table_secret: f.text("table_secret")?,
+            at_table: None,
+        })
+    }
 }
 
 /// A promo code a checkout cannot use: nothing was ordered or claimed.
@@ -542,14 +563,21 @@ pub const MAX_SLOT_CAP: i64 = 1_000;
 
 /// A keeper's pickup-slot settings: hours as two `HH:MM` (both or neither)
 /// and a cap per slot (0: none).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct SlotsRequest {
-    #[serde(default)]
     pub opens: Option<String>,
-    #[serde(default)]
     pub closes: Option<String>,
-    #[serde(default)]
     pub slot_cap: i64,
+}
+
+impl FromFields for SlotsRequest {
+    fn from_fields(f: &Fields) -> Result<SlotsRequest> {
+        Ok(SlotsRequest {
+            opens: f.text("opens")?,
+            closes: f.text("closes")?,
+            slot_cap: f.int("slot_cap")?.unwrap_or(0),
+        })
+    }
 }
 
 pub fn slots_of(req: &SlotsRequest) -> Result<shops::Slots> {

@@ -11,11 +11,11 @@ use crate::store::ingredients::{self, IngredientRow, NewWaste};
 use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::options::{self, GroupRow, OptionRow};
 use crate::store::shops::{self, ShopStatus};
-use crate::support::fields::{clearable_int, id_list, word_list};
+use crate::support::fields::{Fields, FromFields};
 use crate::support::money::{self, MoneyFormat};
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub const MAX_ITEMS_PER_SHOP: i64 = 10_000;
 /// A shop waiting for approval may build a menu, but whoever registers
@@ -44,64 +44,97 @@ fn too_many(what: &str, max: impl ToString) -> Error {
 }
 
 /// A time window as sent: `{"from": "07:00", "until": "11:00"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct WindowPatch {
     pub from: String,
     pub until: String,
 }
 
 /// How many units of an ingredient one item uses.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct IngredientUse {
     pub ingredient_id: i64,
-    #[serde(default = "one")]
     pub qty: i64,
 }
 
-fn one() -> i64 {
-    1
+impl FromFields for IngredientUse {
+    fn from_fields(f: &Fields) -> Result<IngredientUse> {
+        Ok(IngredientUse {
+            ingredient_id: f.required_int("ingredient_id")?,
+            qty: f.int("qty")?.unwrap_or(1),
+        })
+    }
 }
 
 /// Item fields as sent by the menu editor; missing ones keep their value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct ItemPatch {
     pub name: Option<String>,
     pub description: Option<String>,
     /// A category by name: found (any case) or created.
     pub category: Option<String>,
-    #[serde(default, deserialize_with = "clearable_int")]
     pub category_id: Option<Option<i64>>,
     pub price_cents: Option<i64>,
     /// The price as a person types it ("4.50"), when `price_cents` is not given.
     pub price: Option<String>,
     pub available: Option<bool>,
     pub position: Option<i64>,
-    #[serde(default, deserialize_with = "word_list")]
     pub tags: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "word_list")]
     pub allergens: Option<Vec<String>>,
     pub prep_minutes: Option<i64>,
     /// Units left; null or empty: not counted.
-    #[serde(default, deserialize_with = "clearable_int")]
     pub stock: Option<Option<i64>>,
     pub low_stock: Option<i64>,
     /// `null` removes the window.
-    #[serde(default, deserialize_with = "window_field")]
     pub window: Option<Option<WindowPatch>>,
     /// The form's way to send a window: both empty removes it.
     pub window_from: Option<String>,
     pub window_until: Option<String>,
     /// The option groups the item offers, in order.
-    #[serde(default, deserialize_with = "id_list")]
     pub option_groups: Option<Vec<i64>>,
     /// The shared ingredients the item uses.
     pub ingredients: Option<Vec<IngredientUse>>,
 }
 
-fn window_field<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<WindowPatch>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
+impl FromFields for ItemPatch {
+    fn from_fields(f: &Fields) -> Result<ItemPatch> {
+        let window = match f.clearable_object("window")? {
+            Some(Some(w)) => Some(Some(WindowPatch {
+                from: w.required_text("from")?,
+                until: w.required_text("until")?,
+            })),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let ingredients = match f.objects("ingredients")? {
+            Some(uses) => Some(
+                uses.iter()
+                    .map(IngredientUse::from_fields)
+                    .collect::<Result<_>>()?,
+            ),
+            None => None,
+        };
+        Ok(ItemPatch {
+            name: f.text("name")?,
+            description: f.text("description")?,
+            category: f.text("category")?,
+            category_id: f.clearable_int("category_id")?,
+            price_cents: f.int("price_cents")?,
+            price: f.text("price")?,
+            available: f.bool("available")?,
+            position: f.int("position")?,
+            tags: f.words("tags")?,
+            allergens: f.words("allergens")?,
+            prep_minutes: f.int("prep_minutes")?,
+            stock: f.clearable_int("stock")?,
+            low_stock: f.int("low_stock")?,
+            window,
+            window_from: f.text("window_from")?,
+            window_until: f.text("window_until")?,
+            option_groups: f.ids("option_groups")?,
+            ingredients,
+        })
+    }
 }
 
 impl ItemPatch {
@@ -361,11 +394,19 @@ pub fn delete_item(
 }
 
 /// Marks many items sold out (or back) at once: the end of the lunch rush.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct BulkAvailability {
-    #[serde(default, deserialize_with = "id_list")]
     pub items: Option<Vec<i64>>,
     pub available: bool,
+}
+
+impl FromFields for BulkAvailability {
+    fn from_fields(f: &Fields) -> Result<BulkAvailability> {
+        Ok(BulkAvailability {
+            items: f.ids("items")?,
+            available: f.required_bool("available")?,
+        })
+    }
 }
 
 pub fn set_many_available(
@@ -432,10 +473,19 @@ pub fn recipe(conn: &Connection, shop_id: i64, item_id: i64) -> Result<Vec<Ingre
 
 // ---- Categories ----
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct CategoryPatch {
     pub name: Option<String>,
     pub position: Option<i64>,
+}
+
+impl FromFields for CategoryPatch {
+    fn from_fields(f: &Fields) -> Result<CategoryPatch> {
+        Ok(CategoryPatch {
+            name: f.text("name")?,
+            position: f.int("position")?,
+        })
+    }
 }
 
 pub fn create_category(
@@ -509,7 +559,7 @@ pub fn move_category(
 
 // ---- Option groups and options ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct OptionPatch {
     pub id: Option<i64>,
     pub name: Option<String>,
@@ -518,7 +568,19 @@ pub struct OptionPatch {
     pub position: Option<i64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl FromFields for OptionPatch {
+    fn from_fields(f: &Fields) -> Result<OptionPatch> {
+        Ok(OptionPatch {
+            id: f.int("id")?,
+            name: f.text("name")?,
+            price_delta_cents: f.int("price_delta_cents")?,
+            available: f.bool("available")?,
+            position: f.int("position")?,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct GroupPatch {
     pub name: Option<String>,
     pub min: Option<i64>,
@@ -526,8 +588,28 @@ pub struct GroupPatch {
     /// The group's options: each with an `id` is changed, each without is
     /// added; with `replace_options`, options not named are removed.
     pub options: Option<Vec<OptionPatch>>,
-    #[serde(default)]
     pub replace_options: bool,
+}
+
+impl FromFields for GroupPatch {
+    fn from_fields(f: &Fields) -> Result<GroupPatch> {
+        let options = match f.objects("options")? {
+            Some(options) => Some(
+                options
+                    .iter()
+                    .map(OptionPatch::from_fields)
+                    .collect::<Result<_>>()?,
+            ),
+            None => None,
+        };
+        Ok(GroupPatch {
+            name: f.text("name")?,
+            min: f.int("min")?,
+            max: f.int("max")?,
+            options,
+            replace_options: f.bool("replace_options")?.unwrap_or(false),
+        })
+    }
 }
 
 /// An option group with its options, as the editor shows it.
@@ -691,11 +773,21 @@ pub fn delete_group(conn: &Connection, changes: &mut Changes, shop_id: i64, id: 
 
 // ---- Shared ingredients and waste ----
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct IngredientPatch {
     pub name: Option<String>,
     pub stock: Option<i64>,
     pub low_stock: Option<i64>,
+}
+
+impl FromFields for IngredientPatch {
+    fn from_fields(f: &Fields) -> Result<IngredientPatch> {
+        Ok(IngredientPatch {
+            name: f.text("name")?,
+            stock: f.int("stock")?,
+            low_stock: f.int("low_stock")?,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -776,10 +868,19 @@ pub fn delete_ingredient(
 }
 
 /// Units of an ingredient thrown away, and why ("dropped", "expired").
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct WasteReport {
     pub qty: i64,
     pub reason: String,
+}
+
+impl FromFields for WasteReport {
+    fn from_fields(f: &Fields) -> Result<WasteReport> {
+        Ok(WasteReport {
+            qty: f.required_int("qty")?,
+            reason: f.required_text("reason")?,
+        })
+    }
 }
 
 /// Records waste and takes it off the ingredient's count (never below zero).
@@ -896,8 +997,8 @@ mod tests {
     use crate::live::Topic;
     use crate::ordering::testing::{patch, shop};
 
-    fn json<T: serde::de::DeserializeOwned>(text: &str) -> T {
-        serde_json::from_str(text).unwrap()
+    fn json<T: FromFields>(text: &str) -> T {
+        crate::support::fields::from_json(text).unwrap()
     }
 
     #[test]

@@ -13,10 +13,10 @@ use crate::store::orders::{
 };
 use crate::store::{ingredients, items, options};
 use crate::support::crypto;
+use crate::support::fields::{Entry, Fields, FromFields};
 use crate::support::text;
 use rusqlite::Connection;
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -82,16 +82,25 @@ pub const MAX_REASON_CHARS: usize = 300;
 /// page's form. The seen price is the unit price the customer was shown:
 /// if the menu changed since, the order is refused rather than charged
 /// differently. Prices the client sends under any other name are ignored.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct LineRequest {
     pub item_id: i64,
     pub qty: i64,
-    #[serde(default)]
     pub options: Vec<i64>,
-    #[serde(default)]
     pub note: String,
-    #[serde(default)]
     pub seen_price_cents: Option<i64>,
+}
+
+impl FromFields for LineRequest {
+    fn from_fields(f: &Fields) -> Result<LineRequest> {
+        Ok(LineRequest {
+            item_id: f.required_int("item_id")?,
+            qty: f.required_int("qty")?,
+            options: f.ints("options")?.unwrap_or_default(),
+            note: f.text_or_empty("note")?,
+            seen_price_cents: f.int("seen_price_cents")?,
+        })
+    }
 }
 
 impl LineRequest {
@@ -140,47 +149,46 @@ impl LineRequest {
     }
 }
 
-/// The cart page's form sends each line as text; JSON sends objects.
-pub fn lines_field<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<LineRequest>, D::Error> {
-    struct Line(LineRequest);
-    impl<'de> Deserialize<'de> for Line {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Line, D::Error> {
-            struct LineVisitor;
-            impl<'de> Visitor<'de> for LineVisitor {
-                type Value = LineRequest;
-
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("an order line {item_id, qty, options, note} or ITEM:QTY")
-                }
-
-                fn visit_str<E: de::Error>(self, text: &str) -> Result<LineRequest, E> {
-                    LineRequest::parse(text).map_err(|_| E::custom("bad order line"))
-                }
-
-                fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<LineRequest, A::Error> {
-                    LineRequest::deserialize(de::value::MapAccessDeserializer::new(map))
-                }
-            }
-            d.deserialize_any(LineVisitor).map(Line)
-        }
-    }
-    let lines: Vec<Line> = Vec::deserialize(d)?;
-    Ok(lines.into_iter().map(|Line(l)| l).collect())
+/// The lines under `key` (or `item`, the name a form sends one line under):
+/// the cart page's form sends each line as text, JSON as objects.
+pub fn lines_of(f: &Fields, key: &str) -> Result<Vec<LineRequest>> {
+    let (key, lines) = match (f.entries(key)?, f.entries("item")?) {
+        (Some(_), Some(_)) => return Err(f.bad(key, "sent twice, also as `item`")),
+        (Some(lines), None) => (key, lines),
+        (None, Some(lines)) => ("item", lines),
+        (None, None) => return Ok(Vec::new()),
+    };
+    lines
+        .iter()
+        .map(|line| match line {
+            Entry::Text(text) => LineRequest::parse(text).map_err(|_| f.bad(key, "bad order line")),
+            Entry::Object(fields) => LineRequest::from_fields(fields),
+        })
+        .collect()
 }
 
 /// What a customer sends, as JSON or as the cart page's form. Anything else
 /// in the body (totals, names of things) is ignored.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct OrderRequest {
     pub shop_id: i64,
     /// The form sends one `item` field per line.
-    #[serde(default, alias = "item", deserialize_with = "lines_field")]
     pub items: Vec<LineRequest>,
-    #[serde(default)]
     pub customer_name: String,
-    #[serde(default)]
     pub note: String,
     pub client_ref: String,
+}
+
+impl FromFields for OrderRequest {
+    fn from_fields(f: &Fields) -> Result<OrderRequest> {
+        Ok(OrderRequest {
+            shop_id: f.required_int("shop_id")?,
+            items: lines_of(f, "items")?,
+            customer_name: f.text_or_empty("customer_name")?,
+            note: f.text_or_empty("note")?,
+            client_ref: f.required_text("client_ref")?,
+        })
+    }
 }
 
 /// A line that passed `merge_lines`: options sorted, note cleaned.

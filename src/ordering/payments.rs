@@ -9,9 +9,10 @@ use crate::live::{Data, Topic};
 use crate::ordering::orders::{self, Actor, OrderView, Status, MAX_REASON_CHARS};
 use crate::store::payments::{self as rows, Kind, NewPayment, PaymentRow};
 use crate::store::shops;
+use crate::support::fields::{Fields, FromFields};
 use crate::support::text;
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The methods a shop may take; it takes all of them unless its keeper
 /// chose fewer.
@@ -125,20 +126,36 @@ fn check_room(p: &Payments) -> Result<()> {
 
 /// A payment at the counter. Without `amount_cents`, what is still due:
 /// the board's one-tap "paid by cash".
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct PaymentRequest {
     pub method: String,
-    #[serde(default)]
     pub amount_cents: Option<i64>,
-    #[serde(default)]
     pub tip_cents: i64,
 }
 
-#[derive(Debug, Deserialize)]
+impl FromFields for PaymentRequest {
+    fn from_fields(f: &Fields) -> Result<PaymentRequest> {
+        Ok(PaymentRequest {
+            method: f.required_text("method")?,
+            amount_cents: f.int("amount_cents")?,
+            tip_cents: f.int("tip_cents")?.unwrap_or(0),
+        })
+    }
+}
+
+#[derive(Debug)]
 pub struct RefundRequest {
     pub amount_cents: i64,
-    #[serde(default)]
     pub reason: String,
+}
+
+impl FromFields for RefundRequest {
+    fn from_fields(f: &Fields) -> Result<RefundRequest> {
+        Ok(RefundRequest {
+            amount_cents: f.required_int("amount_cents")?,
+            reason: f.text_or_empty("reason")?,
+        })
+    }
 }
 
 /// The order's money, for its view.

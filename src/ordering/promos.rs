@@ -4,12 +4,12 @@
 use crate::error::{Code, Error, Result};
 use crate::store::promo_codes::{self, Kind, PromoCodeRow, PromoFields};
 use crate::store::promotions::{self, PromotionRow};
-use crate::support::fields::{clearable_int, id_list};
+use crate::support::fields::{Fields, FromFields};
 use crate::support::text;
 use crate::support::time::Zone;
 use crate::venue::reports::{self, Date};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Promo codes a shop may keep.
 pub const MAX_CODES: i64 = 100;
@@ -103,13 +103,9 @@ macro_rules! window_fields {
         $(#[$meta])*
         pub struct $name {
             $($field)*
-            #[serde(default, deserialize_with = "clearable_int")]
             pub starts_at: Option<Option<i64>>,
-            #[serde(default, deserialize_with = "clearable_int")]
             pub ends_at: Option<Option<i64>>,
-            #[serde(default)]
             pub from: Option<String>,
-            #[serde(default)]
             pub until: Option<String>,
         }
 
@@ -165,16 +161,30 @@ fn resolve_window(
 window_fields! {
     /// A promo code as the keeper's form or the API sends it; the fields
     /// left out keep their values.
-    #[derive(Debug, Default, Deserialize)]
+    #[derive(Debug, Default)]
     pub struct CodePatch {
         pub code: Option<String>,
         /// "percent" or "fixed".
         pub kind: Option<String>,
         pub value: Option<i64>,
-        #[serde(default, deserialize_with = "clearable_int")]
         pub min_subtotal_cents: Option<Option<i64>>,
-        #[serde(default, deserialize_with = "clearable_int")]
         pub use_limit: Option<Option<i64>>,
+    }
+}
+
+impl FromFields for CodePatch {
+    fn from_fields(f: &Fields) -> Result<CodePatch> {
+        Ok(CodePatch {
+            code: f.text("code")?,
+            kind: f.text("kind")?,
+            value: f.int("value")?,
+            min_subtotal_cents: f.clearable_int("min_subtotal_cents")?,
+            use_limit: f.clearable_int("use_limit")?,
+            starts_at: f.clearable_int("starts_at")?,
+            ends_at: f.clearable_int("ends_at")?,
+            from: f.text("from")?,
+            until: f.text("until")?,
+        })
     }
 }
 
@@ -351,12 +361,24 @@ pub fn shop_promotions(conn: &Connection, shop_id: i64) -> Result<Vec<Promotion>
 }
 
 window_fields! {
-    #[derive(Debug, Default, Deserialize)]
+    #[derive(Debug, Default)]
     pub struct PromotionPatch {
         pub text: Option<String>,
         /// Items of the shop it names (others are dropped); `[]` names none.
-        #[serde(default, deserialize_with = "id_list")]
         pub items: Option<Vec<i64>>,
+    }
+}
+
+impl FromFields for PromotionPatch {
+    fn from_fields(f: &Fields) -> Result<PromotionPatch> {
+        Ok(PromotionPatch {
+            text: f.text("text")?,
+            items: f.ids("items")?,
+            starts_at: f.clearable_int("starts_at")?,
+            ends_at: f.clearable_int("ends_at")?,
+            from: f.text("from")?,
+            until: f.text("until")?,
+        })
     }
 }
 

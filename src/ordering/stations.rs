@@ -12,9 +12,10 @@ use crate::store::orders as order_rows;
 use crate::store::payments::touch_order;
 use crate::store::stations::{self as rows, OrderStationRow, StationRow};
 use crate::store::{items, orders::OrderRow};
+use crate::support::fields::{Fields, FromFields};
 use crate::support::text;
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::time::Duration;
 
 /// Stations one shop may have: a kitchen has a handful.
@@ -42,19 +43,38 @@ impl From<StationRow> for Station {
 }
 
 /// A station as sent: a new one needs a name; missing fields keep theirs.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct StationPatch {
     pub name: Option<String>,
     pub position: Option<i64>,
 }
 
+impl FromFields for StationPatch {
+    fn from_fields(f: &Fields) -> Result<StationPatch> {
+        // A misspelt field must not read as "keep the value".
+        f.only(&["name", "position"])?;
+        Ok(StationPatch {
+            name: f.text("name")?,
+            position: f.int("position")?,
+        })
+    }
+}
+
 /// `{item_id, station_id}`: `station_id` null sends the item to no station.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Route {
     pub item_id: i64,
     pub station_id: Option<i64>,
+}
+
+impl FromFields for Route {
+    fn from_fields(f: &Fields) -> Result<Route> {
+        f.only(&["item_id", "station_id"])?;
+        Ok(Route {
+            item_id: f.required_int("item_id")?,
+            station_id: f.int("station_id")?,
+        })
+    }
 }
 
 /// A shop's stations and where its routed items go.

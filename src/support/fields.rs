@@ -1,120 +1,586 @@
-//! Fields that read the same from JSON and from an HTML form, where a form
-//! can only send text: a count that may be cleared, and lists a form sends
-//! as repeated fields (with an empty one, so that "none" is sent at all).
+//! Request bodies read field by field, the same way from JSON and from an
+//! HTML form, without a serde-derived deserialiser per request type: each
+//! type's `FromFields` asks for its fields through the few non-generic
+//! readers here, so the binary holds one JSON reader and one form reader.
+//! A form sends only text: numbers and booleans are read from it, a field
+//! sent more than once is a list, and where one value is wanted the first
+//! counts. Fields a type does not ask for are ignored.
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use crate::error::{Code, Error, Result};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 use std::fmt;
 
-/// `Some(None)` when the field clears the value (JSON `null`, an empty
-/// form field), `Some(Some(n))` for a whole number; a missing field is
-/// `None` through `#[serde(default)]`.
-pub fn clearable_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    struct Clearable;
-    impl<'de> Visitor<'de> for Clearable {
-        type Value = Option<Option<i64>>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a whole number, null or an empty field")
-        }
-
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-            Ok(Some(Some(n)))
-        }
-
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            i64::try_from(n)
-                .map(|n| Some(Some(n)))
-                .map_err(|_| E::custom("number too large"))
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Some(None))
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Some(None))
-        }
-
-        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            let text = text.trim();
-            if text.is_empty() {
-                return Ok(Some(None));
-            }
-            text.parse()
-                .map(|n| Some(Some(n)))
-                .map_err(|_| E::invalid_value(de::Unexpected::Str(text), &self))
-        }
-    }
-    d.deserialize_any(Clearable)
+/// A request type read from a body's fields.
+pub trait FromFields: Sized {
+    fn from_fields(fields: &Fields) -> Result<Self>;
 }
 
-/// A list of whole numbers: a JSON array, or repeated form fields where
-/// empty ones are skipped.
-pub fn id_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
-    struct Ids;
-    impl<'de> Visitor<'de> for Ids {
-        type Value = Vec<i64>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list of ids")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<i64>, A::Error> {
-            let mut ids = Vec::new();
-            while let Some(Id(id)) = seq.next_element()? {
-                // Bounded by the request's size limit; callers cap the count.
-                ids.extend(id);
-            }
-            Ok(ids)
-        }
-    }
-    struct Id(Option<i64>);
-    impl<'de> serde::Deserialize<'de> for Id {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
-            Ok(Id(clearable_int(d)?.flatten()))
-        }
-    }
-    d.deserialize_seq(Ids).map(Some)
+/// A body's fields: a JSON object's, or an HTML form's (key, value) pairs.
+#[derive(Clone, Copy)]
+pub enum Fields<'a> {
+    Json(&'a Map<String, Value>),
+    Form(&'a [(String, String)]),
 }
 
-/// A list of words: a JSON array, or repeated form fields where empty ones
-/// are skipped.
-pub fn word_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    let words: Vec<String> = serde::Deserialize::deserialize(d)?;
-    Ok(Some(
-        words.into_iter().filter(|w| !w.trim().is_empty()).collect(),
-    ))
+/// One entry of a list: text (all a form sends) or a JSON object.
+pub enum Entry<'a> {
+    Text(&'a str),
+    Object(Fields<'a>),
+}
+
+/// A JSON body as an object; anything else, a duplicate key at any depth
+/// included, is a bad request.
+pub fn json_object(body: &[u8]) -> Result<Map<String, Value>> {
+    match serde_json::from_slice(body) {
+        Ok(Strict(Value::Object(map))) => Ok(map),
+        Ok(_) => Err(Error::bad(Code::RequestBadJson).with("detail", "expected a JSON object")),
+        Err(e) => Err(Error::bad(Code::RequestBadJson).with("detail", e)),
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// The error of a field sent wrong, in the body's own code.
+    pub fn bad(&self, key: &str, expected: &str) -> Error {
+        let code = match self {
+            Fields::Json(_) => Code::RequestBadJson,
+            Fields::Form(_) => Code::RequestBadForm,
+        };
+        Error::bad(code).with("detail", format!("{key}: {expected}"))
+    }
+
+    fn missing(&self, key: &str) -> Error {
+        self.bad(key, "missing")
+    }
+
+    /// A JSON field's value; `null` counts as not sent.
+    fn json(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+        map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// The first value a form sent for `key`.
+    fn first(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Text; `None` when not sent (or JSON `null`).
+    pub fn text(&self, key: &str) -> Result<Option<String>> {
+        match *self {
+            Fields::Json(map) => match Self::json(map, key) {
+                None => Ok(None),
+                Some(Value::String(text)) => Ok(Some(text.clone())),
+                Some(_) => Err(self.bad(key, "expected text")),
+            },
+            Fields::Form(pairs) => Ok(Self::first(pairs, key).map(str::to_string)),
+        }
+    }
+
+    /// Text that must be sent.
+    pub fn required_text(&self, key: &str) -> Result<String> {
+        self.text(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// Text, empty when not sent.
+    pub fn text_or_empty(&self, key: &str) -> Result<String> {
+        Ok(self.text(key)?.unwrap_or_default())
+    }
+
+    /// A whole number: a JSON number without a fraction, or a form's text.
+    pub fn int(&self, key: &str) -> Result<Option<i64>> {
+        match *self {
+            Fields::Json(map) => match Self::json(map, key) {
+                None => Ok(None),
+                Some(value) => value
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| self.bad(key, "expected a whole number")),
+            },
+            Fields::Form(pairs) => Self::first(pairs, key)
+                .map(|text| self.number(key, text))
+                .transpose(),
+        }
+    }
+
+    /// A whole number that must be sent.
+    pub fn required_int(&self, key: &str) -> Result<i64> {
+        self.int(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    fn number(&self, key: &str, text: &str) -> Result<i64> {
+        text.trim()
+            .parse()
+            .map_err(|_| self.bad(key, "expected a whole number"))
+    }
+
+    /// A JSON boolean, or a form's `1`, `true`, `on` (a ticked checkbox),
+    /// `0` or `false`.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>> {
+        match *self {
+            Fields::Json(map) => match Self::json(map, key) {
+                None => Ok(None),
+                Some(value) => value
+                    .as_bool()
+                    .map(Some)
+                    .ok_or_else(|| self.bad(key, "expected true or false")),
+            },
+            Fields::Form(pairs) => match Self::first(pairs, key) {
+                None => Ok(None),
+                Some("1" | "true" | "on") => Ok(Some(true)),
+                Some("0" | "false") => Ok(Some(false)),
+                Some(_) => Err(self.bad(key, "expected 1, 0, true, false or on")),
+            },
+        }
+    }
+
+    /// A boolean that must be sent.
+    pub fn required_bool(&self, key: &str) -> Result<bool> {
+        self.bool(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// A count that may be cleared: `None` when not sent, `Some(None)` for
+    /// JSON `null` or empty text, `Some(Some(n))` for a whole number (also
+    /// as text).
+    pub fn clearable_int(&self, key: &str) -> Result<Option<Option<i64>>> {
+        match *self {
+            Fields::Json(map) => map
+                .get(key)
+                .map(|value| self.clearable(key, value))
+                .transpose(),
+            Fields::Form(pairs) => Self::first(pairs, key)
+                .map(|text| self.clearable_text(key, text))
+                .transpose(),
+        }
+    }
+
+    fn clearable(&self, key: &str, value: &Value) -> Result<Option<i64>> {
+        match value {
+            Value::Null => Ok(None),
+            Value::String(text) => self.clearable_text(key, text),
+            _ => value
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.bad(key, "expected a whole number")),
+        }
+    }
+
+    fn clearable_text(&self, key: &str, text: &str) -> Result<Option<i64>> {
+        match text.trim() {
+            "" => Ok(None),
+            text => self.number(key, text).map(Some),
+        }
+    }
+
+    /// Every entry of a list: a JSON array (`null`: not sent), or each
+    /// value a form sent for `key`.
+    pub fn entries(&self, key: &str) -> Result<Option<Vec<Entry<'a>>>> {
+        match *self {
+            Fields::Json(map) => match Self::json(map, key) {
+                None => Ok(None),
+                Some(Value::Array(values)) => values
+                    .iter()
+                    .map(|value| match value {
+                        Value::String(text) => Ok(Entry::Text(text)),
+                        Value::Object(map) => Ok(Entry::Object(Fields::Json(map))),
+                        _ => Err(self.bad(key, "expected a list of text or objects")),
+                    })
+                    .collect::<Result<_>>()
+                    .map(Some),
+                Some(_) => Err(self.bad(key, "expected a list")),
+            },
+            Fields::Form(pairs) => {
+                let mut sent = pairs.iter().filter(|(k, _)| k == key).peekable();
+                Ok(sent
+                    .peek()
+                    .is_some()
+                    .then(|| sent.map(|(_, value)| Entry::Text(value.as_str())).collect()))
+            }
+        }
+    }
+
+    /// A list of objects (JSON only: a form cannot send one).
+    pub fn objects(&self, key: &str) -> Result<Option<Vec<Fields<'a>>>> {
+        let Some(entries) = self.entries(key)? else {
+            return Ok(None);
+        };
+        entries
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Object(fields) => Ok(fields),
+                Entry::Text(_) => Err(self.bad(key, "expected a list of objects")),
+            })
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
+    /// An object that may be cleared: `Some(None)` for JSON `null`.
+    pub fn clearable_object(&self, key: &str) -> Result<Option<Option<Fields<'a>>>> {
+        match *self {
+            Fields::Json(map) => match map.get(key) {
+                None => Ok(None),
+                Some(Value::Null) => Ok(Some(None)),
+                Some(Value::Object(map)) => Ok(Some(Some(Fields::Json(map)))),
+                Some(_) => Err(self.bad(key, "expected an object or null")),
+            },
+            Fields::Form(pairs) => match Self::first(pairs, key) {
+                None => Ok(None),
+                Some(_) => Err(self.bad(key, "expected an object")),
+            },
+        }
+    }
+
+    /// A list of text, every entry as sent.
+    pub fn texts(&self, key: &str) -> Result<Option<Vec<String>>> {
+        let Some(entries) = self.entries(key)? else {
+            return Ok(None);
+        };
+        entries
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Text(text) => Ok(text.to_string()),
+                Entry::Object(_) => Err(self.bad(key, "expected a list of text")),
+            })
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
+    /// A list of words: empty entries are skipped (a form sends an empty
+    /// one so that "none" is sent at all).
+    pub fn words(&self, key: &str) -> Result<Option<Vec<String>>> {
+        Ok(self.texts(key)?.map(|mut words| {
+            words.retain(|w| !w.trim().is_empty());
+            words
+        }))
+    }
+
+    /// A list of whole numbers, where empty entries (JSON `null` or empty
+    /// text) are skipped when `skip_empty`, refused otherwise.
+    fn numbers(&self, key: &str, skip_empty: bool) -> Result<Option<Vec<i64>>> {
+        let bad = || self.bad(key, "expected a list of whole numbers");
+        let values: Vec<Option<i64>> = match *self {
+            Fields::Json(map) => match Self::json(map, key) {
+                None => return Ok(None),
+                Some(Value::Array(values)) => values
+                    .iter()
+                    .map(|value| self.clearable(key, value))
+                    .collect::<Result<_>>()?,
+                Some(_) => return Err(bad()),
+            },
+            Fields::Form(pairs) => {
+                if Self::first(pairs, key).is_none() {
+                    return Ok(None);
+                }
+                pairs
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, text)| self.clearable_text(key, text))
+                    .collect::<Result<_>>()?
+            }
+        };
+        if !skip_empty && values.iter().any(Option::is_none) {
+            return Err(bad());
+        }
+        Ok(Some(values.into_iter().flatten().collect()))
+    }
+
+    /// A list of ids: empty entries are skipped.
+    pub fn ids(&self, key: &str) -> Result<Option<Vec<i64>>> {
+        self.numbers(key, true)
+    }
+
+    /// A list of whole numbers, each one sent.
+    pub fn ints(&self, key: &str) -> Result<Option<Vec<i64>>> {
+        self.numbers(key, false)
+    }
+
+    /// The JSON value as sent (a form's text as a JSON string).
+    pub fn value(&self, key: &str) -> Option<Value> {
+        match *self {
+            Fields::Json(map) => map.get(key).cloned(),
+            Fields::Form(pairs) => Self::first(pairs, key).map(Value::from),
+        }
+    }
+
+    /// Refuses any field not in `known`: where a misspelt field must not
+    /// be taken as "keep the value".
+    pub fn only(&self, known: &[&str]) -> Result<()> {
+        let unknown = match *self {
+            Fields::Json(map) => map.keys().find(|k| !known.contains(&k.as_str())),
+            Fields::Form(pairs) => pairs
+                .iter()
+                .map(|(k, _)| k)
+                .find(|k| !known.contains(&k.as_str())),
+        };
+        match unknown {
+            Some(key) => Err(self.bad(key, "unknown field")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A JSON value read as `serde_json::Value` is, but refusing an object
+/// that names a key twice (which would otherwise keep the last).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> std::result::Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(text.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(text))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut values = Vec::new();
+        // Bounded by the request's size limit and serde_json's depth limit.
+        while let Some(Strict(value)) = seq.next_element()? {
+            values.push(value);
+        }
+        Ok(Value::Array(values))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// `T` read from JSON text as a request body is (for tests).
+#[cfg(test)]
+pub fn from_json<T: FromFields>(text: &str) -> Result<T> {
+    T::from_fields(&Fields::Json(&json_object(text.as_bytes())?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
 
-    #[derive(Deserialize, Debug, Default, PartialEq)]
+    #[derive(Debug, Default, PartialEq)]
     struct Patch {
-        #[serde(default, deserialize_with = "clearable_int")]
+        name: Option<String>,
+        price: Option<i64>,
+        open: Option<bool>,
         stock: Option<Option<i64>>,
-        #[serde(default, deserialize_with = "id_list")]
         groups: Option<Vec<i64>>,
-        #[serde(default, deserialize_with = "word_list")]
         tags: Option<Vec<String>>,
+        uses: Option<Vec<i64>>,
+    }
+
+    impl FromFields for Patch {
+        fn from_fields(f: &Fields) -> Result<Patch> {
+            let uses = match f.objects("uses")? {
+                Some(uses) => Some(
+                    uses.iter()
+                        .map(|u| u.required_int("id"))
+                        .collect::<Result<_>>()?,
+                ),
+                None => None,
+            };
+            Ok(Patch {
+                name: f.text("name")?,
+                price: f.int("price")?,
+                open: f.bool("open")?,
+                stock: f.clearable_int("stock")?,
+                groups: f.ids("groups")?,
+                tags: f.words("tags")?,
+                uses,
+            })
+        }
+    }
+
+    fn json(text: &str) -> Result<Patch> {
+        from_json(text)
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Result<Patch> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Patch::from_fields(&Fields::Form(&pairs))
+    }
+
+    fn code(read: Result<Patch>) -> Code {
+        match read {
+            Err(Error::BadRequest(problem)) => problem.code,
+            other => panic!("not refused: {other:?}"),
+        }
     }
 
     #[test]
     fn json_reads_missing_null_and_values_apart() {
-        let read = |json: &str| serde_json::from_str::<Patch>(json).unwrap();
-        assert_eq!(read("{}"), Patch::default());
-        assert_eq!(read(r#"{"stock": null}"#).stock, Some(None));
-        assert_eq!(read(r#"{"stock": 5}"#).stock, Some(Some(5)));
-        assert_eq!(read(r#"{"stock": ""}"#).stock, Some(None));
-        assert_eq!(read(r#"{"groups": [3, 1]}"#).groups, Some(vec![3, 1]));
-        assert_eq!(read(r#"{"groups": []}"#).groups, Some(vec![]));
+        assert_eq!(json("{}").unwrap(), Patch::default());
         assert_eq!(
-            read(r#"{"tags": ["vegan", ""]}"#).tags,
+            json(r#"{"name": null, "price": null}"#).unwrap(),
+            Patch::default()
+        );
+        assert_eq!(json(r#"{"stock": null}"#).unwrap().stock, Some(None));
+        assert_eq!(json(r#"{"stock": 5}"#).unwrap().stock, Some(Some(5)));
+        assert_eq!(json(r#"{"stock": " 7 "}"#).unwrap().stock, Some(Some(7)));
+        assert_eq!(json(r#"{"stock": ""}"#).unwrap().stock, Some(None));
+        assert_eq!(json(r#"{"price": -450}"#).unwrap().price, Some(-450));
+        assert_eq!(json(r#"{"open": false}"#).unwrap().open, Some(false));
+        assert_eq!(
+            json(r#"{"groups": [3, null, "", "1"]}"#).unwrap().groups,
+            Some(vec![3, 1])
+        );
+        assert_eq!(json(r#"{"groups": []}"#).unwrap().groups, Some(vec![]));
+        assert_eq!(
+            json(r#"{"tags": ["vegan", " "]}"#).unwrap().tags,
             Some(vec!["vegan".into()])
         );
-        assert!(serde_json::from_str::<Patch>(r#"{"stock": "many"}"#).is_err());
-        assert!(serde_json::from_str::<Patch>(r#"{"stock": 1.5}"#).is_err());
+        assert_eq!(
+            json(r#"{"uses": [{"id": 4}, {"id": 2, "other": 1}]}"#)
+                .unwrap()
+                .uses,
+            Some(vec![4, 2])
+        );
+        assert_eq!(json(r#"{"unknown": [1, {}]}"#).unwrap(), Patch::default());
+    }
+
+    #[test]
+    fn json_of_the_wrong_type_or_shape_is_refused() {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#""text""#,
+            "{} {}",
+            r#"{"price": "450"}"#,
+            r#"{"price": 4.5}"#,
+            r#"{"price": 1e3}"#,
+            r#"{"price": 9223372036854775808}"#,
+            r#"{"stock": "many"}"#,
+            r#"{"stock": 1.5}"#,
+            r#"{"stock": true}"#,
+            r#"{"open": 1}"#,
+            r#"{"open": "true"}"#,
+            r#"{"name": 5}"#,
+            r#"{"groups": 3}"#,
+            r#"{"groups": [1.5]}"#,
+            r#"{"tags": "vegan"}"#,
+            r#"{"tags": [1]}"#,
+            r#"{"uses": ["4"]}"#,
+            r#"{"uses": [{"id": "x"}]}"#,
+            r#"{"uses": [{}]}"#,
+        ] {
+            assert_eq!(code(json(bad)), Code::RequestBadJson, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_sent_twice_is_refused_at_any_depth() {
+        assert_eq!(
+            code(json(r#"{"price": 1, "price": 2}"#)),
+            Code::RequestBadJson
+        );
+        assert_eq!(
+            code(json(r#"{"uses": [{"id": 1, "id": 2}]}"#)),
+            Code::RequestBadJson
+        );
+        assert_eq!(
+            code(json(r#"{"x": {"y": [{"z": 1, "z": 1}]}}"#)),
+            Code::RequestBadJson
+        );
+    }
+
+    #[test]
+    fn forms_send_text_and_repeat_fields_for_lists() {
+        let read = form(&[
+            ("name", "Tea"),
+            ("price", " 450 "),
+            ("open", "on"),
+            ("stock", ""),
+            ("groups", "3"),
+            ("groups", ""),
+            ("groups", "1"),
+            ("tags", "vegan"),
+            ("tags", ""),
+            ("name", "ignored: the first counts"),
+            ("csrf", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(
+            read,
+            Patch {
+                name: Some("Tea".into()),
+                price: Some(450),
+                open: Some(true),
+                stock: Some(None),
+                groups: Some(vec![3, 1]),
+                tags: Some(vec!["vegan".into()]),
+                uses: None,
+            }
+        );
+        assert_eq!(form(&[]).unwrap(), Patch::default());
+        assert_eq!(form(&[("name", "")]).unwrap().name, Some(String::new()));
+        assert_eq!(form(&[("stock", "12")]).unwrap().stock, Some(Some(12)));
+        for (value, open) in [("1", true), ("true", true), ("0", false), ("false", false)] {
+            assert_eq!(form(&[("open", value)]).unwrap().open, Some(open));
+        }
+        for bad in [
+            [("price", "")],
+            [("price", "4.50")],
+            [("open", "yes")],
+            [("stock", "x")],
+            [("groups", "x")],
+            [("uses", "4")],
+        ] {
+            assert_eq!(code(form(&bad)), Code::RequestBadForm, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_known_fields_may_be_sent_where_asked() {
+        let map = json_object(br#"{"name": "a", "nmae": "b"}"#).unwrap();
+        assert!(Fields::Json(&map).only(&["name", "nmae"]).is_ok());
+        assert!(Fields::Json(&map).only(&["name"]).is_err());
+        let pairs = vec![("name".to_string(), "a".to_string())];
+        assert!(Fields::Form(&pairs).only(&["name"]).is_ok());
+        assert!(Fields::Form(&pairs).only(&["position"]).is_err());
     }
 }

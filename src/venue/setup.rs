@@ -4,15 +4,14 @@
 use crate::accounts;
 use crate::error::{Code, Error, Result};
 use crate::store::users::{self, Role};
+use crate::support::fields::{Fields, FromFields};
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::settings::Venue;
 use rusqlite::Connection;
-use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// What the set-up form asks.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct Setup {
     pub venue_name: String,
     pub owner_name: String,
@@ -26,6 +25,23 @@ pub struct Setup {
     pub languages: Vec<String>,
     pub time_zone: String,
     pub ssid: String,
+}
+
+impl FromFields for Setup {
+    fn from_fields(f: &Fields) -> Result<Setup> {
+        Ok(Setup {
+            venue_name: f.text_or_empty("venue_name")?,
+            owner_name: f.text_or_empty("owner_name")?,
+            email: f.text_or_empty("email")?,
+            password: f.text_or_empty("password")?,
+            terms: f.text_or_empty("terms")?,
+            currency: f.text_or_empty("currency")?,
+            language: f.text_or_empty("language")?,
+            languages: f.texts("languages")?.unwrap_or_default(),
+            time_zone: f.text_or_empty("time_zone")?,
+            ssid: f.text_or_empty("ssid")?,
+        })
+    }
 }
 
 pub fn needed(conn: &Connection) -> Result<bool> {

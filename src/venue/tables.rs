@@ -4,9 +4,10 @@
 
 use crate::error::{Code, Error, Result};
 use crate::store::tables::{self, TableRow};
+use crate::support::fields::{Fields, FromFields};
 use crate::support::{crypto, text};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Most tables a venue may have (each costs a row and a printed poster).
 pub const MAX_TABLES: i64 = 500;
@@ -48,12 +49,19 @@ pub struct OwnerTable {
 }
 
 /// What the owner's form or the API sends to create or rename a table.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct TablePatch {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub area: Option<String>,
+}
+
+impl FromFields for TablePatch {
+    fn from_fields(f: &Fields) -> Result<TablePatch> {
+        Ok(TablePatch {
+            name: f.text("name")?,
+            area: f.text("area")?,
+        })
+    }
 }
 
 /// The link a table's QR code holds: the portal's address (the name the

@@ -11,13 +11,13 @@ use crate::http::response::{json, redirect, Response};
 use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ShopStatus, ShopView};
+use crate::support::fields::{Fields, FromFields};
 use crate::support::time;
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::backup;
 use crate::venue::reports::{self, Date, Report};
 use crate::venue::settings::Venue;
 use hyper::StatusCode;
-use serde::Deserialize;
 
 async fn owner(app: &App, req: &Request) -> Result<Staff> {
     let staff = require_staff(app, req).await?;
@@ -171,7 +171,7 @@ async fn record(
 
 /// Venue settings as the owner's form or the API sends them; the fields
 /// left out keep their values.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct VenuePatch {
     name: Option<String>,
     terms: Option<String>,
@@ -193,6 +193,38 @@ pub(crate) struct VenuePatch {
     ssid: Option<String>,
     client_retention_days: Option<i64>,
     order_retention_days: Option<i64>,
+}
+
+impl FromFields for VenuePatch {
+    fn from_fields(f: &Fields) -> Result<VenuePatch> {
+        let decimals = match f.int("decimals")? {
+            Some(n) => {
+                Some(u32::try_from(n).map_err(|_| f.bad("decimals", "expected a whole number"))?)
+            }
+            None => None,
+        };
+        Ok(VenuePatch {
+            name: f.text("name")?,
+            terms: f.text("terms")?,
+            currency: f.text("currency")?,
+            decimals,
+            decimal_separator: f.text("decimal_separator")?,
+            thousands_separator: f.text("thousands_separator")?,
+            symbol_after: f.bool("symbol_after")?,
+            language: f.text("language")?,
+            languages: f.texts("languages")?,
+            time_zone: f.text("time_zone")?,
+            time_zone_rule: f.text("time_zone_rule")?,
+            utc_offset_minutes: f.int("utc_offset_minutes")?,
+            max_open_orders_per_device: f.int("max_open_orders_per_device")?,
+            max_open_orders_per_shop: f.int("max_open_orders_per_shop")?,
+            photo_quota_bytes: f.int("photo_quota_bytes")?,
+            board_ready_seconds: f.int("board_ready_seconds")?,
+            ssid: f.text("ssid")?,
+            client_retention_days: f.int("client_retention_days")?,
+            order_retention_days: f.int("order_retention_days")?,
+        })
+    }
 }
 
 impl VenuePatch {

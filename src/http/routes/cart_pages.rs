@@ -20,6 +20,7 @@ use crate::ordering::checkout::{self, CheckoutRequest, Outcome, SLOT_MS};
 use crate::ordering::menu::MINUTES_PER_DAY;
 use crate::ordering::orders::{self, Actor, LineRequest};
 use crate::support::crypto;
+use crate::support::fields::{Fields, FromFields};
 use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
 use crate::support::text::{self, percent_encode};
@@ -374,24 +375,25 @@ fn checkout_request(pairs: &Pairs, id: i64, token: &str) -> Result<CheckoutReque
         ),
     };
     let text = |key| field(pairs, key).unwrap_or_default();
-    let mut asked = serde_json::json!({
-        "cart_id": id,
-        "cart_token": token,
-        "customer_name": text("customer_name"),
-        "note": text("note"),
-        "client_ref": text("client_ref"),
-        "pickup_at": pickup_at,
-        "promo_codes": promo_codes,
-    });
-    if let (Some(table), Some(secret)) = (field(pairs, "table"), field(pairs, "s")) {
-        asked["table"] = table.into();
-        asked["table_secret"] = secret.into();
+    let mut asked = serde_json::Map::new();
+    let fields = [
+        ("cart_id", id.into()),
+        ("cart_token", token.into()),
+        ("customer_name", text("customer_name").into()),
+        ("note", text("note").into()),
+        ("client_ref", text("client_ref").into()),
+        ("pickup_at", pickup_at.into()),
+        ("promo_codes", promo_codes.into()),
+    ];
+    for (key, value) in fields {
+        asked.insert(key.to_string(), value);
     }
-    // Read as the API reads its body, from JSON text: `CheckoutRequest`'s
-    // deserialiser is then compiled once, not also for `serde_json::Value`.
-    serde_json::to_vec(&asked)
-        .and_then(|json| serde_json::from_slice(&json))
-        .map_err(|e| Error::bad(Code::RequestBadJson).with("detail", e))
+    if let (Some(table), Some(secret)) = (field(pairs, "table"), field(pairs, "s")) {
+        asked.insert("table".to_string(), table.into());
+        asked.insert("table_secret".to_string(), secret.into());
+    }
+    // Read as the API reads its body.
+    CheckoutRequest::from_fields(&Fields::Json(&asked))
 }
 
 /// Where a checkout is followed: one shop's order on its own status page

@@ -16,12 +16,12 @@ use crate::ordering::carts::{self, Cart, CheckoutLink, NewLine};
 use crate::ordering::checkout::{self, CheckedOut, CheckoutRequest, Outcome};
 use crate::ordering::orders::{Holder, LineRequest, Placement};
 use crate::support::crypto;
+use crate::support::fields::{Fields, FromFields};
 use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
 use crate::support::time::now_ms;
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use serde::Deserialize;
 use std::time::Duration;
 
 /// The cart token a request carries.
@@ -145,9 +145,16 @@ pub async fn api_add(app: &App, req: &Request, id: i64) -> Result<Response> {
     ))
 }
 
-#[derive(Deserialize)]
 struct QtyRequest {
     qty: i64,
+}
+
+impl FromFields for QtyRequest {
+    fn from_fields(f: &Fields) -> Result<QtyRequest> {
+        Ok(QtyRequest {
+            qty: f.required_int("qty")?,
+        })
+    }
 }
 
 pub async fn api_set_qty(app: &App, req: &Request, id: i64, line: i64) -> Result<Response> {

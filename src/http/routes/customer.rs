@@ -15,11 +15,11 @@ use crate::ordering::orders::{
 };
 use crate::ordering::{catalog, menu};
 use crate::support::crypto;
+use crate::support::fields::{Fields, FromFields};
 use crate::support::ratelimit::Action;
 use crate::support::text::percent_encode;
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use serde::Deserialize;
 use std::time::Duration;
 
 pub async fn api_shops(app: &App) -> Result<Response> {
@@ -787,10 +787,17 @@ pub async fn order_page(app: &App, req: &Request, order_id: i64) -> Result<Respo
 }
 
 /// What a customer may say when cancelling, in the form or in JSON.
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub(crate) struct CancelRequest {
-    #[serde(default)]
     reason: String,
+}
+
+impl FromFields for CancelRequest {
+    fn from_fields(f: &Fields) -> Result<CancelRequest> {
+        Ok(CancelRequest {
+            reason: f.text_or_empty("reason")?,
+        })
+    }
 }
 
 pub async fn cancel_form(app: &App, req: &Request, order_id: i64) -> Result<Response> {

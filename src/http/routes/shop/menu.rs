@@ -21,9 +21,9 @@ use crate::ordering::menu_edit::{
 };
 use crate::ordering::photos;
 use crate::ordering::stations;
+use crate::support::fields::{Fields, FromFields};
 use crate::support::money::MoneyFormat;
 use hyper::StatusCode;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::future::Future;
 
@@ -540,9 +540,16 @@ type Read<T> = Box<dyn FnOnce(&rusqlite::Connection, i64) -> Result<T> + Send>;
 type Edit<T> = Box<dyn FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send>;
 
 /// An arrow button: one place up (`up=1`) or down (`up=0`).
-#[derive(Deserialize)]
 pub(crate) struct Move {
     up: bool,
+}
+
+impl FromFields for Move {
+    fn from_fields(f: &Fields) -> Result<Move> {
+        Ok(Move {
+            up: f.required_bool("up")?,
+        })
+    }
 }
 
 pub async fn create_category_form(app: &App, req: &Request) -> Result<Response> {
@@ -608,12 +615,18 @@ pub async fn move_item_form(app: &App, req: &Request, item_id: i64) -> Result<Re
 
 /// The item's shared ingredients as rows of `ingredient_id` and `qty`
 /// (a row without an ingredient is skipped: the form's empty row).
-#[derive(Deserialize)]
 pub(crate) struct RecipeForm {
-    #[serde(default)]
     ingredient_id: Vec<String>,
-    #[serde(default)]
     qty: Vec<String>,
+}
+
+impl FromFields for RecipeForm {
+    fn from_fields(f: &Fields) -> Result<RecipeForm> {
+        Ok(RecipeForm {
+            ingredient_id: f.texts("ingredient_id")?.unwrap_or_default(),
+            qty: f.texts("qty")?.unwrap_or_default(),
+        })
+    }
 }
 
 impl RecipeForm {
@@ -686,17 +699,26 @@ pub async fn bulk_available_form(app: &App, req: &Request) -> Result<Response> {
 /// `option_price` as typed, may be negative). The form lists every
 /// option, so an option whose name is emptied is removed, and rows left
 /// empty add nothing.
-#[derive(Deserialize)]
 pub(crate) struct GroupForm {
     name: String,
     min: i64,
     max: i64,
-    #[serde(default)]
     option_id: Vec<String>,
-    #[serde(default)]
     option_name: Vec<String>,
-    #[serde(default)]
     option_price: Vec<String>,
+}
+
+impl FromFields for GroupForm {
+    fn from_fields(f: &Fields) -> Result<GroupForm> {
+        Ok(GroupForm {
+            name: f.required_text("name")?,
+            min: f.required_int("min")?,
+            max: f.required_int("max")?,
+            option_id: f.texts("option_id")?.unwrap_or_default(),
+            option_name: f.texts("option_name")?.unwrap_or_default(),
+            option_price: f.texts("option_price")?.unwrap_or_default(),
+        })
+    }
 }
 
 impl GroupForm {
@@ -781,9 +803,16 @@ pub async fn delete_group_form(app: &App, req: &Request, id: i64) -> Result<Resp
 }
 
 /// An option's sold-out switch.
-#[derive(Deserialize)]
 pub(crate) struct OptionSwitch {
     available: bool,
+}
+
+impl FromFields for OptionSwitch {
+    fn from_fields(f: &Fields) -> Result<OptionSwitch> {
+        Ok(OptionSwitch {
+            available: f.required_bool("available")?,
+        })
+    }
 }
 
 pub async fn option_switch_form(
@@ -950,7 +979,8 @@ mod tests {
     #[test]
     fn only_option_switches_are_the_counters_job() {
         let switch: GroupPatch =
-            serde_json::from_str(r#"{"options": [{"id": 3, "available": false}]}"#).unwrap();
+            crate::support::fields::from_json(r#"{"options": [{"id": 3, "available": false}]}"#)
+                .unwrap();
         assert_eq!(group_action(&switch), ShopAction::SwitchSoldOut);
         for edit in [
             r#"{"options": [{"id": 3, "available": false, "price_delta_cents": 0}]}"#,
@@ -960,7 +990,7 @@ mod tests {
             r#"{"max": 2}"#,
             r#"{}"#,
         ] {
-            let patch: GroupPatch = serde_json::from_str(edit).unwrap();
+            let patch: GroupPatch = crate::support::fields::from_json(edit).unwrap();
             assert_eq!(group_action(&patch), ShopAction::EditMenu, "{edit}");
         }
     }

@@ -23,9 +23,9 @@ use crate::ordering::menu_edit;
 use crate::ordering::orders::{self, Actor, OrderView, Status};
 use crate::ordering::payments::{self, Money};
 use crate::ordering::windows;
+use crate::support::fields::{Fields, FromFields};
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use serde::Deserialize;
 use std::time::Duration;
 
 /// The cookie that remembers which shop the venue owner opened, so the
@@ -152,11 +152,21 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 /// A move to another stage, from the board's buttons or the API.
-#[derive(Deserialize)]
 pub(crate) struct StatusChange {
     status: Status,
-    #[serde(default)]
     reason: String,
+}
+
+impl FromFields for StatusChange {
+    fn from_fields(f: &Fields) -> Result<StatusChange> {
+        let status = f.required_text("status")?;
+        let status =
+            Status::parse(&status).ok_or_else(|| f.bad("status", "expected an order status"))?;
+        Ok(StatusChange {
+            status,
+            reason: f.text_or_empty("reason")?,
+        })
+    }
 }
 
 async fn move_order(
@@ -303,9 +313,15 @@ pub async fn recall_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
 }
 
 /// `{until}`: "13:20" in the venue's time, minutes, or null to resume.
-#[derive(Deserialize)]
 pub(crate) struct PauseRequest {
     until: serde_json::Value,
+}
+
+impl FromFields for PauseRequest {
+    fn from_fields(f: &Fields) -> Result<PauseRequest> {
+        let until = f.value("until").ok_or_else(|| f.bad("until", "missing"))?;
+        Ok(PauseRequest { until })
+    }
 }
 
 async fn pause(app: &App, req: &Request, until: serde_json::Value) -> Result<Option<i64>> {
@@ -370,9 +386,17 @@ pub async fn api_refund(app: &App, req: &Request, order_id: i64) -> Result<Respo
     Ok(json(StatusCode::OK, &view))
 }
 
-#[derive(Deserialize)]
 pub(crate) struct MethodsRequest {
     methods: Vec<String>,
+}
+
+impl FromFields for MethodsRequest {
+    fn from_fields(f: &Fields) -> Result<MethodsRequest> {
+        let methods = f
+            .texts("methods")?
+            .ok_or_else(|| f.bad("methods", "missing"))?;
+        Ok(MethodsRequest { methods })
+    }
 }
 
 pub async fn api_payment_methods(app: &App, req: &Request) -> Result<Response> {

@@ -15,9 +15,9 @@ use crate::http::templates::value;
 use crate::live::Changes;
 use crate::ordering::orders::OrderView;
 use crate::ordering::stations::{self, Route, StationPatch};
+use crate::support::fields::{Fields, FromFields};
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use serde::Deserialize;
 use std::future::Future;
 use std::time::Duration;
 
@@ -163,9 +163,16 @@ pub async fn station_page(app: &App, req: &Request, station: i64) -> Result<Resp
 const MENU_STATIONS: &str = "/shop/menu#stations";
 
 /// A station's name as the add and rename forms send it.
-#[derive(Deserialize)]
 struct NameForm {
     name: String,
+}
+
+impl FromFields for NameForm {
+    fn from_fields(f: &Fields) -> Result<NameForm> {
+        Ok(NameForm {
+            name: f.required_text("name")?,
+        })
+    }
 }
 
 impl NameForm {
@@ -178,9 +185,16 @@ impl NameForm {
 }
 
 /// A station picked from a select: its id, or empty for none.
-#[derive(Deserialize)]
 struct StationForm {
     station_id: String,
+}
+
+impl FromFields for StationForm {
+    fn from_fields(f: &Fields) -> Result<StationForm> {
+        Ok(StationForm {
+            station_id: f.required_text("station_id")?,
+        })
+    }
 }
 
 impl StationForm {
@@ -248,10 +262,18 @@ pub async fn route_item_form(app: &App, req: &Request, item_id: i64) -> Result<R
 }
 
 /// Every item of a category to one station (or to none) at once.
-#[derive(Deserialize)]
 struct CategoryRouteForm {
     category_id: i64,
     station_id: String,
+}
+
+impl FromFields for CategoryRouteForm {
+    fn from_fields(f: &Fields) -> Result<CategoryRouteForm> {
+        Ok(CategoryRouteForm {
+            category_id: f.required_int("category_id")?,
+            station_id: f.required_text("station_id")?,
+        })
+    }
 }
 
 pub async fn route_category_form(app: &App, req: &Request) -> Result<Response> {
