@@ -99,12 +99,13 @@ impl Venue {
                 ..Venue::default()
             });
         };
-        let mut saved: serde_json::Value = serde_json::from_slice(json.as_bytes())
-            .map_err(|e| Error::Internal(format!("venue settings: {e}")))?;
-        if let serde_json::Value::Object(fields) = &mut saved {
-            upgrade_fixed_offset(fields);
-        }
-        serde_json::from_value(saved).map_err(|e| Error::Internal(format!("venue settings: {e}")))
+        // Read by the request bodies' JSON reader: serde_json's own reader
+        // of `Value` is then not also in the binary.
+        let mut fields = crate::support::fields::json_object(json.as_bytes())
+            .map_err(|e| Error::Internal(format!("venue settings: {e:?}")))?;
+        upgrade_fixed_offset(&mut fields);
+        serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|e| Error::Internal(format!("venue settings: {e}")))
     }
 
     pub fn validate(self) -> Result<Venue> {
