@@ -50,7 +50,7 @@ pub struct WindowPatch {
     pub until: String,
 }
 
-/// How many units of an ingredient one item uses.
+/// How many units of an ingredient one item uses (1 when not sent).
 #[derive(Debug, Serialize)]
 pub struct IngredientUse {
     pub ingredient_id: i64,

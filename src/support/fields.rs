@@ -4,7 +4,8 @@
 //! readers here, so the binary holds one JSON reader and one form reader.
 //! A form sends only text: numbers and booleans are read from it, a field
 //! sent more than once is a list, and where one value is wanted the first
-//! counts. Fields a type does not ask for are ignored.
+//! counts. In JSON, `null` is a field not sent, except where a value may
+//! be cleared. Fields a type does not ask for are ignored.
 
 use crate::error::{Code, Error, Result};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -325,7 +326,7 @@ impl<'a> Fields<'a> {
 struct Strict(Value);
 
 impl<'de> serde::Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Strict, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
         d.deserialize_any(StrictVisitor).map(Strict)
     }
 }
@@ -339,35 +340,35 @@ impl<'de> Visitor<'de> for StrictVisitor {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> std::result::Result<Value, E> {
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
         Ok(Value::Bool(b))
     }
 
-    fn visit_i64<E: de::Error>(self, n: i64) -> std::result::Result<Value, E> {
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
         Ok(Value::from(n))
     }
 
-    fn visit_u64<E: de::Error>(self, n: u64) -> std::result::Result<Value, E> {
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
         Ok(Value::from(n))
     }
 
-    fn visit_f64<E: de::Error>(self, n: f64) -> std::result::Result<Value, E> {
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
         Ok(Value::from(n))
     }
 
-    fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Value, E> {
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Value, E> {
         Ok(Value::String(text.to_string()))
     }
 
-    fn visit_string<E: de::Error>(self, text: String) -> std::result::Result<Value, E> {
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Value, E> {
         Ok(Value::String(text))
     }
 
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<Value, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut values = Vec::new();
         // Bounded by the request's size limit and serde_json's depth limit.
         while let Some(Strict(value)) = seq.next_element()? {
@@ -376,7 +377,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Array(values))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let Strict(value) = map.next_value()?;
