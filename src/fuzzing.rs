@@ -134,7 +134,7 @@ pub fn bodies(data: &[u8]) {
         let _ = T::from_fields(fields);
     }
     if let Ok(map) = json_object(data) {
-        let fields = Fields::Json(&map);
+        let fields = Fields::json(&map);
         every_body!(json(&fields));
         if let Ok(order) = OrderRequest::from_fields(&fields) {
             let _ = validate_request(&order);

@@ -207,11 +207,11 @@ pub(crate) struct NewStaff {
 
 impl FromFields for NewStaff {
     fn from_fields(f: &Fields) -> Result<NewStaff> {
-        Ok(NewStaff {
-            email: f.text_or_empty("email")?,
-            username: f.text_or_empty("username")?,
-            name: f.required_text("name")?,
-            password: f.required_text("password")?,
+        f.done(NewStaff {
+            email: f.text_or_empty("email"),
+            username: f.text_or_empty("username"),
+            name: f.required_text("name"),
+            password: f.required_text("password"),
         })
     }
 }
@@ -406,9 +406,9 @@ pub(crate) struct Credentials {
 
 impl FromFields for Credentials {
     fn from_fields(f: &Fields) -> Result<Credentials> {
-        Ok(Credentials {
-            email: f.required_text("email")?,
-            password: f.required_text("password")?,
+        f.done(Credentials {
+            email: f.required_text("email"),
+            password: f.required_text("password"),
         })
     }
 }
@@ -480,12 +480,12 @@ pub(crate) struct Registration {
 
 impl FromFields for Registration {
     fn from_fields(f: &Fields) -> Result<Registration> {
-        Ok(Registration {
-            email: f.required_text("email")?,
-            password: f.required_text("password")?,
-            name: f.required_text("name")?,
-            shop_name: f.required_text("shop_name")?,
-            description: f.text_or_empty("description")?,
+        f.done(Registration {
+            email: f.required_text("email"),
+            password: f.required_text("password"),
+            name: f.required_text("name"),
+            shop_name: f.required_text("shop_name"),
+            description: f.text_or_empty("description"),
         })
     }
 }

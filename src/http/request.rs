@@ -62,7 +62,7 @@ impl Request {
     /// The body as a JSON object, read as `T`; malformed bodies and
     /// mistyped fields are 400.
     pub fn json<T: FromFields>(&self) -> Result<T> {
-        T::from_fields(&Fields::Json(&json_object(&self.body)?))
+        T::from_fields(&Fields::json(&json_object(&self.body)?))
     }
 
     /// The body as an HTML form. Text that is not UTF-8, sent as it is or
@@ -91,7 +91,7 @@ impl Form {
     /// A field sent more than once fills a list; where `T` wants one value,
     /// the first counts (as in `get`). Fields `T` does not name are ignored.
     pub fn parse<T: FromFields>(&self) -> Result<T> {
-        T::from_fields(&Fields::Form(&self.0))
+        T::from_fields(&Fields::form(&self.0))
     }
 }
 
@@ -225,18 +225,18 @@ mod tests {
 
     impl FromFields for Everything {
         fn from_fields(f: &Fields) -> Result<Everything> {
-            Ok(Everything {
-                text: f.required_text("text")?,
-                missing: f.text_or_empty("missing")?,
-                number: f.required_int("number")?,
-                price: f.int("price")?,
-                absent: f.int("absent")?,
-                ticked: f.required_bool("ticked")?,
-                unticked: f.bool("unticked")?.unwrap_or(false),
-                off: f.required_bool("off")?,
-                repeated: f.texts("repeated")?.unwrap_or_default(),
-                once: f.ints("once")?.unwrap_or_default(),
-                none: f.ints("none")?.unwrap_or_default(),
+            f.done(Everything {
+                text: f.required_text("text"),
+                missing: f.text_or_empty("missing"),
+                number: f.required_int("number"),
+                price: f.int("price"),
+                absent: f.int("absent"),
+                ticked: f.required_bool("ticked"),
+                unticked: f.bool("unticked").unwrap_or(false),
+                off: f.required_bool("off"),
+                repeated: f.texts("repeated").unwrap_or_default(),
+                once: f.ints("once").unwrap_or_default(),
+                none: f.ints("none").unwrap_or_default(),
             })
         }
     }

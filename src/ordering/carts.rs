@@ -53,12 +53,12 @@ pub struct NewLine {
 
 impl FromFields for NewLine {
     fn from_fields(f: &Fields) -> Result<NewLine> {
-        Ok(NewLine {
-            item_id: f.required_int("item_id")?,
-            qty: f.int("qty")?.unwrap_or(1),
-            options: f.ints("options")?.unwrap_or_default(),
-            note: f.text_or_empty("note")?,
-            added_by: f.text_or_empty("added_by")?,
+        f.done(NewLine {
+            item_id: f.required_int("item_id"),
+            qty: f.int("qty").unwrap_or(1),
+            options: f.ints("options").unwrap_or_default(),
+            note: f.text_or_empty("note"),
+            added_by: f.text_or_empty("added_by"),
         })
     }
 }

@@ -382,12 +382,12 @@ pub struct Search {
 
 impl FromFields for Search {
     fn from_fields(f: &Fields) -> Result<Search> {
-        Ok(Search {
-            q: f.text_or_empty("q")?,
-            shop: f.clearable_int("shop")?,
-            category: f.clearable_int("category")?,
-            tag: f.words("tag")?,
-            without: f.words("without")?,
+        f.done(Search {
+            q: f.text_or_empty("q"),
+            shop: f.clearable_int("shop"),
+            category: f.clearable_int("category"),
+            tag: f.words("tag"),
+            without: f.words("without"),
         })
     }
 }
@@ -511,10 +511,10 @@ pub struct ProfilePatch {
 
 impl FromFields for ProfilePatch {
     fn from_fields(f: &Fields) -> Result<ProfilePatch> {
-        Ok(ProfilePatch {
-            name: f.text("name")?,
-            description: f.text("description")?,
-            open: f.bool("open")?,
+        f.done(ProfilePatch {
+            name: f.text("name"),
+            description: f.text("description"),
+            open: f.bool("open"),
         })
     }
 }

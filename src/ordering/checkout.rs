@@ -74,17 +74,17 @@ impl FromFields for CheckoutRequest {
                 .collect::<Result<_>>()?,
             Some(_) => return Err(f.bad("promo_codes", "expected a code per shop")),
         };
-        Ok(CheckoutRequest {
-            cart_id: f.int("cart_id")?,
-            cart_token: f.text("cart_token")?,
-            lines: orders::lines_of(f, "lines")?,
-            customer_name: f.text_or_empty("customer_name")?,
-            note: f.text_or_empty("note")?,
-            client_ref: f.required_text("client_ref")?,
-            pickup_at: f.int("pickup_at")?,
+        f.done(CheckoutRequest {
+            cart_id: f.int("cart_id"),
+            cart_token: f.text("cart_token"),
+            lines: orders::lines_of(f, "lines"),
+            customer_name: f.text_or_empty("customer_name"),
+            note: f.text_or_empty("note"),
+            client_ref: f.required_text("client_ref"),
+            pickup_at: f.int("pickup_at"),
             promo_codes,
-            table: f.text("table")?,
-            table_secret: f.text("table_secret")?,
+            table: f.text("table"),
+            table_secret: f.text("table_secret"),
             at_table: None,
         })
     }
@@ -572,10 +572,10 @@ pub struct SlotsRequest {
 
 impl FromFields for SlotsRequest {
     fn from_fields(f: &Fields) -> Result<SlotsRequest> {
-        Ok(SlotsRequest {
-            opens: f.text("opens")?,
-            closes: f.text("closes")?,
-            slot_cap: f.int("slot_cap")?.unwrap_or(0),
+        f.done(SlotsRequest {
+            opens: f.text("opens"),
+            closes: f.text("closes"),
+            slot_cap: f.int("slot_cap").unwrap_or(0),
         })
     }
 }

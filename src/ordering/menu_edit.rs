@@ -59,9 +59,9 @@ pub struct IngredientUse {
 
 impl FromFields for IngredientUse {
     fn from_fields(f: &Fields) -> Result<IngredientUse> {
-        Ok(IngredientUse {
-            ingredient_id: f.required_int("ingredient_id")?,
-            qty: f.int("qty")?.unwrap_or(1),
+        f.done(IngredientUse {
+            ingredient_id: f.required_int("ingredient_id"),
+            qty: f.int("qty").unwrap_or(1),
         })
     }
 }
@@ -98,40 +98,35 @@ pub struct ItemPatch {
 
 impl FromFields for ItemPatch {
     fn from_fields(f: &Fields) -> Result<ItemPatch> {
-        let window = match f.clearable_object("window")? {
-            Some(Some(w)) => Some(Some(WindowPatch {
-                from: w.required_text("from")?,
-                until: w.required_text("until")?,
-            })),
-            Some(None) => Some(None),
-            None => None,
-        };
-        let ingredients = match f.objects("ingredients")? {
-            Some(uses) => Some(
-                uses.iter()
-                    .map(IngredientUse::from_fields)
-                    .collect::<Result<_>>()?,
-            ),
-            None => None,
-        };
-        Ok(ItemPatch {
-            name: f.text("name")?,
-            description: f.text("description")?,
-            category: f.text("category")?,
-            category_id: f.clearable_int("category_id")?,
-            price_cents: f.int("price_cents")?,
-            price: f.text("price")?,
-            available: f.bool("available")?,
-            position: f.int("position")?,
-            tags: f.words("tags")?,
-            allergens: f.words("allergens")?,
-            prep_minutes: f.int("prep_minutes")?,
-            stock: f.clearable_int("stock")?,
-            low_stock: f.int("low_stock")?,
+        let window = f.clearable_object("window").map(|window| {
+            let w = window?;
+            let window = WindowPatch {
+                from: w.required_text("from"),
+                until: w.required_text("until"),
+            };
+            f.keep(w.done(window))
+        });
+        let ingredients = f
+            .objects("ingredients")
+            .and_then(|uses| f.keep(uses.iter().map(IngredientUse::from_fields).collect()));
+        f.done(ItemPatch {
+            name: f.text("name"),
+            description: f.text("description"),
+            category: f.text("category"),
+            category_id: f.clearable_int("category_id"),
+            price_cents: f.int("price_cents"),
+            price: f.text("price"),
+            available: f.bool("available"),
+            position: f.int("position"),
+            tags: f.words("tags"),
+            allergens: f.words("allergens"),
+            prep_minutes: f.int("prep_minutes"),
+            stock: f.clearable_int("stock"),
+            low_stock: f.int("low_stock"),
             window,
-            window_from: f.text("window_from")?,
-            window_until: f.text("window_until")?,
-            option_groups: f.ids("option_groups")?,
+            window_from: f.text("window_from"),
+            window_until: f.text("window_until"),
+            option_groups: f.ids("option_groups"),
             ingredients,
         })
     }
@@ -402,9 +397,9 @@ pub struct BulkAvailability {
 
 impl FromFields for BulkAvailability {
     fn from_fields(f: &Fields) -> Result<BulkAvailability> {
-        Ok(BulkAvailability {
-            items: f.ids("items")?,
-            available: f.required_bool("available")?,
+        f.done(BulkAvailability {
+            items: f.ids("items"),
+            available: f.required_bool("available"),
         })
     }
 }
@@ -481,9 +476,9 @@ pub struct CategoryPatch {
 
 impl FromFields for CategoryPatch {
     fn from_fields(f: &Fields) -> Result<CategoryPatch> {
-        Ok(CategoryPatch {
-            name: f.text("name")?,
-            position: f.int("position")?,
+        f.done(CategoryPatch {
+            name: f.text("name"),
+            position: f.int("position"),
         })
     }
 }
@@ -570,12 +565,12 @@ pub struct OptionPatch {
 
 impl FromFields for OptionPatch {
     fn from_fields(f: &Fields) -> Result<OptionPatch> {
-        Ok(OptionPatch {
-            id: f.int("id")?,
-            name: f.text("name")?,
-            price_delta_cents: f.int("price_delta_cents")?,
-            available: f.bool("available")?,
-            position: f.int("position")?,
+        f.done(OptionPatch {
+            id: f.int("id"),
+            name: f.text("name"),
+            price_delta_cents: f.int("price_delta_cents"),
+            available: f.bool("available"),
+            position: f.int("position"),
         })
     }
 }
@@ -593,21 +588,15 @@ pub struct GroupPatch {
 
 impl FromFields for GroupPatch {
     fn from_fields(f: &Fields) -> Result<GroupPatch> {
-        let options = match f.objects("options")? {
-            Some(options) => Some(
-                options
-                    .iter()
-                    .map(OptionPatch::from_fields)
-                    .collect::<Result<_>>()?,
-            ),
-            None => None,
-        };
-        Ok(GroupPatch {
-            name: f.text("name")?,
-            min: f.int("min")?,
-            max: f.int("max")?,
+        let options = f
+            .objects("options")
+            .and_then(|options| f.keep(options.iter().map(OptionPatch::from_fields).collect()));
+        f.done(GroupPatch {
+            name: f.text("name"),
+            min: f.int("min"),
+            max: f.int("max"),
             options,
-            replace_options: f.bool("replace_options")?.unwrap_or(false),
+            replace_options: f.bool("replace_options").unwrap_or(false),
         })
     }
 }
@@ -782,10 +771,10 @@ pub struct IngredientPatch {
 
 impl FromFields for IngredientPatch {
     fn from_fields(f: &Fields) -> Result<IngredientPatch> {
-        Ok(IngredientPatch {
-            name: f.text("name")?,
-            stock: f.int("stock")?,
-            low_stock: f.int("low_stock")?,
+        f.done(IngredientPatch {
+            name: f.text("name"),
+            stock: f.int("stock"),
+            low_stock: f.int("low_stock"),
         })
     }
 }
@@ -876,9 +865,9 @@ pub struct WasteReport {
 
 impl FromFields for WasteReport {
     fn from_fields(f: &Fields) -> Result<WasteReport> {
-        Ok(WasteReport {
-            qty: f.required_int("qty")?,
-            reason: f.required_text("reason")?,
+        f.done(WasteReport {
+            qty: f.required_int("qty"),
+            reason: f.required_text("reason"),
         })
     }
 }

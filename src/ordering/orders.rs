@@ -93,12 +93,12 @@ pub struct LineRequest {
 
 impl FromFields for LineRequest {
     fn from_fields(f: &Fields) -> Result<LineRequest> {
-        Ok(LineRequest {
-            item_id: f.required_int("item_id")?,
-            qty: f.required_int("qty")?,
-            options: f.ints("options")?.unwrap_or_default(),
-            note: f.text_or_empty("note")?,
-            seen_price_cents: f.int("seen_price_cents")?,
+        f.done(LineRequest {
+            item_id: f.required_int("item_id"),
+            qty: f.required_int("qty"),
+            options: f.ints("options").unwrap_or_default(),
+            note: f.text_or_empty("note"),
+            seen_price_cents: f.int("seen_price_cents"),
         })
     }
 }
@@ -151,20 +151,24 @@ impl LineRequest {
 
 /// The lines under `key` (or `item`, the name a form sends one line under):
 /// the cart page's form sends each line as text, JSON as objects.
-pub fn lines_of(f: &Fields, key: &str) -> Result<Vec<LineRequest>> {
-    let (key, lines) = match (f.entries(key)?, f.entries("item")?) {
-        (Some(_), Some(_)) => return Err(f.bad(key, "sent twice, also as `item`")),
+pub fn lines_of(f: &Fields, key: &str) -> Vec<LineRequest> {
+    let (key, lines) = match (f.entries(key), f.entries("item")) {
+        (Some(_), Some(_)) => {
+            f.fail(f.bad(key, "sent twice, also as `item`"));
+            return Vec::new();
+        }
         (Some(lines), None) => (key, lines),
         (None, Some(lines)) => ("item", lines),
-        (None, None) => return Ok(Vec::new()),
+        (None, None) => return Vec::new(),
     };
-    lines
+    let lines = lines
         .iter()
         .map(|line| match line {
             Entry::Text(text) => LineRequest::parse(text).map_err(|_| f.bad(key, "bad order line")),
             Entry::Object(fields) => LineRequest::from_fields(fields),
         })
-        .collect()
+        .collect();
+    f.keep(lines).unwrap_or_default()
 }
 
 /// What a customer sends, as JSON or as the cart page's form. Anything else
@@ -181,12 +185,12 @@ pub struct OrderRequest {
 
 impl FromFields for OrderRequest {
     fn from_fields(f: &Fields) -> Result<OrderRequest> {
-        Ok(OrderRequest {
-            shop_id: f.required_int("shop_id")?,
-            items: lines_of(f, "items")?,
-            customer_name: f.text_or_empty("customer_name")?,
-            note: f.text_or_empty("note")?,
-            client_ref: f.required_text("client_ref")?,
+        f.done(OrderRequest {
+            shop_id: f.required_int("shop_id"),
+            items: lines_of(f, "items"),
+            customer_name: f.text_or_empty("customer_name"),
+            note: f.text_or_empty("note"),
+            client_ref: f.required_text("client_ref"),
         })
     }
 }

@@ -135,10 +135,10 @@ pub struct PaymentRequest {
 
 impl FromFields for PaymentRequest {
     fn from_fields(f: &Fields) -> Result<PaymentRequest> {
-        Ok(PaymentRequest {
-            method: f.required_text("method")?,
-            amount_cents: f.int("amount_cents")?,
-            tip_cents: f.int("tip_cents")?.unwrap_or(0),
+        f.done(PaymentRequest {
+            method: f.required_text("method"),
+            amount_cents: f.int("amount_cents"),
+            tip_cents: f.int("tip_cents").unwrap_or(0),
         })
     }
 }
@@ -151,9 +151,9 @@ pub struct RefundRequest {
 
 impl FromFields for RefundRequest {
     fn from_fields(f: &Fields) -> Result<RefundRequest> {
-        Ok(RefundRequest {
-            amount_cents: f.required_int("amount_cents")?,
-            reason: f.text_or_empty("reason")?,
+        f.done(RefundRequest {
+            amount_cents: f.required_int("amount_cents"),
+            reason: f.text_or_empty("reason"),
         })
     }
 }

@@ -174,16 +174,16 @@ window_fields! {
 
 impl FromFields for CodePatch {
     fn from_fields(f: &Fields) -> Result<CodePatch> {
-        Ok(CodePatch {
-            code: f.text("code")?,
-            kind: f.text("kind")?,
-            value: f.int("value")?,
-            min_subtotal_cents: f.clearable_int("min_subtotal_cents")?,
-            use_limit: f.clearable_int("use_limit")?,
-            starts_at: f.clearable_int("starts_at")?,
-            ends_at: f.clearable_int("ends_at")?,
-            from: f.text("from")?,
-            until: f.text("until")?,
+        f.done(CodePatch {
+            code: f.text("code"),
+            kind: f.text("kind"),
+            value: f.int("value"),
+            min_subtotal_cents: f.clearable_int("min_subtotal_cents"),
+            use_limit: f.clearable_int("use_limit"),
+            starts_at: f.clearable_int("starts_at"),
+            ends_at: f.clearable_int("ends_at"),
+            from: f.text("from"),
+            until: f.text("until"),
         })
     }
 }
@@ -371,13 +371,13 @@ window_fields! {
 
 impl FromFields for PromotionPatch {
     fn from_fields(f: &Fields) -> Result<PromotionPatch> {
-        Ok(PromotionPatch {
-            text: f.text("text")?,
-            items: f.ids("items")?,
-            starts_at: f.clearable_int("starts_at")?,
-            ends_at: f.clearable_int("ends_at")?,
-            from: f.text("from")?,
-            until: f.text("until")?,
+        f.done(PromotionPatch {
+            text: f.text("text"),
+            items: f.ids("items"),
+            starts_at: f.clearable_int("starts_at"),
+            ends_at: f.clearable_int("ends_at"),
+            from: f.text("from"),
+            until: f.text("until"),
         })
     }
 }

@@ -52,10 +52,10 @@ pub struct StationPatch {
 impl FromFields for StationPatch {
     fn from_fields(f: &Fields) -> Result<StationPatch> {
         // A misspelt field must not read as "keep the value".
-        f.only(&["name", "position"])?;
-        Ok(StationPatch {
-            name: f.text("name")?,
-            position: f.int("position")?,
+        f.only(&["name", "position"]);
+        f.done(StationPatch {
+            name: f.text("name"),
+            position: f.int("position"),
         })
     }
 }
@@ -69,10 +69,10 @@ pub struct Route {
 
 impl FromFields for Route {
     fn from_fields(f: &Fields) -> Result<Route> {
-        f.only(&["item_id", "station_id"])?;
-        Ok(Route {
-            item_id: f.required_int("item_id")?,
-            station_id: f.int("station_id")?,
+        f.only(&["item_id", "station_id"]);
+        f.done(Route {
+            item_id: f.required_int("item_id"),
+            station_id: f.int("station_id"),
         })
     }
 }

@@ -10,6 +10,7 @@
 use crate::error::{Code, Error, Result};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use std::cell::Cell;
 use std::fmt;
 
 /// A request type read from a body's fields.
@@ -18,8 +19,16 @@ pub trait FromFields: Sized {
 }
 
 /// A body's fields: a JSON object's, or an HTML form's (key, value) pairs.
+/// Each reader hands back a value (none, empty or zero when the field was
+/// sent wrong) and keeps the first error for `done`: a type's reader is
+/// then one straight line, not a branch and a clean-up per field.
+pub struct Fields<'a> {
+    source: Source<'a>,
+    error: Cell<Option<Error>>,
+}
+
 #[derive(Clone, Copy)]
-pub enum Fields<'a> {
+enum Source<'a> {
     Json(&'a Map<String, Value>),
     Form(&'a [(String, String)]),
 }
@@ -41,11 +50,44 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>> {
 }
 
 impl<'a> Fields<'a> {
+    pub fn json(map: &'a Map<String, Value>) -> Fields<'a> {
+        Fields {
+            source: Source::Json(map),
+            error: Cell::new(None),
+        }
+    }
+
+    pub fn form(pairs: &'a [(String, String)]) -> Fields<'a> {
+        Fields {
+            source: Source::Form(pairs),
+            error: Cell::new(None),
+        }
+    }
+
+    /// `value`, or the first error a reader met.
+    pub fn done<T>(&self, value: T) -> Result<T> {
+        match self.error.take() {
+            Some(error) => Err(error),
+            None => Ok(value),
+        }
+    }
+
+    /// Keeps `error` for `done` unless one was met before.
+    pub fn fail(&self, error: Error) {
+        let first = self.error.take().unwrap_or(error);
+        self.error.set(Some(first));
+    }
+
+    /// What `read` gave, or `None` with its error kept for `done`.
+    pub fn keep<T>(&self, read: Result<T>) -> Option<T> {
+        read.map_err(|error| self.fail(error)).ok()
+    }
+
     /// The error of a field sent wrong, in the body's own code.
     pub fn bad(&self, key: &str, expected: &str) -> Error {
-        let code = match self {
-            Fields::Json(_) => Code::RequestBadJson,
-            Fields::Form(_) => Code::RequestBadForm,
+        let code = match self.source {
+            Source::Json(_) => Code::RequestBadJson,
+            Source::Form(_) => Code::RequestBadForm,
         };
         Error::bad(code).with("detail", format!("{key}: {expected}"))
     }
@@ -55,7 +97,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A JSON field's value; `null` counts as not sent.
-    fn json(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    fn non_null(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
         map.get(key).filter(|v| !v.is_null())
     }
 
@@ -67,47 +109,38 @@ impl<'a> Fields<'a> {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Text; `None` when not sent (or JSON `null`).
-    pub fn text(&self, key: &str) -> Result<Option<String>> {
-        match *self {
-            Fields::Json(map) => match Self::json(map, key) {
+    fn try_text(&self, key: &str) -> Result<Option<String>> {
+        match self.source {
+            Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
                 Some(Value::String(text)) => Ok(Some(text.clone())),
                 Some(_) => Err(self.bad(key, "expected text")),
             },
-            Fields::Form(pairs) => Ok(Self::first(pairs, key).map(str::to_string)),
+            Source::Form(pairs) => Ok(Self::first(pairs, key).map(str::to_string)),
         }
     }
 
-    /// Text that must be sent.
-    pub fn required_text(&self, key: &str) -> Result<String> {
-        self.text(key)?.ok_or_else(|| self.missing(key))
+    fn try_required_text(&self, key: &str) -> Result<String> {
+        self.try_text(key)?.ok_or_else(|| self.missing(key))
     }
 
-    /// Text, empty when not sent.
-    pub fn text_or_empty(&self, key: &str) -> Result<String> {
-        Ok(self.text(key)?.unwrap_or_default())
-    }
-
-    /// A whole number: a JSON number without a fraction, or a form's text.
-    pub fn int(&self, key: &str) -> Result<Option<i64>> {
-        match *self {
-            Fields::Json(map) => match Self::json(map, key) {
+    fn try_int(&self, key: &str) -> Result<Option<i64>> {
+        match self.source {
+            Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
                 Some(value) => value
                     .as_i64()
                     .map(Some)
                     .ok_or_else(|| self.bad(key, "expected a whole number")),
             },
-            Fields::Form(pairs) => Self::first(pairs, key)
+            Source::Form(pairs) => Self::first(pairs, key)
                 .map(|text| self.number(key, text))
                 .transpose(),
         }
     }
 
-    /// A whole number that must be sent.
-    pub fn required_int(&self, key: &str) -> Result<i64> {
-        self.int(key)?.ok_or_else(|| self.missing(key))
+    fn try_required_int(&self, key: &str) -> Result<i64> {
+        self.try_int(key)?.ok_or_else(|| self.missing(key))
     }
 
     fn number(&self, key: &str, text: &str) -> Result<i64> {
@@ -116,18 +149,16 @@ impl<'a> Fields<'a> {
             .map_err(|_| self.bad(key, "expected a whole number"))
     }
 
-    /// A JSON boolean, or a form's `1`, `true`, `on` (a ticked checkbox),
-    /// `0` or `false`.
-    pub fn bool(&self, key: &str) -> Result<Option<bool>> {
-        match *self {
-            Fields::Json(map) => match Self::json(map, key) {
+    fn try_bool(&self, key: &str) -> Result<Option<bool>> {
+        match self.source {
+            Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
                 Some(value) => value
                     .as_bool()
                     .map(Some)
                     .ok_or_else(|| self.bad(key, "expected true or false")),
             },
-            Fields::Form(pairs) => match Self::first(pairs, key) {
+            Source::Form(pairs) => match Self::first(pairs, key) {
                 None => Ok(None),
                 Some("1" | "true" | "on") => Ok(Some(true)),
                 Some("0" | "false") => Ok(Some(false)),
@@ -136,21 +167,17 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A boolean that must be sent.
-    pub fn required_bool(&self, key: &str) -> Result<bool> {
-        self.bool(key)?.ok_or_else(|| self.missing(key))
+    fn try_required_bool(&self, key: &str) -> Result<bool> {
+        self.try_bool(key)?.ok_or_else(|| self.missing(key))
     }
 
-    /// A count that may be cleared: `None` when not sent, `Some(None)` for
-    /// JSON `null` or empty text, `Some(Some(n))` for a whole number (also
-    /// as text).
-    pub fn clearable_int(&self, key: &str) -> Result<Option<Option<i64>>> {
-        match *self {
-            Fields::Json(map) => map
+    fn try_clearable_int(&self, key: &str) -> Result<Option<Option<i64>>> {
+        match self.source {
+            Source::Json(map) => map
                 .get(key)
                 .map(|value| self.clearable(key, value))
                 .transpose(),
-            Fields::Form(pairs) => Self::first(pairs, key)
+            Source::Form(pairs) => Self::first(pairs, key)
                 .map(|text| self.clearable_text(key, text))
                 .transpose(),
         }
@@ -174,24 +201,22 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Every entry of a list: a JSON array (`null`: not sent), or each
-    /// value a form sent for `key`.
-    pub fn entries(&self, key: &str) -> Result<Option<Vec<Entry<'a>>>> {
-        match *self {
-            Fields::Json(map) => match Self::json(map, key) {
+    fn try_entries(&self, key: &str) -> Result<Option<Vec<Entry<'a>>>> {
+        match self.source {
+            Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
                 Some(Value::Array(values)) => values
                     .iter()
                     .map(|value| match value {
                         Value::String(text) => Ok(Entry::Text(text)),
-                        Value::Object(map) => Ok(Entry::Object(Fields::Json(map))),
+                        Value::Object(map) => Ok(Entry::Object(Fields::json(map))),
                         _ => Err(self.bad(key, "expected a list of text or objects")),
                     })
                     .collect::<Result<_>>()
                     .map(Some),
                 Some(_) => Err(self.bad(key, "expected a list")),
             },
-            Fields::Form(pairs) => {
+            Source::Form(pairs) => {
                 let mut sent = pairs.iter().filter(|(k, _)| k == key).peekable();
                 Ok(sent
                     .peek()
@@ -201,9 +226,8 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A list of objects (JSON only: a form cannot send one).
-    pub fn objects(&self, key: &str) -> Result<Option<Vec<Fields<'a>>>> {
-        let Some(entries) = self.entries(key)? else {
+    fn try_objects(&self, key: &str) -> Result<Option<Vec<Fields<'a>>>> {
+        let Some(entries) = self.try_entries(key)? else {
             return Ok(None);
         };
         entries
@@ -216,25 +240,23 @@ impl<'a> Fields<'a> {
             .map(Some)
     }
 
-    /// An object that may be cleared: `Some(None)` for JSON `null`.
-    pub fn clearable_object(&self, key: &str) -> Result<Option<Option<Fields<'a>>>> {
-        match *self {
-            Fields::Json(map) => match map.get(key) {
+    fn try_clearable_object(&self, key: &str) -> Result<Option<Option<Fields<'a>>>> {
+        match self.source {
+            Source::Json(map) => match map.get(key) {
                 None => Ok(None),
                 Some(Value::Null) => Ok(Some(None)),
-                Some(Value::Object(map)) => Ok(Some(Some(Fields::Json(map)))),
+                Some(Value::Object(map)) => Ok(Some(Some(Fields::json(map)))),
                 Some(_) => Err(self.bad(key, "expected an object or null")),
             },
-            Fields::Form(pairs) => match Self::first(pairs, key) {
+            Source::Form(pairs) => match Self::first(pairs, key) {
                 None => Ok(None),
                 Some(_) => Err(self.bad(key, "expected an object")),
             },
         }
     }
 
-    /// A list of text, every entry as sent.
-    pub fn texts(&self, key: &str) -> Result<Option<Vec<String>>> {
-        let Some(entries) = self.entries(key)? else {
+    fn try_texts(&self, key: &str) -> Result<Option<Vec<String>>> {
+        let Some(entries) = self.try_entries(key)? else {
             return Ok(None);
         };
         entries
@@ -247,10 +269,8 @@ impl<'a> Fields<'a> {
             .map(Some)
     }
 
-    /// A list of words: empty entries are skipped (a form sends an empty
-    /// one so that "none" is sent at all).
-    pub fn words(&self, key: &str) -> Result<Option<Vec<String>>> {
-        Ok(self.texts(key)?.map(|mut words| {
+    fn try_words(&self, key: &str) -> Result<Option<Vec<String>>> {
+        Ok(self.try_texts(key)?.map(|mut words| {
             words.retain(|w| !w.trim().is_empty());
             words
         }))
@@ -260,8 +280,8 @@ impl<'a> Fields<'a> {
     /// text) are skipped when `skip_empty`, refused otherwise.
     fn numbers(&self, key: &str, skip_empty: bool) -> Result<Option<Vec<i64>>> {
         let bad = || self.bad(key, "expected a list of whole numbers");
-        let values: Vec<Option<i64>> = match *self {
-            Fields::Json(map) => match Self::json(map, key) {
+        let values: Vec<Option<i64>> = match self.source {
+            Source::Json(map) => match Self::non_null(map, key) {
                 None => return Ok(None),
                 Some(Value::Array(values)) => values
                     .iter()
@@ -269,7 +289,7 @@ impl<'a> Fields<'a> {
                     .collect::<Result<_>>()?,
                 Some(_) => return Err(bad()),
             },
-            Fields::Form(pairs) => {
+            Source::Form(pairs) => {
                 if Self::first(pairs, key).is_none() {
                     return Ok(None);
                 }
@@ -286,30 +306,104 @@ impl<'a> Fields<'a> {
         Ok(Some(values.into_iter().flatten().collect()))
     }
 
+    /// Text; `None` when not sent (or JSON `null`).
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.keep(self.try_text(key)).flatten()
+    }
+
+    /// Text that must be sent.
+    pub fn required_text(&self, key: &str) -> String {
+        self.keep(self.try_required_text(key)).unwrap_or_default()
+    }
+
+    /// Text, empty when not sent.
+    pub fn text_or_empty(&self, key: &str) -> String {
+        self.text(key).unwrap_or_default()
+    }
+
+    /// A whole number: a JSON number without a fraction, or a form's text.
+    pub fn int(&self, key: &str) -> Option<i64> {
+        self.keep(self.try_int(key)).flatten()
+    }
+
+    /// A whole number that must be sent.
+    pub fn required_int(&self, key: &str) -> i64 {
+        self.keep(self.try_required_int(key)).unwrap_or_default()
+    }
+
+    /// A JSON boolean, or a form's `1`, `true`, `on` (a ticked checkbox),
+    /// `0` or `false`.
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.keep(self.try_bool(key)).flatten()
+    }
+
+    /// A boolean that must be sent.
+    pub fn required_bool(&self, key: &str) -> bool {
+        self.keep(self.try_required_bool(key)).unwrap_or_default()
+    }
+
+    /// A count that may be cleared: `None` when not sent, `Some(None)` for
+    /// JSON `null` or empty text, `Some(Some(n))` for a whole number (also
+    /// as text).
+    pub fn clearable_int(&self, key: &str) -> Option<Option<i64>> {
+        self.keep(self.try_clearable_int(key)).flatten()
+    }
+
+    /// Every entry of a list: a JSON array (`null`: not sent), or each
+    /// value a form sent for `key`.
+    pub fn entries(&self, key: &str) -> Option<Vec<Entry<'a>>> {
+        self.keep(self.try_entries(key)).flatten()
+    }
+
+    /// A list of objects (JSON only: a form cannot send one).
+    pub fn objects(&self, key: &str) -> Option<Vec<Fields<'a>>> {
+        self.keep(self.try_objects(key)).flatten()
+    }
+
+    /// An object that may be cleared: `Some(None)` for JSON `null`.
+    pub fn clearable_object(&self, key: &str) -> Option<Option<Fields<'a>>> {
+        self.keep(self.try_clearable_object(key)).flatten()
+    }
+
+    /// A list of text, every entry as sent.
+    pub fn texts(&self, key: &str) -> Option<Vec<String>> {
+        self.keep(self.try_texts(key)).flatten()
+    }
+
+    /// A list of words: empty entries are skipped (a form sends an empty
+    /// one so that "none" is sent at all).
+    pub fn words(&self, key: &str) -> Option<Vec<String>> {
+        self.keep(self.try_words(key)).flatten()
+    }
+
     /// A list of ids: empty entries are skipped.
-    pub fn ids(&self, key: &str) -> Result<Option<Vec<i64>>> {
-        self.numbers(key, true)
+    pub fn ids(&self, key: &str) -> Option<Vec<i64>> {
+        self.keep(self.numbers(key, true)).flatten()
     }
 
     /// A list of whole numbers, each one sent.
-    pub fn ints(&self, key: &str) -> Result<Option<Vec<i64>>> {
-        self.numbers(key, false)
-    }
-
-    /// The JSON value as sent (a form's text as a JSON string).
-    pub fn value(&self, key: &str) -> Option<Value> {
-        match *self {
-            Fields::Json(map) => map.get(key).cloned(),
-            Fields::Form(pairs) => Self::first(pairs, key).map(Value::from),
-        }
+    pub fn ints(&self, key: &str) -> Option<Vec<i64>> {
+        self.keep(self.numbers(key, false)).flatten()
     }
 
     /// Refuses any field not in `known`: where a misspelt field must not
     /// be taken as "keep the value".
-    pub fn only(&self, known: &[&str]) -> Result<()> {
-        let unknown = match *self {
-            Fields::Json(map) => map.keys().find(|k| !known.contains(&k.as_str())),
-            Fields::Form(pairs) => pairs
+    pub fn only(&self, known: &[&str]) {
+        self.keep(self.try_only(known));
+    }
+
+    /// The JSON value as sent (a form's text as a JSON string).
+    pub fn value(&self, key: &str) -> Option<Value> {
+        match self.source {
+            Source::Json(map) => map.get(key).cloned(),
+            Source::Form(pairs) => Self::first(pairs, key).map(Value::from),
+        }
+    }
+
+    fn try_only(&self, known: &[&str]) -> Result<()> {
+        let unknown = match self.source {
+            Source::Json(map) => map.keys().find(|k| !known.contains(&k.as_str())),
+            Source::Form(pairs) => pairs
                 .iter()
                 .map(|(k, _)| k)
                 .find(|k| !known.contains(&k.as_str())),
@@ -393,7 +487,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
 /// `T` read from JSON text as a request body is (for tests).
 #[cfg(test)]
 pub fn from_json<T: FromFields>(text: &str) -> Result<T> {
-    T::from_fields(&Fields::Json(&json_object(text.as_bytes())?))
+    T::from_fields(&Fields::json(&json_object(text.as_bytes())?))
 }
 
 #[cfg(test)]
@@ -413,21 +507,17 @@ mod tests {
 
     impl FromFields for Patch {
         fn from_fields(f: &Fields) -> Result<Patch> {
-            let uses = match f.objects("uses")? {
-                Some(uses) => Some(
-                    uses.iter()
-                        .map(|u| u.required_int("id"))
-                        .collect::<Result<_>>()?,
-                ),
-                None => None,
-            };
-            Ok(Patch {
-                name: f.text("name")?,
-                price: f.int("price")?,
-                open: f.bool("open")?,
-                stock: f.clearable_int("stock")?,
-                groups: f.ids("groups")?,
-                tags: f.words("tags")?,
+            let uses = f.objects("uses").and_then(|uses| {
+                let ids = uses.iter().map(|u| u.done(u.required_int("id"))).collect();
+                f.keep(ids)
+            });
+            f.done(Patch {
+                name: f.text("name"),
+                price: f.int("price"),
+                open: f.bool("open"),
+                stock: f.clearable_int("stock"),
+                groups: f.ids("groups"),
+                tags: f.words("tags"),
                 uses,
             })
         }
@@ -442,7 +532,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Patch::from_fields(&Fields::Form(&pairs))
+        Patch::from_fields(&Fields::form(&pairs))
     }
 
     fn code(read: Result<Patch>) -> Code {
@@ -514,6 +604,23 @@ mod tests {
     }
 
     #[test]
+    fn the_first_field_sent_wrong_is_the_one_named() {
+        let problem = match json(r#"{"open": 3, "price": "x"}"#) {
+            Err(Error::BadRequest(problem)) => format!("{problem:?}"),
+            other => panic!("not refused: {other:?}"),
+        };
+        assert!(
+            problem.contains("price: expected a whole number"),
+            "{problem}"
+        );
+        let problem = match json(r#"{"uses": [{"id": 1}, {"id": true}]}"#) {
+            Err(Error::BadRequest(problem)) => format!("{problem:?}"),
+            other => panic!("not refused: {other:?}"),
+        };
+        assert!(problem.contains("id: expected a whole number"), "{problem}");
+    }
+
+    #[test]
     fn a_key_sent_twice_is_refused_at_any_depth() {
         assert_eq!(
             code(json(r#"{"price": 1, "price": 2}"#)),
@@ -578,10 +685,14 @@ mod tests {
     #[test]
     fn only_known_fields_may_be_sent_where_asked() {
         let map = json_object(br#"{"name": "a", "nmae": "b"}"#).unwrap();
-        assert!(Fields::Json(&map).only(&["name", "nmae"]).is_ok());
-        assert!(Fields::Json(&map).only(&["name"]).is_err());
+        let only = |fields: Fields, known: &[&str]| {
+            fields.only(known);
+            fields.done(())
+        };
+        assert!(only(Fields::json(&map), &["name", "nmae"]).is_ok());
+        assert!(only(Fields::json(&map), &["name"]).is_err());
         let pairs = vec![("name".to_string(), "a".to_string())];
-        assert!(Fields::Form(&pairs).only(&["name"]).is_ok());
-        assert!(Fields::Form(&pairs).only(&["position"]).is_err());
+        assert!(only(Fields::form(&pairs), &["name"]).is_ok());
+        assert!(only(Fields::form(&pairs), &["position"]).is_err());
     }
 }

@@ -29,17 +29,17 @@ pub struct Setup {
 
 impl FromFields for Setup {
     fn from_fields(f: &Fields) -> Result<Setup> {
-        Ok(Setup {
-            venue_name: f.text_or_empty("venue_name")?,
-            owner_name: f.text_or_empty("owner_name")?,
-            email: f.text_or_empty("email")?,
-            password: f.text_or_empty("password")?,
-            terms: f.text_or_empty("terms")?,
-            currency: f.text_or_empty("currency")?,
-            language: f.text_or_empty("language")?,
-            languages: f.texts("languages")?.unwrap_or_default(),
-            time_zone: f.text_or_empty("time_zone")?,
-            ssid: f.text_or_empty("ssid")?,
+        f.done(Setup {
+            venue_name: f.text_or_empty("venue_name"),
+            owner_name: f.text_or_empty("owner_name"),
+            email: f.text_or_empty("email"),
+            password: f.text_or_empty("password"),
+            terms: f.text_or_empty("terms"),
+            currency: f.text_or_empty("currency"),
+            language: f.text_or_empty("language"),
+            languages: f.texts("languages").unwrap_or_default(),
+            time_zone: f.text_or_empty("time_zone"),
+            ssid: f.text_or_empty("ssid"),
         })
     }
 }

@@ -57,9 +57,9 @@ pub struct TablePatch {
 
 impl FromFields for TablePatch {
     fn from_fields(f: &Fields) -> Result<TablePatch> {
-        Ok(TablePatch {
-            name: f.text("name")?,
-            area: f.text("area")?,
+        f.done(TablePatch {
+            name: f.text("name"),
+            area: f.text("area"),
         })
     }
 }

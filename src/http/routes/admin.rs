@@ -197,32 +197,29 @@ pub(crate) struct VenuePatch {
 
 impl FromFields for VenuePatch {
     fn from_fields(f: &Fields) -> Result<VenuePatch> {
-        let decimals = match f.int("decimals")? {
-            Some(n) => {
-                Some(u32::try_from(n).map_err(|_| f.bad("decimals", "expected a whole number"))?)
-            }
-            None => None,
-        };
-        Ok(VenuePatch {
-            name: f.text("name")?,
-            terms: f.text("terms")?,
-            currency: f.text("currency")?,
+        let decimals = f.int("decimals").and_then(|n| {
+            f.keep(u32::try_from(n).map_err(|_| f.bad("decimals", "expected a whole number")))
+        });
+        f.done(VenuePatch {
+            name: f.text("name"),
+            terms: f.text("terms"),
+            currency: f.text("currency"),
             decimals,
-            decimal_separator: f.text("decimal_separator")?,
-            thousands_separator: f.text("thousands_separator")?,
-            symbol_after: f.bool("symbol_after")?,
-            language: f.text("language")?,
-            languages: f.texts("languages")?,
-            time_zone: f.text("time_zone")?,
-            time_zone_rule: f.text("time_zone_rule")?,
-            utc_offset_minutes: f.int("utc_offset_minutes")?,
-            max_open_orders_per_device: f.int("max_open_orders_per_device")?,
-            max_open_orders_per_shop: f.int("max_open_orders_per_shop")?,
-            photo_quota_bytes: f.int("photo_quota_bytes")?,
-            board_ready_seconds: f.int("board_ready_seconds")?,
-            ssid: f.text("ssid")?,
-            client_retention_days: f.int("client_retention_days")?,
-            order_retention_days: f.int("order_retention_days")?,
+            decimal_separator: f.text("decimal_separator"),
+            thousands_separator: f.text("thousands_separator"),
+            symbol_after: f.bool("symbol_after"),
+            language: f.text("language"),
+            languages: f.texts("languages"),
+            time_zone: f.text("time_zone"),
+            time_zone_rule: f.text("time_zone_rule"),
+            utc_offset_minutes: f.int("utc_offset_minutes"),
+            max_open_orders_per_device: f.int("max_open_orders_per_device"),
+            max_open_orders_per_shop: f.int("max_open_orders_per_shop"),
+            photo_quota_bytes: f.int("photo_quota_bytes"),
+            board_ready_seconds: f.int("board_ready_seconds"),
+            ssid: f.text("ssid"),
+            client_retention_days: f.int("client_retention_days"),
+            order_retention_days: f.int("order_retention_days"),
         })
     }
 }

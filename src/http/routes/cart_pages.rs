@@ -393,7 +393,7 @@ fn checkout_request(pairs: &Pairs, id: i64, token: &str) -> Result<CheckoutReque
         asked.insert("table_secret".to_string(), secret.into());
     }
     // Read as the API reads its body.
-    CheckoutRequest::from_fields(&Fields::Json(&asked))
+    CheckoutRequest::from_fields(&Fields::json(&asked))
 }
 
 /// Where a checkout is followed: one shop's order on its own status page

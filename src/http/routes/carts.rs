@@ -151,8 +151,8 @@ struct QtyRequest {
 
 impl FromFields for QtyRequest {
     fn from_fields(f: &Fields) -> Result<QtyRequest> {
-        Ok(QtyRequest {
-            qty: f.required_int("qty")?,
+        f.done(QtyRequest {
+            qty: f.required_int("qty"),
         })
     }
 }

@@ -794,8 +794,8 @@ pub(crate) struct CancelRequest {
 
 impl FromFields for CancelRequest {
     fn from_fields(f: &Fields) -> Result<CancelRequest> {
-        Ok(CancelRequest {
-            reason: f.text_or_empty("reason")?,
+        f.done(CancelRequest {
+            reason: f.text_or_empty("reason"),
         })
     }
 }

@@ -546,8 +546,8 @@ pub(crate) struct Move {
 
 impl FromFields for Move {
     fn from_fields(f: &Fields) -> Result<Move> {
-        Ok(Move {
-            up: f.required_bool("up")?,
+        f.done(Move {
+            up: f.required_bool("up"),
         })
     }
 }
@@ -622,9 +622,9 @@ pub(crate) struct RecipeForm {
 
 impl FromFields for RecipeForm {
     fn from_fields(f: &Fields) -> Result<RecipeForm> {
-        Ok(RecipeForm {
-            ingredient_id: f.texts("ingredient_id")?.unwrap_or_default(),
-            qty: f.texts("qty")?.unwrap_or_default(),
+        f.done(RecipeForm {
+            ingredient_id: f.texts("ingredient_id").unwrap_or_default(),
+            qty: f.texts("qty").unwrap_or_default(),
         })
     }
 }
@@ -710,13 +710,13 @@ pub(crate) struct GroupForm {
 
 impl FromFields for GroupForm {
     fn from_fields(f: &Fields) -> Result<GroupForm> {
-        Ok(GroupForm {
-            name: f.required_text("name")?,
-            min: f.required_int("min")?,
-            max: f.required_int("max")?,
-            option_id: f.texts("option_id")?.unwrap_or_default(),
-            option_name: f.texts("option_name")?.unwrap_or_default(),
-            option_price: f.texts("option_price")?.unwrap_or_default(),
+        f.done(GroupForm {
+            name: f.required_text("name"),
+            min: f.required_int("min"),
+            max: f.required_int("max"),
+            option_id: f.texts("option_id").unwrap_or_default(),
+            option_name: f.texts("option_name").unwrap_or_default(),
+            option_price: f.texts("option_price").unwrap_or_default(),
         })
     }
 }
@@ -809,8 +809,8 @@ pub(crate) struct OptionSwitch {
 
 impl FromFields for OptionSwitch {
     fn from_fields(f: &Fields) -> Result<OptionSwitch> {
-        Ok(OptionSwitch {
-            available: f.required_bool("available")?,
+        f.done(OptionSwitch {
+            available: f.required_bool("available"),
         })
     }
 }

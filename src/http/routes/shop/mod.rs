@@ -159,12 +159,12 @@ pub(crate) struct StatusChange {
 
 impl FromFields for StatusChange {
     fn from_fields(f: &Fields) -> Result<StatusChange> {
-        let status = f.required_text("status")?;
+        let status = f.required_text("status");
         let status =
             Status::parse(&status).ok_or_else(|| f.bad("status", "expected an order status"))?;
-        Ok(StatusChange {
+        f.done(StatusChange {
             status,
-            reason: f.text_or_empty("reason")?,
+            reason: f.text_or_empty("reason"),
         })
     }
 }
@@ -320,7 +320,7 @@ pub(crate) struct PauseRequest {
 impl FromFields for PauseRequest {
     fn from_fields(f: &Fields) -> Result<PauseRequest> {
         let until = f.value("until").ok_or_else(|| f.bad("until", "missing"))?;
-        Ok(PauseRequest { until })
+        f.done(PauseRequest { until })
     }
 }
 
@@ -392,10 +392,11 @@ pub(crate) struct MethodsRequest {
 
 impl FromFields for MethodsRequest {
     fn from_fields(f: &Fields) -> Result<MethodsRequest> {
-        let methods = f
-            .texts("methods")?
-            .ok_or_else(|| f.bad("methods", "missing"))?;
-        Ok(MethodsRequest { methods })
+        let methods = f.texts("methods").unwrap_or_else(|| {
+            f.fail(f.bad("methods", "missing"));
+            Vec::new()
+        });
+        f.done(MethodsRequest { methods })
     }
 }
 

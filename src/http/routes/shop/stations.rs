@@ -169,8 +169,8 @@ struct NameForm {
 
 impl FromFields for NameForm {
     fn from_fields(f: &Fields) -> Result<NameForm> {
-        Ok(NameForm {
-            name: f.required_text("name")?,
+        f.done(NameForm {
+            name: f.required_text("name"),
         })
     }
 }
@@ -191,8 +191,8 @@ struct StationForm {
 
 impl FromFields for StationForm {
     fn from_fields(f: &Fields) -> Result<StationForm> {
-        Ok(StationForm {
-            station_id: f.required_text("station_id")?,
+        f.done(StationForm {
+            station_id: f.required_text("station_id"),
         })
     }
 }
@@ -269,9 +269,9 @@ struct CategoryRouteForm {
 
 impl FromFields for CategoryRouteForm {
     fn from_fields(f: &Fields) -> Result<CategoryRouteForm> {
-        Ok(CategoryRouteForm {
-            category_id: f.required_int("category_id")?,
-            station_id: f.required_text("station_id")?,
+        f.done(CategoryRouteForm {
+            category_id: f.required_int("category_id"),
+            station_id: f.required_text("station_id"),
         })
     }
 }
