@@ -17,7 +17,6 @@ use crate::support::text;
 use rusqlite::Connection;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The stage words are stored with the rows (`store::orders`); the rules
@@ -341,24 +340,33 @@ pub fn total_cents(lines: &[LineRow]) -> i64 {
 /// What priced lines need from the shop's counts: units of counted items
 /// and of the ingredients their recipes use, summed over the lines.
 fn stock_needs(conn: &Connection, lines: &[LineRow]) -> Result<Vec<(Taken, String)>> {
-    let mut per_item: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
+    // Sorted vectors rather than maps: a few lines at most (MAX_LINES).
+    let mut per_item: Vec<(i64, i64, &str)> = Vec::new();
     for line in lines {
-        let entry = per_item.entry(line.item_id).or_insert((0, &line.name));
-        entry.0 += line.qty;
+        add_need(&mut per_item, line.item_id, line.qty, &line.name);
     }
+    per_item.sort_unstable();
     let mut needs = Vec::new();
-    let mut per_ingredient: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
-    for (&item_id, &(qty, name)) in &per_item {
+    let mut per_ingredient: Vec<(i64, i64, &str)> = Vec::new();
+    for &(item_id, qty, name) in &per_item {
         needs.push((Taken::Item { item_id, qty }, name.to_string()));
         for (ingredient_id, per_unit) in ingredients::recipe(conn, item_id)? {
-            let entry = per_ingredient.entry(ingredient_id).or_insert((0, name));
-            entry.0 += per_unit * qty;
+            add_need(&mut per_ingredient, ingredient_id, per_unit * qty, name);
         }
     }
-    for (ingredient_id, (qty, name)) in per_ingredient {
+    per_ingredient.sort_unstable();
+    for (ingredient_id, qty, name) in per_ingredient {
         needs.push((Taken::Ingredient { ingredient_id, qty }, name.to_string()));
     }
     Ok(needs)
+}
+
+/// Adds `qty` to `id`'s need, named by the first line that needs it.
+fn add_need<'a>(needs: &mut Vec<(i64, i64, &'a str)>, id: i64, qty: i64, name: &'a str) {
+    match needs.iter_mut().find(|need| need.0 == id) {
+        Some(need) => need.1 += qty,
+        None => needs.push((id, qty, name)),
+    }
 }
 
 /// Whether the counts can give what the lines need (the cart page's
