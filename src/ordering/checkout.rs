@@ -322,7 +322,8 @@ pub fn check_out(
         }
     }
     if !faults.is_empty() {
-        faults.sort_by_key(|f| f.line);
+        // A line has one fault at most.
+        faults.sort_unstable_by_key(|f| f.line);
         return Ok(Outcome::Refused(faults));
     }
     if let Some(fault) = promo_fault(tx, &parts, &codes, now)? {

@@ -267,7 +267,10 @@ pub fn merge_lines(lines: &[LineRequest]) -> Result<Vec<WantedLine>> {
             }),
         }
     }
-    merged.sort_by(|a, b| (a.item_id, &a.options, &a.note).cmp(&(b.item_id, &b.options, &b.note)));
+    // Merged lines differ in item, options or note: no two are equal.
+    merged.sort_unstable_by(|a, b| {
+        (a.item_id, &a.options, &a.note).cmp(&(b.item_id, &b.options, &b.note))
+    });
     Ok(merged)
 }
 

@@ -330,7 +330,9 @@ impl Figures {
         // and options: sorted by both, each pair is one run.
         let mut sales = std::mem::take(&mut figures.items);
         sales.extend(reports::top_items(conn, from, to, shop, Orders::Open, -1)?);
-        sales.sort_unstable_by(|a, b| (&a.name, &a.options).cmp(&(&b.name, &b.options)));
+        sort_sales(&mut sales, |a, b| {
+            (&a.name, &a.options).cmp(&(&b.name, &b.options))
+        });
         for sale in sales {
             match figures.items.last_mut() {
                 Some(last) if last.name == sale.name && last.options == sale.options => {
@@ -341,7 +343,7 @@ impl Figures {
             }
         }
         // As the direct query orders them.
-        figures.items.sort_by(|a, b| {
+        sort_sales(&mut figures.items, |a, b| {
             (b.qty, b.revenue_cents, &a.name, &a.options).cmp(&(
                 a.qty,
                 a.revenue_cents,
@@ -352,6 +354,12 @@ impl Figures {
         figures.items.truncate(TOP_ITEMS as usize);
         Ok(figures)
     }
+}
+
+/// Sorts sales whose name and options are unique (so no two are equal):
+/// one sort for both orders, the comparison passed as a plain function.
+fn sort_sales(sales: &mut [ItemSales], by: fn(&ItemSales, &ItemSales) -> std::cmp::Ordering) {
+    sales.sort_unstable_by(by);
 }
 
 /// The report of `shop` (or the venue) for the days `first..=last`, from
