@@ -42,29 +42,31 @@ const DISPLAY_ORDER: &str =
     "c.position IS NULL, c.position, c.id, m.position, m.name COLLATE NOCASE, m.id";
 
 fn from_row(r: &Row) -> rusqlite::Result<ItemRow> {
-    let window = match (r.get(13)?, r.get(14)?) {
+    let mut c = super::Columns::new(r);
+    let window = match (c.get(13), c.get(14)) {
         (Some(from), Some(until)) => Some((from, until)),
         _ => None,
     };
-    Ok(ItemRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
+    let row = ItemRow {
+        id: c.get(0),
+        shop_id: c.get(1),
         fields: ItemFields {
-            name: r.get(2)?,
-            description: r.get(3)?,
-            category_id: r.get(4)?,
-            price_cents: r.get(5)?,
-            available: r.get(6)?,
-            position: r.get(7)?,
-            tags: r.get(8)?,
-            allergens: r.get(9)?,
-            prep_minutes: r.get(10)?,
-            stock: r.get(11)?,
-            low_stock: r.get(12)?,
+            name: c.get(2),
+            description: c.get(3),
+            category_id: c.get(4),
+            price_cents: c.get(5),
+            available: c.get(6),
+            position: c.get(7),
+            tags: c.get(8),
+            allergens: c.get(9),
+            prep_minutes: c.get(10),
+            stock: c.get(11),
+            low_stock: c.get(12),
             window,
         },
-        photo: r.get(15)?,
-    })
+        photo: c.get(15),
+    };
+    c.done(row)
 }
 
 /// What search compares against: name and description, lower-cased.

@@ -144,26 +144,29 @@ macro_rules! open {
 const OPEN: &str = open!();
 
 fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
-    Ok(OrderRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        shop_name: r.get(2)?,
-        customer_token_hash: r.get(3)?,
-        customer_name: r.get(4)?,
-        note: r.get(5)?,
-        status: r.get(6)?,
-        version: r.get(7)?,
-        pickup_code: r.get(8)?,
-        total_cents: r.get(9)?,
-        created_at: r.get(10)?,
-        updated_at: r.get(11)?,
-        request_hash: r.get(12)?,
-        checkout_id: r.get(13)?,
-        pickup_at: r.get(14)?,
-        discount_cents: r.get(15)?,
-        promo_code: r.get(16)?,
-        table_name: r.get(17)?,
-    })
+    let status = r.get(6)?;
+    let mut c = super::Columns::new(r);
+    let row = OrderRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        shop_name: c.get(2),
+        customer_token_hash: c.get(3),
+        customer_name: c.get(4),
+        note: c.get(5),
+        status,
+        version: c.get(7),
+        pickup_code: c.get(8),
+        total_cents: c.get(9),
+        created_at: c.get(10),
+        updated_at: c.get(11),
+        request_hash: c.get(12),
+        checkout_id: c.get(13),
+        pickup_at: c.get(14),
+        discount_cents: c.get(15),
+        promo_code: c.get(16),
+        table_name: c.get(17),
+    };
+    c.done(row)
 }
 
 /// Stores a new order, its change number at its shop's latest until its

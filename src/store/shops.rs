@@ -33,17 +33,20 @@ const SELECT: &str = "SELECT s.id, s.owner_user_id, u.email, s.name, s.descripti
                       FROM shops s JOIN users u ON u.id = s.owner_user_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<ShopRow> {
-    Ok(ShopRow {
-        id: r.get(0)?,
-        owner_user_id: r.get(1)?,
-        owner_email: r.get(2)?,
-        name: r.get(3)?,
-        description: r.get(4)?,
-        status: r.get(5)?,
-        open: r.get(6)?,
-        created_at: r.get(7)?,
-        paused_until: r.get(8)?,
-    })
+    let status = r.get(5)?;
+    let mut c = super::Columns::new(r);
+    let row = ShopRow {
+        id: c.get(0),
+        owner_user_id: c.get(1),
+        owner_email: c.get(2),
+        name: c.get(3),
+        description: c.get(4),
+        status,
+        open: c.get(6),
+        created_at: c.get(7),
+        paused_until: c.get(8),
+    };
+    c.done(row)
 }
 
 pub fn insert(
