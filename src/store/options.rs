@@ -27,24 +27,28 @@ const OPTION: &str =
     "SELECT id, group_id, name, price_delta_cents, available, position FROM options";
 
 fn group_row(r: &rusqlite::Row) -> rusqlite::Result<GroupRow> {
-    Ok(GroupRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        name: r.get(2)?,
-        min_choices: r.get(3)?,
-        max_choices: r.get(4)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = GroupRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        name: c.get(2),
+        min_choices: c.get(3),
+        max_choices: c.get(4),
+    };
+    c.done(row)
 }
 
 fn option_row(r: &rusqlite::Row) -> rusqlite::Result<OptionRow> {
-    Ok(OptionRow {
-        id: r.get(0)?,
-        group_id: r.get(1)?,
-        name: r.get(2)?,
-        price_delta_cents: r.get(3)?,
-        available: r.get(4)?,
-        position: r.get(5)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = OptionRow {
+        id: c.get(0),
+        group_id: c.get(1),
+        name: c.get(2),
+        price_delta_cents: c.get(3),
+        available: c.get(4),
+        position: c.get(5),
+    };
+    c.done(row)
 }
 
 pub fn insert_group(

@@ -378,12 +378,14 @@ pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>>
     let mut lines = Vec::new();
     for (line_id, mut line) in rows {
         line.options = super::all_rows(&mut options, params![line_id], |r| {
-            Ok(LineOptionRow {
-                option_id: r.get(0)?,
-                group_name: r.get(1)?,
-                name: r.get(2)?,
-                price_delta_cents: r.get(3)?,
-            })
+            let mut c = super::Columns::new(r);
+            let row = LineOptionRow {
+                option_id: c.get(0),
+                group_name: c.get(1),
+                name: c.get(2),
+                price_delta_cents: c.get(3),
+            };
+            c.done(row)
         })?;
         lines.push(line);
     }
@@ -399,13 +401,16 @@ pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow
          WHERE e.order_id = ?1 ORDER BY e.id",
     )?;
     super::all_rows(&mut stmt, params![order_id], |r| {
-        Ok(EventRow {
-            from: r.get(0)?,
-            to: r.get(1)?,
-            actor: r.get(2)?,
-            reason: r.get(3)?,
-            at: r.get(4)?,
-        })
+        let to = r.get(1)?;
+        let mut c = super::Columns::new(r);
+        let row = EventRow {
+            from: c.get(0),
+            to,
+            actor: c.get(2),
+            reason: c.get(3),
+            at: c.get(4),
+        };
+        c.done(row)
     })
 }
 
@@ -528,12 +533,14 @@ pub fn insert_checkout(
 }
 
 fn checkout_row(r: &Row) -> rusqlite::Result<CheckoutRow> {
-    Ok(CheckoutRow {
-        id: r.get(0)?,
-        customer_token_hash: r.get(1)?,
-        request_hash: r.get(2)?,
-        created_at: r.get(3)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = CheckoutRow {
+        id: c.get(0),
+        customer_token_hash: c.get(1),
+        request_hash: c.get(2),
+        created_at: c.get(3),
+    };
+    c.done(row)
 }
 
 const CHECKOUT_SELECT: &str =
@@ -677,12 +684,14 @@ pub fn waiting_items(
          GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
     )?;
     super::all_rows(&mut stmt, params![shop_id, limit, now], |r| {
-        Ok(WaitingRow {
-            item_id: r.get(0)?,
-            name: r.get(1)?,
-            options: r.get(2)?,
-            qty: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = WaitingRow {
+            item_id: c.get(0),
+            name: c.get(1),
+            options: c.get(2),
+            qty: c.get(3),
+        };
+        c.done(row)
     })
 }
 
@@ -702,12 +711,14 @@ const READY_AT: &str = "(SELECT COALESCE(MAX(e.created_at), 0) FROM order_events
                          WHERE e.order_id = o.id AND e.to_status = 'ready')";
 
 fn serving_row(r: &Row) -> rusqlite::Result<ServingRow> {
-    Ok(ServingRow {
-        shop_id: r.get(0)?,
-        shop_name: r.get(1)?,
-        pickup_code: r.get(2)?,
-        ready_at: r.get(3)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = ServingRow {
+        shop_id: c.get(0),
+        shop_name: c.get(1),
+        pickup_code: c.get(2),
+        ready_at: c.get(3),
+    };
+    c.done(row)
 }
 
 /// Approved shops' (or one shop's) orders being prepared, oldest first:

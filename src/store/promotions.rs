@@ -16,14 +16,16 @@ const SELECT: &str = "SELECT p.id, p.shop_id, s.name, p.text, p.starts_at, p.end
                       FROM promotions p JOIN shops s ON s.id = p.shop_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<PromotionRow> {
-    Ok(PromotionRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        shop_name: r.get(2)?,
-        text: r.get(3)?,
-        starts_at: r.get(4)?,
-        ends_at: r.get(5)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = PromotionRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        shop_name: c.get(2),
+        text: c.get(3),
+        starts_at: c.get(4),
+        ends_at: c.get(5),
+    };
+    c.done(row)
 }
 
 pub fn insert(

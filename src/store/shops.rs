@@ -192,10 +192,12 @@ pub fn slots(conn: &Connection, shop_id: i64) -> rusqlite::Result<Slots> {
                 (Some(from), Some(until)) => Some((from, until)),
                 _ => None,
             };
-            Ok(Slots {
+            let mut c = super::Columns::new(r);
+            let row = Slots {
                 hours,
-                cap: r.get(2)?,
-            })
+                cap: c.get(2),
+            };
+            c.done(row)
         })
 }
 

@@ -17,11 +17,13 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>
          ORDER BY position, id",
     )?;
     super::all_rows(&mut stmt, params![shop_id], |r| {
-        Ok(StationRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            position: r.get(2)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = StationRow {
+            id: c.get(0),
+            name: c.get(1),
+            position: c.get(2),
+        };
+        c.done(row)
     })
 }
 
@@ -31,11 +33,13 @@ pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option
         "SELECT id, name, position FROM stations WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
         params![id, shop_id],
         |r| {
-            Ok(StationRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                position: r.get(2)?,
-            })
+            let mut c = super::Columns::new(r);
+            let row = StationRow {
+                id: c.get(0),
+                name: c.get(1),
+                position: c.get(2),
+            };
+            c.done(row)
         },
     )
     .optional()
@@ -133,12 +137,14 @@ pub fn of_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<OrderS
          WHERE oi.order_id = ?1 GROUP BY s.id ORDER BY s.position, s.id",
     )?;
     super::all_rows(&mut stmt, params![order_id], |r| {
-        Ok(OrderStationRow {
-            station_id: r.get(0)?,
-            name: r.get(1)?,
-            items: r.get(2)?,
-            done_at: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = OrderStationRow {
+            station_id: c.get(0),
+            name: c.get(1),
+            items: c.get(2),
+            done_at: c.get(3),
+        };
+        c.done(row)
     })
 }
 
@@ -230,12 +236,14 @@ pub fn marks(
          ORDER BY s.shop_id, s.position, s.id"
     ))?;
     super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok(MarkRow {
-            station_id: r.get(0)?,
-            station: r.get(1)?,
-            placed_at: r.get(2)?,
-            took_ms: r.get(3)?,
-            items: r.get(4)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = MarkRow {
+            station_id: c.get(0),
+            station: c.get(1),
+            placed_at: c.get(2),
+            took_ms: c.get(3),
+            items: c.get(4),
+        };
+        c.done(row)
     })
 }
