@@ -210,7 +210,9 @@ pub fn running_low(
          ORDER BY stock, name COLLATE NOCASE, id LIMIT ?2",
     )?;
     super::all_rows(&mut stmt, params![shop_id, limit], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        let mut c = super::Columns::new(r);
+        let row = (c.get(0), c.get(1), c.get(2));
+        c.done(row)
     })
 }
 

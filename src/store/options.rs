@@ -146,7 +146,11 @@ pub fn describe(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, Str
         "SELECT g.shop_id, g.name, o.name FROM options o JOIN option_groups g ON g.id = o.group_id
          WHERE o.id = ?1",
     )?
-    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    .query_row([id], |r| {
+        let mut c = super::Columns::new(r);
+        let row = (c.get(0), c.get(1), c.get(2));
+        c.done(row)
+    })
     .optional()
 }
 

@@ -362,18 +362,20 @@ pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>>
          FROM order_line_options WHERE line_id = ?1 ORDER BY rowid",
     )?;
     let rows = super::all_rows(&mut stmt, params![order_id], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
+        let mut c = super::Columns::new(r);
+        let row = (
+            c.get::<i64>(0),
             LineRow {
-                item_id: r.get(1)?,
-                name: r.get(2)?,
-                unit_price_cents: r.get(3)?,
-                qty: r.get(4)?,
-                line_total_cents: r.get(5)?,
-                note: r.get(6)?,
+                item_id: c.get(1),
+                name: c.get(2),
+                unit_price_cents: c.get(3),
+                qty: c.get(4),
+                line_total_cents: c.get(5),
+                note: c.get(6),
                 options: Vec::new(),
             },
-        ))
+        );
+        c.done(row)
     })?;
     let mut lines = Vec::new();
     for (line_id, mut line) in rows {
