@@ -259,15 +259,14 @@ pub fn running_low(conn: &Connection, shop_id: i64, limit: i64) -> Result<Vec<Ru
 
 /// The groups an item offers with their live options, in its order.
 pub fn offered(conn: &Connection, item_id: i64) -> Result<Vec<OfferedGroup>> {
-    options::groups_of_item(conn, item_id)?
-        .into_iter()
-        .map(|group| {
-            Ok(OfferedGroup {
-                options: options::options_of_group(conn, group.id)?,
-                group,
-            })
-        })
-        .collect()
+    let mut offered = Vec::new();
+    for group in options::groups_of_item(conn, item_id)? {
+        offered.push(OfferedGroup {
+            options: options::options_of_group(conn, group.id)?,
+            group,
+        });
+    }
+    Ok(offered)
 }
 
 /// Whether one item is sold out: switched off, or its own count or an
@@ -406,19 +405,18 @@ pub fn search(conn: &Connection, search: &Search, minute: i64) -> Result<Vec<Fou
         limit: MAX_SEARCH_RESULTS,
     };
     let shops = shops::approved(conn)?;
-    items::search(conn, &query)?
-        .into_iter()
-        .map(|item| {
-            let sold_out = sold_out(conn, &item)?;
-            Ok(Found {
-                shop_name: shops
-                    .iter()
-                    .find(|s| s.id == item.shop_id)
-                    .map_or_else(String::new, |s| s.name.clone()),
-                item: item_view(item, sold_out, minute, Vec::new()),
-            })
-        })
-        .collect()
+    let mut found = Vec::new();
+    for item in items::search(conn, &query)? {
+        let sold_out = sold_out(conn, &item)?;
+        found.push(Found {
+            shop_name: shops
+                .iter()
+                .find(|s| s.id == item.shop_id)
+                .map_or_else(String::new, |s| s.name.clone()),
+            item: item_view(item, sold_out, minute, Vec::new()),
+        });
+    }
+    Ok(found)
 }
 
 /// The version of an approved shop's menu; others are "not found".

@@ -286,54 +286,53 @@ pub fn price_lines(
     let mut ids: Vec<i64> = wanted.iter().map(|l| l.item_id).collect();
     ids.dedup();
     let found = items::of_shop_by_ids(conn, shop_id, &ids)?;
-    wanted
-        .iter()
-        .map(|line| {
-            let item = found
+    let mut priced = Vec::with_capacity(wanted.len());
+    for line in wanted {
+        let item = found
+            .iter()
+            .find(|i| i.id == line.item_id)
+            .ok_or_else(|| Error::bad(Code::OrderUnknownItem).with("item", line.item_id))?;
+        let f = &item.fields;
+        if !f.available || f.stock == Some(0) {
+            return Err(Error::conflict(Code::ItemSoldOut).with("item", &f.name));
+        }
+        if let Some(window) = f.window.filter(|w| !menu::in_window(*w, minute)) {
+            return Err(Error::conflict(Code::ItemNotNow)
+                .with("item", &f.name)
+                .with("from", menu::clock_text(window.0)));
+        }
+        let offered = catalog::offered(conn, item.id)?;
+        for id in &line.options {
+            let on_offer = offered
                 .iter()
-                .find(|i| i.id == line.item_id)
-                .ok_or_else(|| Error::bad(Code::OrderUnknownItem).with("item", line.item_id))?;
-            let f = &item.fields;
-            if !f.available || f.stock == Some(0) {
-                return Err(Error::conflict(Code::ItemSoldOut).with("item", &f.name));
-            }
-            if let Some(window) = f.window.filter(|w| !menu::in_window(*w, minute)) {
-                return Err(Error::conflict(Code::ItemNotNow)
-                    .with("item", &f.name)
-                    .with("from", menu::clock_text(window.0)));
-            }
-            let offered = catalog::offered(conn, item.id)?;
-            for id in &line.options {
-                let on_offer = offered
-                    .iter()
-                    .any(|g| g.options.iter().any(|o| o.id == *id));
-                match options::describe(conn, *id)? {
-                    Some((shop, group, option)) if shop == shop_id && !on_offer => {
-                        return Err(Error::conflict(Code::OrderOptionGone)
-                            .with("item", &f.name)
-                            .with("group", group)
-                            .with("option", option));
-                    }
-                    _ => {}
+                .any(|g| g.options.iter().any(|o| o.id == *id));
+            match options::describe(conn, *id)? {
+                Some((shop, group, option)) if shop == shop_id && !on_offer => {
+                    return Err(Error::conflict(Code::OrderOptionGone)
+                        .with("item", &f.name)
+                        .with("group", group)
+                        .with("option", option));
                 }
+                _ => {}
             }
-            let (options, unit) = menu::choose(&f.name, f.price_cents, &offered, &line.options)?;
-            if line.seen_price_cents.is_some_and(|seen| seen != unit) {
-                return Err(Error::conflict(Code::OrderPriceChanged)
-                    .with("item", &f.name)
-                    .with_money("price", unit));
-            }
-            Ok(LineRow {
-                item_id: item.id,
-                name: f.name.clone(),
-                unit_price_cents: unit,
-                qty: line.qty,
-                line_total_cents: unit * line.qty,
-                note: line.note.clone(),
-                options,
-            })
-        })
-        .collect()
+        }
+        let (options, unit) = menu::choose(&f.name, f.price_cents, &offered, &line.options)?;
+        if line.seen_price_cents.is_some_and(|seen| seen != unit) {
+            return Err(Error::conflict(Code::OrderPriceChanged)
+                .with("item", &f.name)
+                .with_money("price", unit));
+        }
+        priced.push(LineRow {
+            item_id: item.id,
+            name: f.name.clone(),
+            unit_price_cents: unit,
+            qty: line.qty,
+            line_total_cents: unit * line.qty,
+            note: line.note.clone(),
+            options,
+        });
+    }
+    Ok(priced)
 }
 
 pub fn total_cents(lines: &[LineRow]) -> i64 {
@@ -1165,11 +1164,10 @@ pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Res
     };
     let finished =
         rows::finished_for_shop(conn, shop_id, now - FINISHED_VISIBLE_MS, FINISHED_VISIBLE)?;
-    let orders = open
-        .into_iter()
-        .chain(finished)
-        .map(|o| load_view(conn, o))
-        .collect::<Result<_>>()?;
+    let mut orders = Vec::with_capacity(open.len() + finished.len());
+    for order in open.into_iter().chain(finished) {
+        orders.push(load_view(conn, order)?);
+    }
     Ok(ShopOrders {
         version,
         open_count,
