@@ -72,7 +72,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT COUNT(*) FROM categories WHERE shop_id = ?1",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -82,7 +82,7 @@ pub fn by_name(conn: &Connection, shop_id: i64, name: &str) -> rusqlite::Result<
         conn,
         "SELECT id FROM categories WHERE shop_id = ?1 AND name = ?2 COLLATE NOCASE",
         params![shop_id, name],
-        |r| r.get(0),
+        super::int,
     )
     .optional()
 }

@@ -55,7 +55,7 @@ pub fn touch(
         conn,
         "SELECT expires_at FROM clients WHERE ip = ?1 AND expires_at > ?2",
         params![ip, now],
-        |r| r.get(0),
+        super::int,
     )
     .optional()
 }

@@ -83,7 +83,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT COUNT(*) FROM ingredients WHERE shop_id = ?1 AND deleted = 0",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -94,7 +94,7 @@ pub fn recipe(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<(i64, i64
          JOIN ingredients i ON i.id = r.ingredient_id
          WHERE r.item_id = ?1 AND i.deleted = 0 ORDER BY r.ingredient_id",
     )?;
-    super::all_rows(&mut stmt, params![item_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    super::all_rows(&mut stmt, params![item_id], super::int_pair)
 }
 
 /// `(item_id, ingredient_id, qty)` of every recipe in a shop.

@@ -149,7 +149,7 @@ pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> rusqlite::Resul
         conn,
         "SELECT COALESCE(SUM(photo_bytes), 0) FROM menu_items WHERE id != ?1",
         params![except_item],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -221,7 +221,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT COUNT(*) FROM menu_items WHERE shop_id = ?1 AND deleted = 0",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -231,7 +231,7 @@ pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
         conn,
         "SELECT COUNT(*) FROM menu_items WHERE deleted = 0",
         params![],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -339,5 +339,5 @@ pub fn shops_with_window_edge(
                AND (?1 IS NULL OR window_from = ?1 OR window_until % 1440 = ?1)
          ORDER BY shop_id",
     )?;
-    super::all_rows(&mut stmt, params![minute], |r| r.get(0))
+    super::all_rows(&mut stmt, params![minute], super::int)
 }

@@ -92,7 +92,7 @@ pub fn counts(conn: &Connection, shop_id: i64) -> rusqlite::Result<(i64, i64)> {
         "SELECT COUNT(*), COUNT(*) FILTER (WHERE role = 'keeper')
          FROM shop_members WHERE shop_id = ?1",
         params![shop_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        super::int_pair,
     )
 }
 

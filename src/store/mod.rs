@@ -40,6 +40,17 @@ pub(crate) fn all_rows<T>(
     Ok(all)
 }
 
+/// The reader of queries that give one integer: one function for all of
+/// them, not a closure each.
+pub(crate) fn int(row: &rusqlite::Row<'_>) -> rusqlite::Result<i64> {
+    row.get(0)
+}
+
+/// The reader of queries that give two integers.
+pub(crate) fn int_pair(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64)> {
+    Ok((row.get(0)?, row.get(1)?))
+}
+
 /// A row's columns read without an exit per column: the first error is
 /// kept and `done` hands it back, so reading a row is one call per column,
 /// not also a path per column that drops what was read before it.

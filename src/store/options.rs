@@ -119,7 +119,7 @@ pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Resul
         conn,
         "SELECT COUNT(*) FROM option_groups WHERE shop_id = ?1 AND deleted = 0",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -202,7 +202,7 @@ pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Res
         conn,
         "SELECT COUNT(*) FROM options WHERE group_id = ?1 AND deleted = 0",
         params![group_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -215,7 +215,7 @@ pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result
          WHERE g.shop_id = ?1 AND g.deleted = 0
          ORDER BY a.item_id, a.position, a.group_id",
     )?;
-    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    super::all_rows(&mut stmt, params![shop_id], super::int_pair)
 }
 
 /// The live groups an item offers, in its display order.

@@ -293,7 +293,7 @@ pub fn next_change_seq(conn: &Connection, order_id: i64) -> rusqlite::Result<i64
                     (SELECT coalesce(max(change_seq), 0) FROM orders
                      WHERE shop_id = (SELECT shop_id FROM orders WHERE id = ?1))) + 1",
     )?
-    .query_row([order_id], |r| r.get(0))
+    .query_row([order_id], super::int)
 }
 
 /// Appends an event and stamps the order with it; returns the event id,
@@ -419,7 +419,7 @@ pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow
 /// The highest change sequence number among a shop's orders (0 if none).
 pub fn shop_version(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM orders WHERE shop_id = ?1")?
-        .query_row([shop_id], |r| r.get(0))
+        .query_row([shop_id], super::int)
 }
 
 /// Up to `limit` of a shop's open orders with ids above `after`, oldest
@@ -459,7 +459,7 @@ pub fn open_count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<
         "SELECT COUNT(*) FROM orders INDEXED BY orders_open_code WHERE shop_id = ?1 AND ",
         open!()
     ))?
-    .query_row([shop_id], |r| r.get(0))
+    .query_row([shop_id], super::int)
 }
 
 /// How many open orders were placed under a customer token or from an address.
@@ -469,7 +469,7 @@ pub fn open_count_for_device(
     placed_from: &str,
 ) -> rusqlite::Result<i64> {
     conn.prepare_cached(OPEN_FOR_DEVICE)?
-        .query_row(params![token_hash, placed_from], |r| r.get(0))
+        .query_row(params![token_hash, placed_from], super::int)
 }
 
 /// The token's open orders plus the address's under other tokens: a
@@ -604,7 +604,7 @@ pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> rusqlit
         "SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND pickup_at = ?2
            AND status <> 'cancelled'",
         params![shop_id, pickup_at],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -770,7 +770,7 @@ pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Res
             conn,
             "SELECT COALESCE(MAX(id), 0) FROM order_events",
             params![],
-            |r| r.get(0),
+            super::int,
         ),
     }
 }
@@ -791,7 +791,7 @@ pub fn delete_finished_before(
            AND id IS NOT (SELECT order_id FROM order_events ORDER BY id DESC LIMIT 1)
          LIMIT ?2",
     )?;
-    let ids: Vec<i64> = super::all_rows(&mut stmt, params![before, limit], |r| r.get(0))?;
+    let ids: Vec<i64> = super::all_rows(&mut stmt, params![before, limit], super::int)?;
     for id in &ids {
         conn.execute(
             "DELETE FROM order_line_options WHERE line_id IN

@@ -152,7 +152,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT count(*) FROM promo_codes WHERE shop_id = ?1",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 

@@ -119,9 +119,7 @@ pub fn quarter_hours(
         range(shop, orders)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    super::all_rows(&mut stmt, params![from, to, shop], super::int_pair)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -230,7 +228,7 @@ pub fn refunded(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> rus
         range(shop, Orders::All)
     );
     conn.prepare(&sql)?
-        .query_row(params![from, to, shop], |r| r.get(0))
+        .query_row(params![from, to, shop], super::int)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,9 +324,7 @@ pub fn rollup_quarter_hours(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    super::all_rows(&mut stmt, params![from, to, shop], super::int_pair)
 }
 
 /// Finished orders per whole minute from placement to ready.
@@ -343,9 +339,7 @@ pub fn rollup_prep_minutes(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    super::all_rows(&mut stmt, params![from, to, shop], super::int_pair)
 }
 
 /// Every item and options sold in completed orders (not only the top).

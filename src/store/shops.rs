@@ -92,7 +92,7 @@ pub fn count_with_status(conn: &Connection, status: ShopStatus) -> rusqlite::Res
         conn,
         "SELECT COUNT(*) FROM shops WHERE status = ?1",
         params![status],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -131,7 +131,7 @@ pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>>
         conn,
         "SELECT menu_version FROM shops WHERE id = ?1",
         params![id],
-        |r| r.get(0),
+        super::int,
     )
     .optional()
 }
@@ -172,7 +172,7 @@ pub fn set_paused_until(
 pub fn end_pauses(conn: &Connection, now: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt =
         conn.prepare("UPDATE shops SET paused_until = NULL WHERE paused_until <= ?1 RETURNING id")?;
-    let mut shops: Vec<i64> = super::all_rows(&mut stmt, params![now], |r| r.get(0))?;
+    let mut shops: Vec<i64> = super::all_rows(&mut stmt, params![now], super::int)?;
     shops.sort_unstable();
     Ok(shops)
 }

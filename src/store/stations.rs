@@ -108,13 +108,13 @@ pub fn routes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64
         "SELECT si.item_id, si.station_id FROM station_items si
          JOIN stations s ON s.id = si.station_id WHERE s.shop_id = ?1 ORDER BY si.item_id",
     )?;
-    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    super::all_rows(&mut stmt, params![shop_id], super::int_pair)
 }
 
 /// The item ids routed to a station.
 pub fn items_of(conn: &Connection, station_id: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare("SELECT item_id FROM station_items WHERE station_id = ?1")?;
-    super::all_rows(&mut stmt, params![station_id], |r| r.get(0))
+    super::all_rows(&mut stmt, params![station_id], super::int)
 }
 
 /// A station holding items of an order, and when it marked them done.
@@ -156,7 +156,7 @@ pub fn unrouted_lines(conn: &Connection, order_id: i64) -> rusqlite::Result<i64>
          WHERE oi.order_id = ?1
            AND NOT EXISTS (SELECT 1 FROM station_items si WHERE si.item_id = oi.item_id)",
         params![order_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 

@@ -82,6 +82,6 @@ pub fn count_by_role(conn: &Connection, role: Role) -> rusqlite::Result<i64> {
         conn,
         "SELECT COUNT(*) FROM users WHERE role = ?1",
         params![role],
-        |r| r.get(0),
+        super::int,
     )
 }
