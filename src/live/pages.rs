@@ -6,7 +6,6 @@
 //! anything a client sends, and within a byte budget.
 
 use crate::support::crypto;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// At most this many bytes of pages are kept; a fill above it empties the
@@ -14,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 const MAX_CACHED_BYTES: usize = 4 * 1024 * 1024;
 
 /// Which answer of a shop's menu.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
     /// `GET /api/shops/{id}/menu`, the same in every language.
     Json,
@@ -42,12 +41,18 @@ struct Inner {
     /// before it is not kept.
     generation: u64,
     bytes: usize,
-    pages: HashMap<(i64, PageKind), Arc<Page>>,
+    /// A short list (shops times languages), searched in order: smaller
+    /// code than a map.
+    pages: Vec<(i64, PageKind, Arc<Page>)>,
 }
 
 impl Pages {
     pub fn get(&self, shop: i64, kind: PageKind) -> Option<Arc<Page>> {
-        self.lock().pages.get(&(shop, kind)).cloned()
+        self.lock()
+            .pages
+            .iter()
+            .find(|(id, k, _)| *id == shop && *k == kind)
+            .map(|(_, _, page)| page.clone())
     }
 
     /// Read before reading the database for a fill, handed to `keep`.
@@ -77,8 +82,16 @@ impl Pages {
                 inner.bytes = 0;
             }
             inner.bytes += page.body.len();
-            if let Some(old) = inner.pages.insert((shop, kind), page.clone()) {
-                inner.bytes -= old.body.len();
+            let kept = inner
+                .pages
+                .iter_mut()
+                .find(|(id, k, _)| *id == shop && *k == kind);
+            match kept {
+                Some(kept) => {
+                    let old = std::mem::replace(&mut kept.2, page.clone());
+                    inner.bytes -= old.body.len();
+                }
+                None => inner.pages.push((shop, kind, page.clone())),
             }
         }
         page
@@ -89,7 +102,7 @@ impl Pages {
         let mut inner = self.lock();
         inner.generation += 1;
         let mut freed = 0;
-        inner.pages.retain(|(id, _), page| {
+        inner.pages.retain(|(id, _, page)| {
             let keep = *id != shop;
             if !keep {
                 freed += page.body.len();

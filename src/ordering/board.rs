@@ -38,17 +38,15 @@ pub fn estimate_minutes(slowest_prep_minutes: i64) -> i64 {
 pub fn with_estimates(conn: &Connection, views: Vec<OrderView>) -> Result<Vec<BoardOrder>> {
     let ids: Vec<i64> = views.iter().map(|v| v.order.id).collect();
     let slowest = rows::slowest_prep_minutes(conn, &ids)?;
-    views
-        .into_iter()
-        .zip(slowest)
-        .map(|(view, (_, minutes))| {
-            Ok(BoardOrder {
-                stations: stations::of_order(conn, view.order.id)?,
-                view,
-                estimate_minutes: estimate_minutes(minutes),
-            })
-        })
-        .collect()
+    let mut orders = Vec::with_capacity(views.len());
+    for (view, (_, minutes)) in views.into_iter().zip(slowest) {
+        orders.push(BoardOrder {
+            stations: stations::of_order(conn, view.order.id)?,
+            view,
+            estimate_minutes: estimate_minutes(minutes),
+        });
+    }
+    Ok(orders)
 }
 
 /// How many of an item, with these options, wait across the shop's orders

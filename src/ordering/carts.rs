@@ -11,7 +11,6 @@ use crate::support::fields::{Fields, FromFields};
 use crate::support::{crypto, text};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Carts held at once for the whole venue.
@@ -130,17 +129,19 @@ pub struct Carts {
 
 #[derive(Default)]
 struct Shelf {
-    carts: HashMap<i64, Cart>,
+    /// Sorted by id: ids only grow, so a new cart goes at the end.
+    carts: Vec<Cart>,
     next_id: i64,
     lines: usize,
-    /// Tables' shared carts, by table id.
-    tables: HashMap<i64, TableCarts>,
+    /// Tables' shared carts (at most one entry per table).
+    tables: Vec<TableCarts>,
 }
 
 /// A table's carts: the one everyone holding the table's link shares, and
 /// the one checked out last (kept so the others can follow its checkout).
 /// At most two carts per table, however often it checks out.
 struct TableCarts {
+    table_id: i64,
     /// The hash of the link's secret the carts were opened with.
     secret_hash: String,
     current: Option<(i64, String)>,
@@ -155,7 +156,7 @@ impl Shelf {
     /// Forgets carts idle for `IDLE_MS`: one pass over at most `MAX_CARTS`.
     fn sweep(&mut self, now: i64) {
         let mut freed = 0;
-        self.carts.retain(|_, cart| {
+        self.carts.retain(|cart| {
             let keep = now - cart.touched < IDLE_MS;
             if !keep {
                 freed += cart.lines.len();
@@ -165,9 +166,17 @@ impl Shelf {
         self.lines -= freed;
     }
 
+    fn find(&self, id: i64) -> Option<usize> {
+        self.carts.binary_search_by_key(&id, |cart| cart.id).ok()
+    }
+
+    fn table(&mut self, table_id: i64) -> Option<&mut TableCarts> {
+        self.tables.iter_mut().find(|t| t.table_id == table_id)
+    }
+
     fn remove(&mut self, id: i64) {
-        if let Some(cart) = self.carts.remove(&id) {
-            self.lines -= cart.lines.len();
+        if let Some(at) = self.find(id) {
+            self.lines -= self.carts.remove(at).lines.len();
         }
     }
 
@@ -178,7 +187,7 @@ impl Shelf {
         if self.carts.len() >= MAX_CARTS {
             let oldest = self
                 .carts
-                .values()
+                .iter()
                 .filter(|c| now - c.touched >= EVICT_IDLE_MS)
                 .min_by_key(|c| c.touched)
                 .map(|c| c.id);
@@ -189,26 +198,24 @@ impl Shelf {
         }
         self.next_id += 1;
         let id = self.next_id;
-        self.carts.insert(
+        self.carts.push(Cart {
             id,
-            Cart {
-                id,
-                version: 1,
-                lines: Vec::new(),
-                table_id,
-                checkout: None,
-                token_hash: crypto::token_hash(&token),
-                client: client.to_string(),
-                touched: now,
-                next_line: 1,
-            },
-        );
+            version: 1,
+            lines: Vec::new(),
+            table_id,
+            checkout: None,
+            token_hash: crypto::token_hash(&token),
+            client: client.to_string(),
+            touched: now,
+            next_line: 1,
+        });
         Ok((id, token))
     }
 
     /// Ends every cart of the table: a rotated secret or a deleted table.
     fn forget_table(&mut self, table_id: i64) {
-        if let Some(table) = self.tables.remove(&table_id) {
+        if let Some(at) = self.tables.iter().position(|t| t.table_id == table_id) {
+            let table = self.tables.swap_remove(at);
             let ids = table.current.map(|(id, _)| id).into_iter();
             for id in ids.chain(table.previous) {
                 self.remove(id);
@@ -219,7 +226,8 @@ impl Shelf {
     /// The cart if `token` opens it and it has not expired by `now`.
     fn open(&mut self, id: i64, token: &str, now: i64) -> Result<&mut Cart> {
         let hash = crypto::token_hash(token);
-        let expired = match self.carts.get(&id) {
+        let at = self.find(id);
+        let expired = match at.map(|at| &self.carts[at]) {
             Some(cart) if crypto::constant_time_eq(cart.token_hash.as_bytes(), hash.as_bytes()) => {
                 now - cart.touched >= IDLE_MS
             }
@@ -229,7 +237,8 @@ impl Shelf {
             self.remove(id);
             return Err(not_found());
         }
-        self.carts.get_mut(&id).ok_or_else(not_found)
+        let at = at.ok_or_else(not_found)?;
+        Ok(&mut self.carts[at])
     }
 }
 
@@ -246,7 +255,7 @@ impl Carts {
     pub fn create(&self, client: &str, now: i64) -> Result<(i64, String)> {
         let mut shelf = self.lock();
         shelf.sweep(now);
-        let of_client = shelf.carts.values().filter(|c| c.client == client).count();
+        let of_client = shelf.carts.iter().filter(|c| c.client == client).count();
         if of_client >= MAX_CARTS_PER_CLIENT {
             return Err(
                 Error::TooManyOpenOrders(crate::error::Problem::new(Code::CartTooMany))
@@ -264,13 +273,13 @@ impl Carts {
         let secret_hash = crypto::token_hash(secret);
         let mut shelf = self.lock();
         shelf.sweep(now);
-        let rotated = shelf.tables.get(&table_id).is_some_and(|t| {
+        let rotated = shelf.table(table_id).is_some_and(|t| {
             !crypto::constant_time_eq(t.secret_hash.as_bytes(), secret_hash.as_bytes())
         });
         if rotated {
             shelf.forget_table(table_id);
         }
-        let current = shelf.tables.get(&table_id).and_then(|t| t.current.clone());
+        let current = shelf.table(table_id).and_then(|t| t.current.clone());
         if let Some((id, token)) = current {
             if let Ok(cart) = shelf.open(id, &token, now) {
                 cart.touched = now;
@@ -278,12 +287,16 @@ impl Carts {
             }
         }
         let (id, token) = shelf.insert(TABLE_CLIENT, Some(table_id), now)?;
-        let table = shelf.tables.entry(table_id).or_insert(TableCarts {
-            secret_hash,
-            current: None,
-            previous: None,
-        });
-        table.current = Some((id, token.clone()));
+        let current = Some((id, token.clone()));
+        match shelf.table(table_id) {
+            Some(table) => table.current = current,
+            None => shelf.tables.push(TableCarts {
+                table_id,
+                secret_hash,
+                current,
+                previous: None,
+            }),
+        }
         Ok((id, token))
     }
 
@@ -409,7 +422,7 @@ impl Carts {
         let Some(table_id) = table_id else {
             return Ok(());
         };
-        let earlier = shelf.tables.get_mut(&table_id).and_then(|table| {
+        let earlier = shelf.table(table_id).and_then(|table| {
             if table
                 .current
                 .as_ref()
@@ -656,7 +669,7 @@ mod tests {
         assert_eq!(carts.lock().lines, 0);
         let (other, _) = carts.create("10.0.0.1", 0).unwrap();
         carts.create("10.0.0.2", IDLE_MS).unwrap();
-        assert!(!carts.lock().carts.contains_key(&other));
+        assert!(!carts.lock().carts.iter().any(|c| c.id == other));
     }
 
     #[test]
@@ -696,6 +709,6 @@ mod tests {
         assert!(carts.get(next, &next_token, 9).is_err());
         carts.forget_table(7);
         assert_eq!(carts.lock().carts.len(), 1, "table 8's cart stays");
-        assert!(!carts.lock().tables.contains_key(&7));
+        assert!(!carts.lock().tables.iter().any(|t| t.table_id == 7));
     }
 }

@@ -12,7 +12,6 @@ use crate::support::fields::{Fields, FromFields};
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use crate::store::shops::ShopStatus;
@@ -171,68 +170,61 @@ fn group_view(offer: &OfferedGroup) -> GroupView {
     }
 }
 
-/// Every live group of a shop with its options, by id.
-fn offered_groups(conn: &Connection, shop_id: i64) -> Result<BTreeMap<i64, OfferedGroup>> {
-    let mut groups: BTreeMap<i64, OfferedGroup> = options::groups_for_shop(conn, shop_id)?
+/// Every live group of a shop with its options, ordered by id.
+fn offered_groups(conn: &Connection, shop_id: i64) -> Result<Vec<OfferedGroup>> {
+    let mut groups: Vec<OfferedGroup> = options::groups_for_shop(conn, shop_id)?
         .into_iter()
-        .map(|group| {
-            (
-                group.id,
-                OfferedGroup {
-                    group,
-                    options: Vec::new(),
-                },
-            )
+        .map(|group| OfferedGroup {
+            group,
+            options: Vec::new(),
         })
         .collect();
+    groups.sort_unstable_by_key(|offer| offer.group.id);
     for option in options::options_for_shop(conn, shop_id)? {
-        if let Some(offer) = groups.get_mut(&option.group_id) {
-            offer.options.push(option);
+        if let Ok(at) = groups.binary_search_by_key(&option.group_id, |offer| offer.group.id) {
+            groups[at].options.push(option);
         }
     }
     Ok(groups)
 }
 
-/// Whether an item's own count or any ingredient it uses is too low for
-/// one more.
-fn out_of_stock(
-    item: &ItemRow,
-    uses: &[(i64, i64)],
-    ingredient_stock: &BTreeMap<i64, i64>,
-) -> bool {
-    item.fields.stock == Some(0)
-        || uses
-            .iter()
-            .any(|(ingredient, qty)| ingredient_stock.get(ingredient).is_some_and(|s| s < qty))
+/// The rows of `rows` (sorted by their first field) whose first field is
+/// `id`: sorted vectors instead of maps keep the code small.
+fn rows_of<R>(rows: &[R], id: i64, key: impl Fn(&R) -> i64) -> &[R] {
+    let start = rows.partition_point(|r| key(r) < id);
+    let len = rows[start..].partition_point(|r| key(r) == id);
+    &rows[start..start + len]
 }
 
 /// The menu of a shop (any status: the keeper's editor shows it too) at
 /// local time `minute` (minutes after the venue's midnight).
 pub fn menu(conn: &Connection, shop_id: i64, minute: i64) -> Result<Menu> {
     let groups = offered_groups(conn, shop_id)?;
-    let mut offers: BTreeMap<i64, Vec<GroupView>> = BTreeMap::new();
-    for (item_id, group_id) in options::attachments_for_shop(conn, shop_id)? {
-        if let Some(offer) = groups.get(&group_id) {
-            offers.entry(item_id).or_default().push(group_view(offer));
-        }
-    }
-    let ingredient_stock: BTreeMap<i64, i64> = ingredients::for_shop(conn, shop_id)?
+    // By item, then position; recipes by item; stock by ingredient.
+    let attachments = options::attachments_for_shop(conn, shop_id)?;
+    let recipes = ingredients::recipes_for_shop(conn, shop_id)?;
+    let mut stock: Vec<(i64, i64)> = ingredients::for_shop(conn, shop_id)?
         .into_iter()
         .map(|i| (i.id, i.stock))
         .collect();
-    let mut recipes: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
-    for (item_id, ingredient_id, qty) in ingredients::recipes_for_shop(conn, shop_id)? {
-        recipes
-            .entry(item_id)
-            .or_default()
-            .push((ingredient_id, qty));
-    }
+    stock.sort_unstable();
     let items = items::for_shop(conn, shop_id)?
         .into_iter()
         .map(|item| {
-            let uses = recipes.get(&item.id).map_or(&[][..], Vec::as_slice);
-            let sold_out = !item.fields.available || out_of_stock(&item, uses, &ingredient_stock);
-            let option_groups = offers.remove(&item.id).unwrap_or_default();
+            let short = rows_of(&recipes, item.id, |r| r.0)
+                .iter()
+                .any(|&(_, ingredient, qty)| {
+                    stock
+                        .binary_search_by_key(&ingredient, |s| s.0)
+                        .is_ok_and(|at| stock[at].1 < qty)
+                });
+            let sold_out = !item.fields.available || item.fields.stock == Some(0) || short;
+            let mut option_groups = Vec::new();
+            for &(_, group_id) in rows_of(&attachments, item.id, |a| a.0) {
+                if let Ok(at) = groups.binary_search_by_key(&group_id, |offer| offer.group.id) {
+                    option_groups.push(group_view(&groups[at]));
+                }
+            }
             item_view(item, sold_out, minute, option_groups)
         })
         .collect();
@@ -267,28 +259,28 @@ pub fn running_low(conn: &Connection, shop_id: i64, limit: i64) -> Result<Vec<Ru
 
 /// The groups an item offers with their live options, in its order.
 pub fn offered(conn: &Connection, item_id: i64) -> Result<Vec<OfferedGroup>> {
-    options::groups_of_item(conn, item_id)?
-        .into_iter()
-        .map(|group| {
-            Ok(OfferedGroup {
-                options: options::options_of_group(conn, group.id)?,
-                group,
-            })
-        })
-        .collect()
+    let mut offered = Vec::new();
+    for group in options::groups_of_item(conn, item_id)? {
+        offered.push(OfferedGroup {
+            options: options::options_of_group(conn, group.id)?,
+            group,
+        });
+    }
+    Ok(offered)
 }
 
 /// Whether one item is sold out: switched off, or its own count or an
 /// ingredient's too low for one more (read for this item alone).
 fn sold_out(conn: &Connection, item: &ItemRow) -> Result<bool> {
-    let uses = ingredients::recipe(conn, item.id)?;
-    let mut ingredient_stock = BTreeMap::new();
-    for (ingredient_id, _) in &uses {
-        if let Some(ingredient) = ingredients::by_id(conn, *ingredient_id)? {
-            ingredient_stock.insert(ingredient.id, ingredient.stock);
+    if !item.fields.available || item.fields.stock == Some(0) {
+        return Ok(true);
+    }
+    for (ingredient_id, qty) in ingredients::recipe(conn, item.id)? {
+        if ingredients::by_id(conn, ingredient_id)?.is_some_and(|i| i.stock < qty) {
+            return Ok(true);
         }
     }
-    Ok(!item.fields.available || out_of_stock(item, &uses, &ingredient_stock))
+    Ok(false)
 }
 
 /// One item of a shop as its menu shows it at local time `minute`,
@@ -419,20 +411,19 @@ pub fn search(conn: &Connection, search: &Search, minute: i64) -> Result<Vec<Fou
         )?,
         limit: MAX_SEARCH_RESULTS,
     };
-    let shop_names: BTreeMap<i64, String> = shops::approved(conn)?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
-    items::search(conn, &query)?
-        .into_iter()
-        .map(|item| {
-            let sold_out = sold_out(conn, &item)?;
-            Ok(Found {
-                shop_name: shop_names.get(&item.shop_id).cloned().unwrap_or_default(),
-                item: item_view(item, sold_out, minute, Vec::new()),
-            })
-        })
-        .collect()
+    let shops = shops::approved(conn)?;
+    let mut found = Vec::new();
+    for item in items::search(conn, &query)? {
+        let sold_out = sold_out(conn, &item)?;
+        found.push(Found {
+            shop_name: shops
+                .iter()
+                .find(|s| s.id == item.shop_id)
+                .map_or_else(String::new, |s| s.name.clone()),
+            item: item_view(item, sold_out, minute, Vec::new()),
+        });
+    }
+    Ok(found)
 }
 
 /// The version of an approved shop's menu; others are "not found".

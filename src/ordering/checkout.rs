@@ -195,8 +195,13 @@ pub fn slot_release(
 fn request_hash(
     valid: &orders::ValidOrder,
     req: &CheckoutRequest,
-    codes: &BTreeMap<i64, String>,
+    codes: &[(i64, String)],
 ) -> String {
+    // The object a map by shop id serialised to: keys as text, in text order.
+    let codes: serde_json::Map<String, serde_json::Value> = codes
+        .iter()
+        .map(|(shop, code)| (shop.to_string(), code.as_str().into()))
+        .collect();
     let canonical = serde_json::json!([
         "checkout",
         valid.lines,
@@ -252,7 +257,8 @@ pub fn check_out(
         }));
     }
     let mut faults = Vec::new();
-    let mut by_shop: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    // (shop id, line index) of the lines that passed, sorted into shops.
+    let mut passed: Vec<(i64, usize)> = Vec::new();
     for (index, line) in lines.iter().enumerate() {
         let fault = |error: Error, shop_id| Fault {
             line: index,
@@ -282,17 +288,20 @@ pub fn check_out(
             faults.push(fault(error, shop_id));
             continue;
         }
-        by_shop.entry(item.shop_id).or_default().push(index);
+        passed.push((item.shop_id, index));
     }
-    let wanted: BTreeMap<i64, Vec<orders::WantedLine>> = by_shop
-        .iter()
-        .map(|(shop, indexes)| {
-            let mine: Vec<LineRequest> = indexes.iter().map(|i| lines[*i].clone()).collect();
-            Ok((*shop, merge_lines(&mine)?))
-        })
-        .collect::<Result<_>>()?;
+    passed.sort_unstable();
+    let by_shop: Vec<(i64, Vec<usize>)> = passed
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|shop| (shop[0].0, shop.iter().map(|p| p.1).collect()))
+        .collect();
+    let mut wanted = Vec::new();
+    for (_, indexes) in &by_shop {
+        let mine: Vec<LineRequest> = indexes.iter().map(|i| lines[*i].clone()).collect();
+        wanted.push(merge_lines(&mine)?);
+    }
     let mut parts = Vec::new();
-    for (shop_id, indexes) in &by_shop {
+    for ((shop_id, indexes), wanted) in by_shop.iter().zip(&wanted) {
         let shop_faults = |error: &Error, only: &[usize]| -> Vec<Fault> {
             only.iter()
                 .map(|i| Fault {
@@ -303,7 +312,7 @@ pub fn check_out(
                 })
                 .collect()
         };
-        let priced = price_lines(tx, *shop_id, &wanted[shop_id], who.minute_of_day)?;
+        let priced = price_lines(tx, *shop_id, wanted, who.minute_of_day)?;
         if let Err(error) = check_stock(tx, &priced) {
             // The lines short alone, else every line of the shop together.
             let mut short = Vec::new();
@@ -334,7 +343,8 @@ pub fn check_out(
         }
     }
     if !faults.is_empty() {
-        faults.sort_by_key(|f| f.line);
+        // A line has one fault at most.
+        faults.sort_unstable_by_key(|f| f.line);
         return Ok(Outcome::Refused(faults));
     }
     if let Some(fault) = promo_fault(tx, &parts, &codes, now)? {
@@ -348,8 +358,8 @@ pub fn check_out(
         // references have no '/', so none can clash with these.
         let client_ref = format!("{}/{}", req.client_ref, part.shop_id);
         // Checked above in this same transaction: claiming cannot fail now.
-        let discount = match codes.get(&part.shop_id) {
-            Some(code) => {
+        let discount = match codes.iter().find(|(shop, _)| *shop == part.shop_id) {
+            Some((_, code)) => {
                 let subtotal = orders::total_cents(&part.lines);
                 let cents = promos::apply(tx, part.shop_id, code, subtotal, now)?;
                 Some((code.trim().to_uppercase(), cents))
@@ -380,17 +390,26 @@ pub fn check_out(
 }
 
 /// The promo codes asked for, by shop id: at most one per shop, and no
-/// more than a checkout can have shops.
-fn promo_codes(req: &CheckoutRequest) -> Result<BTreeMap<i64, String>> {
+/// more than a checkout can have shops; sorted by shop id. Of two keys
+/// naming one shop (" 2" and "2") the later in text order wins.
+fn promo_codes(req: &CheckoutRequest) -> Result<Vec<(i64, String)>> {
     let bad = || Error::bad(Code::RequestBadJson).with("detail", "promo_codes");
     if req.promo_codes.len() > orders::MAX_LINES {
         return Err(bad());
     }
-    req.promo_codes
-        .iter()
-        .filter(|(_, code)| !code.trim().is_empty())
-        .map(|(shop, code)| Ok((shop.trim().parse().map_err(|_| bad())?, code.clone())))
-        .collect()
+    let mut codes: Vec<(i64, String)> = Vec::new();
+    for (shop, code) in &req.promo_codes {
+        if code.trim().is_empty() {
+            continue;
+        }
+        let shop: i64 = shop.trim().parse().map_err(|_| bad())?;
+        match codes.iter_mut().find(|(known, _)| *known == shop) {
+            Some(known) => known.1 = code.clone(),
+            None => codes.push((shop, code.clone())),
+        }
+    }
+    codes.sort_unstable_by_key(|(shop, _)| *shop);
+    Ok(codes)
 }
 
 /// The first promo code of the checkout that cannot be used, looked at
@@ -399,10 +418,10 @@ fn promo_codes(req: &CheckoutRequest) -> Result<BTreeMap<i64, String>> {
 fn promo_fault(
     tx: &Connection,
     parts: &[ShopPart],
-    codes: &BTreeMap<i64, String>,
+    codes: &[(i64, String)],
     now: i64,
 ) -> Result<Option<PromoFault>> {
-    for (&shop_id, code) in codes {
+    for &(shop_id, ref code) in codes {
         let part = parts.iter().find(|p| p.shop_id == shop_id);
         let checked = match part {
             Some(part) => promos::find(tx, shop_id, code).and_then(|row| {

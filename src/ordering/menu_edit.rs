@@ -640,10 +640,11 @@ fn group_edit(conn: &Connection, group: GroupRow) -> Result<GroupEdit> {
 }
 
 pub fn groups(conn: &Connection, shop_id: i64) -> Result<Vec<GroupEdit>> {
-    options::groups_for_shop(conn, shop_id)?
-        .into_iter()
-        .map(|g| group_edit(conn, g))
-        .collect()
+    let mut groups = Vec::new();
+    for group in options::groups_for_shop(conn, shop_id)? {
+        groups.push(group_edit(conn, group)?);
+    }
+    Ok(groups)
 }
 
 fn check_choices(min: i64, max: i64) -> Result<()> {

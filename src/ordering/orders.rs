@@ -17,7 +17,6 @@ use crate::support::fields::{Entry, Fields, FromFields};
 use crate::support::text;
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The stage words are stored with the rows (`store::orders`); the rules
@@ -280,7 +279,10 @@ pub fn merge_lines(lines: &[LineRequest]) -> Result<Vec<WantedLine>> {
             }),
         }
     }
-    merged.sort_by(|a, b| (a.item_id, &a.options, &a.note).cmp(&(b.item_id, &b.options, &b.note)));
+    // Merged lines differ in item, options or note: no two are equal.
+    merged.sort_unstable_by(|a, b| {
+        (a.item_id, &a.options, &a.note).cmp(&(b.item_id, &b.options, &b.note))
+    });
     Ok(merged)
 }
 
@@ -296,54 +298,53 @@ pub fn price_lines(
     let mut ids: Vec<i64> = wanted.iter().map(|l| l.item_id).collect();
     ids.dedup();
     let found = items::of_shop_by_ids(conn, shop_id, &ids)?;
-    wanted
-        .iter()
-        .map(|line| {
-            let item = found
+    let mut priced = Vec::with_capacity(wanted.len());
+    for line in wanted {
+        let item = found
+            .iter()
+            .find(|i| i.id == line.item_id)
+            .ok_or_else(|| Error::bad(Code::OrderUnknownItem).with("item", line.item_id))?;
+        let f = &item.fields;
+        if !f.available || f.stock == Some(0) {
+            return Err(Error::conflict(Code::ItemSoldOut).with("item", &f.name));
+        }
+        if let Some(window) = f.window.filter(|w| !menu::in_window(*w, minute)) {
+            return Err(Error::conflict(Code::ItemNotNow)
+                .with("item", &f.name)
+                .with("from", menu::clock_text(window.0)));
+        }
+        let offered = catalog::offered(conn, item.id)?;
+        for id in &line.options {
+            let on_offer = offered
                 .iter()
-                .find(|i| i.id == line.item_id)
-                .ok_or_else(|| Error::bad(Code::OrderUnknownItem).with("item", line.item_id))?;
-            let f = &item.fields;
-            if !f.available || f.stock == Some(0) {
-                return Err(Error::conflict(Code::ItemSoldOut).with("item", &f.name));
-            }
-            if let Some(window) = f.window.filter(|w| !menu::in_window(*w, minute)) {
-                return Err(Error::conflict(Code::ItemNotNow)
-                    .with("item", &f.name)
-                    .with("from", menu::clock_text(window.0)));
-            }
-            let offered = catalog::offered(conn, item.id)?;
-            for id in &line.options {
-                let on_offer = offered
-                    .iter()
-                    .any(|g| g.options.iter().any(|o| o.id == *id));
-                match options::describe(conn, *id)? {
-                    Some((shop, group, option)) if shop == shop_id && !on_offer => {
-                        return Err(Error::conflict(Code::OrderOptionGone)
-                            .with("item", &f.name)
-                            .with("group", group)
-                            .with("option", option));
-                    }
-                    _ => {}
+                .any(|g| g.options.iter().any(|o| o.id == *id));
+            match options::describe(conn, *id)? {
+                Some((shop, group, option)) if shop == shop_id && !on_offer => {
+                    return Err(Error::conflict(Code::OrderOptionGone)
+                        .with("item", &f.name)
+                        .with("group", group)
+                        .with("option", option));
                 }
+                _ => {}
             }
-            let (options, unit) = menu::choose(&f.name, f.price_cents, &offered, &line.options)?;
-            if line.seen_price_cents.is_some_and(|seen| seen != unit) {
-                return Err(Error::conflict(Code::OrderPriceChanged)
-                    .with("item", &f.name)
-                    .with_money("price", unit));
-            }
-            Ok(LineRow {
-                item_id: item.id,
-                name: f.name.clone(),
-                unit_price_cents: unit,
-                qty: line.qty,
-                line_total_cents: unit * line.qty,
-                note: line.note.clone(),
-                options,
-            })
-        })
-        .collect()
+        }
+        let (options, unit) = menu::choose(&f.name, f.price_cents, &offered, &line.options)?;
+        if line.seen_price_cents.is_some_and(|seen| seen != unit) {
+            return Err(Error::conflict(Code::OrderPriceChanged)
+                .with("item", &f.name)
+                .with_money("price", unit));
+        }
+        priced.push(LineRow {
+            item_id: item.id,
+            name: f.name.clone(),
+            unit_price_cents: unit,
+            qty: line.qty,
+            line_total_cents: unit * line.qty,
+            note: line.note.clone(),
+            options,
+        });
+    }
+    Ok(priced)
 }
 
 pub fn total_cents(lines: &[LineRow]) -> i64 {
@@ -353,24 +354,33 @@ pub fn total_cents(lines: &[LineRow]) -> i64 {
 /// What priced lines need from the shop's counts: units of counted items
 /// and of the ingredients their recipes use, summed over the lines.
 fn stock_needs(conn: &Connection, lines: &[LineRow]) -> Result<Vec<(Taken, String)>> {
-    let mut per_item: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
+    // Sorted vectors rather than maps: a few lines at most (MAX_LINES).
+    let mut per_item: Vec<(i64, i64, &str)> = Vec::new();
     for line in lines {
-        let entry = per_item.entry(line.item_id).or_insert((0, &line.name));
-        entry.0 += line.qty;
+        add_need(&mut per_item, line.item_id, line.qty, &line.name);
     }
+    per_item.sort_unstable();
     let mut needs = Vec::new();
-    let mut per_ingredient: BTreeMap<i64, (i64, &str)> = BTreeMap::new();
-    for (&item_id, &(qty, name)) in &per_item {
+    let mut per_ingredient: Vec<(i64, i64, &str)> = Vec::new();
+    for &(item_id, qty, name) in &per_item {
         needs.push((Taken::Item { item_id, qty }, name.to_string()));
         for (ingredient_id, per_unit) in ingredients::recipe(conn, item_id)? {
-            let entry = per_ingredient.entry(ingredient_id).or_insert((0, name));
-            entry.0 += per_unit * qty;
+            add_need(&mut per_ingredient, ingredient_id, per_unit * qty, name);
         }
     }
-    for (ingredient_id, (qty, name)) in per_ingredient {
+    per_ingredient.sort_unstable();
+    for (ingredient_id, qty, name) in per_ingredient {
         needs.push((Taken::Ingredient { ingredient_id, qty }, name.to_string()));
     }
     Ok(needs)
+}
+
+/// Adds `qty` to `id`'s need, named by the first line that needs it.
+fn add_need<'a>(needs: &mut Vec<(i64, i64, &'a str)>, id: i64, qty: i64, name: &'a str) {
+    match needs.iter_mut().find(|need| need.0 == id) {
+        Some(need) => need.1 += qty,
+        None => needs.push((id, qty, name)),
+    }
 }
 
 /// Whether the counts can give what the lines need (the cart page's
@@ -1166,11 +1176,10 @@ pub fn shop_orders(conn: &Connection, shop_id: i64, after: i64, now: i64) -> Res
     };
     let finished =
         rows::finished_for_shop(conn, shop_id, now - FINISHED_VISIBLE_MS, FINISHED_VISIBLE)?;
-    let orders = open
-        .into_iter()
-        .chain(finished)
-        .map(|o| load_view(conn, o))
-        .collect::<Result<_>>()?;
+    let mut orders = Vec::with_capacity(open.len() + finished.len());
+    for order in open.into_iter().chain(finished) {
+        orders.push(load_view(conn, order)?);
+    }
     Ok(ShopOrders {
         version,
         open_count,

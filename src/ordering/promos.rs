@@ -346,18 +346,20 @@ fn view(conn: &Connection, row: PromotionRow) -> Result<Promotion> {
 /// Promotions running at `now`: one approved shop's, or (`shop_id` 0)
 /// every approved shop's, at most `MAX_OFFERS`.
 pub fn running(conn: &Connection, shop_id: i64, now: i64) -> Result<Vec<Promotion>> {
-    promotions::running(conn, shop_id, now, MAX_OFFERS)?
-        .into_iter()
-        .map(|row| view(conn, row))
-        .collect()
+    views(conn, promotions::running(conn, shop_id, now, MAX_OFFERS)?)
 }
 
 /// Every promotion of the shop, ended and future ones too.
 pub fn shop_promotions(conn: &Connection, shop_id: i64) -> Result<Vec<Promotion>> {
-    promotions::for_shop(conn, shop_id)?
-        .into_iter()
-        .map(|row| view(conn, row))
-        .collect()
+    views(conn, promotions::for_shop(conn, shop_id)?)
+}
+
+fn views(conn: &Connection, rows: Vec<PromotionRow>) -> Result<Vec<Promotion>> {
+    let mut views = Vec::with_capacity(rows.len());
+    for row in rows {
+        views.push(view(conn, row)?);
+    }
+    Ok(views)
 }
 
 window_fields! {

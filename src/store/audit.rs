@@ -42,16 +42,18 @@ pub fn insert(conn: &Connection, entry: &NewAudit) -> rusqlite::Result<()> {
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<AuditRow> {
-    Ok(AuditRow {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        user_id: r.get(2)?,
-        actor: r.get(3)?,
-        address: r.get(4)?,
-        action: r.get(5)?,
-        shop_id: r.get(6)?,
-        detail: r.get(7)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = AuditRow {
+        id: c.get(0),
+        at: c.get(1),
+        user_id: c.get(2),
+        actor: c.get(3),
+        address: c.get(4),
+        action: c.get(5),
+        shop_id: c.get(6),
+        detail: c.get(7),
+    };
+    c.done(row)
 }
 
 /// Newest first, entries below `before` (an id; `i64::MAX` for the newest),

@@ -13,12 +13,14 @@ pub struct CategoryRow {
 const SELECT: &str = "SELECT id, shop_id, name, position FROM categories";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<CategoryRow> {
-    Ok(CategoryRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        name: r.get(2)?,
-        position: r.get(3)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = CategoryRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        name: c.get(2),
+        position: c.get(3),
+    };
+    c.done(row)
 }
 
 pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> rusqlite::Result<i64> {
@@ -70,7 +72,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT COUNT(*) FROM categories WHERE shop_id = ?1",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -80,7 +82,7 @@ pub fn by_name(conn: &Connection, shop_id: i64, name: &str) -> rusqlite::Result<
         conn,
         "SELECT id FROM categories WHERE shop_id = ?1 AND name = ?2 COLLATE NOCASE",
         params![shop_id, name],
-        |r| r.get(0),
+        super::int,
     )
     .optional()
 }

@@ -13,14 +13,16 @@ pub struct ClientRow {
 }
 
 fn row(r: &Row) -> rusqlite::Result<ClientRow> {
-    Ok(ClientRow {
-        ip: r.get(0)?,
-        mac: r.get(1)?,
-        first_seen: r.get(2)?,
-        last_seen: r.get(3)?,
-        accepted_at: r.get(4)?,
-        expires_at: r.get(5)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = ClientRow {
+        ip: c.get(0),
+        mac: c.get(1),
+        first_seen: c.get(2),
+        last_seen: c.get(3),
+        accepted_at: c.get(4),
+        expires_at: c.get(5),
+    };
+    c.done(row)
 }
 
 /// Records that `ip` was seen: updates its row, or moves the row of its MAC
@@ -53,7 +55,7 @@ pub fn touch(
         conn,
         "SELECT expires_at FROM clients WHERE ip = ?1 AND expires_at > ?2",
         params![ip, now],
-        |r| r.get(0),
+        super::int,
     )
     .optional()
 }

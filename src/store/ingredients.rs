@@ -15,13 +15,15 @@ pub struct IngredientRow {
 const SELECT: &str = "SELECT id, shop_id, name, stock, low_stock FROM ingredients";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<IngredientRow> {
-    Ok(IngredientRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        name: r.get(2)?,
-        stock: r.get(3)?,
-        low_stock: r.get(4)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = IngredientRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        name: c.get(2),
+        stock: c.get(3),
+        low_stock: c.get(4),
+    };
+    c.done(row)
 }
 
 pub fn insert(
@@ -81,7 +83,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT COUNT(*) FROM ingredients WHERE shop_id = ?1 AND deleted = 0",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -92,7 +94,7 @@ pub fn recipe(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<(i64, i64
          JOIN ingredients i ON i.id = r.ingredient_id
          WHERE r.item_id = ?1 AND i.deleted = 0 ORDER BY r.ingredient_id",
     )?;
-    super::all_rows(&mut stmt, params![item_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    super::all_rows(&mut stmt, params![item_id], super::int_pair)
 }
 
 /// `(item_id, ingredient_id, qty)` of every recipe in a shop.
@@ -188,12 +190,14 @@ pub fn waste_between(
          ORDER BY w.created_at DESC, w.id DESC LIMIT ?4",
     )?;
     super::all_rows(&mut stmt, params![shop_id, from, until, limit], |r| {
-        Ok(WasteRow {
-            ingredient_id: r.get(0)?,
-            ingredient: r.get(1)?,
-            qty: r.get(2)?,
-            reason: r.get(3)?,
-            created_at: r.get(4)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = WasteRow {
+            ingredient_id: c.get(0),
+            ingredient: c.get(1),
+            qty: c.get(2),
+            reason: c.get(3),
+            created_at: c.get(4),
+        };
+        c.done(row)
     })
 }

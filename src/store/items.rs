@@ -42,29 +42,31 @@ const DISPLAY_ORDER: &str =
     "c.position IS NULL, c.position, c.id, m.position, m.name COLLATE NOCASE, m.id";
 
 fn from_row(r: &Row) -> rusqlite::Result<ItemRow> {
-    let window = match (r.get(13)?, r.get(14)?) {
+    let mut c = super::Columns::new(r);
+    let window = match (c.get(13), c.get(14)) {
         (Some(from), Some(until)) => Some((from, until)),
         _ => None,
     };
-    Ok(ItemRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
+    let row = ItemRow {
+        id: c.get(0),
+        shop_id: c.get(1),
         fields: ItemFields {
-            name: r.get(2)?,
-            description: r.get(3)?,
-            category_id: r.get(4)?,
-            price_cents: r.get(5)?,
-            available: r.get(6)?,
-            position: r.get(7)?,
-            tags: r.get(8)?,
-            allergens: r.get(9)?,
-            prep_minutes: r.get(10)?,
-            stock: r.get(11)?,
-            low_stock: r.get(12)?,
+            name: c.get(2),
+            description: c.get(3),
+            category_id: c.get(4),
+            price_cents: c.get(5),
+            available: c.get(6),
+            position: c.get(7),
+            tags: c.get(8),
+            allergens: c.get(9),
+            prep_minutes: c.get(10),
+            stock: c.get(11),
+            low_stock: c.get(12),
             window,
         },
-        photo: r.get(15)?,
-    })
+        photo: c.get(15),
+    };
+    c.done(row)
 }
 
 /// What search compares against: name and description, lower-cased.
@@ -147,7 +149,7 @@ pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> rusqlite::Resul
         conn,
         "SELECT COALESCE(SUM(photo_bytes), 0) FROM menu_items WHERE id != ?1",
         params![except_item],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -208,7 +210,9 @@ pub fn running_low(
          ORDER BY stock, name COLLATE NOCASE, id LIMIT ?2",
     )?;
     super::all_rows(&mut stmt, params![shop_id, limit], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        let mut c = super::Columns::new(r);
+        let row = (c.get(0), c.get(1), c.get(2));
+        c.done(row)
     })
 }
 
@@ -217,7 +221,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT COUNT(*) FROM menu_items WHERE shop_id = ?1 AND deleted = 0",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -227,7 +231,7 @@ pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
         conn,
         "SELECT COUNT(*) FROM menu_items WHERE deleted = 0",
         params![],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -335,5 +339,5 @@ pub fn shops_with_window_edge(
                AND (?1 IS NULL OR window_from = ?1 OR window_until % 1440 = ?1)
          ORDER BY shop_id",
     )?;
-    super::all_rows(&mut stmt, params![minute], |r| r.get(0))
+    super::all_rows(&mut stmt, params![minute], super::int)
 }

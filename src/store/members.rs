@@ -92,7 +92,7 @@ pub fn counts(conn: &Connection, shop_id: i64) -> rusqlite::Result<(i64, i64)> {
         "SELECT COUNT(*), COUNT(*) FILTER (WHERE role = 'keeper')
          FROM shop_members WHERE shop_id = ?1",
         params![shop_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        super::int_pair,
     )
 }
 
@@ -115,13 +115,16 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<MemberRow>>
          WHERE m.shop_id = ?1 ORDER BY m.role = 'keeper' DESC, m.created_at, m.user_id",
     )?;
     super::all_rows(&mut stmt, params![shop_id], |r| {
-        Ok(MemberRow {
-            user_id: r.get(0)?,
-            login: r.get(1)?,
-            name: r.get(2)?,
-            role: r.get(3)?,
-            created_at: r.get(4)?,
-        })
+        let role = r.get(3)?;
+        let mut c = super::Columns::new(r);
+        let row = MemberRow {
+            user_id: c.get(0),
+            login: c.get(1),
+            name: c.get(2),
+            role,
+            created_at: c.get(4),
+        };
+        c.done(row)
     })
 }
 

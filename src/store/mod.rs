@@ -40,6 +40,48 @@ pub(crate) fn all_rows<T>(
     Ok(all)
 }
 
+/// The reader of queries that give one integer: one function for all of
+/// them, not a closure each.
+pub(crate) fn int(row: &rusqlite::Row<'_>) -> rusqlite::Result<i64> {
+    row.get(0)
+}
+
+/// The reader of queries that give two integers.
+pub(crate) fn int_pair(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64)> {
+    Ok((row.get(0)?, row.get(1)?))
+}
+
+/// A row's columns read without an exit per column: the first error is
+/// kept and `done` hands it back, so reading a row is one call per column,
+/// not also a path per column that drops what was read before it.
+pub(crate) struct Columns<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    error: Option<rusqlite::Error>,
+}
+
+impl<'r, 's> Columns<'r, 's> {
+    pub(crate) fn new(row: &'r rusqlite::Row<'s>) -> Self {
+        Columns { row, error: None }
+    }
+
+    /// Column `index`; after an error, a default `done` never hands out.
+    #[inline(never)]
+    pub(crate) fn get<T: rusqlite::types::FromSql + Default>(&mut self, index: usize) -> T {
+        self.row.get(index).unwrap_or_else(|e| {
+            self.error.get_or_insert(e);
+            T::default()
+        })
+    }
+
+    /// `value`, unless a column could not be read.
+    pub(crate) fn done<T>(self, value: T) -> rusqlite::Result<T> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
+    }
+}
+
 /// The one row `sql` gives for `params`, read by `read`; like
 /// `Connection::query_row`, whose body would otherwise be made once per
 /// closure and parameter type.

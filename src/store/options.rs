@@ -27,24 +27,28 @@ const OPTION: &str =
     "SELECT id, group_id, name, price_delta_cents, available, position FROM options";
 
 fn group_row(r: &rusqlite::Row) -> rusqlite::Result<GroupRow> {
-    Ok(GroupRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        name: r.get(2)?,
-        min_choices: r.get(3)?,
-        max_choices: r.get(4)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = GroupRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        name: c.get(2),
+        min_choices: c.get(3),
+        max_choices: c.get(4),
+    };
+    c.done(row)
 }
 
 fn option_row(r: &rusqlite::Row) -> rusqlite::Result<OptionRow> {
-    Ok(OptionRow {
-        id: r.get(0)?,
-        group_id: r.get(1)?,
-        name: r.get(2)?,
-        price_delta_cents: r.get(3)?,
-        available: r.get(4)?,
-        position: r.get(5)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = OptionRow {
+        id: c.get(0),
+        group_id: c.get(1),
+        name: c.get(2),
+        price_delta_cents: c.get(3),
+        available: c.get(4),
+        position: c.get(5),
+    };
+    c.done(row)
 }
 
 pub fn insert_group(
@@ -115,7 +119,7 @@ pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Resul
         conn,
         "SELECT COUNT(*) FROM option_groups WHERE shop_id = ?1 AND deleted = 0",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -142,7 +146,11 @@ pub fn describe(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, Str
         "SELECT g.shop_id, g.name, o.name FROM options o JOIN option_groups g ON g.id = o.group_id
          WHERE o.id = ?1",
     )?
-    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    .query_row([id], |r| {
+        let mut c = super::Columns::new(r);
+        let row = (c.get(0), c.get(1), c.get(2));
+        c.done(row)
+    })
     .optional()
 }
 
@@ -194,7 +202,7 @@ pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Res
         conn,
         "SELECT COUNT(*) FROM options WHERE group_id = ?1 AND deleted = 0",
         params![group_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -207,7 +215,7 @@ pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result
          WHERE g.shop_id = ?1 AND g.deleted = 0
          ORDER BY a.item_id, a.position, a.group_id",
     )?;
-    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    super::all_rows(&mut stmt, params![shop_id], super::int_pair)
 }
 
 /// The live groups an item offers, in its display order.

@@ -144,26 +144,29 @@ macro_rules! open {
 const OPEN: &str = open!();
 
 fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
-    Ok(OrderRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        shop_name: r.get(2)?,
-        customer_token_hash: r.get(3)?,
-        customer_name: r.get(4)?,
-        note: r.get(5)?,
-        status: r.get(6)?,
-        version: r.get(7)?,
-        pickup_code: r.get(8)?,
-        total_cents: r.get(9)?,
-        created_at: r.get(10)?,
-        updated_at: r.get(11)?,
-        request_hash: r.get(12)?,
-        checkout_id: r.get(13)?,
-        pickup_at: r.get(14)?,
-        discount_cents: r.get(15)?,
-        promo_code: r.get(16)?,
-        table_name: r.get(17)?,
-    })
+    let status = r.get(6)?;
+    let mut c = super::Columns::new(r);
+    let row = OrderRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        shop_name: c.get(2),
+        customer_token_hash: c.get(3),
+        customer_name: c.get(4),
+        note: c.get(5),
+        status,
+        version: c.get(7),
+        pickup_code: c.get(8),
+        total_cents: c.get(9),
+        created_at: c.get(10),
+        updated_at: c.get(11),
+        request_hash: c.get(12),
+        checkout_id: c.get(13),
+        pickup_at: c.get(14),
+        discount_cents: c.get(15),
+        promo_code: c.get(16),
+        table_name: c.get(17),
+    };
+    c.done(row)
 }
 
 /// Stores a new order, its change number at its shop's latest until its
@@ -290,7 +293,7 @@ pub fn next_change_seq(conn: &Connection, order_id: i64) -> rusqlite::Result<i64
                     (SELECT coalesce(max(change_seq), 0) FROM orders
                      WHERE shop_id = (SELECT shop_id FROM orders WHERE id = ?1))) + 1",
     )?
-    .query_row([order_id], |r| r.get(0))
+    .query_row([order_id], super::int)
 }
 
 /// Appends an event and stamps the order with it; returns the event id,
@@ -359,28 +362,32 @@ pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>>
          FROM order_line_options WHERE line_id = ?1 ORDER BY rowid",
     )?;
     let rows = super::all_rows(&mut stmt, params![order_id], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
+        let mut c = super::Columns::new(r);
+        let row = (
+            c.get::<i64>(0),
             LineRow {
-                item_id: r.get(1)?,
-                name: r.get(2)?,
-                unit_price_cents: r.get(3)?,
-                qty: r.get(4)?,
-                line_total_cents: r.get(5)?,
-                note: r.get(6)?,
+                item_id: c.get(1),
+                name: c.get(2),
+                unit_price_cents: c.get(3),
+                qty: c.get(4),
+                line_total_cents: c.get(5),
+                note: c.get(6),
                 options: Vec::new(),
             },
-        ))
+        );
+        c.done(row)
     })?;
     let mut lines = Vec::new();
     for (line_id, mut line) in rows {
         line.options = super::all_rows(&mut options, params![line_id], |r| {
-            Ok(LineOptionRow {
-                option_id: r.get(0)?,
-                group_name: r.get(1)?,
-                name: r.get(2)?,
-                price_delta_cents: r.get(3)?,
-            })
+            let mut c = super::Columns::new(r);
+            let row = LineOptionRow {
+                option_id: c.get(0),
+                group_name: c.get(1),
+                name: c.get(2),
+                price_delta_cents: c.get(3),
+            };
+            c.done(row)
         })?;
         lines.push(line);
     }
@@ -396,20 +403,23 @@ pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow
          WHERE e.order_id = ?1 ORDER BY e.id",
     )?;
     super::all_rows(&mut stmt, params![order_id], |r| {
-        Ok(EventRow {
-            from: r.get(0)?,
-            to: r.get(1)?,
-            actor: r.get(2)?,
-            reason: r.get(3)?,
-            at: r.get(4)?,
-        })
+        let to = r.get(1)?;
+        let mut c = super::Columns::new(r);
+        let row = EventRow {
+            from: c.get(0),
+            to,
+            actor: c.get(2),
+            reason: c.get(3),
+            at: c.get(4),
+        };
+        c.done(row)
     })
 }
 
 /// The highest change sequence number among a shop's orders (0 if none).
 pub fn shop_version(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM orders WHERE shop_id = ?1")?
-        .query_row([shop_id], |r| r.get(0))
+        .query_row([shop_id], super::int)
 }
 
 /// Up to `limit` of a shop's open orders with ids above `after`, oldest
@@ -449,7 +459,7 @@ pub fn open_count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<
         "SELECT COUNT(*) FROM orders INDEXED BY orders_open_code WHERE shop_id = ?1 AND ",
         open!()
     ))?
-    .query_row([shop_id], |r| r.get(0))
+    .query_row([shop_id], super::int)
 }
 
 /// How many open orders were placed under a customer token or from an address.
@@ -459,7 +469,7 @@ pub fn open_count_for_device(
     placed_from: &str,
 ) -> rusqlite::Result<i64> {
     conn.prepare_cached(OPEN_FOR_DEVICE)?
-        .query_row(params![token_hash, placed_from], |r| r.get(0))
+        .query_row(params![token_hash, placed_from], super::int)
 }
 
 /// The token's open orders plus the address's under other tokens: a
@@ -525,12 +535,14 @@ pub fn insert_checkout(
 }
 
 fn checkout_row(r: &Row) -> rusqlite::Result<CheckoutRow> {
-    Ok(CheckoutRow {
-        id: r.get(0)?,
-        customer_token_hash: r.get(1)?,
-        request_hash: r.get(2)?,
-        created_at: r.get(3)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = CheckoutRow {
+        id: c.get(0),
+        customer_token_hash: c.get(1),
+        request_hash: c.get(2),
+        created_at: c.get(3),
+    };
+    c.done(row)
 }
 
 const CHECKOUT_SELECT: &str =
@@ -592,7 +604,7 @@ pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> rusqlit
         "SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND pickup_at = ?2
            AND status <> 'cancelled'",
         params![shop_id, pickup_at],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -674,12 +686,14 @@ pub fn waiting_items(
          GROUP BY l.item_id, chosen ORDER BY total DESC, MAX(l.name), chosen LIMIT ?2",
     )?;
     super::all_rows(&mut stmt, params![shop_id, limit, now], |r| {
-        Ok(WaitingRow {
-            item_id: r.get(0)?,
-            name: r.get(1)?,
-            options: r.get(2)?,
-            qty: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = WaitingRow {
+            item_id: c.get(0),
+            name: c.get(1),
+            options: c.get(2),
+            qty: c.get(3),
+        };
+        c.done(row)
     })
 }
 
@@ -699,12 +713,14 @@ const READY_AT: &str = "(SELECT COALESCE(MAX(e.created_at), 0) FROM order_events
                          WHERE e.order_id = o.id AND e.to_status = 'ready')";
 
 fn serving_row(r: &Row) -> rusqlite::Result<ServingRow> {
-    Ok(ServingRow {
-        shop_id: r.get(0)?,
-        shop_name: r.get(1)?,
-        pickup_code: r.get(2)?,
-        ready_at: r.get(3)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = ServingRow {
+        shop_id: c.get(0),
+        shop_name: c.get(1),
+        pickup_code: c.get(2),
+        ready_at: c.get(3),
+    };
+    c.done(row)
 }
 
 /// Approved shops' (or one shop's) orders being prepared, oldest first:
@@ -754,7 +770,7 @@ pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Res
             conn,
             "SELECT COALESCE(MAX(id), 0) FROM order_events",
             params![],
-            |r| r.get(0),
+            super::int,
         ),
     }
 }
@@ -775,7 +791,7 @@ pub fn delete_finished_before(
            AND id IS NOT (SELECT order_id FROM order_events ORDER BY id DESC LIMIT 1)
          LIMIT ?2",
     )?;
-    let ids: Vec<i64> = super::all_rows(&mut stmt, params![before, limit], |r| r.get(0))?;
+    let ids: Vec<i64> = super::all_rows(&mut stmt, params![before, limit], super::int)?;
     for id in &ids {
         conn.execute(
             "DELETE FROM order_line_options WHERE line_id IN

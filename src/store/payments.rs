@@ -63,15 +63,18 @@ pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Payme
          WHERE p.order_id = ?1 ORDER BY p.id",
     )?;
     super::all_rows(&mut stmt, params![order_id], |r| {
-        Ok(PaymentRow {
-            kind: r.get(0)?,
-            method: r.get(1)?,
-            amount_cents: r.get(2)?,
-            tip_cents: r.get(3)?,
-            reason: r.get(4)?,
-            by: r.get(5)?,
-            at: r.get(6)?,
-        })
+        let kind = r.get(0)?;
+        let mut c = super::Columns::new(r);
+        let row = PaymentRow {
+            kind,
+            method: c.get(1),
+            amount_cents: c.get(2),
+            tip_cents: c.get(3),
+            reason: c.get(4),
+            by: c.get(5),
+            at: c.get(6),
+        };
+        c.done(row)
     })
 }
 

@@ -44,18 +44,21 @@ const SELECT: &str = "SELECT id, shop_id, code, kind, value, min_subtotal_cents,
                       FROM promo_codes";
 
 fn from_row(r: &Row) -> rusqlite::Result<PromoCodeRow> {
-    Ok(PromoCodeRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        code: r.get(2)?,
-        kind: r.get(3)?,
-        value: r.get(4)?,
-        min_subtotal_cents: r.get(5)?,
-        starts_at: r.get(6)?,
-        ends_at: r.get(7)?,
-        use_limit: r.get(8)?,
-        used: r.get(9)?,
-    })
+    let kind = r.get(3)?;
+    let mut c = super::Columns::new(r);
+    let row = PromoCodeRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        code: c.get(2),
+        kind,
+        value: c.get(4),
+        min_subtotal_cents: c.get(5),
+        starts_at: c.get(6),
+        ends_at: c.get(7),
+        use_limit: c.get(8),
+        used: c.get(9),
+    };
+    c.done(row)
 }
 
 /// The new code's id; `None` when the shop already has this code.
@@ -149,7 +152,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT count(*) FROM promo_codes WHERE shop_id = ?1",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 

@@ -16,14 +16,16 @@ const SELECT: &str = "SELECT p.id, p.shop_id, s.name, p.text, p.starts_at, p.end
                       FROM promotions p JOIN shops s ON s.id = p.shop_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<PromotionRow> {
-    Ok(PromotionRow {
-        id: r.get(0)?,
-        shop_id: r.get(1)?,
-        shop_name: r.get(2)?,
-        text: r.get(3)?,
-        starts_at: r.get(4)?,
-        ends_at: r.get(5)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = PromotionRow {
+        id: c.get(0),
+        shop_id: c.get(1),
+        shop_name: c.get(2),
+        text: c.get(3),
+        starts_at: c.get(4),
+        ends_at: c.get(5),
+    };
+    c.done(row)
 }
 
 pub fn insert(
@@ -105,7 +107,7 @@ pub fn shops_with_edge(conn: &Connection, after: i64, now: i64) -> rusqlite::Res
         "SELECT DISTINCT shop_id FROM promotions
          WHERE (starts_at > ?1 AND starts_at <= ?2) OR (ends_at > ?1 AND ends_at <= ?2)",
     )?;
-    super::all_rows(&mut stmt, params![after, now], |r| r.get(0))
+    super::all_rows(&mut stmt, params![after, now], super::int)
 }
 
 /// How many of the shop's promotions have not ended by `now`.
@@ -115,7 +117,7 @@ pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::R
         "SELECT count(*) FROM promotions
          WHERE shop_id = ?1 AND (ends_at IS NULL OR ends_at > ?2)",
         params![shop_id, now],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -124,7 +126,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
         conn,
         "SELECT count(*) FROM promotions WHERE shop_id = ?1",
         params![shop_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 

@@ -72,12 +72,14 @@ pub fn totals(
         range(shop, orders)
     );
     conn.prepare(&sql)?.query_row(params![from, to, shop], |r| {
-        Ok(Totals {
-            orders: r.get(0)?,
-            completed: r.get(1)?,
-            cancelled: r.get(2)?,
-            revenue_cents: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = Totals {
+            orders: c.get(0),
+            completed: c.get(1),
+            cancelled: c.get(2),
+            revenue_cents: c.get(3),
+        };
+        c.done(row)
     })
 }
 
@@ -117,9 +119,7 @@ pub fn quarter_hours(
         range(shop, orders)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    super::all_rows(&mut stmt, params![from, to, shop], super::int_pair)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,12 +153,14 @@ pub fn top_items(
     );
     let mut stmt = conn.prepare(&sql)?;
     super::all_rows(&mut stmt, params![from, to, shop, limit], |r| {
-        Ok(ItemSales {
-            name: r.get(0)?,
-            options: r.get(1)?,
-            qty: r.get(2)?,
-            revenue_cents: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = ItemSales {
+            name: c.get(0),
+            options: c.get(1),
+            qty: c.get(2),
+            revenue_cents: c.get(3),
+        };
+        c.done(row)
     })
 }
 
@@ -226,7 +228,7 @@ pub fn refunded(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> rus
         range(shop, Orders::All)
     );
     conn.prepare(&sql)?
-        .query_row(params![from, to, shop], |r| r.get(0))
+        .query_row(params![from, to, shop], super::int)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,12 +261,14 @@ pub fn waste(
         shop_filter
     ))?;
     super::all_rows(&mut stmt, params![from, to, shop, limit], |r| {
-        Ok(WasteSum {
-            shop: r.get(0)?,
-            ingredient: r.get(1)?,
-            qty: r.get(2)?,
-            entries: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = WasteSum {
+            shop: c.get(0),
+            ingredient: c.get(1),
+            qty: c.get(2),
+            entries: c.get(3),
+        };
+        c.done(row)
     })
 }
 
@@ -292,17 +296,19 @@ pub fn rollup(
         quarters(shop)
     );
     conn.prepare(&sql)?.query_row(params![from, to, shop], |r| {
-        Ok(Rollup {
+        let mut c = super::Columns::new(r);
+        let row = Rollup {
             totals: Totals {
-                orders: r.get(0)?,
-                completed: r.get(1)?,
-                cancelled: r.get(2)?,
-                revenue_cents: r.get(3)?,
+                orders: c.get(0),
+                completed: c.get(1),
+                cancelled: c.get(2),
+                revenue_cents: c.get(3),
             },
-            refunded_cents: r.get(4)?,
-            prep_orders: r.get(5)?,
-            prep_ms: r.get(6)?,
-        })
+            refunded_cents: c.get(4),
+            prep_orders: c.get(5),
+            prep_ms: c.get(6),
+        };
+        c.done(row)
     })
 }
 
@@ -318,9 +324,7 @@ pub fn rollup_quarter_hours(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    super::all_rows(&mut stmt, params![from, to, shop], super::int_pair)
 }
 
 /// Finished orders per whole minute from placement to ready.
@@ -335,9 +339,7 @@ pub fn rollup_prep_minutes(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    super::all_rows(&mut stmt, params![from, to, shop], super::int_pair)
 }
 
 /// Every item and options sold in completed orders (not only the top).
@@ -354,12 +356,14 @@ pub fn rollup_items(
     );
     let mut stmt = conn.prepare(&sql)?;
     super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok(ItemSales {
-            name: r.get(0)?,
-            options: r.get(1)?,
-            qty: r.get(2)?,
-            revenue_cents: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = ItemSales {
+            name: c.get(0),
+            options: c.get(1),
+            qty: c.get(2),
+            revenue_cents: c.get(3),
+        };
+        c.done(row)
     })
 }
 

@@ -23,7 +23,7 @@ pub fn user_id(conn: &Connection, token_hash: &str, now: i64) -> rusqlite::Resul
         conn,
         "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
         params![token_hash, now],
-        |r| r.get(0),
+        super::int,
     )
     .optional()
 }

@@ -33,17 +33,20 @@ const SELECT: &str = "SELECT s.id, s.owner_user_id, u.email, s.name, s.descripti
                       FROM shops s JOIN users u ON u.id = s.owner_user_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<ShopRow> {
-    Ok(ShopRow {
-        id: r.get(0)?,
-        owner_user_id: r.get(1)?,
-        owner_email: r.get(2)?,
-        name: r.get(3)?,
-        description: r.get(4)?,
-        status: r.get(5)?,
-        open: r.get(6)?,
-        created_at: r.get(7)?,
-        paused_until: r.get(8)?,
-    })
+    let status = r.get(5)?;
+    let mut c = super::Columns::new(r);
+    let row = ShopRow {
+        id: c.get(0),
+        owner_user_id: c.get(1),
+        owner_email: c.get(2),
+        name: c.get(3),
+        description: c.get(4),
+        status,
+        open: c.get(6),
+        created_at: c.get(7),
+        paused_until: c.get(8),
+    };
+    c.done(row)
 }
 
 pub fn insert(
@@ -89,7 +92,7 @@ pub fn count_with_status(conn: &Connection, status: ShopStatus) -> rusqlite::Res
         conn,
         "SELECT COUNT(*) FROM shops WHERE status = ?1",
         params![status],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -128,7 +131,7 @@ pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>>
         conn,
         "SELECT menu_version FROM shops WHERE id = ?1",
         params![id],
-        |r| r.get(0),
+        super::int,
     )
     .optional()
 }
@@ -169,7 +172,7 @@ pub fn set_paused_until(
 pub fn end_pauses(conn: &Connection, now: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt =
         conn.prepare("UPDATE shops SET paused_until = NULL WHERE paused_until <= ?1 RETURNING id")?;
-    let mut shops: Vec<i64> = super::all_rows(&mut stmt, params![now], |r| r.get(0))?;
+    let mut shops: Vec<i64> = super::all_rows(&mut stmt, params![now], super::int)?;
     shops.sort_unstable();
     Ok(shops)
 }
@@ -189,10 +192,12 @@ pub fn slots(conn: &Connection, shop_id: i64) -> rusqlite::Result<Slots> {
                 (Some(from), Some(until)) => Some((from, until)),
                 _ => None,
             };
-            Ok(Slots {
+            let mut c = super::Columns::new(r);
+            let row = Slots {
                 hours,
-                cap: r.get(2)?,
-            })
+                cap: c.get(2),
+            };
+            c.done(row)
         })
 }
 

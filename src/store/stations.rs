@@ -17,11 +17,13 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>
          ORDER BY position, id",
     )?;
     super::all_rows(&mut stmt, params![shop_id], |r| {
-        Ok(StationRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            position: r.get(2)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = StationRow {
+            id: c.get(0),
+            name: c.get(1),
+            position: c.get(2),
+        };
+        c.done(row)
     })
 }
 
@@ -31,11 +33,13 @@ pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option
         "SELECT id, name, position FROM stations WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
         params![id, shop_id],
         |r| {
-            Ok(StationRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                position: r.get(2)?,
-            })
+            let mut c = super::Columns::new(r);
+            let row = StationRow {
+                id: c.get(0),
+                name: c.get(1),
+                position: c.get(2),
+            };
+            c.done(row)
         },
     )
     .optional()
@@ -104,13 +108,13 @@ pub fn routes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64
         "SELECT si.item_id, si.station_id FROM station_items si
          JOIN stations s ON s.id = si.station_id WHERE s.shop_id = ?1 ORDER BY si.item_id",
     )?;
-    super::all_rows(&mut stmt, params![shop_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    super::all_rows(&mut stmt, params![shop_id], super::int_pair)
 }
 
 /// The item ids routed to a station.
 pub fn items_of(conn: &Connection, station_id: i64) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare("SELECT item_id FROM station_items WHERE station_id = ?1")?;
-    super::all_rows(&mut stmt, params![station_id], |r| r.get(0))
+    super::all_rows(&mut stmt, params![station_id], super::int)
 }
 
 /// A station holding items of an order, and when it marked them done.
@@ -133,12 +137,14 @@ pub fn of_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<OrderS
          WHERE oi.order_id = ?1 GROUP BY s.id ORDER BY s.position, s.id",
     )?;
     super::all_rows(&mut stmt, params![order_id], |r| {
-        Ok(OrderStationRow {
-            station_id: r.get(0)?,
-            name: r.get(1)?,
-            items: r.get(2)?,
-            done_at: r.get(3)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = OrderStationRow {
+            station_id: c.get(0),
+            name: c.get(1),
+            items: c.get(2),
+            done_at: c.get(3),
+        };
+        c.done(row)
     })
 }
 
@@ -150,7 +156,7 @@ pub fn unrouted_lines(conn: &Connection, order_id: i64) -> rusqlite::Result<i64>
          WHERE oi.order_id = ?1
            AND NOT EXISTS (SELECT 1 FROM station_items si WHERE si.item_id = oi.item_id)",
         params![order_id],
-        |r| r.get(0),
+        super::int,
     )
 }
 
@@ -230,12 +236,14 @@ pub fn marks(
          ORDER BY s.shop_id, s.position, s.id"
     ))?;
     super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        Ok(MarkRow {
-            station_id: r.get(0)?,
-            station: r.get(1)?,
-            placed_at: r.get(2)?,
-            took_ms: r.get(3)?,
-            items: r.get(4)?,
-        })
+        let mut c = super::Columns::new(r);
+        let row = MarkRow {
+            station_id: c.get(0),
+            station: c.get(1),
+            placed_at: c.get(2),
+            took_ms: c.get(3),
+            items: c.get(4),
+        };
+        c.done(row)
     })
 }

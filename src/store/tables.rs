@@ -14,13 +14,15 @@ pub struct TableRow {
 const SELECT: &str = "SELECT id, name, area, code, secret FROM venue_tables";
 
 fn from_row(r: &Row) -> rusqlite::Result<TableRow> {
-    Ok(TableRow {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        area: r.get(2)?,
-        code: r.get(3)?,
-        secret: r.get(4)?,
-    })
+    let mut c = super::Columns::new(r);
+    let row = TableRow {
+        id: c.get(0),
+        name: c.get(1),
+        area: c.get(2),
+        code: c.get(3),
+        secret: c.get(4),
+    };
+    c.done(row)
 }
 
 /// Inserts a table; `None` when `code` is taken.

@@ -22,12 +22,15 @@ pub struct UserRow {
 const COLUMNS: &str = "id, name, role, password_hash";
 
 fn from_row(r: &Row) -> rusqlite::Result<UserRow> {
-    Ok(UserRow {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        role: r.get(2)?,
-        password_hash: r.get(3)?,
-    })
+    let role = r.get(2)?;
+    let mut c = super::Columns::new(r);
+    let row = UserRow {
+        id: c.get(0),
+        name: c.get(1),
+        role,
+        password_hash: c.get(3),
+    };
+    c.done(row)
 }
 
 pub fn insert(
@@ -79,6 +82,6 @@ pub fn count_by_role(conn: &Connection, role: Role) -> rusqlite::Result<i64> {
         conn,
         "SELECT COUNT(*) FROM users WHERE role = ?1",
         params![role],
-        |r| r.get(0),
+        super::int,
     )
 }

@@ -196,29 +196,29 @@ const WASTE_SHOWN: i64 = 50;
 
 /// Per day and station: items, median and 95th percentile of the times.
 pub fn station_days(zone: &Zone, marks: Vec<MarkRow>) -> Vec<StationDay> {
-    let mut days: std::collections::BTreeMap<(String, String, i64), (i64, Vec<i64>)> =
-        Default::default();
-    for mark in marks {
-        let day = Date::of(zone, mark.placed_at).to_string();
-        let entry = days
-            .entry((day, mark.station, mark.station_id))
-            .or_default();
-        entry.0 += mark.items;
-        entry.1.push(mark.took_ms);
-    }
-    days.into_iter()
-        .map(|((day, station, station_id), (items, mut times))| {
-            times.sort_unstable();
-            StationDay {
-                station_id,
-                station,
-                day,
-                items,
-                median_ms: percentile(&times, 50).unwrap_or(0),
-                p95_ms: percentile(&times, 95).unwrap_or(0),
-            }
+    // Sorted by day, station and time: each station's day is then a run
+    // of rows with its times in order.
+    let mut rows: Vec<(Date, String, i64, i64, i64)> = marks
+        .into_iter()
+        .map(|m| {
+            let day = Date::of(zone, m.placed_at);
+            (day, m.station, m.station_id, m.took_ms, m.items)
         })
-        .collect()
+        .collect();
+    rows.sort_unstable();
+    let mut days = Vec::new();
+    for run in rows.chunk_by(|a, b| (a.0, &a.1, a.2) == (b.0, &b.1, b.2)) {
+        let times: Vec<i64> = run.iter().map(|r| r.3).collect();
+        days.push(StationDay {
+            station_id: run[0].2,
+            station: run[0].1.clone(),
+            day: run[0].0.to_string(),
+            items: run.iter().map(|r| r.4).sum(),
+            median_ms: percentile(&times, 50).unwrap_or(0),
+            p95_ms: percentile(&times, 95).unwrap_or(0),
+        });
+    }
+    days
 }
 
 /// Where a report's figures come from: the rollups (migration 016) with
@@ -265,7 +265,8 @@ struct Figures {
     refunded_cents: i64,
     prep_orders: i64,
     prep_ms: i64,
-    prep_minutes: std::collections::BTreeMap<i64, i64>,
+    /// Orders per whole minute (`prep_minute`), indexed by the minute.
+    prep_minutes: Vec<i64>,
     quarters: Vec<(i64, i64)>,
     items: Vec<ItemSales>,
     by_method: Vec<(String, i64, i64, i64)>,
@@ -276,8 +277,15 @@ impl Figures {
         for &ms in times {
             self.prep_orders += 1;
             self.prep_ms += ms;
-            *self.prep_minutes.entry(prep_minute(ms)).or_default() += 1;
+            self.count_minute(prep_minute(ms), 1);
         }
+    }
+
+    fn count_minute(&mut self, minute: i64, orders: i64) {
+        if self.prep_minutes.is_empty() {
+            self.prep_minutes = vec![0; PREP_MINUTES_MAX as usize + 1];
+        }
+        self.prep_minutes[minute.clamp(0, PREP_MINUTES_MAX) as usize] += orders;
     }
 
     fn from_orders(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> Result<Figures> {
@@ -306,38 +314,36 @@ impl Figures {
             refunded_cents: rollup.refunded_cents,
             prep_orders: rollup.prep_orders,
             prep_ms: rollup.prep_ms,
-            prep_minutes: reports::rollup_prep_minutes(conn, first, end, shop)?
-                .into_iter()
-                .collect(),
+            prep_minutes: Vec::new(),
             quarters: reports::rollup_quarter_hours(conn, first, end, shop)?,
             items: reports::rollup_items(conn, first, end, shop)?,
             by_method: reports::rollup_methods(conn, first, end, shop)?,
         };
+        for (minute, orders) in reports::rollup_prep_minutes(conn, first, end, shop)? {
+            figures.count_minute(minute, orders);
+        }
         figures.add_prep_times(&reports::prep_times(conn, from, to, shop, Orders::Open)?);
         figures
             .quarters
             .extend(reports::quarter_hours(conn, from, to, shop, Orders::Open)?);
-        let mut items: std::collections::BTreeMap<(String, String), (i64, i64)> = figures
-            .items
-            .drain(..)
-            .map(|i| ((i.name, i.options), (i.qty, i.revenue_cents)))
-            .collect();
-        for i in reports::top_items(conn, from, to, shop, Orders::Open, -1)? {
-            let sums = items.entry((i.name, i.options)).or_default();
-            sums.0 += i.qty;
-            sums.1 += i.revenue_cents;
+        // The open orders' sales added to the rollups' of the same item
+        // and options: sorted by both, each pair is one run.
+        let mut sales = std::mem::take(&mut figures.items);
+        sales.extend(reports::top_items(conn, from, to, shop, Orders::Open, -1)?);
+        sort_sales(&mut sales, |a, b| {
+            (&a.name, &a.options).cmp(&(&b.name, &b.options))
+        });
+        for sale in sales {
+            match figures.items.last_mut() {
+                Some(last) if last.name == sale.name && last.options == sale.options => {
+                    last.qty += sale.qty;
+                    last.revenue_cents += sale.revenue_cents;
+                }
+                _ => figures.items.push(sale),
+            }
         }
-        figures.items = items
-            .into_iter()
-            .map(|((name, options), (qty, revenue_cents))| ItemSales {
-                name,
-                options,
-                qty,
-                revenue_cents,
-            })
-            .collect();
         // As the direct query orders them.
-        figures.items.sort_by(|a, b| {
+        sort_sales(&mut figures.items, |a, b| {
             (b.qty, b.revenue_cents, &a.name, &a.options).cmp(&(
                 a.qty,
                 a.revenue_cents,
@@ -348,6 +354,12 @@ impl Figures {
         figures.items.truncate(TOP_ITEMS as usize);
         Ok(figures)
     }
+}
+
+/// Sorts sales whose name and options are unique (so no two are equal):
+/// one sort for both orders, the comparison passed as a plain function.
+fn sort_sales(sales: &mut [ItemSales], by: fn(&ItemSales, &ItemSales) -> std::cmp::Ordering) {
+    sales.sort_unstable_by(by);
 }
 
 /// The report of `shop` (or the venue) for the days `first..=last`, from
@@ -439,14 +451,17 @@ pub fn build_from(
 
 /// The nearest-rank percentile `p` of counts per whole minute, as the
 /// end of its minute: at most a minute above the exact figure.
-pub fn minutes_percentile(counts: &std::collections::BTreeMap<i64, i64>, p: i64) -> Option<i64> {
-    let total: i64 = counts.values().sum();
+pub fn minutes_percentile(counts: &[i64], p: i64) -> Option<i64> {
+    let total: i64 = counts.iter().sum();
     let rank = (total * p + 99) / 100;
     let mut seen = 0;
-    counts.iter().find_map(|(&minute, &count)| {
+    for (minute, &count) in counts.iter().enumerate() {
         seen += count;
-        (total > 0 && seen >= rank.max(1)).then_some((minute + 1) * 60_000)
-    })
+        if total > 0 && seen >= rank.max(1) {
+            return Some((minute as i64 + 1) * 60_000);
+        }
+    }
+    None
 }
 
 /// The nearest-rank percentile `p` of ascending `sorted` values.
@@ -789,7 +804,13 @@ mod tests {
         assert_eq!(percentile(&values, 95), Some(19));
         assert_eq!(percentile(&values[..1], 95), Some(1));
         assert_eq!(percentile(&[], 95), None);
-        let minutes = |pairs: &[(i64, i64)]| pairs.iter().copied().collect();
+        let minutes = |pairs: &[(usize, i64)]| {
+            let mut counts = vec![0; 10];
+            for &(minute, orders) in pairs {
+                counts[minute] = orders;
+            }
+            counts
+        };
         // 20 orders: 19 within minute 3, the 20th in minute 9.
         assert_eq!(
             minutes_percentile(&minutes(&[(3, 19), (9, 1)]), 95),

@@ -109,17 +109,34 @@ impl Venue {
     }
 
     pub fn validate(self) -> Result<Venue> {
-        let languages = offered_languages(&self.language, &self.languages)?;
-        let decimal_separator =
-            text::optional_line("decimal_separator", &self.decimal_separator, 4)?;
+        // Every check runs (none has effects) and the first error is the
+        // answer: one exit, not one per field dropping what came before.
+        let mut error = None;
+        let languages = first_error(
+            &mut error,
+            offered_languages(&self.language, &self.languages),
+        );
+        let decimal_separator = first_error(
+            &mut error,
+            text::optional_line("decimal_separator", &self.decimal_separator, 4),
+        );
         // Untrimmed: a space is the usual separator in some countries.
         let thousands_separator = text::clean_line(&self.thousands_separator);
-        text::check_length("thousands_separator", &thousands_separator, 4)?;
-        let (time_zone, time_zone_rule) = valid_zone(&self.time_zone, &self.time_zone_rule)?;
-        Ok(Venue {
-            name: text::required("name", &self.name, 80)?,
-            terms: text::optional_text("terms", &self.terms, 5_000)?,
-            currency: text::optional_line("currency", &self.currency, 8)?,
+        first_error(
+            &mut error,
+            text::check_length("thousands_separator", &thousands_separator, 4),
+        );
+        let (time_zone, time_zone_rule) = first_error(
+            &mut error,
+            valid_zone(&self.time_zone, &self.time_zone_rule),
+        );
+        let venue = Venue {
+            name: first_error(&mut error, text::required("name", &self.name, 80)),
+            terms: first_error(&mut error, text::optional_text("terms", &self.terms, 5_000)),
+            currency: first_error(
+                &mut error,
+                text::optional_line("currency", &self.currency, 8),
+            ),
             decimals: self.decimals.min(MAX_DECIMALS),
             // Without a separator, "1250" could be 12.50 or 1250.
             decimal_separator: if decimal_separator.is_empty() {
@@ -146,10 +163,14 @@ impl Venue {
                 .board_ready_seconds
                 .clamp(*BOARD_READY_SECONDS.start(), *BOARD_READY_SECONDS.end()),
             // 32 bytes is the most an SSID can have.
-            ssid: text::optional_line("ssid", &self.ssid, 32)?,
+            ssid: first_error(&mut error, text::optional_line("ssid", &self.ssid, 32)),
             client_retention_days: self.client_retention_days.clamp(1, MAX_RETENTION_DAYS),
             order_retention_days: self.order_retention_days.clamp(0, MAX_RETENTION_DAYS),
-        })
+        };
+        match error {
+            Some(e) => Err(e),
+            None => Ok(venue),
+        }
     }
 
     /// How the venue's amounts look, on pages, in messages and in the script.
@@ -218,6 +239,14 @@ impl Venue {
 
 /// The offered languages as stored: each one known, in catalogue order,
 /// with the default among them (blanks, as an unticked form sends, skipped).
+/// `checked`'s value, or a default once `error` holds the first error.
+fn first_error<T: Default>(error: &mut Option<Error>, checked: Result<T>) -> T {
+    checked.unwrap_or_else(|e| {
+        error.get_or_insert(e);
+        T::default()
+    })
+}
+
 fn offered_languages(default: &str, chosen: &[String]) -> Result<Vec<String>> {
     let unknown = |lang: &str| Error::bad(Code::VenueUnknownLanguage).with("lang", lang);
     if i18n::find(default).is_none() {
