@@ -66,7 +66,7 @@ pub(crate) enum ClientsCommand {
     /// it within seconds
     Allow {
         target: Target,
-        #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES,
+        #[arg(long, default_value = clients::DEFAULT_SESSION_MINUTES,
               value_parser = clap::value_parser!(u32).range(1..=525_600))]
         minutes: u32,
     },

@@ -55,7 +55,7 @@ pub struct ServeArgs {
     pub mode: Mode,
 
     /// How long an acceptance lasts before the client sees the portal again
-    #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES, value_name = "MINUTES",
+    #[arg(long, default_value = clients::DEFAULT_SESSION_MINUTES, value_name = "MINUTES",
           value_parser = clap::value_parser!(u32).range(1..=525_600))]
     pub session_minutes: u32,
 
@@ -78,19 +78,19 @@ pub struct ServeArgs {
 
     /// Most HTTP connections open at once; more are answered 503 at once.
     /// Lowered at start if the open-file limit cannot hold them
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N",
+    #[arg(long, default_value = DEFAULT_MAX_CONNECTIONS, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
 
     /// Most HTTP connections open at once from one client address (an IPv6
     /// client: its /64)
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_name = "N",
+    #[arg(long, default_value = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections_per_client: u32,
 
     /// Drop a connection whose client has taken none of its answer for this long
     // A u32 as the counts above are: one clap parser (its code) serves all three.
-    #[arg(long, default_value_t = DEFAULT_WRITE_TIMEOUT_SECS, value_name = "SECONDS",
+    #[arg(long, default_value = DEFAULT_WRITE_TIMEOUT_SECS, value_name = "SECONDS",
           value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub write_timeout: u32,
 
@@ -260,11 +260,13 @@ fn raise_file_limit(wanted: u64) -> Result<u64> {
     }
 }
 
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+// The defaults as text, as clap takes them: formatting numbers for it
+// would cost code at every start.
+pub const DEFAULT_MAX_CONNECTIONS: &str = "1024";
 /// A phone's browser opens about six connections, more with long-polls and
 /// the captive-portal sheet beside the browser; a shop's tablet a few more.
-pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
-pub const DEFAULT_WRITE_TIMEOUT_SECS: u32 = 20;
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: &str = "64";
+pub const DEFAULT_WRITE_TIMEOUT_SECS: &str = "20";
 /// Below this many connections the server could not serve a venue at all,
 /// so start-up fails instead of running crippled.
 const MIN_CONNECTIONS: u64 = 16;
