@@ -7,7 +7,7 @@ use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, ClientSettings};
 use crate::portal::{dns, firewall, Mode, PortalConfig};
 use clap::builder::ValueParser;
-use clap::{value_parser, Arg, ArgAction, ArgGroup, ArgMatches};
+use clap::{value_parser, Arg, ArgAction, ArgMatches};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -299,17 +299,10 @@ impl Flag {
 }
 
 impl clap::Args for ServeArgs {
-    fn group_id() -> Option<clap::Id> {
-        Some(clap::Id::from("ServeArgs"))
-    }
-
     fn augment_args(command: clap::Command) -> clap::Command {
-        let group = ArgGroup::new("ServeArgs")
-            .multiple(true)
-            .args(FLAGS.iter().map(|flag| flag.id));
-        FLAGS.iter().fold(command.group(group), |command, flag| {
-            command.arg(flag.arg())
-        })
+        FLAGS
+            .iter()
+            .fold(command, |command, flag| command.arg(flag.arg()))
     }
 
     fn augment_args_for_update(command: clap::Command) -> clap::Command {
