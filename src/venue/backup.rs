@@ -110,9 +110,9 @@ pub fn check(path: &Path) -> Result<i64> {
     };
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| refuse(e.to_string()))?;
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| refuse(e.to_string()))?;
+    let version = db::pragma(&conn, "PRAGMA user_version")
+        .map_err(|e| refuse(e.to_string()))?
+        .unwrap_or(0);
     if version > db::SCHEMA_VERSION as i64 {
         return Err(refuse(format!(
             "its schema version {version} is newer than this orderspot's ({})",
