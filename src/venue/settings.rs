@@ -99,12 +99,16 @@ impl Venue {
                 ..Venue::default()
             });
         };
-        let mut saved: serde_json::Value = serde_json::from_slice(json.as_bytes())
-            .map_err(|e| Error::Internal(format!("venue settings: {e}")))?;
-        if let serde_json::Value::Object(fields) = &mut saved {
-            upgrade_fixed_offset(fields);
-        }
-        serde_json::from_value(saved).map_err(|e| Error::Internal(format!("venue settings: {e}")))
+        let unreadable = |e: serde_json::Error| Error::Internal(format!("venue settings: {e}"));
+        let saved: serde_json::Value =
+            serde_json::from_slice(json.as_bytes()).map_err(unreadable)?;
+        let serde_json::Value::Object(mut fields) = saved else {
+            return Err(Error::Internal("venue settings: not a JSON object".into()));
+        };
+        upgrade_fixed_offset(&mut fields);
+        // From the map, not a `Value`: the derive's path for a struct
+        // written as an array is then not compiled in (about 2 KB).
+        Venue::deserialize(fields).map_err(unreadable)
     }
 
     pub fn validate(self) -> Result<Venue> {
