@@ -6,7 +6,8 @@
 use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, ClientSettings};
 use crate::portal::{dns, firewall, Mode, PortalConfig};
-use clap::Args;
+use clap::builder::ValueParser;
+use clap::{value_parser, Arg, ArgAction, ArgMatches};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,102 +20,357 @@ use std::time::Duration;
 const RESERVED_DESCRIPTORS: u64 = 64;
 
 /// The `serve` flags as clap reads them; `Config::from_args` finishes them.
-#[derive(Args, Debug, Clone)]
+/// Each flag's help is in `FLAGS`.
+#[derive(Debug, Clone)]
 pub struct ServeArgs {
-    /// Address and port to listen on for HTTP
-    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
-
-    /// On an empty database, create a demo venue (owner, three shops, menus)
-    /// and print its accounts
-    #[arg(long)]
     pub demo: bool,
-
-    /// Answer DNS for the captive portal on this address (UDP and TCP),
-    /// e.g. 0.0.0.0:53; off unless given
-    #[arg(long, value_name = "ADDR")]
     pub dns: Option<SocketAddr>,
-
-    /// The portal's IPv4 address on the hotspot: the DNS answer for every
-    /// name, and its /24 is the hotspot (never offered the first-run
-    /// set-up); required with --dns
-    #[arg(long, value_name = "IP")]
     pub portal_ip: Option<Ipv4Addr>,
-
-    /// The portal's IPv6 address for AAAA answers (none: empty answers)
-    #[arg(long, value_name = "IP")]
     pub portal_ip6: Option<Ipv6Addr>,
-
-    /// The portal's own name; redirects point at http://NAME/
-    #[arg(long, default_value = "order.lan", value_name = "NAME")]
     pub portal_host: String,
-
-    /// local: no uplink, the portal answers phones' probes after
-    /// acceptance; internet: accepted clients go out to the internet
-    #[arg(long, default_value = "local", value_name = "local|internet")]
     pub mode: Mode,
-
-    /// How long an acceptance lasts before the client sees the portal again
-    #[arg(long, default_value_t = clients::DEFAULT_SESSION_MINUTES, value_name = "MINUTES",
-          value_parser = clap::value_parser!(u32).range(1..=525_600))]
     pub session_minutes: u32,
-
-    /// A resolver for accepted clients in internet mode (IP or IP:PORT;
-    /// repeat for several, they are asked at once)
-    #[arg(long = "upstream", value_name = "ADDR", value_parser = parse_upstream)]
     pub upstreams: Vec<SocketAddr>,
-
-    /// Firewall backend: nft (the orderspot nftables table) or none
-    #[arg(long, default_value = "none", value_parser = ["nft", "none"])]
     pub firewall: String,
-
-    /// The kernel's ARP table, read for clients' MAC addresses
-    #[arg(long, default_value = "/proc/net/arp", value_name = "PATH")]
     pub arp_path: PathBuf,
-
-    /// Set the venue's name at start
-    #[arg(long, value_name = "NAME")]
     pub venue_name: Option<String>,
-
-    /// Most HTTP connections open at once; more are answered 503 at once.
-    /// Lowered at start if the open-file limit cannot hold them
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
-
-    /// Most HTTP connections open at once from one client address (an IPv6
-    /// client: its /64)
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS_PER_CLIENT, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections_per_client: u32,
-
-    /// Drop a connection whose client has taken none of its answer for this long
-    // A u32 as the counts above are: one clap parser (its code) serves all three.
-    #[arg(long, default_value_t = DEFAULT_WRITE_TIMEOUT_SECS, value_name = "SECONDS",
-          value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub write_timeout: u32,
-
-    /// Serve HTTPS on this address (e.g. 0.0.0.0:8443) with --tls-cert,
-    /// --tls-key and --tls-host
     #[cfg(feature = "https")]
-    #[arg(long, value_name = "ADDR", requires_all = ["tls_cert", "tls_key", "tls_host"])]
     pub tls_listen: Option<SocketAddr>,
-
-    /// The certificate chain for --tls-host (PEM, leaf first)
     #[cfg(feature = "https")]
-    #[arg(long, value_name = "PATH", requires = "tls_listen")]
     pub tls_cert: Option<PathBuf>,
-
-    /// The certificate's private key (PEM)
     #[cfg(feature = "https")]
-    #[arg(long, value_name = "PATH", requires = "tls_listen")]
     pub tls_key: Option<PathBuf>,
-
-    /// The venue's domain the certificate is for: resolves to the portal,
-    /// and the RFC 8908 API's URLs are https://NAME/
     #[cfg(feature = "https")]
-    #[arg(long, value_name = "NAME", requires = "tls_listen")]
     pub tls_host: Option<String>,
+}
+
+/// One `serve` flag, as data: clap's derive wrote about 500 bytes of
+/// builder code per flag on mips, these are built by one loop
+/// (`ServeArgs::augment_args`). Ids are the fields' names.
+struct Flag {
+    id: &'static str,
+    long: &'static str,
+    value_name: &'static str,
+    default: Option<&'static str>,
+    help: &'static str,
+    value: Value,
+    requires: &'static [&'static str],
+}
+
+/// What a flag's value is read as.
+enum Value {
+    /// No value: the flag is on when given.
+    Switch,
+    Address,
+    /// An address, the port 53 when none is given; may be repeated.
+    Upstream,
+    Ipv4,
+    Ipv6,
+    Text,
+    Path,
+    Mode,
+    Firewall,
+    /// A u32 in 1..=the given most (one clap parser for every count).
+    Count(i64),
+}
+
+const FLAGS: &[Flag] = &[
+    Flag {
+        id: "listen",
+        long: "listen",
+        value_name: "ADDR",
+        default: Some("0.0.0.0:8080"),
+        help: "Address and port to listen on for HTTP",
+        value: Value::Address,
+        requires: &[],
+    },
+    Flag {
+        id: "demo",
+        long: "demo",
+        value_name: "DEMO",
+        default: None,
+        help: "On an empty database, create a demo venue (owner, three shops, menus) \
+               and print its accounts",
+        value: Value::Switch,
+        requires: &[],
+    },
+    Flag {
+        id: "dns",
+        long: "dns",
+        value_name: "ADDR",
+        default: None,
+        help: "Answer DNS for the captive portal on this address (UDP and TCP), \
+               e.g. 0.0.0.0:53; off unless given",
+        value: Value::Address,
+        requires: &[],
+    },
+    Flag {
+        id: "portal_ip",
+        long: "portal-ip",
+        value_name: "IP",
+        default: None,
+        help: "The portal's IPv4 address on the hotspot: the DNS answer for every \
+               name, and its /24 is the hotspot (never offered the first-run \
+               set-up); required with --dns",
+        value: Value::Ipv4,
+        requires: &[],
+    },
+    Flag {
+        id: "portal_ip6",
+        long: "portal-ip6",
+        value_name: "IP",
+        default: None,
+        help: "The portal's IPv6 address for AAAA answers (none: empty answers)",
+        value: Value::Ipv6,
+        requires: &[],
+    },
+    Flag {
+        id: "portal_host",
+        long: "portal-host",
+        value_name: "NAME",
+        default: Some("order.lan"),
+        help: "The portal's own name; redirects point at http://NAME/",
+        value: Value::Text,
+        requires: &[],
+    },
+    Flag {
+        id: "mode",
+        long: "mode",
+        value_name: "local|internet",
+        default: Some("local"),
+        help: "local: no uplink, the portal answers phones' probes after \
+               acceptance; internet: accepted clients go out to the internet",
+        value: Value::Mode,
+        requires: &[],
+    },
+    Flag {
+        id: "session_minutes",
+        long: "session-minutes",
+        value_name: "MINUTES",
+        default: Some(clients::DEFAULT_SESSION_MINUTES),
+        help: "How long an acceptance lasts before the client sees the portal again",
+        value: Value::Count(525_600),
+        requires: &[],
+    },
+    Flag {
+        id: "upstreams",
+        long: "upstream",
+        value_name: "ADDR",
+        default: None,
+        help: "A resolver for accepted clients in internet mode (IP or IP:PORT; \
+               repeat for several, they are asked at once)",
+        value: Value::Upstream,
+        requires: &[],
+    },
+    Flag {
+        id: "firewall",
+        long: "firewall",
+        value_name: "FIREWALL",
+        default: Some("none"),
+        help: "Firewall backend: nft (the orderspot nftables table) or none",
+        value: Value::Firewall,
+        requires: &[],
+    },
+    Flag {
+        id: "arp_path",
+        long: "arp-path",
+        value_name: "PATH",
+        default: Some("/proc/net/arp"),
+        help: "The kernel's ARP table, read for clients' MAC addresses",
+        value: Value::Path,
+        requires: &[],
+    },
+    Flag {
+        id: "venue_name",
+        long: "venue-name",
+        value_name: "NAME",
+        default: None,
+        help: "Set the venue's name at start",
+        value: Value::Text,
+        requires: &[],
+    },
+    Flag {
+        id: "max_connections",
+        long: "max-connections",
+        value_name: "N",
+        default: Some(DEFAULT_MAX_CONNECTIONS),
+        help: "Most HTTP connections open at once; more are answered 503 at once. \
+               Lowered at start if the open-file limit cannot hold them",
+        value: Value::Count(1_000_000),
+        requires: &[],
+    },
+    Flag {
+        id: "max_connections_per_client",
+        long: "max-connections-per-client",
+        value_name: "N",
+        default: Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+        help: "Most HTTP connections open at once from one client address (an IPv6 \
+               client: its /64)",
+        value: Value::Count(1_000_000),
+        requires: &[],
+    },
+    Flag {
+        id: "write_timeout",
+        long: "write-timeout",
+        value_name: "SECONDS",
+        default: Some(DEFAULT_WRITE_TIMEOUT_SECS),
+        help: "Drop a connection whose client has taken none of its answer for this long",
+        value: Value::Count(3600),
+        requires: &[],
+    },
+    #[cfg(feature = "https")]
+    Flag {
+        id: "tls_listen",
+        long: "tls-listen",
+        value_name: "ADDR",
+        default: None,
+        help: "Serve HTTPS on this address (e.g. 0.0.0.0:8443) with --tls-cert, \
+               --tls-key and --tls-host",
+        value: Value::Address,
+        requires: &["tls_cert", "tls_key", "tls_host"],
+    },
+    #[cfg(feature = "https")]
+    Flag {
+        id: "tls_cert",
+        long: "tls-cert",
+        value_name: "PATH",
+        default: None,
+        help: "The certificate chain for --tls-host (PEM, leaf first)",
+        value: Value::Path,
+        requires: &["tls_listen"],
+    },
+    #[cfg(feature = "https")]
+    Flag {
+        id: "tls_key",
+        long: "tls-key",
+        value_name: "PATH",
+        default: None,
+        help: "The certificate's private key (PEM)",
+        value: Value::Path,
+        requires: &["tls_listen"],
+    },
+    #[cfg(feature = "https")]
+    Flag {
+        id: "tls_host",
+        long: "tls-host",
+        value_name: "NAME",
+        default: None,
+        help: "The venue's domain the certificate is for: resolves to the portal, \
+               and the RFC 8908 API's URLs are https://NAME/",
+        value: Value::Text,
+        requires: &["tls_listen"],
+    },
+];
+
+impl Flag {
+    fn arg(&self) -> Arg {
+        let arg = Arg::new(self.id)
+            .long(self.long)
+            .value_name(self.value_name)
+            .help(self.help)
+            .requires_all(self.requires.iter().copied())
+            .action(match self.value {
+                Value::Switch => ArgAction::SetTrue,
+                Value::Upstream => ArgAction::Append,
+                _ => ArgAction::Set,
+            });
+        let arg = match self.default {
+            Some(value) => arg.default_value(value),
+            None => arg,
+        };
+        let parser: ValueParser = match self.value {
+            Value::Switch => value_parser!(bool),
+            Value::Address => value_parser!(SocketAddr).into(),
+            Value::Upstream => ValueParser::new(parse_upstream),
+            Value::Ipv4 => value_parser!(Ipv4Addr).into(),
+            Value::Ipv6 => value_parser!(Ipv6Addr).into(),
+            Value::Text => value_parser!(String),
+            Value::Path => value_parser!(PathBuf),
+            Value::Mode => value_parser!(Mode).into(),
+            Value::Firewall => ["nft", "none"].into(),
+            Value::Count(most) => value_parser!(u32).range(1..=most).into(),
+        };
+        arg.value_parser(parser)
+    }
+}
+
+impl clap::Args for ServeArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        FLAGS
+            .iter()
+            .fold(command, |command, flag| command.arg(flag.arg()))
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+impl clap::FromArgMatches for ServeArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> std::result::Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> std::result::Result<Self, clap::Error> {
+        Ok(ServeArgs {
+            listen: given(matches, "listen")?,
+            demo: given(matches, "demo")?,
+            dns: matches.remove_one("dns"),
+            portal_ip: matches.remove_one("portal_ip"),
+            portal_ip6: matches.remove_one("portal_ip6"),
+            portal_host: given(matches, "portal_host")?,
+            mode: given(matches, "mode")?,
+            session_minutes: given(matches, "session_minutes")?,
+            upstreams: matches
+                .remove_many("upstreams")
+                .map(Iterator::collect)
+                .unwrap_or_default(),
+            firewall: given(matches, "firewall")?,
+            arp_path: given(matches, "arp_path")?,
+            venue_name: matches.remove_one("venue_name"),
+            max_connections: given(matches, "max_connections")?,
+            max_connections_per_client: given(matches, "max_connections_per_client")?,
+            write_timeout: given(matches, "write_timeout")?,
+            #[cfg(feature = "https")]
+            tls_listen: matches.remove_one("tls_listen"),
+            #[cfg(feature = "https")]
+            tls_cert: matches.remove_one("tls_cert"),
+            #[cfg(feature = "https")]
+            tls_key: matches.remove_one("tls_key"),
+            #[cfg(feature = "https")]
+            tls_host: matches.remove_one("tls_host"),
+        })
+    }
+
+    /// Every flag has a default or is optional, so the matches hold all
+    /// of them: updating is reading afresh.
+    fn update_from_arg_matches(
+        &mut self,
+        matches: &ArgMatches,
+    ) -> std::result::Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+/// A flag clap always fills (a switch, or one with a default).
+fn given<T: Clone + Send + Sync + 'static>(
+    matches: &mut ArgMatches,
+    id: &str,
+) -> std::result::Result<T, clap::Error> {
+    matches.remove_one(id).ok_or_else(|| not_provided(id))
+}
+
+/// Clap's own words for a flag missing from its matches.
+fn not_provided(id: &str) -> clap::Error {
+    clap::Error::raw(
+        clap::error::ErrorKind::MissingRequiredArgument,
+        format!("the following required argument was not provided: {id}"),
+    )
 }
 
 fn parse_upstream(text: &str) -> std::result::Result<SocketAddr, String> {
@@ -260,11 +516,13 @@ fn raise_file_limit(wanted: u64) -> Result<u64> {
     }
 }
 
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+// The defaults as text, as clap takes them: formatting numbers for it
+// would cost code at every start.
+pub const DEFAULT_MAX_CONNECTIONS: &str = "1024";
 /// A phone's browser opens about six connections, more with long-polls and
 /// the captive-portal sheet beside the browser; a shop's tablet a few more.
-pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
-pub const DEFAULT_WRITE_TIMEOUT_SECS: u32 = 20;
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: &str = "64";
+pub const DEFAULT_WRITE_TIMEOUT_SECS: &str = "20";
 /// Below this many connections the server could not serve a venue at all,
 /// so start-up fails instead of running crippled.
 const MIN_CONNECTIONS: u64 = 16;

@@ -79,7 +79,7 @@ impl Journal {
     fn for_dir(dir: &Path) -> Journal {
         let probe = dir.join(format!(".wal-probe-{}.db", std::process::id()));
         let works = Connection::open(&probe).and_then(|conn| {
-            conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+            pragma(&conn, "PRAGMA journal_mode = WAL")?;
             // The first transaction maps the -shm file.
             conn.execute_batch("CREATE TABLE probe(x)")
         });
@@ -277,14 +277,12 @@ fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
     // quarter of the bytes of the default 4 KiB for an order (flash wear).
     // Only a new, empty database takes it; older ones keep their size.
     conn.execute_batch("PRAGMA page_size = 1024")?;
-    for pragma in journal.pragmas() {
-        conn.query_row(pragma, [], |_| Ok(()))?;
+    for setting in journal.pragmas() {
+        pragma(&conn, setting)?;
     }
     if journal != Journal::Rollback {
-        let pages = wal_checkpoint_pages(conn.query_row("PRAGMA page_size", [], |r| r.get(0))?);
-        conn.query_row(&format!("PRAGMA wal_autocheckpoint = {pages}"), [], |_| {
-            Ok(())
-        })?;
+        let pages = wal_checkpoint_pages(pragma(&conn, "PRAGMA page_size")?.unwrap_or(0));
+        pragma(&conn, &format!("PRAGMA wal_autocheckpoint = {pages}"))?;
     }
     // FULL: an acknowledged order must survive a power cut, routers get many.
     conn.execute_batch(
@@ -292,6 +290,13 @@ fn connect(path: &Path, journal: Journal) -> rusqlite::Result<Connection> {
          PRAGMA foreign_keys = ON;",
     )?;
     Ok(conn)
+}
+
+/// Runs a pragma that answers one row, and reads its number (`None` when
+/// it answers text, as `journal_mode` does): every pragma here goes
+/// through this one `query_row`, not one inlined copy per closure.
+pub(crate) fn pragma(conn: &Connection, sql: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(sql, [], |row| Ok(row.get(0).ok()))
 }
 
 /// Pages of `page_size` bytes in WAL_CHECKPOINT_BYTES.
@@ -321,7 +326,7 @@ fn prepare_dir(data_dir: &Path) -> Result<Journal> {
 
 /// Brings the schema up to date inside one transaction.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = pragma(conn, "PRAGMA user_version")?.unwrap_or(0);
     let current = usize::try_from(current).unwrap_or(0);
     if current > SCHEMA_VERSION {
         log::warn!(

@@ -25,8 +25,10 @@ const RESTORE_EVERY: u64 = 12;
 /// `last_seen` is written at most this often per client: each write is a
 /// synced commit, too costly per request.
 const SEEN_EVERY_MS: i64 = 60_000;
-/// A u32 as the command line reads it (one clap parser for every count).
-pub const DEFAULT_SESSION_MINUTES: u32 = 24 * 60;
+/// The default session length as the command line's default: text, so
+/// clap formats nothing at start (a u32 when read: one clap parser for
+/// every count).
+pub const DEFAULT_SESSION_MINUTES: &str = "1440";
 
 #[derive(Clone)]
 pub struct ClientSettings {
@@ -41,7 +43,7 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         ClientSettings {
-            session_minutes: i64::from(DEFAULT_SESSION_MINUTES),
+            session_minutes: crate::support::text::decimal(DEFAULT_SESSION_MINUTES),
             arp_path: "/proc/net/arp".into(),
             open_firewall: false,
             firewall: Arc::new(crate::portal::firewall::NoFirewall),

@@ -4,9 +4,17 @@
 //! them even if the daemon is down, and the daemon restores them at start.
 
 use crate::error::{Error, Result};
-use std::io::Write;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::spawn::{posix_spawnp, PosixSpawnAttr, PosixSpawnFileActions};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{pipe2, Pid};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 
 /// The nftables table and sets the ruleset defines.
 pub const TABLE: &str = "inet orderspot";
@@ -88,28 +96,60 @@ fn restore_script(clients: &[(IpAddr, u64)]) -> String {
     script
 }
 
+/// `nft -f -` with `script` on its standard input, started by
+/// `posix_spawnp` (nix) rather than `std::process::Command`, whose
+/// environment map and pipe handling cost the binary about 15 KB.
 fn run_nft(script: &str) -> Result<()> {
-    let fail = |e: String| Error::Internal(format!("nft: {e}"));
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(format!("cannot run: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(script.as_bytes())
-            .map_err(|e| fail(e.to_string()))?;
+    let fail = |e: std::io::Error| Error::Internal(format!("nft: {e}"));
+    let (script_in, stderr, pid) =
+        spawn_nft().map_err(|e| Error::Internal(format!("nft: cannot run: {e}")))?;
+    // Dropped once written: nft then sees the script end.
+    let written = File::from(script_in).write_all(script.as_bytes());
+    let mut errors = Vec::new();
+    let read = File::from(stderr).read_to_end(&mut errors);
+    let status = loop {
+        match waitpid(pid, None) {
+            Err(Errno::EINTR) => continue,
+            done => break done,
+        }
+    };
+    match status.map_err(|e| fail(e.into()))? {
+        WaitStatus::Exited(_, 0) => written.and(read.map(drop)).map_err(fail),
+        _ => Err(Error::Internal(format!(
+            "nft: {}",
+            String::from_utf8_lossy(&errors).trim()
+        ))),
     }
-    let output = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(fail(
-            String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        ))
-    }
+}
+
+/// Starts `nft -f -` (found on PATH, with our environment), its output
+/// discarded. Returns the ends of its standard input and error, and its id.
+fn spawn_nft() -> std::io::Result<(OwnedFd, OwnedFd, Pid)> {
+    let (stdin, script_in) = pipe2(OFlag::O_CLOEXEC)?;
+    let (stderr, stderr_in) = pipe2(OFlag::O_CLOEXEC)?;
+    let null = File::options().write(true).open("/dev/null")?;
+    let mut actions = PosixSpawnFileActions::init()?;
+    actions.add_dup2(stdin.as_raw_fd(), 0)?;
+    actions.add_dup2(null.as_raw_fd(), 1)?;
+    actions.add_dup2(stderr_in.as_raw_fd(), 2)?;
+    let environment: Vec<CString> = std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let mut pair = name.into_vec();
+            pair.push(b'=');
+            pair.extend(value.into_vec());
+            CString::new(pair).ok()
+        })
+        .collect();
+    let pid = posix_spawnp(
+        c"nft",
+        &actions,
+        &PosixSpawnAttr::init()?,
+        &[c"nft", c"-f", c"-"],
+        &environment,
+    )?;
+    // `stdin`, `stderr_in` and `null` close here: only the child keeps
+    // them, so its standard error ends when it exits.
+    Ok((script_in, stderr, pid))
 }
 
 #[cfg(test)]

@@ -5,6 +5,20 @@
 
 use crate::error::{Code, Error, Result};
 
+/// The number a constant's decimal text says, read at compile time: the
+/// command line's defaults are text, and the code needs their values too.
+pub(crate) const fn decimal(text: &str) -> i64 {
+    let digits = text.as_bytes();
+    let mut value = 0;
+    let mut at = 0;
+    while at < digits.len() {
+        assert!(digits[at].is_ascii_digit(), "not a decimal number");
+        value = value * 10 + (digits[at] - b'0') as i64;
+        at += 1;
+    }
+    value
+}
+
 /// Bidirectional embeddings, overrides and isolates, and the invisible marks.
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

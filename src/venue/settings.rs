@@ -104,8 +104,9 @@ impl Venue {
         let mut fields = crate::support::fields::json_object(json.as_bytes())
             .map_err(|e| Error::Internal(format!("venue settings: {e:?}")))?;
         upgrade_fixed_offset(&mut fields);
-        serde_json::from_value(serde_json::Value::Object(fields))
-            .map_err(|e| Error::Internal(format!("venue settings: {e}")))
+        // From the map, not a `Value`: the derive's path for a struct
+        // written as an array is then not compiled in (about 2 KB).
+        Venue::deserialize(fields).map_err(|e| Error::Internal(format!("venue settings: {e}")))
     }
 
     pub fn validate(self) -> Result<Venue> {

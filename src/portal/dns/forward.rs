@@ -6,12 +6,12 @@ use super::plan::MAX_UDP;
 use super::server::write_framed;
 use super::wire::{Message, Question, Rcode};
 use crate::support::crypto;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::task::JoinSet;
 
 /// A dead upstream gets the client a SERVFAIL after this, not a hang.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
@@ -35,29 +35,38 @@ pub(super) async fn forward(
     };
     let mut outgoing = packet.to_vec();
     outgoing[..2].copy_from_slice(&id.to_be_bytes());
-    let outgoing: Arc<[u8]> = outgoing.into();
-    let mut asks = JoinSet::new();
-    for &upstream in upstreams {
-        let (outgoing, question) = (outgoing.clone(), query.questions[0].clone());
-        asks.spawn(async move { ask(upstream, &outgoing, id, &question, tcp).await });
-    }
-    let deadline = tokio::time::sleep(UPSTREAM_TIMEOUT);
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            _ = &mut deadline => break,
-            joined = asks.join_next() => match joined {
-                None => break,
-                Some(Ok(Ok(mut reply))) => {
-                    reply[..2].copy_from_slice(&query.id.to_be_bytes());
-                    return reply;
+    let question = &query.questions[0];
+    // Polled in this task, not spawned: dropping the forward drops them,
+    // and no task code exists for them.
+    let mut asks: Vec<_> = upstreams
+        .iter()
+        .map(|&upstream| Box::pin(ask(upstream, &outgoing, id, question, tcp)))
+        .collect();
+    let first_answer = std::future::poll_fn(|cx| {
+        let mut at = 0;
+        while at < asks.len() {
+            match asks[at].as_mut().poll(cx) {
+                Poll::Pending => at += 1,
+                Poll::Ready(Ok(reply)) => return Poll::Ready(Some(reply)),
+                Poll::Ready(Err(e)) => {
+                    log::debug!("upstream DNS: {e}");
+                    drop(asks.swap_remove(at));
                 }
-                Some(Ok(Err(e))) => log::debug!("upstream DNS: {e}"),
-                Some(Err(e)) => log::debug!("upstream DNS task: {e}"),
-            },
+            }
         }
+        if asks.is_empty() {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    });
+    match tokio::time::timeout(UPSTREAM_TIMEOUT, first_answer).await {
+        Ok(Some(mut reply)) => {
+            reply[..2].copy_from_slice(&query.id.to_be_bytes());
+            reply
+        }
+        _ => error_reply(query, packet, Rcode::ServFail),
     }
-    error_reply(query, packet, Rcode::ServFail)
 }
 
 /// One upstream's answer to `packet`, checked against our id and question.
