@@ -132,11 +132,13 @@ pub async fn staff(app: &App, req: &Request) -> Result<Option<Staff>> {
         .await
 }
 
-/// The logged-in staff member, or 401.
-pub async fn require_staff(app: &App, req: &Request) -> Result<Staff> {
-    staff(app, req)
-        .await?
-        .ok_or_else(|| Error::unauthorized(Code::AuthRequired))
+/// The logged-in staff member, or 401. Boxed: handlers move it through
+/// their awaits and returns.
+pub async fn require_staff(app: &App, req: &Request) -> Result<Box<Staff>> {
+    match staff(app, req).await? {
+        Some(staff) => Ok(Box::new(staff)),
+        None => Err(Error::unauthorized(Code::AuthRequired)),
+    }
 }
 
 /// CSRF tokens are "W.MAC": W the hour they were issued, MAC the server's

@@ -11,7 +11,11 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION, SE
 use hyper::StatusCode;
 use serde::Serialize;
 
-pub type Response = hyper::Response<Full<Bytes>>;
+/// What hyper sends.
+pub type HttpResponse = hyper::Response<Full<Bytes>>;
+/// What handlers answer, boxed: a `Result<Response>` is moved through every
+/// await and return of the route table, and a pointer moves cheaply.
+pub type Response = Box<HttpResponse>;
 
 pub fn with_body(
     status: StatusCode,
@@ -23,7 +27,7 @@ pub fn with_body(
 
 /// Not generic: only the conversion above is made once per body type.
 fn with_bytes(status: StatusCode, content_type: &'static str, body: Bytes) -> Response {
-    let mut response = hyper::Response::new(Full::new(body));
+    let mut response = Box::new(hyper::Response::new(Full::new(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -8,7 +8,7 @@ use super::connection::{
 use super::lean;
 use super::render::{chosen_language, speech};
 use super::request::{self, Request};
-use super::response::{self, Response, Speech};
+use super::response::{self, HttpResponse, Response, Speech};
 use super::router::{self, route};
 use super::routes::{photos, portal};
 use crate::app::App;
@@ -186,9 +186,9 @@ fn service(
     answered: Arc<Progress>,
 ) -> impl hyper::service::Service<
     hyper::Request<Incoming>,
-    Response = Response,
+    Response = HttpResponse,
     Error = Infallible,
-    Future = impl Future<Output = std::result::Result<Response, Infallible>> + Send,
+    Future = impl Future<Output = std::result::Result<HttpResponse, Infallible>> + Send,
 > + Send {
     service_fn(move |req| {
         let (app, answered) = (app.clone(), answered.clone());
@@ -214,10 +214,10 @@ pub(super) async fn handle(
     peer: SocketAddr,
     local: Option<SocketAddr>,
     req: hyper::Request<Incoming>,
-) -> std::result::Result<Response, Infallible> {
+) -> std::result::Result<HttpResponse, Infallible> {
     // Captive portal: requests for other sites never reach the routes.
     if let Some(response) = portal::intercept(&app, peer, local, &req) {
-        return Ok(response);
+        return Ok(*response);
     }
     let api = req.uri().path().starts_with("/api/");
     let response = match read_request(peer, local, req).await {
@@ -231,7 +231,7 @@ pub(super) async fn handle(
             response::error(&e, api, &Speech::new(language, venue.money_for(language)))
         }
     };
-    Ok(response)
+    Ok(*response)
 }
 
 /// What `handle` answers to a GET without a body that the lean reader

@@ -19,7 +19,7 @@ use crate::venue::reports::{self, Date, Report};
 use crate::venue::settings::Venue;
 use hyper::StatusCode;
 
-async fn owner(app: &App, req: &Request) -> Result<Staff> {
+async fn owner(app: &App, req: &Request) -> Result<Box<Staff>> {
     let staff = require_staff(app, req).await?;
     staff.require_owner()?;
     Ok(staff)
@@ -362,7 +362,7 @@ async fn report_scope(app: &App, req: &Request, staff: &Staff) -> Result<(Option
 
 /// The report a request asks for: `?from=&to=` (days in the venue's time
 /// zone; today when left out) and `?shop=`.
-async fn report(app: &App, req: &Request) -> Result<(Staff, String, Report)> {
+async fn report(app: &App, req: &Request) -> Result<(Box<Staff>, String, Report)> {
     let staff = require_staff(app, req).await?;
     let (shop, name) = report_scope(app, req, &staff).await?;
     let venue = app.venue();
@@ -447,7 +447,7 @@ pub async fn api_report(app: &App, req: &Request) -> Result<Response> {
 
 /// The audit log's newest entries, `?action=` and `?shop=` filtering and
 /// `?before=` (an entry id) paging.
-async fn audit_entries(app: &App, req: &Request) -> Result<(Staff, Vec<audit::AuditView>)> {
+async fn audit_entries(app: &App, req: &Request) -> Result<(Box<Staff>, Vec<audit::AuditView>)> {
     let staff = owner(app, req).await?;
     let number = |key| {
         req.param(key)

@@ -153,7 +153,7 @@ mod tests {
         file(&request, name).unwrap()
     }
 
-    fn body(response: Response) -> Bytes {
+    fn body(response: crate::http::response::HttpResponse) -> Bytes {
         use http_body_util::BodyExt;
         let body = response.into_body().collect();
         tokio::runtime::Builder::new_current_thread()
@@ -184,7 +184,7 @@ mod tests {
         );
         let zipped_tag = header(&zipped, ETAG).unwrap();
         let mut unzipped = Vec::new();
-        flate2::read::GzDecoder::new(&body(zipped)[..])
+        flate2::read::GzDecoder::new(&body(*zipped)[..])
             .read_to_end(&mut unzipped)
             .unwrap();
         assert_eq!(unzipped, source);
@@ -198,7 +198,7 @@ mod tests {
             header(&plain, CONTENT_TYPE).as_deref(),
             Some("text/css; charset=utf-8")
         );
-        assert_eq!(body(plain), source);
+        assert_eq!(body(*plain), source);
         assert_ne!(plain_tag, zipped_tag);
 
         // Each representation's tag revalidates it, and only it.
@@ -207,7 +207,7 @@ mod tests {
             &[("accept-encoding", "gzip"), ("if-none-match", &zipped_tag)],
         );
         assert_eq!(held.status(), StatusCode::NOT_MODIFIED);
-        assert!(body(held).is_empty());
+        assert!(body(*held).is_empty());
         let other = get(
             "app.css",
             &[("accept-encoding", "gzip"), ("if-none-match", &plain_tag)],

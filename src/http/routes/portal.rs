@@ -168,7 +168,7 @@ pub fn redirected(
             )
         }
     };
-    let mut response = hyper::Response::new(Full::new(body));
+    let mut response = Box::new(hyper::Response::new(Full::new(body)));
     *response.status_mut() = StatusCode::FOUND;
     let headers = response.headers_mut();
     *headers = redirect_headers().clone();

@@ -19,7 +19,7 @@ use crate::venue::tables::{self, Table, TablePatch};
 use hyper::StatusCode;
 use rusqlite::Connection;
 
-async fn owner(app: &App, req: &Request) -> Result<Staff> {
+async fn owner(app: &App, req: &Request) -> Result<Box<Staff>> {
     let staff = require_staff(app, req).await?;
     staff.require_owner()?;
     Ok(staff)

@@ -43,21 +43,21 @@ fn chosen_shop(req: &Request) -> Option<i64> {
 
 /// The logged-in staff member; the venue owner acts as the keeper of the
 /// shop they chose. Read afresh on every request.
-async fn shop_staff(app: &App, req: &Request) -> Result<Staff> {
+async fn shop_staff(app: &App, req: &Request) -> Result<Box<Staff>> {
     let staff = require_staff(app, req).await?;
     match chosen_shop(req) {
-        Some(shop_id) if staff.role == crate::accounts::Role::Owner => {
-            app.data
-                .db
-                .read(move |c| accounts::in_chosen_shop(c, staff, shop_id))
-                .await
-        }
+        Some(shop_id) if staff.role == crate::accounts::Role::Owner => app
+            .data
+            .db
+            .read(move |c| accounts::in_chosen_shop(c, *staff, shop_id))
+            .await
+            .map(Box::new),
         _ => Ok(staff),
     }
 }
 
 /// The logged-in shopkeeper and their shop id.
-async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
+async fn shopkeeper(app: &App, req: &Request) -> Result<(Box<Staff>, i64)> {
     let staff = shop_staff(app, req).await?;
     let shop_id = staff.own_shop()?.id;
     Ok((staff, shop_id))
@@ -66,7 +66,11 @@ async fn shopkeeper(app: &App, req: &Request) -> Result<(Staff, i64)> {
 /// Like `shopkeeper`, for changes their role at the shop allows: refused
 /// while the shop is suspended. The session is read afresh on every
 /// request, so a suspension takes effect on the next one.
-async fn acting_shopkeeper(app: &App, req: &Request, action: ShopAction) -> Result<(Staff, i64)> {
+async fn acting_shopkeeper(
+    app: &App,
+    req: &Request,
+    action: ShopAction,
+) -> Result<(Box<Staff>, i64)> {
     let staff = shop_staff(app, req).await?;
     let shop_id = staff.shop_for(action)?.id;
     Ok((staff, shop_id))
@@ -238,7 +242,7 @@ pub async fn api_orders(app: &App, req: &Request) -> Result<Response> {
 // ---- Staff accounts (the keeper's) ----
 
 /// The keeper's shop's members (for the API and the page alike).
-async fn members(app: &App, keeper: Staff) -> Result<Vec<accounts::MemberView>> {
+async fn members(app: &App, keeper: Box<Staff>) -> Result<Vec<accounts::MemberView>> {
     app.data
         .db
         .read(move |c| accounts::member_list(c, &keeper))
@@ -246,7 +250,7 @@ async fn members(app: &App, keeper: Staff) -> Result<Vec<accounts::MemberView>> 
 }
 
 /// Takes a member off the keeper's shop.
-async fn remove_staff(app: &App, keeper: Staff, user_id: i64) -> Result<()> {
+async fn remove_staff(app: &App, keeper: Box<Staff>, user_id: i64) -> Result<()> {
     app.data
         .db
         .write(move |tx| accounts::remove_member(tx, &keeper, user_id))
@@ -259,7 +263,7 @@ pub async fn api_staff(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn api_add_staff(app: &App, req: &Request) -> Result<Response> {
-    let keeper = shop_staff(app, req).await?;
+    let keeper = *shop_staff(app, req).await?;
     let member = accounts::add_staff(&app.data, &app.limits, keeper, req.json()?).await?;
     Ok(json(StatusCode::CREATED, &member))
 }
@@ -283,7 +287,7 @@ pub async fn staff_page(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn add_staff_form(app: &App, req: &Request) -> Result<Response> {
-    let keeper = shop_staff(app, req).await?;
+    let keeper = *shop_staff(app, req).await?;
     let form = req.form()?;
     check_csrf(app, req, &form)?;
     accounts::add_staff(&app.data, &app.limits, keeper, form.parse()?).await?;
