@@ -13,7 +13,7 @@ use crate::ordering::menu_edit::{
 };
 use crate::ordering::orders::{validate_request, LineRequest, OrderRequest};
 use crate::ordering::payments::{PaymentRequest, RefundRequest};
-use crate::support::fields::{json_object, Fields, FromFields};
+use crate::support::fields::{strict_json_object, Fields, FromFields};
 use crate::support::money::MoneyFormat;
 use crate::support::text::percent_encode;
 use crate::venue::reports::{
@@ -133,7 +133,7 @@ pub fn bodies(data: &[u8]) {
     fn json<T: FromFields>(fields: &Fields) {
         let _ = T::from_fields(fields);
     }
-    if let Ok(map) = json_object(data) {
+    if let Ok(map) = strict_json_object(data) {
         let fields = Fields::json(&map);
         every_body!(json(&fields));
         if let Ok(order) = OrderRequest::from_fields(&fields) {

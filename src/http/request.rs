@@ -2,7 +2,7 @@
 //! needs: path parameters, query strings, forms, JSON, cookies.
 
 use crate::error::{Code, Error, Result};
-use crate::support::fields::{json_object, Fields, FromFields};
+use crate::support::fields::{strict_json_object, Fields, FromFields};
 use hyper::body::Bytes;
 use hyper::{HeaderMap, Method};
 use std::net::SocketAddr;
@@ -62,7 +62,7 @@ impl Request {
     /// The body as a JSON object, read as `T`; malformed bodies and
     /// mistyped fields are 400.
     pub fn json<T: FromFields>(&self) -> Result<T> {
-        T::from_fields(&Fields::json(&json_object(&self.body)?))
+        T::from_fields(&Fields::json(&strict_json_object(&self.body)?))
     }
 
     /// The body as an HTML form. Text that is not UTF-8, sent as it is or

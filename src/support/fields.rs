@@ -41,7 +41,7 @@ pub enum Entry<'a> {
 
 /// A JSON body as an object; anything else, a duplicate key at any depth
 /// included, is a bad request.
-pub fn json_object(body: &[u8]) -> Result<Map<String, Value>> {
+pub fn strict_json_object(body: &[u8]) -> Result<Map<String, Value>> {
     match serde_json::from_slice(body) {
         Ok(Strict(Value::Object(map))) => Ok(map),
         Ok(_) => Err(Error::bad(Code::RequestBadJson).with("detail", "expected a JSON object")),
@@ -487,7 +487,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
 /// `T` read from JSON text as a request body is (for tests).
 #[cfg(test)]
 pub fn from_json<T: FromFields>(text: &str) -> Result<T> {
-    T::from_fields(&Fields::json(&json_object(text.as_bytes())?))
+    T::from_fields(&Fields::json(&strict_json_object(text.as_bytes())?))
 }
 
 #[cfg(test)]
@@ -684,7 +684,7 @@ mod tests {
 
     #[test]
     fn only_known_fields_may_be_sent_where_asked() {
-        let map = json_object(br#"{"name": "a", "nmae": "b"}"#).unwrap();
+        let map = strict_json_object(br#"{"name": "a", "nmae": "b"}"#).unwrap();
         let only = |fields: Fields, known: &[&str]| {
             fields.only(known);
             fields.done(())

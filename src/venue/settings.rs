@@ -101,7 +101,7 @@ impl Venue {
         };
         // Read by the request bodies' JSON reader: serde_json's own reader
         // of `Value` is then not also in the binary.
-        let mut fields = crate::support::fields::json_object(json.as_bytes())
+        let mut fields = crate::support::fields::strict_json_object(json.as_bytes())
             .map_err(|e| Error::Internal(format!("venue settings: {e:?}")))?;
         upgrade_fixed_offset(&mut fields);
         // From the map, not a `Value`: the derive's path for a struct
