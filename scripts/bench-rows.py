@@ -232,7 +232,7 @@ def placements(log, out):
         "each placement leaving its count to the next (`orders::open_orders_at`; counting walked every open order, "
         "44% of server CPU once the bench's shop had thousands open); the answer is serialised once. "
         f"{client} on core 1, server on core 0, 1,000 long-polls held (they wait on another order's topic: a "
-        "placement wakes none of them, and CPU per placement is the same with none held): median of {len(runs)} runs {rate:,.0f}/s, p99 {p99:.1f} ms "
+        f"placement wakes none of them, and CPU per placement is the same with none held): median of {len(runs)} runs {rate:,.0f}/s, p99 {p99:.1f} ms "
         f"({', '.join(m.group(3) + '/s' for m in runs)}){cpu}, {kib:.1f} KiB written per placement." + gap))
 
 
