@@ -131,6 +131,18 @@ pub struct ItemSales {
     pub revenue_cents: i64,
 }
 
+/// An `ItemSales` from columns name, options, qty, revenue.
+fn item_sales(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemSales> {
+    let mut c = super::Columns::new(r);
+    let row = ItemSales {
+        name: c.get(0),
+        options: c.get(1),
+        qty: c.get(2),
+        revenue_cents: c.get(3),
+    };
+    c.done(row)
+}
+
 /// The most ordered items of orders not cancelled, each with its options.
 pub fn top_items(
     conn: &Connection,
@@ -152,16 +164,7 @@ pub fn top_items(
         range(shop, orders)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop, limit], |r| {
-        let mut c = super::Columns::new(r);
-        let row = ItemSales {
-            name: c.get(0),
-            options: c.get(1),
-            qty: c.get(2),
-            revenue_cents: c.get(3),
-        };
-        c.done(row)
-    })
+    super::all_rows(&mut stmt, params![from, to, shop, limit], item_sales)
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -355,16 +358,7 @@ pub fn rollup_items(
         quarters(shop)
     );
     let mut stmt = conn.prepare(&sql)?;
-    super::all_rows(&mut stmt, params![from, to, shop], |r| {
-        let mut c = super::Columns::new(r);
-        let row = ItemSales {
-            name: c.get(0),
-            options: c.get(1),
-            qty: c.get(2),
-            revenue_cents: c.get(3),
-        };
-        c.done(row)
-    })
+    super::all_rows(&mut stmt, params![from, to, shop], item_sales)
 }
 
 /// Money taken per method, as `by_payment_method`.

@@ -10,21 +10,24 @@ pub struct StationRow {
     pub position: i64,
 }
 
+/// A `StationRow` from columns id, name, position.
+fn station_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StationRow> {
+    let mut c = super::Columns::new(r);
+    let row = StationRow {
+        id: c.get(0),
+        name: c.get(1),
+        position: c.get(2),
+    };
+    c.done(row)
+}
+
 /// A shop's stations (not removed), in their order.
 pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, name, position FROM stations WHERE shop_id = ?1 AND deleted = 0
          ORDER BY position, id",
     )?;
-    super::all_rows(&mut stmt, params![shop_id], |r| {
-        let mut c = super::Columns::new(r);
-        let row = StationRow {
-            id: c.get(0),
-            name: c.get(1),
-            position: c.get(2),
-        };
-        c.done(row)
-    })
+    super::all_rows(&mut stmt, params![shop_id], station_row)
 }
 
 pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<StationRow>> {
@@ -32,15 +35,7 @@ pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option
         conn,
         "SELECT id, name, position FROM stations WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
         params![id, shop_id],
-        |r| {
-            let mut c = super::Columns::new(r);
-            let row = StationRow {
-                id: c.get(0),
-                name: c.get(1),
-                position: c.get(2),
-            };
-            c.done(row)
-        },
+        station_row,
     )
     .optional()
 }
