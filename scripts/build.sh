@@ -72,7 +72,27 @@ for a in "\$@"; do
         *) args+=("\$a") ;;
     esac
 done
-exec python3 -m ziglang cc -target $zt -mcpu=$cpu "\${args[@]}"
+zig=(python3 -m ziglang cc -target $zt -mcpu=$cpu)
+# A link (-o without -c): zig's linker driver refuses lld's --icf, so link
+# once with -v to learn zig's ld.lld command line, then run it again with
+# identical code folding. --icf=safe folds only what the objects'
+# address-significance tables allow: Rust's (rustc -C llvm-args=-addrsig);
+# lld ignores the table of zig's SQLite object, so no SQLite code is folded.
+link=0
+for a in "\${args[@]}"; do
+    case \$a in
+        -c | -S | -E) link=0; break ;;
+        -o) link=1 ;;
+    esac
+done
+[ \$link = 1 ] || exec "\${zig[@]}" "\${args[@]}"
+log=\$("\${zig[@]}" -v "\${args[@]}" 2>&1) || { printf '%s\\n' "\$log" >&2; exit 1; }
+# On a cold zig cache -v also lists zig's partial (-r) links of its own
+# libraries: the program's link is the last ld.lld line.
+lld=\$(grep '^ld\.lld ' <<<"\$log" | grep -v -e ' -r ' | tail -n1)
+[ -n "\$lld" ] || { printf '%s\\n' "\$log" >&2; exit 0; }
+read -ra cmd <<<"\${lld#ld.lld }"
+exec python3 -m ziglang ld.lld "\${cmd[@]}" --icf=safe
 EOF
     cat >"$bin/$zt-ar.tmp" <<EOF
 #!/bin/sh
@@ -152,7 +172,7 @@ build_one() {
 TDIR=${CARGO_TARGET_DIR:-$ROOT/target}
 DIST=${DIST:-$ROOT/dist}
 OBJCOPY=${OBJCOPY:-objcopy}
-RUSTFLAGS_CROSS="-C link-self-contained=no -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no -Z location-detail=none -Z unstable-options -C panic=immediate-abort"
+RUSTFLAGS_CROSS="-C link-self-contained=no -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no -Z location-detail=none -Z unstable-options -C panic=immediate-abort -C llvm-args=-addrsig"
 CFLAGS_CROSS="-Os -ffunction-sections -fdata-sections -fno-unwind-tables -fno-asynchronous-unwind-tables"
 
 case ${1-} in
