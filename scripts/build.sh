@@ -75,9 +75,10 @@ done
 zig=(python3 -m ziglang cc -target $zt -mcpu=$cpu)
 # A link (-o without -c): zig's linker driver refuses lld's --icf, so link
 # once with -v to learn zig's ld.lld command line, then run it again with
-# identical code folding. --icf=safe folds only what the objects'
-# address-significance tables allow: Rust's (rustc -C llvm-args=-addrsig);
-# lld ignores the table of zig's SQLite object, so no SQLite code is folded.
+# identical code folding and without unwind tables. --icf=safe folds only
+# what the objects' address-significance tables allow: Rust's (rustc -C
+# llvm-args=-addrsig); lld ignores the table of zig's SQLite object, so no
+# SQLite code is folded.
 link=0
 for a in "\${args[@]}"; do
     case \$a in
@@ -92,8 +93,11 @@ log=\$("\${zig[@]}" -v "\${args[@]}" 2>&1) || { printf '%s\\n' "\$log" >&2; exit
 lld=\$(grep '^ld\.lld ' <<<"\$log" | grep -v -e ' -r ' | tail -n1)
 [ -n "\$lld" ] || { printf '%s\\n' "\$log" >&2; exit 0; }
 read -ra cmd <<<"\${lld#ld.lld }"
-exec python3 -m ziglang ld.lld "\${cmd[@]}" --icf=safe
+exec python3 -m ziglang ld.lld "\${cmd[@]}" --icf=safe --no-eh-frame-hdr "$bin/no-unwind-tables.ld"
 EOF
+    # Unwind tables only an unwinder reads, and none is linked (panics
+    # abort): zig builds musl with them, about 11 KB.
+    echo 'SECTIONS { /DISCARD/ : { *(.eh_frame) } } INSERT AFTER .text;' >"$bin/no-unwind-tables.ld"
     cat >"$bin/$zt-ar.tmp" <<EOF
 #!/bin/sh
 exec python3 -m ziglang ar "\$@"
