@@ -2,109 +2,267 @@
 //! same database without a running server; `backup` and `restore`.
 
 use crate::app::App;
-use crate::config::{Config, ServeArgs};
+use crate::config::{self, required, Config, Flag, Given, ServeArgs, Value};
 use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, Target};
 use crate::support::{crypto, task};
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::{backup, demo, retention};
 use crate::{accounts, db, http, ordering, portal::dns};
-use clap::{Parser, Subcommand};
+use clap::ArgMatches;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-// `group(skip)` here and on the variants below: the derive's argument
-// group per struct (never required, nothing refers to it) cost about
-// 300 bytes of builder code each.
-#[derive(Parser, Debug)]
-#[group(skip)]
-#[command(
-    name = "orderspot",
-    version,
-    about = "A venue's whole ordering system in one small binary",
-    long_about = "OrderSpot serves the ordering web app for customers, shopkeepers and the \
-                  venue owner from one SQLite file, with live order status by HTTP long-poll."
-)]
+/// The command line as data: clap's `Command` is built from it by one
+/// function (`Sub::command`), where the derive wrote builder code for each
+/// command and argument; help, usage and errors are the same.
+static CLI: Sub = Sub {
+    name: "orderspot",
+    about: "A venue's whole ordering system in one small binary",
+    flags: &[
+        Flag::long(
+            "data-dir",
+            "DIR",
+            Value::Path,
+            "Directory holding orderspot.db",
+        )
+        .default("./orderspot-data")
+        .global(),
+        Flag::long(
+            "log-level",
+            "LEVEL",
+            Value::One(config::level),
+            "Least severe log messages to print: error, warn, info, debug, trace",
+        )
+        .default("info")
+        .global(),
+    ],
+    subs: &[
+        Sub {
+            name: "serve",
+            about: "Run the ordering server",
+            flags: config::SERVE_FLAGS,
+            subs: &[],
+        },
+        Sub {
+            name: "admin",
+            about: "Manage owner and shopkeeper accounts",
+            flags: &[],
+            subs: &[
+                Sub {
+                    name: "create-owner",
+                    about: "Create the venue owner's account (password read from stdin)",
+                    flags: &[
+                        Flag::long("email", "EMAIL", Value::One(config::text), "").required(),
+                        Flag::long(
+                            "name",
+                            "NAME",
+                            Value::One(config::text),
+                            "Name shown in the order history",
+                        )
+                        .default("Venue owner"),
+                        PASSWORD_STDIN,
+                    ],
+                    subs: &[],
+                },
+                Sub {
+                    name: "reset-password",
+                    about: "Set a new password for an account and log it out everywhere",
+                    flags: &[
+                        Flag::long("email", "EMAIL", Value::One(config::text), "").required(),
+                        PASSWORD_STDIN,
+                    ],
+                    subs: &[],
+                },
+            ],
+        },
+        Sub {
+            name: "clients",
+            about: "Wi-Fi clients of the captive portal (works while `serve` runs)",
+            flags: &[],
+            subs: &[
+                Sub {
+                    name: "list",
+                    about: "Every client: IP, MAC, first and last seen, acceptance",
+                    flags: &[],
+                    subs: &[],
+                },
+                Sub {
+                    name: "allow",
+                    about: "Let a client (IP or MAC) past the portal; a running server \
+                            applies it within seconds",
+                    flags: &[
+                        TARGET,
+                        Flag::long("minutes", "MINUTES", Value::One(config::minutes), "")
+                            .default(clients::DEFAULT_SESSION_MINUTES),
+                    ],
+                    subs: &[],
+                },
+                Sub {
+                    name: "deny",
+                    about: "Send a client (IP or MAC) back to the portal",
+                    flags: &[TARGET],
+                    subs: &[],
+                },
+            ],
+        },
+        Sub {
+            name: "backup",
+            about: "Write a consistent copy of the database to FILE (works while `serve` runs)",
+            flags: &[FILE],
+            subs: &[],
+        },
+        Sub {
+            name: "restore",
+            about: "Replace the database with the backup in FILE, after checking it \
+                    (only while the server is stopped)",
+            flags: &[FILE],
+            subs: &[],
+        },
+    ],
+};
+
+const PASSWORD_STDIN: Flag = Flag::switch(
+    "password-stdin",
+    "Read the password from standard input (required)",
+)
+.required();
+const TARGET: Flag = Flag::positional("target", "TARGET", Value::One(config::target));
+const FILE: Flag = Flag::positional("file", "FILE", Value::Path);
+
+/// One command and its subcommands.
+struct Sub {
+    name: &'static str,
+    about: &'static str,
+    flags: &'static [Flag],
+    subs: &'static [Sub],
+}
+
+impl Sub {
+    /// A command with subcommands needs one, and with nothing given shows
+    /// its help, as the derive had it.
+    fn command(&self) -> clap::Command {
+        let command = clap::Command::new(self.name)
+            .about(self.about)
+            .args(self.flags.iter().map(Flag::arg))
+            .subcommands(self.subs.iter().map(Sub::command));
+        if self.subs.is_empty() {
+            command
+        } else {
+            command
+                .subcommand_required(true)
+                .arg_required_else_help(true)
+        }
+    }
+}
+
 pub(crate) struct Cli {
-    /// Directory holding orderspot.db
-    #[arg(
-        long,
-        global = true,
-        default_value = "./orderspot-data",
-        value_name = "DIR"
-    )]
     pub(crate) data_dir: PathBuf,
-
-    /// Least severe log messages to print: error, warn, info, debug, trace
-    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
     pub(crate) log_level: log::LevelFilter,
-
-    #[command(subcommand)]
     pub(crate) command: Command,
 }
 
-#[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// Run the ordering server
     Serve(Box<ServeArgs>),
-    /// Manage owner and shopkeeper accounts
-    #[command(subcommand)]
     Admin(AdminCommand),
-    /// Wi-Fi clients of the captive portal (works while `serve` runs)
-    #[command(subcommand)]
     Clients(ClientsCommand),
-    /// Write a consistent copy of the database to FILE (works while `serve` runs)
-    #[group(skip)]
     Backup { file: PathBuf },
-    /// Replace the database with the backup in FILE, after checking it
-    /// (only while the server is stopped)
-    #[group(skip)]
     Restore { file: PathBuf },
 }
 
-#[derive(Subcommand, Debug)]
 pub(crate) enum ClientsCommand {
-    /// Every client: IP, MAC, first and last seen, acceptance
     List,
-    /// Let a client (IP or MAC) past the portal; a running server applies
-    /// it within seconds
-    #[group(skip)]
-    Allow {
-        target: Target,
-        #[arg(long, default_value = clients::DEFAULT_SESSION_MINUTES,
-              value_parser = clap::value_parser!(u32).range(1..=525_600))]
-        minutes: u32,
-    },
-    /// Send a client (IP or MAC) back to the portal
-    #[group(skip)]
+    Allow { target: Target, minutes: u32 },
     Deny { target: Target },
 }
 
-#[derive(Subcommand, Debug)]
+/// `--password-stdin` is required, so neither holds it.
 pub(crate) enum AdminCommand {
-    /// Create the venue owner's account (password read from stdin)
-    #[group(skip)]
-    CreateOwner {
-        #[arg(long)]
-        email: String,
-        /// Name shown in the order history
-        #[arg(long, default_value = "Venue owner")]
-        name: String,
-        /// Read the password from standard input (required)
-        #[arg(long, required = true)]
-        password_stdin: bool,
-    },
-    /// Set a new password for an account and log it out everywhere
-    #[group(skip)]
-    ResetPassword {
-        #[arg(long)]
-        email: String,
-        /// Read the password from standard input (required)
-        #[arg(long, required = true)]
-        password_stdin: bool,
-    },
+    CreateOwner { email: String, name: String },
+    ResetPassword { email: String },
+}
+
+impl Cli {
+    /// The command line, or clap's message and exit on a mistake, `--help`
+    /// or `--version`.
+    fn parse() -> Cli {
+        let mut matches = CLI
+            .command()
+            .version(env!("CARGO_PKG_VERSION"))
+            .long_about(
+                "OrderSpot serves the ordering web app for customers, shopkeepers and the \
+                 venue owner from one SQLite file, with live order status by HTTP long-poll.",
+            )
+            .get_matches();
+        Cli::from_matches(&mut matches).unwrap_or_else(|e| e.exit())
+    }
+
+    fn from_matches(matches: &mut ArgMatches) -> std::result::Result<Cli, clap::Error> {
+        let data_dir = required(matches, "data-dir", Given::path)?;
+        let log_level = required(matches, "log-level", Given::level)?;
+        let (name, mut sub) = subcommand(matches)?;
+        let sub = &mut sub;
+        let command = match name.as_str() {
+            "serve" => Command::Serve(Box::new(ServeArgs::from_matches(sub)?)),
+            "admin" => Command::Admin(AdminCommand::from_matches(sub)?),
+            "clients" => Command::Clients(ClientsCommand::from_matches(sub)?),
+            "backup" => Command::Backup {
+                file: required(sub, "file", Given::path)?,
+            },
+            _ => Command::Restore {
+                file: required(sub, "file", Given::path)?,
+            },
+        };
+        Ok(Cli {
+            data_dir,
+            log_level,
+            command,
+        })
+    }
+}
+
+impl AdminCommand {
+    fn from_matches(matches: &mut ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let (name, mut sub) = subcommand(matches)?;
+        let email = required(&mut sub, "email", Given::text)?;
+        Ok(match name.as_str() {
+            "create-owner" => AdminCommand::CreateOwner {
+                email,
+                name: required(&mut sub, "name", Given::text)?,
+            },
+            _ => AdminCommand::ResetPassword { email },
+        })
+    }
+}
+
+impl ClientsCommand {
+    fn from_matches(matches: &mut ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let (name, mut sub) = subcommand(matches)?;
+        Ok(match name.as_str() {
+            "list" => ClientsCommand::List,
+            "allow" => ClientsCommand::Allow {
+                target: required(&mut sub, "target", Given::target)?,
+                minutes: required(&mut sub, "minutes", Given::count)?,
+            },
+            _ => ClientsCommand::Deny {
+                target: required(&mut sub, "target", Given::target)?,
+            },
+        })
+    }
+}
+
+/// The subcommand given: every command with subcommands requires one, and
+/// clap takes only the table's names, so each match on it ends with `_`
+/// for the last.
+fn subcommand(matches: &mut ArgMatches) -> std::result::Result<(String, ArgMatches), clap::Error> {
+    matches.remove_subcommand().ok_or_else(|| {
+        clap::Error::raw(
+            clap::error::ErrorKind::MissingSubcommand,
+            "a subcommand is required but one was not provided",
+        )
+    })
 }
 
 pub fn main() -> ExitCode {
@@ -256,11 +414,11 @@ async fn shutdown_signal() {
 fn admin(data_dir: PathBuf, command: AdminCommand) -> Result<()> {
     let conn = db::open_one(&data_dir)?;
     match command {
-        AdminCommand::CreateOwner { email, name, .. } => {
+        AdminCommand::CreateOwner { email, name } => {
             accounts::create_owner(&conn, &email, &name, &read_password()?)?;
             println!("owner account {email} created");
         }
-        AdminCommand::ResetPassword { email, .. } => {
+        AdminCommand::ResetPassword { email } => {
             accounts::reset_password(&conn, &email, &read_password()?)?;
             println!("password of {email} changed; its sessions were ended");
         }
@@ -322,4 +480,16 @@ fn restore_command(data_dir: &Path, file: &Path) -> Result<()> {
     )?;
     println!("database restored from {}", file.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Clap's own checks of the table (ids, requirements, value names),
+    /// which otherwise run only when a debug binary starts.
+    #[test]
+    fn the_table_is_a_valid_command_line() {
+        CLI.command().debug_assert();
+    }
 }

@@ -4,11 +4,12 @@
 //! and nothing is changed after.
 
 use crate::error::{Code, Error, Result};
-use crate::portal::clients::{self, ClientSettings};
+use crate::portal::clients::{self, ClientSettings, Target};
 use crate::portal::{dns, firewall, Mode, PortalConfig};
-use clap::builder::ValueParser;
-use clap::{value_parser, Arg, ArgAction, ArgMatches};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use clap::builder::{PathBufValueParser, PossibleValuesParser, TypedValueParser, ValueParser};
+use clap::{Arg, ArgAction, ArgMatches};
+use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::num::ParseIntError;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +20,8 @@ use std::time::Duration;
 /// the connection being refused.
 const RESERVED_DESCRIPTORS: u64 = 64;
 
-/// The `serve` flags as clap reads them; `Config::from_args` finishes them.
-/// Each flag's help is in `FLAGS`.
-#[derive(Debug, Clone)]
+/// The `serve` flags as read from the command line; `Config::from_args`
+/// finishes them. Each flag's help is in `SERVE_FLAGS`.
 pub struct ServeArgs {
     pub listen: SocketAddr,
     pub demo: bool,
@@ -48,335 +48,508 @@ pub struct ServeArgs {
     pub tls_host: Option<String>,
 }
 
-/// One `serve` flag, as data: clap's derive wrote about 500 bytes of
-/// builder code per flag on mips, these are built by one loop
-/// (`ServeArgs::augment_args`). Ids are the fields' names.
-struct Flag {
-    id: &'static str,
-    long: &'static str,
-    value_name: &'static str,
-    default: Option<&'static str>,
+/// One flag or positional argument of the command line, as data: clap's
+/// derive wrote builder code for each, these are built by one function
+/// (`Flag::arg`). The whole command line is `cli::CLI`.
+pub(crate) struct Flag {
+    /// The id the value is read by and, unless positional, the long name.
+    name: &'static str,
+    positional: bool,
+    /// None for a switch, which takes no value.
+    value_name: Option<&'static str>,
+    /// Empty: none.
     help: &'static str,
     value: Value,
+    default: Option<&'static str>,
+    required: bool,
+    /// Also accepted after the subcommands' names.
+    global: bool,
+    /// Flags it is only given with.
     requires: &'static [&'static str],
 }
 
-/// What a flag's value is read as.
-enum Value {
+/// What a flag takes.
+#[derive(Clone, Copy)]
+pub(crate) enum Value {
     /// No value: the flag is on when given.
     Switch,
-    Address,
-    /// An address, the port 53 when none is given; may be repeated.
-    Upstream,
-    Ipv4,
-    Ipv6,
-    Text,
+    /// Any bytes but none at all, as clap's `PathBuf` parser has it.
     Path,
-    Mode,
-    Firewall,
-    /// A u32 in 1..=the given most (one clap parser for every count).
-    Count(i64),
+    /// One of these words (listed in the help).
+    OneOf(&'static [&'static str]),
+    /// One value read by the function, whose error clap prints after the value.
+    One(Parse),
+    /// As `One`, and the flag may be repeated.
+    Many(Parse),
 }
 
-const FLAGS: &[Flag] = &[
-    Flag {
-        id: "listen",
-        long: "listen",
-        value_name: "ADDR",
-        default: Some("0.0.0.0:8080"),
-        help: "Address and port to listen on for HTTP",
-        value: Value::Address,
-        requires: &[],
-    },
-    Flag {
-        id: "demo",
-        long: "demo",
-        value_name: "DEMO",
-        default: None,
-        help: "On an empty database, create a demo venue (owner, three shops, menus) \
-               and print its accounts",
-        value: Value::Switch,
-        requires: &[],
-    },
-    Flag {
-        id: "dns",
-        long: "dns",
-        value_name: "ADDR",
-        default: None,
-        help: "Answer DNS for the captive portal on this address (UDP and TCP), \
-               e.g. 0.0.0.0:53; off unless given",
-        value: Value::Address,
-        requires: &[],
-    },
-    Flag {
-        id: "portal_ip",
-        long: "portal-ip",
-        value_name: "IP",
-        default: None,
-        help: "The portal's IPv4 address on the hotspot: the DNS answer for every \
-               name, and its /24 is the hotspot (never offered the first-run \
-               set-up); required with --dns",
-        value: Value::Ipv4,
-        requires: &[],
-    },
-    Flag {
-        id: "portal_ip6",
-        long: "portal-ip6",
-        value_name: "IP",
-        default: None,
-        help: "The portal's IPv6 address for AAAA answers (none: empty answers)",
-        value: Value::Ipv6,
-        requires: &[],
-    },
-    Flag {
-        id: "portal_host",
-        long: "portal-host",
-        value_name: "NAME",
-        default: Some("order.lan"),
-        help: "The portal's own name; redirects point at http://NAME/",
-        value: Value::Text,
-        requires: &[],
-    },
-    Flag {
-        id: "mode",
-        long: "mode",
-        value_name: "local|internet",
-        default: Some("local"),
-        help: "local: no uplink, the portal answers phones' probes after \
-               acceptance; internet: accepted clients go out to the internet",
-        value: Value::Mode,
-        requires: &[],
-    },
-    Flag {
-        id: "session_minutes",
-        long: "session-minutes",
-        value_name: "MINUTES",
-        default: Some(clients::DEFAULT_SESSION_MINUTES),
-        help: "How long an acceptance lasts before the client sees the portal again",
-        value: Value::Count(525_600),
-        requires: &[],
-    },
-    Flag {
-        id: "upstreams",
-        long: "upstream",
-        value_name: "ADDR",
-        default: None,
-        help: "A resolver for accepted clients in internet mode (IP or IP:PORT; \
-               repeat for several, they are asked at once)",
-        value: Value::Upstream,
-        requires: &[],
-    },
-    Flag {
-        id: "firewall",
-        long: "firewall",
-        value_name: "FIREWALL",
-        default: Some("none"),
-        help: "Firewall backend: nft (the orderspot nftables table) or none",
-        value: Value::Firewall,
-        requires: &[],
-    },
-    Flag {
-        id: "arp_path",
-        long: "arp-path",
-        value_name: "PATH",
-        default: Some("/proc/net/arp"),
-        help: "The kernel's ARP table, read for clients' MAC addresses",
-        value: Value::Path,
-        requires: &[],
-    },
-    Flag {
-        id: "venue_name",
-        long: "venue-name",
-        value_name: "NAME",
-        default: None,
-        help: "Set the venue's name at start",
-        value: Value::Text,
-        requires: &[],
-    },
-    Flag {
-        id: "max_connections",
-        long: "max-connections",
-        value_name: "N",
-        default: Some(DEFAULT_MAX_CONNECTIONS),
-        help: "Most HTTP connections open at once; more are answered 503 at once. \
-               Lowered at start if the open-file limit cannot hold them",
-        value: Value::Count(1_000_000),
-        requires: &[],
-    },
-    Flag {
-        id: "max_connections_per_client",
-        long: "max-connections-per-client",
-        value_name: "N",
-        default: Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
-        help: "Most HTTP connections open at once from one client address (an IPv6 \
-               client: its /64)",
-        value: Value::Count(1_000_000),
-        requires: &[],
-    },
-    Flag {
-        id: "write_timeout",
-        long: "write-timeout",
-        value_name: "SECONDS",
-        default: Some(DEFAULT_WRITE_TIMEOUT_SECS),
-        help: "Drop a connection whose client has taken none of its answer for this long",
-        value: Value::Count(3600),
-        requires: &[],
-    },
-    #[cfg(feature = "https")]
-    Flag {
-        id: "tls_listen",
-        long: "tls-listen",
-        value_name: "ADDR",
-        default: None,
-        help: "Serve HTTPS on this address (e.g. 0.0.0.0:8443) with --tls-cert, \
-               --tls-key and --tls-host",
-        value: Value::Address,
-        requires: &["tls_cert", "tls_key", "tls_host"],
-    },
-    #[cfg(feature = "https")]
-    Flag {
-        id: "tls_cert",
-        long: "tls-cert",
-        value_name: "PATH",
-        default: None,
-        help: "The certificate chain for --tls-host (PEM, leaf first)",
-        value: Value::Path,
-        requires: &["tls_listen"],
-    },
-    #[cfg(feature = "https")]
-    Flag {
-        id: "tls_key",
-        long: "tls-key",
-        value_name: "PATH",
-        default: None,
-        help: "The certificate's private key (PEM)",
-        value: Value::Path,
-        requires: &["tls_listen"],
-    },
-    #[cfg(feature = "https")]
-    Flag {
-        id: "tls_host",
-        long: "tls-host",
-        value_name: "NAME",
-        default: None,
-        help: "The venue's domain the certificate is for: resolves to the portal, \
-               and the RFC 8908 API's URLs are https://NAME/",
-        value: Value::Text,
-        requires: &["tls_listen"],
-    },
-];
+/// Reads a value as clap's parser for its type did, with the same error text.
+pub(crate) type Parse = fn(&str) -> std::result::Result<Given, String>;
+
+/// What a flag that takes a value gave, one type for all of them: clap's
+/// code that stores values and hands them back is compiled once per type.
+#[derive(Clone)]
+pub(crate) enum Given {
+    Address(SocketAddr),
+    Ipv4(Ipv4Addr),
+    Ipv6(Ipv6Addr),
+    Text(String),
+    Path(PathBuf),
+    Count(u32),
+    Mode(Mode),
+    Level(log::LevelFilter),
+    Target(Target),
+}
 
 impl Flag {
-    fn arg(&self) -> Arg {
-        let arg = Arg::new(self.id)
-            .long(self.long)
+    /// `--name VALUE_NAME`; `help` may be empty.
+    pub(crate) const fn long(
+        name: &'static str,
+        value_name: &'static str,
+        value: Value,
+        help: &'static str,
+    ) -> Flag {
+        Flag {
+            name,
+            positional: false,
+            value_name: Some(value_name),
+            help,
+            value,
+            default: None,
+            required: false,
+            global: false,
+            requires: &[],
+        }
+    }
+
+    /// `--name`, off unless given.
+    pub(crate) const fn switch(name: &'static str, help: &'static str) -> Flag {
+        Flag {
+            value_name: None,
+            ..Flag::long(name, "", Value::Switch, help)
+        }
+    }
+
+    /// A required argument by its place, `VALUE_NAME` in the usage.
+    pub(crate) const fn positional(
+        name: &'static str,
+        value_name: &'static str,
+        value: Value,
+    ) -> Flag {
+        Flag {
+            positional: true,
+            required: true,
+            ..Flag::long(name, value_name, value, "")
+        }
+    }
+
+    pub(crate) const fn default(self, value: &'static str) -> Flag {
+        Flag {
+            default: Some(value),
+            ..self
+        }
+    }
+
+    pub(crate) const fn required(self) -> Flag {
+        Flag {
+            required: true,
+            ..self
+        }
+    }
+
+    pub(crate) const fn global(self) -> Flag {
+        Flag {
+            global: true,
+            ..self
+        }
+    }
+
+    /// Only together with the flags named.
+    #[cfg(feature = "https")]
+    const fn requires(self, names: &'static [&'static str]) -> Flag {
+        Flag {
+            requires: names,
+            ..self
+        }
+    }
+
+    /// Clap's argument, set as the derive set it: help, usage and errors
+    /// are the same.
+    pub(crate) fn arg(&self) -> Arg {
+        let mut arg = Arg::new(self.name)
             .value_name(self.value_name)
-            .help(self.help)
-            .requires_all(self.requires.iter().copied())
-            .action(match self.value {
-                Value::Switch => ArgAction::SetTrue,
-                Value::Upstream => ArgAction::Append,
-                _ => ArgAction::Set,
-            });
-        let arg = match self.default {
-            Some(value) => arg.default_value(value),
-            None => arg,
+            .required(self.required)
+            .global(self.global)
+            .requires_all(self.requires.iter().copied());
+        if !self.positional {
+            arg = arg.long(self.name);
+        }
+        if !self.help.is_empty() {
+            arg = arg.help(self.help);
+        }
+        if let Some(value) = self.default {
+            arg = arg.default_value(value);
+        }
+        let (action, parser) = match self.value {
+            Value::Switch => (ArgAction::SetTrue, ValueParser::bool()),
+            Value::Path => (
+                ArgAction::Set,
+                ValueParser::new(PathBufValueParser::new().map(Given::Path)),
+            ),
+            Value::OneOf(words) => (
+                ArgAction::Set,
+                ValueParser::new(PossibleValuesParser::new(words.iter().copied()).map(Given::Text)),
+            ),
+            Value::One(parse) => (ArgAction::Set, ValueParser::new(parse)),
+            Value::Many(parse) => (ArgAction::Append, ValueParser::new(parse)),
         };
-        let parser: ValueParser = match self.value {
-            Value::Switch => value_parser!(bool),
-            Value::Address => value_parser!(SocketAddr).into(),
-            Value::Upstream => ValueParser::new(parse_upstream),
-            Value::Ipv4 => value_parser!(Ipv4Addr).into(),
-            Value::Ipv6 => value_parser!(Ipv6Addr).into(),
-            Value::Text => value_parser!(String),
-            Value::Path => value_parser!(PathBuf),
-            Value::Mode => value_parser!(Mode).into(),
-            Value::Firewall => ["nft", "none"].into(),
-            Value::Count(most) => value_parser!(u32).range(1..=most).into(),
-        };
-        arg.value_parser(parser)
+        arg.action(action).value_parser(parser)
     }
 }
 
-impl clap::Args for ServeArgs {
-    fn augment_args(command: clap::Command) -> clap::Command {
-        FLAGS
-            .iter()
-            .fold(command, |command, flag| command.arg(flag.arg()))
-    }
+// The parsers of `Value::One` and `Value::Many`, one per type: each gives
+// the error text clap's parser for the type gave (the type's `FromStr`'s,
+// clap's own for a number out of range).
 
-    fn augment_args_for_update(command: clap::Command) -> clap::Command {
-        Self::augment_args(command)
-    }
+fn address(text: &str) -> std::result::Result<Given, String> {
+    text.parse()
+        .map(Given::Address)
+        .map_err(|e: AddrParseError| e.to_string())
 }
 
-impl clap::FromArgMatches for ServeArgs {
-    fn from_arg_matches(matches: &ArgMatches) -> std::result::Result<Self, clap::Error> {
-        Self::from_arg_matches_mut(&mut matches.clone())
-    }
-
-    fn from_arg_matches_mut(matches: &mut ArgMatches) -> std::result::Result<Self, clap::Error> {
-        Ok(ServeArgs {
-            listen: given(matches, "listen")?,
-            demo: given(matches, "demo")?,
-            dns: matches.remove_one("dns"),
-            portal_ip: matches.remove_one("portal_ip"),
-            portal_ip6: matches.remove_one("portal_ip6"),
-            portal_host: given(matches, "portal_host")?,
-            mode: given(matches, "mode")?,
-            session_minutes: given(matches, "session_minutes")?,
-            upstreams: matches
-                .remove_many("upstreams")
-                .map(Iterator::collect)
-                .unwrap_or_default(),
-            firewall: given(matches, "firewall")?,
-            arp_path: given(matches, "arp_path")?,
-            venue_name: matches.remove_one("venue_name"),
-            max_connections: given(matches, "max_connections")?,
-            max_connections_per_client: given(matches, "max_connections_per_client")?,
-            write_timeout: given(matches, "write_timeout")?,
-            #[cfg(feature = "https")]
-            tls_listen: matches.remove_one("tls_listen"),
-            #[cfg(feature = "https")]
-            tls_cert: matches.remove_one("tls_cert"),
-            #[cfg(feature = "https")]
-            tls_key: matches.remove_one("tls_key"),
-            #[cfg(feature = "https")]
-            tls_host: matches.remove_one("tls_host"),
-        })
-    }
-
-    /// Every flag has a default or is optional, so the matches hold all
-    /// of them: updating is reading afresh.
-    fn update_from_arg_matches(
-        &mut self,
-        matches: &ArgMatches,
-    ) -> std::result::Result<(), clap::Error> {
-        *self = Self::from_arg_matches(matches)?;
-        Ok(())
-    }
-}
-
-/// A flag clap always fills (a switch, or one with a default).
-fn given<T: Clone + Send + Sync + 'static>(
-    matches: &mut ArgMatches,
-    id: &str,
-) -> std::result::Result<T, clap::Error> {
-    matches.remove_one(id).ok_or_else(|| not_provided(id))
-}
-
-/// Clap's own words for a flag missing from its matches.
-fn not_provided(id: &str) -> clap::Error {
-    clap::Error::raw(
-        clap::error::ErrorKind::MissingRequiredArgument,
-        format!("the following required argument was not provided: {id}"),
-    )
-}
-
-fn parse_upstream(text: &str) -> std::result::Result<SocketAddr, String> {
+/// An address, the port 53 when none is given.
+fn upstream(text: &str) -> std::result::Result<Given, String> {
     text.parse::<SocketAddr>()
         .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map(Given::Address)
         .map_err(|_| format!("{text:?} is not an IP address or IP:PORT"))
+}
+
+fn ipv4(text: &str) -> std::result::Result<Given, String> {
+    text.parse()
+        .map(Given::Ipv4)
+        .map_err(|e: AddrParseError| e.to_string())
+}
+
+fn ipv6(text: &str) -> std::result::Result<Given, String> {
+    text.parse()
+        .map(Given::Ipv6)
+        .map_err(|e: AddrParseError| e.to_string())
+}
+
+/// Any UTF-8 text, empty too.
+pub(crate) fn text(text: &str) -> std::result::Result<Given, String> {
+    Ok(Given::Text(text.to_owned()))
+}
+
+fn mode(text: &str) -> std::result::Result<Given, String> {
+    text.parse().map(Given::Mode)
+}
+
+pub(crate) fn level(text: &str) -> std::result::Result<Given, String> {
+    text.parse()
+        .map(Given::Level)
+        .map_err(|e: log::ParseLevelError| e.to_string())
+}
+
+pub(crate) fn target(text: &str) -> std::result::Result<Given, String> {
+    text.parse().map(Given::Target)
+}
+
+/// Minutes, up to a year.
+pub(crate) fn minutes(text: &str) -> std::result::Result<Given, String> {
+    count(text, 525_600)
+}
+
+fn connections(text: &str) -> std::result::Result<Given, String> {
+    count(text, 1_000_000)
+}
+
+/// Seconds, up to an hour.
+fn seconds(text: &str) -> std::result::Result<Given, String> {
+    count(text, 3600)
+}
+
+/// A whole number in 1..=most, read as clap's `value_parser!(u32).range`
+/// read it: as an i64 first, so that a negative number gets the range error.
+fn count(text: &str, most: u32) -> std::result::Result<Given, String> {
+    let n: i64 = text.parse().map_err(|e: ParseIntError| e.to_string())?;
+    match u32::try_from(n) {
+        Ok(n) if (1..=most).contains(&n) => Ok(Given::Count(n)),
+        _ => Err(format!("{n} is not in 1..={most}")),
+    }
+}
+
+// What a flag gave, as its type. `None` when it gave another (never: each
+// flag has one parser).
+impl Given {
+    fn address(self) -> Option<SocketAddr> {
+        match self {
+            Given::Address(address) => Some(address),
+            _ => None,
+        }
+    }
+
+    fn ipv4(self) -> Option<Ipv4Addr> {
+        match self {
+            Given::Ipv4(ip) => Some(ip),
+            _ => None,
+        }
+    }
+
+    fn ipv6(self) -> Option<Ipv6Addr> {
+        match self {
+            Given::Ipv6(ip) => Some(ip),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn text(self) -> Option<String> {
+        match self {
+            Given::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn path(self) -> Option<PathBuf> {
+        match self {
+            Given::Path(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn count(self) -> Option<u32> {
+        match self {
+            Given::Count(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn mode(self) -> Option<Mode> {
+        match self {
+            Given::Mode(mode) => Some(mode),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn level(self) -> Option<log::LevelFilter> {
+        match self {
+            Given::Level(level) => Some(level),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn target(self) -> Option<Target> {
+        match self {
+            Given::Target(target) => Some(target),
+            _ => None,
+        }
+    }
+}
+
+/// What flag `name` gave, as `T`, if it was given.
+fn optional<T>(matches: &mut ArgMatches, name: &str, as_type: fn(Given) -> Option<T>) -> Option<T> {
+    matches.remove_one(name).and_then(as_type)
+}
+
+/// What flag `name` gave, as `T`: one clap always fills (it has a default
+/// or is required), so missing it is clap's own error.
+pub(crate) fn required<T>(
+    matches: &mut ArgMatches,
+    name: &str,
+    as_type: fn(Given) -> Option<T>,
+) -> std::result::Result<T, clap::Error> {
+    optional(matches, name, as_type).ok_or_else(|| {
+        clap::Error::raw(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            format!("the following required argument was not provided: {name}"),
+        )
+    })
+}
+
+/// The `serve` flags, in the order the help lists them.
+pub(crate) const SERVE_FLAGS: &[Flag] = &[
+    Flag::long(
+        "listen",
+        "ADDR",
+        Value::One(address),
+        "Address and port to listen on for HTTP",
+    )
+    .default("0.0.0.0:8080"),
+    Flag::switch(
+        "demo",
+        "On an empty database, create a demo venue (owner, three shops, menus) \
+         and print its accounts",
+    ),
+    Flag::long(
+        "dns",
+        "ADDR",
+        Value::One(address),
+        "Answer DNS for the captive portal on this address (UDP and TCP), \
+         e.g. 0.0.0.0:53; off unless given",
+    ),
+    Flag::long(
+        "portal-ip",
+        "IP",
+        Value::One(ipv4),
+        "The portal's IPv4 address on the hotspot: the DNS answer for every \
+         name, and its /24 is the hotspot (never offered the first-run \
+         set-up); required with --dns",
+    ),
+    Flag::long(
+        "portal-ip6",
+        "IP",
+        Value::One(ipv6),
+        "The portal's IPv6 address for AAAA answers (none: empty answers)",
+    ),
+    Flag::long(
+        "portal-host",
+        "NAME",
+        Value::One(text),
+        "The portal's own name; redirects point at http://NAME/",
+    )
+    .default("order.lan"),
+    Flag::long(
+        "mode",
+        "local|internet",
+        Value::One(mode),
+        "local: no uplink, the portal answers phones' probes after \
+         acceptance; internet: accepted clients go out to the internet",
+    )
+    .default("local"),
+    Flag::long(
+        "session-minutes",
+        "MINUTES",
+        Value::One(minutes),
+        "How long an acceptance lasts before the client sees the portal again",
+    )
+    .default(clients::DEFAULT_SESSION_MINUTES),
+    Flag::long(
+        "upstream",
+        "ADDR",
+        Value::Many(upstream),
+        "A resolver for accepted clients in internet mode (IP or IP:PORT; \
+         repeat for several, they are asked at once)",
+    ),
+    Flag::long(
+        "firewall",
+        "FIREWALL",
+        Value::OneOf(&["nft", "none"]),
+        "Firewall backend: nft (the orderspot nftables table) or none",
+    )
+    .default("none"),
+    Flag::long(
+        "arp-path",
+        "PATH",
+        Value::Path,
+        "The kernel's ARP table, read for clients' MAC addresses",
+    )
+    .default("/proc/net/arp"),
+    Flag::long(
+        "venue-name",
+        "NAME",
+        Value::One(text),
+        "Set the venue's name at start",
+    ),
+    Flag::long(
+        "max-connections",
+        "N",
+        Value::One(connections),
+        "Most HTTP connections open at once; more are answered 503 at once. \
+         Lowered at start if the open-file limit cannot hold them",
+    )
+    .default(DEFAULT_MAX_CONNECTIONS),
+    Flag::long(
+        "max-connections-per-client",
+        "N",
+        Value::One(connections),
+        "Most HTTP connections open at once from one client address (an IPv6 \
+         client: its /64)",
+    )
+    .default(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+    Flag::long(
+        "write-timeout",
+        "SECONDS",
+        Value::One(seconds),
+        "Drop a connection whose client has taken none of its answer for this long",
+    )
+    .default(DEFAULT_WRITE_TIMEOUT_SECS),
+    #[cfg(feature = "https")]
+    Flag::long(
+        "tls-listen",
+        "ADDR",
+        Value::One(address),
+        "Serve HTTPS on this address (e.g. 0.0.0.0:8443) with --tls-cert, \
+         --tls-key and --tls-host",
+    )
+    .requires(&["tls-cert", "tls-key", "tls-host"]),
+    #[cfg(feature = "https")]
+    Flag::long(
+        "tls-cert",
+        "PATH",
+        Value::Path,
+        "The certificate chain for --tls-host (PEM, leaf first)",
+    )
+    .requires(&["tls-listen"]),
+    #[cfg(feature = "https")]
+    Flag::long(
+        "tls-key",
+        "PATH",
+        Value::Path,
+        "The certificate's private key (PEM)",
+    )
+    .requires(&["tls-listen"]),
+    #[cfg(feature = "https")]
+    Flag::long(
+        "tls-host",
+        "NAME",
+        Value::One(text),
+        "The venue's domain the certificate is for: resolves to the portal, \
+         and the RFC 8908 API's URLs are https://NAME/",
+    )
+    .requires(&["tls-listen"]),
+];
+
+impl ServeArgs {
+    /// The flags of `serve`'s matches; every one clap always fills.
+    pub(crate) fn from_matches(
+        matches: &mut ArgMatches,
+    ) -> std::result::Result<ServeArgs, clap::Error> {
+        Ok(ServeArgs {
+            listen: required(matches, "listen", Given::address)?,
+            demo: matches.get_flag("demo"),
+            dns: optional(matches, "dns", Given::address),
+            portal_ip: optional(matches, "portal-ip", Given::ipv4),
+            portal_ip6: optional(matches, "portal-ip6", Given::ipv6),
+            portal_host: required(matches, "portal-host", Given::text)?,
+            mode: required(matches, "mode", Given::mode)?,
+            session_minutes: required(matches, "session-minutes", Given::count)?,
+            upstreams: matches
+                .remove_many("upstream")
+                .into_iter()
+                .flatten()
+                .filter_map(Given::address)
+                .collect(),
+            firewall: required(matches, "firewall", Given::text)?,
+            arp_path: required(matches, "arp-path", Given::path)?,
+            venue_name: optional(matches, "venue-name", Given::text),
+            max_connections: required(matches, "max-connections", Given::count)?,
+            max_connections_per_client: required(
+                matches,
+                "max-connections-per-client",
+                Given::count,
+            )?,
+            write_timeout: required(matches, "write-timeout", Given::count)?,
+            #[cfg(feature = "https")]
+            tls_listen: optional(matches, "tls-listen", Given::address),
+            #[cfg(feature = "https")]
+            tls_cert: optional(matches, "tls-cert", Given::path),
+            #[cfg(feature = "https")]
+            tls_key: optional(matches, "tls-key", Given::path),
+            #[cfg(feature = "https")]
+            tls_host: optional(matches, "tls-host", Given::text),
+        })
+    }
 }
 
 /// Everything `serve` runs with.
@@ -568,18 +741,13 @@ impl ConnectionLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Serve {
-        #[command(flatten)]
-        args: ServeArgs,
-    }
 
     fn config(flags: &[&str]) -> Result<Config> {
-        let args = Serve::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))
-            .unwrap()
-            .args;
+        let mut matches = clap::Command::new("serve")
+            .args(SERVE_FLAGS.iter().map(Flag::arg))
+            .try_get_matches_from(std::iter::once("serve").chain(flags.iter().copied()))
+            .unwrap();
+        let args = ServeArgs::from_matches(&mut matches).unwrap();
         Config::from_args(PathBuf::from("/nonexistent"), args)
     }
 
