@@ -8,6 +8,7 @@ use crate::store::shops::{self, ShopRow, ShopStatus};
 use crate::store::{members, sessions, users};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::ratelimit::{Action, RateLimiter};
 use crate::support::text;
 use rusqlite::Connection;
@@ -171,7 +172,7 @@ pub(crate) fn remove_member(conn: &Connection, keeper: &Staff, user_id: i64) -> 
 }
 
 /// A member of a shop as its staff list shows them.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug)]
 pub(crate) struct MemberView {
     pub(crate) user_id: i64,
     /// The email or username they log in with.
@@ -180,6 +181,7 @@ pub(crate) struct MemberView {
     pub(crate) role: &'static str,
     pub(crate) added_at: i64,
 }
+json_object!(MemberView: user_id, login, name, role, added_at);
 
 /// The keeper's shop's members, keepers first.
 pub(crate) fn member_list(conn: &Connection, keeper: &Staff) -> Result<Vec<MemberView>> {

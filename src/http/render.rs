@@ -133,11 +133,11 @@ pub fn render_text(
         lang_param => speech.picked.then_some(speech.language.lang),
         languages => language_links(req, &venue.offered(), speech.language.lang),
         money => crate::http::templates::value(&speech.money),
-        venue => crate::http::templates::value(venue),
+        venue => crate::http::templates::value(&venue),
         staff => staff.map(|s| crate::http::templates::context! {
             name => s.name.clone(),
             role => s.role.as_str(),
-            shop => s.shop().cloned().map(|shop| crate::http::templates::value(crate::ordering::catalog::ShopView::from(shop))),
+            shop => s.shop().cloned().map(|shop| crate::http::templates::value(&crate::ordering::catalog::ShopView::from(shop))),
         }),
         csrf => identity::csrf_token(app, req),
         now => crate::support::time::now_ms(),

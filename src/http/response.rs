@@ -3,13 +3,13 @@
 
 use crate::error::Error;
 use crate::live::Page;
-use crate::support::i18n::{self, Catalogue};
+use crate::support::i18n::Catalogue;
+use crate::support::json::{json_fields, JsonOut, Sorted, ToJson};
 use crate::support::money::MoneyFormat;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION, SET_COOKIE};
 use hyper::StatusCode;
-use serde::Serialize;
 
 /// What hyper sends.
 pub type HttpResponse = hyper::Response<Full<Bytes>>;
@@ -43,20 +43,8 @@ fn with_bytes(status: StatusCode, content_type: &'static str, body: Bytes) -> Re
     response
 }
 
-pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    json_body(status, serde_json::to_vec(value))
-}
-
-/// Not generic: only the serialising above is made once per type.
-fn json_body(status: StatusCode, body: serde_json::Result<Vec<u8>>) -> Response {
-    match body {
-        Ok(body) => with_body(status, "application/json", body),
-        Err(e) => error(
-            &Error::Internal(e.to_string()),
-            true,
-            &Speech::new(i18n::english(), MoneyFormat::default()),
-        ),
-    }
+pub fn json(status: StatusCode, value: &dyn ToJson) -> Response {
+    with_body(status, "application/json", JsonOut::write(value))
 }
 
 pub fn html(status: StatusCode, body: impl Into<Bytes>) -> Response {
@@ -183,7 +171,7 @@ pub fn error(error: &Error, api: bool, speech: &Speech) -> Response {
     if api {
         return json(
             status,
-            &serde_json::json!({ "error": message, "code": error.code() }),
+            &Sorted(&json_fields! { "error" => message, "code" => error.code() }),
         );
     }
     if matches!(error, Error::Unauthorized(_)) {

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::ordering::orders::Status;
 use crate::support::i18n;
 use crate::support::inflate::Packed;
+use crate::support::json::{JsonOut, ToJson};
 use crate::support::money::MoneyFormat;
 use minijinja::value::Kwargs;
 use minijinja::{Environment, State, Value};
@@ -157,21 +158,16 @@ pub fn add_lang(href: &str, lang: &str) -> String {
     format!("{path}{separator}lang={lang}{fragment}")
 }
 
-/// Any serialisable value as a template value, by way of its JSON: a view
-/// type is then serialised by serde_json's serialiser alone, the one the
-/// API uses too, and not also by minijinja's (27,732 bytes of the mips binary).
-pub fn value<T: serde::Serialize>(value: T) -> Value {
-    from_json(serde_json::to_vec(&value))
-}
-
-fn from_json(json: serde_json::Result<Vec<u8>>) -> Value {
-    json.and_then(|json| serde_json::from_slice(&json))
-        .unwrap_or_else(|e| {
-            Value::from(minijinja::Error::new(
-                minijinja::ErrorKind::BadSerialization,
-                e.to_string(),
-            ))
-        })
+/// Any view as a template value, by way of its JSON: a view type is then
+/// written by the API's JSON writer alone, not also serialised by
+/// minijinja's (27,732 bytes of the mips binary).
+pub fn value(value: &dyn ToJson) -> Value {
+    serde_json::from_slice(&JsonOut::write(value)).unwrap_or_else(|e| {
+        Value::from(minijinja::Error::new(
+            minijinja::ErrorKind::BadSerialization,
+            e.to_string(),
+        ))
+    })
 }
 
 /// `minijinja::context!` with its syntax and precedence (`key => value`,
@@ -392,7 +388,7 @@ mod tests {
             symbol_after: true,
             ..MoneyFormat::default()
         };
-        let ctx = context! { money => value(format) };
+        let ctx = context! { money => value(&format) };
         assert_eq!(
             render_str("{{ 123456|money }} {{ 123456|amount }}", ctx),
             "1.234,56 € 1234,56"

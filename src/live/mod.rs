@@ -13,8 +13,8 @@ mod pages;
 pub use data::Data;
 pub use pages::{Page, PageKind, Pages};
 
-use crate::error::{Error, Result};
-use serde::Serialize;
+use crate::error::Result;
+use crate::support::json::{JsonOut, ToJson};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,13 +61,11 @@ pub struct Built {
 
 impl Built {
     /// `value` as JSON, showing `version`.
-    pub fn json<T: Serialize>(version: i64, value: &T) -> Result<Built> {
-        let body =
-            serde_json::to_vec(value).map_err(|e| Error::Internal(format!("serialising: {e}")))?;
-        Ok(Built {
+    pub fn json(version: i64, value: &dyn ToJson) -> Built {
+        Built {
             version,
-            body: body.into(),
-        })
+            body: JsonOut::write(value).into(),
+        }
     }
 }
 

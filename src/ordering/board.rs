@@ -8,8 +8,8 @@ use crate::ordering::catalog;
 use crate::ordering::orders::OrderView;
 use crate::ordering::stations::{self, TicketStation};
 use crate::store::orders as rows;
+use crate::support::json::json_object;
 use rusqlite::Connection;
-use serde::Serialize;
 use std::time::Duration;
 
 /// Rows of the all-day counts: the kinds of item a kitchen keeps in mind.
@@ -19,9 +19,8 @@ pub const PREPARING_SHOWN: i64 = 120;
 pub const READY_SHOWN: i64 = 60;
 
 /// A ticket on the kitchen display: the order and how long it should take.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct BoardOrder {
-    #[serde(flatten)]
     pub view: OrderView,
     /// The slowest of its items' preparation times, at least a minute:
     /// items are prepared side by side.
@@ -29,6 +28,7 @@ pub struct BoardOrder {
     /// The stations holding its items, each done or pending.
     pub stations: Vec<TicketStation>,
 }
+json_object!(BoardOrder: ..view, estimate_minutes, stations);
 
 pub fn estimate_minutes(slowest_prep_minutes: i64) -> i64 {
     slowest_prep_minutes.max(1)
@@ -51,13 +51,14 @@ pub fn with_estimates(conn: &Connection, views: Vec<OrderView>) -> Result<Vec<Bo
 
 /// How many of an item, with these options, wait across the shop's orders
 /// that are not ready yet.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct WaitingCount {
     pub item_id: i64,
     pub name: String,
     pub options: String,
     pub qty: i64,
 }
+json_object!(WaitingCount: item_id, name, options, qty);
 
 /// The all-day counts at `now`: an order for later counts once released.
 pub fn all_day(conn: &Connection, shop_id: i64, now: i64) -> Result<Vec<WaitingCount>> {
@@ -73,7 +74,7 @@ pub fn all_day(conn: &Connection, shop_id: i64, now: i64) -> Result<Vec<WaitingC
 }
 
 /// A pickup code on the TV. No customer names: the board is public.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ServingCode {
     pub shop_id: i64,
     pub shop: String,
@@ -81,9 +82,10 @@ pub struct ServingCode {
     /// When it turned ready (0 while being prepared).
     pub ready_at: i64,
 }
+json_object!(ServingCode: shop_id, shop, code, ready_at);
 
 /// The now-serving board.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct NowServing {
     pub version: i64,
     /// The server's clock, so a TV with a wrong one still counts right.
@@ -93,6 +95,7 @@ pub struct NowServing {
     pub preparing: Vec<ServingCode>,
     pub ready: Vec<ServingCode>,
 }
+json_object!(NowServing: version, now, ready_seconds, preparing, ready);
 
 fn codes(found: Vec<rows::ServingRow>) -> Vec<ServingCode> {
     found
@@ -159,7 +162,7 @@ pub async fn wait_for_board(
     };
     let first = board().await?;
     if first.version > since {
-        return Ok(Built::json(first.version, &first)?.body);
+        return Ok(Built::json(first.version, &first).body);
     }
     let wait = first
         .until_a_code_leaves()
@@ -167,7 +170,7 @@ pub async fn wait_for_board(
     let version = data.read(move |c| Ok(rows::serving_version(c, shop_id)?));
     let build = || async {
         let board = board().await?;
-        Built::json(board.version, &board)
+        Ok(Built::json(board.version, &board))
     };
     data.live
         .answer(
@@ -185,6 +188,7 @@ pub async fn wait_for_board(
 mod tests {
     use super::*;
     use crate::ordering::orders::{change_status, place, Actor, Status};
+    use crate::support::json::JsonOut;
 
     fn demo() -> Connection {
         let conn = crate::db::test_connection();
@@ -284,7 +288,9 @@ mod tests {
             board.until_a_code_leaves(),
             Some(Duration::from_millis(1_050))
         );
-        assert!(!serde_json::to_string(&board).unwrap().contains("Ann"));
+        assert!(!String::from_utf8(JsonOut::write(&board))
+            .unwrap()
+            .contains("Ann"));
         let later = now_serving(&conn, Some(1), 60, 10_000 + 60_000).unwrap();
         assert_eq!((later.preparing.len(), later.ready.len()), (1, 0));
         assert_eq!(later.until_a_code_leaves(), None);

@@ -8,9 +8,9 @@ use crate::error::{Code, Error, Result};
 use crate::ordering::orders::{self, LineRequest, MAX_LINE_NOTE_CHARS, MAX_QTY};
 use crate::ordering::{catalog, menu};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::{crypto, text};
 use rusqlite::Connection;
-use serde::Serialize;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Carts held at once for the whole venue.
@@ -30,7 +30,7 @@ pub const IDLE_MS: i64 = 6 * 60 * 60 * 1000;
 pub const EVICT_IDLE_MS: i64 = 30 * 60 * 1000;
 
 /// A line of a cart: what, how many, with which options, and who added it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartLine {
     pub id: i64,
     pub item_id: i64,
@@ -39,6 +39,7 @@ pub struct CartLine {
     pub note: String,
     pub added_by: String,
 }
+json_object!(CartLine: id, item_id, qty, options, note, added_by);
 
 /// What a phone sends to add a line.
 #[derive(Debug, Clone, Default)]
@@ -64,11 +65,12 @@ impl FromFields for NewLine {
 
 /// A checkout made from a table's cart, for the others at the table: its
 /// status page is `/c/{id}?t={token}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutLink {
     pub id: i64,
     pub token: String,
 }
+json_object!(CheckoutLink: id, token);
 
 /// A cart as its holders see it (before pricing).
 #[derive(Debug, Clone)]
@@ -445,7 +447,7 @@ impl Carts {
 }
 
 /// A cart line priced from the menu now, or why it cannot be ordered.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct PricedLine {
     pub id: i64,
     pub item_id: i64,
@@ -462,20 +464,22 @@ pub struct PricedLine {
     pub chosen: Vec<orders::LineOptionView>,
     /// Why it cannot be ordered now, in the asker's words (set by `http`).
     pub problem: Option<String>,
-    #[serde(skip)]
     pub error: Option<Error>,
 }
+json_object!(PricedLine: id, item_id, qty, options, note, added_by, shop_id, shop_name, name,
+    unit_price_cents, line_total_cents, chosen, problem);
 
 /// One shop's part of a cart.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ShopTotal {
     pub shop_id: i64,
     pub shop_name: String,
     pub total_cents: i64,
 }
+json_object!(ShopTotal: shop_id, shop_name, total_cents);
 
 /// A cart as its page and its long-poll show it: lines grouped by shop.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct PricedCart {
     pub id: i64,
     pub version: i64,
@@ -487,6 +491,7 @@ pub struct PricedCart {
     /// Of the lines that can be ordered.
     pub total_cents: i64,
 }
+json_object!(PricedCart: id, version, table_id, checkout, lines, shops, total_cents);
 
 /// Prices one line from the menu: its shop must take orders at `now`.
 pub fn price_line(

@@ -9,15 +9,15 @@ use crate::store::items::{self, ItemRow, SearchQuery};
 use crate::store::shops::{self, ShopRow};
 use crate::store::{ingredients, options};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
-use serde::Serialize;
 use std::time::Duration;
 
 pub use crate::store::shops::ShopStatus;
 
 /// A shop as customers see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct PublicShop {
     pub id: i64,
     pub name: String,
@@ -26,6 +26,7 @@ pub struct PublicShop {
     /// Paused: takes no orders until this UTC instant (cleared once past).
     pub paused_until: Option<i64>,
 }
+json_object!(PublicShop: id, name, description, open, paused_until);
 
 impl From<ShopRow> for PublicShop {
     fn from(s: ShopRow) -> Self {
@@ -40,7 +41,7 @@ impl From<ShopRow> for PublicShop {
 }
 
 /// A shop as the venue owner and its keeper see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ShopView {
     pub id: i64,
     pub owner_user_id: i64,
@@ -52,6 +53,8 @@ pub struct ShopView {
     pub created_at: i64,
     pub paused_until: Option<i64>,
 }
+json_object!(ShopView: id, owner_user_id, owner_email, name, description, status, open, created_at,
+    paused_until);
 
 impl From<ShopRow> for ShopView {
     fn from(s: ShopRow) -> Self {
@@ -70,7 +73,7 @@ impl From<ShopRow> for ShopView {
 }
 
 /// A menu item as customers and its shop see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct MenuItemView {
     pub id: i64,
     pub shop_id: i64,
@@ -97,15 +100,19 @@ pub struct MenuItemView {
     pub option_groups: Vec<GroupView>,
     pub position: i64,
 }
+json_object!(MenuItemView: id, shop_id, category_id, name, description, price_cents, available,
+    sold_out, stock, low_stock, running_low, prep_minutes, photo_url, tags, allergens, window,
+    available_from, option_groups, position);
 
 /// A daily time window as the venue's clock shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct WindowView {
     pub from: String,
     pub until: String,
 }
+json_object!(WindowView: from, until);
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct GroupView {
     pub id: i64,
     pub name: String,
@@ -113,21 +120,24 @@ pub struct GroupView {
     pub max: i64,
     pub options: Vec<OptionView>,
 }
+json_object!(GroupView: id, name, min, max, options);
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OptionView {
     pub id: i64,
     pub name: String,
     pub price_delta_cents: i64,
     pub available: bool,
 }
+json_object!(OptionView: id, name, price_delta_cents, available);
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CategoryView {
     pub id: i64,
     pub name: String,
     pub position: i64,
 }
+json_object!(CategoryView: id, name, position);
 
 impl From<CategoryRow> for CategoryView {
     fn from(c: CategoryRow) -> Self {
@@ -140,11 +150,12 @@ impl From<CategoryRow> for CategoryView {
 }
 
 /// A shop's whole menu: categories in order, items in display order.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Menu {
     pub categories: Vec<CategoryView>,
     pub items: Vec<MenuItemView>,
 }
+json_object!(Menu: categories, items);
 
 /// The URL an item's photo is served at; its name changes with its content.
 pub fn photo_url(photo: &str) -> Option<String> {
@@ -241,12 +252,13 @@ pub fn item_count(conn: &Connection, shop_id: i64) -> Result<i64> {
 }
 
 /// An item at or below its low-stock threshold, for the shop's board.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct RunningLow {
     pub id: i64,
     pub name: String,
     pub stock: i64,
 }
+json_object!(RunningLow: id, name, stock);
 
 /// Up to `limit` of a shop's items running low, fewest left first; reads
 /// only those, however large the menu.
@@ -386,12 +398,12 @@ impl FromFields for Search {
 
 /// A search result: the item (its options are on its shop's menu) and
 /// where it is sold.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Found {
     pub shop_name: String,
-    #[serde(flatten)]
     pub item: MenuItemView,
 }
+json_object!(Found: shop_name, ..item);
 
 /// Items of approved shops matching `search` at local time `minute`.
 pub fn search(conn: &Connection, search: &Search, minute: i64) -> Result<Vec<Found>> {
@@ -435,27 +447,26 @@ pub fn public_menu_version(conn: &Connection, shop_id: i64) -> Result<i64> {
 }
 
 /// What a menu long-poll answers.
-#[derive(Serialize)]
 struct VersionedMenu {
     version: i64,
     shop: PublicShop,
-    #[serde(flatten)]
     menu: Menu,
 }
+json_object!(VersionedMenu: version, shop, ..menu);
 
 pub fn menu_answer(conn: &Connection, shop_id: i64, minute: i64) -> Result<Built> {
     // The version first: a change landing between the reads is then
     // answered again rather than missed.
     let version = public_menu_version(conn, shop_id)?;
     let (shop, menu) = public_menu(conn, shop_id, minute)?;
-    Built::json(
+    Ok(Built::json(
         version,
         &VersionedMenu {
             version,
             shop,
             menu,
         },
-    )
+    ))
 }
 
 /// An approved shop's menu (`{version, shop, categories, items}`) once its

@@ -20,8 +20,8 @@ use crate::store::orders::{self as rows, ActorRole, NewEvent, OrderRow};
 use crate::store::{items, shops};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::{json_object, JsonOut, Sorted, ToJson};
 use rusqlite::Connection;
-use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -109,17 +109,17 @@ pub struct Fault {
 }
 
 /// An order of a checkout as its customer follows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct CheckoutOrder {
-    #[serde(flatten)]
     pub order: OrderSummary,
     /// When it should be ready (UTC ms); null once ready or finished.
     pub eta: Option<i64>,
     pub items: Vec<LineView>,
     pub payments: Payments,
 }
+json_object!(CheckoutOrder: ..order, eta, items, payments);
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct CheckoutView {
     pub id: i64,
     pub version: i64,
@@ -131,6 +131,7 @@ pub struct CheckoutView {
     /// Orders not cancelled.
     pub active: usize,
 }
+json_object!(CheckoutView: id, version, created_at, orders, total_cents, ready, active);
 
 /// A checkout placed (or found again for a replayed `client_ref`).
 #[derive(Debug)]
@@ -198,20 +199,21 @@ fn request_hash(
     codes: &[(i64, String)],
 ) -> String {
     // The object a map by shop id serialised to: keys as text, in text order.
-    let codes: serde_json::Map<String, serde_json::Value> = codes
+    let codes: BTreeMap<String, &str> = codes
         .iter()
-        .map(|(shop, code)| (shop.to_string(), code.as_str().into()))
+        .map(|(shop, code)| (shop.to_string(), code.as_str()))
         .collect();
-    let canonical = serde_json::json!([
-        "checkout",
-        valid.lines,
-        valid.customer_name,
-        valid.note,
-        req.pickup_at,
-        codes,
-        req.at_table.as_ref().map(|t| t.0)
-    ]);
-    crypto::hex(&crypto::sha256(canonical.to_string().as_bytes()))
+    let canonical: [&dyn ToJson; 7] = [
+        &"checkout",
+        &valid.lines,
+        &valid.customer_name,
+        &valid.note,
+        &req.pickup_at,
+        &codes,
+        &req.at_table.as_ref().map(|t| t.0),
+    ];
+    // Sorted as the `serde_json::Value` that stored hashes were taken of.
+    crypto::hex(&crypto::sha256(&JsonOut::write(&Sorted(&canonical))))
 }
 
 /// What one shop's part of a checkout asks, once every line passed.
@@ -679,7 +681,7 @@ pub async fn wait_for_checkout(
         let now = crate::support::time::now_ms();
         data.read(move |c| {
             let view = load_checkout(c, checkout_id, now)?;
-            Built::json(view.version, &view)
+            Ok(Built::json(view.version, &view))
         })
     };
     data.live.answer_any(&topics, since, wait, build).await

@@ -12,10 +12,10 @@ use crate::store::items::{self, ItemFields, ItemRow};
 use crate::store::options::{self, GroupRow, OptionRow};
 use crate::store::shops::{self, ShopStatus};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::money::{self, MoneyFormat};
 use crate::support::text::{optional_line, optional_text, required};
 use rusqlite::Connection;
-use serde::Serialize;
 
 pub const MAX_ITEMS_PER_SHOP: i64 = 10_000;
 /// A shop waiting for approval may build a menu, but whoever registers
@@ -51,11 +51,12 @@ pub struct WindowPatch {
 }
 
 /// How many units of an ingredient one item uses (1 when not sent).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct IngredientUse {
     pub ingredient_id: i64,
     pub qty: i64,
 }
+json_object!(IngredientUse: ingredient_id, qty);
 
 impl FromFields for IngredientUse {
     fn from_fields(f: &Fields) -> Result<IngredientUse> {
@@ -602,7 +603,7 @@ impl FromFields for GroupPatch {
 }
 
 /// An option group with its options, as the editor shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct GroupEdit {
     pub id: i64,
     pub name: String,
@@ -610,8 +611,9 @@ pub struct GroupEdit {
     pub max: i64,
     pub options: Vec<OptionEdit>,
 }
+json_object!(GroupEdit: id, name, min, max, options);
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct OptionEdit {
     pub id: i64,
     pub name: String,
@@ -619,6 +621,7 @@ pub struct OptionEdit {
     pub available: bool,
     pub position: i64,
 }
+json_object!(OptionEdit: id, name, price_delta_cents, available, position);
 
 fn group_edit(conn: &Connection, group: GroupRow) -> Result<GroupEdit> {
     Ok(GroupEdit {
@@ -780,7 +783,7 @@ impl FromFields for IngredientPatch {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct IngredientView {
     pub id: i64,
     pub name: String,
@@ -788,6 +791,7 @@ pub struct IngredientView {
     pub low_stock: i64,
     pub running_low: bool,
 }
+json_object!(IngredientView: id, name, stock, low_stock, running_low);
 
 impl From<IngredientRow> for IngredientView {
     fn from(i: IngredientRow) -> Self {
@@ -904,7 +908,7 @@ pub fn record_waste(
 }
 
 /// A shop's recorded waste, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct WasteView {
     pub ingredient_id: i64,
     pub ingredient: String,
@@ -912,6 +916,7 @@ pub struct WasteView {
     pub reason: String,
     pub at: i64,
 }
+json_object!(WasteView: ingredient_id, ingredient, qty, reason, at);
 
 /// Waste recorded in `[from, until)` (UTC ms), at most `MAX_WASTE_LISTED`.
 pub fn waste(conn: &Connection, shop_id: i64, from: i64, until: i64) -> Result<Vec<WasteView>> {

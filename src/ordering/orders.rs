@@ -14,9 +14,9 @@ use crate::store::orders::{
 use crate::store::{ingredients, items, options};
 use crate::support::crypto;
 use crate::support::fields::{Entry, Fields, FromFields};
+use crate::support::json::{json_object, JsonOut, Sorted, ToJson};
 use crate::support::text;
 use rusqlite::Connection;
-use serde::Serialize;
 use std::time::Duration;
 
 /// The stage words are stored with the rows (`store::orders`); the rules
@@ -195,15 +195,15 @@ impl FromFields for OrderRequest {
 }
 
 /// A line that passed `merge_lines`: options sorted, note cleaned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WantedLine {
     pub item_id: i64,
     pub qty: i64,
     pub options: Vec<i64>,
     pub note: String,
-    #[serde(skip)]
     pub seen_price_cents: Option<i64>,
 }
+json_object!(WantedLine: item_id, qty, options, note);
 
 /// A request that passed `validate_request`: text cleaned, lines merged.
 #[derive(Debug, PartialEq, Eq)]
@@ -559,13 +559,14 @@ pub struct Placed {
 
 /// What a placement asked for, so a replayed `client_ref` can be compared.
 fn request_hash(shop_id: i64, valid: &ValidOrder) -> String {
-    let canonical = serde_json::json!([shop_id, valid.lines, valid.customer_name, valid.note]);
-    crypto::hex(&crypto::sha256(canonical.to_string().as_bytes()))
+    let canonical: [&dyn ToJson; 4] = [&shop_id, &valid.lines, &valid.customer_name, &valid.note];
+    // Sorted as the `serde_json::Value` that stored hashes were taken of.
+    crypto::hex(&crypto::sha256(&JsonOut::write(&Sorted(&canonical))))
 }
 
 /// An order without its lines, as its customer and its shop see it: the
 /// head of `OrderView`, and a line of the device's order list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrderSummary {
     pub id: i64,
     pub shop_id: i64,
@@ -589,6 +590,9 @@ pub struct OrderSummary {
     /// The table it was ordered at ('' for none).
     pub table_name: String,
 }
+json_object!(OrderSummary: id, shop_id, shop_name, customer_name, note, status, version,
+    pickup_code, total_cents, created_at, updated_at, checkout_id, pickup_at, discount_cents,
+    promo_code, table_name);
 
 impl From<OrderRow> for OrderSummary {
     fn from(o: OrderRow) -> Self {
@@ -614,7 +618,7 @@ impl From<OrderRow> for OrderSummary {
 }
 
 /// A line of an order, priced when it was placed (or shown in the cart).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct LineView {
     pub item_id: i64,
     pub name: String,
@@ -625,15 +629,17 @@ pub struct LineView {
     pub note: String,
     pub options: Vec<LineOptionView>,
 }
+json_object!(LineView: item_id, name, unit_price_cents, qty, line_total_cents, note, options);
 
 /// An option chosen on a line, as named and priced when ordered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct LineOptionView {
     pub id: i64,
     pub group: String,
     pub name: String,
     pub price_delta_cents: i64,
 }
+json_object!(LineOptionView: id, group, name, price_delta_cents);
 
 impl From<LineRow> for LineView {
     fn from(l: LineRow) -> Self {
@@ -673,7 +679,7 @@ impl LineView {
 }
 
 /// One change of an order's stage: who, why and when.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct EventView {
     pub from: Option<Status>,
     pub to: Status,
@@ -681,6 +687,7 @@ pub struct EventView {
     pub reason: String,
     pub at: i64,
 }
+json_object!(EventView: from, to, actor, reason, at);
 
 impl From<EventRow> for EventView {
     fn from(e: EventRow) -> Self {
@@ -695,14 +702,14 @@ impl From<EventRow> for EventView {
 }
 
 /// An order as customers and shops see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrderView {
-    #[serde(flatten)]
     pub order: OrderSummary,
     pub items: Vec<LineView>,
     pub events: Vec<EventView>,
     pub payments: Payments,
 }
+json_object!(OrderView: ..order, items, events, payments);
 
 pub fn load_view(conn: &Connection, order: OrderRow) -> Result<OrderView> {
     Ok(OrderView {
@@ -723,11 +730,12 @@ pub fn customer_orders(conn: &Connection, token_hash: &str) -> Result<Vec<OrderS
 }
 
 /// A cart as the cart page shows it before placing.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct CartView {
     pub lines: Vec<LineView>,
     pub total_cents: i64,
 }
+json_object!(CartView: lines, total_cents);
 
 /// An approved shop, and `wanted` priced from its menu at local time
 /// `minute` (or why it cannot be ordered). Only a shop customers may not
@@ -1145,7 +1153,7 @@ pub fn recall(tx: &Connection, order_id: i64, actor: &Actor, now: i64) -> Result
 /// A page of a shop's board: open orders, oldest first, and recently
 /// finished ones (for recall). However many orders are open, a page stays
 /// small.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ShopOrders {
     pub version: i64,
     /// All open orders of the shop, not only this page's.
@@ -1156,6 +1164,7 @@ pub struct ShopOrders {
     /// What waits across all open orders, not only this page's.
     pub all_day: Vec<WaitingCount>,
 }
+json_object!(ShopOrders: version, open_count, orders, next_after, all_day);
 
 /// How long finished orders stay on the board, and how many of them.
 const FINISHED_VISIBLE_MS: i64 = 2 * 60 * 60 * 1000;
@@ -1263,7 +1272,7 @@ fn customer_answer(conn: &Connection, order_id: i64) -> Result<Built> {
     let order =
         rows::by_id(conn, order_id)?.ok_or_else(|| Error::not_found(Code::OrderNotFound))?;
     let view = load_view(conn, order)?;
-    Built::json(view.order.version, &view)
+    Ok(Built::json(view.order.version, &view))
 }
 
 /// The order's JSON once its version is above `since`, waiting up to `wait`.
@@ -1304,7 +1313,7 @@ pub async fn wait_for_shop(
         let now = crate::support::time::now_ms();
         data.read(move |c| {
             let board = shop_orders(c, shop_id, after, now)?;
-            Built::json(board.version, &board)
+            Ok(Built::json(board.version, &board))
         })
     };
     data.live

@@ -10,9 +10,9 @@ use crate::ordering::orders::{self, Actor, OrderView, Status, MAX_REASON_CHARS};
 use crate::store::payments::{self as rows, Kind, NewPayment, PaymentRow};
 use crate::store::shops;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::text;
 use rusqlite::Connection;
-use serde::Serialize;
 
 /// The methods a shop may take; it takes all of them unless its keeper
 /// chose fewer.
@@ -24,7 +24,7 @@ pub const MAX_CENTS: i64 = 10_000_000;
 pub const MAX_ENTRIES: usize = 20;
 
 /// One payment or refund as the board and the receipt show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub kind: Kind,
     pub method: String,
@@ -34,10 +34,11 @@ pub struct Entry {
     pub by: String,
     pub at: i64,
 }
+json_object!(Entry: kind, method, amount_cents, tip_cents, reason, by, at);
 
 /// An order's money: what was paid (without tips), tipped and refunded,
 /// what is still due, and each payment and refund.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Payments {
     pub paid_cents: i64,
     pub tip_cents: i64,
@@ -47,6 +48,7 @@ pub struct Payments {
     pub paid: bool,
     pub entries: Vec<Entry>,
 }
+json_object!(Payments: paid_cents, tip_cents, refunded_cents, due_cents, paid, entries);
 
 impl Payments {
     /// What can still be given back: everything taken, tips too, less

@@ -5,11 +5,11 @@ use crate::error::{Code, Error, Result};
 use crate::store::promo_codes::{self, Kind, PromoCodeRow, PromoFields};
 use crate::store::promotions::{self, PromotionRow};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::text;
 use crate::support::time::Zone;
 use crate::venue::reports::{self, Date};
 use rusqlite::Connection;
-use serde::Serialize;
 
 /// Promo codes a shop may keep.
 pub const MAX_CODES: i64 = 100;
@@ -310,7 +310,7 @@ fn own_code(conn: &Connection, shop_id: i64, id: i64) -> Result<PromoCodeRow> {
 }
 
 /// A promotion as customers see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Promotion {
     pub id: i64,
     pub shop_id: i64,
@@ -320,12 +320,14 @@ pub struct Promotion {
     pub ends_at: Option<i64>,
     pub items: Vec<LinkedItem>,
 }
+json_object!(Promotion: id, shop_id, shop_name, text, starts_at, ends_at, items);
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct LinkedItem {
     pub id: i64,
     pub name: String,
 }
+json_object!(LinkedItem: id, name);
 
 fn view(conn: &Connection, row: PromotionRow) -> Result<Promotion> {
     let items = promotions::items_of(conn, row.id)?

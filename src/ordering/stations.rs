@@ -13,9 +13,9 @@ use crate::store::payments::touch_order;
 use crate::store::stations::{self as rows, OrderStationRow, StationRow};
 use crate::store::{items, orders::OrderRow};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::text;
 use rusqlite::Connection;
-use serde::Serialize;
 use std::time::Duration;
 
 /// Stations one shop may have: a kitchen has a handful.
@@ -25,12 +25,13 @@ const MAX_POSITION: i64 = 100_000;
 /// Orders one station's view shows, oldest first.
 pub const STATION_PAGE: i64 = 50;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Station {
     pub id: i64,
     pub name: String,
     pub position: i64,
 }
+json_object!(Station: id, name, position);
 
 impl From<StationRow> for Station {
     fn from(r: StationRow) -> Self {
@@ -78,17 +79,19 @@ impl FromFields for Route {
 }
 
 /// A shop's stations and where its routed items go.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Stations {
     pub stations: Vec<Station>,
     pub routes: Vec<RouteView>,
 }
+json_object!(Stations: stations, routes);
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct RouteView {
     pub item_id: i64,
     pub station_id: i64,
 }
+json_object!(RouteView: item_id, station_id);
 
 pub fn list(conn: &Connection, shop_id: i64) -> Result<Stations> {
     Ok(Stations {
@@ -199,13 +202,14 @@ pub fn route_category(
 }
 
 /// A station holding an order's items, as a ticket shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketStation {
     pub id: i64,
     pub name: String,
     pub items: i64,
     pub done: bool,
 }
+json_object!(TicketStation: id, name, items, done);
 
 impl From<OrderStationRow> for TicketStation {
     fn from(r: OrderStationRow) -> Self {
@@ -345,7 +349,7 @@ pub async fn undo_order(
 }
 
 /// An order as one station sees it: only the lines routed to it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct StationTicket {
     pub id: i64,
     pub pickup_code: String,
@@ -359,16 +363,19 @@ pub struct StationTicket {
     /// This station has marked its items done.
     pub done: bool,
 }
+json_object!(StationTicket: id, pickup_code, customer_name, status, created_at, note, table_name,
+    items, done);
 
 /// A station's view: its items across the shop's orders not yet handed
 /// over, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct StationView {
     pub version: i64,
     pub now: i64,
     pub station: Station,
     pub orders: Vec<StationTicket>,
 }
+json_object!(StationView: version, now, station, orders);
 
 pub fn view(conn: &Connection, shop_id: i64, station_id: i64, now: i64) -> Result<StationView> {
     let station = station_of(conn, shop_id, station_id)?;
@@ -424,7 +431,7 @@ pub async fn wait_for_station(
         let now = crate::support::time::now_ms();
         data.read(move |c| {
             let view = view(c, shop_id, station_id, now)?;
-            Built::json(view.version, &view)
+            Ok(Built::json(view.version, &view))
         })
     };
     data.live

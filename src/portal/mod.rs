@@ -9,6 +9,7 @@ pub(crate) mod firewall;
 pub(crate) mod journeys;
 
 use crate::support::i18n::Catalogue;
+use crate::support::json::{Fields, JsonOut, Sorted, ToJson};
 use crate::support::text::percent_encode_into;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
@@ -308,16 +309,20 @@ impl PortalConfig {
     }
 
     /// The RFC 8908 API document for one client.
-    pub(crate) fn captive_json(&self, seconds_remaining: Option<i64>) -> serde_json::Value {
-        let mut doc = serde_json::json!({
-            "captive": seconds_remaining.is_none(),
-            "user-portal-url": self.landing_url(),
-            "venue-info-url": format!("{}/", self.api_base()),
-        });
-        if let Some(seconds) = seconds_remaining {
-            doc["seconds-remaining"] = seconds.max(0).into();
+    pub(crate) fn captive_json(&self, seconds_remaining: Option<i64>) -> Vec<u8> {
+        let captive = seconds_remaining.is_none();
+        let (portal, venue) = (self.landing_url(), format!("{}/", self.api_base()));
+        let seconds = seconds_remaining.map(|s| s.max(0));
+        let mut fields: Vec<(&str, &dyn ToJson)> = vec![
+            ("captive", &captive),
+            ("user-portal-url", &portal),
+            ("venue-info-url", &venue),
+        ];
+        if let Some(seconds) = &seconds {
+            fields.push(("seconds-remaining", seconds));
         }
-        doc
+        // Keys in byte order, as when this was a `serde_json::Value`.
+        JsonOut::write(&Sorted(&Fields(&fields)))
     }
 }
 
@@ -523,12 +528,12 @@ mod tests {
     #[test]
     fn captive_api_says_captive_until_accepted() {
         let c = config(Mode::Internet);
-        let before = c.captive_json(None);
+        let before: serde_json::Value = serde_json::from_slice(&c.captive_json(None)).unwrap();
         assert_eq!(before["captive"], true);
         assert_eq!(before["user-portal-url"], "http://order.lan/welcome");
         assert_eq!(before["venue-info-url"], "http://order.lan/");
         assert!(before.get("seconds-remaining").is_none());
-        let after = c.captive_json(Some(3600));
+        let after: serde_json::Value = serde_json::from_slice(&c.captive_json(Some(3600))).unwrap();
         assert_eq!(after["captive"], false);
         assert_eq!(after["seconds-remaining"], 3600);
         assert_eq!(c.api_url(), "http://order.lan/captive-portal/api");
@@ -544,7 +549,7 @@ mod tests {
             c.api_url(),
             "https://order.venue.example/captive-portal/api"
         );
-        let doc = c.captive_json(None);
+        let doc: serde_json::Value = serde_json::from_slice(&c.captive_json(None)).unwrap();
         assert_eq!(
             doc["user-portal-url"],
             "https://order.venue.example/welcome"

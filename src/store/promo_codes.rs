@@ -1,6 +1,7 @@
 //! Shops' promo codes and how often each was used.
 
 use super::stored_enum;
+use crate::support::json::json_object;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 stored_enum! {
@@ -13,7 +14,7 @@ stored_enum! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromoCodeRow {
     pub id: i64,
     pub shop_id: i64,
@@ -26,6 +27,8 @@ pub struct PromoCodeRow {
     pub use_limit: Option<i64>,
     pub used: i64,
 }
+json_object!(PromoCodeRow: id, shop_id, code, kind, value, min_subtotal_cents, starts_at, ends_at,
+    use_limit, used);
 
 /// The fields a keeper sets.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@ pub(crate) mod crypto;
 pub(crate) mod fields;
 pub(crate) mod i18n;
 pub(crate) mod inflate;
+pub(crate) mod json;
 pub(crate) mod logger;
 pub(crate) mod money;
 pub(crate) mod net;

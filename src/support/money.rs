@@ -4,13 +4,14 @@
 //! by messages and, through data attributes, by the script.
 
 use crate::error::{Code, Error, Result};
+use crate::support::json::json_object;
 
 /// The largest price a menu item may have, in minor units (100,000.00).
 pub const MAX_PRICE_CENTS: i64 = 10_000_000;
 /// Currencies have at most three digits after the separator (dinars).
 pub const MAX_DECIMALS: u32 = 3;
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MoneyFormat {
     pub symbol: String,
     /// Digits of the minor unit: 2 for cents, 0 where there are none.
@@ -21,6 +22,7 @@ pub struct MoneyFormat {
     /// "12,50 €" instead of "€12.50".
     pub symbol_after: bool,
 }
+json_object!(MoneyFormat: symbol, decimals, decimal_separator, thousands_separator, symbol_after);
 
 impl Default for MoneyFormat {
     fn default() -> Self {

@@ -3,8 +3,8 @@
 
 use crate::error::Result;
 use crate::store::audit::{self, AuditRow, NewAudit};
+use crate::support::json::json_object;
 use rusqlite::Connection;
-use serde::Serialize;
 
 /// Most entries one page or API answer lists.
 pub const PAGE: i64 = 200;
@@ -57,7 +57,7 @@ pub fn record(conn: &Connection, entry: &Entry) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AuditView {
     pub id: i64,
     pub at: i64,
@@ -68,6 +68,7 @@ pub struct AuditView {
     pub shop_id: Option<i64>,
     pub detail: String,
 }
+json_object!(AuditView: id, at, user_id, actor, address, action, shop_id, detail);
 
 /// The newest entries (below `before`, an entry id), filtered by action
 /// and shop where given.

@@ -6,16 +6,16 @@
 use crate::error::{Code, Error, Result};
 use crate::store::reports::{self, ItemSales, Orders, ShopDay, Totals};
 use crate::store::stations::MarkRow;
+use crate::support::json::json_object;
 use crate::support::money::MoneyFormat;
 use crate::support::time::{self, LocalTime, Zone};
 use rusqlite::Connection;
-use serde::Serialize;
 
 /// Longest range one report covers, so a request cannot ask for decades.
 pub const MAX_DAYS: i64 = 366;
 const TOP_ITEMS: i64 = 10;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date {
     pub year: i32,
     pub month: u8,
@@ -122,15 +122,16 @@ pub fn span(zone: &Zone, first: Date, last: Date) -> Result<(i64, i64)> {
     Ok((from, to))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TopItem {
     pub name: String,
     pub options: String,
     pub qty: i64,
     pub revenue_cents: i64,
 }
+json_object!(TopItem: name, options, qty, revenue_cents);
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub shop_id: Option<i64>,
     pub from: String,
@@ -158,26 +159,31 @@ pub struct Report {
     /// Each kitchen station's days (ranges up to `MAX_STATION_DAYS`).
     pub stations: Vec<StationDay>,
 }
+json_object!(Report: shop_id, from, to, orders, completed, cancelled, revenue_cents,
+    average_order_cents, prep_average_ms, prep_p95_ms, top_items, per_hour, by_method,
+    refunded_cents, waste, stations);
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MethodTotal {
     pub method: String,
     pub amount_cents: i64,
     pub tip_cents: i64,
     pub payments: i64,
 }
+json_object!(MethodTotal: method, amount_cents, tip_cents, payments);
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Waste {
     pub shop: String,
     pub ingredient: String,
     pub qty: i64,
     pub entries: i64,
 }
+json_object!(Waste: shop, ingredient, qty, entries);
 
 /// A station's day: items it made for the orders placed that day, and
 /// how long from placement to its "done" (median, 95th percentile).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StationDay {
     pub station_id: i64,
     pub station: String,
@@ -187,6 +193,7 @@ pub struct StationDay {
     pub median_ms: i64,
     pub p95_ms: i64,
 }
+json_object!(StationDay: station_id, station, day, items, median_ms, p95_ms);
 
 /// Station figures read every mark of the range: beyond a month they
 /// would cost too much, so longer reports leave them out.

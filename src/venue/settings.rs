@@ -8,11 +8,12 @@ use crate::ordering::orders::OpenOrderLimits;
 use crate::ordering::photos;
 use crate::store::settings;
 use crate::support::i18n;
+use crate::support::json::{json_object, JsonOut};
 use crate::support::money::{MoneyFormat, MAX_DECIMALS};
 use crate::support::text;
 use crate::support::time;
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
 pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
@@ -25,7 +26,7 @@ pub const MAX_RETENTION_DAYS: i64 = 3_650;
 
 /// What the owner sets for the whole venue. Settings saved by an older
 /// version lack the newer fields: those take their defaults.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Venue {
     pub name: String,
@@ -61,6 +62,10 @@ pub struct Venue {
     /// Days finished orders are kept; 0 keeps them for ever.
     pub order_retention_days: i64,
 }
+json_object!(Venue: name, terms, currency, decimals, decimal_separator, thousands_separator,
+    symbol_after, language, languages, time_zone, time_zone_rule, max_open_orders_per_device,
+    max_open_orders_per_shop, photo_quota_bytes, board_ready_seconds, ssid, client_retention_days,
+    order_retention_days);
 
 impl Default for Venue {
     fn default() -> Self {
@@ -233,7 +238,8 @@ impl Venue {
     }
 
     pub fn save(&self, conn: &Connection) -> Result<()> {
-        let json = serde_json::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
+        // Always UTF-8: the writer copies only `str`s and ASCII.
+        let json = String::from_utf8(JsonOut::write(self)).unwrap_or_default();
         Ok(settings::set(conn, "venue", &json)?)
     }
 }

@@ -5,9 +5,9 @@
 use crate::error::{Code, Error, Result};
 use crate::store::tables::{self, TableRow};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::{crypto, text};
 use rusqlite::Connection;
-use serde::Serialize;
 
 /// Most tables a venue may have (each costs a row and a printed poster).
 pub const MAX_TABLES: i64 = 500;
@@ -20,13 +20,14 @@ const CODE_LEN: usize = 6;
 const MAX_ASKED_CHARS: usize = 64;
 
 /// A table as customers see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Table {
     pub id: i64,
     pub name: String,
     pub area: String,
     pub code: String,
 }
+json_object!(Table: id, name, area, code);
 
 impl From<&TableRow> for Table {
     fn from(row: &TableRow) -> Table {
@@ -40,13 +41,13 @@ impl From<&TableRow> for Table {
 }
 
 /// A table as its owner sees it: with its link (and so its secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OwnerTable {
-    #[serde(flatten)]
     pub table: Table,
     pub secret: String,
     pub url: String,
 }
+json_object!(OwnerTable: ..table, secret, url);
 
 /// What the owner's form or the API sends to create or rename a table.
 #[derive(Debug, Default)]

@@ -11,6 +11,7 @@ use crate::http::response::{json, redirect, Response};
 use crate::http::routes::admin::language_choices;
 use crate::http::templates::context;
 use crate::ordering::catalog::ShopStatus;
+use crate::support::json::{json_fields, Sorted};
 use crate::support::ratelimit::Action;
 use crate::support::text;
 use crate::venue::setup;
@@ -71,7 +72,7 @@ pub async fn logout_form(app: &App, req: &Request) -> Result<Response> {
 pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
     let token = staff_token(req).ok_or_else(|| Error::unauthorized(Code::AuthRequired))?;
     accounts::logout(&app.data, token.to_string()).await?;
-    let mut response = json(StatusCode::OK, &serde_json::json!({ "ok": true }));
+    let mut response = json(StatusCode::OK, &Sorted(&json_fields! { "ok" => true }));
     identity::clear_staff_cookie(&mut response);
     Ok(response)
 }
@@ -115,10 +116,10 @@ pub async fn api_register(app: &App, req: &Request) -> Result<Response> {
     let token = register(app, req, req.json()?).await?;
     let mut response = json(
         StatusCode::CREATED,
-        &serde_json::json!({
-            "token": token,
-            "role": Role::Shopkeeper,
-            "shop_status": ShopStatus::Pending,
+        &Sorted(&json_fields! {
+            "token" => token,
+            "role" => Role::Shopkeeper,
+            "shop_status" => ShopStatus::Pending,
         }),
     );
     set_staff_cookie(&mut response, &token);
@@ -135,7 +136,7 @@ pub async fn api_login(app: &App, req: &Request) -> Result<Response> {
     let (token, role) = accounts::login(&app.data, &app.limits, req.peer.ip(), req.json()?).await?;
     let mut response = json(
         StatusCode::OK,
-        &serde_json::json!({ "token": token, "role": role }),
+        &Sorted(&json_fields! { "token" => token, "role" => role }),
     );
     set_staff_cookie(&mut response, &token);
     Ok(response)

@@ -12,6 +12,7 @@ use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::ordering::catalog::{self, ShopStatus, ShopView};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::sorted_fields;
 use crate::support::time;
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::backup;
@@ -293,17 +294,14 @@ async fn update_venue(app: &App, req: &Request, staff: &Staff, patch: VenuePatch
     Ok(venue)
 }
 
-/// The names of the settings that differ, e.g. "name, terms".
+/// The names of the settings that differ, in key order, e.g. "name, terms".
 fn changed_fields(before: &Venue, after: &Venue) -> String {
-    let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
-        (serde_json::to_value(before), serde_json::to_value(after))
-    else {
-        return String::new();
-    };
+    let (old, new) = (sorted_fields(before), sorted_fields(after));
     let names: Vec<&str> = new
         .iter()
-        .filter(|(key, value)| old.get(key.as_str()) != Some(value))
-        .map(|(key, _)| key.as_str())
+        .zip(&old)
+        .filter(|(new, old)| new != old)
+        .map(|(new, _)| new.0.as_str())
         .collect();
     names.join(", ")
 }

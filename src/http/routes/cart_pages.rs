@@ -21,12 +21,12 @@ use crate::ordering::menu::MINUTES_PER_DAY;
 use crate::ordering::orders::{self, Actor, LineRequest};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::json_object;
 use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
 use crate::support::text::{self, percent_encode};
 use crate::support::time::now_ms;
 use hyper::StatusCode;
-use serde::Serialize;
 
 /// Order tokens the history page reads at once (each its latest 50 orders).
 const MAX_HISTORY_TOKENS: usize = 10;
@@ -185,13 +185,13 @@ fn slots_today(now: i64, minute: i64) -> Vec<i64> {
 const SLOTS_SHOWN: usize = 48;
 
 /// One shop's part of the cart page.
-#[derive(Serialize)]
 struct ShopPart<'a> {
     shop_id: i64,
     shop_name: &'a str,
     total_cents: i64,
     lines: Vec<&'a PricedLine>,
 }
+json_object!(ShopPart<'a>: shop_id, shop_name, total_cents, lines);
 
 /// What the cart page says about a refused checkout.
 struct Refusal {
@@ -306,7 +306,7 @@ async fn show(
         req,
         template,
         context! {
-            cart => priced.as_ref().map(value),
+            cart => priced.as_ref().map(|p| value(p)),
             shops => value(&shops),
             expired => named.is_some() && cart.is_none(),
             keep => carry_query(token.as_deref(), &kept),

@@ -17,6 +17,7 @@ use crate::ordering::checkout::{self, CheckedOut, CheckoutRequest, Outcome};
 use crate::ordering::orders::{Holder, LineRequest, Placement};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::{json_fields, json_object, Sorted, With};
 use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
 use crate::support::time::now_ms;
@@ -56,7 +57,7 @@ async fn priced_json(app: &App, cart: Cart, speech: &Speech) -> Result<Built> {
     for line in &mut priced.lines {
         line.problem = line.error.as_ref().map(|e| speech.message(e));
     }
-    Built::json(priced.version, &priced)
+    Ok(Built::json(priced.version, &priced))
 }
 
 fn answer(status: StatusCode, built: Built) -> Response {
@@ -69,7 +70,7 @@ pub async fn api_create(app: &App, req: &Request) -> Result<Response> {
         .create(&client_key(req.peer.ip()).to_string(), now_ms())?;
     Ok(json(
         StatusCode::CREATED,
-        &serde_json::json!({ "id": id, "token": token, "version": 1 }),
+        &Sorted(&json_fields! { "id" => id, "token" => token, "version" => 1i64 }),
     ))
 }
 
@@ -178,6 +179,16 @@ pub async fn api_remove(app: &App, req: &Request, id: i64, line: i64) -> Result<
     ))
 }
 
+/// A refused line of a checkout, as the 409 answer lists it.
+struct RefusedLine {
+    line: usize,
+    item_id: i64,
+    shop_id: Option<i64>,
+    code: &'static str,
+    error: String,
+}
+json_object!(RefusedLine: line, item_id, shop_id, code, error);
+
 /// `{cart_id | lines, customer_name, note, client_ref, pickup_at,
 /// promo_codes, table, table_secret}`: one order per shop, or `409
 /// checkout.refused` naming every faulty line, or `409
@@ -210,22 +221,20 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
             let refused = Error::conflict(Code::CheckoutRefused);
             let lines: Vec<_> = faults
                 .iter()
-                .map(|f| {
-                    serde_json::json!({
-                        "line": f.line,
-                        "item_id": f.item_id,
-                        "shop_id": f.shop_id,
-                        "code": f.error.code(),
-                        "error": speech.message(&f.error),
-                    })
+                .map(|f| RefusedLine {
+                    line: f.line,
+                    item_id: f.item_id,
+                    shop_id: f.shop_id,
+                    code: f.error.code(),
+                    error: speech.message(&f.error),
                 })
                 .collect();
             return Ok(json(
                 StatusCode::CONFLICT,
-                &serde_json::json!({
-                    "error": speech.message(&refused),
-                    "code": refused.code(),
-                    "lines": lines,
+                &Sorted(&json_fields! {
+                    "error" => speech.message(&refused),
+                    "code" => refused.code(),
+                    "lines" => lines,
                 }),
             ));
         }
@@ -235,25 +244,26 @@ pub async fn api_checkout(app: &App, req: &Request) -> Result<Response> {
                 .with("reason", speech.message(&fault.error));
             return Ok(json(
                 StatusCode::CONFLICT,
-                &serde_json::json!({
-                    "error": speech.message(&refused),
-                    "code": refused.code(),
-                    "shop_id": fault.shop_id,
-                    "promo_code": fault.code,
-                    "reason": fault.error.code(),
+                &Sorted(&json_fields! {
+                    "error" => speech.message(&refused),
+                    "code" => refused.code(),
+                    "shop_id" => fault.shop_id,
+                    "promo_code" => fault.code,
+                    "reason" => fault.error.code(),
                 }),
             ));
         }
     };
     after_checkout(app, req, &done, cart.as_ref())?;
-    let mut body = serde_json::to_value(&done.view).map_err(|e| Error::Internal(e.to_string()))?;
-    body["token"] = done.token.clone().into();
     let status = if done.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let mut response = json(status, &body);
+    // Keys in byte order at every depth, as when this went through a
+    // `serde_json::Value`: clients see the same bytes.
+    let body = With(&done.view, json_fields! { "token" => done.token });
+    let mut response = json(status, &Sorted(&body));
     if owns_token(cart.as_ref()) {
         crate::http::identity::set_customer_cookie(&mut response, &done.token);
     }

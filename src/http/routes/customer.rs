@@ -16,6 +16,7 @@ use crate::ordering::orders::{
 use crate::ordering::{catalog, menu};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::{json_fields, json_object, With};
 use crate::support::ratelimit::Action;
 use crate::support::text::percent_encode;
 use hyper::body::Bytes;
@@ -142,13 +143,13 @@ async fn home(
             shops => value(&shops),
             my_orders => value(&my_orders),
             search => blank_search(None),
-            tags => value(menu::TAGS),
-            allergens => value(menu::ALLERGENS),
+            tags => value(&menu::TAGS),
+            allergens => value(&menu::ALLERGENS),
             cart_link => cart_link(&cart),
             history => history_link(token.as_deref()),
             tq => tq,
             t => token,
-            table => table.map(value),
+            table => table.as_ref().map(|t| value(t)),
         },
     )
     .await
@@ -254,13 +255,14 @@ pub(super) fn carry_query(token: Option<&str>, cart: &[(String, String)]) -> Str
 }
 
 /// A run of a menu's items under one category heading.
-#[derive(Clone, serde::Serialize)]
+#[derive(Clone)]
 struct Section<'a> {
     /// 0 for items without a category.
     id: i64,
     name: Option<&'a str>,
     items: Vec<&'a catalog::MenuItemView>,
 }
+json_object!(Section<'a>: id, name, items);
 
 /// The menu's items under their categories, in display order.
 fn sections(menu: &catalog::Menu) -> Vec<Section<'_>> {
@@ -388,8 +390,8 @@ pub async fn menu_page(app: &App, req: &Request, shop_id: i64) -> Result<Respons
             categories => value(&menu.categories),
             promotions => value(&promotions),
             search => blank_search(Some(shop_id)),
-            tags => value(menu::TAGS),
-            allergens => value(menu::ALLERGENS),
+            tags => value(&menu::TAGS),
+            allergens => value(&menu::ALLERGENS),
             promo_query => match carry_query(token.as_deref(), &cart) {
                 query if query.is_empty() => query,
                 query => format!("?{query}"),
@@ -500,8 +502,8 @@ pub async fn search_page(app: &App, req: &Request) -> Result<Response> {
             found => value(&found),
             problem => problem,
             search => asked,
-            tags => value(menu::TAGS),
-            allergens => value(menu::ALLERGENS),
+            tags => value(&menu::TAGS),
+            allergens => value(&menu::ALLERGENS),
             tq => token_query(token.as_deref()),
             t => token,
         },
@@ -636,7 +638,7 @@ pub async fn cart_page(app: &App, req: &Request) -> Result<Response> {
     let rows: Vec<_> = alone
         .into_iter()
         .map(|priced| match priced {
-            Ok(one) => context! { line => one.lines.first().map(value) },
+            Ok(one) => context! { line => one.lines.first().map(|l| value(l)) },
             Err(e) => context! { problem => speech.message(&e) },
         })
         .collect();
@@ -689,24 +691,11 @@ pub async fn api_place(app: &App, req: &Request) -> Result<Response> {
     } else {
         StatusCode::OK
     };
-    let mut response = with_body(status, "application/json", placed_answer(&placed)?);
+    // The order's view with its token after its fields.
+    let body = With(&placed.view, json_fields! { "token" => placed.token });
+    let mut response = json(status, &body);
     identity::set_customer_cookie(&mut response, &placed.token);
     Ok(response)
-}
-
-/// The order's view with its token, serialised once: the view is a JSON
-/// object, and the token goes in before its closing brace (no value tree
-/// built and serialised again).
-fn placed_answer(placed: &Placed) -> Result<Vec<u8>> {
-    let internal = |e: serde_json::Error| Error::Internal(e.to_string());
-    let mut body = serde_json::to_vec(&placed.view).map_err(internal)?;
-    if body.pop() != Some(b'}') {
-        return Err(Error::Internal("an order's view is not an object".into()));
-    }
-    body.extend_from_slice(b",\"token\":");
-    serde_json::to_writer(&mut body, &placed.token).map_err(internal)?;
-    body.push(b'}');
-    Ok(body)
 }
 
 /// Placement, whether the cart page's form or the API asked for it. The

@@ -15,13 +15,14 @@ pub mod shop;
 pub mod tables;
 
 use crate::http::response::{json, no_content, Response};
+use crate::support::json::ToJson;
 use hyper::StatusCode;
 
 /// A value to answer as JSON with the status given, its type erased so
 /// that the async helpers handing it on are compiled once, not per type.
 type Answer = Box<dyn FnOnce(StatusCode) -> Response + Send>;
 
-fn answer<T: serde::Serialize + Send + 'static>(value: T) -> Answer {
+fn answer<T: ToJson + Send + 'static>(value: T) -> Answer {
     Box::new(move |status| json(status, &value))
 }
 

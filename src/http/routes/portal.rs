@@ -253,7 +253,7 @@ pub async fn accept_form(app: &App, req: &Request) -> Result<Response> {
 /// RFC 8908: whether this client is still held by the portal.
 pub fn captive_api(app: &App, req: &Request) -> Response {
     let remaining = app.clients.remaining_ms(req.peer.ip()).map(|ms| ms / 1000);
-    let body = app.portal.captive_json(remaining).to_string();
+    let body = app.portal.captive_json(remaining);
     with_body(StatusCode::OK, "application/captive+json", body)
 }
 

@@ -7,6 +7,7 @@ use crate::http::request::Request;
 use crate::http::response::{json, Response};
 use crate::http::routes::{customer, tables};
 use crate::ordering::catalog;
+use crate::support::json::{json_fields, Sorted};
 use crate::support::qr;
 use hyper::StatusCode;
 use rusqlite::Connection;
@@ -45,7 +46,7 @@ pub async fn api_item(app: &App, item_id: i64) -> Result<Response> {
         .await?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({ "shop": shop, "item": item }),
+        &Sorted(&json_fields! { "shop" => shop, "item" => item }),
     ))
 }
 

@@ -12,6 +12,7 @@ use crate::http::routes::customer;
 use crate::http::templates::context;
 use crate::http::templates::value;
 use crate::store::tables::TableRow;
+use crate::support::json::{json_fields, Sorted, With};
 use crate::support::qr;
 use crate::support::ratelimit::Action;
 use crate::venue::audit::{self, Actor, Entry};
@@ -45,11 +46,13 @@ pub async fn api_table(app: &App, req: &Request, code: &str) -> Result<Response>
     let (cart_id, cart_token) =
         app.carts
             .for_table(row.id, &row.secret, crate::support::time::now_ms())?;
-    let mut body =
-        serde_json::to_value(Table::from(&row)).map_err(|e| Error::Internal(e.to_string()))?;
-    body["cart_id"] = cart_id.into();
-    body["cart_token"] = cart_token.into();
-    Ok(json(StatusCode::OK, &body))
+    let table = Table::from(&row);
+    let body = With(
+        &table,
+        json_fields! { "cart_id" => cart_id, "cart_token" => cart_token },
+    );
+    // Keys in byte order, as when this went through a `serde_json::Value`.
+    Ok(json(StatusCode::OK, &Sorted(&body)))
 }
 
 /// The table of a checkout, if it names one: its id and name, when the

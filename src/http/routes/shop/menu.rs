@@ -22,6 +22,7 @@ use crate::ordering::menu_edit::{
 use crate::ordering::photos;
 use crate::ordering::stations;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::{Single, ToJson};
 use crate::support::money::MoneyFormat;
 use hyper::StatusCode;
 use std::collections::BTreeMap;
@@ -77,7 +78,7 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
         "shop/menu.html",
         Some(&staff),
         context! {
-            items => value(&menu.items[first..last]),
+            items => value(&&menu.items[first..last]),
             categories => value(&menu.categories),
             groups => value(&groups),
             ingredients => value(&ingredients),
@@ -85,8 +86,8 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
             page => page,
             next_page => (last < menu.items.len()).then_some(page + 1),
             can_edit => can_edit,
-            tags => value(TAGS),
-            allergens => value(ALLERGENS),
+            tags => value(&TAGS),
+            allergens => value(&ALLERGENS),
             stations => value(&kitchen.stations),
             station_of => value(&station_of),
             max_stations => stations::MAX_STATIONS,
@@ -130,8 +131,8 @@ pub async fn item_page(app: &App, req: &Request, item_id: i64) -> Result<Respons
             groups => value(&groups),
             ingredients => value(&ingredients),
             can_edit => can_edit,
-            tags => value(TAGS),
-            allergens => value(ALLERGENS),
+            tags => value(&TAGS),
+            allergens => value(&ALLERGENS),
             stations => value(&kitchen.stations),
             routed_to => routed_to,
         },
@@ -228,7 +229,7 @@ pub(super) fn api_read<'a, T, F>(
     f: F,
 ) -> impl Future<Output = Result<Response>> + 'a
 where
-    T: serde::Serialize + Send + 'static,
+    T: ToJson + Send + 'static,
     F: FnOnce(&rusqlite::Connection, i64) -> Result<T> + Send + 'static,
 {
     read_answer(app, req, Box::new(move |c, shop| f(c, shop).map(answer)))
@@ -250,7 +251,7 @@ pub(super) fn api_edit<'a, T, F>(
     f: F,
 ) -> impl Future<Output = Result<Response>> + 'a
 where
-    T: serde::Serialize + Send + 'static,
+    T: ToJson + Send + 'static,
     F: FnOnce(&rusqlite::Connection, &mut Changes, i64, i64) -> Result<T> + Send + 'static,
 {
     edit_answer(
@@ -465,7 +466,7 @@ pub async fn api_bulk_available(app: &App, req: &Request) -> Result<Response> {
         StatusCode::OK,
         move |c, ch, shop, _| {
             let changed = menu_edit::set_many_available(c, ch, shop, &bulk, now)?;
-            Ok(serde_json::json!({ "changed": changed }))
+            Ok(Single("changed", changed))
         },
     )
     .await

@@ -24,6 +24,7 @@ use crate::ordering::orders::{self, Actor, OrderView, Status};
 use crate::ordering::payments::{self, Money};
 use crate::ordering::windows;
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::{json_fields, Single, Sorted};
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use std::time::Duration;
@@ -137,8 +138,8 @@ pub async fn board_page(app: &App, req: &Request) -> Result<Response> {
             next_after => board.next_after,
             all_day => value(&board.all_day),
             newest_placed => newest_placed,
-            low_items => value(&low_items[..low_items.len().min(LOW_STOCK_SHOWN)]),
-            low_ingredients => value(&low_ingredients[..low_ingredients.len().min(LOW_STOCK_SHOWN)]),
+            low_items => value(&&low_items[..low_items.len().min(LOW_STOCK_SHOWN)]),
+            low_ingredients => value(&&low_ingredients[..low_ingredients.len().min(LOW_STOCK_SHOWN)]),
             low_count => low_items.len().min(LOW_STOCK_SHOWN) + low_ingredients.len().min(LOW_STOCK_SHOWN),
             low_more => low_items.len() > LOW_STOCK_SHOWN || low_ingredients.len() > LOW_STOCK_SHOWN,
             payment_methods => methods,
@@ -339,10 +340,7 @@ async fn pause(app: &App, req: &Request, until: serde_json::Value) -> Result<Opt
 pub async fn api_pause(app: &App, req: &Request) -> Result<Response> {
     let body: PauseRequest = req.json()?;
     let end = pause(app, req, body.until).await?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "paused_until": end }),
-    ))
+    Ok(json(StatusCode::OK, &Single("paused_until", end)))
 }
 
 /// The board's pause form: `minutes`, `until` ("13:20"), or neither to resume.
@@ -407,7 +405,7 @@ impl FromFields for MethodsRequest {
 pub async fn api_payment_methods(app: &App, req: &Request) -> Result<Response> {
     menu::api_read(app, req, |c, shop| {
         let methods = payments::methods_of(c, shop)?;
-        Ok(serde_json::json!({ "methods": methods }))
+        Ok(Single("methods", methods))
     })
     .await
 }
@@ -420,10 +418,7 @@ pub async fn api_set_payment_methods(app: &App, req: &Request) -> Result<Respons
         .db
         .write(move |tx| payments::set_methods(tx, shop_id, &body.methods))
         .await?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "methods": methods }),
-    ))
+    Ok(json(StatusCode::OK, &Single("methods", methods)))
 }
 
 /// `PUT /api/shop/slots` `{opens, closes, slot_cap}` (keeper): the hours
@@ -434,10 +429,10 @@ pub async fn api_set_slots(app: &App, req: &Request) -> Result<Response> {
     crate::ordering::checkout::set_slots(&app.data, shop_id, slots).await?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({
-            "opens": slots.hours.map(|h| crate::ordering::menu::clock_text(h.0)),
-            "closes": slots.hours.map(|h| crate::ordering::menu::clock_text(h.1)),
-            "slot_cap": slots.cap,
+        &Sorted(&json_fields! {
+            "opens" => slots.hours.map(|h| crate::ordering::menu::clock_text(h.0)),
+            "closes" => slots.hours.map(|h| crate::ordering::menu::clock_text(h.1)),
+            "slot_cap" => slots.cap,
         }),
     ))
 }

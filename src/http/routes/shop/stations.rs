@@ -16,6 +16,7 @@ use crate::live::Changes;
 use crate::ordering::orders::OrderView;
 use crate::ordering::stations::{self, Route, StationPatch};
 use crate::support::fields::{Fields, FromFields};
+use crate::support::json::ToJson;
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use std::future::Future;
@@ -29,7 +30,7 @@ fn edit<'a, T, F>(
     f: F,
 ) -> impl Future<Output = Result<Response>> + 'a
 where
-    T: serde::Serialize + Send + 'static,
+    T: ToJson + Send + 'static,
     F: FnOnce(&rusqlite::Connection, &mut Changes, i64) -> Result<T> + Send + 'static,
 {
     api_edit(
