@@ -53,16 +53,16 @@ check() { # check <description> <command...>
     if "$@"; then pass "$what"; else bad "$what"; fi
 }
 
-# About 10 KB above the last build (3,054,112 and 1,443,230 bytes,
-# 2026-12-01, session 8); loosened on 2026-11-30 (twice), the reasons in
+# About 10 KB above the last build (2,930,932 and 1,396,744 bytes,
+# 2026-12-01, session 9); loosened on 2026-11-30 (twice), the reasons in
 # openwrt/README.md ("Size budget"). Tighten it as bytes are won.
-MAX_BIN=3064000
-MAX_IPK=1453000
-# orderspot-https: about 10 KB above its last build (2026-12-01: binary
-# 3,493,980 and ipk 1,654,565 bytes, 439,868 and 211,335 above the default
-# package's of the same code), as the default package's budget.
-MAX_BIN_HTTPS=3504000
-MAX_IPK_HTTPS=1665000
+MAX_BIN=2941000
+MAX_IPK=1407000
+# orderspot-https: about 10 KB above its last build (2026-12-01, session 9:
+# binary 3,366,716 and ipk 1,605,616 bytes, 435,784 and 208,872 above the
+# default package's of the same code), as the default package's budget.
+MAX_BIN_HTTPS=3377000
+MAX_IPK_HTTPS=1616000
 
 # --- independent of any build -------------------------------------------------
 echo "== sources"
