@@ -17,10 +17,12 @@ use std::process::ExitCode;
 
 /// The command line as data: clap's `Command` is built from it by one
 /// function (`Sub::command`), where the derive wrote builder code for each
-/// command and argument; help, usage and errors are the same.
+/// command and argument; usage and errors are clap's, the help is written
+/// from the table (`Sub::help`).
 static CLI: Sub = Sub {
     name: "orderspot",
-    about: "A venue's whole ordering system in one small binary",
+    about: "OrderSpot serves the ordering web app for customers, shopkeepers and the venue \
+            owner from one SQLite file, with live order status by HTTP long-poll.",
     flags: &[
         Flag::long(
             "data-dir",
@@ -141,13 +143,20 @@ struct Sub {
 }
 
 impl Sub {
-    /// A command with subcommands needs one, and with nothing given shows
-    /// its help, as the derive had it.
-    fn command(&self) -> clap::Command {
+    /// Its clap command; `path` is how it is typed (`orderspot admin`),
+    /// `inherited` the global flags of the commands above it. A command
+    /// with subcommands needs one, and with nothing given shows its help,
+    /// as the derive had it.
+    fn command(&self, path: &str, inherited: &[&'static Flag]) -> clap::Command {
+        let passed = self.passed_on(inherited);
         let command = clap::Command::new(self.name)
-            .about(self.about)
+            .override_help(self.help(path, inherited))
             .args(self.flags.iter().map(Flag::arg))
-            .subcommands(self.subs.iter().map(Sub::command));
+            .subcommands(
+                self.subs
+                    .iter()
+                    .map(|sub| sub.command(&format!("{path} {}", sub.name), &passed)),
+            );
         if self.subs.is_empty() {
             command
         } else {
@@ -155,6 +164,68 @@ impl Sub {
                 .subcommand_required(true)
                 .arg_required_else_help(true)
         }
+    }
+
+    /// The flags its subcommands inherit: its own global ones too.
+    fn passed_on(&self, inherited: &[&'static Flag]) -> Vec<&'static Flag> {
+        let own = self.flags.iter().filter(|flag| flag.is_global());
+        inherited.iter().copied().chain(own).collect()
+    }
+
+    /// Its `--help`, laid out as clap's help writer did; that writer (clap's
+    /// `help` feature) cost the router's binary 30 KB.
+    fn help(&self, path: &str, inherited: &[&Flag]) -> String {
+        let flags: Vec<&Flag> = self.flags.iter().chain(inherited.iter().copied()).collect();
+        let mut usage = format!("Usage: {path} [OPTIONS]");
+        for flag in flags.iter().filter(|flag| flag.is_required()) {
+            usage.push(' ');
+            usage.push_str(&flag.typed());
+        }
+        if !self.subs.is_empty() {
+            usage.push_str(" <COMMAND>");
+        }
+        let mut commands: Vec<(String, String)> = self
+            .subs
+            .iter()
+            .map(|sub| (sub.name.to_owned(), sub.about.to_owned()))
+            .collect();
+        if !commands.is_empty() {
+            commands.push((
+                "help".to_owned(),
+                "Print this message or the help of the given subcommand(s)".to_owned(),
+            ));
+        }
+        let (positional, named): (Vec<&Flag>, Vec<&Flag>) =
+            flags.iter().partition(|flag| flag.is_positional());
+        let arguments = positional
+            .iter()
+            .map(|flag| (flag.typed(), flag.help_text()));
+        let mut options: Vec<(String, String)> = named
+            .iter()
+            .map(|flag| (format!("    {}", flag.typed()), flag.help_text()))
+            .collect();
+        options.push(("-h, --help".to_owned(), "Print help".to_owned()));
+        // Only the top command has a version, and nothing to inherit.
+        if inherited.is_empty() {
+            options.push(("-V, --version".to_owned(), "Print version".to_owned()));
+        }
+        let mut text = format!("{}\n\n{usage}\n", self.about);
+        for (title, rows) in [
+            ("Commands", commands),
+            ("Arguments", arguments.collect()),
+            ("Options", options),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let width = rows.iter().map(|(typed, _)| typed.len()).max().unwrap_or(0);
+            text.push_str(&format!("\n{title}:\n"));
+            for (typed, what) in rows {
+                text.push_str(format!("  {typed:width$}  {what}").trim_end());
+                text.push('\n');
+            }
+        }
+        text
     }
 }
 
@@ -189,12 +260,8 @@ impl Cli {
     /// or `--version`.
     fn parse() -> Cli {
         let mut matches = CLI
-            .command()
+            .command(CLI.name, &[])
             .version(env!("CARGO_PKG_VERSION"))
-            .long_about(
-                "OrderSpot serves the ordering web app for customers, shopkeepers and the \
-                 venue owner from one SQLite file, with live order status by HTTP long-poll.",
-            )
             .get_matches();
         Cli::from_matches(&mut matches).unwrap_or_else(|e| e.exit())
     }
@@ -490,6 +557,40 @@ mod tests {
     /// which otherwise run only when a debug binary starts.
     #[test]
     fn the_table_is_a_valid_command_line() {
-        CLI.command().debug_assert();
+        CLI.command(CLI.name, &[]).debug_assert();
+    }
+
+    /// Every command's help names its usage, subcommands and every flag it
+    /// takes, its own and inherited, with the flag's text.
+    #[test]
+    fn every_help_lists_what_its_command_takes() {
+        fn check(sub: &Sub, path: &str, inherited: &[&'static Flag]) {
+            let help = sub.help(path, inherited);
+            assert!(help.starts_with(sub.about), "{help}");
+            assert!(
+                help.contains(&format!("\nUsage: {path} [OPTIONS]")),
+                "{help}"
+            );
+            for flag in sub.flags.iter().chain(inherited.iter().copied()) {
+                let line = help
+                    .lines()
+                    .find(|line| line.trim_start().starts_with(&flag.typed()))
+                    .unwrap_or_else(|| panic!("{path}: no {}\n{help}", flag.typed()));
+                assert!(line.trim_end().ends_with(&flag.help_text()), "{line}");
+            }
+            let passed = sub.passed_on(inherited);
+            for child in sub.subs {
+                assert!(help.contains(&format!("\n  {}", child.name)), "{help}");
+                check(child, &format!("{path} {}", child.name), &passed);
+            }
+        }
+        check(&CLI, CLI.name, &[]);
+        let create_owner = CLI.subs[1].subs[0].help("orderspot admin create-owner", &[]);
+        assert!(
+            create_owner.contains(
+                "Usage: orderspot admin create-owner [OPTIONS] --email <EMAIL> --password-stdin\n"
+            ),
+            "{create_owner}"
+        );
     }
 }

@@ -173,8 +173,8 @@ impl Flag {
         }
     }
 
-    /// Clap's argument, set as the derive set it: help, usage and errors
-    /// are the same.
+    /// Clap's argument, set as the derive set it: usage and errors are the
+    /// same (the help is `help_entry`'s).
     pub(crate) fn arg(&self) -> Arg {
         let mut arg = Arg::new(self.name)
             .value_name(self.value_name)
@@ -183,9 +183,6 @@ impl Flag {
             .requires_all(self.requires.iter().copied());
         if !self.positional {
             arg = arg.long(self.name);
-        }
-        if !self.help.is_empty() {
-            arg = arg.help(self.help);
         }
         if let Some(value) = self.default {
             arg = arg.default_value(value);
@@ -204,6 +201,42 @@ impl Flag {
             Value::Many(parse) => (ArgAction::Append, ValueParser::new(parse)),
         };
         arg.action(action).value_parser(parser)
+    }
+
+    pub(crate) fn is_positional(&self) -> bool {
+        self.positional
+    }
+
+    pub(crate) fn is_global(&self) -> bool {
+        self.global
+    }
+
+    pub(crate) fn is_required(&self) -> bool {
+        self.required
+    }
+
+    /// How it is typed: `--listen <ADDR>`, `--demo`, `<FILE>`.
+    pub(crate) fn typed(&self) -> String {
+        match (self.positional, self.value_name) {
+            (true, name) => format!("<{}>", name.unwrap_or(self.name)),
+            (false, Some(name)) => format!("--{} <{name}>", self.name),
+            (false, None) => format!("--{}", self.name),
+        }
+    }
+
+    /// What it does in the help, with its default and the words it takes,
+    /// as clap's help wrote them.
+    pub(crate) fn help_text(&self) -> String {
+        let mut text = self.help.to_owned();
+        match self.default {
+            Some(value) if value.contains(' ') => text.push_str(&format!(" [default: {value:?}]")),
+            Some(value) => text.push_str(&format!(" [default: {value}]")),
+            None => {}
+        }
+        if let Value::OneOf(words) = self.value {
+            text.push_str(&format!(" [possible values: {}]", words.join(", ")));
+        }
+        text.trim_start().to_owned()
     }
 }
 
