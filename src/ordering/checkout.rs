@@ -20,10 +20,9 @@ use crate::store::orders::{self as rows, ActorRole, NewEvent, OrderRow};
 use crate::store::{items, shops};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
-use crate::support::json::{json_object, JsonOut, Sorted, ToJson};
+use crate::support::json::{json_object, JsonOut, Pairs, Sorted, ToJson};
 use rusqlite::Connection;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 const MINUTE_MS: i64 = 60_000;
@@ -53,7 +52,8 @@ pub struct CheckoutRequest {
     pub note: String,
     pub client_ref: String,
     pub pickup_at: Option<i64>,
-    pub promo_codes: BTreeMap<String, String>,
+    /// Shop id (as text, a JSON object's key) and code, in key order.
+    pub promo_codes: Vec<(String, String)>,
     pub table: Option<String>,
     pub table_secret: Option<String>,
     /// The table the orders are placed at (id, name), once the handler has
@@ -64,7 +64,7 @@ pub struct CheckoutRequest {
 impl FromFields for CheckoutRequest {
     fn from_fields(f: &Fields) -> Result<CheckoutRequest> {
         let promo_codes = match f.value("promo_codes") {
-            None | Some(Value::Null) => BTreeMap::new(),
+            None | Some(Value::Null) => Vec::new(),
             Some(Value::Object(codes)) => codes
                 .into_iter()
                 .map(|(shop, code)| match code {
@@ -198,11 +198,13 @@ fn request_hash(
     req: &CheckoutRequest,
     codes: &[(i64, String)],
 ) -> String {
-    // The object a map by shop id serialised to: keys as text, in text order.
-    let codes: BTreeMap<String, &str> = codes
+    // The object a map by shop id serialised to: keys as text (`Sorted`
+    // puts them in text order).
+    let codes: Vec<(String, &str)> = codes
         .iter()
         .map(|(shop, code)| (shop.to_string(), code.as_str()))
         .collect();
+    let codes = Pairs(&codes);
     let canonical: [&dyn ToJson; 7] = [
         &"checkout",
         &valid.lines,
@@ -797,7 +799,7 @@ mod tests {
             note: String::new(),
             client_ref: client_ref.into(),
             pickup_at,
-            promo_codes: BTreeMap::new(),
+            promo_codes: Vec::new(),
             table: None,
             table_secret: None,
             at_table: None,
@@ -1143,7 +1145,7 @@ mod tests {
         assert_eq!(used, 1);
         // A code for a shop with nothing in the checkout is refused too.
         req.client_ref = "ref-0003".into();
-        req.promo_codes = [("2".to_string(), "ONE".to_string())].into();
+        req.promo_codes = vec![("2".to_string(), "ONE".to_string())];
         let elsewhere = check_out(&conn, &req, &lines(&[a]), &who(720), T0).unwrap();
         assert!(
             matches!(elsewhere, Outcome::PromoRefused(f) if f.error.kind() == Code::CheckoutPromoElsewhere)

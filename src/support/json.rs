@@ -314,15 +314,19 @@ impl<T: ToJson, const N: usize> ToJson for [T; N] {
     }
 }
 
-impl<V: ToJson> ToJson for std::collections::BTreeMap<String, V> {
+/// Keys and their values written as one object, in the pairs' order (no
+/// `BTreeMap` instantiated per value type for it).
+pub struct Pairs<'a, V>(pub &'a [(String, V)]);
+
+impl<V: ToJson> ToJson for Pairs<'_, V> {
     fn to_json(&self, out: &mut JsonOut) {
         out.object(self);
     }
 }
 
-impl<V: ToJson> JsonFields for std::collections::BTreeMap<String, V> {
+impl<V: ToJson> JsonFields for Pairs<'_, V> {
     fn fields(&self, out: &mut JsonOut) {
-        for (key, value) in self {
+        for (key, value) in self.0 {
             out.field(key, value);
         }
     }

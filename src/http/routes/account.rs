@@ -9,14 +9,13 @@ use crate::http::render::page;
 use crate::http::request::{Form, Request};
 use crate::http::response::{json, redirect, Response};
 use crate::http::routes::admin::language_choices;
-use crate::http::templates::context;
+use crate::http::templates::{context, value};
 use crate::ordering::catalog::ShopStatus;
-use crate::support::json::{json_fields, Sorted};
+use crate::support::json::{json_fields, Pairs, Sorted};
 use crate::support::ratelimit::Action;
 use crate::support::text;
 use crate::venue::setup;
 use hyper::StatusCode;
-use std::collections::BTreeMap;
 
 fn home_of(role: Role) -> &'static str {
     match role {
@@ -78,12 +77,11 @@ pub async fn api_logout(app: &App, req: &Request) -> Result<Response> {
 }
 
 pub async fn register_page(app: &App, req: &Request) -> Result<Response> {
-    let fields = BTreeMap::<String, String>::new();
     page(
         app,
         req,
         "account/register.html",
-        context! { error => None::<String>, fields => fields },
+        context! { error => None::<String>, fields => context! {} },
     )
     .await
 }
@@ -235,10 +233,12 @@ pub async fn setup_form(app: &App, req: &Request) -> Result<Response> {
 
 /// A refused form's fields, shown again as typed by the API's rule for
 /// text (no control or bidi characters), never the password.
-fn typed_again(form: Form) -> BTreeMap<String, String> {
-    form.0
+fn typed_again(form: Form) -> minijinja::Value {
+    let fields: Vec<(String, String)> = form
+        .0
         .into_iter()
         .filter(|(key, _)| key != "password")
         .map(|(key, value)| (key, text::clean_text(&value)))
-        .collect()
+        .collect();
+    value(&Pairs(&fields))
 }

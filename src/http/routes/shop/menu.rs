@@ -22,10 +22,9 @@ use crate::ordering::menu_edit::{
 use crate::ordering::photos;
 use crate::ordering::stations;
 use crate::support::fields::{Fields, FromFields};
-use crate::support::json::{Single, ToJson};
+use crate::support::json::{Pairs, Single, ToJson};
 use crate::support::money::MoneyFormat;
 use hyper::StatusCode;
-use std::collections::BTreeMap;
 use std::future::Future;
 
 /// A patch that only marks an item sold out, back in stock or restocks it
@@ -61,7 +60,7 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
         .await?;
     // Each routed item's station name, for the item list; keyed by the id
     // as text, as template values come from JSON, whose keys are text.
-    let station_of: BTreeMap<String, &str> = kitchen
+    let station_of: Vec<(String, &str)> = kitchen
         .routes
         .iter()
         .filter_map(|r| {
@@ -89,7 +88,7 @@ pub async fn menu_page(app: &App, req: &Request) -> Result<Response> {
             tags => value(&TAGS),
             allergens => value(&ALLERGENS),
             stations => value(&kitchen.stations),
-            station_of => value(&station_of),
+            station_of => value(&Pairs(&station_of)),
             max_stations => stations::MAX_STATIONS,
         },
     )
