@@ -366,7 +366,7 @@ pub fn check_out(
             Some((_, code)) => {
                 let subtotal = orders::total_cents(&part.lines);
                 let cents = promos::apply(tx, part.shop_id, code, subtotal, now)?;
-                Some((code.trim().to_uppercase(), cents))
+                Some((code.trim().to_ascii_uppercase(), cents))
             }
             None => None,
         };
@@ -438,7 +438,7 @@ fn promo_fault(
             return Ok(Some(PromoFault {
                 shop_id,
                 shop_name,
-                code: code.trim().to_uppercase(),
+                code: code.trim().to_ascii_uppercase(),
                 error,
             }));
         }

@@ -77,7 +77,7 @@ pub fn apply(
 
 /// The shop's code as a customer typed it; an unknown one is 404.
 pub fn find(conn: &Connection, shop_id: i64, code: &str) -> Result<PromoCodeRow> {
-    let typed = code.trim().to_uppercase();
+    let typed = code.trim().to_ascii_uppercase();
     if typed.is_empty() || typed.chars().count() > MAX_CODE_CHARS {
         return Err(Error::not_found(Code::PromoNotFound));
     }
@@ -247,9 +247,11 @@ fn bad_value() -> Error {
     Error::bad(Code::PromoBadValue).with("max", MAX_AMOUNT)
 }
 
-/// A code as stored: upper case, 2–20 letters, digits, `-` or `_`.
+/// A code as stored: upper case, 2–20 ASCII letters, digits, `-` or `_`
+/// (so only ASCII is upper-cased: "straße" is refused, not read as
+/// "STRASSE").
 fn code_word(text: &str) -> Result<String> {
-    let code = text.trim().to_uppercase();
+    let code = text.trim().to_ascii_uppercase();
     let fits = (2..=MAX_CODE_CHARS).contains(&code.len())
         && code
             .bytes()
@@ -465,6 +467,14 @@ mod tests {
     use super::*;
     use crate::live::Data;
     use crate::ordering::testing::shop;
+
+    #[test]
+    fn codes_are_ascii_words_in_upper_case() {
+        assert_eq!(code_word(" summer-10_b ").unwrap(), "SUMMER-10_B");
+        for refused in ["straße", "ﬁx", "é2", "a", "two words", &"X".repeat(21)] {
+            assert!(code_word(refused).is_err(), "{refused}");
+        }
+    }
 
     fn code(kind: Kind, value: i64) -> PromoCodeRow {
         PromoCodeRow {
