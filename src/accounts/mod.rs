@@ -6,6 +6,7 @@ use crate::error::{Code, Error, Result};
 use crate::live::Data;
 use crate::store::shops::{self, ShopRow, ShopStatus};
 use crate::store::{members, sessions, users};
+use crate::support::case;
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
 use crate::support::json::json_object;
@@ -227,7 +228,7 @@ pub(crate) fn staff_login(form: &NewStaff) -> Result<String> {
     if form.username.trim().is_empty() {
         return normalize_email(&form.email);
     }
-    let username = form.username.trim().to_lowercase();
+    let username = form.username.trim().to_ascii_lowercase();
     let valid = USERNAME_CHARS.contains(&username.len())
         && username
             .bytes()
@@ -339,7 +340,7 @@ pub(crate) fn verify_password(password: &str, stored: &str) -> bool {
 }
 
 pub(crate) fn normalize_email(email: &str) -> Result<String> {
-    let email = email.trim().to_lowercase();
+    let email = case::lowercase(email.trim());
     let valid = email.len() <= 254
         && email
             .split_once('@')
@@ -425,7 +426,7 @@ pub(crate) async fn login(
     client: IpAddr,
     credentials: Credentials,
 ) -> Result<(String, Role)> {
-    let email = credentials.email.trim().to_lowercase();
+    let email = case::lowercase(credentials.email.trim());
     limits.take(Action::LoginAttempt, client)?;
     limits.take_account_attempt(&email, client)?;
     let slot = match limits.hashing_slot().await {

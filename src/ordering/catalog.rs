@@ -8,6 +8,7 @@ use crate::store::categories::{self, CategoryRow};
 use crate::store::items::{self, ItemRow, SearchQuery};
 use crate::store::shops::{self, ShopRow};
 use crate::store::{ingredients, options};
+use crate::support::case;
 use crate::support::fields::{Fields, FromFields};
 use crate::support::json::json_object;
 use crate::support::text::{optional_line, optional_text, required};
@@ -408,7 +409,7 @@ json_object!(Found: shop_name, ..item);
 /// Items of approved shops matching `search` at local time `minute`.
 pub fn search(conn: &Connection, search: &Search, minute: i64) -> Result<Vec<Found>> {
     let query = SearchQuery {
-        text: optional_line("q", &search.q, 80)?.to_lowercase(),
+        text: case::lowercase(&optional_line("q", &search.q, 80)?),
         shop_id: search.shop.flatten(),
         category_id: search.category.flatten(),
         tags: menu::bits_of(

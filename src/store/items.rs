@@ -1,5 +1,6 @@
 //! Menu items of a shop, and the search over them.
 
+use crate::support::case;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 #[derive(Debug, Clone)]
@@ -71,7 +72,7 @@ fn from_row(r: &Row) -> rusqlite::Result<ItemRow> {
 
 /// What search compares against: name and description, lower-cased.
 pub fn search_text(f: &ItemFields) -> String {
-    format!("{} {}", f.name, f.description).to_lowercase()
+    case::lowercase(&format!("{} {}", f.name, f.description))
 }
 
 pub fn insert(conn: &Connection, shop_id: i64, f: &ItemFields, now: i64) -> rusqlite::Result<i64> {

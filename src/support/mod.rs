@@ -1,6 +1,7 @@
 //! Leaf helpers written by hand to keep the binary small; none of them
 //! imports a domain module.
 
+pub(crate) mod case;
 pub(crate) mod crypto;
 pub(crate) mod fields;
 pub(crate) mod i18n;
