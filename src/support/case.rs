@@ -197,6 +197,13 @@ const RUNS: [(u32, u8, u8, i32); 185] = [
 /// 'İ' lowers to two characters: 'i' and a combining dot above.
 const CAPITAL_I_WITH_DOT: char = '\u{130}';
 
+/// Whether `code` is one of the run's capitals.
+fn in_run(&(first, count, step, _): &(u32, u8, u8, i32), code: u32) -> bool {
+    code.checked_sub(first).is_some_and(|offset| {
+        offset % u32::from(step) == 0 && offset / u32::from(step) < u32::from(count)
+    })
+}
+
 fn lower(c: char) -> char {
     if c.is_ascii() {
         return c.to_ascii_lowercase();
@@ -204,10 +211,7 @@ fn lower(c: char) -> char {
     let code = c as u32;
     RUNS.iter()
         .take_while(|run| run.0 <= code)
-        .find(|&&(first, count, step, _)| {
-            let offset = code - first;
-            offset % u32::from(step) == 0 && offset / u32::from(step) < u32::from(count)
-        })
+        .find(|run| in_run(run, code))
         .and_then(|run| char::from_u32(code.wrapping_add_signed(run.3)))
         .unwrap_or(c)
 }
@@ -216,18 +220,12 @@ fn lower(c: char) -> char {
 /// is what a capital lowers to (close to Unicode's `Cased`, which decides
 /// the final sigma).
 fn cased(c: char) -> bool {
-    lower(c) != c
-        || c.is_ascii_lowercase()
-        || (!c.is_ascii()
-            && RUNS.iter().any(|&(first, count, step, delta)| {
-                let Some(capital) = (c as u32).checked_add_signed(-delta) else {
-                    return false;
-                };
-                let offset = capital.wrapping_sub(first);
-                capital >= first
-                    && offset % u32::from(step) == 0
-                    && offset / u32::from(step) < u32::from(count)
-            }))
+    let small_of_a_run = |run: &(u32, u8, u8, i32)| {
+        (c as u32)
+            .checked_add_signed(-run.3)
+            .is_some_and(|capital| in_run(run, capital))
+    };
+    lower(c) != c || c.is_ascii_lowercase() || (!c.is_ascii() && RUNS.iter().any(small_of_a_run))
 }
 
 /// Skipped when looking for the letters around a sigma, as Unicode's
