@@ -174,7 +174,7 @@ impl Flag {
     }
 
     /// Clap's argument, set as the derive set it: usage and errors are the
-    /// same (the help is `help_entry`'s).
+    /// same (the help is written by `cli::Sub::help` from `help_text`).
     pub(crate) fn arg(&self) -> Arg {
         let mut arg = Arg::new(self.name)
             .value_name(self.value_name)
