@@ -11,6 +11,7 @@ use crate::ordering::orders::Status;
 use crate::support::i18n;
 use crate::support::inflate::Packed;
 use crate::support::json::{JsonOut, ToJson};
+use crate::support::json_read::{self, Json};
 use crate::support::money::MoneyFormat;
 use minijinja::value::Kwargs;
 use minijinja::{Environment, State, Value};
@@ -162,12 +163,30 @@ pub fn add_lang(href: &str, lang: &str) -> String {
 /// written by the API's JSON writer alone, not also serialised by
 /// minijinja's (27,732 bytes of the mips binary).
 pub fn value(value: &dyn ToJson) -> Value {
-    serde_json::from_slice(&JsonOut::write(value)).unwrap_or_else(|e| {
-        Value::from(minijinja::Error::new(
+    match json_read::parse(&JsonOut::write(value)) {
+        Ok(json) => template_value(json),
+        Err(e) => Value::from(minijinja::Error::new(
             minijinja::ErrorKind::BadSerialization,
             e.to_string(),
-        ))
-    })
+        )),
+    }
+}
+
+fn template_value(json: Json) -> Value {
+    match json {
+        Json::Null => Value::from(()),
+        Json::Bool(b) => Value::from(b),
+        Json::Int(n) => Value::from(n),
+        Json::Number(x) => Value::from(x),
+        Json::Text(text) => Value::from(text),
+        Json::List(values) => Value::from_iter(values.into_iter().map(template_value)),
+        Json::Object(members) => Value::from_pairs(
+            members
+                .into_members()
+                .into_iter()
+                .map(|(key, value)| (key, template_value(value))),
+        ),
+    }
 }
 
 /// `minijinja::context!` with its syntax and precedence (`key => value`,

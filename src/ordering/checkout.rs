@@ -21,8 +21,8 @@ use crate::store::{items, shops};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
 use crate::support::json::{json_object, JsonOut, Pairs, Sorted, ToJson};
+use crate::support::json_read::Json;
 use rusqlite::Connection;
-use serde_json::Value;
 use std::time::Duration;
 
 const MINUTE_MS: i64 = 60_000;
@@ -64,11 +64,12 @@ pub struct CheckoutRequest {
 impl FromFields for CheckoutRequest {
     fn from_fields(f: &Fields) -> Result<CheckoutRequest> {
         let promo_codes = match f.value("promo_codes") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Object(codes)) => codes
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Object(codes)) => codes
+                .into_members()
                 .into_iter()
                 .map(|(shop, code)| match code {
-                    Value::String(code) => Ok((shop, code)),
+                    Json::Text(code) => Ok((shop, code)),
                     _ => Err(f.bad("promo_codes", "expected a code per shop")),
                 })
                 .collect::<Result<_>>()?,

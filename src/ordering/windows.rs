@@ -9,9 +9,9 @@ use super::menu::MINUTES_PER_DAY;
 use crate::error::{Code, Error, Result};
 use crate::live::{Changes, Data};
 use crate::store::{items, promotions, shops};
+use crate::support::json_read::Json;
 use crate::support::time::now_ms;
 use rusqlite::Connection;
-use serde_json::Value;
 use std::time::Duration;
 
 /// The longest pause: a shop paused by mistake reopens the same shift.
@@ -24,13 +24,13 @@ const MINUTE_MS: i64 = 60_000;
 /// 13:20 of the venue's clock (within 12 hours; a daylight-saving change
 /// in between is not allowed for), a number is that many minutes (1–720,
 /// rounded up to the minute), `null` resumes now (`None`).
-pub fn pause_end(until: &Value, now: i64, minute: i64) -> Result<Option<i64>> {
+pub fn pause_end(until: &Json, now: i64, minute: i64) -> Result<Option<i64>> {
     let bad = || Error::bad(Code::ShopBadPause);
     let this_minute = now - now.rem_euclid(MINUTE_MS);
     let minutes = match until {
-        Value::Null => return Ok(None),
-        Value::Number(n) => {
-            let minutes = n.as_i64().ok_or_else(bad)?;
+        Json::Null => return Ok(None),
+        Json::Int(minutes) => {
+            let minutes = *minutes;
             if !(1..=MAX_PAUSE_MINUTES).contains(&minutes) {
                 return Err(bad());
             }
@@ -40,7 +40,7 @@ pub fn pause_end(until: &Value, now: i64, minute: i64) -> Result<Option<i64>> {
                 end + (MINUTE_MS - end.rem_euclid(MINUTE_MS)) % MINUTE_MS,
             ));
         }
-        Value::String(text) => {
+        Json::Text(text) => {
             let at = super::menu::parse_clock(text).map_err(|_| bad())?;
             (at - minute).rem_euclid(MINUTES_PER_DAY)
         }
@@ -231,36 +231,36 @@ mod tests {
 
     #[test]
     fn pauses_end_on_a_whole_minute_within_twelve_hours() {
-        use serde_json::json;
+        let json = |text: &str| crate::support::json_read::parse(text.as_bytes()).unwrap();
         // 13:05:30 in the venue; the clock minute is 13:05.
         let now = 100 * MINUTES_PER_DAY * MINUTE_MS + (13 * 60 + 5) * MINUTE_MS + 30_000;
         let minute = 13 * 60 + 5;
         let this_minute = now - 30_000;
         assert_eq!(
-            pause_end(&json!("13:20"), now, minute).unwrap(),
+            pause_end(&json(r#""13:20""#), now, minute).unwrap(),
             Some(this_minute + 15 * MINUTE_MS)
         );
         // Past midnight is the next day's.
         assert_eq!(
-            pause_end(&json!("00:30"), 0, 23 * 60).unwrap(),
+            pause_end(&json(r#""00:30""#), 0, 23 * 60).unwrap(),
             Some(90 * MINUTE_MS)
         );
         assert_eq!(
-            pause_end(&json!(10), now, minute).unwrap(),
+            pause_end(&json("10"), now, minute).unwrap(),
             Some(this_minute + 11 * MINUTE_MS)
         );
-        assert_eq!(pause_end(&json!(null), now, minute).unwrap(), None);
+        assert_eq!(pause_end(&json("null"), now, minute).unwrap(), None);
         for bad in [
-            json!("13:05"),
-            json!("13:00"),
-            json!("25:00"),
-            json!("soon"),
-            json!(0),
-            json!(721),
-            json!(1.5),
-            json!(true),
+            json(r#""13:05""#),
+            json(r#""13:00""#),
+            json(r#""25:00""#),
+            json(r#""soon""#),
+            json("0"),
+            json("721"),
+            json("1.5"),
+            json("true"),
         ] {
-            assert!(pause_end(&bad, now, minute).is_err(), "{bad}");
+            assert!(pause_end(&bad, now, minute).is_err(), "{bad:?}");
         }
     }
 

@@ -125,9 +125,9 @@ fn each_row(
 macro_rules! stored_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+            $($(#[$vmeta])* $variant,)+
         }
 
         impl $name {
@@ -214,7 +214,6 @@ mod tests {
         for status in Status::ALL {
             let json = String::from_utf8(JsonOut::write(&status)).unwrap();
             assert_eq!(json, format!("\"{}\"", status.as_str()));
-            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), status);
         }
         assert_eq!(
             String::from_utf8(JsonOut::write(&ShopStatus::Approved)).unwrap(),

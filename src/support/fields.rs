@@ -8,10 +8,8 @@
 //! be cleared. Fields a type does not ask for are ignored.
 
 use crate::error::{Code, Error, Result};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use crate::support::json_read::{self, Json, Object};
 use std::cell::Cell;
-use std::fmt;
 
 /// A request type read from a body's fields.
 pub trait FromFields: Sized {
@@ -29,7 +27,7 @@ pub struct Fields<'a> {
 
 #[derive(Clone, Copy)]
 enum Source<'a> {
-    Json(&'a Map<String, Value>),
+    Json(&'a Object),
     Form(&'a [(String, String)]),
 }
 
@@ -41,16 +39,16 @@ pub enum Entry<'a> {
 
 /// A JSON body as an object; anything else, a duplicate key at any depth
 /// included, is a bad request.
-pub fn strict_json_object(body: &[u8]) -> Result<Map<String, Value>> {
-    match serde_json::from_slice(body) {
-        Ok(Strict(Value::Object(map))) => Ok(map),
+pub fn strict_json_object(body: &[u8]) -> Result<Object> {
+    match json_read::parse(body) {
+        Ok(Json::Object(map)) => Ok(map),
         Ok(_) => Err(Error::bad(Code::RequestBadJson).with("detail", "expected a JSON object")),
         Err(e) => Err(Error::bad(Code::RequestBadJson).with("detail", e)),
     }
 }
 
 impl<'a> Fields<'a> {
-    pub fn json(map: &'a Map<String, Value>) -> Fields<'a> {
+    pub fn json(map: &'a Object) -> Fields<'a> {
         Fields {
             source: Source::Json(map),
             error: Cell::new(None),
@@ -97,8 +95,8 @@ impl<'a> Fields<'a> {
     }
 
     /// A JSON field's value; `null` counts as not sent.
-    fn non_null(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-        map.get(key).filter(|v| !v.is_null())
+    fn non_null(map: &'a Object, key: &str) -> Option<&'a Json> {
+        map.get(key).filter(|v| **v != Json::Null)
     }
 
     /// The first value a form sent for `key`.
@@ -113,7 +111,7 @@ impl<'a> Fields<'a> {
         match self.source {
             Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
-                Some(Value::String(text)) => Ok(Some(text.clone())),
+                Some(Json::Text(text)) => Ok(Some(text.clone())),
                 Some(_) => Err(self.bad(key, "expected text")),
             },
             Source::Form(pairs) => Ok(Self::first(pairs, key).map(str::to_string)),
@@ -128,10 +126,8 @@ impl<'a> Fields<'a> {
         match self.source {
             Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
-                Some(value) => value
-                    .as_i64()
-                    .map(Some)
-                    .ok_or_else(|| self.bad(key, "expected a whole number")),
+                Some(Json::Int(n)) => Ok(Some(*n)),
+                Some(_) => Err(self.bad(key, "expected a whole number")),
             },
             Source::Form(pairs) => Self::first(pairs, key)
                 .map(|text| self.number(key, text))
@@ -153,10 +149,8 @@ impl<'a> Fields<'a> {
         match self.source {
             Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
-                Some(value) => value
-                    .as_bool()
-                    .map(Some)
-                    .ok_or_else(|| self.bad(key, "expected true or false")),
+                Some(Json::Bool(b)) => Ok(Some(*b)),
+                Some(_) => Err(self.bad(key, "expected true or false")),
             },
             Source::Form(pairs) => match Self::first(pairs, key) {
                 None => Ok(None),
@@ -183,14 +177,12 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn clearable(&self, key: &str, value: &Value) -> Result<Option<i64>> {
+    fn clearable(&self, key: &str, value: &Json) -> Result<Option<i64>> {
         match value {
-            Value::Null => Ok(None),
-            Value::String(text) => self.clearable_text(key, text),
-            _ => value
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| self.bad(key, "expected a whole number")),
+            Json::Null => Ok(None),
+            Json::Text(text) => self.clearable_text(key, text),
+            Json::Int(n) => Ok(Some(*n)),
+            _ => Err(self.bad(key, "expected a whole number")),
         }
     }
 
@@ -205,11 +197,11 @@ impl<'a> Fields<'a> {
         match self.source {
             Source::Json(map) => match Self::non_null(map, key) {
                 None => Ok(None),
-                Some(Value::Array(values)) => values
+                Some(Json::List(values)) => values
                     .iter()
                     .map(|value| match value {
-                        Value::String(text) => Ok(Entry::Text(text)),
-                        Value::Object(map) => Ok(Entry::Object(Fields::json(map))),
+                        Json::Text(text) => Ok(Entry::Text(text)),
+                        Json::Object(map) => Ok(Entry::Object(Fields::json(map))),
                         _ => Err(self.bad(key, "expected a list of text or objects")),
                     })
                     .collect::<Result<_>>()
@@ -244,8 +236,8 @@ impl<'a> Fields<'a> {
         match self.source {
             Source::Json(map) => match map.get(key) {
                 None => Ok(None),
-                Some(Value::Null) => Ok(Some(None)),
-                Some(Value::Object(map)) => Ok(Some(Some(Fields::json(map)))),
+                Some(Json::Null) => Ok(Some(None)),
+                Some(Json::Object(map)) => Ok(Some(Some(Fields::json(map)))),
                 Some(_) => Err(self.bad(key, "expected an object or null")),
             },
             Source::Form(pairs) => match Self::first(pairs, key) {
@@ -283,7 +275,7 @@ impl<'a> Fields<'a> {
         let values: Vec<Option<i64>> = match self.source {
             Source::Json(map) => match Self::non_null(map, key) {
                 None => return Ok(None),
-                Some(Value::Array(values)) => values
+                Some(Json::List(values)) => values
                     .iter()
                     .map(|value| self.clearable(key, value))
                     .collect::<Result<_>>()?,
@@ -393,94 +385,25 @@ impl<'a> Fields<'a> {
     }
 
     /// The JSON value as sent (a form's text as a JSON string).
-    pub fn value(&self, key: &str) -> Option<Value> {
+    pub fn value(&self, key: &str) -> Option<Json> {
         match self.source {
             Source::Json(map) => map.get(key).cloned(),
-            Source::Form(pairs) => Self::first(pairs, key).map(Value::from),
+            Source::Form(pairs) => Self::first(pairs, key).map(Json::from),
         }
     }
 
     fn try_only(&self, known: &[&str]) -> Result<()> {
         let unknown = match self.source {
-            Source::Json(map) => map.keys().find(|k| !known.contains(&k.as_str())),
+            Source::Json(map) => map.keys().find(|k| !known.contains(k)),
             Source::Form(pairs) => pairs
                 .iter()
-                .map(|(k, _)| k)
-                .find(|k| !known.contains(&k.as_str())),
+                .map(|(k, _)| k.as_str())
+                .find(|k| !known.contains(k)),
         };
         match unknown {
             Some(key) => Err(self.bad(key, "unknown field")),
             None => Ok(()),
         }
-    }
-}
-
-/// A JSON value read as `serde_json::Value` is, but refusing an object
-/// that names a key twice (which would otherwise keep the last).
-struct Strict(Value);
-
-impl<'de> serde::Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Value, E> {
-        Ok(Value::String(text.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, text: String) -> Result<Value, E> {
-        Ok(Value::String(text))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut values = Vec::new();
-        // Bounded by the request's size limit and serde_json's depth limit.
-        while let Some(Strict(value)) = seq.next_element()? {
-            values.push(value);
-        }
-        Ok(Value::Array(values))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let Strict(value) = map.next_value()?;
-            if object.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
-            }
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
     }
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod fields;
 pub(crate) mod i18n;
 pub(crate) mod inflate;
 pub(crate) mod json;
+pub(crate) mod json_read;
 pub(crate) mod logger;
 pub(crate) mod money;
 pub(crate) mod net;

@@ -7,13 +7,14 @@ use crate::error::{Code, Error, Result};
 use crate::ordering::orders::OpenOrderLimits;
 use crate::ordering::photos;
 use crate::store::settings;
+use crate::support::fields::{strict_json_object, Fields, FromFields};
 use crate::support::i18n;
 use crate::support::json::{json_object, JsonOut};
+use crate::support::json_read::{Json, Object};
 use crate::support::money::{MoneyFormat, MAX_DECIMALS};
 use crate::support::text;
 use crate::support::time;
 use rusqlite::Connection;
-use serde::Deserialize;
 
 pub const MAX_OPEN_ORDERS_PER_DEVICE: i64 = 1_000;
 pub const MAX_OPEN_ORDERS_PER_SHOP: i64 = 40_000;
@@ -24,10 +25,8 @@ pub const BOARD_READY_SECONDS: std::ops::RangeInclusive<i64> = 5..=86_400;
 /// Longest a record may be kept, in days (ten years).
 pub const MAX_RETENTION_DAYS: i64 = 3_650;
 
-/// What the owner sets for the whole venue. Settings saved by an older
-/// version lack the newer fields: those take their defaults.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default)]
+/// What the owner sets for the whole venue.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Venue {
     pub name: String,
     pub terms: String,
@@ -92,6 +91,50 @@ impl Default for Venue {
     }
 }
 
+/// The saved settings. Settings saved by an older version lack the newer
+/// fields: those take their defaults.
+impl FromFields for Venue {
+    fn from_fields(f: &Fields) -> Result<Venue> {
+        let d = Venue::default();
+        let decimals = f.int("decimals").map_or(Ok(d.decimals), |n| {
+            u32::try_from(n).map_err(|_| f.bad("decimals", "expected a whole number"))
+        });
+        let decimals = f.keep(decimals).unwrap_or_default();
+        f.done(Venue {
+            name: f.text("name").unwrap_or(d.name),
+            terms: f.text("terms").unwrap_or(d.terms),
+            currency: f.text("currency").unwrap_or(d.currency),
+            decimals,
+            decimal_separator: f.text("decimal_separator").unwrap_or(d.decimal_separator),
+            thousands_separator: f
+                .text("thousands_separator")
+                .unwrap_or(d.thousands_separator),
+            symbol_after: f.bool("symbol_after").unwrap_or(d.symbol_after),
+            language: f.text("language").unwrap_or(d.language),
+            languages: f.texts("languages").unwrap_or(d.languages),
+            time_zone: f.text("time_zone").unwrap_or(d.time_zone),
+            time_zone_rule: f.text("time_zone_rule").unwrap_or(d.time_zone_rule),
+            max_open_orders_per_device: f
+                .int("max_open_orders_per_device")
+                .unwrap_or(d.max_open_orders_per_device),
+            max_open_orders_per_shop: f
+                .int("max_open_orders_per_shop")
+                .unwrap_or(d.max_open_orders_per_shop),
+            photo_quota_bytes: f.int("photo_quota_bytes").unwrap_or(d.photo_quota_bytes),
+            board_ready_seconds: f
+                .int("board_ready_seconds")
+                .unwrap_or(d.board_ready_seconds),
+            ssid: f.text("ssid").unwrap_or(d.ssid),
+            client_retention_days: f
+                .int("client_retention_days")
+                .unwrap_or(d.client_retention_days),
+            order_retention_days: f
+                .int("order_retention_days")
+                .unwrap_or(d.order_retention_days),
+        })
+    }
+}
+
 impl Venue {
     /// The saved settings; before the owner saves any, the venue is in
     /// the router's time zone.
@@ -104,14 +147,11 @@ impl Venue {
                 ..Venue::default()
             });
         };
-        // Read by the request bodies' JSON reader: serde_json's own reader
-        // of `Value` is then not also in the binary.
-        let mut fields = crate::support::fields::strict_json_object(json.as_bytes())
+        let mut fields = strict_json_object(json.as_bytes())
             .map_err(|e| Error::Internal(format!("venue settings: {e:?}")))?;
         upgrade_fixed_offset(&mut fields);
-        // From the map, not a `Value`: the derive's path for a struct
-        // written as an array is then not compiled in (about 2 KB).
-        Venue::deserialize(fields).map_err(|e| Error::Internal(format!("venue settings: {e}")))
+        Venue::from_fields(&Fields::json(&fields))
+            .map_err(|e| Error::Internal(format!("venue settings: {e:?}")))
     }
 
     pub fn validate(self) -> Result<Venue> {
@@ -275,18 +315,22 @@ fn offered_languages(default: &str, chosen: &[String]) -> Result<Vec<String>> {
 
 /// Settings saved before zones had rules hold `utc_offset_minutes`: it
 /// becomes the fixed-offset zone it meant, unless a rule is given too.
-/// The old field stays (deserialising ignores it): removing it would cost
-/// the binary a map's removal code.
-pub fn upgrade_fixed_offset(fields: &mut serde_json::Map<String, serde_json::Value>) {
+/// The old field stays (reading ignores it): removing it would cost the
+/// binary a map's removal code.
+pub fn upgrade_fixed_offset(fields: &mut Object) {
     let Some(offset) = fields.get("utc_offset_minutes") else {
         return;
     };
     if fields.contains_key("time_zone_rule") {
         return;
     }
-    let (name, rule) = time::fixed_offset_zone(offset.as_i64().unwrap_or(0));
-    fields.insert("time_zone".into(), name.into());
-    fields.insert("time_zone_rule".into(), rule.into());
+    let minutes = match offset {
+        Json::Int(minutes) => *minutes,
+        _ => 0,
+    };
+    let (name, rule) = time::fixed_offset_zone(minutes);
+    fields.insert("time_zone", name.into());
+    fields.insert("time_zone_rule", rule.into());
 }
 
 /// A zone as `(name, rule)`: the rule as given or, when none is, looked up
@@ -350,11 +394,14 @@ mod tests {
 
     #[test]
     fn a_rule_given_with_an_old_offset_wins() {
-        let mut fields = serde_json::Map::new();
-        fields.insert("utc_offset_minutes".into(), 60.into());
-        fields.insert("time_zone_rule".into(), "EST5EDT,M3.2.0,M11.1.0".into());
+        let mut fields = Object::default();
+        fields.insert("utc_offset_minutes", 60.into());
+        fields.insert("time_zone_rule", "EST5EDT,M3.2.0,M11.1.0".into());
         upgrade_fixed_offset(&mut fields);
-        assert_eq!(fields["time_zone_rule"], "EST5EDT,M3.2.0,M11.1.0");
+        assert_eq!(
+            fields.get("time_zone_rule"),
+            Some(&"EST5EDT,M3.2.0,M11.1.0".into())
+        );
         assert!(!fields.contains_key("time_zone"));
     }
 

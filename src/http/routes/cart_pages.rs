@@ -22,6 +22,7 @@ use crate::ordering::orders::{self, Actor, LineRequest};
 use crate::support::crypto;
 use crate::support::fields::{Fields, FromFields};
 use crate::support::json::json_object;
+use crate::support::json_read::{Json, Object};
 use crate::support::net::client_key;
 use crate::support::ratelimit::Action;
 use crate::support::text::{self, percent_encode};
@@ -357,16 +358,16 @@ async fn table_name(
 /// per shop, `promo_{shop}`) and the table are sent as `POST /api/checkouts`
 /// takes them.
 fn checkout_request(pairs: &Pairs, id: i64, token: &str) -> Result<CheckoutRequest> {
-    let promo_codes: serde_json::Map<String, serde_json::Value> = pairs
-        .iter()
-        .filter_map(|(key, code)| {
-            let shop = key.strip_prefix("promo_")?;
-            shop.parse::<i64>().ok()?;
-            let code = code.trim();
-            (!code.is_empty()).then(|| (shop.to_string(), code.into()))
-        })
-        .take(carts::MAX_CART_LINES)
-        .collect();
+    let mut promo_codes = Object::default();
+    let codes = pairs.iter().filter_map(|(key, code)| {
+        let shop = key.strip_prefix("promo_")?;
+        shop.parse::<i64>().ok()?;
+        let code = code.trim();
+        (!code.is_empty()).then_some((shop, code))
+    });
+    for (shop, code) in codes.take(carts::MAX_CART_LINES) {
+        promo_codes.insert(shop, code.into());
+    }
     let pickup_at = match field(pairs, "pickup_at").map(str::trim) {
         None | Some("") => None,
         Some(at) => Some(
@@ -375,8 +376,8 @@ fn checkout_request(pairs: &Pairs, id: i64, token: &str) -> Result<CheckoutReque
         ),
     };
     let text = |key| field(pairs, key).unwrap_or_default();
-    let mut asked = serde_json::Map::new();
-    let fields = [
+    let mut asked = Object::default();
+    let fields: [(&str, Json); 7] = [
         ("cart_id", id.into()),
         ("cart_token", token.into()),
         ("customer_name", text("customer_name").into()),
@@ -386,11 +387,11 @@ fn checkout_request(pairs: &Pairs, id: i64, token: &str) -> Result<CheckoutReque
         ("promo_codes", promo_codes.into()),
     ];
     for (key, value) in fields {
-        asked.insert(key.to_string(), value);
+        asked.insert(key, value);
     }
     if let (Some(table), Some(secret)) = (field(pairs, "table"), field(pairs, "s")) {
-        asked.insert("table".to_string(), table.into());
-        asked.insert("table_secret".to_string(), secret.into());
+        asked.insert("table", table.into());
+        asked.insert("table_secret", secret.into());
     }
     // Read as the API reads its body.
     CheckoutRequest::from_fields(&Fields::json(&asked))

@@ -25,6 +25,7 @@ use crate::ordering::payments::{self, Money};
 use crate::ordering::windows;
 use crate::support::fields::{Fields, FromFields};
 use crate::support::json::{json_fields, Single, Sorted};
+use crate::support::json_read::Json;
 use hyper::body::Bytes;
 use hyper::StatusCode;
 use std::time::Duration;
@@ -319,7 +320,7 @@ pub async fn recall_form(app: &App, req: &Request, order_id: i64) -> Result<Resp
 
 /// `{until}`: "13:20" in the venue's time, minutes, or null to resume.
 pub(crate) struct PauseRequest {
-    until: serde_json::Value,
+    until: Json,
 }
 
 impl FromFields for PauseRequest {
@@ -329,7 +330,7 @@ impl FromFields for PauseRequest {
     }
 }
 
-async fn pause(app: &App, req: &Request, until: serde_json::Value) -> Result<Option<i64>> {
+async fn pause(app: &App, req: &Request, until: Json) -> Result<Option<i64>> {
     let (_, shop_id) = acting_shopkeeper(app, req, ShopAction::EditProfile).await?;
     let now = crate::support::time::now_ms();
     let end = windows::pause_end(&until, now, app.venue().minute_of_day(now))?;
@@ -351,10 +352,10 @@ pub async fn pause_form(app: &App, req: &Request) -> Result<Response> {
         (Some(m), _) if !m.trim().is_empty() => m
             .trim()
             .parse::<i64>()
-            .map(serde_json::Value::from)
+            .map(Json::Int)
             .map_err(|_| Error::bad(Code::ShopBadPause))?,
-        (_, Some(t)) if !t.trim().is_empty() => serde_json::Value::from(t.trim()),
-        _ => serde_json::Value::Null,
+        (_, Some(t)) if !t.trim().is_empty() => Json::from(t.trim()),
+        _ => Json::Null,
     };
     pause(app, req, until).await?;
     Ok(redirect(same_site_path(form.get("back").unwrap_or(""))))
