@@ -174,7 +174,8 @@ pub struct ShopDay {
     pub revenue_cents: i64,
 }
 
-/// Each shop's open orders now, and orders and revenue in `from..to`.
+/// Each shop's open orders now, and orders and revenue in `from..to`, in
+/// shop id order.
 pub fn shops_at_a_glance(
     conn: &Connection,
     from: i64,
@@ -188,7 +189,7 @@ pub fn shops_at_a_glance(
                AND o.created_at >= ?1 AND o.created_at < ?2),
             (SELECT coalesce(sum(o.total_cents), 0) FROM orders o WHERE o.shop_id = s.id
                AND o.created_at >= ?1 AND o.created_at < ?2 AND o.status = 'completed')
-         FROM shops s",
+         FROM shops s ORDER BY s.id",
     )?;
     super::all_rows(&mut stmt, params![from, to], |r| {
         Ok((
