@@ -468,7 +468,9 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     stops.add(Signal::SIGINT);
     let failed =
         |e: &dyn std::fmt::Display| Error::Internal(format!("cannot wait for SIGTERM: {e}"));
-    stops.thread_block().map_err(|e| failed(&e))?;
+    stops
+        .thread_block()
+        .map_err(|e| failed(&crate::support::os_error(e)))?;
     let (stop, stopped) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("signals".into())
@@ -479,6 +481,7 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
             Err(e) => {
                 // Never expected (sigwait fails only on a bad set): let the
                 // signals kill the process as if they were not handled.
+                let e = crate::support::os_error(e);
                 log::warn!("cannot wait for SIGTERM, it stops the server at once: {e}");
                 let _ = stops.thread_unblock();
             }

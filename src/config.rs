@@ -703,8 +703,10 @@ fn connection_limits(args: &ServeArgs) -> Result<ConnectionLimits> {
 /// the limit in force.
 fn raise_file_limit(wanted: u64) -> Result<u64> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
-        .map_err(|e| Error::Internal(format!("cannot read the open-file limit: {e}")))?;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| {
+        let e = crate::support::os_error(e);
+        Error::Internal(format!("cannot read the open-file limit: {e}"))
+    })?;
     let target = wanted.min(hard).max(soft);
     if target == soft {
         log::info!("open-file limit {soft} (hard limit {hard})");
@@ -716,6 +718,7 @@ fn raise_file_limit(wanted: u64) -> Result<u64> {
             Ok(target)
         }
         Err(e) => {
+            let e = crate::support::os_error(e);
             log::warn!("cannot raise the open-file limit from {soft} to {target}: {e}");
             Ok(soft)
         }

@@ -16,3 +16,10 @@ pub(crate) mod ratelimit;
 pub(crate) mod task;
 pub mod text;
 pub(crate) mod time;
+
+/// A system call's error as std shows it ("Permission denied (os error
+/// 13)", musl's `strerror`): shown by nix's `Display` instead, its table of
+/// every errno's description cost the mips binary 9 KB.
+pub(crate) fn os_error(errno: nix::errno::Errno) -> std::io::Error {
+    errno.into()
+}

@@ -90,8 +90,9 @@ pub fn lock(data_dir: &Path) -> Result<Flock<File>> {
         Error::bad(Code::Usage).with(
             "detail",
             format!(
-                "{} is in use by a running orderspot server ({e}): stop it first",
-                data_dir.display()
+                "{} is in use by a running orderspot server ({}): stop it first",
+                data_dir.display(),
+                crate::support::os_error(e)
             ),
         )
     })

@@ -237,7 +237,7 @@ fn serve_udp(
                 // The read timeout: time to look at `stop` again.
                 Err(Errno::EAGAIN) => continue,
                 Err(e) => {
-                    log::debug!("DNS receive: {e}");
+                    log::debug!("DNS receive: {}", crate::support::os_error(e));
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
@@ -316,7 +316,7 @@ fn send_replies(
         match result {
             Ok(count) => sent += count.max(1),
             Err(e) => {
-                log::debug!("DNS reply: {e}");
+                log::debug!("DNS reply: {}", crate::support::os_error(e));
                 sent += 1;
             }
         }
@@ -384,7 +384,7 @@ fn answer(
                     let reply = forward(&packet, &query, &answering.portal.upstreams, false).await;
                     if let Some(reply) = fit_udp(reply, &packet) {
                         if let Err(e) = send_from(&socket, &reply, peer, local) {
-                            log::debug!("DNS reply to {peer}: {e}");
+                            log::debug!("DNS reply to {peer}: {}", crate::support::os_error(e));
                         }
                     }
                     drop(permit);
