@@ -48,7 +48,7 @@ macro_rules! codes {
     ($($variant:ident = $code:literal,)*) => {
         /// Stable, machine-readable names of failures. Each is also the key
         /// of its message in the catalogues (`catalogue/*.txt`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[derive(Clone, Copy, PartialEq, Eq)]
         pub enum Code { $($variant,)* }
 
         impl Code {
@@ -56,6 +56,14 @@ macro_rules! codes {
 
             pub fn as_str(self) -> &'static str {
                 match self { $(Code::$variant => $code,)* }
+            }
+        }
+
+        /// A code's debug form is its stable name: the variants' own names
+        /// would be a second table of strings in the binary.
+        impl std::fmt::Debug for Code {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
     };
