@@ -368,11 +368,11 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         .max_blocking_threads(BLOCKING_THREADS)
         .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start runtime: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot start runtime: {e}")))?;
     crypto::init()?;
     let config = Config::from_args(data_dir, args)?;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        Error::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
+        Error::internal(format!("cannot create {}: {e}", config.data_dir.display()))
     })?;
     // Held while serving: `restore` refuses to replace a database in use.
     let _lock = backup::lock(&config.data_dir)?;
@@ -392,7 +392,7 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", config.listen)))?;
+            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
         log::info!(
             "serving {} on http://{} (data in {})",
             app.venue().name,
@@ -410,7 +410,7 @@ fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         if let Some((addr, tls)) = config.tls.clone() {
             let tls_listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| Error::Internal(format!("cannot listen on {addr}: {e}")))?;
+                .map_err(|e| Error::internal(format!("cannot listen on {addr}: {e}")))?;
             log::info!(
                 "serving HTTPS for {} on {}",
                 app.portal.secure_host.as_deref().unwrap_or_default(),
@@ -467,7 +467,7 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     stops.add(Signal::SIGTERM);
     stops.add(Signal::SIGINT);
     let failed =
-        |e: &dyn std::fmt::Display| Error::Internal(format!("cannot wait for SIGTERM: {e}"));
+        |e: &dyn std::fmt::Display| Error::internal(format!("cannot wait for SIGTERM: {e}"));
     stops
         .thread_block()
         .map_err(|e| failed(&crate::support::os_error(e)))?;

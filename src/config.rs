@@ -705,7 +705,7 @@ fn raise_file_limit(wanted: u64) -> Result<u64> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| {
         let e = crate::support::os_error(e);
-        Error::Internal(format!("cannot read the open-file limit: {e}"))
+        Error::internal(format!("cannot read the open-file limit: {e}"))
     })?;
     let target = wanted.min(hard).max(soft);
     if target == soft {
@@ -757,7 +757,7 @@ impl ConnectionLimits {
     ) -> Result<ConnectionLimits> {
         let room = file_limit.saturating_sub(reserved);
         if room < MIN_CONNECTIONS {
-            return Err(Error::Internal(format!(
+            return Err(Error::internal(format!(
                 "the open-file limit ({file_limit}) leaves room for only {room} connections \
                  after the {reserved} descriptors the server keeps for itself; raise it \
                  (ulimit -n, or procd's nofile limit)"

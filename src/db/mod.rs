@@ -320,7 +320,7 @@ pub fn open_one(data_dir: &Path) -> Result<Connection> {
 
 fn prepare_dir(data_dir: &Path) -> Result<Journal> {
     std::fs::create_dir_all(data_dir)
-        .map_err(|e| Error::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", data_dir.display())))?;
     Ok(Journal::for_dir(data_dir))
 }
 
@@ -450,7 +450,7 @@ impl Db {
         }
         answered
             .await
-            .map_err(|_| Error::Internal("database write abandoned".into()))?
+            .map_err(|_| Error::internal("database write abandoned".into()))?
     }
 
     /// Runs `f` on a free reader connection (or waits for one).
@@ -617,7 +617,7 @@ fn commit_batch(pool: &Pool, jobs: Vec<Job>) {
     let delivers: Vec<Deliver> = jobs.into_iter().map(|job| job(Ok(&batch))).collect();
     POSITION.set(None);
     let committed = if batch.broken.get() {
-        Err(Error::Internal(
+        Err(Error::internal(
             "a failed write could not be undone: its batch was rolled back".into(),
         ))
     } else {
@@ -651,7 +651,7 @@ pub fn blocking<T: Send + 'static>(
 async fn spawn_erased(what: &'static str, job: Task) -> Result<Erased> {
     tokio::task::spawn_blocking(job)
         .await
-        .map_err(|e| Error::Internal(format!("{what} task failed: {e}")))?
+        .map_err(|e| Error::internal(format!("{what} task failed: {e}")))?
 }
 
 /// An erased answer's future as one of `T`: the code per use of `read`,
@@ -690,7 +690,7 @@ fn typed<T: 'static>(value: Erased) -> Result<T> {
 #[inline(never)]
 fn another_type(value: Erased) -> Error {
     drop(value);
-    Error::Internal("a blocking task returned another type".into())
+    Error::internal("a blocking task returned another type".into())
 }
 
 /// Kim's approved shop (user and shop ids 1), which unit tests' orders name.

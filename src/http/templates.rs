@@ -227,7 +227,7 @@ pub fn render(name: &str, context: minijinja::Value) -> Result<String> {
     environment()
         .get_template(name)
         .and_then(|t| t.render(context))
-        .map_err(|e| Error::Internal(format!("rendering {name}: {e:#}")))
+        .map_err(|e| Error::internal(format!("rendering {name}: {e:#}")))
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ const MAX_CHAIN: usize = 8;
 /// chain (leaf first) and its private key.
 pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>> {
     let bad = |what: &Path, e: &dyn std::fmt::Display| {
-        Error::Internal(format!("TLS: cannot read {}: {e}", what.display()))
+        Error::internal(format!("TLS: cannot read {}: {e}", what.display()))
     };
     let chain = CertificateDer::pem_file_iter(cert)
         .map_err(|e| bad(cert, &e))?
@@ -45,7 +45,7 @@ pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
-        .map_err(|e| Error::Internal(format!("TLS: {e}")))?;
+        .map_err(|e| Error::internal(format!("TLS: {e}")))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -100,9 +100,9 @@ fn restore_script(clients: &[(IpAddr, u64)]) -> String {
 /// `posix_spawnp` (nix) rather than `std::process::Command`, whose
 /// environment map and pipe handling cost the binary about 15 KB.
 fn run_nft(script: &str) -> Result<()> {
-    let fail = |e: std::io::Error| Error::Internal(format!("nft: {e}"));
+    let fail = |e: std::io::Error| Error::internal(format!("nft: {e}"));
     let (script_in, stderr, pid) =
-        spawn_nft().map_err(|e| Error::Internal(format!("nft: cannot run: {e}")))?;
+        spawn_nft().map_err(|e| Error::internal(format!("nft: cannot run: {e}")))?;
     // Dropped once written: nft then sees the script end.
     let written = File::from(script_in).write_all(script.as_bytes());
     let mut errors = Vec::new();
@@ -115,7 +115,7 @@ fn run_nft(script: &str) -> Result<()> {
     };
     match status.map_err(|e| fail(e.into()))? {
         WaitStatus::Exited(_, 0) => written.and(read.map(drop)).map_err(fail),
-        _ => Err(Error::Internal(format!(
+        _ => Err(Error::internal(format!(
             "nft: {}",
             String::from_utf8_lossy(&errors).trim()
         ))),

@@ -30,7 +30,7 @@ fn failure(what: &str, path: &Path, e: io::Error) -> Error {
         log::warn!("cannot {what} {}: {e}", path.display());
         return Error::StorageFull;
     }
-    Error::Internal(format!("cannot {what} {}: {e}", path.display()))
+    Error::internal(format!("cannot {what} {}: {e}", path.display()))
 }
 
 /// Writes `bytes` to a fresh temporary file in `dir` and flushes it to the disk.

@@ -23,7 +23,7 @@ fn urandom() -> Result<&'static File> {
         return Ok(file);
     }
     let file = File::open("/dev/urandom")
-        .map_err(|e| Error::Internal(format!("cannot open /dev/urandom: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot open /dev/urandom: {e}")))?;
     // A racing first caller may have set it meanwhile; either file will do.
     Ok(URANDOM.get_or_init(|| file))
 }
@@ -33,7 +33,7 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
     urandom()?
         .read_exact(&mut buf)
-        .map_err(|e| Error::Internal(format!("cannot read /dev/urandom: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot read /dev/urandom: {e}")))?;
     Ok(buf)
 }
 

@@ -32,7 +32,7 @@ impl Packed {
 }
 
 fn malformed() -> Error {
-    Error::Internal("embedded text: malformed deflate stream".into())
+    Error::internal("embedded text: malformed deflate stream".into())
 }
 
 /// The `length` bytes `input` (a raw deflate stream) holds; an error if it

@@ -248,7 +248,7 @@ impl RateLimiter {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         Ok(HashSlot {
             _running: running,
             _admitted: admitted,

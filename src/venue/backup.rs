@@ -51,7 +51,7 @@ pub fn take(conn: &Connection, snapshot: &Snapshot) -> Result<()> {
 /// Copies a finished snapshot to `target` and flushes it to disk.
 pub fn save_as(snapshot: &Snapshot, target: &Path) -> Result<()> {
     let failed =
-        |e: std::io::Error| Error::Internal(format!("cannot write {}: {e}", target.display()));
+        |e: std::io::Error| Error::internal(format!("cannot write {}: {e}", target.display()));
     copy_synced(&snapshot.path, target).map_err(failed)
 }
 
@@ -81,7 +81,7 @@ pub fn lock(data_dir: &Path) -> Result<Flock<File>> {
         .write(true)
         .open(data_dir.join(LOCK_FILE))
         .map_err(|e| {
-            Error::Internal(format!(
+            Error::internal(format!(
                 "cannot open the lock in {}: {e}",
                 data_dir.display()
             ))
@@ -150,7 +150,7 @@ pub fn restore(data_dir: &Path, source: &Path) -> Result<i64> {
     let live = db::file_in(data_dir);
     let incoming = data_dir.join(".restore.db");
     let failed = |e: std::io::Error| {
-        Error::Internal(format!("cannot restore into {}: {e}", data_dir.display()))
+        Error::internal(format!("cannot restore into {}: {e}", data_dir.display()))
     };
     copy_synced(source, &incoming).map_err(failed)?;
     // The old database's journal belongs to it, not to the backup.

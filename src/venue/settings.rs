@@ -148,10 +148,10 @@ impl Venue {
             });
         };
         let mut fields = strict_json_object(json.as_bytes())
-            .map_err(|e| Error::Internal(format!("venue settings: {e:?}")))?;
+            .map_err(|e| Error::internal(format!("venue settings: {e:?}")))?;
         upgrade_fixed_offset(&mut fields);
         Venue::from_fields(&Fields::json(&fields))
-            .map_err(|e| Error::Internal(format!("venue settings: {e:?}")))
+            .map_err(|e| Error::internal(format!("venue settings: {e:?}")))
     }
 
     pub fn validate(self) -> Result<Venue> {

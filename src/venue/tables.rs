@@ -118,7 +118,7 @@ pub fn create(conn: &Connection, patch: &TablePatch, now: i64) -> Result<TableRo
             return found(tables::by_id(conn, id)?);
         }
     }
-    Err(Error::Internal("no free table code in 8 tries".into()))
+    Err(Error::internal("no free table code in 8 tries".into()))
 }
 
 pub fn rename(conn: &Connection, id: i64, patch: &TablePatch) -> Result<TableRow> {

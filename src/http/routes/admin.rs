@@ -501,7 +501,7 @@ pub async fn backup_download(app: &App, req: &Request) -> Result<Response> {
         .read(move |conn| {
             backup::take(conn, &snapshot)?;
             std::fs::read(&snapshot.path)
-                .map_err(|e| Error::Internal(format!("cannot read {}: {e}", path.display())))
+                .map_err(|e| Error::internal(format!("cannot read {}: {e}", path.display())))
         })
         .await?;
     let size = bytes.len();

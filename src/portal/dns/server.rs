@@ -50,7 +50,7 @@ pub fn max_descriptors(upstreams: usize) -> u64 {
 
 /// Binds UDP and TCP on `addr`; failing here stops `serve` with a message.
 pub async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
-    let fail = |e| Error::Internal(format!("cannot listen for DNS on {addr}: {e}"));
+    let fail = |e| Error::internal(format!("cannot listen for DNS on {addr}: {e}"));
     Ok((
         UdpSocket::bind(addr).await.map_err(fail)?,
         TcpListener::bind(addr).await.map_err(fail)?,
