@@ -328,6 +328,12 @@ impl Error {
 // next to the catalogues it reads.
 impl std::error::Error for Error {}
 
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        e.into_sqlite().into()
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {

@@ -313,8 +313,8 @@ fn own_ingredient(conn: &Connection, shop_id: i64, id: i64) -> Result<Ingredient
 fn item_refusal(
     status: ShopStatus,
     shop_items: i64,
-    venue_items: impl FnOnce() -> rusqlite::Result<i64>,
-) -> rusqlite::Result<Option<Error>> {
+    venue_items: impl FnOnce() -> crate::store::Result<i64>,
+) -> crate::store::Result<Option<Error>> {
     let refusal = if status == ShopStatus::Pending && shop_items >= MAX_ITEMS_PENDING_SHOP {
         Error::conflict(Code::ShopPendingTooManyItems).with("max", MAX_ITEMS_PENDING_SHOP)
     } else if shop_items >= MAX_ITEMS_PER_SHOP {

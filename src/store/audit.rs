@@ -1,5 +1,6 @@
 //! The audit log: appended to, read, never changed.
 
+use super::Result;
 use rusqlite::{params, Connection, Row};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +25,7 @@ pub struct NewAudit<'a> {
     pub detail: &'a str,
 }
 
-pub fn insert(conn: &Connection, entry: &NewAudit) -> rusqlite::Result<()> {
+pub fn insert(conn: &Connection, entry: &NewAudit) -> Result<()> {
     conn.execute(
         "INSERT INTO audit_log (at, user_id, actor, address, action, shop_id, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -64,7 +65,7 @@ pub fn list(
     shop_id: Option<i64>,
     before: i64,
     limit: i64,
-) -> rusqlite::Result<Vec<AuditRow>> {
+) -> Result<Vec<AuditRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, at, user_id, actor, address, action, shop_id, detail FROM audit_log
          WHERE id < ?1 AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR shop_id = ?3)

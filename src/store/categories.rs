@@ -1,6 +1,7 @@
 //! A shop's menu categories, in the order its keeper sets.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::{Optional, Result};
+use rusqlite::{params, Connection};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CategoryRow {
@@ -23,7 +24,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<CategoryRow> {
     c.done(row)
 }
 
-pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> rusqlite::Result<i64> {
+pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> Result<i64> {
     conn.execute(
         "INSERT INTO categories (shop_id, name, position) VALUES (?1, ?2, ?3)",
         params![shop_id, name, position],
@@ -31,7 +32,7 @@ pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> rus
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite::Result<()> {
+pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> Result<()> {
     conn.execute(
         "UPDATE categories SET name = ?2, position = ?3 WHERE id = ?1",
         params![id, name, position],
@@ -40,7 +41,7 @@ pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite
 }
 
 /// Removes the category; its items stay, uncategorised.
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
     conn.execute(
         "UPDATE menu_items SET category_id = NULL WHERE category_id = ?1",
         params![id],
@@ -49,7 +50,7 @@ pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CategoryRow>> {
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<CategoryRow>> {
     super::one_row(
         conn,
         &format!("{SELECT} WHERE id = ?1"),
@@ -60,14 +61,14 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CategoryRow>
 }
 
 /// A shop's categories in display order.
-pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<CategoryRow>> {
+pub fn for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<CategoryRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE shop_id = ?1 ORDER BY position, id"
     ))?;
     super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
-pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM categories WHERE shop_id = ?1",
@@ -77,7 +78,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 }
 
 /// The shop's category with this name (any case), if any.
-pub fn by_name(conn: &Connection, shop_id: i64, name: &str) -> rusqlite::Result<Option<i64>> {
+pub fn by_name(conn: &Connection, shop_id: i64, name: &str) -> Result<Option<i64>> {
     super::one_row(
         conn,
         "SELECT id FROM categories WHERE shop_id = ?1 AND name = ?2 COLLATE NOCASE",

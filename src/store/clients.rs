@@ -1,6 +1,7 @@
 //! Wi-Fi clients of the captive portal and their acceptance.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::{Optional, Result};
+use rusqlite::{params, Connection, Row};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRow {
@@ -28,12 +29,7 @@ fn row(r: &Row) -> rusqlite::Result<ClientRow> {
 /// Records that `ip` was seen: updates its row, or moves the row of its MAC
 /// to this IP (a new DHCP lease), or starts a new one. Returns when the
 /// client's acceptance expires if it is accepted.
-pub fn touch(
-    conn: &Connection,
-    ip: &str,
-    mac: Option<&str>,
-    now: i64,
-) -> rusqlite::Result<Option<i64>> {
+pub fn touch(conn: &Connection, ip: &str, mac: Option<&str>, now: i64) -> Result<Option<i64>> {
     let mut changed = conn.execute(
         "UPDATE clients SET last_seen = ?2, mac = COALESCE(?3, mac) WHERE ip = ?1",
         params![ip, now, mac],
@@ -66,7 +62,7 @@ pub fn accept_ip(
     mac: Option<&str>,
     now: i64,
     expires_at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<()> {
     conn.execute(
         "INSERT INTO clients (ip, mac, first_seen, last_seen, accepted_at, expires_at)
          VALUES (?1, ?2, ?3, ?3, ?3, ?4)
@@ -80,7 +76,7 @@ pub fn accept_ip(
 
 /// Accepts every row of a MAC, or records the MAC alone so the device is
 /// accepted when it shows up.
-pub fn accept_mac(conn: &Connection, mac: &str, now: i64, expires_at: i64) -> rusqlite::Result<()> {
+pub fn accept_mac(conn: &Connection, mac: &str, now: i64, expires_at: i64) -> Result<()> {
     let changed = conn.execute(
         "UPDATE clients SET accepted_at = ?2, expires_at = ?3 WHERE mac = ?1",
         params![mac, now, expires_at],
@@ -95,28 +91,28 @@ pub fn accept_mac(conn: &Connection, mac: &str, now: i64, expires_at: i64) -> ru
     Ok(())
 }
 
-pub fn deny_ip(conn: &Connection, ip: &str) -> rusqlite::Result<usize> {
-    conn.execute(
+pub fn deny_ip(conn: &Connection, ip: &str) -> Result<usize> {
+    Ok(conn.execute(
         "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE ip = ?1",
         params![ip],
-    )
+    )?)
 }
 
-pub fn deny_mac(conn: &Connection, mac: &str) -> rusqlite::Result<usize> {
-    conn.execute(
+pub fn deny_mac(conn: &Connection, mac: &str) -> Result<usize> {
+    Ok(conn.execute(
         "UPDATE clients SET accepted_at = NULL, expires_at = NULL WHERE mac = ?1",
         params![mac],
-    )
+    )?)
 }
 
 /// IPs accepted at `now`, with when each acceptance ends.
-pub fn accepted(conn: &Connection, now: i64) -> rusqlite::Result<Vec<(String, i64)>> {
+pub fn accepted(conn: &Connection, now: i64) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn
         .prepare("SELECT ip, expires_at FROM clients WHERE ip IS NOT NULL AND expires_at > ?1")?;
     super::all_rows(&mut stmt, params![now], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
+pub fn list(conn: &Connection) -> Result<Vec<ClientRow>> {
     let mut stmt = conn.prepare(
         "SELECT ip, mac, first_seen, last_seen, accepted_at, expires_at
          FROM clients ORDER BY last_seen DESC",
@@ -126,15 +122,10 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ClientRow>> {
 
 /// Deletes up to `limit` clients last seen before `before` whose
 /// acceptance (if any) has ended. Returns how many went.
-pub fn delete_stale(
-    conn: &Connection,
-    before: i64,
-    now: i64,
-    limit: i64,
-) -> rusqlite::Result<usize> {
-    conn.execute(
+pub fn delete_stale(conn: &Connection, before: i64, now: i64, limit: i64) -> Result<usize> {
+    Ok(conn.execute(
         "DELETE FROM clients WHERE id IN (SELECT id FROM clients
            WHERE last_seen < ?1 AND (expires_at IS NULL OR expires_at < ?2) LIMIT ?3)",
         params![before, now, limit],
-    )
+    )?)
 }

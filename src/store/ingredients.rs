@@ -1,7 +1,8 @@
 //! Shop-level ingredient counts several items draw on (buns, cups), the
 //! recipes that say how many each item uses, and recorded waste.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::{Optional, Result};
+use rusqlite::{params, Connection};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngredientRow {
@@ -32,7 +33,7 @@ pub fn insert(
     name: &str,
     stock: i64,
     low_stock: i64,
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO ingredients (shop_id, name, stock, low_stock) VALUES (?1, ?2, ?3, ?4)",
         params![shop_id, name, stock, low_stock],
@@ -40,7 +41,7 @@ pub fn insert(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, i: &IngredientRow) -> rusqlite::Result<()> {
+pub fn update(conn: &Connection, i: &IngredientRow) -> Result<()> {
     conn.execute(
         "UPDATE ingredients SET name = ?2, stock = ?3, low_stock = ?4 WHERE id = ?1",
         params![i.id, i.name, i.stock, i.low_stock],
@@ -49,7 +50,7 @@ pub fn update(conn: &Connection, i: &IngredientRow) -> rusqlite::Result<()> {
 }
 
 /// Deletes the ingredient and takes it out of every recipe.
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
     conn.execute(
         "DELETE FROM item_ingredients WHERE ingredient_id = ?1",
         params![id],
@@ -61,7 +62,7 @@ pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<IngredientRow>> {
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<IngredientRow>> {
     super::one_row(
         conn,
         &format!("{SELECT} WHERE id = ?1 AND deleted = 0"),
@@ -71,14 +72,14 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<IngredientRo
     .optional()
 }
 
-pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<IngredientRow>> {
+pub fn for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<IngredientRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE shop_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"
     ))?;
     super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
-pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM ingredients WHERE shop_id = ?1 AND deleted = 0",
@@ -88,7 +89,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 }
 
 /// `(ingredient_id, qty per item)` of an item's recipe.
-pub fn recipe(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn recipe(conn: &Connection, item_id: i64) -> Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.ingredient_id, r.qty FROM item_ingredients r
          JOIN ingredients i ON i.id = r.ingredient_id
@@ -98,7 +99,7 @@ pub fn recipe(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<(i64, i64
 }
 
 /// `(item_id, ingredient_id, qty)` of every recipe in a shop.
-pub fn recipes_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64, i64)>> {
+pub fn recipes_for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<(i64, i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT r.item_id, r.ingredient_id, r.qty FROM item_ingredients r
          JOIN ingredients i ON i.id = r.ingredient_id
@@ -110,7 +111,7 @@ pub fn recipes_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec
 }
 
 /// Sets exactly which ingredients (and how many of each) an item uses.
-pub fn set_recipe(conn: &Connection, item_id: i64, uses: &[(i64, i64)]) -> rusqlite::Result<()> {
+pub fn set_recipe(conn: &Connection, item_id: i64, uses: &[(i64, i64)]) -> Result<()> {
     conn.execute(
         "DELETE FROM item_ingredients WHERE item_id = ?1",
         params![item_id],
@@ -126,14 +127,14 @@ pub fn set_recipe(conn: &Connection, item_id: i64, uses: &[(i64, i64)]) -> rusql
 }
 
 /// Takes `qty` units if that many are left; returns whether it did.
-pub fn take(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool> {
+pub fn take(conn: &Connection, id: i64, qty: i64) -> Result<bool> {
     let changed = conn
         .prepare_cached("UPDATE ingredients SET stock = stock - ?2 WHERE id = ?1 AND stock >= ?2")?
         .execute(params![id, qty])?;
     Ok(changed == 1)
 }
 
-pub fn give_back(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<()> {
+pub fn give_back(conn: &Connection, id: i64, qty: i64) -> Result<()> {
     conn.execute(
         "UPDATE ingredients SET stock = stock + ?2 WHERE id = ?1",
         params![id, qty],
@@ -150,7 +151,7 @@ pub struct NewWaste<'a> {
     pub now: i64,
 }
 
-pub fn record_waste(conn: &Connection, w: &NewWaste) -> rusqlite::Result<i64> {
+pub fn record_waste(conn: &Connection, w: &NewWaste) -> Result<i64> {
     conn.execute(
         "INSERT INTO waste (shop_id, ingredient_id, qty, reason, user_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -182,7 +183,7 @@ pub fn waste_between(
     from: i64,
     until: i64,
     limit: i64,
-) -> rusqlite::Result<Vec<WasteRow>> {
+) -> Result<Vec<WasteRow>> {
     let mut stmt = conn.prepare(
         "SELECT w.ingredient_id, i.name, w.qty, w.reason, w.created_at
          FROM waste w JOIN ingredients i ON i.id = w.ingredient_id

@@ -1,5 +1,6 @@
 //! Menu items of a shop, and the search over them.
 
+use super::{Optional, Result};
 use crate::support::case;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -75,7 +76,7 @@ pub fn search_text(f: &ItemFields) -> String {
     case::lowercase(&format!("{} {}", f.name, f.description))
 }
 
-pub fn insert(conn: &Connection, shop_id: i64, f: &ItemFields, now: i64) -> rusqlite::Result<i64> {
+pub fn insert(conn: &Connection, shop_id: i64, f: &ItemFields, now: i64) -> Result<i64> {
     conn.execute(
         "INSERT INTO menu_items (shop_id, name, price_cents, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",
@@ -86,7 +87,7 @@ pub fn insert(conn: &Connection, shop_id: i64, f: &ItemFields, now: i64) -> rusq
     Ok(id)
 }
 
-pub fn update(conn: &Connection, id: i64, f: &ItemFields, now: i64) -> rusqlite::Result<()> {
+pub fn update(conn: &Connection, id: i64, f: &ItemFields, now: i64) -> Result<()> {
     let (window_from, window_until) = f.window.unzip();
     conn.execute(
         "UPDATE menu_items SET name = ?2, description = ?3, category_id = ?4, price_cents = ?5,
@@ -117,7 +118,7 @@ pub fn update(conn: &Connection, id: i64, f: &ItemFields, now: i64) -> rusqlite:
     Ok(())
 }
 
-pub fn mark_deleted(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn mark_deleted(conn: &Connection, id: i64, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE menu_items SET deleted = 1, available = 0, photo = '', photo_bytes = 0,
                                updated_at = ?2
@@ -128,13 +129,7 @@ pub fn mark_deleted(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<()
 }
 
 /// Sets an item's photo: its file name ('' for none) and size.
-pub fn set_photo(
-    conn: &Connection,
-    id: i64,
-    photo: &str,
-    bytes: i64,
-    now: i64,
-) -> rusqlite::Result<()> {
+pub fn set_photo(conn: &Connection, id: i64, photo: &str, bytes: i64, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE menu_items SET photo = ?2, photo_bytes = ?3, updated_at = ?4
          WHERE id = ?1 AND deleted = 0",
@@ -145,7 +140,7 @@ pub fn set_photo(
 
 /// What the photos of the venue's items take, leaving out `except_item`'s
 /// (the one being replaced). Deleted items hold none.
-pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> rusqlite::Result<i64> {
+pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COALESCE(SUM(photo_bytes), 0) FROM menu_items WHERE id != ?1",
@@ -155,7 +150,7 @@ pub fn photo_bytes_total(conn: &Connection, except_item: i64) -> rusqlite::Resul
 }
 
 /// Whether an item shows the photo file `photo` (items may share one).
-pub fn photo_in_use(conn: &Connection, photo: &str) -> rusqlite::Result<bool> {
+pub fn photo_in_use(conn: &Connection, photo: &str) -> Result<bool> {
     super::one_row(
         conn,
         "SELECT EXISTS (SELECT 1 FROM menu_items WHERE photo = ?1)",
@@ -165,19 +160,16 @@ pub fn photo_in_use(conn: &Connection, photo: &str) -> rusqlite::Result<bool> {
 }
 
 /// A live (not deleted) item.
-pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ItemRow>> {
-    conn.prepare_cached(&format!("{SELECT} WHERE m.id = ?1 AND m.deleted = 0"))?
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<ItemRow>> {
+    Ok(conn
+        .prepare_cached(&format!("{SELECT} WHERE m.id = ?1 AND m.deleted = 0"))?
         .query_row([id], from_row)
-        .optional()
+        .optional()?)
 }
 
 /// The live items of `shop_id` among `ids` (at most a few dozen: an
 /// order's lines), in no particular order.
-pub fn of_shop_by_ids(
-    conn: &Connection,
-    shop_id: i64,
-    ids: &[i64],
-) -> rusqlite::Result<Vec<ItemRow>> {
+pub fn of_shop_by_ids(conn: &Connection, shop_id: i64, ids: &[i64]) -> Result<Vec<ItemRow>> {
     let mut found = Vec::with_capacity(ids.len());
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} WHERE m.id = ?1 AND m.shop_id = ?2 AND m.deleted = 0"
@@ -191,7 +183,7 @@ pub fn of_shop_by_ids(
 }
 
 /// A shop's menu in display order.
-pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<ItemRow>> {
+pub fn for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<ItemRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE m.shop_id = ?1 AND m.deleted = 0 ORDER BY {DISPLAY_ORDER}"
     ))?;
@@ -200,11 +192,7 @@ pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<ItemRow
 
 /// `(id, name, stock)` of a shop's counted items at or below their
 /// low-stock threshold, fewest left first, at most `limit`.
-pub fn running_low(
-    conn: &Connection,
-    shop_id: i64,
-    limit: i64,
-) -> rusqlite::Result<Vec<(i64, String, i64)>> {
+pub fn running_low(conn: &Connection, shop_id: i64, limit: i64) -> Result<Vec<(i64, String, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT id, name, stock FROM menu_items
          WHERE shop_id = ?1 AND deleted = 0 AND stock IS NOT NULL AND stock <= low_stock
@@ -217,7 +205,7 @@ pub fn running_low(
     })
 }
 
-pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM menu_items WHERE shop_id = ?1 AND deleted = 0",
@@ -227,7 +215,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 }
 
 /// Items of every shop of the venue, not deleted.
-pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn count_in_venue(conn: &Connection) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM menu_items WHERE deleted = 0",
@@ -238,7 +226,7 @@ pub fn count_in_venue(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Takes `qty` units of a counted item if that many are left; an item
 /// that is not counted always gives. Returns whether it gave.
-pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool> {
+pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> Result<bool> {
     let changed = conn
         .prepare_cached(
             "UPDATE menu_items SET stock = stock - ?2
@@ -259,7 +247,7 @@ pub fn take_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<bool
 }
 
 /// Gives back units an order took; an item no longer counted stays so.
-pub fn return_stock(conn: &Connection, id: i64, qty: i64) -> rusqlite::Result<()> {
+pub fn return_stock(conn: &Connection, id: i64, qty: i64) -> Result<()> {
     conn.execute(
         "UPDATE menu_items SET stock = stock + ?2 WHERE id = ?1 AND stock IS NOT NULL",
         params![id, qty],
@@ -274,7 +262,7 @@ pub fn set_available(
     ids: &[i64],
     available: bool,
     now: i64,
-) -> rusqlite::Result<usize> {
+) -> Result<usize> {
     let mut stmt = conn.prepare(
         "UPDATE menu_items SET available = ?3, updated_at = ?4
          WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
@@ -302,7 +290,7 @@ pub struct SearchQuery {
 
 /// Live items of approved shops matching `q`, in display order of their
 /// shops. A well-indexed scan: items of one shop come from the shop index.
-pub fn search(conn: &Connection, q: &SearchQuery) -> rusqlite::Result<Vec<ItemRow>> {
+pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<ItemRow>> {
     let mut sql = format!(
         "{SELECT} WHERE m.deleted = 0 AND m.tags & ?1 = ?1 AND m.allergens & ?2 = 0
                   AND m.shop_id IN (SELECT id FROM shops WHERE status = 'approved')"
@@ -330,10 +318,7 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> rusqlite::Result<Vec<ItemRo
 /// Shops with a live item whose time window opens or closes at local
 /// `minute` (minutes after midnight); with `None`, every shop with a
 /// windowed item. Few items have windows: the scan stays small.
-pub fn shops_with_window_edge(
-    conn: &Connection,
-    minute: Option<i64>,
-) -> rusqlite::Result<Vec<i64>> {
+pub fn shops_with_window_edge(conn: &Connection, minute: Option<i64>) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT DISTINCT shop_id FROM menu_items
          WHERE deleted = 0 AND window_from IS NOT NULL

@@ -1,7 +1,8 @@
 //! Shop membership: which users work at which shop, and in what role.
 
+use super::{Optional, Result};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use rusqlite::{params, Connection, ToSql};
 
 /// A user's role at one shop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,13 +39,7 @@ impl FromSql for ShopRole {
 }
 
 /// Adds `user_id` to the shop, or changes their role there.
-pub fn put(
-    conn: &Connection,
-    shop_id: i64,
-    user_id: i64,
-    role: ShopRole,
-    now: i64,
-) -> rusqlite::Result<()> {
+pub fn put(conn: &Connection, shop_id: i64, user_id: i64, role: ShopRole, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO shop_members (shop_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (shop_id, user_id) DO UPDATE SET role = excluded.role",
@@ -54,7 +49,7 @@ pub fn put(
 }
 
 /// Removes `user_id` from the shop; false if they were not a member.
-pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<bool> {
+pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> Result<bool> {
     Ok(conn.execute(
         "DELETE FROM shop_members WHERE shop_id = ?1 AND user_id = ?2",
         params![shop_id, user_id],
@@ -62,7 +57,7 @@ pub fn remove(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result
 }
 
 /// The user's role at the shop, if they are a member.
-pub fn role(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<Option<ShopRole>> {
+pub fn role(conn: &Connection, shop_id: i64, user_id: i64) -> Result<Option<ShopRole>> {
     super::one_row(
         conn,
         "SELECT role FROM shop_members WHERE shop_id = ?1 AND user_id = ?2",
@@ -74,7 +69,7 @@ pub fn role(conn: &Connection, shop_id: i64, user_id: i64) -> rusqlite::Result<O
 
 /// The shop a user works at, with their role there. Someone who works at
 /// several gets the oldest they keep, else the oldest they work at.
-pub fn shop_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<(i64, ShopRole)>> {
+pub fn shop_of(conn: &Connection, user_id: i64) -> Result<Option<(i64, ShopRole)>> {
     super::one_row(
         conn,
         "SELECT shop_id, role FROM shop_members WHERE user_id = ?1
@@ -86,7 +81,7 @@ pub fn shop_of(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<(i64,
 }
 
 /// How many members, and how many keepers, the shop has.
-pub fn counts(conn: &Connection, shop_id: i64) -> rusqlite::Result<(i64, i64)> {
+pub fn counts(conn: &Connection, shop_id: i64) -> Result<(i64, i64)> {
     super::one_row(
         conn,
         "SELECT COUNT(*), COUNT(*) FILTER (WHERE role = 'keeper')
@@ -108,7 +103,7 @@ pub struct MemberRow {
 
 /// A shop's members, keepers first, then in the order they were added.
 /// A shop has at most `MAX_SHOP_MEMBERS` of them.
-pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<MemberRow>> {
+pub fn list(conn: &Connection, shop_id: i64) -> Result<Vec<MemberRow>> {
     let mut stmt = conn.prepare(
         "SELECT m.user_id, u.email, u.name, m.role, m.created_at
          FROM shop_members m JOIN users u ON u.id = m.user_id

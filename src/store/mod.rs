@@ -24,6 +24,52 @@ pub mod stations;
 pub mod tables;
 pub mod users;
 
+/// The store's error: SQLite's, boxed. rusqlite's own error is 40 bytes on
+/// the router (an SQL input error holds two strings), copied by `memcpy` at
+/// every `?`; a `Result` carrying this one is two words, moved in registers.
+#[derive(Debug)]
+pub struct StoreError(Box<rusqlite::Error>);
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    pub fn sqlite(&self) -> &rusqlite::Error {
+        &self.0
+    }
+
+    pub fn into_sqlite(self) -> rusqlite::Error {
+        *self.0
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(Box::new(e))
+    }
+}
+
+/// `Result<Option<T>>` for a query's one row: no row is `None`, as
+/// rusqlite's `OptionalExtension` does for its own results.
+pub trait Optional<T> {
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> Optional<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if matches!(*e.0, rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Every row `stmt` gives for `params`, each read by `read`. One loop for
 /// every query, not a `query_map(..).collect()` per closure and parameter
 /// type: only the small push below is made once per row type.
@@ -31,7 +77,7 @@ pub(crate) fn all_rows<T>(
     stmt: &mut rusqlite::Statement<'_>,
     params: &[&dyn rusqlite::ToSql],
     read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
+) -> Result<Vec<T>> {
     let mut all = Vec::new();
     each_row(stmt, params, &mut |row| {
         all.push(read(row)?);
@@ -90,13 +136,13 @@ pub(crate) fn one_row<T>(
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
     read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
+) -> Result<T> {
     let mut one = None;
     first_row(conn, sql, params, &mut |row| {
         one = Some(read(row)?);
         Ok(())
     })?;
-    one.ok_or(rusqlite::Error::QueryReturnedNoRows)
+    Ok(one.ok_or(rusqlite::Error::QueryReturnedNoRows)?)
 }
 
 fn first_row(
@@ -104,15 +150,15 @@ fn first_row(
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
     read: &mut dyn FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
-    conn.query_row(sql, params, |row| read(row))
+) -> Result<()> {
+    Ok(conn.query_row(sql, params, |row| read(row))?)
 }
 
 fn each_row(
     stmt: &mut rusqlite::Statement<'_>,
     params: &[&dyn rusqlite::ToSql],
     each: &mut dyn FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
+) -> Result<()> {
     let mut rows = stmt.query(params)?;
     while let Some(row) = rows.next()? {
         each(row)?;

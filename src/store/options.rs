@@ -1,6 +1,7 @@
 //! Option groups (a shop's "Size", "Milk", "Extras"), their options, and
 //! which items offer which groups.
 
+use super::{Optional, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub fn insert_group(
     name: &str,
     min: i64,
     max: i64,
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO option_groups (shop_id, name, min_choices, max_choices)
          VALUES (?1, ?2, ?3, ?4)",
@@ -66,13 +67,7 @@ pub fn insert_group(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update_group(
-    conn: &Connection,
-    id: i64,
-    name: &str,
-    min: i64,
-    max: i64,
-) -> rusqlite::Result<()> {
+pub fn update_group(conn: &Connection, id: i64, name: &str, min: i64, max: i64) -> Result<()> {
     conn.execute(
         "UPDATE option_groups SET name = ?2, min_choices = ?3, max_choices = ?4 WHERE id = ?1",
         params![id, name, min, max],
@@ -81,7 +76,7 @@ pub fn update_group(
 }
 
 /// Deletes the group and its options and detaches it from every item.
-pub fn delete_group(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn delete_group(conn: &Connection, id: i64) -> Result<()> {
     conn.execute(
         "DELETE FROM item_option_groups WHERE group_id = ?1",
         params![id],
@@ -97,7 +92,7 @@ pub fn delete_group(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn group_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<GroupRow>> {
+pub fn group_by_id(conn: &Connection, id: i64) -> Result<Option<GroupRow>> {
     super::one_row(
         conn,
         &format!("{GROUP} WHERE id = ?1 AND deleted = 0"),
@@ -107,14 +102,14 @@ pub fn group_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<GroupR
     .optional()
 }
 
-pub fn groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<GroupRow>> {
+pub fn groups_for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<GroupRow>> {
     let mut stmt = conn.prepare(&format!(
         "{GROUP} WHERE shop_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"
     ))?;
     super::all_rows(&mut stmt, params![shop_id], group_row)
 }
 
-pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+pub fn count_groups_for_shop(conn: &Connection, shop_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM option_groups WHERE shop_id = ?1 AND deleted = 0",
@@ -130,7 +125,7 @@ pub fn insert_option(
     price_delta_cents: i64,
     available: bool,
     position: i64,
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO options (group_id, name, price_delta_cents, available, position)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -141,8 +136,8 @@ pub fn insert_option(
 
 /// `(shop_id, group name, option name)` of any option ever made, removed
 /// ones too: names what a stale cart asks for.
-pub fn describe(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, String, String)>> {
-    conn.prepare_cached(
+pub fn describe(conn: &Connection, id: i64) -> Result<Option<(i64, String, String)>> {
+    Ok(conn.prepare_cached(
         "SELECT g.shop_id, g.name, o.name FROM options o JOIN option_groups g ON g.id = o.group_id
          WHERE o.id = ?1",
     )?
@@ -151,10 +146,10 @@ pub fn describe(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, Str
         let row = (c.get(0), c.get(1), c.get(2));
         c.done(row)
     })
-    .optional()
+    .optional()?)
 }
 
-pub fn update_option(conn: &Connection, o: &OptionRow) -> rusqlite::Result<()> {
+pub fn update_option(conn: &Connection, o: &OptionRow) -> Result<()> {
     conn.execute(
         "UPDATE options SET name = ?2, price_delta_cents = ?3, available = ?4, position = ?5
          WHERE id = ?1",
@@ -163,12 +158,12 @@ pub fn update_option(conn: &Connection, o: &OptionRow) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn delete_option(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn delete_option(conn: &Connection, id: i64) -> Result<()> {
     conn.execute("UPDATE options SET deleted = 1 WHERE id = ?1", params![id])?;
     Ok(())
 }
 
-pub fn option_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<OptionRow>> {
+pub fn option_by_id(conn: &Connection, id: i64) -> Result<Option<OptionRow>> {
     super::one_row(
         conn,
         &format!("{OPTION} WHERE id = ?1 AND deleted = 0"),
@@ -179,7 +174,7 @@ pub fn option_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Optio
 }
 
 /// A group's live options in display order.
-pub fn options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<Vec<OptionRow>> {
+pub fn options_of_group(conn: &Connection, group_id: i64) -> Result<Vec<OptionRow>> {
     let mut stmt = conn.prepare_cached(&format!(
         "{OPTION} WHERE group_id = ?1 AND deleted = 0 ORDER BY position, id"
     ))?;
@@ -187,7 +182,7 @@ pub fn options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<Ve
 }
 
 /// Every live option of a shop's live groups, in display order per group.
-pub fn options_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<OptionRow>> {
+pub fn options_for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<OptionRow>> {
     let mut stmt = conn.prepare(
         "SELECT o.id, o.group_id, o.name, o.price_delta_cents, o.available, o.position
          FROM options o JOIN option_groups g ON g.id = o.group_id
@@ -197,7 +192,7 @@ pub fn options_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec
     super::all_rows(&mut stmt, params![shop_id], option_row)
 }
 
-pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Result<i64> {
+pub fn count_options_of_group(conn: &Connection, group_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM options WHERE group_id = ?1 AND deleted = 0",
@@ -208,7 +203,7 @@ pub fn count_options_of_group(conn: &Connection, group_id: i64) -> rusqlite::Res
 
 /// `(item_id, group_id)` for every item of the shop offering a live group,
 /// in the item's display order of its groups.
-pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT a.item_id, a.group_id FROM item_option_groups a
          JOIN option_groups g ON g.id = a.group_id
@@ -219,7 +214,7 @@ pub fn attachments_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result
 }
 
 /// The live groups an item offers, in its display order.
-pub fn groups_of_item(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<GroupRow>> {
+pub fn groups_of_item(conn: &Connection, item_id: i64) -> Result<Vec<GroupRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT g.id, g.shop_id, g.name, g.min_choices, g.max_choices
          FROM item_option_groups a JOIN option_groups g ON g.id = a.group_id
@@ -230,7 +225,7 @@ pub fn groups_of_item(conn: &Connection, item_id: i64) -> rusqlite::Result<Vec<G
 }
 
 /// Sets exactly which groups an item offers, in this order.
-pub fn set_item_groups(conn: &Connection, item_id: i64, group_ids: &[i64]) -> rusqlite::Result<()> {
+pub fn set_item_groups(conn: &Connection, item_id: i64, group_ids: &[i64]) -> Result<()> {
     conn.execute(
         "DELETE FROM item_option_groups WHERE item_id = ?1",
         params![item_id],

@@ -1,6 +1,7 @@
 //! Orders, their lines and their event log.
 
 use super::stored_enum;
+use super::{Optional, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 stored_enum! {
@@ -173,7 +174,7 @@ fn from_row(r: &Row) -> rusqlite::Result<OrderRow> {
 /// first event (`record_event`) takes the next: its `orders_shop_change`
 /// entry is written once, at the end of the shop's range. At 0 it went to
 /// the range's start, a page of the shop's oldest orders, then moved.
-pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
+pub fn insert(conn: &Connection, o: &NewOrder) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO orders (shop_id, client_ref, customer_token_hash, request_hash, placed_from,
                              customer_name, note, status, version, pickup_code, total_cents,
@@ -205,7 +206,7 @@ pub fn insert(conn: &Connection, o: &NewOrder) -> rusqlite::Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-pub fn insert_line(conn: &Connection, order_id: i64, line: &LineRow) -> rusqlite::Result<()> {
+pub fn insert_line(conn: &Connection, order_id: i64, line: &LineRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO order_items (order_id, item_id, name, unit_price_cents, qty, line_total_cents,
                                   note)
@@ -237,7 +238,7 @@ pub fn insert_line(conn: &Connection, order_id: i64, line: &LineRow) -> rusqlite
     Ok(())
 }
 
-pub fn record_taken(conn: &Connection, order_id: i64, taken: Taken) -> rusqlite::Result<()> {
+pub fn record_taken(conn: &Connection, order_id: i64, taken: Taken) -> Result<()> {
     let (item_id, ingredient_id, qty) = match taken {
         Taken::Item { item_id, qty } => (Some(item_id), None, qty),
         Taken::Ingredient { ingredient_id, qty } => (None, Some(ingredient_id), qty),
@@ -251,7 +252,7 @@ pub fn record_taken(conn: &Connection, order_id: i64, taken: Taken) -> rusqlite:
 
 /// What the order took from stock and has not given back, then forgets
 /// it: each unit is given back at most once.
-pub fn take_back_stock(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Taken>> {
+pub fn take_back_stock(conn: &Connection, order_id: i64) -> Result<Vec<Taken>> {
     let mut stmt =
         conn.prepare("SELECT item_id, ingredient_id, qty FROM order_stock WHERE order_id = ?1")?;
     let taken = super::all_rows(&mut stmt, params![order_id], |r| {
@@ -287,18 +288,19 @@ pub struct NewEvent<'a> {
 /// The next change number for an order: above every event's id and every
 /// change of its shop (payments and station marks take numbers without an
 /// event, `store::payments::touch_order`), so a shop's version only rises.
-pub fn next_change_seq(conn: &Connection, order_id: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
-        "SELECT max((SELECT coalesce(max(id), 0) FROM order_events),
+pub fn next_change_seq(conn: &Connection, order_id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT max((SELECT coalesce(max(id), 0) FROM order_events),
                     (SELECT coalesce(max(change_seq), 0) FROM orders
                      WHERE shop_id = (SELECT shop_id FROM orders WHERE id = ?1))) + 1",
-    )?
-    .query_row([order_id], super::int)
+        )?
+        .query_row([order_id], super::int)?)
 }
 
 /// Appends an event and stamps the order with it; returns the event id,
 /// which is the shop's new change sequence number.
-pub fn record_event(conn: &Connection, e: &NewEvent) -> rusqlite::Result<i64> {
+pub fn record_event(conn: &Connection, e: &NewEvent) -> Result<i64> {
     let seq = next_change_seq(conn, e.order_id)?;
     conn.prepare_cached(
         "INSERT INTO order_events (id, order_id, from_status, to_status, actor_role,
@@ -330,7 +332,7 @@ pub fn set_status(
     status: Status,
     expected_version: i64,
     now: i64,
-) -> rusqlite::Result<bool> {
+) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "UPDATE orders SET status = ?2, version = version + 1, updated_at = ?4
@@ -340,19 +342,21 @@ pub fn set_status(
         == 1)
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<OrderRow>> {
-    conn.prepare_cached(select!("WHERE o.id = ?1"))?
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<OrderRow>> {
+    Ok(conn
+        .prepare_cached(select!("WHERE o.id = ?1"))?
         .query_row([id], from_row)
-        .optional()
+        .optional()?)
 }
 
-pub fn by_client_ref(conn: &Connection, client_ref: &str) -> rusqlite::Result<Option<OrderRow>> {
-    conn.prepare_cached(select!("WHERE o.client_ref = ?1"))?
+pub fn by_client_ref(conn: &Connection, client_ref: &str) -> Result<Option<OrderRow>> {
+    Ok(conn
+        .prepare_cached(select!("WHERE o.client_ref = ?1"))?
         .query_row([client_ref], from_row)
-        .optional()
+        .optional()?)
 }
 
-pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>> {
+pub fn lines(conn: &Connection, order_id: i64) -> Result<Vec<LineRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, item_id, name, unit_price_cents, qty, line_total_cents, note
          FROM order_items WHERE order_id = ?1 ORDER BY id",
@@ -394,7 +398,7 @@ pub fn lines(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<LineRow>>
     Ok(lines)
 }
 
-pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow>> {
+pub fn events(conn: &Connection, order_id: i64) -> Result<Vec<EventRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.from_status, e.to_status,
                 CASE WHEN u.name IS NULL THEN e.actor_role ELSE e.actor_role || ' ' || u.name END,
@@ -417,9 +421,10 @@ pub fn events(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<EventRow
 }
 
 /// The highest change sequence number among a shop's orders (0 if none).
-pub fn shop_version(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM orders WHERE shop_id = ?1")?
-        .query_row([shop_id], super::int)
+pub fn shop_version(conn: &Connection, shop_id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM orders WHERE shop_id = ?1")?
+        .query_row([shop_id], super::int)?)
 }
 
 /// Up to `limit` of a shop's open orders with ids above `after`, oldest
@@ -430,7 +435,7 @@ pub fn open_for_shop(
     after: i64,
     limit: i64,
     now: i64,
-) -> rusqlite::Result<Vec<OrderRow>> {
+) -> Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare_cached(select!(
         "orders o INDEXED BY orders_open_code",
         "WHERE o.shop_id = ?1 AND o.finished_at IS NULL
@@ -445,7 +450,7 @@ pub fn finished_for_shop(
     shop_id: i64,
     finished_after: i64,
     limit: i64,
-) -> rusqlite::Result<Vec<OrderRow>> {
+) -> Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare_cached(select!(
         "WHERE o.shop_id = ?1 AND o.status IN ('completed', 'cancelled')
            AND o.updated_at > ?2 ORDER BY o.updated_at DESC LIMIT ?3"
@@ -454,12 +459,13 @@ pub fn finished_for_shop(
 }
 
 /// How many open orders a shop has.
-pub fn open_count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached(concat!(
-        "SELECT COUNT(*) FROM orders INDEXED BY orders_open_code WHERE shop_id = ?1 AND ",
-        open!()
-    ))?
-    .query_row([shop_id], super::int)
+pub fn open_count_for_shop(conn: &Connection, shop_id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(concat!(
+            "SELECT COUNT(*) FROM orders INDEXED BY orders_open_code WHERE shop_id = ?1 AND ",
+            open!()
+        ))?
+        .query_row([shop_id], super::int)?)
 }
 
 /// How many open orders were placed under a customer token or from an address.
@@ -467,9 +473,10 @@ pub fn open_count_for_device(
     conn: &Connection,
     token_hash: &str,
     placed_from: &str,
-) -> rusqlite::Result<i64> {
-    conn.prepare_cached(OPEN_FOR_DEVICE)?
-        .query_row(params![token_hash, placed_from], super::int)
+) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(OPEN_FOR_DEVICE)?
+        .query_row(params![token_hash, placed_from], super::int)?)
 }
 
 /// The token's open orders plus the address's under other tokens: a
@@ -485,23 +492,25 @@ const OPEN_FOR_DEVICE: &str = concat!(
 );
 
 /// Whether an open order of the shop uses `code`.
-pub fn pickup_code_taken(conn: &Connection, shop_id: i64, code: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached(concat!(
-        "SELECT EXISTS (SELECT 1 FROM orders WHERE shop_id = ?1 AND pickup_code = ?2 AND ",
-        open!(),
-        ")"
-    ))?
-    .query_row(params![shop_id, code], |r| r.get(0))
+pub fn pickup_code_taken(conn: &Connection, shop_id: i64, code: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(concat!(
+            "SELECT EXISTS (SELECT 1 FROM orders WHERE shop_id = ?1 AND pickup_code = ?2 AND ",
+            open!(),
+            ")"
+        ))?
+        .query_row(params![shop_id, code], |r| r.get(0))?)
 }
 
 /// Whether any order was placed under this customer token.
-pub fn token_known(conn: &Connection, token_hash: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM orders WHERE customer_token_hash = ?1)")?
-        .query_row([token_hash], |r| r.get(0))
+pub fn token_known(conn: &Connection, token_hash: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM orders WHERE customer_token_hash = ?1)")?
+        .query_row([token_hash], |r| r.get(0))?)
 }
 
 /// A customer's orders, newest first: the device's order history.
-pub fn for_customer(conn: &Connection, token_hash: &str) -> rusqlite::Result<Vec<OrderRow>> {
+pub fn for_customer(conn: &Connection, token_hash: &str) -> Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare_cached(select!(
         "WHERE o.customer_token_hash = ?1 ORDER BY o.id DESC LIMIT 50"
     ))?;
@@ -525,7 +534,7 @@ pub fn insert_checkout(
     token_hash: &str,
     request_hash: &str,
     now: i64,
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO checkouts (client_ref, customer_token_hash, request_hash, created_at)
          VALUES (?1, ?2, ?3, ?4)",
@@ -548,7 +557,7 @@ fn checkout_row(r: &Row) -> rusqlite::Result<CheckoutRow> {
 const CHECKOUT_SELECT: &str =
     "SELECT id, customer_token_hash, request_hash, created_at FROM checkouts";
 
-pub fn checkout_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<CheckoutRow>> {
+pub fn checkout_by_id(conn: &Connection, id: i64) -> Result<Option<CheckoutRow>> {
     super::one_row(
         conn,
         &format!("{CHECKOUT_SELECT} WHERE id = ?1"),
@@ -558,10 +567,7 @@ pub fn checkout_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Che
     .optional()
 }
 
-pub fn checkout_by_client_ref(
-    conn: &Connection,
-    client_ref: &str,
-) -> rusqlite::Result<Option<CheckoutRow>> {
+pub fn checkout_by_client_ref(conn: &Connection, client_ref: &str) -> Result<Option<CheckoutRow>> {
     super::one_row(
         conn,
         &format!("{CHECKOUT_SELECT} WHERE client_ref = ?1"),
@@ -572,7 +578,7 @@ pub fn checkout_by_client_ref(
 }
 
 /// The orders of a checkout, by shop.
-pub fn of_checkout(conn: &Connection, checkout_id: i64) -> rusqlite::Result<Vec<OrderRow>> {
+pub fn of_checkout(conn: &Connection, checkout_id: i64) -> Result<Vec<OrderRow>> {
     let mut stmt = conn.prepare(select!("WHERE o.checkout_id = ?1 ORDER BY o.shop_id, o.id"))?;
     super::all_rows(&mut stmt, params![checkout_id], from_row)
 }
@@ -585,7 +591,7 @@ pub fn ahead_of(
     order_id: i64,
     now: i64,
     limit: i64,
-) -> rusqlite::Result<Vec<i64>> {
+) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT id FROM orders INDEXED BY orders_open_code
          WHERE shop_id = ?1 AND id < ?2 AND release_at <= ?3
@@ -598,7 +604,7 @@ pub fn ahead_of(
 }
 
 /// How many orders not cancelled a shop has for the pickup slot `pickup_at`.
-pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> rusqlite::Result<i64> {
+pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM orders WHERE shop_id = ?1 AND pickup_at = ?2
@@ -610,11 +616,7 @@ pub fn count_in_slot(conn: &Connection, shop_id: i64, pickup_at: i64) -> rusqlit
 
 /// Scheduled orders whose moment has come by `now`: at most `limit` of
 /// them, as (order, shop, status). They stay due until `mark_released`.
-pub fn due_releases(
-    conn: &Connection,
-    now: i64,
-    limit: i64,
-) -> rusqlite::Result<Vec<(i64, i64, Status)>> {
+pub fn due_releases(conn: &Connection, now: i64, limit: i64) -> Result<Vec<(i64, i64, Status)>> {
     let mut stmt = conn.prepare(
         "SELECT id, shop_id, status FROM orders WHERE release_at > 0 AND release_at <= ?1
          ORDER BY release_at LIMIT ?2",
@@ -624,7 +626,7 @@ pub fn due_releases(
     })
 }
 
-pub fn mark_released(conn: &Connection, order_id: i64) -> rusqlite::Result<()> {
+pub fn mark_released(conn: &Connection, order_id: i64) -> Result<()> {
     conn.execute(
         "UPDATE orders SET release_at = 0 WHERE id = ?1",
         params![order_id],
@@ -636,10 +638,7 @@ pub fn mark_released(conn: &Connection, order_id: i64) -> rusqlite::Result<()> {
 
 /// Minutes the slowest item of each order takes (`menu_items.prep_minutes`),
 /// for the given orders.
-pub fn slowest_prep_minutes(
-    conn: &Connection,
-    order_ids: &[i64],
-) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn slowest_prep_minutes(conn: &Connection, order_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT MAX(m.prep_minutes) FROM order_items l JOIN menu_items m ON m.id = l.item_id
          WHERE l.order_id = ?1",
@@ -674,7 +673,7 @@ pub fn waiting_items(
     shop_id: i64,
     limit: i64,
     now: i64,
-) -> rusqlite::Result<Vec<WaitingRow>> {
+) -> Result<Vec<WaitingRow>> {
     let mut stmt = conn.prepare(
         "SELECT l.item_id, MAX(l.name),
                 COALESCE((SELECT group_concat(lo.name, ', ' ORDER BY lo.option_id)
@@ -730,7 +729,7 @@ pub fn preparing_codes(
     shop_id: Option<i64>,
     limit: i64,
     now: i64,
-) -> rusqlite::Result<Vec<ServingRow>> {
+) -> Result<Vec<ServingRow>> {
     let mut stmt = conn.prepare(
         "SELECT o.shop_id, s.name, o.pickup_code, 0
          FROM orders o INDEXED BY orders_open_code JOIN shops s ON s.id = o.shop_id
@@ -749,7 +748,7 @@ pub fn ready_codes(
     shop_id: Option<i64>,
     ready_after: i64,
     limit: i64,
-) -> rusqlite::Result<Vec<ServingRow>> {
+) -> Result<Vec<ServingRow>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT * FROM (
              SELECT o.shop_id, s.name, o.pickup_code, {READY_AT} AS ready_at
@@ -763,7 +762,7 @@ pub fn ready_codes(
 
 /// The latest change to any order (or to one shop's): the now-serving
 /// board's version. Event ids only grow, across every shop.
-pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Result<i64> {
+pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> Result<i64> {
     match shop_id {
         Some(shop_id) => shop_version(conn, shop_id),
         None => super::one_row(
@@ -780,11 +779,7 @@ pub fn serving_version(conn: &Connection, shop_id: Option<i64>) -> rusqlite::Res
 /// payments (their money stays in the report rollups). The order with the
 /// newest event stays, so event ids (the board's versions) go on from it.
 /// Returns how many orders went.
-pub fn delete_finished_before(
-    conn: &Connection,
-    before: i64,
-    limit: i64,
-) -> rusqlite::Result<usize> {
+pub fn delete_finished_before(conn: &Connection, before: i64, limit: i64) -> Result<usize> {
     let mut stmt = conn.prepare(
         "SELECT id FROM orders WHERE shop_id IN (SELECT id FROM shops) AND created_at < ?1
            AND status IN ('completed', 'cancelled')
@@ -815,7 +810,7 @@ pub fn delete_finished_before(
 }
 
 /// Which of these orders are finished (completed, cancelled, or gone).
-pub fn finished_among(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<i64>> {
+pub fn finished_among(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?1 AND {OPEN})"
     ))?;

@@ -1,6 +1,7 @@
 //! Payments and refunds of orders: one row each, never changed.
 
 use super::stored_enum;
+use super::Result;
 use rusqlite::{params, Connection};
 
 stored_enum! {
@@ -35,7 +36,7 @@ pub struct NewPayment<'a> {
     pub now: i64,
 }
 
-pub fn insert(conn: &Connection, p: &NewPayment) -> rusqlite::Result<()> {
+pub fn insert(conn: &Connection, p: &NewPayment) -> Result<()> {
     conn.execute(
         "INSERT INTO order_payments
              (order_id, kind, method, amount_cents, tip_cents, reason, user_id, created_at)
@@ -55,7 +56,7 @@ pub fn insert(conn: &Connection, p: &NewPayment) -> rusqlite::Result<()> {
 }
 
 /// An order's payments and refunds in the order they were recorded.
-pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<PaymentRow>> {
+pub fn for_order(conn: &Connection, order_id: i64) -> Result<Vec<PaymentRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.kind, p.method, p.amount_cents, p.tip_cents, p.reason,
                 COALESCE(u.name, ''), p.created_at
@@ -82,7 +83,7 @@ pub fn for_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<Payme
 /// change of stage: its customer's and its shop's long-polls then answer.
 /// The board's version is the highest `change_seq`: the order takes the
 /// next change number, which later events go above (`next_change_seq`).
-pub fn touch_order(conn: &Connection, order_id: i64, now: i64) -> rusqlite::Result<()> {
+pub fn touch_order(conn: &Connection, order_id: i64, now: i64) -> Result<()> {
     let seq = super::orders::next_change_seq(conn, order_id)?;
     conn.execute(
         "UPDATE orders SET version = version + 1, change_seq = ?2, updated_at = ?3 WHERE id = ?1",

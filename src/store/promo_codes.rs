@@ -1,8 +1,9 @@
 //! Shops' promo codes and how often each was used.
 
 use super::stored_enum;
+use super::{Optional, Result};
 use crate::support::json::json_object;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 
 stored_enum! {
     /// How a code takes money off.
@@ -65,12 +66,7 @@ fn from_row(r: &Row) -> rusqlite::Result<PromoCodeRow> {
 }
 
 /// The new code's id; `None` when the shop already has this code.
-pub fn insert(
-    conn: &Connection,
-    shop_id: i64,
-    f: &PromoFields,
-    now: i64,
-) -> rusqlite::Result<Option<i64>> {
+pub fn insert(conn: &Connection, shop_id: i64, f: &PromoFields, now: i64) -> Result<Option<i64>> {
     let added = conn.execute(
         "INSERT INTO promo_codes (shop_id, code, kind, value, min_subtotal_cents, starts_at,
                                   ends_at, use_limit, created_at)
@@ -91,8 +87,8 @@ pub fn insert(
 }
 
 /// `false` when the code is not the shop's.
-pub fn update(conn: &Connection, shop_id: i64, id: i64, f: &PromoFields) -> rusqlite::Result<bool> {
-    conn.execute(
+pub fn update(conn: &Connection, shop_id: i64, id: i64, f: &PromoFields) -> Result<bool> {
+    Ok(conn.execute(
         "UPDATE promo_codes SET code = ?3, kind = ?4, value = ?5, min_subtotal_cents = ?6,
                 starts_at = ?7, ends_at = ?8, use_limit = ?9
          WHERE id = ?1 AND shop_id = ?2",
@@ -107,20 +103,18 @@ pub fn update(conn: &Connection, shop_id: i64, id: i64, f: &PromoFields) -> rusq
             f.ends_at,
             f.use_limit
         ],
-    )
-    .map(|n| n == 1)
+    )? == 1)
 }
 
 /// `false` when the code is not the shop's.
-pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<bool> {
-    conn.execute(
+pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> Result<bool> {
+    Ok(conn.execute(
         "DELETE FROM promo_codes WHERE id = ?1 AND shop_id = ?2",
         params![id, shop_id],
-    )
-    .map(|n| n == 1)
+    )? == 1)
 }
 
-pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<PromoCodeRow>> {
+pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> Result<Option<PromoCodeRow>> {
     super::one_row(
         conn,
         &format!("{SELECT} WHERE id = ?1 AND shop_id = ?2"),
@@ -131,11 +125,7 @@ pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Optio
 }
 
 /// The shop's code spelt `code` (stored upper case).
-pub fn by_code(
-    conn: &Connection,
-    shop_id: i64,
-    code: &str,
-) -> rusqlite::Result<Option<PromoCodeRow>> {
+pub fn by_code(conn: &Connection, shop_id: i64, code: &str) -> Result<Option<PromoCodeRow>> {
     super::one_row(
         conn,
         &format!("{SELECT} WHERE shop_id = ?1 AND code = ?2"),
@@ -145,12 +135,12 @@ pub fn by_code(
     .optional()
 }
 
-pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<PromoCodeRow>> {
+pub fn for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<PromoCodeRow>> {
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE shop_id = ?1 ORDER BY code"))?;
     super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
-pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT count(*) FROM promo_codes WHERE shop_id = ?1",
@@ -162,11 +152,10 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 /// Takes one use of the code if any is left, in one statement: of any
 /// number of transactions claiming the last uses, exactly as many succeed
 /// as there were uses left. `false` when none is left.
-pub fn claim_use(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    conn.execute(
+pub fn claim_use(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.execute(
         "UPDATE promo_codes SET used = used + 1
          WHERE id = ?1 AND (use_limit IS NULL OR used < use_limit)",
         params![id],
-    )
-    .map(|n| n == 1)
+    )? == 1)
 }

@@ -1,6 +1,7 @@
 //! What shops announce to customers for a while, and the items each names.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::{Optional, Result};
+use rusqlite::{params, Connection, Row};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromotionRow {
@@ -34,7 +35,7 @@ pub fn insert(
     text: &str,
     window: (Option<i64>, Option<i64>),
     now: i64,
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO promotions (shop_id, text, starts_at, ends_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -50,25 +51,23 @@ pub fn update(
     id: i64,
     text: &str,
     window: (Option<i64>, Option<i64>),
-) -> rusqlite::Result<bool> {
-    conn.execute(
+) -> Result<bool> {
+    Ok(conn.execute(
         "UPDATE promotions SET text = ?3, starts_at = ?4, ends_at = ?5
          WHERE id = ?1 AND shop_id = ?2",
         params![id, shop_id, text, window.0, window.1],
-    )
-    .map(|n| n == 1)
+    )? == 1)
 }
 
 /// `false` when the promotion is not the shop's.
-pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<bool> {
-    conn.execute(
+pub fn delete(conn: &Connection, shop_id: i64, id: i64) -> Result<bool> {
+    Ok(conn.execute(
         "DELETE FROM promotions WHERE id = ?1 AND shop_id = ?2",
         params![id, shop_id],
-    )
-    .map(|n| n == 1)
+    )? == 1)
 }
 
-pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<PromotionRow>> {
+pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> Result<Option<PromotionRow>> {
     super::one_row(
         conn,
         &format!("{SELECT} WHERE p.id = ?1 AND p.shop_id = ?2"),
@@ -79,19 +78,14 @@ pub fn by_id(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Optio
 }
 
 /// A shop's promotions, newest first.
-pub fn for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<PromotionRow>> {
+pub fn for_shop(conn: &Connection, shop_id: i64) -> Result<Vec<PromotionRow>> {
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE p.shop_id = ?1 ORDER BY p.id DESC"))?;
     super::all_rows(&mut stmt, params![shop_id], from_row)
 }
 
 /// Promotions running at `now` of approved shops (`shop_id` 0: every
 /// shop), by shop; at most `limit`.
-pub fn running(
-    conn: &Connection,
-    shop_id: i64,
-    now: i64,
-    limit: i64,
-) -> rusqlite::Result<Vec<PromotionRow>> {
+pub fn running(conn: &Connection, shop_id: i64, now: i64, limit: i64) -> Result<Vec<PromotionRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE s.status = 'approved' AND (?1 = 0 OR p.shop_id = ?1)
            AND (p.starts_at IS NULL OR p.starts_at <= ?2)
@@ -102,7 +96,7 @@ pub fn running(
 }
 
 /// Shops with a promotion that started or ended after `after`, up to `now`.
-pub fn shops_with_edge(conn: &Connection, after: i64, now: i64) -> rusqlite::Result<Vec<i64>> {
+pub fn shops_with_edge(conn: &Connection, after: i64, now: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT DISTINCT shop_id FROM promotions
          WHERE (starts_at > ?1 AND starts_at <= ?2) OR (ends_at > ?1 AND ends_at <= ?2)",
@@ -111,7 +105,7 @@ pub fn shops_with_edge(conn: &Connection, after: i64, now: i64) -> rusqlite::Res
 }
 
 /// How many of the shop's promotions have not ended by `now`.
-pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::Result<i64> {
+pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT count(*) FROM promotions
@@ -121,7 +115,7 @@ pub fn count_not_ended(conn: &Connection, shop_id: i64, now: i64) -> rusqlite::R
     )
 }
 
-pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> {
+pub fn count_for_shop(conn: &Connection, shop_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT count(*) FROM promotions WHERE shop_id = ?1",
@@ -131,7 +125,7 @@ pub fn count_for_shop(conn: &Connection, shop_id: i64) -> rusqlite::Result<i64> 
 }
 
 /// Replaces the items a promotion names.
-pub fn set_items(conn: &Connection, promotion_id: i64, items: &[i64]) -> rusqlite::Result<()> {
+pub fn set_items(conn: &Connection, promotion_id: i64, items: &[i64]) -> Result<()> {
     conn.execute(
         "DELETE FROM promotion_items WHERE promotion_id = ?1",
         params![promotion_id],
@@ -145,7 +139,7 @@ pub fn set_items(conn: &Connection, promotion_id: i64, items: &[i64]) -> rusqlit
 }
 
 /// `(id, name)` of the live items a promotion names.
-pub fn items_of(conn: &Connection, promotion_id: i64) -> rusqlite::Result<Vec<(i64, String)>> {
+pub fn items_of(conn: &Connection, promotion_id: i64) -> Result<Vec<(i64, String)>> {
     let mut stmt = conn.prepare(
         "SELECT m.id, m.name FROM promotion_items pi JOIN menu_items m ON m.id = pi.item_id
          WHERE pi.promotion_id = ?1 AND m.deleted = 0 ORDER BY m.name COLLATE NOCASE",

@@ -3,6 +3,7 @@
 //! `orders.created_at` (UTC ms, end excluded), or of its quarter hours in
 //! the rollups, for one shop or for all.
 
+use super::Result;
 use rusqlite::{params, Connection};
 
 /// Which of the range's orders a direct query reads.
@@ -63,7 +64,7 @@ pub fn totals(
     to: i64,
     shop: Option<i64>,
     orders: Orders,
-) -> rusqlite::Result<Totals> {
+) -> Result<Totals> {
     let sql = format!(
         "SELECT count(*), coalesce(sum(o.status = 'completed'), 0),
                 coalesce(sum(o.status = 'cancelled'), 0),
@@ -71,16 +72,18 @@ pub fn totals(
          FROM orders o WHERE {}",
         range(shop, orders)
     );
-    conn.prepare(&sql)?.query_row(params![from, to, shop], |r| {
-        let mut c = super::Columns::new(r);
-        let row = Totals {
-            orders: c.get(0),
-            completed: c.get(1),
-            cancelled: c.get(2),
-            revenue_cents: c.get(3),
-        };
-        c.done(row)
-    })
+    Ok(conn
+        .prepare(&sql)?
+        .query_row(params![from, to, shop], |r| {
+            let mut c = super::Columns::new(r);
+            let row = Totals {
+                orders: c.get(0),
+                completed: c.get(1),
+                cancelled: c.get(2),
+                revenue_cents: c.get(3),
+            };
+            c.done(row)
+        })?)
 }
 
 /// Milliseconds from placement to the first `ready` event of each order
@@ -93,7 +96,7 @@ pub fn prep_times(
     to: i64,
     shop: Option<i64>,
     orders: Orders,
-) -> rusqlite::Result<Vec<i64>> {
+) -> Result<Vec<i64>> {
     let sql = format!(
         "SELECT (SELECT min(e.created_at) FROM order_events e
                  WHERE e.order_id = o.id AND e.to_status = 'ready') - o.created_at
@@ -113,7 +116,7 @@ pub fn quarter_hours(
     to: i64,
     shop: Option<i64>,
     orders: Orders,
-) -> rusqlite::Result<Vec<(i64, i64)>> {
+) -> Result<Vec<(i64, i64)>> {
     let sql = format!(
         "SELECT o.created_at / 900000, count(*) FROM orders o WHERE {} GROUP BY 1",
         range(shop, orders)
@@ -151,7 +154,7 @@ pub fn top_items(
     shop: Option<i64>,
     orders: Orders,
     limit: i64,
-) -> rusqlite::Result<Vec<ItemSales>> {
+) -> Result<Vec<ItemSales>> {
     let sql = format!(
         "SELECT oi.name,
                 coalesce((SELECT group_concat(x.label, ', ') FROM
@@ -176,11 +179,7 @@ pub struct ShopDay {
 
 /// Each shop's open orders now, and orders and revenue in `from..to`, in
 /// shop id order.
-pub fn shops_at_a_glance(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-) -> rusqlite::Result<Vec<(i64, ShopDay)>> {
+pub fn shops_at_a_glance(conn: &Connection, from: i64, to: i64) -> Result<Vec<(i64, ShopDay)>> {
     let mut stmt = conn.prepare(
         "SELECT s.id,
             (SELECT count(*) FROM orders o INDEXED BY orders_open_code WHERE o.shop_id = s.id
@@ -210,7 +209,7 @@ pub fn by_payment_method(
     from: i64,
     to: i64,
     shop: Option<i64>,
-) -> rusqlite::Result<Vec<(String, i64, i64, i64)>> {
+) -> Result<Vec<(String, i64, i64, i64)>> {
     let sql = format!(
         "SELECT p.method, sum(p.amount_cents), sum(p.tip_cents), count(*)
          FROM orders o JOIN order_payments p ON p.order_id = o.id
@@ -224,15 +223,16 @@ pub fn by_payment_method(
 }
 
 /// What was refunded on the orders placed in the range.
-pub fn refunded(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> rusqlite::Result<i64> {
+pub fn refunded(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> Result<i64> {
     let sql = format!(
         "SELECT coalesce(sum(p.amount_cents), 0)
          FROM orders o JOIN order_payments p ON p.order_id = o.id
          WHERE {} AND p.kind = 'refund'",
         range(shop, Orders::All)
     );
-    conn.prepare(&sql)?
-        .query_row(params![from, to, shop], super::int)
+    Ok(conn
+        .prepare(&sql)?
+        .query_row(params![from, to, shop], super::int)?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,7 +250,7 @@ pub fn waste(
     to: i64,
     shop: Option<i64>,
     limit: i64,
-) -> rusqlite::Result<Vec<WasteSum>> {
+) -> Result<Vec<WasteSum>> {
     // One form per case, so each plan knows whether a shop is given.
     let shop_filter = match shop {
         Some(_) => "w.shop_id = ?3",
@@ -285,12 +285,7 @@ pub struct Rollup {
     pub prep_ms: i64,
 }
 
-pub fn rollup(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-    shop: Option<i64>,
-) -> rusqlite::Result<Rollup> {
+pub fn rollup(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> Result<Rollup> {
     let sql = format!(
         "SELECT coalesce(sum(completed + cancelled), 0), coalesce(sum(completed), 0),
                 coalesce(sum(cancelled), 0), coalesce(sum(revenue_cents), 0),
@@ -299,21 +294,23 @@ pub fn rollup(
          FROM report_quarters WHERE {}",
         quarters(shop)
     );
-    conn.prepare(&sql)?.query_row(params![from, to, shop], |r| {
-        let mut c = super::Columns::new(r);
-        let row = Rollup {
-            totals: Totals {
-                orders: c.get(0),
-                completed: c.get(1),
-                cancelled: c.get(2),
-                revenue_cents: c.get(3),
-            },
-            refunded_cents: c.get(4),
-            prep_orders: c.get(5),
-            prep_ms: c.get(6),
-        };
-        c.done(row)
-    })
+    Ok(conn
+        .prepare(&sql)?
+        .query_row(params![from, to, shop], |r| {
+            let mut c = super::Columns::new(r);
+            let row = Rollup {
+                totals: Totals {
+                    orders: c.get(0),
+                    completed: c.get(1),
+                    cancelled: c.get(2),
+                    revenue_cents: c.get(3),
+                },
+                refunded_cents: c.get(4),
+                prep_orders: c.get(5),
+                prep_ms: c.get(6),
+            };
+            c.done(row)
+        })?)
 }
 
 /// Finished orders per quarter hour.
@@ -322,7 +319,7 @@ pub fn rollup_quarter_hours(
     from: i64,
     to: i64,
     shop: Option<i64>,
-) -> rusqlite::Result<Vec<(i64, i64)>> {
+) -> Result<Vec<(i64, i64)>> {
     let sql = format!(
         "SELECT quarter, sum(completed + cancelled) FROM report_quarters WHERE {} GROUP BY 1",
         quarters(shop)
@@ -337,7 +334,7 @@ pub fn rollup_prep_minutes(
     from: i64,
     to: i64,
     shop: Option<i64>,
-) -> rusqlite::Result<Vec<(i64, i64)>> {
+) -> Result<Vec<(i64, i64)>> {
     let sql = format!(
         "SELECT minute, sum(orders) FROM report_prep WHERE {} GROUP BY 1",
         quarters(shop)
@@ -352,7 +349,7 @@ pub fn rollup_items(
     from: i64,
     to: i64,
     shop: Option<i64>,
-) -> rusqlite::Result<Vec<ItemSales>> {
+) -> Result<Vec<ItemSales>> {
     let sql = format!(
         "SELECT name, options, sum(qty), sum(revenue_cents) FROM report_items
          WHERE {} GROUP BY name, options HAVING sum(qty) > 0",
@@ -368,7 +365,7 @@ pub fn rollup_methods(
     from: i64,
     to: i64,
     shop: Option<i64>,
-) -> rusqlite::Result<Vec<(String, i64, i64, i64)>> {
+) -> Result<Vec<(String, i64, i64, i64)>> {
     let sql = format!(
         "SELECT method, sum(amount_cents), sum(tip_cents), sum(payments) FROM report_methods
          WHERE {} GROUP BY method ORDER BY 2 DESC, 1",

@@ -1,8 +1,9 @@
 //! Venue-wide settings as key/value pairs.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::{Optional, Result};
+use rusqlite::{params, Connection};
 
-pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     super::one_row(
         conn,
         "SELECT value FROM settings WHERE key = ?1",
@@ -12,7 +13,7 @@ pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     .optional()
 }
 
-pub fn set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -1,6 +1,7 @@
 //! Shops (stalls) of the venue.
 
 use super::stored_enum;
+use super::{Optional, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 stored_enum! {
@@ -56,7 +57,7 @@ pub fn insert(
     description: &str,
     status: ShopStatus,
     now: i64,
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO shops (owner_user_id, name, description, status, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -65,21 +66,22 @@ pub fn insert(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<ShopRow>> {
-    conn.prepare_cached(&format!("{SELECT} WHERE s.id = ?1"))?
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<ShopRow>> {
+    Ok(conn
+        .prepare_cached(&format!("{SELECT} WHERE s.id = ?1"))?
         .query_row([id], from_row)
-        .optional()
+        .optional()?)
 }
 
 /// Every shop, pending ones first: the owner's approval list.
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
+pub fn all(conn: &Connection) -> Result<Vec<ShopRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} ORDER BY s.status = 'pending' DESC, s.name COLLATE NOCASE"
     ))?;
     super::all_rows(&mut stmt, params![], from_row)
 }
 
-pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
+pub fn approved(conn: &Connection) -> Result<Vec<ShopRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE s.status = 'approved' ORDER BY s.name COLLATE NOCASE"
     ))?;
@@ -87,7 +89,7 @@ pub fn approved(conn: &Connection) -> rusqlite::Result<Vec<ShopRow>> {
 }
 
 /// How many shops stand at `status` (bounded registrations count pending ones).
-pub fn count_with_status(conn: &Connection, status: ShopStatus) -> rusqlite::Result<i64> {
+pub fn count_with_status(conn: &Connection, status: ShopStatus) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM shops WHERE status = ?1",
@@ -96,7 +98,7 @@ pub fn count_with_status(conn: &Connection, status: ShopStatus) -> rusqlite::Res
     )
 }
 
-pub fn set_status(conn: &Connection, id: i64, status: ShopStatus) -> rusqlite::Result<bool> {
+pub fn set_status(conn: &Connection, id: i64, status: ShopStatus) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE shops SET status = ?2 WHERE id = ?1",
         params![id, status],
@@ -109,7 +111,7 @@ pub fn update_profile(
     name: &str,
     description: &str,
     open: bool,
-) -> rusqlite::Result<()> {
+) -> Result<()> {
     conn.execute(
         "UPDATE shops SET name = ?2, description = ?3, open = ?4 WHERE id = ?1",
         params![id, name, description, open],
@@ -118,7 +120,7 @@ pub fn update_profile(
 }
 
 /// Counts a change to what the shop's menu shows.
-pub fn bump_menu_version(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn bump_menu_version(conn: &Connection, id: i64) -> Result<()> {
     conn.execute(
         "UPDATE shops SET menu_version = menu_version + 1 WHERE id = ?1",
         params![id],
@@ -126,7 +128,7 @@ pub fn bump_menu_version(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+pub fn menu_version(conn: &Connection, id: i64) -> Result<Option<i64>> {
     super::one_row(
         conn,
         "SELECT menu_version FROM shops WHERE id = ?1",
@@ -139,7 +141,7 @@ pub fn menu_version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>>
 // ---- The pause and the payment methods (schema 007) ----
 
 /// The payment methods the shop takes, as stored (comma-separated).
-pub fn methods(conn: &Connection, shop_id: i64) -> rusqlite::Result<String> {
+pub fn methods(conn: &Connection, shop_id: i64) -> Result<String> {
     super::one_row(
         conn,
         "SELECT payment_methods FROM shops WHERE id = ?1",
@@ -148,7 +150,7 @@ pub fn methods(conn: &Connection, shop_id: i64) -> rusqlite::Result<String> {
     )
 }
 
-pub fn set_methods(conn: &Connection, shop_id: i64, methods: &str) -> rusqlite::Result<()> {
+pub fn set_methods(conn: &Connection, shop_id: i64, methods: &str) -> Result<()> {
     conn.execute(
         "UPDATE shops SET payment_methods = ?2 WHERE id = ?1",
         params![shop_id, methods],
@@ -156,11 +158,7 @@ pub fn set_methods(conn: &Connection, shop_id: i64, methods: &str) -> rusqlite::
     Ok(())
 }
 
-pub fn set_paused_until(
-    conn: &Connection,
-    shop_id: i64,
-    until: Option<i64>,
-) -> rusqlite::Result<()> {
+pub fn set_paused_until(conn: &Connection, shop_id: i64, until: Option<i64>) -> Result<()> {
     conn.execute(
         "UPDATE shops SET paused_until = ?2 WHERE id = ?1",
         params![shop_id, until],
@@ -169,7 +167,7 @@ pub fn set_paused_until(
 }
 
 /// Clears the pauses that have run out by `now`; returns those shops.
-pub fn end_pauses(conn: &Connection, now: i64) -> rusqlite::Result<Vec<i64>> {
+pub fn end_pauses(conn: &Connection, now: i64) -> Result<Vec<i64>> {
     let mut stmt =
         conn.prepare("UPDATE shops SET paused_until = NULL WHERE paused_until <= ?1 RETURNING id")?;
     let mut shops: Vec<i64> = super::all_rows(&mut stmt, params![now], super::int)?;
@@ -185,8 +183,9 @@ pub struct Slots {
     pub cap: i64,
 }
 
-pub fn slots(conn: &Connection, shop_id: i64) -> rusqlite::Result<Slots> {
-    conn.prepare_cached("SELECT opens_minute, closes_minute, slot_cap FROM shops WHERE id = ?1")?
+pub fn slots(conn: &Connection, shop_id: i64) -> Result<Slots> {
+    Ok(conn
+        .prepare_cached("SELECT opens_minute, closes_minute, slot_cap FROM shops WHERE id = ?1")?
         .query_row([shop_id], |r| {
             let hours = match (r.get(0)?, r.get(1)?) {
                 (Some(from), Some(until)) => Some((from, until)),
@@ -198,10 +197,10 @@ pub fn slots(conn: &Connection, shop_id: i64) -> rusqlite::Result<Slots> {
                 cap: c.get(2),
             };
             c.done(row)
-        })
+        })?)
 }
 
-pub fn set_slots(conn: &Connection, shop_id: i64, slots: Slots) -> rusqlite::Result<()> {
+pub fn set_slots(conn: &Connection, shop_id: i64, slots: Slots) -> Result<()> {
     conn.execute(
         "UPDATE shops SET opens_minute = ?2, closes_minute = ?3, slot_cap = ?4 WHERE id = ?1",
         params![

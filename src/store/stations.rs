@@ -1,7 +1,8 @@
 //! Kitchen stations, the items routed to them and their marks on orders.
 //! An order's stations are those its items are routed to now.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::{Optional, Result};
+use rusqlite::{params, Connection};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StationRow {
@@ -22,7 +23,7 @@ fn station_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StationRow> {
 }
 
 /// A shop's stations (not removed), in their order.
-pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>> {
+pub fn list(conn: &Connection, shop_id: i64) -> Result<Vec<StationRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, name, position FROM stations WHERE shop_id = ?1 AND deleted = 0
          ORDER BY position, id",
@@ -30,7 +31,7 @@ pub fn list(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<StationRow>
     super::all_rows(&mut stmt, params![shop_id], station_row)
 }
 
-pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option<StationRow>> {
+pub fn find(conn: &Connection, shop_id: i64, id: i64) -> Result<Option<StationRow>> {
     super::one_row(
         conn,
         "SELECT id, name, position FROM stations WHERE id = ?1 AND shop_id = ?2 AND deleted = 0",
@@ -40,12 +41,7 @@ pub fn find(conn: &Connection, shop_id: i64, id: i64) -> rusqlite::Result<Option
     .optional()
 }
 
-pub fn name_taken(
-    conn: &Connection,
-    shop_id: i64,
-    name: &str,
-    other_than: i64,
-) -> rusqlite::Result<bool> {
+pub fn name_taken(conn: &Connection, shop_id: i64, name: &str, other_than: i64) -> Result<bool> {
     super::one_row(
         conn,
         "SELECT EXISTS (SELECT 1 FROM stations WHERE shop_id = ?1 AND name = ?2
@@ -55,7 +51,7 @@ pub fn name_taken(
     )
 }
 
-pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> rusqlite::Result<i64> {
+pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> Result<i64> {
     conn.execute(
         "INSERT INTO stations (shop_id, name, position) VALUES (?1, ?2, ?3)",
         params![shop_id, name, position],
@@ -63,7 +59,7 @@ pub fn insert(conn: &Connection, shop_id: i64, name: &str, position: i64) -> rus
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite::Result<()> {
+pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> Result<()> {
     conn.execute(
         "UPDATE stations SET name = ?2, position = ?3 WHERE id = ?1",
         params![id, name, position],
@@ -72,7 +68,7 @@ pub fn update(conn: &Connection, id: i64, name: &str, position: i64) -> rusqlite
 }
 
 /// Marks the station removed and sends its items back to no station.
-pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn remove(conn: &Connection, id: i64) -> Result<()> {
     conn.execute(
         "DELETE FROM station_items WHERE station_id = ?1",
         params![id],
@@ -82,7 +78,7 @@ pub fn remove(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 /// Routes an item to a station, or to none.
-pub fn route(conn: &Connection, item_id: i64, station_id: Option<i64>) -> rusqlite::Result<()> {
+pub fn route(conn: &Connection, item_id: i64, station_id: Option<i64>) -> Result<()> {
     match station_id {
         Some(station) => conn.execute(
             "INSERT INTO station_items (item_id, station_id) VALUES (?1, ?2)
@@ -98,7 +94,7 @@ pub fn route(conn: &Connection, item_id: i64, station_id: Option<i64>) -> rusqli
 }
 
 /// `(item id, station id)` of a shop's routed items.
-pub fn routes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn routes(conn: &Connection, shop_id: i64) -> Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT si.item_id, si.station_id FROM station_items si
          JOIN stations s ON s.id = si.station_id WHERE s.shop_id = ?1 ORDER BY si.item_id",
@@ -107,7 +103,7 @@ pub fn routes(conn: &Connection, shop_id: i64) -> rusqlite::Result<Vec<(i64, i64
 }
 
 /// The item ids routed to a station.
-pub fn items_of(conn: &Connection, station_id: i64) -> rusqlite::Result<Vec<i64>> {
+pub fn items_of(conn: &Connection, station_id: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare("SELECT item_id FROM station_items WHERE station_id = ?1")?;
     super::all_rows(&mut stmt, params![station_id], super::int)
 }
@@ -122,7 +118,7 @@ pub struct OrderStationRow {
 }
 
 /// The stations an order's items are routed to, in the shop's order.
-pub fn of_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<OrderStationRow>> {
+pub fn of_order(conn: &Connection, order_id: i64) -> Result<Vec<OrderStationRow>> {
     let mut stmt = conn.prepare(
         "SELECT s.id, s.name, sum(oi.qty), os.done_at
          FROM order_items oi
@@ -144,7 +140,7 @@ pub fn of_order(conn: &Connection, order_id: i64) -> rusqlite::Result<Vec<OrderS
 }
 
 /// How many of an order's lines go to no station.
-pub fn unrouted_lines(conn: &Connection, order_id: i64) -> rusqlite::Result<i64> {
+pub fn unrouted_lines(conn: &Connection, order_id: i64) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT count(*) FROM order_items oi
@@ -162,7 +158,7 @@ pub fn mark_done(
     items: i64,
     user_id: i64,
     now: i64,
-) -> rusqlite::Result<bool> {
+) -> Result<bool> {
     Ok(conn.execute(
         "INSERT OR IGNORE INTO order_stations (order_id, station_id, items, user_id, done_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -170,7 +166,7 @@ pub fn mark_done(
     )? == 1)
 }
 
-pub fn unmark(conn: &Connection, order_id: i64, station_id: i64) -> rusqlite::Result<bool> {
+pub fn unmark(conn: &Connection, order_id: i64, station_id: i64) -> Result<bool> {
     Ok(conn.execute(
         "DELETE FROM order_stations WHERE order_id = ?1 AND station_id = ?2",
         params![order_id, station_id],
@@ -186,7 +182,7 @@ pub fn open_orders_at(
     station_id: i64,
     limit: i64,
     now: i64,
-) -> rusqlite::Result<Vec<i64>> {
+) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare(
         "SELECT o.id FROM orders o INDEXED BY orders_open_code
          WHERE o.shop_id = ?1 AND o.finished_at IS NULL
@@ -212,12 +208,7 @@ pub struct MarkRow {
 }
 
 /// Marks on orders placed in `[from, to)`, of one shop or all, by station.
-pub fn marks(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-    shop: Option<i64>,
-) -> rusqlite::Result<Vec<MarkRow>> {
+pub fn marks(conn: &Connection, from: i64, to: i64, shop: Option<i64>) -> Result<Vec<MarkRow>> {
     // One form per case, so each plan knows whether a shop is given.
     let shop_filter = match shop {
         Some(_) => "o.shop_id = ?3",

@@ -1,6 +1,7 @@
 //! The venue's tables and their QR secrets.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::{Optional, Result};
+use rusqlite::{params, Connection, Row};
 
 #[derive(Debug, Clone)]
 pub struct TableRow {
@@ -33,7 +34,7 @@ pub fn insert(
     code: &str,
     secret: &str,
     now: i64,
-) -> rusqlite::Result<Option<i64>> {
+) -> Result<Option<i64>> {
     let added = conn.execute(
         "INSERT INTO venue_tables (name, area, code, secret, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO NOTHING",
@@ -43,30 +44,27 @@ pub fn insert(
 }
 
 /// Whether the table exists.
-pub fn rename(conn: &Connection, id: i64, name: &str, area: &str) -> rusqlite::Result<bool> {
-    conn.execute(
+pub fn rename(conn: &Connection, id: i64, name: &str, area: &str) -> Result<bool> {
+    Ok(conn.execute(
         "UPDATE venue_tables SET name = ?2, area = ?3 WHERE id = ?1",
         params![id, name, area],
-    )
-    .map(|n| n == 1)
+    )? == 1)
 }
 
 /// Whether the table exists.
-pub fn set_secret(conn: &Connection, id: i64, secret: &str) -> rusqlite::Result<bool> {
-    conn.execute(
+pub fn set_secret(conn: &Connection, id: i64, secret: &str) -> Result<bool> {
+    Ok(conn.execute(
         "UPDATE venue_tables SET secret = ?2 WHERE id = ?1",
         params![id, secret],
-    )
-    .map(|n| n == 1)
+    )? == 1)
 }
 
 /// Whether the table existed.
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    conn.execute("DELETE FROM venue_tables WHERE id = ?1", params![id])
-        .map(|n| n == 1)
+pub fn delete(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM venue_tables WHERE id = ?1", params![id])? == 1)
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<TableRow>> {
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<TableRow>> {
     super::one_row(
         conn,
         &format!("{SELECT} WHERE id = ?1"),
@@ -76,7 +74,7 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<TableRow>> {
     .optional()
 }
 
-pub fn by_code(conn: &Connection, code: &str) -> rusqlite::Result<Option<TableRow>> {
+pub fn by_code(conn: &Connection, code: &str) -> Result<Option<TableRow>> {
     super::one_row(
         conn,
         &format!("{SELECT} WHERE code = ?1"),
@@ -87,14 +85,14 @@ pub fn by_code(conn: &Connection, code: &str) -> rusqlite::Result<Option<TableRo
 }
 
 /// Every table, by area and then name (numbers in their order: "2" before "10").
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<TableRow>> {
+pub fn all(conn: &Connection) -> Result<Vec<TableRow>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} ORDER BY area COLLATE NOCASE, length(name), name COLLATE NOCASE, id"
     ))?;
     super::all_rows(&mut stmt, params![], from_row)
 }
 
-pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
+pub fn count(conn: &Connection) -> Result<i64> {
     super::one_row(conn, "SELECT count(*) FROM venue_tables", params![], |r| {
         r.get(0)
     })

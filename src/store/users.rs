@@ -1,7 +1,8 @@
 //! Accounts of shopkeepers and the venue owner.
 
 use super::stored_enum;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::{Optional, Result};
+use rusqlite::{params, Connection, Row};
 
 stored_enum! {
     /// What a user may do: run the venue, or run a shop.
@@ -40,7 +41,7 @@ pub fn insert(
     role: Role,
     password_hash: &str,
     now: i64,
-) -> rusqlite::Result<i64> {
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO users (email, name, role, password_hash, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -49,7 +50,7 @@ pub fn insert(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRow>> {
+pub fn by_email(conn: &Connection, email: &str) -> Result<Option<UserRow>> {
     super::one_row(
         conn,
         &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
@@ -59,7 +60,7 @@ pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserR
     .optional()
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<UserRow>> {
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<UserRow>> {
     super::one_row(
         conn,
         &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
@@ -69,7 +70,7 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<UserRow>> {
     .optional()
 }
 
-pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite::Result<()> {
+pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> Result<()> {
     conn.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, password_hash],
@@ -77,7 +78,7 @@ pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite
     Ok(())
 }
 
-pub fn count_by_role(conn: &Connection, role: Role) -> rusqlite::Result<i64> {
+pub fn count_by_role(conn: &Connection, role: Role) -> Result<i64> {
     super::one_row(
         conn,
         "SELECT COUNT(*) FROM users WHERE role = ?1",
