@@ -3,30 +3,65 @@
 //! Errors carry no sentences: a stable code and its parameters, turned into
 //! words in the client's language where they leave (`i18n`).
 
+/// A failure, boxed: an `Error` is one word, so a `Result` carrying one is
+/// moved in registers, not copied by `memcpy` at every `?` (a `Failure` is
+/// five words on the router).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error(Box<Failure>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-///
-/// Its payloads are boxed so that an `Error`, and a `Result` carrying one,
-/// is two words: moved in registers, not copied by `memcpy` at every `?`.
-pub enum Error {
-    BadRequest(Box<Problem>),
-    Unauthorized(Box<Problem>),
-    Forbidden(Box<Problem>),
-    NotFound(Box<Problem>),
-    Conflict(Box<Problem>),
+pub enum Failure {
+    BadRequest(Problem),
+    Unauthorized(Problem),
+    Forbidden(Problem),
+    NotFound(Problem),
+    Conflict(Problem),
     TooLarge,
     /// A body over a limit of its own route, which the problem names.
-    TooLargeFor(Box<Problem>),
+    TooLargeFor(Problem),
     TooManyRequests,
     /// The shop cannot take another order now (too many open orders).
-    ShopTooBusy(Box<Problem>),
+    ShopTooBusy(Problem),
     /// This device already has as many open orders as the venue allows.
-    TooManyOpenOrders(Box<Problem>),
+    TooManyOpenOrders(Problem),
     /// The disk holding the database is full: nothing can be saved.
     StorageFull,
-    /// Details for the log, never for the client. One word, as the other
-    /// payloads (a `Box<str>` would be two).
-    #[allow(clippy::box_collection)]
-    Internal(Box<String>),
+    /// Details for the log, never for the client.
+    Internal(String),
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Error {
+        Error(Box::new(failure))
+    }
+}
+
+impl std::ops::Deref for Error {
+    type Target = Failure;
+
+    fn deref(&self) -> &Failure {
+        &self.0
+    }
+}
+
+/// A result's failure out of its box, for tests to match on:
+/// `matches!(r.failure(), Err(Failure::Conflict(_)))`.
+#[cfg(test)]
+pub trait Failed<T> {
+    fn failure(self) -> std::result::Result<T, Failure>;
+}
+
+#[cfg(test)]
+impl<T> Failed<T> for Result<T> {
+    fn failure(self) -> std::result::Result<T, Failure> {
+        self.map_err(|e| *e.0)
+    }
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -214,42 +249,42 @@ codes! {
 }
 
 impl Problem {
-    pub fn new(code: Code) -> Box<Problem> {
-        Box::new(Problem {
+    pub fn new(code: Code) -> Problem {
+        Problem {
             code,
             args: Vec::new(),
-        })
+        }
     }
 }
 
 impl Error {
     /// Details for the log, never for the client.
     pub fn internal(detail: String) -> Self {
-        Error::Internal(Box::new(detail))
+        Failure::Internal(detail).into()
     }
 
     pub fn too_busy() -> Self {
-        Error::ShopTooBusy(Problem::new(Code::ShopTooBusy))
+        Failure::ShopTooBusy(Problem::new(Code::ShopTooBusy)).into()
     }
 
     pub fn bad(code: Code) -> Self {
-        Error::BadRequest(Problem::new(code))
+        Failure::BadRequest(Problem::new(code)).into()
     }
 
     pub fn not_found(code: Code) -> Self {
-        Error::NotFound(Problem::new(code))
+        Failure::NotFound(Problem::new(code)).into()
     }
 
     pub fn conflict(code: Code) -> Self {
-        Error::Conflict(Problem::new(code))
+        Failure::Conflict(Problem::new(code)).into()
     }
 
     pub fn forbidden(code: Code) -> Self {
-        Error::Forbidden(Problem::new(code))
+        Failure::Forbidden(Problem::new(code)).into()
     }
 
     pub fn unauthorized(code: Code) -> Self {
-        Error::Unauthorized(Problem::new(code))
+        Failure::Unauthorized(Problem::new(code)).into()
     }
 
     /// Names a value the message shows as it is.
@@ -275,41 +310,41 @@ impl Error {
     }
 
     fn problem_mut(&mut self) -> Option<&mut Problem> {
-        match self {
-            Error::BadRequest(p)
-            | Error::Unauthorized(p)
-            | Error::Forbidden(p)
-            | Error::NotFound(p)
-            | Error::Conflict(p)
-            | Error::TooLargeFor(p)
-            | Error::ShopTooBusy(p)
-            | Error::TooManyOpenOrders(p) => Some(p),
+        match &mut *self.0 {
+            Failure::BadRequest(p)
+            | Failure::Unauthorized(p)
+            | Failure::Forbidden(p)
+            | Failure::NotFound(p)
+            | Failure::Conflict(p)
+            | Failure::TooLargeFor(p)
+            | Failure::ShopTooBusy(p)
+            | Failure::TooManyOpenOrders(p) => Some(p),
             _ => None,
         }
     }
 
     fn problem_ref(&self) -> Option<&Problem> {
-        match self {
-            Error::BadRequest(p)
-            | Error::Unauthorized(p)
-            | Error::Forbidden(p)
-            | Error::NotFound(p)
-            | Error::Conflict(p)
-            | Error::TooLargeFor(p)
-            | Error::ShopTooBusy(p)
-            | Error::TooManyOpenOrders(p) => Some(p),
+        match &*self.0 {
+            Failure::BadRequest(p)
+            | Failure::Unauthorized(p)
+            | Failure::Forbidden(p)
+            | Failure::NotFound(p)
+            | Failure::Conflict(p)
+            | Failure::TooLargeFor(p)
+            | Failure::ShopTooBusy(p)
+            | Failure::TooManyOpenOrders(p) => Some(p),
             _ => None,
         }
     }
 
     /// What went wrong: the key of its message in the catalogues.
     pub fn kind(&self) -> Code {
-        match self {
-            Error::TooLarge => Code::RequestTooLarge,
-            Error::TooManyRequests => Code::RateLimited,
-            Error::StorageFull => Code::StorageFull,
-            Error::Internal(_) => Code::Internal,
-            other => other.problem_ref().map_or(Code::Internal, |p| p.code),
+        match &*self.0 {
+            Failure::TooLarge => Code::RequestTooLarge,
+            Failure::TooManyRequests => Code::RateLimited,
+            Failure::StorageFull => Code::StorageFull,
+            Failure::Internal(_) => Code::Internal,
+            _ => self.problem_ref().map_or(Code::Internal, |p| p.code),
         }
     }
 
@@ -337,7 +372,7 @@ impl From<crate::store::StoreError> for Error {
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
-            return Error::StorageFull;
+            return Failure::StorageFull.into();
         }
         Error::internal(format!("database: {e}"))
     }

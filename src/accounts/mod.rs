@@ -573,6 +573,7 @@ pub(crate) fn create_owner(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     #[test]
     fn passwords_verify_and_salts_differ() {
@@ -634,7 +635,10 @@ mod tests {
             ShopAction::ManageMembers,
         ] {
             assert!(
-                matches!(suspended.shop_for(action), Err(Error::Forbidden(_))),
+                matches!(
+                    suspended.shop_for(action).failure(),
+                    Err(Failure::Forbidden(_))
+                ),
                 "{action:?}"
             );
         }
@@ -693,13 +697,16 @@ mod tests {
             ShopAction::ManageMembers,
         ] {
             assert!(
-                matches!(cook_staff.shop_for(refused), Err(Error::Forbidden(_))),
+                matches!(
+                    cook_staff.shop_for(refused).failure(),
+                    Err(Failure::Forbidden(_))
+                ),
                 "{refused:?}"
             );
         }
         assert!(matches!(
-            put_member(&conn, &cook_staff, cook, ShopRole::Keeper, 2),
-            Err(Error::Forbidden(_))
+            put_member(&conn, &cook_staff, cook, ShopRole::Keeper, 2).failure(),
+            Err(Failure::Forbidden(_))
         ));
         // Removed, the cook is logged out and a shopkeeper without a shop.
         remove_member(&conn, &staff(&conn, &keeper_token), cook).unwrap();
@@ -731,7 +738,7 @@ mod tests {
         let (keeper, keeper_token) = account(&conn, "k@x.y");
         let shop = create_shop(&conn, keeper, "Stall", "", ShopStatus::Approved, 0).unwrap();
         let boss = || staff(&conn, &keeper_token);
-        let conflict = |r: Result<()>| matches!(r, Err(Error::Conflict(_)));
+        let conflict = |r: Result<()>| matches!(r.failure(), Err(Failure::Conflict(_)));
         assert!(conflict(put_member(
             &conn,
             &boss(),
@@ -742,16 +749,16 @@ mod tests {
         assert!(conflict(remove_member(&conn, &boss(), keeper)));
         let owner = create_owner(&conn, "o@x.y", "O", "long enough").unwrap();
         assert!(matches!(
-            put_member(&conn, &boss(), owner, ShopRole::Staff, 1),
-            Err(Error::BadRequest(_))
+            put_member(&conn, &boss(), owner, ShopRole::Staff, 1).failure(),
+            Err(Failure::BadRequest(_))
         ));
         assert!(matches!(
-            put_member(&conn, &boss(), 999, ShopRole::Staff, 1),
-            Err(Error::NotFound(_))
+            put_member(&conn, &boss(), 999, ShopRole::Staff, 1).failure(),
+            Err(Failure::NotFound(_))
         ));
         assert!(matches!(
-            remove_member(&conn, &boss(), owner),
-            Err(Error::NotFound(_))
+            remove_member(&conn, &boss(), owner).failure(),
+            Err(Failure::NotFound(_))
         ));
         // A second keeper lets the first step down.
         let (second, _) = account(&conn, "second@x.y");
@@ -800,12 +807,12 @@ mod tests {
         let conn = crate::db::test_connection();
         create_owner(&conn, "a@b.c", "A", "long enough").unwrap();
         assert!(matches!(
-            create_owner(&conn, "A@B.C", "A", "long enough"),
-            Err(Error::Conflict(_))
+            create_owner(&conn, "A@B.C", "A", "long enough").failure(),
+            Err(Failure::Conflict(_))
         ));
         assert!(matches!(
-            create_owner(&conn, "x@b.c", "A", "short"),
-            Err(Error::BadRequest(_))
+            create_owner(&conn, "x@b.c", "A", "short").failure(),
+            Err(Failure::BadRequest(_))
         ));
     }
 
@@ -829,8 +836,8 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    staff_login(&form(email, username)),
-                    Err(Error::BadRequest(_))
+                    staff_login(&form(email, username)).failure(),
+                    Err(Failure::BadRequest(_))
                 ),
                 "{email:?} {username:?}"
             );
@@ -854,8 +861,8 @@ mod tests {
         );
         assert_eq!(acting.shop_for(ShopAction::Refund).unwrap().id, theirs);
         assert!(matches!(
-            in_chosen_shop(&conn, owner, 999),
-            Err(Error::NotFound(_))
+            in_chosen_shop(&conn, owner, 999).failure(),
+            Err(Failure::NotFound(_))
         ));
         let keeper_staff = in_chosen_shop(&conn, staff(&conn, &keeper_token), theirs).unwrap();
         assert_eq!(keeper_staff.own_shop().unwrap().id, own);

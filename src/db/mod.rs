@@ -3,7 +3,7 @@
 //! a few reader connections serve reads concurrently thanks to WAL (or take
 //! turns with the writer where the filesystem cannot do WAL).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::support::inflate::Packed;
 use rusqlite::Connection;
 use std::any::Any;
@@ -213,14 +213,14 @@ impl Pool {
     /// Turns a failure on a disk without room into `StorageFull`: SQLite
     /// reports some ENOSPC cases as plain I/O errors (see `is_out_of_space`).
     fn storage_error(&self, e: Error) -> Error {
-        match e {
-            Error::Internal(_)
+        match *e {
+            Failure::Internal(_)
                 if free_space(&self.data_dir).is_some_and(|s| s.free_bytes < NO_SPACE_BYTES) =>
             {
                 log::warn!("{e}");
-                Error::StorageFull
+                Failure::StorageFull.into()
             }
-            e => e,
+            _ => e,
         }
     }
 
@@ -230,7 +230,7 @@ impl Pool {
             Ok(()) if self.out_of_space.load(Ordering::SeqCst) => {
                 self.note_room(free_space(&self.data_dir));
             }
-            Err(Error::StorageFull) => self.note_full(),
+            Err(e) if matches!(**e, Failure::StorageFull) => self.note_full(),
             _ => {}
         }
     }
@@ -367,9 +367,9 @@ impl Db {
         let (writer, readers) = connections().map_err(|e| {
             if is_out_of_space(&e, data_dir) {
                 log::error!("cannot open the database: {e}");
-                Error::StorageFull
+                Error::from(Failure::StorageFull)
             } else {
-                e.into()
+                Error::from(e)
             }
         })?;
         let pool = Pool {
@@ -712,6 +712,7 @@ pub fn test_connection() -> Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Failure;
 
     /// A database with table `t`, and a write that holds the writer for a
     /// while so that the writes sent meanwhile share the next commit.
@@ -815,7 +816,10 @@ mod tests {
         let failed = db
             .write(|tx| Ok(tx.execute("INSERT INTO c(p) VALUES (7)", [])?))
             .await;
-        assert!(matches!(failed, Err(Error::Internal(_))), "{failed:?}");
+        assert!(
+            matches!(failed.as_ref().map_err(|e| &**e), Err(Failure::Internal(_))),
+            "{failed:?}"
+        );
         let kept: i64 = db
             .read(|c| Ok(c.query_row("SELECT count(*) FROM c", [], |r| r.get(0))?))
             .await

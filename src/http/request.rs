@@ -184,6 +184,7 @@ fn decode(text: &str, plus_is_space: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     #[test]
     fn decodes_forms_and_queries() {
@@ -286,8 +287,8 @@ mod tests {
             "text=a&number=1&ticked=1&off=false&repeated=x&once=1&price=",
             "text=a&number=1&ticked=1&off=false&repeated=x&once=1&price=1.5",
         ] {
-            match form(bad).parse::<Everything>() {
-                Err(Error::BadRequest(problem)) => {
+            match form(bad).parse::<Everything>().failure() {
+                Err(Failure::BadRequest(problem)) => {
                     assert_eq!(problem.code, Code::RequestBadForm, "{bad}")
                 }
                 other => panic!("{bad}: {other:?}"),
@@ -341,8 +342,8 @@ mod tests {
             b"name=\xff\xfe",
             b"ok=1&name=a\xc3",
         ] {
-            match posted(bad).form() {
-                Err(Error::BadRequest(problem)) => assert_eq!(problem.code, Code::RequestBadForm),
+            match posted(bad).form().failure() {
+                Err(Failure::BadRequest(problem)) => assert_eq!(problem.code, Code::RequestBadForm),
                 Err(other) => panic!("{bad:?}: {other:?}"),
                 Ok(form) => panic!("{bad:?} taken as {:?}", form.0),
             }

@@ -1,7 +1,7 @@
 //! Building responses, and the one place where service errors become HTTP
 //! and their codes become words.
 
-use crate::error::Error;
+use crate::error::{Error, Failure};
 use crate::live::Page;
 use crate::support::i18n::Catalogue;
 use crate::support::json::{json_fields, JsonOut, Sorted, ToJson};
@@ -147,23 +147,23 @@ pub fn carry_language(response: &mut Response, lang: &str) {
 }
 
 pub fn status_of(error: &Error) -> StatusCode {
-    match error {
-        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-        Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        Error::Forbidden(_) => StatusCode::FORBIDDEN,
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::Conflict(_) | Error::ShopTooBusy(_) => StatusCode::CONFLICT,
-        Error::TooLarge | Error::TooLargeFor(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::TooManyRequests | Error::TooManyOpenOrders(_) => StatusCode::TOO_MANY_REQUESTS,
-        Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    match **error {
+        Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Failure::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        Failure::Forbidden(_) => StatusCode::FORBIDDEN,
+        Failure::NotFound(_) => StatusCode::NOT_FOUND,
+        Failure::Conflict(_) | Failure::ShopTooBusy(_) => StatusCode::CONFLICT,
+        Failure::TooLarge | Failure::TooLargeFor(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Failure::TooManyRequests | Failure::TooManyOpenOrders(_) => StatusCode::TOO_MANY_REQUESTS,
+        Failure::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 /// The response for a failed request: JSON `{error, code}` for the API, a
 /// page for people (a login form when they need to log in), in their language.
 pub fn error(error: &Error, api: bool, speech: &Speech) -> Response {
-    if let Error::Internal(detail) = error {
+    if let Failure::Internal(detail) = &**error {
         log::error!("{detail}");
     }
     let status = status_of(error);
@@ -174,7 +174,7 @@ pub fn error(error: &Error, api: bool, speech: &Speech) -> Response {
             &Sorted(&json_fields! { "error" => message, "code" => error.code() }),
         );
     }
-    if matches!(error, Error::Unauthorized(_)) {
+    if matches!(**error, Failure::Unauthorized(_)) {
         return redirect("/login");
     }
     match crate::http::templates::render(

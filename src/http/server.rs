@@ -12,7 +12,7 @@ use super::response::{self, HttpResponse, Response, Speech};
 use super::router::{self, route};
 use super::routes::{photos, portal};
 use crate::app::App;
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error, Failure, Result};
 use crate::ordering::photos::{too_large as photo_too_large, MAX_PHOTO_BYTES};
 use crate::support::{i18n, task};
 use http_body_util::{BodyExt, Limited};
@@ -311,7 +311,7 @@ async fn read_request(
     };
     let (max_bytes, too_large): (usize, fn() -> Error) = match upload {
         Some(_) => (MAX_PHOTO_BYTES, photo_too_large),
-        None => (MAX_BODY_BYTES, || Error::TooLarge),
+        None => (MAX_BODY_BYTES, || Error::from(Failure::TooLarge)),
     };
     let declared = parts
         .headers

@@ -4,7 +4,7 @@
 //! Everything a phone can make this hold is bounded: carts per client
 //! address and in all, lines per cart and in all, and each line's size.
 
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error, Failure, Result};
 use crate::ordering::orders::{self, LineRequest, MAX_LINE_NOTE_CHARS, MAX_QTY};
 use crate::ordering::{catalog, menu};
 use crate::support::fields::{Fields, FromFields};
@@ -260,8 +260,10 @@ impl Carts {
         let of_client = shelf.carts.iter().filter(|c| c.client == client).count();
         if of_client >= MAX_CARTS_PER_CLIENT {
             return Err(
-                Error::TooManyOpenOrders(crate::error::Problem::new(Code::CartTooMany))
-                    .with("max", MAX_CARTS_PER_CLIENT),
+                Error::from(Failure::TooManyOpenOrders(crate::error::Problem::new(
+                    Code::CartTooMany,
+                )))
+                .with("max", MAX_CARTS_PER_CLIENT),
             );
         }
         shelf.insert(client, None, now)
@@ -583,6 +585,7 @@ pub fn priced(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     fn line(item_id: i64, qty: i64) -> NewLine {
         clean_line(&NewLine {
@@ -625,16 +628,16 @@ mod tests {
             carts.create("10.0.0.1", 0).unwrap();
         }
         assert!(matches!(
-            carts.create("10.0.0.1", 0),
-            Err(Error::TooManyOpenOrders(p)) if p.code == Code::CartTooMany
+            carts.create("10.0.0.1", 0).failure(),
+            Err(Failure::TooManyOpenOrders(p)) if p.code == Code::CartTooMany
         ));
         let (id, token) = carts.create("10.0.0.2", 0).unwrap();
         for item in 0..MAX_CART_LINES as i64 {
             carts.add(id, &token, line(item, 1), 0).unwrap();
         }
         assert!(matches!(
-            carts.add(id, &token, line(999, 1), 0),
-            Err(Error::Conflict(p)) if p.code == Code::CartTooManyLines
+            carts.add(id, &token, line(999, 1), 0).failure(),
+            Err(Failure::Conflict(p)) if p.code == Code::CartTooManyLines
         ));
         assert!(clean_line(&NewLine {
             item_id: 1,
@@ -651,8 +654,8 @@ mod tests {
                 .unwrap();
         }
         assert!(matches!(
-            carts.create("10.9.9.9", EVICT_IDLE_MS - 1),
-            Err(Error::Conflict(p)) if p.code == Code::CartVenueFull
+            carts.create("10.9.9.9", EVICT_IDLE_MS - 1).failure(),
+            Err(Failure::Conflict(p)) if p.code == Code::CartVenueFull
         ));
         carts.get(id, &token, EVICT_IDLE_MS).unwrap();
         carts.create("10.9.9.9", EVICT_IDLE_MS).unwrap();

@@ -693,6 +693,7 @@ pub async fn wait_for_checkout(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
     use crate::ordering::orders::{Holder, OpenOrderLimits};
 
     const T0: i64 = 1_700_000_100_000 - 1_700_000_100_000 % SLOT_MS;
@@ -731,21 +732,21 @@ mod tests {
         for bad in [at(7), T0, at(-15), at(12 * 60)] {
             assert!(
                 matches!(
-                    slot_release(bad, T0, noon, None, 5),
-                    Err(Error::BadRequest(_))
+                    slot_release(bad, T0, noon, None, 5).failure(),
+                    Err(Failure::BadRequest(_))
                 ),
                 "{bad}"
             );
         }
         assert!(matches!(
-            slot_release(at(15), T0, noon, None, 30),
-            Err(Error::Conflict(p)) if p.code == Code::CheckoutSlotTooSoon
+            slot_release(at(15), T0, noon, None, 30).failure(),
+            Err(Failure::Conflict(p)) if p.code == Code::CheckoutSlotTooSoon
         ));
         let hours = Some((11 * 60, 14 * 60));
         assert!(slot_release(at(90), T0, noon, hours, 5).is_ok());
         assert!(matches!(
-            slot_release(at(120), T0, noon, hours, 5),
-            Err(Error::Conflict(p)) if p.code == Code::CheckoutSlotClosed
+            slot_release(at(120), T0, noon, hours, 5).failure(),
+            Err(Failure::Conflict(p)) if p.code == Code::CheckoutSlotClosed
         ));
     }
 

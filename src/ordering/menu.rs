@@ -190,6 +190,7 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     fn group(
         id: i64,
@@ -241,8 +242,8 @@ mod tests {
     }
 
     fn code(result: Result<(Vec<LineOptionRow>, i64)>) -> &'static str {
-        match result {
-            Err(Error::BadRequest(p) | Error::Conflict(p)) => p.code.as_str(),
+        match result.failure() {
+            Err(Failure::BadRequest(p) | Failure::Conflict(p)) => p.code.as_str(),
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

@@ -989,6 +989,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Failure;
     use crate::live::Topic;
     use crate::ordering::testing::{patch, shop};
 
@@ -1111,16 +1112,16 @@ mod tests {
         let mut bad =
             |text: &str| update_item(&conn, changes, mine, id, json(text), 2).unwrap_err();
         assert!(matches!(
-            bad(&format!(r#"{{"option_groups": [{}]}}"#, foreign.id)),
-            Error::NotFound(_)
+            *bad(&format!(r#"{{"option_groups": [{}]}}"#, foreign.id)),
+            Failure::NotFound(_)
         ));
         assert!(matches!(
-            bad(r#"{"tags": ["tasty"]}"#),
-            Error::BadRequest(_)
+            *bad(r#"{"tags": ["tasty"]}"#),
+            Failure::BadRequest(_)
         ));
         assert!(matches!(
-            bad(r#"{"window": {"from": "7", "until": "11:00"}}"#),
-            Error::BadRequest(_)
+            *bad(r#"{"window": {"from": "7", "until": "11:00"}}"#),
+            Failure::BadRequest(_)
         ));
         // Clearing the window and the count.
         update_item(

@@ -2,7 +2,7 @@
 //! place an order and move it through its stages. Prices always come from
 //! the database; the client only says what and how many.
 
-use crate::error::{Code, Error, Problem, Result};
+use crate::error::{Code, Error, Failure, Problem, Result};
 use crate::live::{Answer, Audience, Built, Data, Topic};
 use crate::ordering::board::{self, BoardOrder, WaitingCount};
 use crate::ordering::catalog;
@@ -887,10 +887,10 @@ pub fn insert_order(
     let token_hash = crypto::token_hash(token);
     let open_for_device = rows::open_count_for_device(tx, &token_hash, &who.placed_from)?;
     if open_for_device >= who.limits.per_device {
-        return Err(
-            Error::TooManyOpenOrders(Problem::new(Code::OrderTooManyOpen))
-                .with("count", open_for_device),
-        );
+        return Err(Error::from(Failure::TooManyOpenOrders(Problem::new(
+            Code::OrderTooManyOpen,
+        )))
+        .with("count", open_for_device));
     }
     let open_at_shop = open_orders_at(tx, new.shop_id)?;
     if open_at_shop >= who.limits.per_shop {
@@ -1331,6 +1331,7 @@ pub async fn wait_for_shop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     fn request(client_ref: &str, items: &[(i64, i64)]) -> OrderRequest {
         OrderRequest {
@@ -1414,12 +1415,12 @@ mod tests {
     fn refusals_name_the_current_status_and_shop_cancel_needs_a_reason() {
         let err = check_move(Status::Ready, Status::Accepted, Mover::Shop, "").unwrap_err();
         assert!(
-            matches!(&err, Error::Conflict(m) if m.code == Code::OrderInvalidMove),
+            matches!(&*err, Failure::Conflict(m) if m.code == Code::OrderInvalidMove),
             "{err:?}"
         );
         assert!(matches!(
-            check_move(Status::Placed, Status::Cancelled, Mover::Shop, "  "),
-            Err(Error::BadRequest(_))
+            check_move(Status::Placed, Status::Cancelled, Mover::Shop, "  ").failure(),
+            Err(Failure::BadRequest(_))
         ));
     }
 
@@ -1475,8 +1476,8 @@ mod tests {
             .starts_with(&crypto::time_prefix(5)));
         // The taco belongs to another shop.
         assert!(matches!(
-            place(&conn, &request("ref-0002", &[(taco(&conn), 1)]), &anonymous(), 8),
-            Err(Error::BadRequest(p)) if p.code == Code::OrderUnknownItem
+            place(&conn, &request("ref-0002", &[(taco(&conn), 1)]), &anonymous(), 8).failure(),
+            Err(Failure::BadRequest(p)) if p.code == Code::OrderUnknownItem
         ));
     }
 
@@ -1501,7 +1502,10 @@ mod tests {
             (renamed, holder),
         ] {
             assert!(
-                matches!(place(&conn, &req, &who, 7), Err(Error::Conflict(_))),
+                matches!(
+                    place(&conn, &req, &who, 7).failure(),
+                    Err(Failure::Conflict(_))
+                ),
                 "{req:?}"
             );
         }
@@ -1551,8 +1555,8 @@ mod tests {
         };
         place(&conn, &request("ref-0002", &[(1, 1)]), &same_token, 1).unwrap();
         assert!(matches!(
-            place(&conn, &request("ref-0003", &[(1, 1)]), &at("127.0.0.2"), 1),
-            Err(Error::TooManyOpenOrders(_))
+            place(&conn, &request("ref-0003", &[(1, 1)]), &at("127.0.0.2"), 1).failure(),
+            Err(Failure::TooManyOpenOrders(_))
         ));
         // The same token from another address counts too.
         let token_elsewhere = Placement {
@@ -1560,13 +1564,13 @@ mod tests {
             ..from(Holder::Device(first.token.clone()), "127.0.0.3")
         };
         assert!(matches!(
-            place(&conn, &request("ref-0004", &[(1, 1)]), &token_elsewhere, 1),
-            Err(Error::TooManyOpenOrders(_))
+            place(&conn, &request("ref-0004", &[(1, 1)]), &token_elsewhere, 1).failure(),
+            Err(Failure::TooManyOpenOrders(_))
         ));
         place(&conn, &request("ref-0005", &[(1, 1)]), &at("127.0.0.4"), 1).unwrap();
         assert!(matches!(
-            place(&conn, &request("ref-0006", &[(1, 1)]), &at("127.0.0.5"), 1),
-            Err(Error::ShopTooBusy(_))
+            place(&conn, &request("ref-0006", &[(1, 1)]), &at("127.0.0.5"), 1).failure(),
+            Err(Failure::ShopTooBusy(_))
         ));
         // Another shop still takes orders; a finished order frees a place.
         let other_shop = OrderRequest {
@@ -1631,7 +1635,7 @@ mod tests {
             };
             tokio::spawn(async move { place_order(&data, req, who).await.map(|_| ()) })
         };
-        let full = |placed: Result<()>| matches!(placed, Err(Error::ShopTooBusy(_)));
+        let full = |placed: Result<()>| matches!(placed.failure(), Err(Failure::ShopTooBusy(_)));
 
         // A placement undone at its very end, after it had left its count.
         let hold = hold_writer(&data).await;
@@ -1685,14 +1689,14 @@ mod tests {
         conn.execute("UPDATE menu_items SET available = 0 WHERE id = 1", [])
             .unwrap();
         assert!(matches!(
-            place(&conn, &request("ref-0003", &[(1, 1)]), &anonymous(), 1),
-            Err(Error::Conflict(m)) if m.code == Code::ItemSoldOut
+            place(&conn, &request("ref-0003", &[(1, 1)]), &anonymous(), 1).failure(),
+            Err(Failure::Conflict(m)) if m.code == Code::ItemSoldOut
         ));
         conn.execute("UPDATE shops SET open = 0 WHERE id = 1", [])
             .unwrap();
         assert!(matches!(
-            place(&conn, &request("ref-0004", &[(2, 1)]), &anonymous(), 1),
-            Err(Error::Conflict(m)) if m.code == Code::ShopClosed
+            place(&conn, &request("ref-0004", &[(2, 1)]), &anonymous(), 1).failure(),
+            Err(Failure::Conflict(m)) if m.code == Code::ShopClosed
         ));
     }
 
@@ -1715,12 +1719,12 @@ mod tests {
         };
         let id = order.order.id;
         assert!(matches!(
-            change_status(&conn, id, Status::Accepted, &other_shop, "", 2),
-            Err(Error::NotFound(_))
+            change_status(&conn, id, Status::Accepted, &other_shop, "", 2).failure(),
+            Err(Failure::NotFound(_))
         ));
         assert!(matches!(
-            change_status(&conn, id, Status::Cancelled, &stranger, "", 2),
-            Err(Error::NotFound(_))
+            change_status(&conn, id, Status::Cancelled, &stranger, "", 2).failure(),
+            Err(Failure::NotFound(_))
         ));
         let accepted = change_status(&conn, id, Status::Accepted, &shop, "", 2)
             .unwrap()
@@ -1753,12 +1757,12 @@ mod tests {
         conn.execute("UPDATE orders SET status = 'lost' WHERE id = ?1", [id])
             .unwrap();
         assert!(matches!(
-            visible_order(&conn, id, &shop),
-            Err(Error::Internal(_))
+            visible_order(&conn, id, &shop).failure(),
+            Err(Failure::Internal(_))
         ));
         assert!(matches!(
-            change_status(&conn, id, Status::Accepted, &shop, "", 2),
-            Err(Error::Internal(_))
+            change_status(&conn, id, Status::Accepted, &shop, "", 2).failure(),
+            Err(Failure::Internal(_))
         ));
         conn.execute("UPDATE orders SET status = 'placed' WHERE id = ?1", [id])
             .unwrap();
@@ -1768,7 +1772,10 @@ mod tests {
         )
         .unwrap();
         let order = visible_order(&conn, id, &shop).unwrap();
-        assert!(matches!(load_view(&conn, order), Err(Error::Internal(_))));
+        assert!(matches!(
+            load_view(&conn, order).failure(),
+            Err(Failure::Internal(_))
+        ));
     }
 
     #[test]
@@ -1792,7 +1799,10 @@ mod tests {
             tries += 1;
             Ok(true)
         });
-        assert!(matches!(every_code_taken, Err(Error::ShopTooBusy(_))));
+        assert!(matches!(
+            every_code_taken.failure(),
+            Err(Failure::ShopTooBusy(_))
+        ));
         assert_eq!(tries, PICKUP_CODE_ATTEMPTS);
     }
 
@@ -1923,15 +1933,15 @@ mod tests {
         );
         assert_eq!(last.reason, RECALL_REASON);
         assert!(matches!(
-            recall(&conn, id, &shop, 4),
-            Err(Error::Conflict(_))
+            recall(&conn, id, &shop, 4).failure(),
+            Err(Failure::Conflict(_))
         ));
         let customer = Actor::Customer {
             token_hash: crypto::token_hash(&placed.token),
         };
         assert!(matches!(
-            recall(&conn, id, &customer, 4),
-            Err(Error::NotFound(_))
+            recall(&conn, id, &customer, 4).failure(),
+            Err(Failure::NotFound(_))
         ));
     }
 }

@@ -291,6 +291,7 @@ pub fn methods_of(conn: &Connection, shop_id: i64) -> Result<Vec<&'static str>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     fn row(kind: Kind, method: &str, amount: i64, tip: i64) -> PaymentRow {
         PaymentRow {
@@ -333,10 +334,16 @@ mod tests {
         assert!(check_payment(&p, 600, 0).is_ok());
         assert!(check_payment(&p, 600, 250).is_ok());
         assert!(check_payment(&p, 0, 250).is_ok(), "a tip alone");
-        assert!(matches!(check_payment(&p, 601, 0), Err(Error::Conflict(_))));
+        assert!(matches!(
+            check_payment(&p, 601, 0).failure(),
+            Err(Failure::Conflict(_))
+        ));
         for (amount, tip) in [(0, 0), (-1, 0), (10, -5), (10, MAX_CENTS + 1)] {
             assert!(
-                matches!(check_payment(&p, amount, tip), Err(Error::BadRequest(_))),
+                matches!(
+                    check_payment(&p, amount, tip).failure(),
+                    Err(Failure::BadRequest(_))
+                ),
                 "{amount} {tip}"
             );
         }
@@ -352,10 +359,19 @@ mod tests {
             ],
         );
         assert!(check_refund(&p, 450).is_ok());
-        assert!(matches!(check_refund(&p, 451), Err(Error::Conflict(_))));
-        assert!(matches!(check_refund(&p, 0), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            check_refund(&p, 451).failure(),
+            Err(Failure::Conflict(_))
+        ));
+        assert!(matches!(
+            check_refund(&p, 0).failure(),
+            Err(Failure::BadRequest(_))
+        ));
         let unpaid = summarize(1_000, Vec::new());
-        assert!(matches!(check_refund(&unpaid, 1), Err(Error::Conflict(_))));
+        assert!(matches!(
+            check_refund(&unpaid, 1).failure(),
+            Err(Failure::Conflict(_))
+        ));
     }
 
     #[test]
@@ -364,8 +380,14 @@ mod tests {
             .map(|_| row(Kind::Payment, "cash", 0, 1))
             .collect();
         let p = summarize(1_000, rows);
-        assert!(matches!(check_payment(&p, 1, 0), Err(Error::Conflict(_))));
-        assert!(matches!(check_refund(&p, 1), Err(Error::Conflict(_))));
+        assert!(matches!(
+            check_payment(&p, 1, 0).failure(),
+            Err(Failure::Conflict(_))
+        ));
+        assert!(matches!(
+            check_refund(&p, 1).failure(),
+            Err(Failure::Conflict(_))
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use super::catalog::{self, menu_changed, MenuItemView};
 use super::menu_edit;
 use crate::db::blocking;
-use crate::error::{Code, Error, Problem, Result};
+use crate::error::{Code, Error, Failure, Problem, Result};
 use crate::live::Data;
 use crate::store::items;
 use crate::store::photo_files::{self, DIR};
@@ -66,7 +66,8 @@ impl Kind {
 
 /// The refusal of a photo over `MAX_PHOTO_BYTES`.
 pub fn too_large() -> Error {
-    Error::TooLargeFor(Problem::new(Code::PhotoTooLarge)).with("max", MAX_PHOTO_BYTES / 1024)
+    Error::from(Failure::TooLargeFor(Problem::new(Code::PhotoTooLarge)))
+        .with("max", MAX_PHOTO_BYTES / 1024)
 }
 
 /// The file name an upload is stored under, or why it is refused.
@@ -223,6 +224,7 @@ pub async fn read(data: &Data, name: &str) -> Result<Option<(Kind, Vec<u8>)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Failure;
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
     const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF";
@@ -269,7 +271,7 @@ mod tests {
         big.push(0);
         let refused = file_name(&big).unwrap_err();
         assert_eq!(refused.kind(), Code::PhotoTooLarge);
-        assert!(matches!(refused, Error::TooLargeFor(_)));
+        assert!(matches!(*refused, Failure::TooLargeFor(_)));
     }
 
     #[test]
@@ -300,7 +302,7 @@ mod tests {
         assert!(check_quota(0, 0, 0).is_ok());
         let full = check_quota(7 * 1024, 2 * 1024, 8 * 1024).unwrap_err();
         assert_eq!(full.kind(), Code::PhotoQuotaFull);
-        assert!(matches!(full, Error::Conflict(_)));
+        assert!(matches!(*full, Failure::Conflict(_)));
         let args = format!("{:?}", full.args());
         assert!(args.contains("7 KB") && args.contains("8 KB"), "{args}");
         assert!(check_quota(i64::MAX, i64::MAX, 8 * 1024).is_err());

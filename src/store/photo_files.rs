@@ -3,7 +3,7 @@
 //! Callers pass only names `ordering::photos` made or checked, so no path
 //! here comes from a client.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ impl Drop for Staged {
 fn failure(what: &str, path: &Path, e: io::Error) -> Error {
     if matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded) {
         log::warn!("cannot {what} {}: {e}", path.display());
-        return Error::StorageFull;
+        return Error::from(Failure::StorageFull);
     }
     Error::internal(format!("cannot {what} {}: {e}", path.display()))
 }

@@ -416,6 +416,7 @@ pub fn from_json<T: FromFields>(text: &str) -> Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     #[derive(Debug, Default, PartialEq)]
     struct Patch {
@@ -459,8 +460,8 @@ mod tests {
     }
 
     fn code(read: Result<Patch>) -> Code {
-        match read {
-            Err(Error::BadRequest(problem)) => problem.code,
+        match read.failure() {
+            Err(Failure::BadRequest(problem)) => problem.code,
             other => panic!("not refused: {other:?}"),
         }
     }
@@ -528,16 +529,16 @@ mod tests {
 
     #[test]
     fn the_first_field_sent_wrong_is_the_one_named() {
-        let problem = match json(r#"{"open": 3, "price": "x"}"#) {
-            Err(Error::BadRequest(problem)) => format!("{problem:?}"),
+        let problem = match json(r#"{"open": 3, "price": "x"}"#).failure() {
+            Err(Failure::BadRequest(problem)) => format!("{problem:?}"),
             other => panic!("not refused: {other:?}"),
         };
         assert!(
             problem.contains("price: expected a whole number"),
             "{problem}"
         );
-        let problem = match json(r#"{"uses": [{"id": 1}, {"id": true}]}"#) {
-            Err(Error::BadRequest(problem)) => format!("{problem:?}"),
+        let problem = match json(r#"{"uses": [{"id": 1}, {"id": true}]}"#).failure() {
+            Err(Failure::BadRequest(problem)) => format!("{problem:?}"),
             other => panic!("not refused: {other:?}"),
         };
         assert!(problem.contains("id: expected a whole number"), "{problem}");

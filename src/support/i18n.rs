@@ -6,7 +6,7 @@
 //!
 //! Adding a language is adding its file (build.rs deflates every one).
 
-use crate::error::{Arg, Error};
+use crate::error::{Arg, Error, Failure};
 use crate::support::inflate::Packed;
 use crate::support::money::MoneyFormat;
 use std::fmt;
@@ -235,9 +235,9 @@ pub fn escape_html(text: &str) -> String {
 /// English, for the log and the command line.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Internal(detail) => write!(f, "internal error: {detail}"),
-            other => f.write_str(&english().message(other, &MoneyFormat::default())),
+        match &**self {
+            Failure::Internal(detail) => write!(f, "internal error: {detail}"),
+            _ => f.write_str(&english().message(self, &MoneyFormat::default())),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! action, a growing back-off per account against password guessing from
 //! many addresses, and a bound on how many password hashes run at once.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::support::crypto;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -168,7 +168,7 @@ impl RateLimiter {
         bucket.tokens = bucket.tokens_at(action, now);
         bucket.at = now;
         if cost > 0.0 && bucket.tokens < cost {
-            return Err(Error::TooManyRequests);
+            return Err(Error::from(Failure::TooManyRequests));
         }
         bucket.tokens = (bucket.tokens - cost).min(burst);
         Ok(())
@@ -189,7 +189,7 @@ impl RateLimiter {
                         wait.as_secs().max(1)
                     );
                 }
-                Err(Error::TooManyRequests)
+                Err(Error::from(Failure::TooManyRequests))
             }
         }
     }
@@ -242,7 +242,7 @@ impl RateLimiter {
             .hash_admission
             .clone()
             .try_acquire_owned()
-            .map_err(|_| Error::TooManyRequests)?;
+            .map_err(|_| Error::from(Failure::TooManyRequests))?;
         let running = self
             .hashing
             .clone()
@@ -290,6 +290,7 @@ fn make_room<K: Copy + Eq + Hash, V>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     #[test]
     fn refuses_after_the_burst_per_client_and_action() {
@@ -301,7 +302,7 @@ mod tests {
         }
         assert_eq!(
             limiter.take(Action::Register, a),
-            Err(Error::TooManyRequests)
+            Err(Error::from(Failure::TooManyRequests))
         );
         limiter.take(Action::Register, b).unwrap();
         limiter.take(Action::PlaceOrder, a).unwrap();
@@ -323,7 +324,7 @@ mod tests {
         }
         assert_eq!(
             limiter.take(Action::LoginAttempt, a),
-            Err(Error::TooManyRequests)
+            Err(Error::from(Failure::TooManyRequests))
         );
     }
 
@@ -416,8 +417,8 @@ mod tests {
             .collect();
         tokio::task::yield_now().await;
         assert!(matches!(
-            limiter.hashing_slot().await,
-            Err(Error::TooManyRequests)
+            limiter.hashing_slot().await.failure(),
+            Err(Failure::TooManyRequests)
         ));
         drop(slots);
         for waiter in waiting {

@@ -359,6 +359,7 @@ fn valid_zone_rule(name: &str, rule: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
     use std::path::Path;
 
     fn zone(name: &str, rule: &str) -> Result<(String, String)> {
@@ -415,12 +416,12 @@ mod tests {
         assert_eq!(zone("", berlin).unwrap(), (berlin.into(), berlin.into()));
         assert_eq!(zone("UTC", "").unwrap(), ("UTC".into(), "UTC0".into()));
         assert!(matches!(
-            zone("Europe/Berlin", "CET"),
-            Err(Error::BadRequest(_))
+            zone("Europe/Berlin", "CET").failure(),
+            Err(Failure::BadRequest(_))
         ));
         assert!(matches!(
-            zone("Nowhere/Atlantis", ""),
-            Err(Error::BadRequest(_))
+            zone("Nowhere/Atlantis", "").failure(),
+            Err(Failure::BadRequest(_))
         ));
         assert!(zone(&"x".repeat(65), berlin).is_err());
     }

@@ -127,6 +127,7 @@ pub fn complete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Failed, Failure};
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
@@ -166,8 +167,8 @@ mod tests {
         assert_eq!(Venue::load(&conn).unwrap(), venue);
         assert!(!needed(&conn).unwrap());
         assert!(matches!(
-            complete(&conn, setup(), venue, String::new()),
-            Err(Error::Conflict(_))
+            complete(&conn, setup(), venue, String::new()).failure(),
+            Err(Failure::Conflict(_))
         ));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::accounts::{self, Registration, Role};
 use crate::app::App;
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error, Failure, Result};
 use crate::http::identity::{self, check_csrf, set_staff_cookie, staff_token};
 use crate::http::render::page;
 use crate::http::request::{Form, Request};
@@ -43,7 +43,7 @@ pub async fn login_form(app: &App, req: &Request) -> Result<Response> {
             set_staff_cookie(&mut response, &token);
             Ok(response)
         }
-        Err(e @ Error::Unauthorized(_)) => {
+        Err(e) if matches!(*e, Failure::Unauthorized(_)) => {
             let message = crate::http::render::speech(app, req).message(&e);
             let email = text::clean_line(&form.text("email"));
             page(
@@ -95,7 +95,7 @@ pub async fn register_form(app: &App, req: &Request) -> Result<Response> {
             set_staff_cookie(&mut response, &token);
             Ok(response)
         }
-        Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
+        Err(e) if matches!(*e, Failure::BadRequest(_) | Failure::Conflict(_)) => {
             let message = crate::http::render::speech(app, req).message(&e);
             let fields = typed_again(form);
             page(
@@ -216,7 +216,7 @@ pub async fn setup_form(app: &App, req: &Request) -> Result<Response> {
             set_staff_cookie(&mut response, &token);
             Ok(response)
         }
-        Err(e @ Error::BadRequest(_)) => {
+        Err(e) if matches!(*e, Failure::BadRequest(_)) => {
             let message = crate::http::render::speech(app, req).message(&e);
             let fields = typed_again(form);
             page(

@@ -8,7 +8,7 @@
 use super::carts::{add_priced_line, after_checkout, checkout_placement, owns_token, published};
 use super::customer::{carried_of, carry_query, cart_lines, home_link, minute_now};
 use crate::app::App;
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error, Failure, Result};
 use crate::http::identity::{self, check_csrf, customer_token, device_token, is_token_shaped};
 use crate::http::render::{page, speech};
 use crate::http::request::Request;
@@ -115,7 +115,12 @@ async fn add_lines(
         };
         match add_priced_line(app, id, token, new).await {
             Ok(_) => {}
-            Err(Error::BadRequest(_) | Error::Conflict(_) | Error::NotFound(_)) => {
+            Err(e)
+                if matches!(
+                    *e,
+                    Failure::BadRequest(_) | Failure::Conflict(_) | Failure::NotFound(_)
+                ) =>
+            {
                 gone.push(item_id)
             }
             Err(e) => return Err(e),
@@ -469,12 +474,12 @@ pub async fn checkout_form(app: &App, req: &Request) -> Result<Response> {
                 })
                 .collect(),
         },
-        Err(e @ Error::BadRequest(_)) => Refusal {
+        Err(e) if matches!(*e, Failure::BadRequest(_)) => Refusal {
             status: StatusCode::BAD_REQUEST,
             problem: speech.message(&e),
             lines: Vec::new(),
         },
-        Err(e @ Error::Conflict(_)) => Refusal {
+        Err(e) if matches!(*e, Failure::Conflict(_)) => Refusal {
             status: StatusCode::CONFLICT,
             problem: speech.message(&e),
             lines: Vec::new(),

@@ -2,7 +2,7 @@
 //! long cache life, and the upload's own, larger body limit.
 
 use crate::app::App;
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error, Failure, Result};
 use crate::http::request::Request;
 use crate::http::response::{with_body, Response};
 use crate::ordering::photos;
@@ -40,7 +40,7 @@ pub fn upload_slot() -> Result<UploadSlot> {
             (held < MAX_UPLOADS).then_some(held + 1)
         })
         .map(|_| UploadSlot(()))
-        .map_err(|_| Error::TooManyRequests)
+        .map_err(|_| Error::from(Failure::TooManyRequests))
 }
 
 /// `GET /photos/{name}`: the name is the content's hash, so it is also the
@@ -100,7 +100,10 @@ mod tests {
     #[test]
     fn upload_slots_are_bounded_and_given_back() {
         let held: Vec<UploadSlot> = (0..MAX_UPLOADS).map(|_| upload_slot().unwrap()).collect();
-        assert_eq!(upload_slot().err(), Some(Error::TooManyRequests));
+        assert_eq!(
+            upload_slot().err(),
+            Some(Error::from(Failure::TooManyRequests))
+        );
         drop(held);
         assert!(upload_slot().is_ok());
     }
