@@ -26,17 +26,13 @@ pub mod users;
 
 /// The store's error: SQLite's, boxed. rusqlite's own error is 40 bytes on
 /// the router (an SQL input error holds two strings), copied by `memcpy` at
-/// every `?`; a `Result` carrying this one is two words, moved in registers.
+/// every `?`; this one is a word, moved in registers.
 #[derive(Debug)]
 pub struct StoreError(Box<rusqlite::Error>);
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
-    pub fn sqlite(&self) -> &rusqlite::Error {
-        &self.0
-    }
-
     pub fn into_sqlite(self) -> rusqlite::Error {
         *self.0
     }
@@ -61,12 +57,6 @@ impl<T> Optional<T> for Result<T> {
             Err(e) if matches!(*e.0, rusqlite::Error::QueryReturnedNoRows) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-}
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 
