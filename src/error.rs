@@ -257,6 +257,24 @@ impl Problem {
     }
 }
 
+/// The problem of a failure that names one, shared or mutable alike: the
+/// variants that carry a problem are listed once.
+macro_rules! problem_of {
+    ($failure:expr) => {
+        match $failure {
+            Failure::BadRequest(p)
+            | Failure::Unauthorized(p)
+            | Failure::Forbidden(p)
+            | Failure::NotFound(p)
+            | Failure::Conflict(p)
+            | Failure::TooLargeFor(p)
+            | Failure::ShopTooBusy(p)
+            | Failure::TooManyOpenOrders(p) => Some(p),
+            _ => None,
+        }
+    };
+}
+
 impl Error {
     /// Details for the log, never for the client.
     pub fn internal(detail: String) -> Self {
@@ -310,31 +328,11 @@ impl Error {
     }
 
     fn problem_mut(&mut self) -> Option<&mut Problem> {
-        match &mut *self.0 {
-            Failure::BadRequest(p)
-            | Failure::Unauthorized(p)
-            | Failure::Forbidden(p)
-            | Failure::NotFound(p)
-            | Failure::Conflict(p)
-            | Failure::TooLargeFor(p)
-            | Failure::ShopTooBusy(p)
-            | Failure::TooManyOpenOrders(p) => Some(p),
-            _ => None,
-        }
+        problem_of!(&mut *self.0)
     }
 
     fn problem_ref(&self) -> Option<&Problem> {
-        match &*self.0 {
-            Failure::BadRequest(p)
-            | Failure::Unauthorized(p)
-            | Failure::Forbidden(p)
-            | Failure::NotFound(p)
-            | Failure::Conflict(p)
-            | Failure::TooLargeFor(p)
-            | Failure::ShopTooBusy(p)
-            | Failure::TooManyOpenOrders(p) => Some(p),
-            _ => None,
-        }
+        problem_of!(&*self.0)
     }
 
     /// What went wrong: the key of its message in the catalogues.
