@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 waiters=${1:-1000 5000 10000}
 # The router's trimmed SQLite, as scripts/test.sh and CI build it.
-export LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
+. scripts/sqlite-env.sh
+sqlite_host_env
 # Rows bench-peers.py does not measure, each rewriting only its own goal row:
 # BENCH_PARTS=burst (RSS after a load burst on the static musl x86_64 build,
 # the routers' libc, built by scripts/build.sh into target/musl-x86_64), qemu

@@ -38,9 +38,8 @@ aarch64_cortex-a53        aarch64-unknown-linux-musl      aarch64-linux-musl    
 x86_64                    x86_64-unknown-linux-musl       x86_64-linux-musl       x86_64     -
 "
 
-# SQLite compile-time options (shared with openwrt/Makefile): lines of
-# openwrt/sqlite-options that start with "-".
-SQLITE_FLAGS=$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')
+# SQLite compile-time options: SQLITE_FLAGS, from openwrt/sqlite-options.
+. scripts/sqlite-env.sh
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
@@ -93,7 +92,8 @@ for a in "\${args[@]}"; do
         -o) link=1 ;;
     esac
 done
-[ \$link = 1 ] || exec "\${zig[@]}" "\${args[@]}"
+# A compile: through scripts/sqlite-cc, which gives SQLite its trimmed grammar.
+[ \$link = 1 ] || ORDERSPOT_CC="\${zig[*]}" exec "$ROOT/scripts/sqlite-cc" "\${args[@]}"
 log=\$("\${zig[@]}" -v "\${args[@]}" 2>&1) || { printf '%s\\n' "\$log" >&2; exit 1; }
 # On a cold zig cache -v also lists zig's partial (-r) links of its own
 # libraries: the program's link is the last ld.lld line.

@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 
 # The router's trimmed SQLite, as in scripts/test.sh.
-LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
-export LIBSQLITE3_FLAGS RUSTC_BOOTSTRAP=1
+. scripts/sqlite-env.sh
+sqlite_host_env
+export RUSTC_BOOTSTRAP=1
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
  -Cllvm-args=-sanitizer-coverage-level=4 \
  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \

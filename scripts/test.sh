@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-test.sh
 # The tests use the same trimmed SQLite as the router builds, so SQL that
 # needs an omitted feature fails here, not on a router.
-LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
-export LIBSQLITE3_FLAGS
+. scripts/sqlite-env.sh
+sqlite_host_env
 cargo test --all-targets "$@"
 # HTTPS (feature `https`, the orderspot-https package): its own test only,
 # the rest of the crate is the same code.

@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 orders=${1:-1000}
-export LIBSQLITE3_FLAGS="$(grep -- '^-' openwrt/sqlite-options | tr '\n' ' ')"
+. scripts/sqlite-env.sh
+sqlite_host_env
 cargo build --release --quiet
 data=$(mktemp -d -p "$PWD/target")
 port=$((20000 + RANDOM % 20000))

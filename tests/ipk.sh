@@ -70,14 +70,22 @@ echo "== sources"
 # openwrt/sqlite-options. SQL using a removed feature would pass the host
 # tests and fail on the router, so it must not appear.
 sql_features_unused() {
-    local hits common='\bjson_(extract|object|array|each|tree|set|insert|replace|remove|patch|group_array|group_object|valid|type|quote|array_length)\s*\(|->>|\bfts[345]\b|\brtree|\bsoundex\s*\(|\bdbstat\b|sqlite_stat4|load_extension|\b(datetime|strftime|julianday|unixepoch|timediff)\s*\(|\bcurrent_(timestamp|date|time)\b|integrity_check|quick_check|\bexplain\s+(query\s+plan\s+)?(select|insert|update|delete|with)\b|\bgenerated\s+always\b|\bcompile_options\b|\bcase_sensitive_like\b|\b(function|module|pragma)_list\b|\bauto_vacuum\b|\b(table_x?info|index_x?info|index_list|database_list|collation_list)\b|\b(union|intersect|except)\b'
+    local hits common='\bjson_(extract|object|array|each|tree|set|insert|replace|remove|patch|group_array|group_object|valid|type|quote|array_length)\s*\(|->>|\bfts[345]\b|\brtree|\bsoundex\s*\(|\bdbstat\b|sqlite_stat4|load_extension|\b(datetime|strftime|julianday|unixepoch|timediff)\s*\(|\bcurrent_(timestamp|date|time)\b|integrity_check|quick_check|\bexplain\s+(query\s+plan\s+)?(select|insert|update|delete|with)\b|\bgenerated\s+always\b|\bcompile_options\b|\bcase_sensitive_like\b|\b(function|module|pragma)_list\b|\bauto_vacuum\b|\b(table_x?info|index_x?info|index_list|database_list|collation_list)\b|\b(union|intersect|except)\b|\bwith\s+(recursive\s+)?[a-z_]+(\s*\([^)]*\))?\s+as\s*(not\s+)?(materialized\s+)?\(|\bover\s*\(|\bwindow\s+[a-z_]+\s+as\s*\(|\bfilter\s*\(\s*where\b|\bcreate\s+(temp\s+|temporary\s+)?view\b|\b(analyze|reindex)\b|\bpragma\s+optimize\b'
     hits=$({
         grep -rniE --include='*.rs' "$common" src
         grep -rniE --include='*.sql' "$common|\b(json|date|time)\s*\(|\b0x[0-9a-f]|\bx'|\$[a-z_]" src
     } | grep -v -e '^\S*:[0-9]*:\s*//' || true)
     [ -z "$hits" ] || { echo "$hits" | head -n 5; return 1; }
 }
-check "src/ uses no SQL feature removed by openwrt/sqlite-options (JSON, FTS, R-tree, soundex, dbstat, stat4, extensions, date functions, integrity checks, EXPLAIN, generated columns, introspection and schema pragmas, auto-vacuum, blob literals, $ parameters, compound SELECTs)" sql_features_unused
+check "src/ uses no SQL feature removed by openwrt/sqlite-options (JSON, FTS, R-tree, soundex, dbstat, stat4, extensions, date functions, integrity checks, EXPLAIN, generated columns, introspection and schema pragmas, auto-vacuum, blob literals, $ parameters, compound SELECTs, window functions, CTEs, views, ANALYZE, REINDEX)" sql_features_unused
+# openwrt/sqlite-grammar must be generated for the options builds use.
+sqlite_grammar_current() {
+    local made want
+    made=$(sed -n 's/^options=//p' openwrt/sqlite-grammar/made-for)
+    want=$({ grep '^-DSQLITE_OMIT_' openwrt/sqlite-options; sed -n 's/^grammar //p' openwrt/sqlite-options; } | tr '\n' ' ' | sed 's/ $//')
+    [ "$made" = "$want" ] || { echo "    made for: $made"; echo "    options:  $want"; return 1; }
+}
+check "openwrt/sqlite-grammar was generated for openwrt/sqlite-options (else run scripts/sqlite-grammar.sh)" sqlite_grammar_current
 # cross.toml must build what scripts/build.sh builds.
 cross_toml_consistent() {
     local sq rf want

@@ -84,7 +84,7 @@ pub fn shop_of(conn: &Connection, user_id: i64) -> Result<Option<(i64, ShopRole)
 pub fn counts(conn: &Connection, shop_id: i64) -> Result<(i64, i64)> {
     super::one_row(
         conn,
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE role = 'keeper')
+        "SELECT COUNT(*), COUNT(CASE WHEN role = 'keeper' THEN 1 END)
          FROM shop_members WHERE shop_id = ?1",
         params![shop_id],
         super::int_pair,
