@@ -17,6 +17,7 @@ pub(crate) mod app;
 pub mod cli;
 pub(crate) mod config;
 pub(crate) mod db;
+pub use db::run_migration;
 pub(crate) mod error;
 #[cfg(fuzzing)]
 #[doc(hidden)]

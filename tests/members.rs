@@ -25,7 +25,7 @@ fn an_account_from_before_membership_still_logs_in_and_runs_its_shop() {
             include_str!("../src/db/schema/003_order_limits.sql"),
             include_str!("../src/db/schema/004_menu_version.sql"),
         ] {
-            db.execute_batch(sql).unwrap();
+            orderspot::run_migration(&db, sql).unwrap();
         }
         db.pragma_update(None, "user_version", 4).unwrap();
         let hash = orderspot::accounts::hash_password("an old password").unwrap();

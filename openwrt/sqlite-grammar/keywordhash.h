@@ -11,18 +11,18 @@
 ** is substantially reduced.  This is important for embedded applications
 ** on platforms with limited memory.
 */
-/* Hash score: 173 */
-/* zKWText[] encodes 809 bytes of keyword text in 540 bytes */
+/* Hash score: 162 */
+/* zKWText[] encodes 777 bytes of keyword text in 518 bytes */
 /*   BEFOREIGNOREFERENCESCAPEACHECKEYISNULLSAVEPOINTOFFSETABLEFTHEN     */
 /*   DESCONSTRAINTRANSACTIONOTNULLIKELSELECTRIGGERAISEXCLUSIVEXISTS     */
-/*   WITHOUTERELEASEATTACHAVINGROUPDATEMPORARYBEGINSTEADDATABASE        */
-/*   BETWEENATURALTEREGEXPRAGMATCHCASCADEFERRABLECASECOLLATECREATE      */
-/*   CURRENT_DATEDELETEDETACHIMMEDIATEJOINDEXEDEFAULTVALUESVIRTUAL      */
-/*   ASTWHENOTHINGENERATEDEFERREDISTINCTWHERENAMEABORTAFTEREPLACE       */
-/*   ANDORDERESTRICTAUTOINCREMENTCASTCOLUMNCOMMITCONFLICTCROSS          */
-/*   CURRENT_TIMESTAMPRIMARYDROPFAILIMITFIRSTFROMFULLGLOBYIFINNER       */
-/*   ETURNINGINSERTRIGHTROLLBACKROWSUNIQUEUSINGVACUUMINITIALLY          */
-static const char zKWText[539] = {
+/*   WITHOUTERELEASEATTACHAVINGROUPDATEMPORARYBEGINDEXEDATABASE         */
+/*   BETWEENATURALASTCASCADEFERRABLECASECOLLATECREATECURRENT_DATE       */
+/*   DELETEDETACHIMMEDIATEJOINNEREGEXPRAGMATCHVALUESWHENOTHING          */
+/*   ENERATEDEFAULTWHEREPLACEABORTAFTERESTRICTANDEFERREDISTINCT         */
+/*   AUTOINCREMENTCASTCOMMITCONFLICTCROSSCURRENT_TIMESTAMPRIMARYDO      */
+/*   RDERETURNINGLOBYDROPFAILIMITFIRSTFROMFULLIFINSERTINSTEADRIGHT      */
+/*   ROLLBACKROWSUNIQUEUSINGVACUUMINITIALLY                             */
+static const char zKWText[517] = {
   'B','E','F','O','R','E','I','G','N','O','R','E','F','E','R','E','N','C',
   'E','S','C','A','P','E','A','C','H','E','C','K','E','Y','I','S','N','U',
   'L','L','S','A','V','E','P','O','I','N','T','O','F','F','S','E','T','A',
@@ -32,85 +32,81 @@ static const char zKWText[539] = {
   'I','S','E','X','C','L','U','S','I','V','E','X','I','S','T','S','W','I',
   'T','H','O','U','T','E','R','E','L','E','A','S','E','A','T','T','A','C',
   'H','A','V','I','N','G','R','O','U','P','D','A','T','E','M','P','O','R',
-  'A','R','Y','B','E','G','I','N','S','T','E','A','D','D','A','T','A','B',
-  'A','S','E','B','E','T','W','E','E','N','A','T','U','R','A','L','T','E',
-  'R','E','G','E','X','P','R','A','G','M','A','T','C','H','C','A','S','C',
-  'A','D','E','F','E','R','R','A','B','L','E','C','A','S','E','C','O','L',
-  'L','A','T','E','C','R','E','A','T','E','C','U','R','R','E','N','T','_',
-  'D','A','T','E','D','E','L','E','T','E','D','E','T','A','C','H','I','M',
-  'M','E','D','I','A','T','E','J','O','I','N','D','E','X','E','D','E','F',
-  'A','U','L','T','V','A','L','U','E','S','V','I','R','T','U','A','L','A',
-  'S','T','W','H','E','N','O','T','H','I','N','G','E','N','E','R','A','T',
-  'E','D','E','F','E','R','R','E','D','I','S','T','I','N','C','T','W','H',
-  'E','R','E','N','A','M','E','A','B','O','R','T','A','F','T','E','R','E',
-  'P','L','A','C','E','A','N','D','O','R','D','E','R','E','S','T','R','I',
-  'C','T','A','U','T','O','I','N','C','R','E','M','E','N','T','C','A','S',
-  'T','C','O','L','U','M','N','C','O','M','M','I','T','C','O','N','F','L',
-  'I','C','T','C','R','O','S','S','C','U','R','R','E','N','T','_','T','I',
-  'M','E','S','T','A','M','P','R','I','M','A','R','Y','D','R','O','P','F',
-  'A','I','L','I','M','I','T','F','I','R','S','T','F','R','O','M','F','U',
-  'L','L','G','L','O','B','Y','I','F','I','N','N','E','R','E','T','U','R',
-  'N','I','N','G','I','N','S','E','R','T','R','I','G','H','T','R','O','L',
-  'L','B','A','C','K','R','O','W','S','U','N','I','Q','U','E','U','S','I',
-  'N','G','V','A','C','U','U','M','I','N','I','T','I','A','L','L','Y',
+  'A','R','Y','B','E','G','I','N','D','E','X','E','D','A','T','A','B','A',
+  'S','E','B','E','T','W','E','E','N','A','T','U','R','A','L','A','S','T',
+  'C','A','S','C','A','D','E','F','E','R','R','A','B','L','E','C','A','S',
+  'E','C','O','L','L','A','T','E','C','R','E','A','T','E','C','U','R','R',
+  'E','N','T','_','D','A','T','E','D','E','L','E','T','E','D','E','T','A',
+  'C','H','I','M','M','E','D','I','A','T','E','J','O','I','N','N','E','R',
+  'E','G','E','X','P','R','A','G','M','A','T','C','H','V','A','L','U','E',
+  'S','W','H','E','N','O','T','H','I','N','G','E','N','E','R','A','T','E',
+  'D','E','F','A','U','L','T','W','H','E','R','E','P','L','A','C','E','A',
+  'B','O','R','T','A','F','T','E','R','E','S','T','R','I','C','T','A','N',
+  'D','E','F','E','R','R','E','D','I','S','T','I','N','C','T','A','U','T',
+  'O','I','N','C','R','E','M','E','N','T','C','A','S','T','C','O','M','M',
+  'I','T','C','O','N','F','L','I','C','T','C','R','O','S','S','C','U','R',
+  'R','E','N','T','_','T','I','M','E','S','T','A','M','P','R','I','M','A',
+  'R','Y','D','O','R','D','E','R','E','T','U','R','N','I','N','G','L','O',
+  'B','Y','D','R','O','P','F','A','I','L','I','M','I','T','F','I','R','S',
+  'T','F','R','O','M','F','U','L','L','I','F','I','N','S','E','R','T','I',
+  'N','S','T','E','A','D','R','I','G','H','T','R','O','L','L','B','A','C',
+  'K','R','O','W','S','U','N','I','Q','U','E','U','S','I','N','G','V','A',
+  'C','U','U','M','I','N','I','T','I','A','L','L','Y',
 };
 /* aKWHash[i] is the hash value for the i-th keyword */
 static const unsigned char aKWHash[127] = {
-   112,  80, 114,  67,   0,  45,   0,   0,  72,   0,  57,  76,   0,
-    15,   4,   0,  48,   0,  23,  75,  16, 109, 115,  32,   0,   0,
-   119,   0,  30,  89,   0,  55,  91,   0,   1,   0,   0,  62,  63,
-     0,  61,   7,   0,   0,  86, 100,   0, 116,  99,   0,   0,  44,
-     0,  78,  60,   0,  50,   0,  65,  40,  20,   0,   6, 107,  31,
-    94, 104,   0, 121,  79,  52, 120,  47,   8,  42,   0,  36,   0,
-     3,   0,   0,  97,   0,   0,   0,  93,   2,  95,  84, 106,   0,
-    22, 105,   0,  83,   0,  51,  85, 108,  34,   0, 118,  56,  68,
-    27,  46, 103,   0,   0,  92,  13,   0,  88,   0,   0,   0,   0,
-   111,   0,  81,  28,  29,   0,  17,  53,   0,  43,
+   106,  83, 109,  64,   0,  45,   0,   0,  70,   0,  69,  72,   0,
+    15,   4,   0, 107,   0,  23,  71,  16, 105, 110,  32,   0,   0,
+   114,   0,  30,  79,   0,  67,  85,   0,   1,   0,   0,  59,  60,
+     0,  58,   7,   0,   0,  80,  93,   0, 111,  92,   0,   0,  44,
+     0,  81,  57,   0,  50,   0,  62,  40,  20,   0,   6,  97,  31,
+     0, 102,   0, 116,  82,  52, 115,  47,   8,  42,   0,  36,   0,
+     3,   0,   0,  90,   0,   0,   0,  87,   2,  88,  78, 104,   0,
+    22, 103,   0,  77,   0,  51,  76,  98,  34,   0, 113,  68,  65,
+    27,  46, 101,   0,   0,  86,  13,   0,  95,   0,   0,   0,   0,
+    96,   0,  75,  28,  29,   0,  17,  53,   0,  43,
 };
 /* aKWNext[] forms the hash collision chain.  If aKWHash[i]==0
 ** then the i-th keyword has no more hash collisions.  Otherwise,
 ** the next keyword with the same hash is aKWHash[i]-1. */
-static const unsigned char aKWNext[122] = {0,
-     0,  90,  98,   0,   0,  21,   0,  24,   0,  14,   0,   0,   0,
-     0,   0,  41,   0,   0,   0,   0,   0,   0, 113,   0,   0,   0,
-     0, 110,   0,  73,   0,   0,   0,   0,   0,  71,   0,   0,   0,
-     0,   0,  70, 117,  35,   0,  74,   0,  69,   0,   0,  87,   0,
-    26,   0,  19,   0,   0,   0,   0,   0,   0,  58,   0,   0,  77,
-    59,   0,  10,   0,   0,   0,  37,   5,  18,   0,   0,   0,   0,
-   101,   0,   0,   0,   0,  54,  39,  49,   0,  38,   0,   0,   0,
-     0,   0,   0,   0,   0,   0,   0,  64,   0,   9,  96,   0,   0,
-     0, 102,   0,  82,   0,   0,  25,   0,   0,  33,   0,  66,   0,
-    11,  12,   0,   0,
+static const unsigned char aKWNext[117] = {0,
+     0,  84,  91,   0,   0,  21,   0,  24,   0,  14,   0,   0,   0,
+     0,   0,  41,   0,   0,   0,   0,   0,   0, 108,   0,   0,   0,
+     0,  66,   0,   5,   0,   0,   0,   0,   0,  74,   0,   0,   0,
+     0,   0,  49, 112,  35,   0,  54,   0,   0,   0,   0,  94,   0,
+    26,  18,   0,   0,   0,   0,  55,   0,   0,  73,  56,   0,  10,
+     0,  19,   0,   0,  37,   0,   0,   0,   0,   0,  39,   0,   0,
+     0,   0,   0,  99,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    61,   0,   0,  38,  25,   0,   0,   9,  89,   0,   0,   0, 100,
+     0,   0,  48,   0,  33,   0,  63,   0,  11,  12,   0,   0,
 };
 /* aKWLen[i] is the length (in bytes) of the i-th keyword */
-static const unsigned char aKWLen[122] = {0,
+static const unsigned char aKWLen[117] = {0,
      6,   7,   3,   6,  10,   6,   4,   5,   3,   6,   5,   9,   4,
      6,   2,   3,   5,   4,   4,   3,   4,  10,  11,   6,   2,   7,
      3,   2,   4,   4,   4,   6,   7,   5,   9,   6,   7,   5,   7,
-     6,   6,   5,   6,   9,   4,   2,   5,   7,   3,   8,   2,   7,
-     7,   5,   6,   6,   5,   7,   3,  10,   4,   7,   6,  12,   6,
-     6,   9,   4,   7,   5,   7,   6,   7,   4,   4,   7,   9,   8,
-     8,   2,   5,   6,   5,   5,   7,   3,   2,   5,   8,  13,   2,
-     2,   4,   6,   6,   8,   5,  17,  12,   7,   4,   4,   5,   5,
-     4,   4,   4,   2,   2,   5,   9,   6,   5,   8,   4,   3,   6,
-     5,   6,   9,   3,
+     6,   6,   5,   6,   9,   4,   2,   5,   7,   5,   8,   2,   7,
+     7,   4,   7,   3,  10,   4,   7,   6,  12,   6,   6,   9,   4,
+     5,   6,   6,   5,   6,   4,   7,   9,   7,   5,   7,   5,   5,
+     8,   3,   8,   8,   2,  13,   2,   2,   4,   6,   8,   5,  17,
+    12,   7,   2,   5,   9,   4,   2,   4,   4,   5,   5,   4,   4,
+     2,   6,   7,   5,   8,   4,   3,   6,   5,   6,   9,   3,
 };
 /* aKWOffset[i] is the index into zKWText[] of the start of
 ** the text for the i-th keyword. */
-static const unsigned short int aKWOffset[122] = {0,
+static const unsigned short int aKWOffset[117] = {0,
      0,   2,   2,   6,  10,  18,  23,  25,  29,  32,  34,  38,  44,
     47,  47,  50,  52,  55,  58,  60,  62,  65,  74,  79,  83,  84,
     84,  84,  87,  90,  93,  95, 100, 106, 110, 118, 124, 128, 132,
-   139, 144, 149, 152, 156, 156, 160, 165, 168, 173, 175, 180, 183,
-   189, 194, 198, 203, 207, 212, 213, 217, 227, 231, 238, 244, 256,
-   262, 268, 277, 279, 279, 285, 292, 298, 304, 308, 311, 317, 325,
-   332, 333, 340, 343, 349, 354, 358, 365, 367, 368, 372, 380, 382,
-   384, 393, 397, 403, 409, 417, 422, 422, 438, 445, 449, 452, 457,
-   462, 466, 470, 473, 475, 477, 481, 490, 496, 501, 509, 509, 513,
-   519, 524, 530, 535,
+   139, 144, 149, 152, 156, 156, 160, 165, 168, 168, 174, 179, 182,
+   188, 194, 198, 199, 203, 213, 217, 224, 230, 242, 248, 254, 263,
+   265, 269, 274, 278, 283, 289, 292, 298, 306, 313, 316, 323, 328,
+   332, 340, 342, 349, 350, 357, 359, 361, 370, 374, 380, 388, 393,
+   393, 409, 416, 417, 421, 429, 432, 434, 438, 441, 446, 451, 455,
+   459, 461, 467, 474, 479, 487, 487, 491, 497, 502, 508, 513,
 };
 /* aKWCode[i] is the parser symbol code for the i-th keyword */
-static const unsigned char aKWCode[122] = {0,
+static const unsigned char aKWCode[117] = {0,
   TK_BEFORE,     TK_FOREIGN,    TK_FOR,        TK_IGNORE,     TK_REFERENCES, 
   TK_ESCAPE,     TK_EACH,       TK_CHECK,      TK_KEY,        TK_ISNULL,     
   TK_NULLS,      TK_SAVEPOINT,  TK_INTO,       TK_OFFSET,     TK_OF,         
@@ -120,20 +116,19 @@ static const unsigned char aKWCode[122] = {0,
   TK_ELSE,       TK_SELECT,     TK_TRIGGER,    TK_RAISE,      TK_EXCLUSIVE,  
   TK_EXISTS,     TK_WITHOUT,    TK_JOIN_KW,    TK_RELEASE,    TK_ATTACH,     
   TK_HAVING,     TK_GROUP,      TK_UPDATE,     TK_TEMP,       TK_TEMP,       
-  TK_OR,         TK_BEGIN,      TK_INSTEAD,    TK_ADD,        TK_DATABASE,   
-  TK_AS,         TK_BETWEEN,    TK_JOIN_KW,    TK_ALTER,      TK_LIKE_KW,    
-  TK_PRAGMA,     TK_MATCH,      TK_CASCADE,    TK_ASC,        TK_DEFERRABLE, 
-  TK_CASE,       TK_COLLATE,    TK_CREATE,     TK_CTIME_KW,   TK_DELETE,     
-  TK_DETACH,     TK_IMMEDIATE,  TK_JOIN,       TK_INDEXED,    TK_INDEX,      
-  TK_DEFAULT,    TK_VALUES,     TK_VIRTUAL,    TK_LAST,       TK_WHEN,       
-  TK_NOTHING,    TK_GENERATED,  TK_DEFERRED,   TK_DISTINCT,   TK_IS,         
-  TK_WHERE,      TK_RENAME,     TK_ABORT,      TK_AFTER,      TK_REPLACE,    
-  TK_AND,        TK_DO,         TK_ORDER,      TK_RESTRICT,   TK_AUTOINCR,   
-  TK_TO,         TK_IN,         TK_CAST,       TK_COLUMNKW,   TK_COMMIT,     
-  TK_CONFLICT,   TK_JOIN_KW,    TK_CTIME_KW,   TK_CTIME_KW,   TK_PRIMARY,    
-  TK_DROP,       TK_FAIL,       TK_LIMIT,      TK_FIRST,      TK_FROM,       
-  TK_JOIN_KW,    TK_LIKE_KW,    TK_BY,         TK_IF,         TK_JOIN_KW,    
-  TK_RETURNING,  TK_INSERT,     TK_JOIN_KW,    TK_ROLLBACK,   TK_ROWS,       
+  TK_OR,         TK_BEGIN,      TK_INDEXED,    TK_INDEX,      TK_DATABASE,   
+  TK_AS,         TK_BETWEEN,    TK_JOIN_KW,    TK_LAST,       TK_CASCADE,    
+  TK_ASC,        TK_DEFERRABLE, TK_CASE,       TK_COLLATE,    TK_CREATE,     
+  TK_CTIME_KW,   TK_DELETE,     TK_DETACH,     TK_IMMEDIATE,  TK_JOIN,       
+  TK_JOIN_KW,    TK_LIKE_KW,    TK_PRAGMA,     TK_MATCH,      TK_VALUES,     
+  TK_WHEN,       TK_NOTHING,    TK_GENERATED,  TK_DEFAULT,    TK_WHERE,      
+  TK_REPLACE,    TK_ABORT,      TK_AFTER,      TK_RESTRICT,   TK_AND,        
+  TK_DEFERRED,   TK_DISTINCT,   TK_IS,         TK_AUTOINCR,   TK_TO,         
+  TK_IN,         TK_CAST,       TK_COMMIT,     TK_CONFLICT,   TK_JOIN_KW,    
+  TK_CTIME_KW,   TK_CTIME_KW,   TK_PRIMARY,    TK_DO,         TK_ORDER,      
+  TK_RETURNING,  TK_LIKE_KW,    TK_BY,         TK_DROP,       TK_FAIL,       
+  TK_LIMIT,      TK_FIRST,      TK_FROM,       TK_JOIN_KW,    TK_IF,         
+  TK_INSERT,     TK_INSTEAD,    TK_JOIN_KW,    TK_ROLLBACK,   TK_ROWS,       
   TK_ROW,        TK_UNIQUE,     TK_USING,      TK_VACUUM,     TK_INITIALLY,  
   TK_ALL,        
 };
@@ -166,7 +161,7 @@ static const unsigned char aKWCode[122] = {0,
 **  25:
 **  26: VACUUM SAVEPOINT
 **  27:
-**  28: LIKE VIRTUAL REFERENCES
+**  28: LIKE REFERENCES
 **  29: RESTRICT
 **  30:
 **  31: REGEXP THEN
@@ -182,7 +177,7 @@ static const unsigned char aKWCode[122] = {0,
 **  41: EACH
 **  42:
 **  43:
-**  44: AND ADD
+**  44: AND
 **  45: PRIMARY
 **  46:
 **  47: ROW DETACH ASC
@@ -203,7 +198,7 @@ static const unsigned char aKWCode[122] = {0,
 **  62: ESCAPE DESC
 **  63: GLOB
 **  64: ELSE
-**  65: COLUMN
+**  65:
 **  66: FIRST
 **  67:
 **  68: ALL
@@ -226,7 +221,7 @@ static const unsigned char aKWCode[122] = {0,
 **  85: CAST
 **  86: FOREIGN AUTOINCREMENT
 **  87: COMMIT
-**  88: AFTER ALTER
+**  88: AFTER
 **  89: FULL FAIL CONFLICT
 **  90:
 **  91: CONSTRAINT
@@ -236,7 +231,7 @@ static const unsigned char aKWCode[122] = {0,
 **  95:
 **  96: AS DO
 **  97: REPLACE RELEASE
-**  98: BY RENAME
+**  98: BY
 **  99: RAISE
 ** 100:
 ** 101: USING NULLS
@@ -337,80 +332,75 @@ static i64 keywordCode(const char *z, i64 n, int *pType){
     testcase( i==45 ); /* TEMP */
     testcase( i==46 ); /* OR */
     testcase( i==47 ); /* BEGIN */
-    testcase( i==48 ); /* INSTEAD */
-    testcase( i==49 ); /* ADD */
+    testcase( i==48 ); /* INDEXED */
+    testcase( i==49 ); /* INDEX */
     testcase( i==50 ); /* DATABASE */
     testcase( i==51 ); /* AS */
     testcase( i==52 ); /* BETWEEN */
     testcase( i==53 ); /* NATURAL */
-    testcase( i==54 ); /* ALTER */
-    testcase( i==55 ); /* REGEXP */
-    testcase( i==56 ); /* PRAGMA */
-    testcase( i==57 ); /* MATCH */
-    testcase( i==58 ); /* CASCADE */
-    testcase( i==59 ); /* ASC */
-    testcase( i==60 ); /* DEFERRABLE */
-    testcase( i==61 ); /* CASE */
-    testcase( i==62 ); /* COLLATE */
-    testcase( i==63 ); /* CREATE */
-    testcase( i==64 ); /* CURRENT_DATE */
-    testcase( i==65 ); /* DELETE */
-    testcase( i==66 ); /* DETACH */
-    testcase( i==67 ); /* IMMEDIATE */
-    testcase( i==68 ); /* JOIN */
-    testcase( i==69 ); /* INDEXED */
-    testcase( i==70 ); /* INDEX */
-    testcase( i==71 ); /* DEFAULT */
-    testcase( i==72 ); /* VALUES */
-    testcase( i==73 ); /* VIRTUAL */
-    testcase( i==74 ); /* LAST */
-    testcase( i==75 ); /* WHEN */
-    testcase( i==76 ); /* NOTHING */
-    testcase( i==77 ); /* GENERATED */
-    testcase( i==78 ); /* DEFERRED */
-    testcase( i==79 ); /* DISTINCT */
-    testcase( i==80 ); /* IS */
-    testcase( i==81 ); /* WHERE */
-    testcase( i==82 ); /* RENAME */
-    testcase( i==83 ); /* ABORT */
-    testcase( i==84 ); /* AFTER */
-    testcase( i==85 ); /* REPLACE */
-    testcase( i==86 ); /* AND */
-    testcase( i==87 ); /* DO */
-    testcase( i==88 ); /* ORDER */
-    testcase( i==89 ); /* RESTRICT */
-    testcase( i==90 ); /* AUTOINCREMENT */
-    testcase( i==91 ); /* TO */
-    testcase( i==92 ); /* IN */
-    testcase( i==93 ); /* CAST */
-    testcase( i==94 ); /* COLUMN */
-    testcase( i==95 ); /* COMMIT */
-    testcase( i==96 ); /* CONFLICT */
-    testcase( i==97 ); /* CROSS */
-    testcase( i==98 ); /* CURRENT_TIMESTAMP */
-    testcase( i==99 ); /* CURRENT_TIME */
-    testcase( i==100 ); /* PRIMARY */
-    testcase( i==101 ); /* DROP */
-    testcase( i==102 ); /* FAIL */
-    testcase( i==103 ); /* LIMIT */
-    testcase( i==104 ); /* FIRST */
-    testcase( i==105 ); /* FROM */
-    testcase( i==106 ); /* FULL */
-    testcase( i==107 ); /* GLOB */
-    testcase( i==108 ); /* BY */
-    testcase( i==109 ); /* IF */
-    testcase( i==110 ); /* INNER */
-    testcase( i==111 ); /* RETURNING */
-    testcase( i==112 ); /* INSERT */
-    testcase( i==113 ); /* RIGHT */
-    testcase( i==114 ); /* ROLLBACK */
-    testcase( i==115 ); /* ROWS */
-    testcase( i==116 ); /* ROW */
-    testcase( i==117 ); /* UNIQUE */
-    testcase( i==118 ); /* USING */
-    testcase( i==119 ); /* VACUUM */
-    testcase( i==120 ); /* INITIALLY */
-    testcase( i==121 ); /* ALL */
+    testcase( i==54 ); /* LAST */
+    testcase( i==55 ); /* CASCADE */
+    testcase( i==56 ); /* ASC */
+    testcase( i==57 ); /* DEFERRABLE */
+    testcase( i==58 ); /* CASE */
+    testcase( i==59 ); /* COLLATE */
+    testcase( i==60 ); /* CREATE */
+    testcase( i==61 ); /* CURRENT_DATE */
+    testcase( i==62 ); /* DELETE */
+    testcase( i==63 ); /* DETACH */
+    testcase( i==64 ); /* IMMEDIATE */
+    testcase( i==65 ); /* JOIN */
+    testcase( i==66 ); /* INNER */
+    testcase( i==67 ); /* REGEXP */
+    testcase( i==68 ); /* PRAGMA */
+    testcase( i==69 ); /* MATCH */
+    testcase( i==70 ); /* VALUES */
+    testcase( i==71 ); /* WHEN */
+    testcase( i==72 ); /* NOTHING */
+    testcase( i==73 ); /* GENERATED */
+    testcase( i==74 ); /* DEFAULT */
+    testcase( i==75 ); /* WHERE */
+    testcase( i==76 ); /* REPLACE */
+    testcase( i==77 ); /* ABORT */
+    testcase( i==78 ); /* AFTER */
+    testcase( i==79 ); /* RESTRICT */
+    testcase( i==80 ); /* AND */
+    testcase( i==81 ); /* DEFERRED */
+    testcase( i==82 ); /* DISTINCT */
+    testcase( i==83 ); /* IS */
+    testcase( i==84 ); /* AUTOINCREMENT */
+    testcase( i==85 ); /* TO */
+    testcase( i==86 ); /* IN */
+    testcase( i==87 ); /* CAST */
+    testcase( i==88 ); /* COMMIT */
+    testcase( i==89 ); /* CONFLICT */
+    testcase( i==90 ); /* CROSS */
+    testcase( i==91 ); /* CURRENT_TIMESTAMP */
+    testcase( i==92 ); /* CURRENT_TIME */
+    testcase( i==93 ); /* PRIMARY */
+    testcase( i==94 ); /* DO */
+    testcase( i==95 ); /* ORDER */
+    testcase( i==96 ); /* RETURNING */
+    testcase( i==97 ); /* GLOB */
+    testcase( i==98 ); /* BY */
+    testcase( i==99 ); /* DROP */
+    testcase( i==100 ); /* FAIL */
+    testcase( i==101 ); /* LIMIT */
+    testcase( i==102 ); /* FIRST */
+    testcase( i==103 ); /* FROM */
+    testcase( i==104 ); /* FULL */
+    testcase( i==105 ); /* IF */
+    testcase( i==106 ); /* INSERT */
+    testcase( i==107 ); /* INSTEAD */
+    testcase( i==108 ); /* RIGHT */
+    testcase( i==109 ); /* ROLLBACK */
+    testcase( i==110 ); /* ROWS */
+    testcase( i==111 ); /* ROW */
+    testcase( i==112 ); /* UNIQUE */
+    testcase( i==113 ); /* USING */
+    testcase( i==114 ); /* VACUUM */
+    testcase( i==115 ); /* INITIALLY */
+    testcase( i==116 ); /* ALL */
     *pType = aKWCode[i];
     break;
   }
@@ -421,7 +411,7 @@ int sqlite3KeywordCode(const unsigned char *z, int n){
   if( n>=2 ) keywordCode((char*)z, n, &id);
   return id;
 }
-#define SQLITE_N_KEYWORD 121
+#define SQLITE_N_KEYWORD 116
 int sqlite3_keyword_name(int i,const char **pzName,int *pnName){
   if( i<0 || i>=SQLITE_N_KEYWORD ) return SQLITE_ERROR;
   i++;

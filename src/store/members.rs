@@ -136,7 +136,7 @@ mod tests {
             include_str!("../db/schema/003_order_limits.sql"),
             include_str!("../db/schema/004_menu_version.sql"),
         ] {
-            conn.execute_batch(sql).unwrap();
+            crate::db::run_migration(&conn, sql).unwrap();
         }
         conn
     }
@@ -154,8 +154,7 @@ mod tests {
                  (11, 3, 'Tacos', 'suspended', 6);",
         )
         .unwrap();
-        conn.execute_batch(include_str!("../db/schema/005_members.sql"))
-            .unwrap();
+        crate::db::run_migration(&conn, include_str!("../db/schema/005_members.sql")).unwrap();
         assert_eq!(role(&conn, 10, 2).unwrap(), Some(ShopRole::Keeper));
         assert_eq!(role(&conn, 11, 3).unwrap(), Some(ShopRole::Keeper));
         assert_eq!(role(&conn, 10, 3).unwrap(), None);
