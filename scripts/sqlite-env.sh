@@ -6,6 +6,13 @@
 # tells scripts/sqlite-cc to splice that grammar in and makes cargo build
 # SQLite again when it changes. `sqlite_host_env` exports them with
 # scripts/sqlite-cc as the host's C compiler, for cargo test and friends.
+# SQLITE_GRAMMAR_OPTIONS: the options openwrt/sqlite-grammar is generated
+# for, every SQLITE_OMIT_ option and the "grammar" lines.
+SQLITE_GRAMMAR_OPTIONS=$(
+    grep '^-DSQLITE_OMIT_' openwrt/sqlite-options
+    sed -n 's/^grammar //p' openwrt/sqlite-options
+)
+SQLITE_GRAMMAR_OPTIONS=$(echo $SQLITE_GRAMMAR_OPTIONS)
 SQLITE_FLAGS=$(
     grep -- '^-' openwrt/sqlite-options
     sed -n 's/^grammar //p' openwrt/sqlite-options

@@ -72,15 +72,11 @@ python3 scripts/sqlite-splice.py "$bundled" "$work/stock" "$work/stock.c"
 cmp -s "$bundled" "$work/stock.c" ||
     die "without options, the tools do not give back the bundled amalgamation: parse.y.patch is not the bundled parse.y's difference (diff $bundled against the splice)"
 
-# The grammar options: the SQLITE_OMIT_ options of every build, and those
-# that need this grammar.
-mapfile -t options < <({
-    grep '^-DSQLITE_OMIT_' openwrt/sqlite-options
-    sed -n 's/^grammar //p' openwrt/sqlite-options
-} | sed 's/[[:space:]]*$//')
+. scripts/sqlite-env.sh
+read -ra options <<<"$SQLITE_GRAMMAR_OPTIONS"
 generate "$work/trimmed" "${options[@]}"
 python3 scripts/sqlite-splice.py "$bundled" "$work/trimmed" "$work/trimmed.c"
-for f in parse.h parse.c opcodes.h opcodes.c keywordhash.h made-for; do
+for f in parse.h parse.c opcodes.h opcodes.c keywordhash.h; do
     cp "$work/trimmed/$f" "$out/$f"
 done
 {

@@ -84,7 +84,7 @@ check "src/ uses no SQL feature removed by openwrt/sqlite-options (JSON, FTS, R-
 sqlite_grammar_current() {
     local made want
     made=$(sed -n 's/^options=//p' openwrt/sqlite-grammar/made-for)
-    want=$({ grep '^-DSQLITE_OMIT_' openwrt/sqlite-options; sed -n 's/^grammar //p' openwrt/sqlite-options; } | tr '\n' ' ' | sed 's/ $//')
+    want=$(. scripts/sqlite-env.sh && echo "$SQLITE_GRAMMAR_OPTIONS")
     [ "$made" = "$want" ] || { echo "    made for: $made"; echo "    options:  $want"; return 1; }
 }
 check "openwrt/sqlite-grammar was generated for openwrt/sqlite-options (else run scripts/sqlite-grammar.sh)" sqlite_grammar_current
