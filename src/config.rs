@@ -3,11 +3,10 @@
 //! connection caps fitted to the open-file limit). `App::open` builds everything from one `Config`,
 //! and nothing is changed after.
 
+use crate::cli::args::{Parsed, Stop};
 use crate::error::{Code, Error, Result};
 use crate::portal::clients::{self, ClientSettings, Target};
 use crate::portal::{dns, firewall, Mode, PortalConfig};
-use clap::builder::{PathBufValueParser, PossibleValuesParser, TypedValueParser, ValueParser};
-use clap::{Arg, ArgAction, ArgMatches};
 use std::net::{AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::ParseIntError;
 use std::path::PathBuf;
@@ -48,9 +47,8 @@ pub struct ServeArgs {
     pub tls_host: Option<String>,
 }
 
-/// One flag or positional argument of the command line, as data: clap's
-/// derive wrote builder code for each, these are built by one function
-/// (`Flag::arg`). The whole command line is `cli::CLI`.
+/// One flag or positional argument of the command line, as data, read by
+/// `cli::args`. The whole command line is `cli::CLI`.
 pub(crate) struct Flag {
     /// The id the value is read by and, unless positional, the long name.
     name: &'static str,
@@ -73,11 +71,11 @@ pub(crate) struct Flag {
 pub(crate) enum Value {
     /// No value: the flag is on when given.
     Switch,
-    /// Any bytes but none at all, as clap's `PathBuf` parser has it.
+    /// Any bytes but none at all.
     Path,
     /// One of these words (listed in the help).
     OneOf(&'static [&'static str]),
-    /// One value read by the function, whose error clap prints after the value.
+    /// One value read by the function, whose error is printed after the value.
     One(Parse),
     /// As `One`, and the flag may be repeated.
     Many(Parse),
@@ -86,8 +84,7 @@ pub(crate) enum Value {
 /// Reads a value as clap's parser for its type did, with the same error text.
 pub(crate) type Parse = fn(&str) -> std::result::Result<Given, String>;
 
-/// What a flag that takes a value gave, one type for all of them: clap's
-/// code that stores values and hands them back is compiled once per type.
+/// What a flag that takes a value gave, one type for all of them.
 #[derive(Clone)]
 pub(crate) enum Given {
     Address(SocketAddr),
@@ -173,34 +170,20 @@ impl Flag {
         }
     }
 
-    /// Clap's argument, set as the derive set it: usage and errors are the
-    /// same (the help is written by `cli::Sub::help` from `help_text`).
-    pub(crate) fn arg(&self) -> Arg {
-        let mut arg = Arg::new(self.name)
-            .value_name(self.value_name)
-            .required(self.required)
-            .global(self.global)
-            .requires_all(self.requires.iter().copied());
-        if !self.positional {
-            arg = arg.long(self.name);
-        }
-        if let Some(value) = self.default {
-            arg = arg.default_value(value);
-        }
-        let (action, parser) = match self.value {
-            Value::Switch => (ArgAction::SetTrue, ValueParser::bool()),
-            Value::Path => (
-                ArgAction::Set,
-                ValueParser::new(PathBufValueParser::new().map(Given::Path)),
-            ),
-            Value::OneOf(words) => (
-                ArgAction::Set,
-                ValueParser::new(PossibleValuesParser::new(words.iter().copied()).map(Given::Text)),
-            ),
-            Value::One(parse) => (ArgAction::Set, ValueParser::new(parse)),
-            Value::Many(parse) => (ArgAction::Append, ValueParser::new(parse)),
-        };
-        arg.action(action).value_parser(parser)
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub(crate) fn value(&self) -> Value {
+        self.value
+    }
+
+    pub(crate) fn default_value(&self) -> Option<&'static str> {
+        self.default
+    }
+
+    pub(crate) fn requirements(&self) -> &'static [&'static str] {
+        self.requires
     }
 
     pub(crate) fn is_positional(&self) -> bool {
@@ -381,22 +364,20 @@ impl Given {
 }
 
 /// What flag `name` gave, as `T`, if it was given.
-fn optional<T>(matches: &mut ArgMatches, name: &str, as_type: fn(Given) -> Option<T>) -> Option<T> {
-    matches.remove_one(name).and_then(as_type)
+fn optional<T>(parsed: &mut Parsed, name: &str, as_type: fn(Given) -> Option<T>) -> Option<T> {
+    parsed.take(name).and_then(as_type)
 }
 
-/// What flag `name` gave, as `T`: one clap always fills (it has a default
-/// or is required), so missing it is clap's own error.
+/// What flag `name` gave, as `T`: one always filled (it has a default or
+/// is required), so missing it is a mistake of the table.
 pub(crate) fn required<T>(
-    matches: &mut ArgMatches,
+    parsed: &mut Parsed,
     name: &str,
     as_type: fn(Given) -> Option<T>,
-) -> std::result::Result<T, clap::Error> {
-    optional(matches, name, as_type).ok_or_else(|| {
-        clap::Error::raw(
-            clap::error::ErrorKind::MissingRequiredArgument,
-            format!("the following required argument was not provided: {name}"),
-        )
+) -> std::result::Result<T, Stop> {
+    optional(parsed, name, as_type).ok_or_else(|| {
+        let message = format!("the following required argument was not provided: {name}");
+        Stop::error(&message, None)
     })
 }
 
@@ -544,43 +525,40 @@ pub(crate) const SERVE_FLAGS: &[Flag] = &[
 ];
 
 impl ServeArgs {
-    /// The flags of `serve`'s matches; every one clap always fills.
-    pub(crate) fn from_matches(
-        matches: &mut ArgMatches,
-    ) -> std::result::Result<ServeArgs, clap::Error> {
+    /// The flags `serve` was given, defaults filled in.
+    pub(crate) fn from_parsed(parsed: &mut Parsed) -> std::result::Result<ServeArgs, Stop> {
         Ok(ServeArgs {
-            listen: required(matches, "listen", Given::address)?,
-            demo: matches.get_flag("demo"),
-            dns: optional(matches, "dns", Given::address),
-            portal_ip: optional(matches, "portal-ip", Given::ipv4),
-            portal_ip6: optional(matches, "portal-ip6", Given::ipv6),
-            portal_host: required(matches, "portal-host", Given::text)?,
-            mode: required(matches, "mode", Given::mode)?,
-            session_minutes: required(matches, "session-minutes", Given::count)?,
-            upstreams: matches
-                .remove_many("upstream")
+            listen: required(parsed, "listen", Given::address)?,
+            demo: parsed.has("demo"),
+            dns: optional(parsed, "dns", Given::address),
+            portal_ip: optional(parsed, "portal-ip", Given::ipv4),
+            portal_ip6: optional(parsed, "portal-ip6", Given::ipv6),
+            portal_host: required(parsed, "portal-host", Given::text)?,
+            mode: required(parsed, "mode", Given::mode)?,
+            session_minutes: required(parsed, "session-minutes", Given::count)?,
+            upstreams: parsed
+                .take_all("upstream")
                 .into_iter()
-                .flatten()
                 .filter_map(Given::address)
                 .collect(),
-            firewall: required(matches, "firewall", Given::text)?,
-            arp_path: required(matches, "arp-path", Given::path)?,
-            venue_name: optional(matches, "venue-name", Given::text),
-            max_connections: required(matches, "max-connections", Given::count)?,
+            firewall: required(parsed, "firewall", Given::text)?,
+            arp_path: required(parsed, "arp-path", Given::path)?,
+            venue_name: optional(parsed, "venue-name", Given::text),
+            max_connections: required(parsed, "max-connections", Given::count)?,
             max_connections_per_client: required(
-                matches,
+                parsed,
                 "max-connections-per-client",
                 Given::count,
             )?,
-            write_timeout: required(matches, "write-timeout", Given::count)?,
+            write_timeout: required(parsed, "write-timeout", Given::count)?,
             #[cfg(feature = "https")]
-            tls_listen: optional(matches, "tls-listen", Given::address),
+            tls_listen: optional(parsed, "tls-listen", Given::address),
             #[cfg(feature = "https")]
-            tls_cert: optional(matches, "tls-cert", Given::path),
+            tls_cert: optional(parsed, "tls-cert", Given::path),
             #[cfg(feature = "https")]
-            tls_key: optional(matches, "tls-key", Given::path),
+            tls_key: optional(parsed, "tls-key", Given::path),
             #[cfg(feature = "https")]
-            tls_host: optional(matches, "tls-host", Given::text),
+            tls_host: optional(parsed, "tls-host", Given::text),
         })
     }
 }
@@ -725,8 +703,8 @@ fn raise_file_limit(wanted: u64) -> Result<u64> {
     }
 }
 
-// The defaults as text, as clap takes them: formatting numbers for it
-// would cost code at every start.
+// The defaults as text, as the command line gives values: formatting
+// numbers for it would cost code at every start.
 pub const DEFAULT_MAX_CONNECTIONS: &str = "1024";
 /// A phone's browser opens about six connections, more with long-polls and
 /// the captive-portal sheet beside the browser; a shop's tablet a few more.
@@ -779,11 +757,9 @@ mod tests {
     use super::*;
 
     fn config(flags: &[&str]) -> Result<Config> {
-        let mut matches = clap::Command::new("serve")
-            .args(SERVE_FLAGS.iter().map(Flag::arg))
-            .try_get_matches_from(std::iter::once("serve").chain(flags.iter().copied()))
-            .unwrap();
-        let args = ServeArgs::from_matches(&mut matches).unwrap();
+        let words = std::iter::once("serve").chain(flags.iter().copied());
+        let mut parsed = crate::cli::parse_words(words).unwrap();
+        let args = ServeArgs::from_parsed(&mut parsed).unwrap();
         Config::from_args(PathBuf::from("/nonexistent"), args)
     }
 

@@ -26,7 +26,7 @@ const RESTORE_EVERY: u64 = 12;
 /// synced commit, too costly per request.
 const SEEN_EVERY_MS: i64 = 60_000;
 /// The default session length as the command line's default: text, so
-/// clap formats nothing at start (read as a u32 by the parser of every
+/// nothing is formatted at start (read as a u32 by the parser of every
 /// count, `config::count`).
 pub const DEFAULT_SESSION_MINUTES: &str = "1440";
 

@@ -9,16 +9,16 @@ use crate::support::{crypto, task};
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::{backup, demo, retention};
 use crate::{accounts, db, http, ordering, portal::dns};
-use clap::ArgMatches;
+
+pub(crate) mod args;
+use args::{Parsed, Stop, Sub};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The command line as data: clap's `Command` is built from it by one
-/// function (`Sub::command`), where the derive wrote builder code for each
-/// command and argument; usage and errors are clap's, the help is written
-/// from the table (`Sub::help`).
+/// The command line as data, read by `args::parse`; the help is written
+/// from it (`Sub::help`).
 static CLI: Sub = Sub {
     name: "orderspot",
     about: "OrderSpot serves the ordering web app for customers, shopkeepers and the venue \
@@ -134,101 +134,6 @@ const PASSWORD_STDIN: Flag = Flag::switch(
 const TARGET: Flag = Flag::positional("target", "TARGET", Value::One(config::target));
 const FILE: Flag = Flag::positional("file", "FILE", Value::Path);
 
-/// One command and its subcommands.
-struct Sub {
-    name: &'static str,
-    about: &'static str,
-    flags: &'static [Flag],
-    subs: &'static [Sub],
-}
-
-impl Sub {
-    /// Its clap command; `path` is how it is typed (`orderspot admin`),
-    /// `inherited` the global flags of the commands above it. A command
-    /// with subcommands needs one, and with nothing given shows its help,
-    /// as the derive had it.
-    fn command(&self, path: &str, inherited: &[&'static Flag]) -> clap::Command {
-        let passed = self.passed_on(inherited);
-        let command = clap::Command::new(self.name)
-            .override_help(self.help(path, inherited))
-            .args(self.flags.iter().map(Flag::arg))
-            .subcommands(
-                self.subs
-                    .iter()
-                    .map(|sub| sub.command(&format!("{path} {}", sub.name), &passed)),
-            );
-        if self.subs.is_empty() {
-            command
-        } else {
-            command
-                .subcommand_required(true)
-                .arg_required_else_help(true)
-        }
-    }
-
-    /// The flags its subcommands inherit: its own global ones too.
-    fn passed_on(&self, inherited: &[&'static Flag]) -> Vec<&'static Flag> {
-        let own = self.flags.iter().filter(|flag| flag.is_global());
-        inherited.iter().copied().chain(own).collect()
-    }
-
-    /// Its `--help`, laid out as clap's help writer did; that writer (clap's
-    /// `help` feature) cost the router's binary 30 KB.
-    fn help(&self, path: &str, inherited: &[&Flag]) -> String {
-        let flags: Vec<&Flag> = self.flags.iter().chain(inherited.iter().copied()).collect();
-        let mut usage = format!("Usage: {path} [OPTIONS]");
-        for flag in flags.iter().filter(|flag| flag.is_required()) {
-            usage.push(' ');
-            usage.push_str(&flag.typed());
-        }
-        if !self.subs.is_empty() {
-            usage.push_str(" <COMMAND>");
-        }
-        let mut commands: Vec<(String, String)> = self
-            .subs
-            .iter()
-            .map(|sub| (sub.name.to_owned(), sub.about.to_owned()))
-            .collect();
-        if !commands.is_empty() {
-            commands.push((
-                "help".to_owned(),
-                "Print this message or the help of the given subcommand(s)".to_owned(),
-            ));
-        }
-        let (positional, named): (Vec<&Flag>, Vec<&Flag>) =
-            flags.iter().partition(|flag| flag.is_positional());
-        let arguments = positional
-            .iter()
-            .map(|flag| (flag.typed(), flag.help_text()));
-        let mut options: Vec<(String, String)> = named
-            .iter()
-            .map(|flag| (format!("    {}", flag.typed()), flag.help_text()))
-            .collect();
-        options.push(("-h, --help".to_owned(), "Print help".to_owned()));
-        // Only the top command has a version, and nothing to inherit.
-        if inherited.is_empty() {
-            options.push(("-V, --version".to_owned(), "Print version".to_owned()));
-        }
-        let mut text = format!("{}\n\n{usage}\n", self.about);
-        for (title, rows) in [
-            ("Commands", commands),
-            ("Arguments", arguments.collect()),
-            ("Options", options),
-        ] {
-            if rows.is_empty() {
-                continue;
-            }
-            let width = rows.iter().map(|(typed, _)| typed.len()).max().unwrap_or(0);
-            text.push_str(&format!("\n{title}:\n"));
-            for (typed, what) in rows {
-                text.push_str(format!("  {typed:width$}  {what}").trim_end());
-                text.push('\n');
-            }
-        }
-        text
-    }
-}
-
 pub(crate) struct Cli {
     pub(crate) data_dir: PathBuf,
     pub(crate) log_level: log::LevelFilter,
@@ -256,30 +161,26 @@ pub(crate) enum AdminCommand {
 }
 
 impl Cli {
-    /// The command line, or clap's message and exit on a mistake, `--help`
-    /// or `--version`.
+    /// The command line, or the message and exit on a mistake, `--help` or
+    /// `--version`.
     fn parse() -> Cli {
-        let mut matches = CLI
-            .command(CLI.name, &[])
-            .version(env!("CARGO_PKG_VERSION"))
-            .get_matches();
-        Cli::from_matches(&mut matches).unwrap_or_else(|e| e.exit())
+        args::parse(&CLI, std::env::args_os().skip(1).collect())
+            .and_then(|mut parsed| Cli::from_parsed(&mut parsed))
+            .unwrap_or_else(|stop| stop.exit())
     }
 
-    fn from_matches(matches: &mut ArgMatches) -> std::result::Result<Cli, clap::Error> {
-        let data_dir = required(matches, "data-dir", Given::path)?;
-        let log_level = required(matches, "log-level", Given::level)?;
-        let (name, mut sub) = subcommand(matches)?;
-        let sub = &mut sub;
-        let command = match name.as_str() {
-            "serve" => Command::Serve(Box::new(ServeArgs::from_matches(sub)?)),
-            "admin" => Command::Admin(AdminCommand::from_matches(sub)?),
-            "clients" => Command::Clients(ClientsCommand::from_matches(sub)?),
+    fn from_parsed(parsed: &mut Parsed) -> std::result::Result<Cli, Stop> {
+        let data_dir = required(parsed, "data-dir", Given::path)?;
+        let log_level = required(parsed, "log-level", Given::level)?;
+        let command = match subcommand(parsed, 0) {
+            "serve" => Command::Serve(Box::new(ServeArgs::from_parsed(parsed)?)),
+            "admin" => Command::Admin(AdminCommand::from_parsed(parsed)?),
+            "clients" => Command::Clients(ClientsCommand::from_parsed(parsed)?),
             "backup" => Command::Backup {
-                file: required(sub, "file", Given::path)?,
+                file: required(parsed, "file", Given::path)?,
             },
             _ => Command::Restore {
-                file: required(sub, "file", Given::path)?,
+                file: required(parsed, "file", Given::path)?,
             },
         };
         Ok(Cli {
@@ -291,13 +192,12 @@ impl Cli {
 }
 
 impl AdminCommand {
-    fn from_matches(matches: &mut ArgMatches) -> std::result::Result<Self, clap::Error> {
-        let (name, mut sub) = subcommand(matches)?;
-        let email = required(&mut sub, "email", Given::text)?;
-        Ok(match name.as_str() {
+    fn from_parsed(parsed: &mut Parsed) -> std::result::Result<Self, Stop> {
+        let email = required(parsed, "email", Given::text)?;
+        Ok(match subcommand(parsed, 1) {
             "create-owner" => AdminCommand::CreateOwner {
                 email,
-                name: required(&mut sub, "name", Given::text)?,
+                name: required(parsed, "name", Given::text)?,
             },
             _ => AdminCommand::ResetPassword { email },
         })
@@ -305,31 +205,33 @@ impl AdminCommand {
 }
 
 impl ClientsCommand {
-    fn from_matches(matches: &mut ArgMatches) -> std::result::Result<Self, clap::Error> {
-        let (name, mut sub) = subcommand(matches)?;
-        Ok(match name.as_str() {
+    fn from_parsed(parsed: &mut Parsed) -> std::result::Result<Self, Stop> {
+        Ok(match subcommand(parsed, 1) {
             "list" => ClientsCommand::List,
             "allow" => ClientsCommand::Allow {
-                target: required(&mut sub, "target", Given::target)?,
-                minutes: required(&mut sub, "minutes", Given::count)?,
+                target: required(parsed, "target", Given::target)?,
+                minutes: required(parsed, "minutes", Given::count)?,
             },
             _ => ClientsCommand::Deny {
-                target: required(&mut sub, "target", Given::target)?,
+                target: required(parsed, "target", Given::target)?,
             },
         })
     }
 }
 
-/// The subcommand given: every command with subcommands requires one, and
-/// clap takes only the table's names, so each match on it ends with `_`
-/// for the last.
-fn subcommand(matches: &mut ArgMatches) -> std::result::Result<(String, ArgMatches), clap::Error> {
-    matches.remove_subcommand().ok_or_else(|| {
-        clap::Error::raw(
-            clap::error::ErrorKind::MissingSubcommand,
-            "a subcommand is required but one was not provided",
-        )
-    })
+/// The name of the subcommand at `depth`: every command with subcommands
+/// requires one, and only the table's names are taken, so each match on it
+/// ends with `_` for the last.
+fn subcommand(parsed: &Parsed, depth: usize) -> &'static str {
+    parsed.path.get(depth).copied().unwrap_or_default()
+}
+
+/// The command line's words read as `args::parse` reads the process's.
+#[cfg(test)]
+pub(crate) fn parse_words<'a>(
+    words: impl Iterator<Item = &'a str>,
+) -> std::result::Result<Parsed, Stop> {
+    args::parse(&CLI, words.map(std::ffi::OsString::from).collect())
 }
 
 pub fn main() -> ExitCode {
@@ -564,50 +466,4 @@ fn restore_command(data_dir: &Path, file: &Path) -> Result<()> {
     )?;
     println!("database restored from {}", file.display());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Clap's own checks of the table (ids, requirements, value names),
-    /// which otherwise run only when a debug binary starts.
-    #[test]
-    fn the_table_is_a_valid_command_line() {
-        CLI.command(CLI.name, &[]).debug_assert();
-    }
-
-    /// Every command's help names its usage, subcommands and every flag it
-    /// takes, its own and inherited, with the flag's text.
-    #[test]
-    fn every_help_lists_what_its_command_takes() {
-        fn check(sub: &Sub, path: &str, inherited: &[&'static Flag]) {
-            let help = sub.help(path, inherited);
-            assert!(help.starts_with(sub.about), "{help}");
-            assert!(
-                help.contains(&format!("\nUsage: {path} [OPTIONS]")),
-                "{help}"
-            );
-            for flag in sub.flags.iter().chain(inherited.iter().copied()) {
-                let line = help
-                    .lines()
-                    .find(|line| line.trim_start().starts_with(&flag.typed()))
-                    .unwrap_or_else(|| panic!("{path}: no {}\n{help}", flag.typed()));
-                assert!(line.trim_end().ends_with(&flag.help_text()), "{line}");
-            }
-            let passed = sub.passed_on(inherited);
-            for child in sub.subs {
-                assert!(help.contains(&format!("\n  {}", child.name)), "{help}");
-                check(child, &format!("{path} {}", child.name), &passed);
-            }
-        }
-        check(&CLI, CLI.name, &[]);
-        let create_owner = CLI.subs[1].subs[0].help("orderspot admin create-owner", &[]);
-        assert!(
-            create_owner.contains(
-                "Usage: orderspot admin create-owner [OPTIONS] --email <EMAIL> --password-stdin\n"
-            ),
-            "{create_owner}"
-        );
-    }
 }
