@@ -164,6 +164,9 @@ impl Stop {
     }
 }
 
+/// The words still to read.
+type Words = std::iter::Peekable<std::vec::IntoIter<OsString>>;
+
 /// Where the reading is: the command reached, how it is typed, what it
 /// inherits and what it has been given.
 struct Reader {
@@ -210,12 +213,7 @@ impl Reader {
     }
 
     /// `--name`, `--name VALUE` or `--name=VALUE`.
-    fn long(
-        &mut self,
-        arg: &[u8],
-        rest: &mut impl Iterator<Item = OsString>,
-        next: Option<&[u8]>,
-    ) -> Result<(), Stop> {
+    fn long(&mut self, arg: &[u8], rest: &mut Words) -> Result<(), Stop> {
         let long = &arg[2..];
         let (name, inline) = match long.iter().position(|&b| b == b'=') {
             Some(at) => (&long[..at], Some(&long[at + 1..])),
@@ -263,11 +261,11 @@ impl Reader {
         let value = match inline {
             Some(value) => value.to_vec(),
             // A word starting with '-' is taken for a flag, as clap does.
-            None => match next {
+            None => match rest.peek().map(|next| next.as_bytes()) {
                 Some(next) if next == b"-" || !next.starts_with(b"-") => {
                     rest.next().map(OsString::into_vec).unwrap_or_default()
                 }
-                _ => {
+                next => {
                     let tip = next.map(|next| {
                         format!(
                             "to pass '{}' as a value, use '--{}={0}'",
@@ -283,11 +281,7 @@ impl Reader {
     }
 
     /// A word that is not a flag: a subcommand's name or a positional value.
-    fn word(
-        &mut self,
-        arg: Vec<u8>,
-        rest: &mut impl Iterator<Item = OsString>,
-    ) -> Result<(), Stop> {
+    fn word(&mut self, arg: Vec<u8>, rest: &mut Words) -> Result<(), Stop> {
         if self.command.subs.is_empty() {
             let Some(flag) = self
                 .command
@@ -326,7 +320,7 @@ impl Reader {
     }
 
     /// `help [COMMAND…]`: the help of the command the words name.
-    fn help_of(&mut self, names: &mut impl Iterator<Item = OsString>) -> Stop {
+    fn help_of(&mut self, names: &mut Words) -> Stop {
         for name in names {
             let name = name.as_bytes();
             if name == b"help" {
@@ -440,15 +434,17 @@ pub(crate) fn parse(top: &'static Sub, args: Vec<OsString>) -> Result<Parsed, St
         if arg == b"--" {
             reader.only_positional = true;
         } else if arg.starts_with(b"--") {
-            let next = args.peek().map(|next| next.as_bytes().to_vec());
-            reader.long(&arg, &mut args, next.as_deref())?;
+            reader.long(&arg, &mut args)?;
         } else {
             // Short flags: only -h, and -V on the top command; clap acted on
             // the first of several run together (`-hV`).
             match arg[1] {
                 b'h' => return Err(Stop::shown(reader.help())),
                 b'V' if reader.inherited.is_empty() => return Err(reader.version()),
-                _ => return Err(reader.unexpected(&arg[..2], None)),
+                _ => {
+                    let short: String = lossy(&arg).chars().take(2).collect();
+                    return Err(reader.unexpected(short.as_bytes(), None));
+                }
             }
         }
     }
