@@ -53,16 +53,17 @@ check() { # check <description> <command...>
     if "$@"; then pass "$what"; else bad "$what"; fi
 }
 
-# About 10 KB above the last build (2,571,304 and 1,237,563 bytes,
-# 2026-12-02, session 12); loosened on 2026-11-30 (twice), the reasons in
-# openwrt/README.md ("Size budget"). Tighten it as bytes are won.
-MAX_BIN=2582000
-MAX_IPK=1248000
-# orderspot-https: about 10 KB above its last build (2026-12-02, session 12:
-# binary 3,006,260 and ipk 1,444,102 bytes, 434,956 and 206,539 above the
+# About 10 KB above the last build (2,467,796 and 1,186,062 bytes,
+# 2026-12-02, session 13), under the 2.5 MB goal; loosened on 2026-11-30
+# (twice), the reasons in openwrt/README.md ("Size budget"). Tighten it as
+# bytes are won.
+MAX_BIN=2478000
+MAX_IPK=1196000
+# orderspot-https: about 10 KB above its last build (2026-12-02, session 13:
+# binary 2,903,120 and ipk 1,395,297 bytes, 435,324 and 209,235 above the
 # default package's of the same code), as the default package's budget.
-MAX_BIN_HTTPS=3017000
-MAX_IPK_HTTPS=1455000
+MAX_BIN_HTTPS=2914000
+MAX_IPK_HTTPS=1406000
 
 # --- independent of any build -------------------------------------------------
 echo "== sources"
