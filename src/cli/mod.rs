@@ -9,13 +9,13 @@ use crate::support::{crypto, task};
 use crate::venue::audit::{self, Actor, Entry};
 use crate::venue::{backup, demo, retention};
 use crate::{accounts, db, http, ordering, portal::dns};
-
-pub(crate) mod args;
 use args::{Parsed, Stop, Sub};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+pub(crate) mod args;
 
 /// The command line as data, read by `args::parse`; the help is written
 /// from it (`Sub::help`).
