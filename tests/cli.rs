@@ -258,3 +258,26 @@ fn version_and_help_read_well() {
         );
     }
 }
+
+/// A mistake on the command line is said on stderr, with exit code 2 and
+/// nothing on stdout, as scripts calling the binary expect.
+#[test]
+fn a_mistaken_command_line_exits_2_saying_why_on_stderr() {
+    for (args, said) in [
+        (
+            &["serve", "--bogus"][..],
+            "error: unexpected argument '--bogus' found\n",
+        ),
+        (
+            &["clients", "allow"][..],
+            "error: the following required arguments were not provided:\n  <TARGET>\n",
+        ),
+        (&[][..], "OrderSpot serves the ordering web app"),
+    ] {
+        let output = run_cli(args, "");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with(said), "{args:?}: {stderr}");
+    }
+}
